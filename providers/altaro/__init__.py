@@ -1,0 +1,1 @@
+"""Altaro / Hornetsecurity Cloud Management Console: the itemised billing report API link."""

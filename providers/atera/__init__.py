@@ -1,0 +1,1 @@
+"""Atera PSA API v3: customers, contracts, rates, agents; pushing quantities onto contracts."""

@@ -1,0 +1,21 @@
+"""Configuration of the Atera PSA adapter (`[atera]` in the TOML file)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from connector.secrets import SecretRef
+
+
+class AteraSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    base_url: HttpUrl = HttpUrl("https://app.atera.com/api/v3")
+    api_key: SecretRef | None = Field(default=None, description="X-API-KEY, or a JWT (over 100 characters)")
+    max_requests: int = Field(default=200, ge=1, description="Client-side throttle: requests per window")
+    window_seconds: float = Field(default=300, gt=0, description="Throttle window; Atera quotes 500 per 5 min")
+    items_in_page: int = Field(default=50, ge=1, le=50)
+    custom_field: str = Field(
+        default="Billing connector", description="Contract custom field that records period and line identity"
+    )
