@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from connector import __version__
-from connector.config import DEFAULT_CONFIG_PATH, Settings, load_settings
+from connector.config import DEFAULT_CONFIG_PATH
+from connector.context import ConfigOption, State, state
 from connector.errors import ConnectorError, exit_code_for
 from connector.logs import configure_logging
 from connector.output import print_json, print_table, stderr, stdout
@@ -40,36 +39,10 @@ usage_app = typer.Typer(help="Fetch usage from one vendor and print it per custo
 app.add_typer(usage_app, name="usage")
 
 
-@dataclass
-class State:
-    """Global options, shared with every command through the typer context."""
-
-    config_path: Path
-    verbose: bool
-    _settings: Settings | None = None
-
-    def settings(self, *, required: bool = True) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(self.config_path, required=required)
-            configure_logging(self._settings.log.level, self._settings.log.file, verbose=self.verbose)
-        return self._settings
-
-
 def _version(value: bool) -> None:
     if value:
         stdout.print(f"connector {__version__}")
         raise typer.Exit()
-
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help=f"Configuration file (TOML) [default: {DEFAULT_CONFIG_PATH}].",
-        envvar="CONNECTOR_CONFIG",
-    ),
-]
 
 
 @app.callback()
@@ -83,14 +56,6 @@ def main_options(
 ) -> None:
     configure_logging(verbose=verbose)
     ctx.obj = State(config_path=config or DEFAULT_CONFIG_PATH, verbose=verbose)
-
-
-def state(ctx: typer.Context, config: Path | None = None) -> State:
-    """The global options; a command's own --config (so it may follow the command name) wins."""
-    found: State = ctx.find_root().obj
-    if config is not None:
-        found.config_path = config
-    return found
 
 
 @app.command()

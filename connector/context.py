@@ -1,0 +1,45 @@
+"""What every command shares: the global options, the lazily loaded configuration, and the --config option."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from connector.config import DEFAULT_CONFIG_PATH, Settings, load_settings
+from connector.logs import configure_logging
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help=f"Configuration file (TOML) [default: {DEFAULT_CONFIG_PATH}].",
+        envvar="CONNECTOR_CONFIG",
+    ),
+]
+
+
+@dataclass
+class State:
+    """Global options, shared with every command through the typer context."""
+
+    config_path: Path
+    verbose: bool
+    _settings: Settings | None = None
+
+    def settings(self, *, required: bool = True) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path, required=required)
+            configure_logging(self._settings.log.level, self._settings.log.file, verbose=self.verbose)
+        return self._settings
+
+
+def state(ctx: typer.Context, config: Path | None = None) -> State:
+    """The global options; a command's own --config (so it may follow the command name) wins."""
+    found: State = ctx.find_root().obj
+    if config is not None:
+        found.config_path = config
+    return found
