@@ -1,0 +1,101 @@
+"""What every usage source hands the engine: per-customer quantities for a period, with problems said out loud."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from connector.store import Observation, Store
+from mappings.customer import Metric
+
+
+@dataclass
+class CustomerUsage:
+    """One vendor customer's measured quantities in one period (`period_key`, e.g. the month `2026-11`).
+
+    `quantities` maps (metric, product) to a quantity; product "" means all products or plans together.
+    `complete` is False when anything behind the numbers failed: such a customer's lines must not be pushed.
+    `inputs` explains each metric (which accounts, which objects) and is stored with the observation.
+    """
+
+    source: str
+    vendor_customer: str
+    period_key: str
+    quantities: dict[tuple[Metric, str], Decimal] = field(default_factory=dict)
+    complete: bool = True
+    problems: list[str] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, problem: str) -> None:
+        """Mark the customer's usage incomplete, keeping the reason for the run report."""
+        self.complete = False
+        self.problems.append(problem)
+
+
+@dataclass
+class UsageReport:
+    """Everything one source saw in one collection. `problems` are source-wide: none of its usage is billable."""
+
+    source: str
+    observed_at: datetime
+    customers: list[CustomerUsage] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    fetch_ids: list[int] = field(default_factory=list)
+    from_cache: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return not self.problems and all(c.complete for c in self.customers)
+
+    def customer(self, vendor_customer: str) -> CustomerUsage | None:
+        wanted = vendor_customer.casefold()
+        return next((c for c in self.customers if c.vendor_customer.casefold() == wanted), None)
+
+
+class UsageSource(Protocol):
+    """A vendor adapter the engine polls."""
+
+    name: str
+
+    def collect(self, *, run_id: int | None = None) -> UsageReport: ...
+
+
+def record_report(store: Store, report: UsageReport, *, run_id: int | None = None) -> None:
+    """Store one observation per customer, metric and product, with the inputs that explain it."""
+    fetch_id = report.fetch_ids[-1] if report.fetch_ids else None
+    store.record_observations(
+        [
+            Observation(
+                source=report.source,
+                vendor_customer=usage.vendor_customer,
+                metric=metric.value,
+                product=product,
+                period_key=usage.period_key,
+                quantity=quantity,
+                unit=metric.unit.value,
+                observed_at=report.observed_at,
+                complete=usage.complete,
+                inputs={"metric": usage.inputs.get(metric.value, {}), "problems": usage.problems},
+                fetch_id=fetch_id,
+                run_id=run_id,
+            )
+            for usage in report.customers
+            for (metric, product), quantity in usage.quantities.items()
+        ]
+    )
+
+
+def peak_observation(
+    store: Store, source: str, vendor_customer: str, metric: Metric, period_key: str, product: str = ""
+) -> Observation | None:
+    """The highest complete observation of a period (vendors bill the period's peak); None when there is none."""
+    candidates = [
+        o
+        for o in store.observations(
+            source, vendor_customer=vendor_customer, metric=metric.value, period_key=period_key, product=product
+        )
+        if o.complete
+    ]
+    return max(candidates, key=lambda o: (o.quantity, o.observed_at), default=None)
