@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/connector demo
+	$(BIN)/connector check --config config.example.toml
 
 check: $(STAMP)
 	$(BIN)/connector check --config config.example.toml

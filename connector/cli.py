@@ -72,8 +72,8 @@ def check(
         "axcient": (settings.axcient.enabled, str(settings.axcient.base_url or "no base_url")),
         "atera": (settings.atera.enabled, str(settings.atera.base_url)),
     }
-    secrets = {key: (ref.describe(), ref.problem()) for key, ref in settings.secrets().items()}
-    warnings = [f"{key}: {problem}" for key, (_, problem) in secrets.items() if problem]
+    secrets = {key: (ref.describe(), ref.problem(key)) for key, ref in settings.secrets().items()}
+    warnings = [problem for _, problem in secrets.values() if problem]
     for customer in settings.customers:
         for line in customer.lines:
             if not sources[line.metric.source][0]:

@@ -13,7 +13,8 @@ from connector.redact import RedactingFilter
 
 def configure_logging(level: str = "INFO", file: Path | None = None, *, verbose: bool = False) -> None:
     root = logging.getLogger()
-    for handler in list(root.handlers):
+    # Replace only what an earlier call installed: handlers owned by the host (pytest's caplog) stay.
+    for handler in [h for h in root.handlers if getattr(h, "_connector", False)]:
         root.removeHandler(handler)
     console = RichHandler(
         console=Console(stderr=True),
@@ -23,14 +24,19 @@ def configure_logging(level: str = "INFO", file: Path | None = None, *, verbose:
         show_time=verbose,
     )
     console.addFilter(RedactingFilter())
-    root.addHandler(console)
+    _install(root, console)
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
         to_file = logging.FileHandler(file, encoding="utf-8")
         to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         to_file.addFilter(RedactingFilter())
-        root.addHandler(to_file)
+        _install(root, to_file)
     root.setLevel("DEBUG" if verbose else level)
     # httpx logs full URLs (report links may carry tokens) at INFO; our own hooks log safe URLs instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def _install(root: logging.Logger, handler: logging.Handler) -> None:
+    handler._connector = True  # type: ignore[attr-defined]
+    root.addHandler(handler)

@@ -49,10 +49,10 @@ class SecretRef(BaseModel):
             return f"file {self.file}"
         return "inline value in the configuration file"
 
-    def problem(self) -> str | None:
+    def problem(self, key: str = "secret") -> str | None:
         """Why the secret cannot be read right now, or None when it can."""
         try:
-            self.secret()
+            self.secret(key)
         except ConfigError as error:
             return str(error)
         return None

@@ -1,0 +1,102 @@
+"""Configuration loading: errors name the file and key; environment overrides; the example is valid."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from connector.config import load_settings, settings_from_data
+from connector.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "connector.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_configuration_is_valid() -> None:
+    settings = load_settings(REPO / "config.example.toml")
+    assert [c.psa_customer for c in settings.customers] == ["Contoso Ltd", "Fabrikam Inc"]
+    assert settings.customers[0].lines[0].rate == Decimal("3.50")
+    assert settings.altaro.min_interval_seconds == 300
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('[atera]\nmax_requests = "lots"\n', "atera.max_requests: Input should be a valid integer"),
+        ("[http]\ntimeout_secs = 3\n", "http.timeout_secs: unknown key"),
+        (
+            '[[customers]]\npsa_customer = "A"\n[[customers.lines]]\nmetric = "altaro.users"\ncontract = "C"\n'
+            'rate = "1"\n',
+            "customers[0].lines[0].metric: Input should be",
+        ),
+        (
+            '[[customers]]\npsa_customer = "A"\n[[customers.lines]]\nmetric = "altaro.billed_users"\n'
+            'contract = "C"\nrate = "1"\n',
+            "customers[0]: lines[0] bills altaro.billed_users but altaro_customer is not set",
+        ),
+        (
+            '[[customers]]\npsa_customer = "A"\n[[customers]]\npsa_customer = "a"\n',
+            "customers: PSA customer mapped more than once: a",
+        ),
+        ("[axcient]\nenabled = true\n", "axcient: enabled, but base_url, username, password not set"),
+        ("[store\npath = 1\n", "not valid TOML"),
+        (
+            '[[customers]]\npsa_customer = "A"\nlines = [{metric = "axcient.pc_gb", contract = "C", rate = "-1"}]\n'
+            'axcient_customer = "A"\n',
+            "customers[0].lines[0].rate: Input should be greater than or equal to 0",
+        ),
+    ],
+)
+def test_invalid_configuration_names_file_and_key(tmp_path: Path, toml: str, expected: str) -> None:
+    path = write(tmp_path, toml)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(path) in str(caught.value)
+    assert expected in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_missing_file_says_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"configuration file not found; copy config.example.toml"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[log]\nlevel = "INFO"\n[http]\nmax_attempts = 3\n')
+    monkeypatch.setenv("CONNECTOR_LOG__LEVEL", "DEBUG")
+    settings = load_settings(path)
+    assert settings.log.level == "DEBUG"
+    assert settings.http.max_attempts == 3
+
+
+def test_relative_store_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[store]\npath = "state/connector.db"\n')
+    assert load_settings(path).store.path == tmp_path / "state" / "connector.db"
+
+
+def test_float_rates_are_taken_exactly(tmp_path: Path) -> None:
+    settings = settings_from_data(
+        {
+            "customers": [
+                {
+                    "psa_customer": "A",
+                    "axcient_customer": "A",
+                    "lines": [{"metric": "axcient.pc_gb", "contract": "C", "rate": 0.1}],
+                }
+            ]
+        }
+    )
+    assert settings.customers[0].lines[0].rate == Decimal("0.1")
+
+
+def test_same_metric_twice_on_one_contract_is_refused() -> None:
+    line = {"metric": "axcient.pc_gb", "contract": "Backup", "rate": "1"}
+    with pytest.raises(ConfigError, match=r"axcient.pc_gb mapped twice onto contract 'Backup'"):
+        settings_from_data({"customers": [{"psa_customer": "A", "axcient_customer": "A", "lines": [line, line]}]})

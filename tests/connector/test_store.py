@@ -1,0 +1,143 @@
+"""State store: private file, WAL, migrations that keep rows, one sync at a time, the ledger, the outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from connector.errors import StoreBusyError, StoreError
+from connector.store import MIGRATIONS, SCHEMA_VERSION, FetchReserved, FetchTooSoon, Observation, Store
+
+T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+IDENTITY = ("Contoso Ltd", "Backup users", "2026-11", "altaro.billed_users")
+
+
+def test_new_store_is_private_wal_and_current(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_migrates_an_older_schema_without_losing_rows(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with Store.open(path, migrations=MIGRATIONS[:1]) as old:
+        assert old.schema_version == 1
+        old.db.execute(
+            "INSERT INTO line_items (psa_customer, contract, period_key, metric, quantity, unit, rate, amount, "
+            "status, inputs, created_at, updated_at) VALUES (?, ?, ?, ?, '12', 'user', '3.50', '42.00', 'pushed', "
+            "'{}', ?, ?)",
+            [*IDENTITY, T0.isoformat(), T0.isoformat()],
+        )
+        old.audit("push", "Contoso Ltd", {"quantity": "12"})
+    with Store.open(path) as new:
+        assert new.schema_version == SCHEMA_VERSION
+        line = new.line(IDENTITY)
+        assert line is not None and line.quantity == Decimal(12) and line.amount == Decimal("42.00")
+        assert line.pushed_quantity is None
+        assert [e["event"] for e in new.audit_events()] == ["push"]
+        new.stage_line(
+            IDENTITY, quantity=Decimal(13), unit="user", rate=Decimal("3.50"), amount=Decimal("45.50"), inputs={}
+        )
+        assert [h["quantity"] for h in new.line_history(IDENTITY)] == [Decimal(13)]
+
+
+def test_refuses_a_store_from_a_newer_connector(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this connector understands"):
+        Store.open(path)
+
+
+def test_audit_is_append_only(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        store.audit("push", "A", {})
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            store.db.execute("DELETE FROM audit")
+
+
+HOLD_LOCK = """
+import sys
+from connector.store import Store
+with Store.open(sys.argv[1]) as store, store.sync_lock():
+    print("ready", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_second_sync_is_refused_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with Store.open(path) as store:
+            with pytest.raises(StoreBusyError, match=r"a sync is already running on .*state.db \(pid \d+"):
+                store.acquire_sync_lock()
+            # Refused, not corrupted: reads and writes of this process still work.
+            store.audit("check", "store", {})
+    finally:
+        holder.communicate("done\n", timeout=20)
+    with Store.open(path) as store, store.sync_lock():
+        assert [e["event"] for e in store.audit_events()] == ["check"]
+
+
+def test_fetch_ledger_enforces_the_window() -> None:
+    store = Store.open(":memory:")
+    window = timedelta(minutes=5)
+    first = store.reserve_fetch("altaro", "link-a", window, now=T0)
+    assert isinstance(first, FetchReserved) and first.previous is None
+    store.complete_fetch(first.fetch_id, "ok", status_code=200, payload=b"a,b\n", now=T0)
+    too_soon = store.reserve_fetch("altaro", "link-a", window, now=T0 + timedelta(minutes=4, seconds=59))
+    assert isinstance(too_soon, FetchTooSoon)
+    assert too_soon.next_allowed_at == T0 + window
+    assert isinstance(store.reserve_fetch("altaro", "link-b", window, now=T0), FetchReserved)
+    later = store.reserve_fetch("altaro", "link-a", window, now=T0 + window)
+    assert isinstance(later, FetchReserved) and later.previous is not None
+    store.complete_fetch(later.fetch_id, "failed", status_code=500, error="HTTP 500", now=T0 + window)
+    good = store.last_good_fetch("altaro", "link-a")
+    assert good is not None and good.payload == b"a,b\n" and good.payload_hash is not None
+
+
+def test_observations_round_trip_exactly() -> None:
+    store = Store.open(":memory:")
+    store.record_observations(
+        [Observation("axcient", "Contoso", "axcient.pc_gb", "2026-11", Decimal("0.1"), "GB", T0, True, {"ids": [1]})]
+    )
+    (seen,) = store.observations("axcient", vendor_customer="Contoso")
+    assert seen.quantity == Decimal("0.1") and seen.inputs == {"ids": [1]} and seen.observed_at == T0
+
+
+def test_outbox_keeps_pushed_values_and_reopens_changed_ones() -> None:
+    store = Store.open(":memory:")
+    kwargs = {"unit": "user", "rate": Decimal("3.50"), "inputs": {}}
+    store.stage_line(IDENTITY, quantity=Decimal(12), amount=Decimal("42.00"), **kwargs)
+    store.mark_line_pushed(IDENTITY, "contract:7")
+    again = store.stage_line(IDENTITY, quantity=Decimal(12), amount=Decimal("42.00"), **kwargs)
+    assert again.status == "pushed"
+    changed = store.stage_line(IDENTITY, quantity=Decimal(14), amount=Decimal("49.00"), **kwargs)
+    assert changed.status == "pending" and changed.pushed_quantity == Decimal(12)
+    held = store.stage_line(IDENTITY, quantity=Decimal(40), amount=Decimal("140.00"), hold_reason="tripled", **kwargs)
+    assert held.status == "held" and held.hold_reason == "tripled"
+    statuses = [h["status"] for h in store.line_history(IDENTITY)]
+    assert statuses == ["pending", "pushed", "pushed", "pending", "held"]
+    with pytest.raises(StoreError, match="no staged line item"):
+        store.mark_line_pushed(("x", "y", "z", "w"), "ref")
+
+
+def test_times_must_be_timezone_aware() -> None:
+    store = Store.open(":memory:")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.start_run("sync", now=datetime(2026, 1, 1))
