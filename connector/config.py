@@ -18,6 +18,7 @@ from pydantic_settings import (
 
 from connector.errors import ConfigError
 from connector.http import HttpSettings
+from connector.review import ReviewSettings
 from connector.secrets import SecretRef
 from mappings.customer import CustomerMapping
 from providers.altaro.settings import AltaroSettings
@@ -58,6 +59,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     altaro: AltaroSettings = Field(default_factory=AltaroSettings)
     axcient: AxcientSettings = Field(default_factory=AxcientSettings)
     atera: AteraSettings = Field(default_factory=AteraSettings)

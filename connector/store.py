@@ -13,7 +13,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -93,6 +93,8 @@ def _v2(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE line_items ADD COLUMN pushed_quantity TEXT")
     db.execute("ALTER TABLE line_items ADD COLUMN pushed_at TEXT")
     db.execute("ALTER TABLE line_items ADD COLUMN hold_reason TEXT")
+    db.execute("ALTER TABLE line_items ADD COLUMN approved_quantity TEXT")
+    db.execute("ALTER TABLE line_items ADD COLUMN plan TEXT")
     db.execute(
         """CREATE TABLE line_item_history (
             id INTEGER PRIMARY KEY, line_id INTEGER NOT NULL REFERENCES line_items(id), at TEXT NOT NULL,
@@ -176,6 +178,9 @@ class StoredLine:
     inputs: dict[str, Any]
     pushed_quantity: Decimal | None
     hold_reason: str | None
+    approved_quantity: Decimal | None = None
+    plan: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime | None = None
 
     @property
     def identity(self) -> tuple[str, str, str, str]:
@@ -491,7 +496,7 @@ class Store:
 
     _LINE_COLUMNS = (
         "id, psa_customer, contract, period_key, metric, quantity, unit, rate, amount, status, psa_ref, attempts, "
-        "last_error, inputs, pushed_quantity, hold_reason"
+        "last_error, inputs, pushed_quantity, hold_reason, approved_quantity, plan, updated_at"
     )
 
     def _line_from_row(self, row: tuple[Any, ...]) -> StoredLine:
@@ -512,6 +517,9 @@ class Store:
             inputs=json.loads(row[13]),
             pushed_quantity=Decimal(row[14]) if row[14] is not None else None,
             hold_reason=row[15],
+            approved_quantity=Decimal(row[16]) if row[16] is not None else None,
+            plan=json.loads(row[17]) if row[17] else {},
+            updated_at=_from_iso(row[18]),
         )
 
     def line(self, identity: tuple[str, str, str, str]) -> StoredLine | None:
@@ -537,6 +545,7 @@ class Store:
         rate: Decimal,
         amount: Decimal,
         inputs: dict[str, Any],
+        plan: dict[str, Any] | None = None,
         hold_reason: str | None = None,
         now: datetime | None = None,
     ) -> StoredLine:
@@ -546,52 +555,67 @@ class Store:
         so the PSA is corrected, and the history keeps both values.
         """
         stamp = _iso(now or utcnow())
-        status = "held" if hold_reason else "pending"
         with self.transaction():
             existing = self.line(identity)
+            if existing is not None and existing.status == "pushed" and existing.pushed_quantity == quantity:
+                status, hold_reason = "pushed", None
+            else:
+                status = "held" if hold_reason else "pending"
+            values = [
+                str(quantity),
+                unit,
+                str(rate),
+                str(amount),
+                status,
+                _json(inputs),
+                _json(plan or {}),
+                hold_reason,
+                stamp,
+            ]
             if existing is None:
                 cursor = self.db.execute(
-                    "INSERT INTO line_items (psa_customer, contract, period_key, metric, quantity, unit, rate, "
-                    "amount, status, inputs, hold_reason, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        *identity,
-                        str(quantity),
-                        unit,
-                        str(rate),
-                        str(amount),
-                        status,
-                        _json(inputs),
-                        hold_reason,
-                        stamp,
-                        stamp,
-                    ],
+                    "INSERT INTO line_items (quantity, unit, rate, amount, status, inputs, plan, hold_reason, "
+                    "updated_at, psa_customer, contract, period_key, metric, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [*values, *identity, stamp],
                 )
                 line_id = int(cursor.lastrowid or 0)
             else:
                 line_id = existing.id
-                unchanged = existing.pushed_quantity == quantity and existing.status == "pushed"
-                if unchanged:
-                    status = "pushed"
                 self.db.execute(
                     "UPDATE line_items SET quantity = ?, unit = ?, rate = ?, amount = ?, status = ?, inputs = ?, "
-                    "hold_reason = ?, updated_at = ? WHERE id = ?",
-                    [
-                        str(quantity),
-                        unit,
-                        str(rate),
-                        str(amount),
-                        status,
-                        _json(inputs),
-                        hold_reason,
-                        stamp,
-                        line_id,
-                    ],
+                    "plan = ?, hold_reason = ?, updated_at = ? WHERE id = ?",
+                    [*values, line_id],
                 )
-            self._history(line_id, status, quantity, amount, "staged", stamp)
+            if existing is None or (existing.status, existing.quantity) != (status, quantity):
+                self._history(line_id, status, quantity, amount, hold_reason or "computed", stamp)
         staged = self.line(identity)
         assert staged is not None
         return staged
+
+    def approve_line(self, identity: tuple[str, str, str, str], note: str, now: datetime | None = None) -> StoredLine:
+        """An operator accepts a held line's quantity: it becomes pending, and that quantity is not held again."""
+        stamp = _iso(now or utcnow())
+        with self.transaction():
+            line = self._require_line(identity)
+            if line.status != "held":
+                raise StoreError(f"line {line.id} is {line.status}, not held: nothing to approve")
+            self.db.execute(
+                "UPDATE line_items SET status = 'pending', hold_reason = NULL, approved_quantity = quantity, "
+                "updated_at = ? WHERE id = ?",
+                [stamp, line.id],
+            )
+            self._history(line.id, "pending", line.quantity, line.amount, f"approved: {redact(note)}", stamp)
+        return self._require_line(identity)
+
+    def last_pushed_quantity(self, psa_customer: str, contract: str, metric: str, before_or_at: str) -> Decimal | None:
+        """The quantity last pushed for this customer, contract and metric in this period or an earlier one."""
+        row = self.db.execute(
+            "SELECT pushed_quantity FROM line_items WHERE psa_customer = ? AND contract = ? AND metric = ? "
+            "AND period_key <= ? AND pushed_quantity IS NOT NULL ORDER BY period_key DESC LIMIT 1",
+            [psa_customer, contract, metric, before_or_at],
+        ).fetchone()
+        return Decimal(row[0]) if row else None
 
     def mark_line_pushed(self, identity: tuple[str, str, str, str], psa_ref: str, now: datetime | None = None) -> None:
         stamp = _iso(now or utcnow())

@@ -132,7 +132,14 @@ def test_outbox_keeps_pushed_values_and_reopens_changed_ones() -> None:
     held = store.stage_line(IDENTITY, quantity=Decimal(40), amount=Decimal("140.00"), hold_reason="tripled", **kwargs)
     assert held.status == "held" and held.hold_reason == "tripled"
     statuses = [h["status"] for h in store.line_history(IDENTITY)]
-    assert statuses == ["pending", "pushed", "pushed", "pending", "held"]
+    # Re-staging an unchanged pushed line adds no history; every change of value or status does.
+    assert statuses == ["pending", "pushed", "pending", "held"]
+    approved = store.approve_line(IDENTITY, "customer onboarded 26 users")
+    assert approved.status == "pending" and approved.approved_quantity == Decimal(40)
+    with pytest.raises(StoreError, match="not held: nothing to approve"):
+        store.approve_line(IDENTITY, "again")
+    assert store.last_pushed_quantity("Contoso Ltd", "Backup users", "altaro.billed_users", "2026-12") == Decimal(12)
+    assert store.last_pushed_quantity("Contoso Ltd", "Backup users", "altaro.billed_users", "2026-10") is None
     with pytest.raises(StoreError, match="no staged line item"):
         store.mark_line_pushed(("x", "y", "z", "w"), "ref")
 

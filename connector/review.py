@@ -1,0 +1,42 @@
+"""The review step: which computed lines are surprising enough that a person must approve them before they push."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ReviewSettings(BaseModel):
+    """When a line is held for approval instead of pushed (`[review]` in the TOML file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_change_percent: Decimal = Field(
+        default=Decimal(50), ge=0, description="Hold a line whose quantity moved more than this against the last push"
+    )
+    hold_new_lines: bool = Field(default=False, description="Hold the first line ever computed for a contract")
+    hold_drop_to_zero: bool = Field(default=True, description="Hold a quantity that falls to zero from above zero")
+
+
+def hold_reason(
+    settings: ReviewSettings,
+    quantity: Decimal,
+    previous: Decimal | None,
+    *,
+    approved: Decimal | None = None,
+) -> str | None:
+    """Why this quantity needs a person's approval, or None. `previous` is the last quantity pushed for the
+    same customer, contract and metric (this period's, else the latest earlier period's)."""
+    if approved is not None and approved == quantity:
+        return None
+    if previous is None:
+        return "first line for this contract and metric" if settings.hold_new_lines else None
+    if previous > 0 and quantity == 0:
+        return f"dropped to 0 from {previous}" if settings.hold_drop_to_zero else None
+    if previous == 0:
+        return f"rose from 0 to {quantity}" if quantity > 0 and settings.max_change_percent < 100 else None
+    change = (quantity - previous) / previous * 100
+    if abs(change) > settings.max_change_percent:
+        return f"changed {change:+.0f}% ({previous} -> {quantity}), over review.max_change_percent"
+    return None
