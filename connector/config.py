@@ -44,6 +44,16 @@ class LogSettings(BaseModel):
     file: Path | None = None
 
 
+class IgnoredCustomer(BaseModel):
+    """A vendor customer you deliberately do not bill (your own tenant, a free pilot): no 'unmapped' error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Literal["altaro", "axcient"]
+    customer: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+
+
 class Settings(BaseSettings):
     """The whole configuration. Precedence: environment (CONNECTOR_SECTION__KEY) over the TOML file over defaults."""
 
@@ -64,6 +74,7 @@ class Settings(BaseSettings):
     axcient: AxcientSettings = Field(default_factory=AxcientSettings)
     atera: AteraSettings = Field(default_factory=AteraSettings)
     customers: list[CustomerMapping] = Field(default_factory=list)
+    ignored_customers: list[IgnoredCustomer] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -99,3 +99,57 @@ def peak_observation(
         if o.complete
     ]
     return max(candidates, key=lambda o: (o.quantity, o.observed_at), default=None)
+
+
+def _month_bounds(period_key: str) -> tuple[date, date] | None:
+    """First and last day of a `YYYY-MM` observation period, or None for any other key."""
+    try:
+        first = datetime.strptime(period_key, "%Y-%m").date()
+    except ValueError:
+        return None
+    following = first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
+    return first, following - timedelta(days=1)
+
+
+def _observation_in(observation: Observation, start: date, end: date) -> bool:
+    month = _month_bounds(observation.period_key)
+    seen_on = observation.observed_at.date()
+    if month is None:
+        return start <= seen_on <= end
+    if month[1] < start or month[0] > end:
+        return False
+    # A billing period shorter than the vendor's month takes only what was observed inside it.
+    whole_month_inside = start <= month[0] and month[1] <= end
+    return whole_month_inside or start <= seen_on <= end
+
+
+def billed_quantity(
+    store: Store,
+    source: str,
+    vendor_customer: str,
+    metric: Metric,
+    start: date,
+    end: date,
+    *,
+    product: str = "",
+) -> tuple[Decimal, dict[str, Any]] | None:
+    """The quantity to bill for a period: the peak of its complete observations, with what explains it.
+
+    Vendors bill the highest usage seen in their month, so several polls in a month bill their maximum; a
+    quarterly or yearly line bills the highest monthly peak inside it. None when nothing complete was observed.
+    """
+    candidates = [
+        o
+        for o in store.observations(source, vendor_customer=vendor_customer, metric=metric.value, product=product)
+        if o.complete and _observation_in(o, start, end)
+    ]
+    if not candidates:
+        return None
+    peak = max(candidates, key=lambda o: (o.quantity, o.observed_at))
+    return peak.quantity, {
+        "peak_observed_at": peak.observed_at.isoformat(),
+        "peak_vendor_period": peak.period_key,
+        "observations_considered": len(candidates),
+        "fetch_id": peak.fetch_id,
+        "explanation": peak.inputs.get("metric", {}),
+    }

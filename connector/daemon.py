@@ -1,0 +1,67 @@
+"""The long-running mode: a sync every interval, each cycle isolated, stopping cleanly on SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from connector.errors import ConnectorError
+from connector.report import RunReport
+
+log = logging.getLogger(__name__)
+
+
+def install_stop_signals(stop: threading.Event) -> None:
+    def handle(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: stopping after the current cycle", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def run_forever(
+    cycle: Callable[[], RunReport],
+    interval_seconds: float,
+    stop: threading.Event,
+    *,
+    max_cycles: int | None = None,
+) -> int:
+    """Run `cycle` every `interval_seconds` until `stop` is set; returns how many cycles failed.
+
+    A failed cycle never ends the daemon: configuration, vendor and store errors are logged as errors, and an
+    unexpected exception is logged with its traceback (loud, so it gets fixed) before the next cycle.
+    """
+    failures = 0
+    cycles = 0
+    while not stop.is_set():
+        cycles += 1
+        try:
+            report = cycle()
+        except ConnectorError as error:
+            failures += 1
+            log.error("sync cycle %d failed: %s", cycles, error)
+        except Exception:
+            failures += 1
+            log.exception("sync cycle %d failed unexpectedly", cycles)
+        else:
+            level = logging.INFO if report.status == "ok" else logging.ERROR
+            log.log(
+                level,
+                "sync cycle %d: %s (%d pushed, %d unchanged, %d held, %d blocked, %d failed, %d unmapped)",
+                cycles,
+                report.status,
+                report.count("pushed"),
+                report.count("unchanged"),
+                report.count("held"),
+                report.count("blocked"),
+                report.count("failed"),
+                len(report.unmapped),
+            )
+        if max_cycles is not None and cycles >= max_cycles:
+            break
+        stop.wait(interval_seconds)
+    return failures

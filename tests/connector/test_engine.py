@@ -1,0 +1,252 @@
+"""The sync engine against fake sources and a fake PSA: exactly once, never silent, reviewable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from connector.config import Settings, settings_from_data
+from connector.engine import SyncEngine
+from connector.errors import VendorError
+from connector.plan import PlannedLine, PushResult
+from connector.store import Store
+from connector.usage import CustomerUsage, UsageReport, record_report
+from mappings.customer import Metric
+
+NOV = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+
+
+class FakeSource:
+    """Serves whatever usage the test sets, recording observations as real sources do."""
+
+    def __init__(self, name: str, store: Store, clock: Callable[[], datetime]) -> None:
+        self.name = name
+        self.store = store
+        self.clock = clock
+        self.usage: dict[str, dict[Metric, Decimal]] = {}
+        self.incomplete: dict[str, str] = {}
+        self.error: Exception | None = None
+
+    def collect(self, *, run_id: int | None = None) -> UsageReport:
+        if self.error is not None:
+            raise self.error
+        now = self.clock()
+        report = UsageReport(self.name, now)
+        for customer, metrics in self.usage.items():
+            usage = CustomerUsage(self.name, customer, now.strftime("%Y-%m"))
+            for metric, quantity in metrics.items():
+                usage.quantities[(metric, "")] = quantity
+                usage.inputs[metric.value] = {"objects": [f"{customer}-{i}" for i in range(int(quantity))][:3]}
+            if customer in self.incomplete:
+                usage.fail(self.incomplete[customer])
+            report.customers.append(usage)
+        record_report(self.store, report, run_id=run_id)
+        return report
+
+
+class FakeSink:
+    """A PSA that holds one quantity per identity and counts writes."""
+
+    def __init__(self) -> None:
+        self.held: dict[tuple[str, str, str, str], Decimal] = {}
+        self.writes = 0
+        self.fail_for: set[str] = set()
+        self.crash_for: set[str] = set()
+
+    def push(self, line: PlannedLine) -> PushResult:
+        if line.psa_customer in self.fail_for:
+            raise VendorError("atera", "HTTP 500 after 5 attempts")
+        previous = self.held.get(line.identity)
+        if previous == line.quantity:
+            return PushResult(psa_ref="contract:1", wrote=False, previous_quantity=previous)
+        self.held[line.identity] = line.quantity
+        self.writes += 1
+        if line.psa_customer in self.crash_for:
+            raise RuntimeError("process killed after the PSA write")
+        return PushResult(psa_ref="contract:1", wrote=True, previous_quantity=previous)
+
+
+def settings(**extra: Any) -> Settings:
+    return settings_from_data(
+        {
+            "customers": [
+                {
+                    "psa_customer": "Contoso Ltd",
+                    "altaro_customer": "Contoso",
+                    "axcient_customer": "Contoso",
+                    "lines": [
+                        {"metric": "altaro.billed_users", "contract": "M365 backup", "rate": "3.50"},
+                        {"metric": "axcient.server_gb", "contract": "Server backup", "rate": "0.125"},
+                    ],
+                },
+                {
+                    "psa_customer": "Fabrikam Inc",
+                    "altaro_customer": "Fabrikam",
+                    "lines": [{"metric": "altaro.billed_users", "contract": "M365 backup", "rate": "3.25"}],
+                },
+            ],
+            **extra,
+        }
+    )
+
+
+class World:
+    def __init__(self, config: Settings | None = None) -> None:
+        self.now = NOV
+        self.store = Store.open(":memory:")
+        self.altaro = FakeSource("altaro", self.store, lambda: self.now)
+        self.axcient = FakeSource("axcient", self.store, lambda: self.now)
+        self.sink = FakeSink()
+        self.settings = config or settings()
+        self.altaro.usage = {
+            "Contoso": {Metric.ALTARO_USERS: Decimal(12)},
+            "Fabrikam": {Metric.ALTARO_USERS: Decimal(5)},
+        }
+        self.axcient.usage = {"Contoso": {Metric.AXCIENT_SERVER_GB: Decimal("100.3")}}
+
+    def engine(self) -> SyncEngine:
+        return SyncEngine(
+            self.settings, self.store, {"altaro": self.altaro, "axcient": self.axcient}, self.sink, now=lambda: self.now
+        )
+
+    def outcome(self, report: Any, customer: str, metric: str) -> Any:
+        return next(o for o in report.lines if o.psa_customer == customer and o.metric == metric)
+
+
+def test_pushes_every_line_once_and_a_rerun_writes_nothing() -> None:
+    world = World()
+    first = world.engine().run()
+    assert first.status == "ok" and first.exit_code == 0
+    assert sorted((o.psa_customer, o.metric, o.outcome, o.amount) for o in first.lines) == [
+        ("Contoso Ltd", "altaro.billed_users", "pushed", Decimal("42.00")),
+        ("Contoso Ltd", "axcient.server_gb", "pushed", Decimal("12.54")),  # 100.3 x 0.125 = 12.5375, rounded once
+        ("Fabrikam Inc", "altaro.billed_users", "pushed", Decimal("16.25")),
+    ]
+    assert world.sink.writes == 3
+    second = world.engine().run()
+    assert [o.outcome for o in second.lines] == ["unchanged"] * 3
+    assert world.sink.writes == 3
+    assert {line.status for line in world.store.lines()} == {"pushed"}
+
+
+def test_monthly_peak_is_billed_and_a_late_rise_is_corrected() -> None:
+    world = World()
+    world.engine().run()
+    world.now = datetime(2026, 11, 20, tzinfo=UTC)
+    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(9)}  # fell: the peak (12) stays billed
+    assert world.outcome(world.engine().run(), "Contoso Ltd", "altaro.billed_users").outcome == "unchanged"
+    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(14)}  # rose: corrected to the new peak
+    report = world.engine().run()
+    assert world.outcome(report, "Contoso Ltd", "altaro.billed_users").outcome == "pushed"
+    assert world.sink.held[("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users")] == Decimal(14)
+    history = world.store.line_history(("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users"))
+    assert [(h["status"], h["quantity"]) for h in history] == [
+        ("pending", Decimal(12)),
+        ("pushed", Decimal(12)),
+        ("pending", Decimal(14)),
+        ("pushed", Decimal(14)),
+    ]
+
+
+def test_a_failing_vendor_blocks_only_its_lines_loudly(caplog: pytest.LogCaptureFixture) -> None:
+    world = World()
+    world.axcient.error = VendorError("axcient", "HTTP 503 after 5 attempts")
+    report = world.engine().run()
+    server = world.outcome(report, "Contoso Ltd", "axcient.server_gb")
+    assert server.outcome == "blocked" and "HTTP 503" in server.reason
+    assert world.outcome(report, "Fabrikam Inc", "altaro.billed_users").outcome == "pushed"
+    assert report.status == "incomplete" and report.exit_code == 3
+    assert world.store.line(("Contoso Ltd", "Server backup", "2026-11", "axcient.server_gb")) is None
+    assert any(r.levelname == "ERROR" and "HTTP 503" in r.getMessage() for r in caplog.records)
+
+
+def test_incomplete_customer_usage_is_never_billed_as_less() -> None:
+    world = World()
+    world.altaro.incomplete["Contoso"] = "report truncated at line 812"
+    report = world.engine().run()
+    blocked = world.outcome(report, "Contoso Ltd", "altaro.billed_users")
+    assert blocked.outcome == "blocked" and "truncated at line 812" in blocked.reason
+    assert world.store.line(("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users")) is None
+
+
+def test_customer_missing_from_the_vendor_data_is_blocked_not_zero() -> None:
+    world = World()
+    del world.altaro.usage["Fabrikam"]
+    report = world.engine().run()
+    blocked = world.outcome(report, "Fabrikam Inc", "altaro.billed_users")
+    assert blocked.outcome == "blocked" and "'Fabrikam' is not in the altaro data" in blocked.reason
+
+
+def test_unmapped_vendor_customers_are_reported_unless_ignored() -> None:
+    world = World()
+    world.altaro.usage["Northwind"] = {Metric.ALTARO_USERS: Decimal(3)}
+    report = world.engine().run()
+    assert report.unmapped == [{"source": "altaro", "vendor_customer": "Northwind"}]
+    assert report.exit_code == 3
+    ignoring = World(settings(ignored_customers=[{"source": "altaro", "customer": "northwind", "reason": "ours"}]))
+    ignoring.altaro.usage["Northwind"] = {Metric.ALTARO_USERS: Decimal(3)}
+    assert ignoring.engine().run().unmapped == []
+
+
+def test_a_surprising_change_is_held_until_approved() -> None:
+    world = World()
+    world.engine().run()
+    world.now = datetime(2026, 12, 3, tzinfo=UTC)
+    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(30)}  # 12 -> 30: +150%
+    held = world.engine().run()
+    line = world.outcome(held, "Contoso Ltd", "altaro.billed_users")
+    assert line.outcome == "held" and "+150%" in line.reason
+    assert held.exit_code == 5
+    assert ("Contoso Ltd", "M365 backup", "2026-12", "altaro.billed_users") not in world.sink.held
+    world.store.approve_line(("Contoso Ltd", "M365 backup", "2026-12", "altaro.billed_users"), "new department")
+    approved = world.engine().run()
+    assert world.outcome(approved, "Contoso Ltd", "altaro.billed_users").outcome == "pushed"
+    assert world.sink.held[("Contoso Ltd", "M365 backup", "2026-12", "altaro.billed_users")] == Decimal(30)
+
+
+def test_dry_run_plans_without_writing_anything() -> None:
+    world = World()
+    report = world.engine().run(dry_run=True)
+    assert {o.outcome for o in report.lines} == {"planned"}
+    assert world.store.lines() == [] and world.sink.writes == 0
+    assert report.run_id is None
+
+
+def test_push_failure_is_kept_and_retried_next_run() -> None:
+    world = World()
+    world.sink.fail_for = {"Fabrikam Inc"}
+    report = world.engine().run()
+    failed = world.outcome(report, "Fabrikam Inc", "altaro.billed_users")
+    assert failed.outcome == "failed" and "HTTP 500" in failed.reason
+    stored = world.store.line(("Fabrikam Inc", "M365 backup", "2026-11", "altaro.billed_users"))
+    assert stored is not None and stored.status == "failed" and stored.attempts == 1
+    world.sink.fail_for = set()
+    assert world.outcome(world.engine().run(), "Fabrikam Inc", "altaro.billed_users").outcome == "pushed"
+
+
+def test_crash_after_the_psa_write_ends_with_one_correct_value() -> None:
+    world = World()
+    world.sink.crash_for = {"Fabrikam Inc"}
+    with pytest.raises(RuntimeError):
+        world.engine().run()
+    world.sink.crash_for = set()
+    rerun = world.engine().run()
+    fabrikam = world.outcome(rerun, "Fabrikam Inc", "altaro.billed_users")
+    assert fabrikam.outcome == "unchanged" and "already held" in fabrikam.reason
+    assert world.sink.held[("Fabrikam Inc", "M365 backup", "2026-11", "altaro.billed_users")] == Decimal(5)
+    assert {line.status for line in world.store.lines()} == {"pushed"}
+
+
+def test_without_a_psa_pending_lines_are_a_problem_not_a_success() -> None:
+    world = World()
+    engine = SyncEngine(
+        world.settings, world.store, {"altaro": world.altaro, "axcient": world.axcient}, None, now=lambda: world.now
+    )
+    report = engine.run()
+    assert report.exit_code == 3 and "nothing was pushed" in report.problems[0]
+    assert {line.status for line in world.store.lines()} == {"pending"}
+
