@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from connector import __version__
+from connector import __version__, sync_commands
 from connector.config import DEFAULT_CONFIG_PATH
 from connector.context import ConfigOption, State, state
 from connector.errors import ConnectorError, exit_code_for
@@ -119,6 +119,7 @@ def check(
         raise typer.Exit(2)
 
 
+sync_commands.register(app)
 altaro_commands.register(app, usage_app)
 axcient_commands.register(app, usage_app)
 atera_commands.register(app, usage_app)

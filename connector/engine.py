@@ -128,19 +128,14 @@ class SyncEngine:
         dry_run: bool,
     ) -> LineOutcome:
         period = period_containing(mapping.billing_period, day)
-        identity_fields = {
-            "psa_customer": customer.psa_customer,
-            "contract": mapping.contract,
-            "period_key": period.key,
-            "metric": mapping.metric.value,
-        }
+        identity = (customer.psa_customer, mapping.contract, period.key, mapping.metric.value)
         if mapping.start_date is not None and period.end < mapping.start_date:
-            return LineOutcome(**identity_fields, outcome="unchanged", reason=f"contract starts {mapping.start_date}")
+            return LineOutcome(*identity, outcome="unchanged", reason=f"contract starts {mapping.start_date}")
         try:
             line = self._price(customer, mapping, period, reports)
         except Blocked as blocked:
             log.error("%s / %s: not billed: %s", customer.psa_customer, mapping.contract, blocked)
-            return LineOutcome(**identity_fields, outcome="blocked", reason=str(blocked))
+            return LineOutcome(*identity, outcome="blocked", reason=str(blocked))
         existing = self.store.line(line.identity)
         previous = self.store.last_pushed_quantity(line.psa_customer, line.contract, line.metric, line.period_key)
         reason = hold_reason(
@@ -150,7 +145,7 @@ class SyncEngine:
             approved=existing.approved_quantity if existing else None,
         )
         outcome = LineOutcome(
-            **identity_fields,
+            *identity,
             outcome="held" if reason else "planned",
             quantity=line.quantity,
             unit=line.unit,

@@ -17,5 +17,9 @@ class AteraSettings(BaseModel):
     window_seconds: float = Field(default=300, gt=0, description="Throttle window; Atera quotes 500 per 5 min")
     items_in_page: int = Field(default=50, ge=1, le=50)
     custom_field: str = Field(
-        default="Billing connector", description="Contract custom field that records period and line identity"
+        default="Billing connector",
+        min_length=1,
+        description="Contract custom field that records period and line identity",
     )
+    rate_category: str = Field(default="Backup", description="Category of rate products the connector creates")
+    sla_id: int | None = Field(default=None, ge=1, description="SLA given to contracts the connector creates")

@@ -249,4 +249,3 @@ def test_without_a_psa_pending_lines_are_a_problem_not_a_success() -> None:
     report = engine.run()
     assert report.exit_code == 3 and "nothing was pushed" in report.problems[0]
     assert {line.status for line in world.store.lines()} == {"pending"}
-

@@ -1,0 +1,239 @@
+"""CLI commands around the sync: sync, daemon, review, approve, explain."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.status import Status
+
+from connector.context import ConfigOption, state
+from connector.daemon import install_stop_signals, run_forever
+from connector.engine import SyncEngine
+from connector.errors import ConnectorError, StoreError
+from connector.output import print_json, print_table, stderr, stdout, to_json
+from connector.report import RunReport
+from connector.sources import enabled_sink, enabled_sources
+from connector.store import Store
+
+log = logging.getLogger(__name__)
+
+Format = Annotated[
+    Literal["table", "json"], typer.Option("--format", "-f", help="table for people, json for machines.")
+]
+
+
+def _sync_once(ctx: typer.Context, *, period: str | None, dry_run: bool, push: bool) -> RunReport:
+    settings = state(ctx).settings()
+    with Store.open(settings.store.path) as store:
+        store.acquire_sync_lock()
+        engine = SyncEngine(settings, store, enabled_sources(settings, store), enabled_sink(settings, store))
+        with Status("Syncing: fetching usage, computing lines, pushing…", console=stderr):
+            return engine.run(period_key=period, dry_run=dry_run, push=push)
+
+
+def print_run_report(report: RunReport) -> None:
+    print_table(
+        "Sources",
+        ["source", "status", "customers", "problems"],
+        [(s.name, s.status, s.customers, "; ".join(s.problems)) for s in report.sources],
+    )
+    print_table(
+        "Line items" + (" (dry run: nothing written)" if report.dry_run else ""),
+        ["PSA customer", "contract", "period", "metric", "quantity", "rate", "amount", "outcome", "why"],
+        [
+            (
+                o.psa_customer,
+                o.contract,
+                o.period_key,
+                o.metric,
+                "" if o.quantity is None else f"{o.quantity} {o.unit}",
+                o.rate,
+                o.amount,
+                o.outcome,
+                o.reason,
+            )
+            for o in report.lines
+        ],
+        numeric=("quantity", "rate", "amount"),
+    )
+    for unmapped in report.unmapped:
+        stderr.print(
+            f"error: {unmapped['source']} customer {unmapped['vendor_customer']!r} is not mapped", markup=False
+        )
+    for problem in report.problems:
+        stderr.print(f"error: {problem}", markup=False)
+    totals = ", ".join(
+        f"{report.count(k)} {k}" for k in ("pushed", "unchanged", "planned", "held", "blocked", "failed")
+    )
+    stdout.print(f"Run {report.run_id or '-'}: {report.status.upper()} — {totals}", markup=False)
+    if report.count("held"):
+        stdout.print("Held lines wait for you: `connector review`, then `connector approve`.", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def sync(
+        ctx: typer.Context,
+        config: ConfigOption = None,
+        period: Annotated[
+            str | None, typer.Option(help="Bill this period (2026-11, 2026-Q4, …); default the current one.")
+        ] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Fetch and compute; write and push nothing.")] = False,
+        no_push: Annotated[bool, typer.Option("--no-push", help="Stage lines in the outbox but do not push.")] = False,
+        report_file: Annotated[
+            Path | None, typer.Option("--report", help="Also write the run report as JSON to this file.")
+        ] = None,
+        output: Format = "table",
+    ) -> None:
+        """Fetch usage, compute every mapped line, hold surprises for review, push the rest exactly once.
+
+        Exit 0 when everything is billed, 5 when lines wait for review, 3 when anything was not billed.
+        """
+        state(ctx, config)
+        report = _sync_once(ctx, period=period, dry_run=dry_run, push=not no_push)
+        if report_file is not None:
+            report_file.write_text(to_json(report.to_data()) + "\n", encoding="utf-8")
+        if output == "json":
+            print_json(report.to_data())
+        else:
+            print_run_report(report)
+        raise typer.Exit(report.exit_code)
+
+    @app.command()
+    def daemon(
+        ctx: typer.Context,
+        config: ConfigOption = None,
+        interval: Annotated[float, typer.Option(help="Seconds between syncs.", min=1)] = 3600,
+        cycles: Annotated[
+            int | None, typer.Option(help="Stop after this many cycles (default: run until stopped).")
+        ] = None,
+    ) -> None:
+        """Run a sync every --interval seconds until SIGTERM/SIGINT; a failed cycle never stops the daemon."""
+        settings = state(ctx, config).settings()
+        stop = threading.Event()
+        install_stop_signals(stop)
+        log.info("daemon started: syncing every %.0fs with store %s", interval, settings.store.path)
+
+        def cycle() -> RunReport:
+            with Store.open(settings.store.path) as store, store.sync_lock():
+                engine = SyncEngine(settings, store, enabled_sources(settings, store), enabled_sink(settings, store))
+                return engine.run()
+
+        failures = run_forever(cycle, interval, stop, max_cycles=cycles)
+        log.info("daemon stopped")
+        raise typer.Exit(1 if failures and cycles is not None else 0)
+
+    @app.command()
+    def review(ctx: typer.Context, config: ConfigOption = None, output: Format = "table") -> None:
+        """List lines held for review (a quantity that moved more than allowed, a drop to zero, …)."""
+        settings = state(ctx, config).settings()
+        with Store.open(settings.store.path) as store:
+            held = store.lines(status="held")
+        rows = [
+            {
+                "id": line.id,
+                "psa_customer": line.psa_customer,
+                "contract": line.contract,
+                "period": line.period_key,
+                "metric": line.metric,
+                "quantity": line.quantity,
+                "pushed_before": line.pushed_quantity,
+                "amount": line.amount,
+                "reason": line.hold_reason,
+            }
+            for line in held
+        ]
+        if output == "json":
+            print_json(rows)
+            return
+        if not rows:
+            stdout.print("Nothing is held for review.")
+            return
+        print_table("Held for review", list(rows[0]), [list(r.values()) for r in rows], numeric=("quantity", "amount"))
+        stdout.print("Approve with `connector approve ID …` (or --all); the next sync pushes them.")
+
+    @app.command()
+    def approve(
+        ctx: typer.Context,
+        line_ids: Annotated[list[int] | None, typer.Argument(help="Ids shown by `connector review`.")] = None,
+        config: ConfigOption = None,
+        all_held: Annotated[bool, typer.Option("--all", help="Approve every held line.")] = False,
+        note: Annotated[str, typer.Option(help="Why (kept in the line's history).")] = "approved by operator",
+    ) -> None:
+        """Approve held lines: their quantity is accepted and pushed by the next sync."""
+        settings = state(ctx, config).settings()
+        with Store.open(settings.store.path) as store:
+            held = {line.id: line for line in store.lines(status="held")}
+            chosen = list(held) if all_held else list(line_ids or [])
+            if not chosen:
+                raise ConnectorError("name the line ids to approve (see `connector review`) or pass --all")
+            unknown = [i for i in chosen if i not in held]
+            if unknown:
+                raise StoreError(f"not held, or no such line: {', '.join(map(str, unknown))} (see `connector review`)")
+            for line_id in chosen:
+                line = store.approve_line(held[line_id].identity, note)
+                store.audit("approved", line.psa_customer, {"identity": list(line.identity), "note": note})
+                stdout.print(
+                    f"approved line {line_id}: {line.psa_customer} / {line.contract} / {line.period_key} "
+                    f"= {line.quantity} {line.unit}",
+                    markup=False,
+                )
+
+    @app.command()
+    def explain(
+        ctx: typer.Context,
+        customer: Annotated[str, typer.Argument(help="PSA customer name (as in the mapping).")],
+        config: ConfigOption = None,
+        period: Annotated[str | None, typer.Option(help="Only this period key.")] = None,
+        output: Format = "table",
+    ) -> None:
+        """Show why a customer was billed what they were: every line, its inputs, and its history."""
+        settings = state(ctx, config).settings()
+        with Store.open(settings.store.path) as store:
+            lines = [
+                line
+                for line in store.lines()
+                if line.psa_customer.casefold() == customer.casefold() and (period is None or line.period_key == period)
+            ]
+            explained: list[dict[str, Any]] = [
+                {
+                    "id": line.id,
+                    "contract": line.contract,
+                    "period": line.period_key,
+                    "metric": line.metric,
+                    "quantity": line.quantity,
+                    "unit": line.unit,
+                    "rate": line.rate,
+                    "amount": line.amount,
+                    "status": line.status,
+                    "psa_ref": line.psa_ref,
+                    "inputs": line.inputs,
+                    "history": store.line_history(line.identity),
+                }
+                for line in lines
+            ]
+        if not explained:
+            known = sorted({c.psa_customer for c in settings.customers})
+            raise ConnectorError(
+                f"no line items for {customer!r}"
+                + (f" in {period}" if period else "")
+                + f"; mapped customers: {', '.join(known) or 'none'}"
+            )
+        if output == "json":
+            print_json(explained)
+            return
+        for item in explained:
+            stdout.print(
+                f"[bold]{customer} / {item['contract']} / {item['period']}[/bold]: {item['quantity']} {item['unit']} "
+                f"x {item['rate']} = {item['amount']} ({item['status']})"
+            )
+            stdout.print(json.dumps(item["inputs"], indent=2, default=str), markup=False, highlight=False)
+            for event in item["history"]:
+                stdout.print(
+                    f"  {event['at']}  {event['status']:<8} {event['quantity']}  {event['note'] or ''}", markup=False
+                )

@@ -1,0 +1,239 @@
+"""Atera API v3 client: authentication, paging, readable errors, typed models out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from connector.errors import ConfigError, DataError, RateLimitedError, VendorAuthError, VendorError
+from connector.http import Action, HttpSettings, RetryAfterTooLong, action_for, build_client, safe_url
+from providers.atera.models import (
+    AgentDto,
+    ContactDto,
+    ContractDto,
+    CreateContractDto,
+    CreateRateRequest,
+    CustomerDto,
+    CustomValueDto,
+    InvoiceDto,
+    Page,
+    ProblemDetails,
+    RateDto,
+    Request,
+    Result,
+    SetCustomValueRequest,
+    UpdateContractDto,
+)
+from providers.atera.settings import AteraSettings
+
+log = logging.getLogger(__name__)
+
+VENDOR = "atera"
+# Atera's classic keys are 32 hex characters; its JWT tokens run to many hundreds.
+BEARER_MIN_LENGTH = 101
+# A list longer than this many pages means the server's paging is broken, not that the account is that large.
+MAX_PAGES = 10_000
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def auth_headers(key: SecretStr) -> dict[str, str]:
+    """`X-API-KEY` for a classic key, `Authorization: Bearer` for a token longer than 100 characters."""
+    raw = key.get_secret_value()
+    if len(raw) >= BEARER_MIN_LENGTH:
+        return {"Authorization": f"Bearer {raw}"}
+    return {"X-API-KEY": raw}
+
+
+def _problem(response: httpx.Response) -> str:
+    """A readable reason from a ProblemDetails body, or from whatever text came instead."""
+    try:
+        return ProblemDetails.model_validate(response.json()).describe()
+    except (ValueError, ValidationError):
+        text = response.text.strip()
+        return text[:200] if text else "no details given"
+
+
+class AteraClient:
+    """Thin typed wrapper over `httpx.Client`; retries and throttling live in the client's transport."""
+
+    def __init__(self, http: httpx.Client, *, items_in_page: int = 50) -> None:
+        self._http = http
+        self._items_in_page = min(items_in_page, 50)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- the one request path ----------------------------------------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Request | None = None
+    ) -> Any:
+        content = body.model_dump_json(exclude_none=True).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        try:
+            response = self._http.request(method, path, params=params, content=content, headers=headers)
+        except RetryAfterTooLong as error:
+            raise VendorError(VENDOR, f"{method} {path}: {error}", status_code=429) from error
+        except httpx.HTTPError as error:
+            raise VendorError(VENDOR, f"{method} {path}: cannot reach Atera: {error}") from error
+        action = action_for(response.status_code)
+        where = f"{method} {safe_url(response.request.url)}"
+        if response.status_code == 401:
+            raise VendorAuthError(
+                VENDOR, "API key rejected (401): check [atera] api_key, its expiry and IP restrictions", status_code=401
+            )
+        if action is Action.CONFIG:
+            raise VendorAuthError(
+                VENDOR,
+                f"{where}: access denied ({response.status_code}): {_problem(response)}; "
+                "the API key needs read and write permission for this area",
+                status_code=response.status_code,
+            )
+        if response.status_code == 429:
+            raise RateLimitedError(
+                VENDOR, f"{where}: still rate-limited (429) after retries; lower [atera] max_requests", status_code=429
+            )
+        if action is Action.RETRY:
+            raise VendorError(
+                VENDOR,
+                f"{where}: HTTP {response.status_code}: Atera is failing; retried where safe, try again later",
+                status_code=response.status_code,
+            )
+        if action is Action.FAIL:
+            raise VendorError(
+                VENDOR, f"{where}: HTTP {response.status_code}: {_problem(response)}", status_code=response.status_code
+            )
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            # Money and quantities come as JSON numbers; parse them straight to Decimal, never via float.
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError as error:
+            raise DataError(f"atera: {where}: response is not JSON ({len(response.content)} bytes)") from error
+
+    def _model(self, model: type[M], data: Any, where: str) -> M:
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            first = error.errors(include_input=False)[0]
+            location = ".".join(str(p) for p in first["loc"])
+            raise DataError(f"atera: {where}: unexpected payload at {location or '(top)'}: {first['msg']}") from error
+
+    def _get(self, model: type[M], path: str, params: dict[str, Any] | None = None) -> M:
+        return self._model(model, self._request("GET", path, params=params), f"GET {path}")
+
+    def _pages(self, model: type[M], path: str, params: dict[str, Any] | None = None) -> Iterator[M]:
+        """Every item of a list, page by page, stopping on an empty `nextLink` or at `totalPages`."""
+        page_model: type[Page[Any]] = Page[model]  # type: ignore[valid-type]
+        page = 1
+        while page <= MAX_PAGES:
+            data = self._request(
+                "GET", path, params={**(params or {}), "page": page, "itemsInPage": self._items_in_page}
+            )
+            result = self._model(page_model, data, f"GET {path} page {page}")
+            yield from result.items or []
+            if not result.nextLink or page >= result.totalPages or not result.items:
+                return
+            page += 1
+        raise DataError(f"atera: GET {path}: more than {MAX_PAGES} pages; paging looks broken")
+
+    def _created_id(self, data: Any, where: str) -> int:
+        result = self._model(Result, data, where)
+        try:
+            return int(result.ActionID or "")
+        except ValueError as error:
+            raise DataError(f"atera: {where}: created, but the answer has no usable ActionID") from error
+
+    # -- reads -------------------------------------------------------------------------------------------------
+
+    def customers(self, *, modified_since: str | None = None) -> Iterator[CustomerDto]:
+        """All customers; `modified_since` is `yyyy-MM-ddTHH:mm:ss` in the account's time zone."""
+        params = {"FromLastModifiedDate": modified_since} if modified_since else None
+        return self._pages(CustomerDto, "/customers", params)
+
+    def customer(self, customer_id: int) -> CustomerDto:
+        return self._get(CustomerDto, f"/customers/{customer_id}")
+
+    def contacts(self, *, email: str | None = None) -> Iterator[ContactDto]:
+        return self._pages(ContactDto, "/contacts", {"Email": email} if email else None)
+
+    def agents(self, customer_id: int | None = None) -> Iterator[AgentDto]:
+        path = "/agents" if customer_id is None else f"/agents/customer/{customer_id}"
+        return self._pages(AgentDto, path)
+
+    def contracts(self, customer_id: int | None = None) -> Iterator[ContractDto]:
+        path = "/contracts" if customer_id is None else f"/contracts/customer/{customer_id}"
+        return self._pages(ContractDto, path)
+
+    def contract(self, contract_id: int) -> ContractDto:
+        return self._get(ContractDto, f"/contracts/{contract_id}")
+
+    def rates(self) -> Iterator[RateDto]:
+        """Product rates (the price list contracts point at)."""
+        return self._pages(RateDto, "/rates/products")
+
+    def invoices(self, start: date, end: date) -> Iterator[InvoiceDto]:
+        """Invoices dated from `start` to `end`, both included (account time zone)."""
+        if end < start:
+            raise ValueError(f"invoice range ends ({end}) before it starts ({start})")
+        params = {"invoiceDateFrom": start.isoformat(), "invoiceDateTo": end.isoformat()}
+        return self._pages(InvoiceDto, "/billing/invoices", params)
+
+    def contract_custom_value(self, contract_id: int, field_name: str) -> str | None:
+        """The text of a contract's custom field, or None when it has no value."""
+        path = f"/customvalues/contractfield/{contract_id}/{quote(field_name, safe='')}"
+        data = self._request("GET", path)
+        values = [self._model(CustomValueDto, item, f"GET {path}") for item in data or []]
+        return next((v.ValueAsString for v in values if v.ValueAsString), None)
+
+    # -- writes ------------------------------------------------------------------------------------------------
+
+    def create_rate(self, request: CreateRateRequest) -> int:
+        return self._created_id(self._request("POST", "/rates/products", body=request), "POST /rates/products")
+
+    def create_contract(self, request: CreateContractDto) -> int:
+        return self._created_id(self._request("POST", "/contracts", body=request), "POST /contracts")
+
+    def update_contract(self, contract_id: int, request: UpdateContractDto) -> None:
+        self._request("PUT", f"/contracts/{contract_id}", body=request)
+
+    def set_contract_custom_value(self, contract_id: int, field_name: str, value: str) -> None:
+        path = f"/customvalues/contractfield/{contract_id}/{quote(field_name, safe='')}"
+        self._request("PUT", path, body=SetCustomValueRequest(Value=value))
+
+
+def build_atera_client(
+    settings: AteraSettings,
+    http: HttpSettings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> AteraClient:
+    """A throttled, retrying client for the configured account; the key is read here, never logged."""
+    if settings.api_key is None:
+        raise ConfigError('atera.api_key: not set; give { env = "ATERA_API_KEY" } or { file = "..." }')
+    key = settings.api_key.secret("atera.api_key")
+    options: dict[str, Any] = {}
+    if sleep is not None:
+        options["sleep"] = sleep
+    if clock is not None:
+        options["clock"] = clock
+    client = build_client(
+        http,
+        base_url=str(settings.base_url).rstrip("/"),
+        headers={"Accept": "application/json", **auth_headers(key)},
+        transport=transport,
+        throttle=(settings.max_requests, settings.window_seconds),
+        **options,
+    )
+    return AteraClient(client, items_in_page=settings.items_in_page)

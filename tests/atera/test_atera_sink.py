@@ -1,0 +1,346 @@
+"""The Atera sink against the sandbox: quantity pushes, idempotence, creation on request, refusals, crash recovery."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.errors import ConfigError, ConnectorError, DataError
+from connector.http import HttpSettings
+from connector.store import Store
+from mappings.enums import BillingPeriod
+from providers.atera.client import AteraClient, build_atera_client
+from providers.atera.record import LineRecord
+from providers.atera.sandbox import AteraSandbox
+from providers.atera.settings import AteraSettings
+from providers.atera.sink import AteraSink, PlannedLine
+from providers.sandbox import Fault
+
+FIELD = "Billing connector"
+
+
+def planned(quantity: str = "412.5", **changes: Any) -> PlannedLine:
+    line = PlannedLine(
+        psa_customer="Contoso Ltd",
+        contract="Server backup (per GB)",
+        period_key="2026-11",
+        metric="axcient.server_gb",
+        quantity=Decimal(quantity),
+        unit="GB",
+        rate=Decimal("0.12"),
+        amount=Decimal(quantity) * Decimal("0.12"),
+        rate_sku="BFF-SERVER-GB",
+    )
+    return dataclasses.replace(line, **changes)
+
+
+def new_line(**changes: Any) -> PlannedLine:
+    """A line for a contract (and rate) that do not exist yet, with permission to create them."""
+    values: dict[str, Any] = {
+        "psa_customer": "Northwind Traders",
+        "contract": "Workstation backup (per device)",
+        "metric": "axcient.pc_devices",
+        "unit": "device",
+        "rate": Decimal("4.25"),
+        "rate_sku": "BFF-PC-DEVICE",
+        "billing_period": BillingPeriod.QUARTERLY,
+        "start_date": date(2026, 10, 1),
+        "create_if_missing": True,
+    }
+    values.update(changes)
+    return planned("7", **values)
+
+
+class Crash(Exception):
+    """Stands for the process dying right after Atera accepted a contract write."""
+
+
+@pytest.fixture
+def make_sink(make_client: Callable[..., AteraClient]) -> Callable[..., AteraSink]:
+    def make(store: Store | None = None, crash_after_write: bool = False) -> AteraSink:
+        def crash(contract_id: int) -> None:
+            raise Crash(f"killed after writing contract {contract_id}")
+
+        return AteraSink(
+            make_client(), custom_field=FIELD, store=store, after_contract_write=crash if crash_after_write else None
+        )
+
+    return make
+
+
+@pytest.fixture
+def sink(make_sink: Callable[..., AteraSink]) -> AteraSink:
+    return make_sink()
+
+
+def writes(sandbox: AteraSandbox) -> list[str]:
+    return [f"{r.method} {r.path}" for r in sandbox.writes()]
+
+
+def recorded(sandbox: AteraSandbox, contract_id: int) -> LineRecord | None:
+    return LineRecord.parse(sandbox.custom_value("contract", contract_id, FIELD))
+
+
+def test_a_push_sets_the_quantity_and_records_the_line(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    before = dict(sandbox.contracts[101])
+    result = sink.push(planned())
+    assert (result.contract_id, result.psa_ref, result.wrote, result.previous_quantity) == (
+        101,
+        "contract/101",
+        True,
+        Decimal(0),
+    )
+    after = sandbox.contracts[101]
+    assert after["RetainerFlatFeeContract"]["Quantity"] == 412.5
+    # Every other field is as it was: name, dates, flags, billing period, rate.
+    assert {k: v for k, v in after.items() if k != "RetainerFlatFeeContract"} == {
+        k: v for k, v in before.items() if k != "RetainerFlatFeeContract"
+    }
+    assert after["RetainerFlatFeeContract"]["Rate"]["RateID"] == 11
+    assert after["RetainerFlatFeeContract"]["BillingPeriod"] == "Monthly"
+    assert recorded(sandbox, 101) == LineRecord("2026-11", Decimal("412.5"), planned().identity)
+    assert writes(sandbox) == [
+        "PUT /api/v3/contracts/101",
+        "PUT /api/v3/customvalues/contractfield/101/Billing%20connector",
+    ]
+
+
+def test_a_second_identical_push_writes_nothing(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    sink.push(planned())
+    count = len(sandbox.writes())
+    again = sink.push(planned("412.50"))
+    assert (again.wrote, again.previous_quantity) == (False, Decimal("412.5"))
+    assert len(sandbox.writes()) == count
+
+
+def test_the_same_quantity_in_a_new_period_only_updates_the_record(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    sink.push(planned())
+    count = len(sandbox.writes())
+    result = sink.push(planned(period_key="2026-12"))
+    assert result.wrote
+    assert writes(sandbox)[count:] == ["PUT /api/v3/customvalues/contractfield/101/Billing%20connector"]
+    assert recorded(sandbox, 101) is not None and recorded(sandbox, 101).period_key == "2026-12"  # type: ignore[union-attr]
+
+
+def test_every_request_the_sink_sends_is_in_atera_s_contract(
+    make_sink: Callable[..., AteraSink], sandbox: AteraSandbox, openapi: Any
+) -> None:
+    sink = make_sink()
+    sink.push(planned())
+    sink.push(new_line())
+    sink.push(planned(contract_id=101, quantity=Decimal(3), period_key="2026-12"))
+    assert len(sandbox.requests) > 8
+    for request in sandbox.requests:
+        openapi.check_request(request.path, request.method, request.query, request.body)
+
+
+def test_create_if_missing_creates_the_rate_and_the_contract_once(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    result = sink.push(new_line())
+    assert result.wrote and result.previous_quantity is None
+    contract = sandbox.contracts[result.contract_id]
+    assert (contract["CustomerID"], contract["ContractName"], contract["ContractType"], contract["Active"]) == (
+        3,
+        "Workstation backup (per device)",
+        "RetainerFlatFee",
+        True,
+    )
+    assert contract["StartDate"] == "2026-10-01T00:00:00"
+    retainer = contract["RetainerFlatFeeContract"]
+    assert (retainer["Quantity"], retainer["BillingPeriod"]) == (7, "Quarterly")
+    assert (retainer["Rate"]["SKU"], retainer["Rate"]["Amount"]) == ("BFF-PC-DEVICE", 4.25)
+    assert writes(sandbox) == [
+        "POST /api/v3/rates/products",
+        "POST /api/v3/contracts",
+        f"PUT /api/v3/customvalues/contractfield/{result.contract_id}/Billing%20connector",
+    ]
+    count = len(sandbox.writes())
+    assert sink.push(new_line()).wrote is False
+    assert len(sandbox.writes()) == count
+
+
+def test_an_existing_rate_product_is_reused_by_sku(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    result = sink.push(new_line(rate=Decimal("0.12"), rate_sku="bff-server-gb"))
+    assert "POST /api/v3/rates/products" not in writes(sandbox)
+    assert sandbox.contracts[result.contract_id]["RetainerFlatFeeContract"]["Rate"]["RateID"] == 11
+
+
+@pytest.mark.parametrize(
+    ("line", "error", "message"),
+    [
+        (planned(psa_customer="Nobody Ltd"), ConfigError, "no customer named 'Nobody Ltd'"),
+        (planned(contract="Support hours"), ConfigError, "is a Hourly contract"),
+        (planned(contract="Missing contract"), ConfigError, "or set create_if_missing = true"),
+        (planned(rate=Decimal("0.15")), ConfigError, "bills 0.12 per unit, the mapping says 0.15"),
+        (planned(contract_id=103), ConfigError, "belongs to customer 2"),
+        (new_line(rate=Decimal("0.10"), rate_sku="BFF-SERVER-GB"), ConfigError, "costs 0.12, the mapping says 0.10"),
+        (new_line(rate_sku=None), ConfigError, "needs rate_sku"),
+        (
+            new_line(psa_customer="Northwind Traders", contract="Online backup"),
+            ConfigError,
+            "is a OnlineBackup contract",
+        ),
+    ],
+    ids=["customer", "not retainer", "missing", "rate", "other customer", "sku price", "no sku", "online backup"],
+)
+def test_lines_that_cannot_be_pushed_write_nothing_and_say_why(
+    sink: AteraSink, sandbox: AteraSandbox, line: PlannedLine, error: type[ConnectorError], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        sink.push(line)
+    assert sandbox.writes() == []
+
+
+def test_an_inactive_contract_is_refused(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    sandbox.contracts[101]["Active"] = False
+    with pytest.raises(ConfigError, match="is inactive"):
+        sink.push(planned())
+    assert sandbox.writes() == []
+
+
+def test_an_older_period_never_overwrites_a_newer_one(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    sink.push(planned("500", period_key="2026-12"))
+    count = len(sandbox.writes())
+    with pytest.raises(DataError, match="already holds the quantity of period 2026-12"):
+        sink.push(planned("412.5", period_key="2026-11"))
+    assert len(sandbox.writes()) == count
+    assert sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] == 500
+
+
+def test_two_metrics_on_one_contract_are_refused(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    sink.push(planned())
+    with pytest.raises(ConfigError, match=r"already carries axcient\.server_gb"):
+        sink.push(planned("3", metric="axcient.server_devices"))
+
+
+def test_ambiguous_customer_names_ask_for_the_id(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    sandbox.customers[77] = {"CustomerID": 77, "CustomerName": "contoso ltd"}
+    with pytest.raises(ConfigError, match=r"2 customers named 'Contoso Ltd' \(IDs 1, 77\): set psa_customer_id"):
+        sink.push(planned())
+    assert sink.push(planned(psa_customer_id=1)).contract_id == 101
+
+
+def test_server_errors_and_dropped_connections_on_the_update_are_retried(
+    sink: AteraSink, sandbox: AteraSandbox, clock: Any
+) -> None:
+    sandbox.inject(Fault(status=503, method="PUT", path_prefix="/api/v3/contracts/101"))
+    sandbox.inject(Fault(drop=True, method="PUT", path_prefix="/api/v3/contracts/101"))
+    sandbox.inject(Fault(status=429, headers={"Retry-After": "9"}, method="GET"))
+    result = sink.push(planned())
+    assert result.wrote
+    assert sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] == 412.5
+    assert 9 in clock.sleeps and len(clock.sleeps) == 3
+
+
+def test_a_throttled_sink_stays_under_atera_s_rate_limit(
+    settings_for: Callable[..., AteraSettings], clock: Any, http_settings: HttpSettings
+) -> None:
+    with AteraSandbox(rate_limit=(4, 60), clock=clock) as server:
+        settings = settings_for(server.api_url, max_requests=4, window_seconds=60)
+        sink = AteraSink(
+            build_atera_client(settings, http_settings, sleep=clock.sleep, clock=clock), custom_field=FIELD
+        )
+        for month in ("2026-09", "2026-10", "2026-11"):
+            sink.push(planned(str(100 + int(month[-2:])), period_key=month))
+        assert server.rate_limited == 0
+        assert len(server.requests) >= 12
+        assert clock.sleeps and all(s <= 60 for s in clock.sleeps)
+
+
+# -- crash recovery through the store's outbox ---------------------------------------------------------------
+
+
+def deliver(store: Store, sink: AteraSink, line: PlannedLine) -> None:
+    """What the engine does with a line: stage it as pending, push it, mark it pushed once Atera has it."""
+    store.stage_line(
+        line.identity,
+        quantity=line.quantity,
+        unit=line.unit,
+        rate=line.rate,
+        amount=line.amount,
+        inputs={"why": "test"},
+        plan=line.to_record(),
+    )
+    result = sink.push(line)
+    store.mark_line_pushed(line.identity, result.psa_ref)
+
+
+def test_a_crash_after_the_update_ends_with_one_right_value_on_rerun(
+    make_sink: Callable[..., AteraSink], sandbox: AteraSandbox, tmp_path: Path
+) -> None:
+    line = planned()
+    with Store.open(tmp_path / "state.db") as store:
+        with pytest.raises(Crash):
+            deliver(store, make_sink(store, crash_after_write=True), line)
+        stored = store.line(line.identity)
+        assert stored is not None and stored.status == "pending"
+        assert sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] == 412.5
+        assert recorded(sandbox, 101) is None
+
+    with Store.open(tmp_path / "state.db") as store:
+        deliver(store, make_sink(store), line)
+        stored = store.line(line.identity)
+        assert stored is not None
+        assert (stored.status, stored.pushed_quantity, stored.psa_ref) == ("pushed", Decimal("412.5"), "contract/101")
+    assert writes(sandbox).count("PUT /api/v3/contracts/101") == 1
+    assert recorded(sandbox, 101) == LineRecord.of(line)
+    assert sum(1 for c in sandbox.contracts.values() if c["ContractName"] == line.contract) == 1
+
+    with Store.open(tmp_path / "state.db") as store:
+        count = len(sandbox.writes())
+        deliver(store, make_sink(store), line)
+        assert len(sandbox.writes()) == count
+
+
+def test_a_crash_after_creating_the_contract_never_creates_it_twice(
+    make_sink: Callable[..., AteraSink], sandbox: AteraSandbox, tmp_path: Path
+) -> None:
+    line = new_line()
+    with Store.open(tmp_path / "state.db") as store:
+        with pytest.raises(Crash):
+            deliver(store, make_sink(store, crash_after_write=True), line)
+        deliver(store, make_sink(store), line)
+        stored = store.line(line.identity)
+        assert stored is not None and stored.status == "pushed"
+        events = [e["event"] for e in store.audit_events("Northwind Traders")]
+    assert events == ["atera.rate_created", "atera.contract_created"]
+    created = [c for c in sandbox.contracts.values() if c["ContractName"] == line.contract]
+    assert len(created) == 1
+    assert created[0]["RetainerFlatFeeContract"]["Quantity"] == 7
+    assert writes(sandbox).count("POST /api/v3/contracts") == 1
+    assert writes(sandbox).count("POST /api/v3/rates/products") == 1
+    assert recorded(sandbox, created[0]["ContractID"]) == LineRecord.of(line)
+
+
+def test_a_crash_before_the_store_recorded_the_push_reruns_without_writing(
+    sink: AteraSink, sandbox: AteraSandbox, tmp_path: Path
+) -> None:
+    line = planned()
+    with Store.open(tmp_path / "state.db") as store:
+        store.stage_line(
+            line.identity, quantity=line.quantity, unit="GB", rate=line.rate, amount=line.amount, inputs={}
+        )
+        sink.push(line)  # Atera has it all; the process dies before mark_line_pushed
+        count = len(sandbox.writes())
+        deliver(store, sink, line)
+        assert len(sandbox.writes()) == count
+        stored = store.line(line.identity)
+        assert stored is not None and stored.status == "pushed"
+
+
+def test_a_quantity_changed_by_hand_in_atera_is_set_back_loudly(
+    sink: AteraSink, sandbox: AteraSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink.push(planned())
+    sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] = 1
+    count = len(sandbox.writes())
+    result = sink.push(planned())
+    assert (result.wrote, result.previous_quantity) == (True, Decimal(1))
+    assert writes(sandbox)[count:] == ["PUT /api/v3/contracts/101"]
+    assert sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] == 412.5
+    assert "someone changed it in Atera" in caplog.text
