@@ -20,6 +20,11 @@ class AxcientSettings(BaseModel):
     storage: Literal["compressed", "uncompressed"] = "compressed"
     mb_per_gb: Literal[1024, 1000] = 1024
     bill_suspended: bool = Field(default=False, description="Bill suspended accounts (deleted and trial never)")
+    list_all_accounts: bool = Field(
+        default=False,
+        description="List every account in one paged GET /api/v1/accounts (no customer_id) instead of one list per "
+        "customer; only for portals known to support it",
+    )
 
     @model_validator(mode="after")
     def _complete_when_enabled(self) -> AxcientSettings:

@@ -1,0 +1,174 @@
+"""The usage source the engine polls: fetch customers and accounts, compute usage, record the observations."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+
+from connector.errors import DataError, VendorError
+from connector.http import HttpSettings
+from connector.store import Store
+from connector.usage import UsageReport, record_report
+from providers.axcient.client import AxcientClient, Invalid, build_axcient_client
+from providers.axcient.models import Account, Customer
+from providers.axcient.settings import AxcientSettings
+from providers.axcient.usage import SOURCE, CustomerResult, UsageRules, compute_customer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Snapshot:
+    """What the portal said in one collection, before any billing rule is applied."""
+
+    customers: list[Customer] = field(default_factory=list)
+    accounts: dict[str, list[Account]] = field(default_factory=dict)
+    customer_problems: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Collection:
+    """The engine's report and, per customer, the account-level detail behind it (for the CLI)."""
+
+    report: UsageReport
+    results: list[CustomerResult]
+
+
+def _customer_level(error: VendorError) -> bool:
+    """A plain 4xx on one customer's list (gone, refused for that id) spoils that customer, not the whole run."""
+    return type(error) is VendorError and error.status_code is not None and 400 <= error.status_code < 500
+
+
+class AxcientSource:
+    """Usage per portal customer; a client-wide failure raises, so the engine never sees zeros for it."""
+
+    name = SOURCE
+
+    def __init__(
+        self,
+        settings: AxcientSettings,
+        http: HttpSettings,
+        store: Store,
+        *,
+        client: AxcientClient | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.store = store
+        self._client = client
+        self._transport = transport
+        self._sleep = sleep
+        self._clock = clock
+        self._now = now
+        self.rules = UsageRules(
+            storage=settings.storage, mb_per_gb=settings.mb_per_gb, bill_suspended=settings.bill_suspended
+        )
+
+    def collect(self, *, run_id: int | None = None) -> UsageReport:
+        return self.collect_details(run_id=run_id).report
+
+    def collect_details(self, *, run_id: int | None = None) -> Collection:
+        """Fetch, compute and record; raises a ConnectorError when the portal as a whole could not be read."""
+        # Built per collection, not in __init__: the engine constructs every enabled source, and reading the
+        # password (a missing environment variable) should fail this source's collection, not the set-up.
+        client = self._client or build_axcient_client(
+            self.settings, self.http, transport=self._transport, sleep=self._sleep, clock=self._clock
+        )
+        try:
+            snapshot = self.fetch(client)
+        finally:
+            if self._client is None:
+                client.close()
+        observed_at = self._now()
+        collection = self.compute(snapshot, observed_at)
+        record_report(self.store, collection.report, run_id=run_id)
+        report = collection.report
+        log.info(
+            "axcient: %d customers, %d accounts, %s",
+            len(snapshot.customers),
+            sum(len(a) for a in snapshot.accounts.values()),
+            "complete" if report.complete else "INCOMPLETE",
+        )
+        return collection
+
+    def fetch(self, client: AxcientClient) -> Snapshot:
+        snapshot = Snapshot()
+        customers = client.customers()
+        snapshot.customers = customers.items
+        # A customer record we cannot read has no name to attach its usage to: the whole report is unusable.
+        snapshot.problems.extend(f"{i.describe()} (cannot be attributed to a customer)" for i in customers.invalid)
+        known = {c.id for c in customers.items}
+        if self.settings.list_all_accounts:
+            listing = client.accounts(None)
+            for account in listing.items:
+                if account.customer_id in known:
+                    snapshot.accounts.setdefault(account.customer_id, []).append(account)
+                else:
+                    snapshot.problems.append(
+                        f"account {account.id}: customer_id: {account.customer_id} is not a listed customer"
+                    )
+            self._attribute(snapshot, listing.invalid, known)
+            return snapshot
+        for customer in customers.items:
+            try:
+                listing = client.accounts(customer.id)
+            except DataError as error:
+                snapshot.customer_problems[customer.id].append(f"accounts list: {error}")
+                continue
+            except VendorError as error:
+                if not _customer_level(error):
+                    raise
+                snapshot.customer_problems[customer.id].append(f"accounts list: {error}")
+                continue
+            snapshot.accounts[customer.id] = listing.items
+            self._attribute(snapshot, listing.invalid, known, listed_under=customer.id)
+        return snapshot
+
+    @staticmethod
+    def _attribute(
+        snapshot: Snapshot, invalid: list[Invalid], known: set[str], listed_under: str | None = None
+    ) -> None:
+        for item in invalid:
+            owner = listed_under or item.customer_id
+            if owner is not None and owner in known:
+                snapshot.customer_problems[owner].append(item.describe())
+            else:
+                snapshot.problems.append(f"{item.describe()} (cannot be attributed to a customer)")
+
+    def compute(self, snapshot: Snapshot, observed_at: datetime) -> Collection:
+        report = UsageReport(source=SOURCE, observed_at=observed_at, problems=list(snapshot.problems))
+        period_key = observed_at.astimezone(UTC).strftime("%Y-%m")
+        everyone = {a.id: a for accounts in snapshot.accounts.values() for a in accounts}
+        names = {c.id: c.name for c in snapshot.customers}
+        by_name: dict[str, list[Customer]] = defaultdict(list)
+        for customer in snapshot.customers:
+            by_name[customer.name.casefold()].append(customer)
+        results = []
+        for customer in sorted(snapshot.customers, key=lambda c: (c.name.casefold(), c.id)):
+            problems = list(snapshot.customer_problems.get(customer.id, []))
+            namesakes = [c.id for c in by_name[customer.name.casefold()] if c.id != customer.id]
+            if namesakes:
+                # Mappings name portal customers by name: two of the same name cannot be told apart safely.
+                problems.append(f"customer name {customer.name!r} is shared with customer {', '.join(namesakes)}")
+            result = compute_customer(
+                customer,
+                snapshot.accounts.get(customer.id, []),
+                rules=self.rules,
+                period_key=period_key,
+                problems=problems,
+                everyone=everyone,
+                names=names,
+            )
+            results.append(result)
+            report.customers.append(result.usage)
+        return Collection(report, results)

@@ -1,0 +1,156 @@
+"""Fixtures for the backup portal tests: a fake clock, the sandbox, settings, sources and configs built on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from connector.http import HttpSettings
+from connector.secrets import SecretRef
+from connector.store import Store
+from providers.axcient.sandbox import DEFAULT_USERNAME, AxcientSandbox
+from providers.axcient.settings import AxcientSettings
+from providers.axcient.source import AxcientSource
+
+PASSWORD = "axcient-test-password-7d3f9a1c"
+OBSERVED_AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+class FakeClock:
+    """Monotonic time that only moves when someone sleeps: backoffs run instantly and are recorded."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def http_settings() -> HttpSettings:
+    return HttpSettings(max_attempts=4, backoff_initial_seconds=1.0, timeout_seconds=5, connect_timeout_seconds=2)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[AxcientSandbox]:
+    with AxcientSandbox(password=PASSWORD) as server:
+        assert isinstance(server, AxcientSandbox)
+        yield server
+
+
+def axcient_settings(base_url: str, password: str = PASSWORD, **overrides: Any) -> AxcientSettings:
+    return AxcientSettings(
+        enabled=True,
+        base_url=base_url,
+        username=DEFAULT_USERNAME,
+        password=SecretRef(value=SecretStr(password)),
+        **overrides,
+    )
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with Store.open(":memory:") as opened:
+        yield opened
+
+
+@pytest.fixture
+def make_source(
+    sandbox: AxcientSandbox, http_settings: HttpSettings, clock: FakeClock, store: Store
+) -> Callable[..., AxcientSource]:
+    """`make_source(per_page=2, storage=...)`: a source reading the sandbox, sleeping on the fake clock."""
+
+    def make(**overrides: Any) -> AxcientSource:
+        settings = axcient_settings(sandbox.url, **overrides)
+        return AxcientSource(settings, http_settings, store, sleep=clock.sleep, clock=clock, now=lambda: OBSERVED_AT)
+
+    return make
+
+
+PASSWORD_ENV = "AXCIENT_TEST_PASSWORD"
+
+
+@pytest.fixture
+def write_config(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """Writes a connector.toml for a sandbox, the password in an environment variable as operators are told to."""
+
+    def write(
+        directory: Path, base_url: str, password: str = PASSWORD, *, enabled: bool = True, extra: str = ""
+    ) -> Path:
+        monkeypatch.setenv(PASSWORD_ENV, password)
+        config = directory / "connector.toml"
+        config.write_text(
+            f"""
+[store]
+path = "state.db"
+
+[log]
+level = "DEBUG"
+
+[http]
+max_attempts = 2
+backoff_initial_seconds = 0
+
+[axcient]
+enabled = {"true" if enabled else "false"}
+base_url = "{base_url}"
+username = "{DEFAULT_USERNAME}"
+password = {{ env = "{PASSWORD_ENV}" }}
+per_page = 2
+{extra}
+""",
+            encoding="utf-8",
+        )
+        return config
+
+    return write
+
+
+def account(account_id: int, customer_id: int = 1, **fields: Any) -> dict[str, Any]:
+    """An account payload as the portal sends it; `fields` override the defaults."""
+    base: dict[str, Any] = {
+        "id": account_id,
+        "username": f"user-{account_id}",
+        "customer_id": customer_id,
+        "parent_id": None,
+        "service_plan": "Select",
+        "computer_name": f"PC-{account_id}",
+        "device_type": "pc",
+        "used_mb_compressed": 1024,
+        "used_mb_uncompressed": 2048,
+        "hard_quota_mb": None,
+        "user_quota_mb": None,
+        "trial_expires": None,
+        "status": "active",
+    }
+    base.update(fields)
+    return base
+
+
+def customer(customer_id: int, name: str | None = None) -> dict[str, Any]:
+    return {"id": customer_id, "name": name or f"Customer {customer_id}", "contact": {"name": "A", "email": "a@x.y"}}
+
+
+@pytest.fixture
+def make_account() -> Callable[..., dict[str, Any]]:
+    return account
+
+
+@pytest.fixture
+def make_customer() -> Callable[..., dict[str, Any]]:
+    return customer

@@ -1,0 +1,258 @@
+"""The usage source against the sandbox portal: what it records, and what it refuses to record when things fail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from connector.errors import VendorAuthError, VendorError
+from connector.http import HttpSettings
+from connector.store import Store
+from connector.usage import UsageSource
+from mappings.customer import Metric
+from providers.axcient.generate import generate_dataset
+from providers.axcient.sandbox import AxcientSandbox
+from providers.axcient.source import AxcientSource
+from providers.sandbox import Fault
+
+from .conftest import OBSERVED_AT, PASSWORD, FakeClock, axcient_settings
+
+MakeSource = Callable[..., AxcientSource]
+Make = Callable[..., dict[str, Any]]
+
+
+def quantities(source: AxcientSource) -> dict[str, dict[tuple[str, str], Decimal]]:
+    report = source.collect()
+    return {c.vendor_customer: {(m.value, p): v for (m, p), v in c.quantities.items()} for c in report.customers}
+
+
+def test_it_is_a_usage_source_and_records_the_demo_portal(make_source: MakeSource, store: Store) -> None:
+    source = make_source(per_page=2)
+    typed: UsageSource = source  # connector/sources.py relies on this (mypy checks it there)
+    assert typed.name == "axcient"
+    report = source.collect(run_id=None)
+    assert report.complete and report.observed_at == OBSERVED_AT
+    assert [c.vendor_customer for c in report.customers] == [
+        "Contoso",
+        "Fabrikam Inc",
+        "Northwind Traders",
+        "Tailspin Toys",
+    ]
+    contoso = report.customer("contoso")
+    assert contoso is not None and contoso.period_key == "2026-11"
+    # Select: FS01 400 GB + SQL01 200 GB servers, PC01 20 GB (PC02 suspended); Basic: LT01 15 + LT02 10 GB.
+    assert contoso.quantities[(Metric.AXCIENT_SERVER_GB, "")] == Decimal(600)
+    assert contoso.quantities[(Metric.AXCIENT_PC_GB, "Select")] == Decimal(20)
+    assert contoso.quantities[(Metric.AXCIENT_PC_GB, "Basic")] == Decimal(25)
+    assert contoso.quantities[(Metric.AXCIENT_DEVICES, "")] == Decimal(5)
+    stored = store.observations("axcient", vendor_customer="Contoso", metric="axcient.pc_gb", product="")
+    (observation,) = stored
+    assert observation.quantity == Decimal(45) and observation.complete and observation.unit == "GB"
+    explained = observation.inputs["metric"]
+    assert explained["columns"] == ["id", "computer", "plan", "device", "mb"]
+    assert explained["accounts"] == [
+        ["1003", "CONTOSO-PC01", "Select", "pc", "20480"],
+        ["1005", "CONTOSO-LT01", "Basic", "pc", "15360"],
+        ["1006", "CONTOSO-LT02", "Basic", "pc", "10240"],
+    ]
+    assert explained["not_billed"] == [["1004", "CONTOSO-PC02", "Select", "pc", "30720", "suspended"]]
+    assert explained["over_quota"] == {"1003": "10240"}
+    assert {o.product for o in store.observations("axcient", vendor_customer="Contoso")} == {"", "Basic", "Select"}
+
+
+@pytest.mark.parametrize("per_page", [1, 2, 3, 1000])
+def test_every_page_size_gives_the_same_usage(make_source: MakeSource, per_page: int) -> None:
+    assert quantities(make_source(per_page=per_page)) == quantities(make_source(per_page=4))
+
+
+def test_paging_edge_cases_at_the_sandbox(
+    sandbox: AxcientSandbox, make_source: MakeSource, make_account: Make, make_customer: Make
+) -> None:
+    sandbox.load(
+        {
+            "customers": [make_customer(1, "Exact"), make_customer(2, "Empty"), make_customer(3, "Single")],
+            "accounts": [*(make_account(10 + i, 1) for i in range(4)), make_account(20, 3)],
+        }
+    )
+    found = quantities(make_source(per_page=2))
+    assert found["Exact"][("axcient.pc_devices", "")] == 4
+    assert found["Empty"][("axcient.devices", "")] == 0
+    assert found["Single"][("axcient.devices", "")] == 1
+    pages = [r.query for r in sandbox.api_requests("/api/v1/accounts")]
+    # Exact multiple: 2 pages, no empty third; empty customer and single item: one page each.
+    assert [(q["customer_id"][0], q["page"][0]) for q in pages] == [("1", "1"), ("1", "2"), ("2", "1"), ("3", "1")]
+
+
+def test_a_token_expiring_mid_run_means_logging_in_again(
+    http_settings: HttpSettings, clock: FakeClock, store: Store
+) -> None:
+    ticks = iter(range(10**6))
+    # Each request the sandbox sees moves its clock a second; tokens last three: they expire throughout the run.
+    with AxcientSandbox(password=PASSWORD, token_lifetime=3, clock=lambda: float(next(ticks))) as server:
+        assert isinstance(server, AxcientSandbox)
+        source = AxcientSource(axcient_settings(server.url, per_page=1), http_settings, store, sleep=clock.sleep)
+        report = source.collect()
+        logins = server.api_requests("/api/v1/session")
+    assert report.complete and len(report.customers) == 4
+    assert len(logins) > 2
+
+
+def test_a_token_refused_even_after_a_new_login_fails_the_source(
+    sandbox: AxcientSandbox, make_source: MakeSource, store: Store
+) -> None:
+    sandbox.inject(Fault(status=401, path_prefix="/api/v1/accounts"), times=2)
+    with pytest.raises(VendorAuthError, match="even right after a fresh login"):
+        make_source().collect()
+    assert len(sandbox.api_requests("/api/v1/session")) == 2
+    assert store.observations("axcient") == []
+
+
+def test_429_with_retry_after_then_success(http_settings: HttpSettings, clock: FakeClock, store: Store) -> None:
+    with AxcientSandbox(password=PASSWORD, rate_limit_every=3, retry_after=5) as server:
+        assert isinstance(server, AxcientSandbox)
+        source = AxcientSource(axcient_settings(server.url, per_page=2), http_settings, store, sleep=clock.sleep)
+        assert source.collect().complete
+        assert server.rate_limited > 0
+    assert clock.sleeps and set(clock.sleeps) == {5.0}
+
+
+def test_5xx_then_success(sandbox: AxcientSandbox, make_source: MakeSource, clock: FakeClock) -> None:
+    sandbox.inject(Fault(status=503, path_prefix="/api/v1/accounts"), times=2)
+    assert make_source().collect().complete
+    assert clock.sleeps == [1.0, 2.0]
+
+
+def test_persistent_5xx_fails_the_source_and_records_nothing(
+    sandbox: AxcientSandbox, make_source: MakeSource, store: Store
+) -> None:
+    sandbox.inject(Fault(status=500, path_prefix="/api/v1/accounts"), times=100)
+    with pytest.raises(VendorError, match="HTTP 500 after retries") as failed:
+        make_source().collect()
+    assert failed.value.exit_code == 3
+    assert store.observations("axcient") == []
+
+
+def test_a_refused_login_fails_the_source_and_records_nothing(
+    http_settings: HttpSettings, sandbox: AxcientSandbox, store: Store
+) -> None:
+    source = AxcientSource(axcient_settings(sandbox.url, password="not-the-password"), http_settings, store)
+    with pytest.raises(VendorAuthError, match="login refused"):
+        source.collect()
+    assert store.observations("axcient") == []
+
+
+def test_an_invalid_account_makes_only_its_customer_incomplete(
+    sandbox: AxcientSandbox, make_source: MakeSource, make_account: Make, make_customer: Make, store: Store
+) -> None:
+    sandbox.load(
+        {
+            "customers": [make_customer(1, "Broken"), make_customer(2, "Fine")],
+            "accounts": [make_account(10, 1), make_account(11, 1, used_mb_compressed="lots"), make_account(20, 2)],
+        }
+    )
+    report = make_source().collect()
+    broken, fine = report.customers
+    assert not broken.complete and fine.complete
+    assert broken.problems == ["account 11: used_mb_compressed: Input should be a valid decimal"]
+    assert all(not o.complete for o in store.observations("axcient", vendor_customer="Broken"))
+    (peak,) = store.observations("axcient", vendor_customer="Broken", metric="axcient.pc_devices", product="")
+    assert peak.inputs["problems"] == broken.problems
+
+
+def test_an_orphan_sub_account_is_an_error_for_its_customer(
+    sandbox: AxcientSandbox, make_source: MakeSource, make_account: Make, make_customer: Make
+) -> None:
+    sandbox.load(
+        {
+            "customers": [make_customer(1, "Orphans"), make_customer(2, "Owner")],
+            "accounts": [make_account(10, 1, parent_id=20), make_account(11, 1, parent_id=99), make_account(20, 2)],
+        }
+    )
+    report = make_source().collect()
+    orphans = report.customer("Orphans")
+    assert orphans is not None and not orphans.complete
+    assert orphans.problems == [
+        "account 10: parent_id: parent 20 belongs to another customer (Owner); not guessed",
+        "account 11: parent_id: parent 99 does not exist among this customer's accounts",
+    ]
+    assert report.customer("Owner") is not None and report.customer("Owner").complete  # type: ignore[union-attr]
+
+
+def test_a_customer_whose_account_list_is_refused_is_incomplete(
+    sandbox: AxcientSandbox, make_source: MakeSource
+) -> None:
+    gone = b'{"error": {"code": "not_found", "message": "gone"}}'
+    sandbox.inject(Fault(status=404, body=gone, path_prefix="/api/v1/accounts"))
+    report = make_source().collect()
+    contoso = report.customer("Contoso")
+    assert contoso is not None and not contoso.complete
+    assert "HTTP 404: not_found: gone" in contoso.problems[0]
+    assert all(c.complete for c in report.customers if c is not contoso)
+
+
+def test_two_customers_of_one_name_cannot_be_billed(
+    sandbox: AxcientSandbox, make_source: MakeSource, make_account: Make, make_customer: Make
+) -> None:
+    sandbox.load({"customers": [make_customer(1, "Twin"), make_customer(2, "twin")], "accounts": []})
+    report = make_source().collect()
+    assert [c.complete for c in report.customers] == [False, False]
+    assert "shared with customer 2" in report.customers[0].problems[0]
+
+
+@pytest.mark.parametrize(("storage", "basis", "expected"), [("compressed", 1024, 600), ("uncompressed", 1000, 1228.8)])
+def test_storage_and_gb_basis_from_settings(make_source: MakeSource, storage: str, basis: int, expected: float) -> None:
+    found = quantities(make_source(storage=storage, mb_per_gb=basis))
+    assert found["Contoso"][("axcient.server_gb", "")] == Decimal(str(expected))
+
+
+def test_suspended_accounts_are_billed_when_configured(make_source: MakeSource) -> None:
+    assert quantities(make_source(bill_suspended=True))["Contoso"][("axcient.pc_devices", "")] == 4
+    assert quantities(make_source())["Contoso"][("axcient.pc_devices", "")] == 3
+
+
+def test_listing_all_accounts_at_once_gives_the_same_usage_in_fewer_requests(
+    sandbox: AxcientSandbox, make_source: MakeSource
+) -> None:
+    sandbox.load(generate_dataset(40, accounts=300, seed=3))
+    per_customer = make_source(per_page=50).collect()
+    requests = len(sandbox.requests)
+    sandbox.requests.clear()
+    at_once = make_source(per_page=50, list_all_accounts=True).collect()
+    assert len(sandbox.requests) == 1 + 1 + 6 < requests
+    assert [(c.vendor_customer, c.quantities, c.complete) for c in at_once.customers] == [
+        (c.vendor_customer, c.quantities, c.complete) for c in per_customer.customers
+    ]
+
+
+def test_listing_all_accounts_reports_an_account_of_no_listed_customer(
+    sandbox: AxcientSandbox, make_source: MakeSource, make_account: Make, make_customer: Make
+) -> None:
+    sandbox.load({"customers": [make_customer(1)], "accounts": [make_account(10, 1), make_account(11, 7)]})
+    report = make_source(list_all_accounts=True).collect()
+    assert not report.complete
+    assert report.problems == ["account 11: customer_id: 7 is not a listed customer"]
+
+
+def test_a_generated_portal_is_read_completely(sandbox: AxcientSandbox, make_source: MakeSource) -> None:
+    data = generate_dataset(60, accounts=500, seed=11)
+    sandbox.load(data)
+    report = make_source(per_page=25).collect()
+    assert len(report.customers) == 60
+    # The generator makes the odd sub-account with a plan other than its parent's, never orphans: all complete.
+    assert report.complete
+    total = sum(c.quantities[(Metric.AXCIENT_DEVICES, "")] for c in report.customers)
+    billable = [
+        a
+        for a in data["accounts"]
+        if a["status"] == "active" and not _plan_of(a, data["accounts"]).lower().startswith("trial")
+    ]
+    assert total == len(billable)
+
+
+def _plan_of(account: dict[str, Any], accounts: list[dict[str, Any]]) -> str:
+    if account["parent_id"] is None:
+        return str(account["service_plan"])
+    return str(next(a["service_plan"] for a in accounts if a["id"] == account["parent_id"]))
