@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/connector check --config config.example.toml
+	$(BIN)/connector demo
 
 check: $(STAMP)
 	$(BIN)/connector check --config config.example.toml

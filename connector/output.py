@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -15,6 +18,9 @@ from connector.redact import redact
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped into a file or a CI log, rich would assume 80 columns and wrap every table cell; a log has room.
+if not stdout.is_terminal and "COLUMNS" not in os.environ:
+    stdout.width = 160
 
 
 def _plain(value: Any) -> Any:
@@ -23,7 +29,16 @@ def _plain(value: Any) -> Any:
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def plain_number(value: Decimal | None) -> str:
+    """A quantity as people write it: 600, not 600.0 or 6E+2."""
+    return "" if value is None else format(value.normalize(), "f")
 
 
 def to_json(data: Any) -> str:

@@ -1,4 +1,4 @@
-"""CLI commands around the sync: sync, daemon, review, approve, explain."""
+"""CLI commands around the sync: sync, demo, daemon, review, approve, explain."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.status import Status
 
+from connector.config import Settings
 from connector.context import ConfigOption, state
 from connector.daemon import install_stop_signals, run_forever
 from connector.engine import SyncEngine
 from connector.errors import ConnectorError, StoreError
-from connector.output import print_json, print_table, stderr, stdout, to_json
+from connector.output import plain_number, print_json, print_table, stderr, stdout, to_json
 from connector.report import RunReport
 from connector.sources import enabled_sink, enabled_sources
 from connector.store import Store
@@ -27,13 +28,18 @@ Format = Annotated[
 ]
 
 
-def _sync_once(ctx: typer.Context, *, period: str | None, dry_run: bool, push: bool) -> RunReport:
-    settings = state(ctx).settings()
-    with Store.open(settings.store.path) as store:
-        store.acquire_sync_lock()
-        engine = SyncEngine(settings, store, enabled_sources(settings, store), enabled_sink(settings, store))
-        with Status("Syncing: fetching usage, computing lines, pushing…", console=stderr):
-            return engine.run(period_key=period, dry_run=dry_run, push=push)
+def sync_once(settings: Settings, *, period: str | None = None, dry_run: bool = False, push: bool = True) -> RunReport:
+    """One sync with the configured sources and sink, holding the store's sync lock while it runs."""
+    with Store.open(settings.store.path) as store, store.sync_lock():
+        sink = enabled_sink(settings, store)
+        engine = SyncEngine(settings, store, enabled_sources(settings, store), sink)
+        try:
+            with Status("Syncing: fetching usage, computing lines, pushing…", console=stderr):
+                return engine.run(period_key=period, dry_run=dry_run, push=push)
+        finally:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                close()
 
 
 def print_run_report(report: RunReport) -> None:
@@ -95,7 +101,7 @@ def register(app: typer.Typer) -> None:
         Exit 0 when everything is billed, 5 when lines wait for review, 3 when anything was not billed.
         """
         state(ctx, config)
-        report = _sync_once(ctx, period=period, dry_run=dry_run, push=not no_push)
+        report = sync_once(state(ctx).settings(), period=period, dry_run=dry_run, push=not no_push)
         if report_file is not None:
             report_file.write_text(to_json(report.to_data()) + "\n", encoding="utf-8")
         if output == "json":
@@ -103,6 +109,50 @@ def register(app: typer.Typer) -> None:
         else:
             print_run_report(report)
         raise typer.Exit(report.exit_code)
+
+    @app.command()
+    def demo(
+        ctx: typer.Context,
+        directory: Annotated[
+            Path, typer.Option("--dir", help="Where the demo writes its configuration, secrets, store and report.")
+        ] = Path("demo-state"),
+        keep_running: Annotated[
+            bool, typer.Option("--keep-running", help="Keep the sandboxes up afterwards, until Ctrl-C.")
+        ] = False,
+        output: Format = "table",
+    ) -> None:
+        """Run the whole job against bundled sandbox vendors: dry run, push into a sandbox Atera, push again.
+
+        Needs no configuration and no network: Altaro, Axcient and Atera sandboxes start on 127.0.0.1.
+        """
+        from connector.demo import run_demo
+
+        result = run_demo(directory, keep_running=keep_running, verbose=state(ctx).verbose)
+        last = result.steps[-1].report
+        result.report_path.write_text(to_json(last.to_data()) + "\n", encoding="utf-8")
+        if output == "json":
+            print_json(result.to_data())
+            raise typer.Exit(result.exit_code)
+        for step in result.steps:
+            stdout.rule(step.title)
+            print_run_report(step.report)
+            if not step.report.dry_run:
+                stdout.print(f"Writes to Atera in this step: {step.atera_writes}", markup=False)
+        stdout.rule("What the sandbox Atera now holds")
+        print_table(
+            "Retainer contracts",
+            ["customer", "contract", "quantity", "rate"],
+            [(c["customer"], c["contract"], plain_number(c["quantity"]), c["rate"]) for c in result.contracts],
+            numeric=("quantity", "rate"),
+        )
+        config = result.config_path
+        stdout.print(
+            f"Configuration: {config} (secrets in {config.parent / 'secrets'})\n"
+            f"Run report (JSON): {result.report_path}\n"
+            f'Why a customer was billed that: connector explain --config {config} "Contoso Ltd"',
+            markup=False,
+        )
+        raise typer.Exit(result.exit_code)
 
     @app.command()
     def daemon(
@@ -120,9 +170,7 @@ def register(app: typer.Typer) -> None:
         log.info("daemon started: syncing every %.0fs with store %s", interval, settings.store.path)
 
         def cycle() -> RunReport:
-            with Store.open(settings.store.path) as store, store.sync_lock():
-                engine = SyncEngine(settings, store, enabled_sources(settings, store), enabled_sink(settings, store))
-                return engine.run()
+            return sync_once(settings)
 
         failures = run_forever(cycle, interval, stop, max_cycles=cycles)
         log.info("daemon stopped")

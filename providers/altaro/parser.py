@@ -1,0 +1,269 @@
+"""Reading the itemised billing report (CSV or JSON) into rows of strings, with the columns found by header name.
+
+CSV is streamed: rows come from `csv.reader` over a text stream one at a time, so memory does not grow with the
+number of rows. JSON is parsed whole (the link's payload is held in memory and stored anyway) and accepted as an
+array of objects, or as an object holding such an array under a key such as `items`, `data`, `rows`, `value`,
+`records` or `usageDetails` (any single key whose value is a list of objects also works).
+
+A body that is empty, lacks a required column, or ends mid-row raises `DataError`: a short report must never be
+taken as a report of short usage.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from connector.errors import DataError
+from providers.altaro.settings import AltaroColumns
+
+ReportFormat = Literal["csv", "json"]
+JSON_LIST_KEYS = ("items", "data", "rows", "value", "records", "usagedetails", "results")
+BOM = "\ufeff"
+# Reports can carry long free-text fields; the csv module's default cap (128 KiB) is a guard, not a real limit.
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+def normalise_header(name: str) -> str:
+    """Header key for matching: no BOM, no case, no spaces or punctuation (`Object_Name` is `object name`)."""
+    return re.sub(r"[\W_]+", "", name.replace(BOM, "").casefold())
+
+
+@dataclass(frozen=True)
+class ColumnIndex:
+    """Where each column the rules need sits in a row; optional columns are None when the report lacks them."""
+
+    header: tuple[str, ...]
+    customer: int
+    object_type: int
+    object_name: int
+    key: int
+    customer_id: int | None
+    product: int | None
+    month: int | None
+    size_gb: int | None
+
+
+def _find(header: list[str], wanted: str) -> int | None:
+    """Index of a header, matching exactly-ignoring-case first, then by normalised spelling."""
+    stripped = [h.replace(BOM, "").strip().casefold() for h in header]
+    exact = [i for i, h in enumerate(stripped) if h == wanted.strip().casefold()]
+    if exact:
+        return exact[0]
+    loose = [i for i, h in enumerate(header) if normalise_header(h) == normalise_header(wanted)]
+    if len(loose) > 1:
+        names = ", ".join(repr(header[i].strip()) for i in loose)
+        raise DataError(f"column {wanted!r} is ambiguous: headers {names} all match it")
+    return loose[0] if loose else None
+
+
+def resolve_columns(
+    header: list[str], columns: AltaroColumns, distinct_key_column: str | None = None, *, where: str = "report"
+) -> ColumnIndex:
+    """Find the columns by name; a missing required one is a DataError that lists what the report has."""
+    required = {"customer": columns.customer, "object_type": columns.object_type, "object_name": columns.object_name}
+    if distinct_key_column:
+        required["key"] = distinct_key_column
+    found: dict[str, int | None] = {field: _find(header, name) for field, name in required.items()}
+    missing = [required[field] for field, index in found.items() if index is None]
+    if missing:
+        shown = ", ".join(repr(h.replace(BOM, "").strip()) for h in header) or "none"
+        raise DataError(
+            f"{where}: required column(s) {', '.join(repr(m) for m in missing)} not found; columns found: {shown}. "
+            "Map other header names under [altaro.columns] (or distinct_key_column)"
+        )
+    customer, object_type, object_name = found["customer"], found["object_type"], found["object_name"]
+    assert customer is not None and object_type is not None and object_name is not None
+    key = found.get("key", object_name)
+    assert key is not None
+    return ColumnIndex(
+        header=tuple(h.replace(BOM, "").strip() for h in header),
+        customer=customer,
+        object_type=object_type,
+        object_name=object_name,
+        key=key,
+        customer_id=_find(header, columns.customer_id),
+        product=_find(header, columns.product),
+        month=_find(header, columns.month),
+        size_gb=_find(header, columns.size_gb),
+    )
+
+
+class ReportRows:
+    """The rows of one report as lists of strings in header order; iterate once.
+
+    `line` is the physical line (CSV) or item number (JSON) of the row last yielded, for error messages.
+    Each row has exactly `width` fields: a shorter one is a DataError, since the body was cut mid-row.
+    """
+
+    def __init__(self, where: str, columns: ColumnIndex, rows: Iterator[list[str]], reader: Any = None) -> None:
+        self.where = where
+        self.columns = columns
+        self.width = len(columns.header)
+        self._rows = rows
+        self._reader = reader
+        self._item = 0
+
+    @property
+    def line(self) -> int:
+        return int(self._reader.line_num) if self._reader is not None else self._item
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return self._rows
+
+    def bad_row(self, row: list[str]) -> DataError:
+        """The error for a row whose field count does not match the header."""
+        if len(row) < self.width:
+            return DataError(
+                f"{self.where}: line {self.line} has {len(row)} of {self.width} fields: the report is truncated "
+                "or malformed; nothing from it is billed"
+            )
+        return DataError(
+            f"{self.where}: line {self.line} has {len(row)} fields, the header {self.width}: the report is "
+            "malformed (an unquoted comma?); nothing from it is billed"
+        )
+
+
+def _csv_rows(stream: TextIO, where: str, reader: Any) -> Iterator[list[str]]:
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise DataError(
+            f"{where}: line {reader.line_num}: {error} (an unterminated quote: the report is truncated); "
+            "nothing from it is billed"
+        ) from error
+    except UnicodeDecodeError as error:
+        raise DataError(f"{where}: near line {reader.line_num}: not UTF-8 text ({error.reason})") from error
+
+
+def read_csv(
+    stream: TextIO, columns: AltaroColumns, distinct_key_column: str | None = None, *, where: str = "report"
+) -> ReportRows:
+    """Rows of a CSV report read from a text stream (opened with `newline=""`)."""
+    # strict: a quote left open at the end of the body is an error, not a field that silently runs to EOF.
+    reader = csv.reader(stream, strict=True)
+    try:
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            header = next(reader, None)  # blank lines before the header
+    except csv.Error as error:
+        raise DataError(f"{where}: header line: {error}") from error
+    except UnicodeDecodeError as error:
+        raise DataError(f"{where}: not UTF-8 text ({error.reason})") from error
+    if header is None:
+        raise DataError(f"{where}: the body is empty where a report with a header row was expected")
+    index = resolve_columns(header, columns, distinct_key_column, where=where)
+    return ReportRows(where, index, _csv_rows(stream, where, reader), reader)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _json_items(data: Any, where: str) -> list[Any]:
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        by_key = {normalise_header(k): v for k, v in data.items()}
+        for key in JSON_LIST_KEYS:
+            if isinstance(by_key.get(key), list):
+                return list(by_key[key])
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            return lists[0]
+    raise DataError(
+        f"{where}: JSON body is neither an array of rows nor an object with one (under items, data or rows)"
+    )
+
+
+def read_json(
+    payload: bytes | str, columns: AltaroColumns, distinct_key_column: str | None = None, *, where: str = "report"
+) -> ReportRows:
+    """Rows of a JSON report; the header is every key seen, in order of first appearance."""
+    text = payload.decode("utf-8-sig") if isinstance(payload, bytes) else payload.lstrip(BOM)
+    if not text.strip():
+        raise DataError(f"{where}: the body is empty where a report was expected")
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise DataError(
+            f"{where}: JSON ends or breaks at line {error.lineno} column {error.colno} ({error.msg}): the report is "
+            "truncated or malformed; nothing from it is billed"
+        ) from error
+    items = _json_items(data, where)
+    keys: dict[str, None] = {}
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise DataError(f"{where}: item {number} is {type(item).__name__}, not an object")
+        keys.update(dict.fromkeys(item))
+    header = list(keys)
+    if not items:
+        raise DataError(f"{where}: the JSON report has no rows where rows were expected")
+    index = resolve_columns(header, columns, distinct_key_column, where=where)
+    rows = ReportRows(where, index, iter(()))
+
+    def generate() -> Iterator[list[str]]:
+        for number, item in enumerate(items, start=1):
+            rows._item = number
+            yield [_cell(item.get(k)) for k in header]
+
+    rows._rows = generate()
+    return rows
+
+
+def sniff_format(head: bytes, content_type: str | None = None, declared: str = "auto") -> ReportFormat:
+    """csv or json: as configured, else by Content-Type, else by the first non-blank character."""
+    if declared in ("csv", "json"):
+        return declared  # type: ignore[return-value]
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind.endswith("json"):
+        return "json"
+    if kind in ("text/csv", "application/csv", "text/comma-separated-values"):
+        return "csv"
+    stripped = head.lstrip(codecs.BOM_UTF8).lstrip()
+    return "json" if stripped[:1] in (b"[", b"{") else "csv"
+
+
+def text_stream(payload: bytes) -> TextIO:
+    """A text stream over a payload, decoding UTF-8 (with or without BOM) lazily."""
+    return io.TextIOWrapper(io.BytesIO(payload), encoding="utf-8-sig", newline="")
+
+
+def read_payload(
+    payload: bytes,
+    columns: AltaroColumns,
+    distinct_key_column: str | None = None,
+    *,
+    content_type: str | None = None,
+    declared: str = "auto",
+    where: str = "report",
+) -> ReportRows:
+    """Rows of a body as the link returned it."""
+    if sniff_format(payload[:64], content_type, declared) == "json":
+        return read_json(payload, columns, distinct_key_column, where=where)
+    return read_csv(text_stream(payload), columns, distinct_key_column, where=where)
+
+
+def open_report(path: Path) -> tuple[ReportFormat, TextIO]:
+    """Open a report file for reading (CSV streamed); the format is sniffed from its first bytes."""
+    try:
+        with path.open("rb") as probe:
+            head = probe.read(64)
+        kind = "json" if path.suffix.lower() == ".json" else sniff_format(head)
+        return kind, path.open(encoding="utf-8-sig", newline="")
+    except OSError as error:
+        raise DataError(f"{path}: cannot read: {error.strerror or error}") from error

@@ -1,0 +1,273 @@
+"""The Altaro usage source the engine polls: fetch every link under the 5-minute rule, count, record observations.
+
+The 5-minute rule is kept through the store's fetch ledger, so it holds across restarts and across processes that
+share the store: a link is called only when the ledger grants it; otherwise the last stored report answers
+(`when_too_soon = "cached"`) or the source waits until the link may be called (`"wait"`).
+A link that fails, or returns a report that is truncated or lacks a column, is a source-wide problem: none of the
+source's usage is billable in that run, and its customers' observations are stored as incomplete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from connector.errors import ConnectorError, DataError, RateLimitedError
+from connector.http import HttpSettings
+from connector.store import FetchReserved, Store, utcnow
+from connector.usage import CustomerUsage, UsageReport, record_report
+from mappings.customer import Metric
+from providers.altaro.client import VENDOR, AltaroClient, build_altaro_client
+from providers.altaro.parser import read_payload
+from providers.altaro.rules import SAMPLE_SIZE, BillingRules, CustomerCount, ReportTally
+from providers.altaro.settings import AltaroLink, AltaroSettings
+
+log = logging.getLogger(__name__)
+
+MAX_WAITS = 3  # another process may take the slot we waited for; then answer from the stored report
+
+
+def link_target(link: AltaroLink) -> str:
+    """The fetch-ledger key of a link: a digest of its whole URL (stable across renames, reveals nothing)."""
+    return "link-" + hashlib.sha256(str(link.url).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LinkPayload:
+    """A link's report body, fresh from the vendor or from the ledger."""
+
+    body: bytes
+    content_type: str | None
+    fetch_id: int
+    fetched_at: datetime
+    from_cache: bool
+    status_code: int | None = None
+
+
+class AltaroSource:
+    """Usage source for the Altaro / Hornetsecurity report links (`[altaro]`)."""
+
+    name = "altaro"
+
+    def __init__(
+        self,
+        settings: AltaroSettings,
+        http: HttpSettings,
+        store: Store,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        client: AltaroClient | None = None,
+        now: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+        http_sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.store = store
+        self._transport = transport
+        self._client = client
+        self._now = now
+        self._sleep = sleep
+        self._http_sleep = http_sleep
+        self.rules = BillingRules.from_settings(settings)
+
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(seconds=self.settings.min_interval_seconds)
+
+    # -- the ledger and the wire -------------------------------------------------------------------------------
+
+    def fetch(self, index: int, link: AltaroLink, client: AltaroClient, *, run_id: int | None = None) -> LinkPayload:
+        """The link's report: called when the ledger allows it, else from the last stored report (or after waiting).
+
+        A fresh call is left 'started' in the ledger; the caller completes it once the body has been checked.
+        """
+        target = link_target(link)
+        outcome = self.store.reserve_fetch(VENDOR, target, self.interval, now=self._now(), run_id=run_id)
+        waits = 0
+        while not isinstance(outcome, FetchReserved) and self.settings.when_too_soon == "wait" and waits < MAX_WAITS:
+            delay = (outcome.next_allowed_at - self._now()).total_seconds()
+            log.info(
+                "altaro link %s: called %s; waiting %.0fs as configured", link.name, outcome.last.requested_at, delay
+            )
+            if delay > 0:
+                self._sleep(delay)
+            waits += 1
+            outcome = self.store.reserve_fetch(VENDOR, target, self.interval, now=self._now(), run_id=run_id)
+        if not isinstance(outcome, FetchReserved):
+            good = self.store.last_good_fetch(VENDOR, target)
+            if good is None or good.payload is None:
+                raise RateLimitedError(
+                    VENDOR,
+                    f"link {link.name!r} was called at {outcome.last.requested_at:%Y-%m-%d %H:%M:%S} UTC "
+                    f"({outcome.last.outcome}) and may not be called again before "
+                    f"{outcome.next_allowed_at:%H:%M:%S} UTC; no stored report to answer from",
+                )
+            log.info(
+                "altaro link %s: answering from the report stored at %s (next call allowed at %s)",
+                link.name,
+                good.requested_at,
+                outcome.next_allowed_at,
+            )
+            return LinkPayload(good.payload, good.content_type, good.id, good.requested_at, True, good.status_code)
+        key = link.api_key.secret(f"altaro.links[{index}].api_key")
+        previous = outcome.previous
+        started = self._now()
+        within = previous is not None and started - previous.requested_at < self.interval
+        try:
+            response = client.fetch(
+                link.name,
+                str(link.url),
+                key,
+                called_within_window=within,
+                window_seconds=self.settings.min_interval_seconds,
+            )
+        except ConnectorError as error:
+            self.store.complete_fetch(
+                outcome.fetch_id, "error", status_code=getattr(error, "status_code", None), error=str(error)
+            )
+            raise
+        except Exception as error:
+            self.store.complete_fetch(outcome.fetch_id, "error", error=f"{type(error).__name__}: {error}")
+            raise
+        log.info("altaro link %s: %d bytes (HTTP %d)", link.name, len(response.body), response.status_code)
+        return LinkPayload(response.body, response.content_type, outcome.fetch_id, started, False, response.status_code)
+
+    def _open_client(self) -> tuple[AltaroClient, bool]:
+        if self._client is not None:
+            return self._client, False
+        return build_altaro_client(self.http, transport=self._transport, sleep=self._http_sleep), True
+
+    # -- collect -----------------------------------------------------------------------------------------------
+
+    def collect(self, *, run_id: int | None = None) -> UsageReport:
+        """Fetch every link, count users and size per customer and month, and store the observations."""
+        report = UsageReport(source=self.name, observed_at=self._now())
+        if not self.settings.links:
+            report.problems.append("no [[altaro.links]] configured")
+            return report
+        tally = ReportTally(self.rules)
+        fetched: list[LinkPayload] = []
+        client, owned = self._open_client()
+        try:
+            for index, link in enumerate(self.settings.links):
+                try:
+                    payload = self.fetch(index, link, client, run_id=run_id)
+                except ConnectorError as error:
+                    log.error("altaro link %s: %s", link.name, error)
+                    report.problems.append(f"link {link.name!r}: {error}")
+                    continue
+                linked = self._count(link, payload, report)
+                if linked is not None:
+                    tally.merge(linked)
+                    fetched.append(payload)
+        finally:
+            if owned:
+                client.close()
+        report.fetch_ids = [p.fetch_id for p in fetched]
+        report.from_cache = any(p.from_cache for p in fetched)
+        if fetched and all(p.from_cache for p in fetched):
+            # The data is as old as the stored report; stamp it so, not with the time it was re-read.
+            report.observed_at = min(p.fetched_at for p in fetched)
+        default_period = report.observed_at.strftime("%Y-%m")
+        for count in tally.customers(default_period):
+            report.customers.append(self._usage(count, fetched))
+        if report.problems:
+            for usage in report.customers:
+                usage.fail("the altaro report is incomplete this run: " + "; ".join(report.problems))
+        if report.customers and not self._already_recorded(fetched):
+            record_report(self.store, report, run_id=run_id)
+        return report
+
+    def _count(self, link: AltaroLink, payload: LinkPayload, report: UsageReport) -> ReportTally | None:
+        """Parse and count one link's report; a bad body is recorded in the ledger and as a problem."""
+        where = f"altaro link {link.name!r}"
+        try:
+            rows = read_payload(
+                payload.body,
+                self.settings.columns,
+                self.settings.distinct_key_column,
+                content_type=payload.content_type,
+                declared=link.format,
+                where=where,
+            )
+            counted = ReportTally(self.rules).add(rows)
+        except DataError as error:
+            log.error("%s", error)
+            report.problems.append(str(error))
+            if not payload.from_cache:
+                self.store.complete_fetch(
+                    payload.fetch_id,
+                    "invalid",
+                    status_code=payload.status_code,
+                    content_type=payload.content_type,
+                    payload=payload.body,
+                    error=str(error),
+                )
+            return None
+        if not payload.from_cache:
+            self.store.complete_fetch(
+                payload.fetch_id,
+                "ok",
+                status_code=payload.status_code,
+                content_type=payload.content_type,
+                payload=payload.body,
+            )
+        return counted
+
+    def _already_recorded(self, fetched: list[LinkPayload]) -> bool:
+        """A report answered wholly from the ledger whose observations are stored already adds nothing new."""
+        if not fetched or not all(p.from_cache for p in fetched):
+            return False
+        # record_report stamps a report's observations with its last fetch id.
+        present = self.store.db.execute(
+            "SELECT 1 FROM observations WHERE source = ? AND fetch_id = ? LIMIT 1", [VENDOR, fetched[-1].fetch_id]
+        ).fetchone()
+        return present is not None
+
+    def _usage(self, count: CustomerCount, fetched: list[LinkPayload]) -> CustomerUsage:
+        usage = CustomerUsage(source=self.name, vendor_customer=count.customer, period_key=count.period_key)
+        usage.quantities[(Metric.ALTARO_USERS, "")] = Decimal(count.billed_users)
+        for product, users in count.users_by_product.items():
+            if product:
+                usage.quantities[(Metric.ALTARO_USERS, product)] = Decimal(users)
+        links = {"fetch_ids": [p.fetch_id for p in fetched], "from_cache": [p.from_cache for p in fetched]}
+        usage.inputs[Metric.ALTARO_USERS.value] = users_explanation(count, self.rules) | links
+        size = count.backup_gb
+        if size is not None and count.size_by_product is not None:
+            usage.quantities[(Metric.ALTARO_GB, "")] = size
+            for product, gb in sorted(count.size_by_product.items()):
+                if product:
+                    usage.quantities[(Metric.ALTARO_GB, product)] = gb
+            usage.inputs[Metric.ALTARO_GB.value] = {
+                "rule": "sum of the backed-up size column over the customer's rows, excluded objects left out",
+                "rows": count.rows,
+                "gb_by_product": {p or "(none)": str(v) for p, v in sorted(count.size_by_product.items())},
+            } | links
+        for problem in count.problems:
+            usage.fail(problem)
+        return usage
+
+
+def users_explanation(count: CustomerCount, rules: BillingRules) -> dict[str, Any]:
+    """Why a customer is billed this many users: the rule, the objects counted (capped) and what was left out."""
+    return {
+        "rule": "distinct object names (ignoring case and spaces) among rows of a billed user type",
+        "billed_user_types": list(rules.type_names),
+        "customer_id": count.customer_id or None,
+        "rows": count.rows,
+        "counted": count.billed_users,
+        "objects": count.sample,
+        "objects_not_listed": max(0, count.billed_users - len(count.sample)),
+        "objects_listed_at_most": SAMPLE_SIZE,
+        "by_product": count.users_by_product,
+        "excluded": count.exclusion_summary(),
+    }

@@ -1,0 +1,134 @@
+"""End to end: `connector sync`, `review`, `approve` through the CLI against the three sandbox vendors.
+
+The sandboxes run on 127.0.0.1 with ephemeral ports; the configuration is the demo's (secrets in files).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.cli import main
+from connector.demo import Sandboxes, running_sandboxes, write_config
+from connector.store import Store
+from providers.axcient.generate import demo_dataset
+from providers.sandbox import Fault
+
+MONTH = datetime.now(UTC).strftime("%Y-%m")
+
+
+@pytest.fixture
+def sandboxes() -> Iterator[Sandboxes]:
+    with running_sandboxes(MONTH) as running:
+        yield running
+
+
+@pytest.fixture
+def config(tmp_path: Path, sandboxes: Sandboxes) -> Path:
+    path = write_config(tmp_path, sandboxes)
+    # Retries should not make the tests wait.
+    path.write_text(path.read_text().replace("backoff_initial_seconds = 0.2", "backoff_initial_seconds = 0"))
+    return path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip().startswith(("{", "[")) else out), err
+
+
+def sync(capsys: pytest.CaptureFixture[str], config: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    code, report, err = cli(capsys, "sync", "--config", str(config), "--format", "json", *extra)
+    assert isinstance(report, dict), err
+    return code, report, err
+
+
+def outcomes(report: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {(line["psa_customer"], line["metric"]): line["outcome"] for line in report["lines"]}
+
+
+def test_a_vendor_down_blocks_only_its_lines_and_nothing_is_billed_as_zero(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    sandboxes.axcient.inject(Fault(status=503), times=50)
+    code, report, err = sync(capsys, config)
+    assert code == 3
+    assert report["status"] == "incomplete"
+    by_line = outcomes(report)
+    assert by_line[("Contoso Ltd", "altaro.billed_users")] == "pushed"
+    assert {o for (customer, metric), o in by_line.items() if metric.startswith("axcient")} == {"blocked"}
+    assert {s["name"]: s["status"] for s in report["sources"]} == {"altaro": "ok", "axcient": "failed"}
+    with Store.open(config.parent / "connector-state.db") as store:
+        assert store.observations("axcient") == []
+        assert {line.metric for line in store.lines()} == {"altaro.billed_users"}
+    assert "axcient" in err and "503" in err
+
+
+def test_an_unmapped_vendor_customer_fails_the_run_loudly(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    data = demo_dataset()
+    data["customers"].append({"id": 9, "name": "Woodgrove Bank", "contact": {"name": "W", "email": "w@example.test"}})
+    sandboxes.axcient.load(data)
+    code, report, err = sync(capsys, config, "--dry-run")
+    assert code == 3
+    assert report["unmapped"] == [{"source": "axcient", "vendor_customer": "Woodgrove Bank"}]
+    assert "Woodgrove Bank" in err and "[[customers]]" in err
+    # Everything mapped is still computed; a dry run writes nothing to Atera.
+    assert set(outcomes(report).values()) == {"planned"}
+    assert sandboxes.atera.writes() == []
+
+
+def test_a_big_change_is_held_until_approved_then_pushed_once(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    code, first, _ = sync(capsys, config)
+    assert code == 0 and set(outcomes(first).values()) == {"pushed"}
+    # Northwind's server triples its storage: more than the 50% the review allows.
+    data = demo_dataset()
+    for account in data["accounts"]:
+        if account["computer_name"] == "NW-SRV01":
+            account["used_mb_compressed"] *= 3
+    sandboxes.axcient.load(data)
+    writes_before = len(sandboxes.atera.writes())
+    code, second, _ = sync(capsys, config)
+    assert code == 5 and second["status"] == "held"
+    assert outcomes(second)[("Northwind Traders", "axcient.total_gb")] == "held"
+    assert len(sandboxes.atera.writes()) == writes_before
+
+    code, held, _ = cli(capsys, "review", "--config", str(config), "--format", "json")
+    assert code == 0 and [h["psa_customer"] for h in held] == ["Northwind Traders"]
+    assert "over review.max_change_percent" in held[0]["reason"]
+    code, _, err = cli(capsys, "approve", str(held[0]["id"]), "--config", str(config))
+    assert code == 0, err
+
+    code, third, _ = sync(capsys, config)
+    assert code == 0
+    assert outcomes(third)[("Northwind Traders", "axcient.total_gb")] == "pushed"
+    pushed = next(line for line in third["lines"] if line["metric"] == "axcient.total_gb")
+    contract = next(
+        c
+        for c in sandboxes.atera.contracts.values()
+        if c["CustomerName"] == "Northwind Traders" and c["ContractName"] == "Online backup (per GB)"
+    )
+    assert Decimal(str(contract["RetainerFlatFeeContract"]["Quantity"])) == Decimal(str(pushed["quantity"]))
+    code, fourth, _ = sync(capsys, config)
+    assert code == 0 and set(outcomes(fourth).values()) == {"unchanged"}
+
+
+def test_a_cut_report_blocks_the_altaro_lines(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    sandboxes.altaro.serve_cut(400)  # the report ends in the middle of a row
+    code, report, err = sync(capsys, config, "--dry-run")
+    assert code == 3
+    by_line = outcomes(report)
+    assert {o for (_, metric), o in by_line.items() if metric.startswith("altaro")} == {"blocked"}
+    assert {o for (_, metric), o in by_line.items() if metric.startswith("axcient")} == {"planned"}
+    assert "altaro" in err
