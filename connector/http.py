@@ -136,7 +136,8 @@ class RetryingTransport(httpx.BaseTransport):
         return float(min(self._settings.backoff_max_seconds, exponential))
 
     def _retryable(self, request: httpx.Request, error: BaseException) -> bool:
-        idempotent = request.method in IDEMPOTENT_METHODS
+        # A client may vouch for a POST that creates nothing billable (a login) with extensions={"retry_safe": True}.
+        idempotent = request.method in IDEMPOTENT_METHODS or bool(request.extensions.get("retry_safe"))
         if isinstance(error, _RetryableResponse):
             return idempotent or error.response.status_code == 429
         if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):

@@ -122,6 +122,12 @@ class FetchRecord:
     payload_hash: str | None
     payload: bytes | None
     error: str | None
+    finished_at: datetime | None = None
+
+    @property
+    def last_contact(self) -> datetime:
+        """When the vendor last heard from us for this call: retries inside one call may end well after it began."""
+        return max(self.requested_at, self.finished_at or self.requested_at)
 
 
 @dataclass(frozen=True)
@@ -345,10 +351,14 @@ class Store:
             payload_hash=row[7],
             payload=row[8],
             error=row[9],
+            finished_at=_from_iso(row[10]) if row[10] else None,
         )
 
-    _FETCH_COLUMNS = (
-        "id, source, target, requested_at, outcome, status_code, content_type, payload_hash, payload, error"
+    _FETCH_COLUMNS = ", ".join(
+        (
+            *("id", "source", "target", "requested_at", "outcome", "status_code", "content_type"),
+            *("payload_hash", "payload", "error", "finished_at"),
+        )
     )
 
     def last_fetch(self, source: str, target: str) -> FetchRecord | None:
@@ -385,8 +395,8 @@ class Store:
         moment = now or utcnow()
         with self.transaction():
             last = self.last_fetch(source, target)
-            if last is not None and moment - last.requested_at < min_interval:
-                return FetchTooSoon(last=last, next_allowed_at=last.requested_at + min_interval)
+            if last is not None and moment - last.last_contact < min_interval:
+                return FetchTooSoon(last=last, next_allowed_at=last.last_contact + min_interval)
             cursor = self.db.execute(
                 "INSERT INTO fetches (source, target, requested_at, outcome, run_id) VALUES (?, ?, ?, 'started', ?)",
                 [source, target, _iso(moment), run_id],

@@ -121,7 +121,7 @@ class AltaroSource:
         key = link.api_key.secret(f"altaro.links[{index}].api_key")
         previous = outcome.previous
         started = self._now()
-        within = previous is not None and started - previous.requested_at < self.interval
+        within = previous is not None and started - previous.last_contact < self.interval
         try:
             response = client.fetch(
                 link.name,
@@ -132,11 +132,17 @@ class AltaroSource:
             )
         except ConnectorError as error:
             self.store.complete_fetch(
-                outcome.fetch_id, "error", status_code=getattr(error, "status_code", None), error=str(error)
+                outcome.fetch_id,
+                "error",
+                status_code=getattr(error, "status_code", None),
+                error=str(error),
+                now=self._now(),
             )
             raise
         except Exception as error:
-            self.store.complete_fetch(outcome.fetch_id, "error", error=f"{type(error).__name__}: {error}")
+            self.store.complete_fetch(
+                outcome.fetch_id, "error", error=f"{type(error).__name__}: {error}", now=self._now()
+            )
             raise
         log.info("altaro link %s: %d bytes (HTTP %d)", link.name, len(response.body), response.status_code)
         return LinkPayload(response.body, response.content_type, outcome.fetch_id, started, False, response.status_code)
@@ -211,6 +217,7 @@ class AltaroSource:
                     content_type=payload.content_type,
                     payload=payload.body,
                     error=str(error),
+                    now=self._now(),
                 )
             return None
         if not payload.from_cache:
@@ -220,6 +227,7 @@ class AltaroSource:
                 status_code=payload.status_code,
                 content_type=payload.content_type,
                 payload=payload.body,
+                now=self._now(),
             )
         return counted
 

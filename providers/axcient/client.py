@@ -92,7 +92,8 @@ class AxcientClient:
     def login(self) -> None:
         """Open a session; a refused login is a configuration problem, said as one."""
         body = {"username": self._username, "password": self._password.get_secret_value()}
-        response = self._send("POST", f"{API}/session", json_body=body)
+        # Opening a session creates nothing that lasts, so a 5xx on it is retried like a read.
+        response = self._send("POST", f"{API}/session", json_body=body, retry_safe=True)
         where = f"POST {safe_url(response.request.url)}"
         if response.status_code in (400, 401, 403):
             raise VendorAuthError(
@@ -114,11 +115,19 @@ class AxcientClient:
     # -- the one request path ----------------------------------------------------------------------------------
 
     def _send(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        retry_safe: bool = False,
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
         try:
-            return self._http.request(method, path, params=params, json=json_body, headers=headers)
+            return self._http.request(
+                method, path, params=params, json=json_body, headers=headers, extensions={"retry_safe": retry_safe}
+            )
         except RetryAfterTooLong as error:
             raise RateLimitedError(VENDOR, f"{method} {path}: {error}", status_code=429) from error
         except httpx.HTTPError as error:

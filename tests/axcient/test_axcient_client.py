@@ -241,3 +241,14 @@ def test_the_session_token_is_masked_in_logs(
     router.get("/api/v1/customers").mock(side_effect=paged(customers(1)))
     client.customers()
     assert redact("Authorization: Bearer tok-1-abcdef and tok-1-abcdef") == "Authorization: Bearer *** and ***"
+
+
+def test_a_5xx_on_login_is_retried_because_a_session_creates_nothing(
+    router: respx.MockRouter, client: AxcientClient, clock: FakeClock
+) -> None:
+    login = router.post("/api/v1/session").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, json={"token": "tok-2-abcdef", "expires_in": 60})]
+    )
+    router.get("/api/v1/customers").mock(side_effect=paged(customers(1)))
+    assert len(client.customers().items) == 1
+    assert login.call_count == 2 and clock.sleeps == [1.0]

@@ -151,3 +151,18 @@ def test_user_agent_and_safe_url() -> None:
     client.get("https://vendor.test/x")
     assert seen[0].headers["User-Agent"].startswith("backup-billing-connector/")
     assert safe_url("https://user:pw@cmc.test/api/report?token=abc#x") == "https://cmc.test/api/report"
+
+
+def test_a_post_is_retried_on_5xx_only_when_the_caller_vouches_for_it() -> None:
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(503 if len(calls) % 2 else 200)
+
+    client = build_client(HttpSettings(max_attempts=3), transport=httpx.MockTransport(answer), sleep=lambda _: None)
+    assert client.post("https://vendor.test/records").status_code == 503
+    assert len(calls) == 1
+    calls.clear()
+    assert client.post("https://vendor.test/session", extensions={"retry_safe": True}).status_code == 200
+    assert len(calls) == 2

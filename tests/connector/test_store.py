@@ -111,6 +111,19 @@ def test_fetch_ledger_enforces_the_window() -> None:
     assert good is not None and good.payload == b"a,b\n" and good.payload_hash is not None
 
 
+def test_the_window_runs_from_the_end_of_a_call_that_retried_for_a_while() -> None:
+    store = Store.open(":memory:")
+    window = timedelta(minutes=5)
+    first = store.reserve_fetch("altaro", "link-a", window, now=T0)
+    assert isinstance(first, FetchReserved)
+    # Retries inside the call: its last attempt reached the vendor two minutes after it began.
+    store.complete_fetch(first.fetch_id, "ok", status_code=200, payload=b"x", now=T0 + timedelta(minutes=2))
+    too_soon = store.reserve_fetch("altaro", "link-a", window, now=T0 + timedelta(minutes=6))
+    assert isinstance(too_soon, FetchTooSoon)
+    assert too_soon.next_allowed_at == T0 + timedelta(minutes=7)
+    assert isinstance(store.reserve_fetch("altaro", "link-a", window, now=T0 + timedelta(minutes=7)), FetchReserved)
+
+
 def test_observations_round_trip_exactly() -> None:
     store = Store.open(":memory:")
     store.record_observations(
