@@ -27,7 +27,8 @@ app = typer.Typer(
     help=(
         "Bill MSP customers for backup usage. Polls Altaro/Hornetsecurity and Axcient, maps usage onto Atera "
         "contracts from your configuration, and pushes each line exactly once.\n\n"
-        "Start with `connector check --config config.example.toml`."
+        "New here? `connector demo` runs the whole job against bundled sandbox vendors. With your own "
+        "connector.toml: `connector check`, then `connector sync --dry-run`, then `connector sync`."
     ),
     no_args_is_help=True,
     add_completion=False,

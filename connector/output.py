@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from connector.redact import redact
 
@@ -57,5 +58,6 @@ def print_table(
     for column in columns:
         table.add_column(column, justify="right" if column in numeric else "left")
     for row in rows:
-        table.add_row(*(redact("" if cell is None else str(cell)) for cell in row))
+        # Text, not markup: vendor names and messages such as "[altaro] is not enabled" must print as they are.
+        table.add_row(*(Text(redact("" if cell is None else str(cell))) for cell in row))
     stdout.print(table)

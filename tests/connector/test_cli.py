@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,21 @@ def test_missing_secret_is_a_warning_and_strict_makes_it_fatal(tmp_path: Path, m
 
 def test_unknown_option_is_a_usage_error() -> None:
     assert main(["check", "--no-such-option"]) == 2
+
+
+def test_a_dry_run_with_vendors_disabled_blocks_every_line_and_says_which_section(tmp_path: Path) -> None:
+    config = tmp_path / "connector.toml"
+    config.write_text((REPO / "config.example.toml").read_text())
+    done = subprocess.run(
+        [sys.executable, "-m", "connector.cli", "sync", "--config", str(config), "--dry-run"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    assert done.returncode == 3
+    # Brackets in messages are text, not console markup: the section to enable is named in the table.
+    assert "[altaro] is not enabled in the configuration" in done.stdout
+    assert "[axcient] is not enabled in the configuration" in done.stdout
+    assert "INCOMPLETE" in done.stdout
