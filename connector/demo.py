@@ -150,8 +150,7 @@ def running_sandboxes(month: str) -> Iterator[Sandboxes]:
     with ExitStack() as stack:
         altaro = AltaroSandbox(demo_report(month)).start()
         stack.callback(altaro.stop)
-        axcient = AxcientSandbox(demo_dataset())
-        axcient.start()
+        axcient = AxcientSandbox(demo_dataset()).start()
         stack.callback(axcient.stop)
         atera = AteraSandbox().start()
         stack.callback(atera.stop)

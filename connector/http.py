@@ -239,15 +239,17 @@ def build_client(
     headers: dict[str, str] | None = None,
     transport: httpx.BaseTransport | None = None,
     throttle: tuple[int, float] | None = None,
-    sleep: Sleep = time.sleep,
-    clock: Clock = time.monotonic,
+    sleep: Sleep | None = None,
+    clock: Clock | None = None,
     **client_options: Any,
 ) -> httpx.Client:
     """An `httpx.Client` with the project's timeouts, User-Agent, optional throttle and retries.
 
     `transport` replaces the network (tests pass `httpx.MockTransport` or nothing and use respx);
-    `throttle` is `(max_requests, per_seconds)`.
+    `throttle` is `(max_requests, per_seconds)`; `sleep` and `clock` default to the real ones (tests pass fakes).
     """
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
     inner: httpx.BaseTransport = transport if transport is not None else httpx.HTTPTransport()
     if throttle is not None:
         inner = ThrottledTransport(inner, throttle[0], throttle[1], clock=clock, sleep=sleep)

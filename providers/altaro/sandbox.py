@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from providers.sandbox import SandboxRequest, SandboxResponse, SandboxServer
 
@@ -215,9 +215,6 @@ class AltaroSandbox(SandboxServer):
         port: int = 0,
     ) -> None:
         super().__init__(host, port)
-        # Headers and body go out in separate sends; without TCP_NODELAY each answer waits for a delayed ACK.
-        base_handler = cast(type, self._server.RequestHandlerClass)
-        self._server.RequestHandlerClass = type("NoDelayHandler", (base_handler,), {"disable_nagle_algorithm": True})
         self.api_key = api_key
         self.link_path = link_path
         self.window_seconds = window_seconds
@@ -254,14 +251,6 @@ class AltaroSandbox(SandboxServer):
         """Forget the last call, as if five minutes had passed."""
         with self._state:
             self.last_call = None
-
-    def start(self) -> AltaroSandbox:
-        # The default 0.5 s poll makes every stop() wait; tests start many sandboxes.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="AltaroSandbox", daemon=True
-        )
-        self._thread.start()
-        return self
 
     def _refuse(self, status: int, why: str) -> SandboxResponse:
         self.refused.append((status, why))

@@ -223,17 +223,13 @@ def build_atera_client(
     if settings.api_key is None:
         raise ConfigError('atera.api_key: not set; give { env = "ATERA_API_KEY" } or { file = "..." }')
     key = settings.api_key.secret("atera.api_key")
-    options: dict[str, Any] = {}
-    if sleep is not None:
-        options["sleep"] = sleep
-    if clock is not None:
-        options["clock"] = clock
     client = build_client(
         http,
         base_url=str(settings.base_url).rstrip("/"),
         headers={"Accept": "application/json", **auth_headers(key)},
         transport=transport,
         throttle=(settings.max_requests, settings.window_seconds),
-        **options,
+        sleep=sleep,
+        clock=clock,
     )
     return AteraClient(client, items_in_page=settings.items_in_page)

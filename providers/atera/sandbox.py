@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import unquote
 
 from providers.sandbox import SandboxRequest, SandboxResponse, SandboxServer
@@ -82,10 +82,6 @@ class AteraSandbox(SandboxServer):
         port: int = 0,
     ) -> None:
         super().__init__(host, port)
-        # The base handler writes headers and body in separate sends; with Nagle's algorithm on, every answer with a
-        # body waits ~40 ms for the client's delayed ACK. TCP_NODELAY makes a sync of hundreds of calls instant.
-        base_handler = cast(type, self._server.RequestHandlerClass)
-        self._server.RequestHandlerClass = type("NoDelayHandler", (base_handler,), {"disable_nagle_algorithm": True})
         state = copy.deepcopy(data if data is not None else default_data())
         self.api_key = api_key
         self.bearer_token = bearer_token
@@ -144,15 +140,6 @@ class AteraSandbox(SandboxServer):
     @classmethod
     def from_file(cls, path: Path, **options: Any) -> AteraSandbox:
         return cls(json.loads(path.read_text(encoding="utf-8")), **options)
-
-    def start(self) -> AteraSandbox:
-        # The base serves with the default 0.5 s poll, which makes every stop() wait half a second; tests start
-        # dozens of sandboxes, so poll faster.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="AteraSandbox", daemon=True
-        )
-        self._thread.start()
-        return self
 
     @property
     def api_url(self) -> str:

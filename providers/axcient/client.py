@@ -250,16 +250,12 @@ def build_axcient_client(
         raise ConfigError(f"[axcient] {', '.join(missing)} not set")
     assert settings.password is not None and settings.username is not None
     password = settings.password.secret("axcient.password")
-    options: dict[str, Any] = {}
-    if sleep is not None:
-        options["sleep"] = sleep
-    if clock is not None:
-        options["clock"] = clock
     client = build_client(
         http,
         base_url=str(settings.base_url).rstrip("/"),
         headers={"Accept": "application/json"},
         transport=transport,
-        **options,
+        sleep=sleep,
+        clock=clock,
     )
     return AxcientClient(client, username=settings.username, password=password, per_page=settings.per_page)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from providers.axcient.generate import demo_dataset, generate_dataset
 from providers.sandbox import SandboxRequest, SandboxResponse, SandboxServer
@@ -53,10 +53,6 @@ class AxcientSandbox(SandboxServer):
         port: int = 0,
     ) -> None:
         super().__init__(host, port)
-        # Headers and body go out in separate sends; with Nagle's algorithm on, each answer would wait ~40 ms for
-        # the client's delayed ACK. TCP_NODELAY keeps a run of thousands of requests fast.
-        base_handler = cast(type, self._server.RequestHandlerClass)
-        self._server.RequestHandlerClass = type("NoDelayHandler", (base_handler,), {"disable_nagle_algorithm": True})
         self.username = username
         self.password = password
         self.token_lifetime = token_lifetime
@@ -92,14 +88,6 @@ class AxcientSandbox(SandboxServer):
         """Every session token issued so far is refused from now on (as after their lifetime)."""
         with self._state_lock:
             self.tokens.clear()
-
-    def start(self) -> AxcientSandbox:
-        # The base serves with the default 0.5 s poll, which makes every stop() wait half a second; poll faster.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="AxcientSandbox", daemon=True
-        )
-        self._thread.start()
-        return self
 
     def api_requests(self, path: str | None = None) -> list[SandboxRequest]:
         """Requests seen, optionally only those to one path (e.g. `/api/v1/accounts`)."""

@@ -20,28 +20,10 @@ from providers.atera.client import AteraClient, build_atera_client
 from providers.atera.sandbox import DEFAULT_API_KEY, AteraSandbox
 from providers.atera.settings import AteraSettings
 
+from ..conftest import FakeClock
+
 SPEC_ENV = "ATERA_OPENAPI"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-class FakeClock:
-    """Monotonic time that only moves when someone sleeps: throttles and backoffs run instantly and are recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

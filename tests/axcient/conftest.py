@@ -17,28 +17,10 @@ from providers.axcient.sandbox import DEFAULT_USERNAME, AxcientSandbox
 from providers.axcient.settings import AxcientSettings
 from providers.axcient.source import AxcientSource
 
+from ..conftest import FakeClock
+
 PASSWORD = "axcient-test-password-7d3f9a1c"
 OBSERVED_AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
-
-
-class FakeClock:
-    """Monotonic time that only moves when someone sleeps: backoffs run instantly and are recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
