@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import typing
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from connector.config import load_settings, settings_from_data
+from connector.config import Settings, load_settings, settings_from_data
 from connector.errors import ConfigError
+from connector.secrets import SecretRef
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -100,3 +105,22 @@ def test_same_metric_twice_on_one_contract_is_refused() -> None:
     line = {"metric": "axcient.pc_gb", "contract": "Backup", "rate": "1"}
     with pytest.raises(ConfigError, match=r"axcient.pc_gb mapped twice onto contract 'Backup'"):
         settings_from_data({"customers": [{"psa_customer": "A", "axcient_customer": "A", "lines": [line, line]}]})
+
+
+def _keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    """Every configuration key, dotted, through nested sections and lists of blocks."""
+    for name, field in model.model_fields.items():
+        yield prefix + name
+        for candidate in (field.annotation, *typing.get_args(field.annotation)):
+            inner = typing.get_args(candidate)[0] if typing.get_origin(candidate) is list else candidate
+            if isinstance(inner, type) and issubclass(inner, BaseModel) and inner is not SecretRef:
+                yield from _keys(inner, f"{prefix}{name}.")
+
+
+def test_the_example_configuration_shows_every_key() -> None:
+    text = (REPO / "config.example.toml").read_text()
+    shown = set(re.findall(r"^\s*#?\s*([a-z_]+)\s*=", text, flags=re.MULTILINE))
+    for section in re.findall(r"^\[\[?([a-z_.]+)\]", text, flags=re.MULTILINE):
+        shown.update(section.split("."))
+    missing = sorted(key for key in _keys(Settings) if key.rsplit(".", 1)[-1] not in shown)
+    assert missing == []
