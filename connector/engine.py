@@ -16,7 +16,7 @@ from connector.plan import PlannedLine, Sink
 from connector.report import LineOutcome, RunReport, SourceOutcome
 from connector.review import hold_reason
 from connector.store import Store
-from connector.usage import UsageReport, UsageSource, billed_quantity
+from connector.usage import UsageReport, UsageSource, billed_quantity, vendor_period_overlaps
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.money import round_money
 from mappings.periods import Period, parse_period_key, period_containing
@@ -57,6 +57,7 @@ class SyncEngine:
         for customer in self.settings.customers:
             for mapping in customer.lines:
                 report.lines.append(self._plan_line(customer, mapping, day, reports, dry_run=dry_run))
+        self._report_held(report)
         if push and not dry_run:
             self._push_pending(report)
         report.finished_at = self.now()
@@ -172,6 +173,23 @@ class SyncEngine:
             outcome.reason, outcome.psa_ref = "already in the PSA", staged.psa_ref
         return outcome
 
+    def _report_held(self, report: RunReport) -> None:
+        """Lines of other periods still waiting for approval: unbilled until someone acts, so never out of sight."""
+        planned = {(o.psa_customer, o.contract, o.period_key, o.metric) for o in report.lines}
+        for stored in self.store.lines(status="held"):
+            if stored.identity not in planned:
+                report.lines.append(
+                    LineOutcome(
+                        *stored.identity,
+                        outcome="held",
+                        quantity=stored.quantity,
+                        unit=stored.unit,
+                        rate=stored.rate,
+                        amount=stored.amount,
+                        reason=stored.hold_reason or "",
+                    )
+                )
+
     def _price(
         self,
         customer: CustomerMapping,
@@ -193,8 +211,15 @@ class SyncEngine:
                 f"{source} customer {vendor_name!r} is not in the {source} data; check {source}_customer "
                 f"for {customer.psa_customer!r}"
             )
-        if not usage.complete:
-            raise Blocked(f"{source} usage for {vendor_name!r} is incomplete: {'; '.join(usage.problems)}")
+        # Every vendor period of the customer that falls in the billing period, not just the first one listed.
+        spoiled = [
+            u
+            for u in usage_report.customer_periods(vendor_name)
+            if not u.complete and (u is usage or vendor_period_overlaps(u.period_key, period.start, period.end))
+        ]
+        if spoiled:
+            problems = "; ".join(p for u in spoiled for p in u.problems)
+            raise Blocked(f"{source} usage for {vendor_name!r} is incomplete: {problems}")
         product = mapping.product or ""
         observed = billed_quantity(
             self.store, source, usage.vendor_customer, mapping.metric, period.start, period.end, product=product
@@ -236,7 +261,9 @@ class SyncEngine:
     # -- push --------------------------------------------------------------------------------------------------
 
     def _push_pending(self, report: RunReport) -> None:
-        pending = self.store.lines(status="pending")
+        # Failed lines too: one from a period no longer computed (its push failed at the period's end) is never
+        # re-staged, so without this it would stay unbilled, and out of every later report, for good.
+        pending = [line for line in self.store.lines() if line.status in ("pending", "failed")]
         if not pending:
             return
         if self.sink is None:
@@ -244,8 +271,10 @@ class SyncEngine:
             return
         outcomes = {(o.psa_customer, o.contract, o.period_key, o.metric): o for o in report.lines}
         for stored in pending:
-            line = PlannedLine.from_record(stored.plan, stored.inputs)
             outcome = outcomes.get(stored.identity)
+            if outcome is not None and outcome.outcome == "blocked":
+                # Staged by an earlier run, but what stops this run's computation stops the push too.
+                continue
             if outcome is None:  # approved or failed earlier, pushed now
                 outcome = LineOutcome(
                     *stored.identity,
@@ -256,6 +285,13 @@ class SyncEngine:
                     amount=stored.amount,
                 )
                 report.lines.append(outcome)
+            if not stored.plan:
+                # Staged before the outbox kept what a push needs (schema v1): say so on every run, never crash.
+                outcome.outcome = "failed"
+                outcome.reason = f"staged without a push plan; run `connector sync --period {stored.period_key}`"
+                log.error("push %s not attempted: %s", stored.identity, outcome.reason)
+                continue
+            line = PlannedLine.from_record(stored.plan, stored.inputs)
             try:
                 result = self.sink.push(line)
             except ConnectorError as error:

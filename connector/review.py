@@ -27,8 +27,10 @@ def hold_reason(
     approved: Decimal | None = None,
 ) -> str | None:
     """Why this quantity needs a person's approval, or None. `previous` is the last quantity pushed for the
-    same customer, contract and metric (this period's, else the latest earlier period's)."""
-    if approved is not None and approved == quantity:
+    same customer, contract and metric (this period's, else the latest earlier period's); `approved` is the quantity
+    a person accepted for this line, a baseline as good as a push: usage that keeps growing a little after the
+    approval (backup GB) would otherwise be held again on every sync, and the approved jump never pushed."""
+    if approved is not None and (approved == quantity or hold_reason(settings, quantity, approved) is None):
         return None
     if previous is None:
         return "first line for this contract and metric" if settings.hold_new_lines else None

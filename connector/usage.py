@@ -53,6 +53,11 @@ class UsageReport:
         wanted = vendor_customer.casefold()
         return next((c for c in self.customers if c.vendor_customer.casefold() == wanted), None)
 
+    def customer_periods(self, vendor_customer: str) -> list[CustomerUsage]:
+        """Every period of one customer in this report (a report with a Month column may carry several)."""
+        wanted = vendor_customer.casefold()
+        return [c for c in self.customers if c.vendor_customer.casefold() == wanted]
+
 
 class UsageSource(Protocol):
     """A vendor adapter the engine polls."""
@@ -109,6 +114,12 @@ def _month_bounds(period_key: str) -> tuple[date, date] | None:
         return None
     following = first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
     return first, following - timedelta(days=1)
+
+
+def vendor_period_overlaps(period_key: str, start: date, end: date) -> bool:
+    """Whether a vendor period (a month `YYYY-MM`) touches [start, end]; any other key is taken to touch it."""
+    month = _month_bounds(period_key)
+    return month is None or (month[0] <= end and start <= month[1])
 
 
 def _observation_in(observation: Observation, start: date, end: date) -> bool:

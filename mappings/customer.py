@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mappings.enums import BillingPeriod, Unit
+from mappings.periods import CALENDAR_KINDS
 
 
 class Metric(StrEnum):
@@ -54,6 +55,15 @@ class LineMapping(StrictModel):
     start_date: date | None = None
     create_if_missing: bool = Field(default=False, description="Create the rate product and contract if absent")
     product: str | None = Field(default=None, description="Only usage of this vendor product / service plan")
+
+    @field_validator("billing_period")
+    @classmethod
+    def _period_has_a_calendar(cls, value: BillingPeriod) -> BillingPeriod:
+        # The sync bills the period containing a day; these two have no such period and would stop every sync.
+        if value not in CALENDAR_KINDS:
+            kinds = ", ".join(k.value for k in CALENDAR_KINDS)
+            raise ValueError(f"{value.value} has no calendar periods the sync can bill; use one of {kinds}")
+        return value
 
     @field_validator("rate", mode="before")
     @classmethod

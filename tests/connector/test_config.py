@@ -107,6 +107,12 @@ def test_same_metric_twice_on_one_contract_is_refused() -> None:
         settings_from_data({"customers": [{"psa_customer": "A", "axcient_customer": "A", "lines": [line, line]}]})
 
 
+def test_a_billing_period_the_sync_cannot_compute_is_refused_up_front() -> None:
+    line = {"metric": "axcient.pc_gb", "contract": "Backup", "rate": "1", "billing_period": "OnDemand"}
+    with pytest.raises(ConfigError, match=r"customers\[0\].lines\[0\].billing_period: .*OnDemand"):
+        settings_from_data({"customers": [{"psa_customer": "A", "axcient_customer": "A", "lines": [line]}]})
+
+
 def _keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
     """Every configuration key, dotted, through nested sections and lists of blocks."""
     for name, field in model.model_fields.items():

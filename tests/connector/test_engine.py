@@ -30,12 +30,13 @@ class FakeSource:
         self.usage: dict[str, dict[Metric, Decimal]] = {}
         self.incomplete: dict[str, str] = {}
         self.error: Exception | None = None
+        self.extra: list[CustomerUsage] = []  # other months in the same report, listed first
 
     def collect(self, *, run_id: int | None = None) -> UsageReport:
         if self.error is not None:
             raise self.error
         now = self.clock()
-        report = UsageReport(self.name, now)
+        report = UsageReport(self.name, now, customers=list(self.extra))
         for customer, metrics in self.usage.items():
             usage = CustomerUsage(self.name, customer, now.strftime("%Y-%m"))
             for metric, quantity in metrics.items():
@@ -249,3 +250,98 @@ def test_without_a_psa_pending_lines_are_a_problem_not_a_success() -> None:
     report = engine.run()
     assert report.exit_code == 3 and "nothing was pushed" in report.problems[0]
     assert {line.status for line in world.store.lines()} == {"pending"}
+
+
+def test_a_push_that_failed_at_the_end_of_a_period_is_retried_in_the_next_one() -> None:
+    world = World()
+    world.now = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
+    world.sink.fail_for = {"Fabrikam Inc"}
+    world.engine().run()
+    november = ("Fabrikam Inc", "M365 backup", "2026-11", "altaro.billed_users")
+    world.sink.fail_for = set()
+    world.now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    report = world.engine().run()
+    retried = next(o for o in report.lines if (o.psa_customer, o.contract, o.period_key, o.metric) == november)
+    assert retried.outcome == "pushed"
+    assert world.sink.held[november] == Decimal(5)
+    stored = world.store.line(november)
+    assert stored is not None and stored.status == "pushed"
+
+
+def test_a_line_staged_earlier_is_not_pushed_while_its_customer_is_blocked() -> None:
+    world = World()
+    without_psa = SyncEngine(
+        world.settings, world.store, {"altaro": world.altaro, "axcient": world.axcient}, None, now=lambda: world.now
+    )
+    without_psa.run()  # Contoso's 12 users staged as pending, not pushed
+    world.now = datetime(2026, 11, 20, tzinfo=UTC)
+    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(30)}
+    world.altaro.incomplete["Contoso"] = "report truncated at line 812"
+    report = world.engine().run()
+    blocked = world.outcome(report, "Contoso Ltd", "altaro.billed_users")
+    assert blocked.outcome == "blocked" and "truncated at line 812" in blocked.reason
+    identity = ("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users")
+    assert identity not in world.sink.held
+    stored = world.store.line(identity)
+    assert stored is not None and stored.status == "pending"
+    assert world.outcome(report, "Fabrikam Inc", "altaro.billed_users").outcome == "pushed"
+
+
+def test_an_incomplete_month_is_not_hidden_by_a_complete_earlier_month_in_the_same_report() -> None:
+    world = World()
+    world.sink.fail_for = {"Contoso Ltd"}
+    world.engine().run()  # Contoso's 12 users computed, push failed
+    world.sink.fail_for = set()
+    world.now = datetime(2026, 11, 20, tzinfo=UTC)
+    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(30)}
+    world.altaro.incomplete["Contoso"] = "report truncated at line 812"
+    # The report also carries October (Month column), complete, listed before November.
+    world.altaro.extra.append(CustomerUsage("altaro", "Contoso", "2026-10", {(Metric.ALTARO_USERS, ""): Decimal(10)}))
+    report = world.engine().run()
+    blocked = world.outcome(report, "Contoso Ltd", "altaro.billed_users")
+    assert blocked.outcome == "blocked" and "truncated at line 812" in blocked.reason
+    assert ("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users") not in world.sink.held
+
+
+def test_a_failed_line_from_an_older_store_without_a_push_plan_is_reported_not_crashed_on() -> None:
+    world = World()
+    world.store.db.execute(
+        "INSERT INTO line_items (psa_customer, contract, period_key, metric, quantity, unit, rate, amount, status, "
+        "inputs, created_at, updated_at) VALUES ('Fabrikam Inc', 'M365 backup', '2026-10', 'altaro.billed_users', "
+        "'5', 'user', '3.25', '16.25', 'failed', '{}', '2026-10-31T00:00:00+00:00', '2026-10-31T00:00:00+00:00')"
+    )
+    report = world.engine().run()
+    october = next(o for o in report.lines if o.period_key == "2026-10")
+    assert october.outcome == "failed" and "--period 2026-10" in october.reason
+    assert world.outcome(report, "Fabrikam Inc", "altaro.billed_users").outcome == "pushed"
+    assert report.exit_code == 3
+
+
+def test_a_line_still_held_from_an_earlier_period_keeps_the_run_waiting_for_review() -> None:
+    world = World()
+    world.engine().run()
+    world.now = datetime(2026, 12, 3, tzinfo=UTC)
+    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(30)}  # 12 -> 30: held
+    world.engine().run()
+    world.now = datetime(2027, 1, 4, tzinfo=UTC)
+    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(13)}  # back within bounds of the last push
+    report = world.engine().run()
+    december = next(o for o in report.lines if o.period_key == "2026-12" and o.psa_customer == "Contoso Ltd")
+    assert december.outcome == "held" and "+150%" in december.reason
+    assert report.exit_code == 5
+
+
+def test_an_approved_jump_is_pushed_even_when_usage_grows_a_little_before_the_next_sync() -> None:
+    world = World()
+    world.engine().run()  # 100.3 GB pushed for November
+    world.now = datetime(2026, 12, 3, tzinfo=UTC)
+    world.axcient.usage["Contoso"] = {Metric.AXCIENT_SERVER_GB: Decimal("180.0")}  # +79%: held
+    held = world.engine().run()
+    assert world.outcome(held, "Contoso Ltd", "axcient.server_gb").outcome == "held"
+    identity = ("Contoso Ltd", "Server backup", "2026-12", "axcient.server_gb")
+    world.store.approve_line(identity, "new file server")
+    world.now = datetime(2026, 12, 3, 1, tzinfo=UTC)
+    world.axcient.usage["Contoso"] = {Metric.AXCIENT_SERVER_GB: Decimal("180.4")}  # backups keep growing
+    report = world.engine().run()
+    assert world.outcome(report, "Contoso Ltd", "axcient.server_gb").outcome == "pushed"
+    assert world.sink.held[identity] == Decimal("180.4")

@@ -24,7 +24,9 @@ DEFAULT = ReviewSettings()
         (DEFAULT, D(3), D(0), None, "rose from 0 to 3"),
         (DEFAULT, D(0), D(0), None, None),
         (DEFAULT, D(40), D(10), D(40), None),
-        (DEFAULT, D(41), D(10), D(40), "changed +310%"),
+        (DEFAULT, D(41), D(10), D(40), None),
+        (DEFAULT, D(61), D(10), D(40), "changed +510%"),
+        (DEFAULT, D(0), D(10), D(40), "dropped to 0 from 10"),
         (ReviewSettings(max_change_percent=D(500)), D(40), D(10), None, None),
     ],
 )
