@@ -51,6 +51,28 @@ class SyncEngine:
         started = self.now()
         run_id = None if dry_run else self.store.start_run("sync" + (f" --period {period_key}" if period_key else ""))
         report = RunReport(run_id=run_id, started_at=started, dry_run=dry_run)
+        try:
+            self._run(report, run_id, period_key=period_key, started=started, dry_run=dry_run, push=push)
+        except BaseException as error:
+            # The run's row must not claim to be running forever; the error itself stays loud (re-raised).
+            if run_id is not None:
+                self.store.finish_run(run_id, "crashed", {"error": f"{type(error).__name__}: {error}"})
+            raise
+        report.finished_at = self.now()
+        if run_id is not None:
+            self.store.finish_run(run_id, report.status, report.to_data())
+        return report
+
+    def _run(
+        self,
+        report: RunReport,
+        run_id: int | None,
+        *,
+        period_key: str | None,
+        started: datetime,
+        dry_run: bool,
+        push: bool,
+    ) -> None:
         reports = self._collect(report, run_id)
         self._find_unmapped(report, reports)
         day = parse_period_key(period_key).start if period_key else started.date()
@@ -60,10 +82,6 @@ class SyncEngine:
         self._report_held(report)
         if push and not dry_run:
             self._push_pending(report)
-        report.finished_at = self.now()
-        if run_id is not None:
-            self.store.finish_run(run_id, report.status, report.to_data())
-        return report
 
     # -- fetch and observe -------------------------------------------------------------------------------------
 
@@ -157,6 +175,8 @@ class SyncEngine:
         if dry_run:
             if existing is not None and existing.status == "pushed" and existing.pushed_quantity == line.quantity:
                 outcome.outcome, outcome.reason = "unchanged", "already in the PSA"
+            elif existing is not None and existing.status == "discarded" and existing.quantity == line.quantity:
+                outcome.outcome, outcome.reason = "discarded", "discarded by an operator"
             return outcome
         staged = self.store.stage_line(
             line.identity,
@@ -168,9 +188,13 @@ class SyncEngine:
             plan=line.to_record(),
             hold_reason=reason,
         )
-        outcome.outcome = {"pushed": "unchanged", "held": "held"}.get(staged.status, "pending")
+        outcome.outcome = {"pushed": "unchanged", "held": "held", "discarded": "discarded"}.get(
+            staged.status, "pending"
+        )
         if staged.status == "pushed":
             outcome.reason, outcome.psa_ref = "already in the PSA", staged.psa_ref
+        elif staged.status == "discarded":
+            outcome.reason = "discarded by an operator"
         return outcome
 
     def _report_held(self, report: RunReport) -> None:

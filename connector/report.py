@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 # Outcomes of one line in one run, worst last: the report's exit code follows the worst one present.
-LINE_OUTCOMES = ("unchanged", "pushed", "planned", "pending", "held", "blocked", "failed")
+LINE_OUTCOMES = ("unchanged", "discarded", "pushed", "planned", "pending", "held", "blocked", "failed")
 
 
 @dataclass

@@ -37,7 +37,8 @@ def hold_reason(
     if previous > 0 and quantity == 0:
         return f"dropped to 0 from {previous}" if settings.hold_drop_to_zero else None
     if previous == 0:
-        return f"rose from 0 to {quantity}" if quantity > 0 and settings.max_change_percent < 100 else None
+        # Any rise from zero is an unbounded change, over every max_change_percent.
+        return f"rose from 0 to {quantity}" if quantity > 0 else None
     change = (quantity - previous) / previous * 100
     if abs(change) > settings.max_change_percent:
         return f"changed {change:+.0f}% ({previous} -> {quantity}), over review.max_change_percent"

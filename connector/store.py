@@ -105,7 +105,7 @@ def _v2(db: sqlite_utils.Database) -> None:
 MIGRATIONS: list[Migration] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-LINE_STATUSES = ("pending", "pushed", "failed", "held")
+LINE_STATUSES = ("pending", "pushed", "failed", "held", "discarded")
 
 
 @dataclass(frozen=True)
@@ -569,6 +569,9 @@ class Store:
             existing = self.line(identity)
             if existing is not None and existing.status == "pushed" and existing.pushed_quantity == quantity:
                 status, hold_reason = "pushed", None
+            elif existing is not None and existing.status == "discarded" and existing.quantity == quantity:
+                # An operator decided this quantity is not billed; only a different quantity is news again.
+                status, hold_reason = "discarded", existing.hold_reason
             else:
                 status = "held" if hold_reason else "pending"
             values = [
@@ -616,6 +619,22 @@ class Store:
                 [stamp, line.id],
             )
             self._history(line.id, "pending", line.quantity, line.amount, f"approved: {redact(note)}", stamp)
+        return self._require_line(identity)
+
+    def discard_line(self, identity: tuple[str, str, str, str], note: str, now: datetime | None = None) -> StoredLine:
+        """An operator decides a line that is not in the PSA will not be pushed (e.g. one Atera can no longer take)."""
+        stamp = _iso(now or utcnow())
+        with self.transaction():
+            line = self._require_line(identity)
+            if line.status not in ("pending", "failed", "held"):
+                raise StoreError(
+                    f"line {line.id} is {line.status}: only pending, failed or held lines can be discarded"
+                )
+            self.db.execute(
+                "UPDATE line_items SET status = 'discarded', updated_at = ? WHERE id = ?",
+                [stamp, line.id],
+            )
+            self._history(line.id, "discarded", line.quantity, line.amount, f"discarded: {redact(note)}", stamp)
         return self._require_line(identity)
 
     def last_pushed_quantity(self, psa_customer: str, contract: str, metric: str, before_or_at: str) -> Decimal | None:

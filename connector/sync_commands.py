@@ -1,4 +1,4 @@
-"""CLI commands around the sync: sync, demo, daemon, review, approve, explain."""
+"""CLI commands around the sync: sync, demo, daemon, review, approve, discard, explain."""
 
 from __future__ import annotations
 
@@ -178,13 +178,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def review(ctx: typer.Context, config: ConfigOption = None, output: Format = "table") -> None:
-        """List lines held for review (a quantity that moved more than allowed, a drop to zero, …)."""
+        """List the lines that need a person: held for review (a big change, a drop to zero, …) and failed pushes."""
         settings = state(ctx, config).settings()
         with Store.open(settings.store.path) as store:
-            held = store.lines(status="held")
+            waiting = [line for line in store.lines() if line.status in ("held", "failed")]
         rows = [
             {
                 "id": line.id,
+                "status": line.status,
                 "psa_customer": line.psa_customer,
                 "contract": line.contract,
                 "period": line.period_key,
@@ -192,18 +193,23 @@ def register(app: typer.Typer) -> None:
                 "quantity": line.quantity,
                 "pushed_before": line.pushed_quantity,
                 "amount": line.amount,
-                "reason": line.hold_reason,
+                "reason": line.hold_reason if line.status == "held" else line.last_error,
             }
-            for line in held
+            for line in waiting
         ]
         if output == "json":
             print_json(rows)
             return
         if not rows:
-            stdout.print("Nothing is held for review.")
+            stdout.print("Nothing is held for review and no push has failed.")
             return
-        print_table("Held for review", list(rows[0]), [list(r.values()) for r in rows], numeric=("quantity", "amount"))
-        stdout.print("Approve with `connector approve ID …` (or --all); the next sync pushes them.")
+        print_table("Waiting for you", list(rows[0]), [list(r.values()) for r in rows], numeric=("quantity", "amount"))
+        stdout.print(
+            "Held: approve with `connector approve ID …` (or --all); the next sync pushes them. Failed: every sync "
+            "retries them; fix what the reason says, or `connector discard ID --note WHY` a line that must not be "
+            "pushed.",
+            markup=False,
+        )
 
     @app.command()
     def approve(
@@ -215,7 +221,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Approve held lines: their quantity is accepted and pushed by the next sync."""
         settings = state(ctx, config).settings()
-        with Store.open(settings.store.path) as store:
+        # Under the sync lock: a sync running now could re-stage the line with a quantity the operator never saw.
+        with Store.open(settings.store.path) as store, store.sync_lock():
             held = {line.id: line for line in store.lines(status="held")}
             chosen = list(held) if all_held else list(line_ids or [])
             if not chosen:
@@ -229,6 +236,32 @@ def register(app: typer.Typer) -> None:
                 stdout.print(
                     f"approved line {line_id}: {line.psa_customer} / {line.contract} / {line.period_key} "
                     f"= {line.quantity} {line.unit}",
+                    markup=False,
+                )
+
+    @app.command()
+    def discard(
+        ctx: typer.Context,
+        line_ids: Annotated[list[int], typer.Argument(help="Ids shown by `connector review`.")],
+        note: Annotated[str, typer.Option(help="Why this line is not billed (kept in its history and the audit).")],
+        config: ConfigOption = None,
+    ) -> None:
+        """Never push these held or failed lines (e.g. a past period Atera can no longer take); kept, with why."""
+        settings = state(ctx, config).settings()
+        with Store.open(settings.store.path) as store, store.sync_lock():
+            waiting = {line.id: line for line in store.lines() if line.status in ("pending", "held", "failed")}
+            unknown = [i for i in line_ids if i not in waiting]
+            if unknown:
+                raise StoreError(
+                    f"not pending, held or failed, or no such line: {', '.join(map(str, unknown))} "
+                    "(see `connector review`)"
+                )
+            for line_id in line_ids:
+                line = store.discard_line(waiting[line_id].identity, note)
+                store.audit("discarded", line.psa_customer, {"identity": list(line.identity), "note": note})
+                stdout.print(
+                    f"discarded line {line_id}: {line.psa_customer} / {line.contract} / {line.period_key} "
+                    f"= {line.quantity} {line.unit} (not billed: {note})",
                     markup=False,
                 )
 

@@ -234,6 +234,9 @@ def test_crash_after_the_psa_write_ends_with_one_correct_value() -> None:
     world.sink.crash_for = {"Fabrikam Inc"}
     with pytest.raises(RuntimeError):
         world.engine().run()
+    # The crashed run says so in the store rather than looking as if it still ran.
+    crashed = world.store.db.execute("SELECT status, summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    assert crashed[0] == "crashed" and "process killed after the PSA write" in crashed[1]
     world.sink.crash_for = set()
     rerun = world.engine().run()
     fabrikam = world.outcome(rerun, "Fabrikam Inc", "altaro.billed_users")

@@ -28,6 +28,7 @@ DEFAULT = ReviewSettings()
         (DEFAULT, D(61), D(10), D(40), "changed +510%"),
         (DEFAULT, D(0), D(10), D(40), "dropped to 0 from 10"),
         (ReviewSettings(max_change_percent=D(500)), D(40), D(10), None, None),
+        (ReviewSettings(max_change_percent=D(500)), D(40), D(0), None, "rose from 0 to 40"),
     ],
 )
 def test_hold_reason(

@@ -161,3 +161,19 @@ def test_times_must_be_timezone_aware() -> None:
     store = Store.open(":memory:")
     with pytest.raises(ValueError, match="timezone-aware"):
         store.start_run("sync", now=datetime(2026, 1, 1))
+
+
+def test_a_discarded_line_stays_discarded_until_its_quantity_changes() -> None:
+    store = Store.open(":memory:")
+    kwargs = {"unit": "user", "rate": Decimal("3.50"), "inputs": {}}
+    store.stage_line(IDENTITY, quantity=Decimal(12), amount=Decimal("42.00"), **kwargs)
+    store.mark_line_failed(IDENTITY, "Atera refused the older period")
+    discarded = store.discard_line(IDENTITY, "November was invoiced by hand")
+    assert discarded.status == "discarded"
+    assert store.stage_line(IDENTITY, quantity=Decimal(12), amount=Decimal("42.00"), **kwargs).status == "discarded"
+    assert store.stage_line(IDENTITY, quantity=Decimal(13), amount=Decimal("45.50"), **kwargs).status == "pending"
+    notes = [h["note"] for h in store.line_history(IDENTITY)]
+    assert "discarded: November was invoiced by hand" in notes
+    store.mark_line_pushed(IDENTITY, "contract:7")
+    with pytest.raises(StoreError, match="only pending, failed or held lines can be discarded"):
+        store.discard_line(IDENTITY, "too late")

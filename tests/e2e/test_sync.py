@@ -132,3 +132,39 @@ def test_a_cut_report_blocks_the_altaro_lines(
     assert {o for (_, metric), o in by_line.items() if metric.startswith("altaro")} == {"blocked"}
     assert {o for (_, metric), o in by_line.items() if metric.startswith("axcient")} == {"planned"}
     assert "altaro" in err
+
+
+def test_a_failed_push_waits_in_review_is_retried_and_can_be_discarded(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    # A line mapped to a contract Atera does not have (and may not create) fails on every push.
+    text = config.read_text().replace(
+        'rate_sku = "BFF-PC-GB"\ncreate_if_missing = true\n',
+        'rate_sku = "BFF-PC-GB"\ncreate_if_missing = true\n\n[[customers.lines]]\nmetric = "axcient.pc_devices"\n'
+        'contract = "No such contract"\nrate = "4.00"\n',
+    )
+    config.write_text(text)
+    code, first, _ = sync(capsys, config)
+    assert code == 3 and outcomes(first)[("Fabrikam Inc", "axcient.pc_devices")] == "failed"
+    code, waiting, _ = cli(capsys, "review", "--config", str(config), "--format", "json")
+    (failed,) = waiting
+    assert failed["status"] == "failed" and "No such contract" in failed["reason"]
+
+    code, second, _ = sync(capsys, config)
+    assert code == 3 and outcomes(second)[("Fabrikam Inc", "axcient.pc_devices")] == "failed"
+
+    code, _, err = cli(capsys, "discard", str(failed["id"]), "--config", str(config), "--note", "billed by hand")
+    assert code == 0, err
+    code, third, _ = sync(capsys, config)
+    assert code == 0, third
+    assert outcomes(third)[("Fabrikam Inc", "axcient.pc_devices")] == "discarded"
+    code, waiting, _ = cli(capsys, "review", "--config", str(config), "--format", "json")
+    assert waiting == []
+
+
+def test_approving_while_a_sync_runs_is_refused(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    with Store.open(config.parent / "connector-state.db") as store, store.sync_lock():
+        code, _, err = cli(capsys, "approve", "--all", "--config", str(config))
+    assert code == 4 and "a sync is already running" in err
