@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import typer
 
 from connector.context import ConfigOption, state
-from connector.errors import ConfigError
+from connector.errors import ConfigError, ConnectorError
 from connector.output import print_json, print_table
+from connector.store import Store
+from providers.atera.reconcile import line_period
+from providers.atera.reconcile import reconcile as reconcile_lines
 from providers.atera.source import AteraReader
+
+log = logging.getLogger(__name__)
 
 Format = Annotated[
     Literal["table", "json"], typer.Option("--format", "-f", help="table for people, json for machines.")
@@ -42,6 +48,7 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
     """Add `connector atera ...` (read-only) to the main app; Atera has no usage of its own to show."""
     atera = typer.Typer(help="Read the Atera account the connector pushes to (nothing is written).")
     app.add_typer(atera, name="atera")
+    register_reconcile(app)
 
     @atera.command()
     def customers(ctx: typer.Context, config: ConfigOption = None, output: Format = "table") -> None:
@@ -139,6 +146,81 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
         ]
         columns = ["invoice", "date", "customer", "contract", "product", "quantity", "rate", "subtotal"]
         print_table("Atera invoices", columns, rows, numeric=("quantity", "rate", "subtotal"))
+
+
+def register_reconcile(app: typer.Typer) -> None:
+    """`connector reconcile`: pushed lines against the invoices Atera generated from them."""
+
+    @app.command()
+    def reconcile(
+        ctx: typer.Context,
+        period: Annotated[str, typer.Option(help="Period key of the pushed lines to check (2026-11, 2026-Q4, …).")],
+        config: ConfigOption = None,
+        grace_days: Annotated[
+            int, typer.Option(help="Invoices dated up to this many days after the period end count.", min=0)
+        ] = 45,
+        output: Format = "table",
+    ) -> None:
+        """Check every line pushed for a period against Atera's invoices: invoiced as pushed, differently, or not yet.
+
+        Exit 3 when any invoice carries another quantity than the one pushed.
+        """
+        settings = state(ctx, config).settings()
+        with Store.open(settings.store.path) as store:
+            pushed = [line for line in store.lines(status="pushed") if line.period_key == period]
+        if not pushed:
+            raise ConnectorError(f"no pushed lines for period {period!r}; `connector explain CUSTOMER` lists periods")
+        bounds = [day for line in pushed for day in line_period(line) if day is not None]
+        start = min(bounds, default=date.today())
+        end = max(bounds, default=start) + timedelta(days=grace_days)
+        with _reader(ctx, config) as reader:
+            found = reconcile_lines(pushed, reader.invoices(start, end))
+        rows: list[dict[str, Any]] = [
+            {
+                "id": r.line.id,
+                "psa_customer": r.line.psa_customer,
+                "contract": r.line.contract,
+                "period": r.line.period_key,
+                "pushed_quantity": r.line.quantity,
+                "pushed_amount": r.line.amount,
+                "invoiced_quantity": r.invoiced_quantity,
+                "invoiced_amount": r.invoiced_amount,
+                "invoices": list(r.invoice_numbers),
+                "status": r.status,
+            }
+            for r in found
+        ]
+        if output == "json":
+            print_json(rows)
+        else:
+            print_table(
+                f"Pushed lines of {period} against Atera invoices dated {start} to {end}",
+                ["PSA customer", "contract", "pushed", "invoiced", "invoices", "status"],
+                [
+                    (
+                        r["psa_customer"],
+                        r["contract"],
+                        f"{r['pushed_quantity']} = {r['pushed_amount']}",
+                        "" if r["invoiced_quantity"] is None else f"{r['invoiced_quantity']} = {r['invoiced_amount']}",
+                        ", ".join(map(str, r["invoices"])),
+                        r["status"],
+                    )
+                    for r in rows
+                ],
+            )
+        if any(r.mismatch for r in found):
+            for r in found:
+                if r.mismatch:
+                    log.error(
+                        "%s / %s / %s: pushed %s, Atera invoiced %s (invoice %s)",
+                        r.line.psa_customer,
+                        r.line.contract,
+                        r.line.period_key,
+                        r.line.quantity,
+                        r.invoiced_quantity,
+                        ", ".join(map(str, r.invoice_numbers)),
+                    )
+            raise typer.Exit(3)
 
 
 def _date_text(value: datetime) -> str:

@@ -14,6 +14,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -485,6 +486,56 @@ class AteraSandbox(SandboxServer):
         start, end = bounds.get("invoiceDateFrom", date.min), bounds.get("invoiceDateTo", date.max)
         chosen = [i for i in self.invoices if start <= date.fromisoformat(i["InvoiceDate"][:10]) <= end]
         return self._page(request, chosen)
+
+    def invoice_retainers(self, start: date, end: date, invoice_date: date) -> list[dict[str, Any]]:
+        """Invoice every active Retainer contract for [start, end] at its current Quantity x Rate, as Atera's
+        invoicing run would (untaxed, so totals are easy to check). Returns the invoices it added."""
+        added = []
+        with self._state_lock:
+            number = max([5000, *(i["InvoiceNumber"] for i in self.invoices)])
+            for contract in sorted(self.contracts.values(), key=lambda c: c["ContractID"]):
+                retainer = contract.get("RetainerFlatFeeContract")
+                if contract.get("ContractType") != "RetainerFlatFee" or not contract.get("Active") or not retainer:
+                    continue
+                rate = retainer.get("Rate") or {}
+                quantity = Decimal(str(retainer.get("Quantity") or 0))
+                subtotal = float((quantity * Decimal(str(rate.get("Amount", 0)))).quantize(Decimal("0.01")))
+                number += 1
+                customer = self.customers.get(contract["CustomerID"], {})
+                added.append(
+                    {
+                        "IsAdhoc": False,
+                        "InvoiceId": f"sandbox-invoice-{number}",
+                        "InvoiceNumber": number,
+                        "Total": subtotal,
+                        "Subtotal": subtotal,
+                        "Tax": 0.0,
+                        "TaxPercentage": 0.0,
+                        "InvoiceDate": f"{invoice_date.isoformat()}T00:00:00",
+                        "ContractName": contract["ContractName"],
+                        "PeriodStartDate": f"{start.isoformat()}T00:00:00",
+                        "PeriodEndDate": f"{end.isoformat()}T00:00:00",
+                        "Currency": "GBP",
+                        "LineItems": [
+                            {
+                                "Product": rate.get("SKU"),
+                                "Description": rate.get("Description"),
+                                "Quantity": float(quantity),
+                                "Rate": rate.get("Amount", 0),
+                                "TaxPercentage": 0.0,
+                                "DiscountPercentage": None,
+                                "Total": subtotal,
+                                "Subtotal": subtotal,
+                                "Tax": 0.0,
+                                "LineIdx": 0,
+                            }
+                        ],
+                        "From": {"CompanyName": "Example MSP Ltd", "Email": "billing@msp.example"},
+                        "To": {"CompanyName": customer.get("CustomerName"), "Email": None},
+                    }
+                )
+            self.invoices.extend(added)
+        return added
 
     def _get_invoice(self, _: SandboxRequest, match: dict[str, str]) -> SandboxResponse:
         found = next((i for i in self.invoices if i["InvoiceNumber"] == int(match["number"])), None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -168,3 +168,30 @@ def test_approving_while_a_sync_runs_is_refused(
     with Store.open(config.parent / "connector-state.db") as store, store.sync_lock():
         code, _, err = cli(capsys, "approve", "--all", "--config", str(config))
     assert code == 4 and "a sync is already running" in err
+
+
+def test_reconcile_checks_atera_s_invoices_against_what_was_pushed(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    code, report, _ = sync(capsys, config)
+    assert code == 0
+    code, rows, _ = cli(capsys, "reconcile", "--period", MONTH, "--config", str(config), "--format", "json")
+    assert code == 0 and {r["status"] for r in rows} == {"not invoiced yet"}
+
+    # Someone edits a quantity in Atera after the push; then Atera's invoicing run bills the period.
+    contract = next(c for c in sandboxes.atera.contracts.values() if c["ContractName"] == "Server backup (per GB)")
+    contract["RetainerFlatFeeContract"]["Quantity"] = 1
+    first_day = datetime.strptime(MONTH, "%Y-%m").date()
+    last_day = (first_day + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    sandboxes.atera.invoice_retainers(first_day, last_day, last_day + timedelta(days=1))
+
+    code, rows, err = cli(capsys, "reconcile", "--period", MONTH, "--config", str(config), "--format", "json")
+    assert code == 3
+    by_contract = {(r["psa_customer"], r["contract"]): r for r in rows}
+    assert len(by_contract) == len(report["lines"])
+    edited = by_contract[("Contoso Ltd", "Server backup (per GB)")]
+    assert edited["status"] == "invoiced differently" and Decimal(str(edited["invoiced_quantity"])) == 1
+    others = [r for key, r in by_contract.items() if key != ("Contoso Ltd", "Server backup (per GB)")]
+    assert {r["status"] for r in others} == {"invoiced as pushed"}
+    assert all(Decimal(str(r["invoiced_quantity"])) == Decimal(str(r["pushed_quantity"])) for r in others)
+    assert "Server backup (per GB)" in err and "invoice" in err

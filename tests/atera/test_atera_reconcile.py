@@ -1,0 +1,83 @@
+"""Reconciliation of pushed lines against Atera invoices, case by case."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+
+from connector.store import StoredLine
+from providers.atera.models import InvoiceDto
+from providers.atera.reconcile import DIFFERS, MATCHED, NOT_INVOICED, reconcile
+
+
+def line(quantity: str = "8", rate: str = "3.50", customer: str = "Contoso Ltd") -> StoredLine:
+    q, r = D(quantity), D(rate)
+    return StoredLine(
+        id=1,
+        psa_customer=customer,
+        contract="Microsoft 365 backup (per user)",
+        period_key="2026-11",
+        metric="altaro.billed_users",
+        quantity=q,
+        unit="user",
+        rate=r,
+        amount=(q * r).quantize(D("0.01")),
+        status="pushed",
+        psa_ref="contract/1002",
+        attempts=1,
+        last_error=None,
+        inputs={},
+        pushed_quantity=q,
+        hold_reason=None,
+        plan={"period_start": "2026-11-01", "period_end": "2026-11-30"},
+    )
+
+
+def invoice(number: int = 5001, quantity: str = "8", rate: str = "3.5", **header: Any) -> InvoiceDto:
+    data: dict[str, Any] = {
+        "InvoiceNumber": number,
+        "InvoiceDate": "2026-12-01T00:00:00",
+        "ContractName": "Microsoft 365 backup (per user)",
+        "PeriodStartDate": "2026-11-01T00:00:00",
+        "PeriodEndDate": "2026-11-30T00:00:00",
+        "To": {"CompanyName": "Contoso Ltd"},
+        "LineItems": [
+            {"Product": "M365-BACKUP-USER", "Quantity": quantity, "Rate": rate, "Subtotal": str(D(quantity) * D(rate))}
+        ],
+    }
+    data.update(header)
+    return InvoiceDto.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("invoices", "status", "quantity"),
+    [
+        ([invoice()], MATCHED, D(8)),
+        ([invoice(quantity="10")], DIFFERS, D(10)),
+        ([], NOT_INVOICED, None),
+        # Not this line's invoice: another period, another customer, another contract, an ad-hoc invoice.
+        ([invoice(PeriodStartDate="2026-10-01T00:00:00")], NOT_INVOICED, None),
+        ([invoice(To={"CompanyName": "Fabrikam Inc"})], NOT_INVOICED, None),
+        ([invoice(ContractName="Server backup (per GB)")], NOT_INVOICED, None),
+        ([invoice(IsAdhoc=True)], NOT_INVOICED, None),
+        # Names match ignoring case and spaces, as Atera's UI lets them drift.
+        ([invoice(ContractName=" microsoft 365 BACKUP (per user) ")], MATCHED, D(8)),
+        # Only the items at the line's rate count.
+        ([invoice(quantity="8"), invoice(5002, quantity="1", rate="25")], MATCHED, D(8)),
+        # Invoiced twice for one period: both count, so a double invoice shows as a difference.
+        ([invoice(), invoice(5002)], DIFFERS, D(16)),
+    ],
+)
+def test_reconcile(invoices: list[InvoiceDto], status: str, quantity: D | None) -> None:
+    (found,) = reconcile([line()], invoices)
+    assert found.status == status
+    assert found.invoiced_quantity == quantity
+    assert found.mismatch is (status == DIFFERS)
+
+
+def test_invoice_numbers_and_amounts_are_kept() -> None:
+    (found,) = reconcile([line()], [invoice(5003), invoice(5001, quantity="0", rate="3.5")])
+    assert found.invoice_numbers == (5001, 5003)
+    assert found.invoiced_amount == D("28.00")
