@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -23,3 +25,11 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+def write_vendor_config(directory: Path, section: str, *, max_attempts: int = 2) -> Path:
+    """A connector.toml in `directory`: a store beside it, debug logs, quick retries, and one vendor's `section`."""
+    config = directory / "connector.toml"
+    header = f'[store]\npath = "state.db"\n\n[log]\nlevel = "DEBUG"\n\n[http]\nmax_attempts = {max_attempts}\n'
+    config.write_text(f"{header}backoff_initial_seconds = 0\n\n{section.strip()}\n", encoding="utf-8")
+    return config

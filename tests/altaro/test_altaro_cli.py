@@ -11,6 +11,8 @@ import pytest
 from connector.cli import main
 from providers.altaro.sandbox import AltaroSandbox, generate_report_with_counts, write_report
 
+from ..conftest import write_vendor_config
+
 KEY = "altaro-e2e-key-0c4f9a1b7e"
 KEY_ENV = "ALTARO_E2E_API_KEY"
 
@@ -121,18 +123,9 @@ def sandbox() -> Iterator[AltaroSandbox]:
 
 def write_config(directory: Path, url: str, monkeypatch: pytest.MonkeyPatch, key: str = KEY) -> Path:
     monkeypatch.setenv(KEY_ENV, key)
-    config = directory / "connector.toml"
-    config.write_text(
+    return write_vendor_config(
+        directory,
         f"""
-[store]
-path = "state.db"
-
-[log]
-level = "DEBUG"
-
-[http]
-max_attempts = 1
-
 [altaro]
 enabled = true
 
@@ -141,9 +134,8 @@ name = "all-customers"
 url = "{url}"
 api_key = {{ env = "{KEY_ENV}" }}
 """,
-        encoding="utf-8",
+        max_attempts=1,
     )
-    return config
 
 
 def test_usage_altaro_fetches_once_then_answers_from_the_store(

@@ -20,7 +20,7 @@ from providers.atera.client import AteraClient, build_atera_client
 from providers.atera.sandbox import DEFAULT_API_KEY, AteraSandbox
 from providers.atera.settings import AteraSettings
 
-from ..conftest import FakeClock
+from ..conftest import FakeClock, write_vendor_config
 
 SPEC_ENV = "ATERA_OPENAPI"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -73,19 +73,9 @@ def write_config(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
 
     def write(directory: Path, base_url: str, api_key: str, *, enabled: bool = True) -> Path:
         monkeypatch.setenv(CONFIG_KEY_ENV, api_key)
-        config = directory / "connector.toml"
-        config.write_text(
+        return write_vendor_config(
+            directory,
             f"""
-[store]
-path = "state.db"
-
-[log]
-level = "DEBUG"
-
-[http]
-max_attempts = 2
-backoff_initial_seconds = 0
-
 [atera]
 enabled = {"true" if enabled else "false"}
 base_url = "{base_url}"
@@ -93,9 +83,7 @@ api_key = {{ env = "{CONFIG_KEY_ENV}" }}
 max_requests = 1000
 window_seconds = 1
 """,
-            encoding="utf-8",
         )
-        return config
 
     return write
 

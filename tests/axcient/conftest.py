@@ -17,7 +17,7 @@ from providers.axcient.sandbox import DEFAULT_USERNAME, AxcientSandbox
 from providers.axcient.settings import AxcientSettings
 from providers.axcient.source import AxcientSource
 
-from ..conftest import FakeClock
+from ..conftest import FakeClock, write_vendor_config
 
 PASSWORD = "axcient-test-password-7d3f9a1c"
 OBSERVED_AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -75,19 +75,9 @@ def write_config(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
         directory: Path, base_url: str, password: str = PASSWORD, *, enabled: bool = True, extra: str = ""
     ) -> Path:
         monkeypatch.setenv(PASSWORD_ENV, password)
-        config = directory / "connector.toml"
-        config.write_text(
+        return write_vendor_config(
+            directory,
             f"""
-[store]
-path = "state.db"
-
-[log]
-level = "DEBUG"
-
-[http]
-max_attempts = 2
-backoff_initial_seconds = 0
-
 [axcient]
 enabled = {"true" if enabled else "false"}
 base_url = "{base_url}"
@@ -96,9 +86,7 @@ password = {{ env = "{PASSWORD_ENV}" }}
 per_page = 2
 {extra}
 """,
-            encoding="utf-8",
         )
-        return config
 
     return write
 
