@@ -477,7 +477,9 @@ class Store:
             ("product", product),
         ):
             if value is not None:
-                where.append(f"{column} = ?")
+                # Vendors change a customer name's capitalisation now and then; the engine matches names ignoring
+                # case, so the observation history must too, or a month's earlier peak would vanish.
+                where.append(f"{column} = ? COLLATE NOCASE" if column == "vendor_customer" else f"{column} = ?")
                 params.append(value)
         rows = self.db.execute(
             "SELECT source, vendor_customer, metric, period_key, quantity, unit, observed_at, complete, inputs, "

@@ -133,6 +133,17 @@ def test_observations_round_trip_exactly() -> None:
     assert seen.quantity == Decimal("0.1") and seen.inputs == {"ids": [1]} and seen.observed_at == T0
 
 
+def test_observations_of_a_customer_are_found_whatever_the_vendor_s_capitalisation() -> None:
+    store = Store.open(":memory:")
+    seen = [
+        Observation("altaro", name, "altaro.billed_users", "2026-11", Decimal(n), "user", T0, True, {})
+        for name, n in (("Contoso Ltd", 12), ("CONTOSO LTD", 9), ("Fabrikam", 4))
+    ]
+    store.record_observations(seen)
+    found = store.observations("altaro", vendor_customer="contoso ltd")
+    assert [o.quantity for o in found] == [Decimal(12), Decimal(9)]
+
+
 def test_outbox_keeps_pushed_values_and_reopens_changed_ones() -> None:
     store = Store.open(":memory:")
     kwargs = {"unit": "user", "rate": Decimal("3.50"), "inputs": {}}
