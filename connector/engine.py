@@ -39,12 +39,15 @@ class SyncEngine:
         sink: Sink | None,
         *,
         now: Clock = lambda: datetime.now(UTC),
+        progress: Callable[[str], None] = lambda stage: None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.sources = sources
         self.sink = sink
         self.now = now
+        # Told what the run is doing (the CLI shows it beside a spinner): a sync can take minutes on a big portal.
+        self.progress = progress
 
     def run(self, *, period_key: str | None = None, dry_run: bool = False, push: bool = True) -> RunReport:
         """One sync. `period_key` picks the period to bill (default: the one containing today)."""
@@ -76,6 +79,7 @@ class SyncEngine:
         reports = self._collect(report, run_id)
         self._find_unmapped(report, reports)
         day = parse_period_key(period_key).start if period_key else started.date()
+        self.progress(f"computing the lines of {len(self.settings.customers)} customer(s)")
         for customer in self.settings.customers:
             for mapping in customer.lines:
                 report.lines.append(self._plan_line(customer, mapping, day, reports, dry_run=dry_run))
@@ -90,6 +94,8 @@ class SyncEngine:
         collected: dict[str, UsageReport | str] = {}
         for name in ("altaro", "axcient"):
             source = self.sources.get(name)
+            if source is not None:
+                self.progress(f"fetching usage from {name}")
             if source is None:
                 collected[name] = f"[{name}] is not enabled in the configuration"
                 report.sources.append(SourceOutcome(name, "disabled"))
@@ -294,7 +300,8 @@ class SyncEngine:
             report.problems.append(f"{len(pending)} line(s) pending but [atera] is not enabled: nothing was pushed")
             return
         outcomes = {(o.psa_customer, o.contract, o.period_key, o.metric): o for o in report.lines}
-        for stored in pending:
+        for number, stored in enumerate(pending, start=1):
+            self.progress(f"pushing line {number} of {len(pending)} to the PSA")
             outcome = outcomes.get(stored.identity)
             if outcome is not None and outcome.outcome == "blocked":
                 # Staged by an earlier run, but what stops this run's computation stops the push too.

@@ -32,9 +32,15 @@ def sync_once(settings: Settings, *, period: str | None = None, dry_run: bool = 
     """One sync with the configured sources and sink, holding the store's sync lock while it runs."""
     with Store.open(settings.store.path) as store, store.sync_lock():
         sink = enabled_sink(settings, store)
-        engine = SyncEngine(settings, store, enabled_sources(settings, store), sink)
         try:
-            with Status("Syncing: fetching usage, computing lines, pushing…", console=stderr):
+            with Status("Syncing…", console=stderr) as status:
+                engine = SyncEngine(
+                    settings,
+                    store,
+                    enabled_sources(settings, store),
+                    sink,
+                    progress=lambda stage: status.update(f"Syncing: {stage}…"),
+                )
                 return engine.run(period_key=period, dry_run=dry_run, push=push)
         finally:
             close = getattr(sink, "close", None)

@@ -348,3 +348,22 @@ def test_an_approved_jump_is_pushed_even_when_usage_grows_a_little_before_the_ne
     report = world.engine().run()
     assert world.outcome(report, "Contoso Ltd", "axcient.server_gb").outcome == "pushed"
     assert world.sink.held[identity] == Decimal("180.4")
+
+
+def test_a_run_tells_what_it_is_doing_stage_by_stage() -> None:
+    world = World()
+    stages: list[str] = []
+    engine = SyncEngine(
+        world.settings,
+        world.store,
+        {"altaro": world.altaro, "axcient": world.axcient},
+        world.sink,
+        now=lambda: world.now,
+        progress=stages.append,
+    )
+    report = engine.run()
+    pushed = report.count("pushed")
+    assert pushed > 0
+    assert stages[:2] == ["fetching usage from altaro", "fetching usage from axcient"]
+    assert stages[2].startswith("computing the lines of")
+    assert stages[3:] == [f"pushing line {n} of {pushed} to the PSA" for n in range(1, pushed + 1)]
