@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from rich.status import Status
 
 from connector.config import DEFAULT_CONFIG_PATH
 from connector.context import ConfigOption, state
@@ -169,7 +170,7 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
         settings = state(ctx, config).settings()
         if not settings.altaro.enabled:
             raise ConfigError("[altaro] enabled = false: enable it and add [[altaro.links]] to fetch usage")
-        with Store.open(settings.store.path) as store:
+        with Store.open(settings.store.path) as store, Status("Fetching the report link(s)…", console=stderr):
             report = AltaroSource(settings.altaro, settings.http, store).collect()
         data = usage_data(report)
         if output == "json":

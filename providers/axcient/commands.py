@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import typer
+from rich.status import Status
 
 from connector.context import ConfigOption, state
 from connector.errors import ConfigError, DataError
@@ -148,7 +149,8 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
             )
         with Store.open(settings.store.path) as store:
             source = AxcientSource(settings.axcient, settings.http, store)
-            collection = source.collect_details()
+            with Status("Reading customers and accounts from the portal…", console=stderr):
+                collection = source.collect_details()
         rules = source.rules
         if output == "json":
             print_json([customer_data(r, rules) for r in collection.results])
