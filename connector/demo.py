@@ -17,7 +17,9 @@ from typing import Any
 
 from connector.config import Settings, load_settings
 from connector.logs import configure_logging
+from connector.output import stderr
 from connector.report import RunReport
+from connector.sync import sync_once
 from providers.altaro.demo import demo_report
 from providers.altaro.sandbox import AltaroSandbox
 from providers.atera.sandbox import AteraSandbox
@@ -252,8 +254,6 @@ def _contracts(settings: Settings) -> list[dict[str, Any]]:
 
 def run_demo(directory: Path, *, keep_running: bool = False, verbose: bool = False) -> DemoResult:
     """Start the sandboxes, write the configuration, then dry-run, sync, and sync again."""
-    from connector.sync_commands import sync_once  # the CLI module imports this one
-
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     _fresh_store(directory)
@@ -284,8 +284,6 @@ def run_demo(directory: Path, *, keep_running: bool = False, verbose: bool = Fal
 
 
 def _wait_for_interrupt(sandboxes: Sandboxes) -> None:
-    from connector.output import stderr
-
     stderr.print(
         f"Sandboxes keep running (Altaro {sandboxes.altaro.url}, Axcient {sandboxes.axcient.url}, "
         f"Atera {sandboxes.atera.url}); press Ctrl-C to stop.",

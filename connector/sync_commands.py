@@ -14,12 +14,11 @@ from rich.status import Status
 from connector.config import Settings
 from connector.context import ConfigOption, state
 from connector.daemon import install_stop_signals, run_forever
-from connector.engine import SyncEngine
 from connector.errors import ConnectorError, StoreError
 from connector.output import plain_number, print_json, print_table, stderr, stdout, to_json
 from connector.report import RunReport
-from connector.sources import enabled_sink, enabled_sources
 from connector.store import Store
+from connector.sync import sync_once
 
 log = logging.getLogger(__name__)
 
@@ -28,24 +27,12 @@ Format = Annotated[
 ]
 
 
-def sync_once(settings: Settings, *, period: str | None = None, dry_run: bool = False, push: bool = True) -> RunReport:
-    """One sync with the configured sources and sink, holding the store's sync lock while it runs."""
-    with Store.open(settings.store.path) as store, store.sync_lock():
-        sink = enabled_sink(settings, store)
-        try:
-            with Status("Syncing…", console=stderr) as status:
-                engine = SyncEngine(
-                    settings,
-                    store,
-                    enabled_sources(settings, store),
-                    sink,
-                    progress=lambda stage: status.update(f"Syncing: {stage}…"),
-                )
-                return engine.run(period_key=period, dry_run=dry_run, push=push)
-        finally:
-            close = getattr(sink, "close", None)
-            if close is not None:
-                close()
+def sync_with_status(settings: Settings, *, period: str | None, dry_run: bool, push: bool) -> RunReport:
+    """One sync, its current stage shown beside a spinner on stderr."""
+    with Status("Syncing…", console=stderr) as status:
+        return sync_once(
+            settings, period=period, dry_run=dry_run, push=push, progress=lambda s: status.update(f"Syncing: {s}…")
+        )
 
 
 def print_run_report(report: RunReport) -> None:
@@ -107,7 +94,7 @@ def register(app: typer.Typer) -> None:
         Exit 0 when everything is billed, 5 when lines wait for review, 3 when anything was not billed.
         """
         state(ctx, config)
-        report = sync_once(state(ctx).settings(), period=period, dry_run=dry_run, push=not no_push)
+        report = sync_with_status(state(ctx).settings(), period=period, dry_run=dry_run, push=not no_push)
         if report_file is not None:
             report_file.write_text(to_json(report.to_data()) + "\n", encoding="utf-8")
         if output == "json":

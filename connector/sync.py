@@ -1,0 +1,31 @@
+"""One sync with what the configuration enables: its sources and sink, under the store's sync lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from connector.config import Settings
+from connector.engine import SyncEngine
+from connector.report import RunReport
+from connector.sources import enabled_sink, enabled_sources
+from connector.store import Store
+
+
+def sync_once(
+    settings: Settings,
+    *,
+    period: str | None = None,
+    dry_run: bool = False,
+    push: bool = True,
+    progress: Callable[[str], None] = lambda stage: None,
+) -> RunReport:
+    """Fetch, compute and push once; a second sync on the same store meanwhile is refused (StoreBusyError)."""
+    with Store.open(settings.store.path) as store, store.sync_lock():
+        sink = enabled_sink(settings, store)
+        try:
+            engine = SyncEngine(settings, store, enabled_sources(settings, store), sink, progress=progress)
+            return engine.run(period_key=period, dry_run=dry_run, push=push)
+        finally:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                close()
