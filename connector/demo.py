@@ -8,7 +8,7 @@ sync the `connector sync` command runs, so what it shows is what the connector d
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -252,8 +252,15 @@ def _contracts(settings: Settings) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: (row["customer"] or "", row["contract"] or ""))
 
 
-def run_demo(directory: Path, *, keep_running: bool = False, verbose: bool = False) -> DemoResult:
-    """Start the sandboxes, write the configuration, then dry-run, sync, and sync again."""
+def run_demo(
+    directory: Path,
+    *,
+    show: Callable[[DemoResult], None] = lambda result: None,
+    keep_running: bool = False,
+    verbose: bool = False,
+) -> DemoResult:
+    """Start the sandboxes, write the configuration, then dry-run, sync, and sync again; `show` the result
+    (before waiting for Ctrl-C, with `keep_running`)."""
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     _fresh_store(directory)
@@ -278,6 +285,7 @@ def run_demo(directory: Path, *, keep_running: bool = False, verbose: bool = Fal
             steps=steps,
             contracts=_contracts(settings),
         )
+        show(result)
         if keep_running:
             _wait_for_interrupt(sandboxes)
     return result

@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.status import Status
@@ -19,6 +19,9 @@ from connector.output import plain_number, print_json, print_table, stderr, stdo
 from connector.report import RunReport
 from connector.store import Store
 from connector.sync import sync_once
+
+if TYPE_CHECKING:  # the demo (and the sandboxes it imports) loads only when `connector demo` runs
+    from connector.demo import DemoResult
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,28 @@ def print_run_report(report: RunReport) -> None:
         stdout.print("Held lines wait for you: `connector review`, then `connector approve`.", markup=False)
 
 
+def print_demo(result: DemoResult) -> None:
+    for step in result.steps:
+        stdout.rule(step.title)
+        print_run_report(step.report)
+        if not step.report.dry_run:
+            stdout.print(f"Writes to Atera in this step: {step.atera_writes}", markup=False)
+    stdout.rule("What the sandbox Atera now holds")
+    print_table(
+        "Retainer contracts",
+        ["customer", "contract", "quantity", "rate"],
+        [(c["customer"], c["contract"], plain_number(c["quantity"]), c["rate"]) for c in result.contracts],
+        numeric=("quantity", "rate"),
+    )
+    config = result.config_path
+    stdout.print(
+        f"Configuration: {config} (secrets in {config.parent / 'secrets'})\n"
+        f"Run report (JSON): {result.report_path}\n"
+        f'Why a customer was billed that: connector explain --config {config} "Contoso Ltd"',
+        markup=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def sync(
@@ -120,31 +145,14 @@ def register(app: typer.Typer) -> None:
         """
         from connector.demo import run_demo
 
-        result = run_demo(directory, keep_running=keep_running, verbose=state(ctx).verbose)
-        last = result.steps[-1].report
-        result.report_path.write_text(to_json(last.to_data()) + "\n", encoding="utf-8")
-        if output == "json":
-            print_json(result.to_data())
-            raise typer.Exit(result.exit_code)
-        for step in result.steps:
-            stdout.rule(step.title)
-            print_run_report(step.report)
-            if not step.report.dry_run:
-                stdout.print(f"Writes to Atera in this step: {step.atera_writes}", markup=False)
-        stdout.rule("What the sandbox Atera now holds")
-        print_table(
-            "Retainer contracts",
-            ["customer", "contract", "quantity", "rate"],
-            [(c["customer"], c["contract"], plain_number(c["quantity"]), c["rate"]) for c in result.contracts],
-            numeric=("quantity", "rate"),
-        )
-        config = result.config_path
-        stdout.print(
-            f"Configuration: {config} (secrets in {config.parent / 'secrets'})\n"
-            f"Run report (JSON): {result.report_path}\n"
-            f'Why a customer was billed that: connector explain --config {config} "Contoso Ltd"',
-            markup=False,
-        )
+        def show(result: DemoResult) -> None:
+            result.report_path.write_text(to_json(result.steps[-1].report.to_data()) + "\n", encoding="utf-8")
+            if output == "json":
+                print_json(result.to_data())
+            else:
+                print_demo(result)
+
+        result = run_demo(directory, show=show, keep_running=keep_running, verbose=state(ctx).verbose)
         raise typer.Exit(result.exit_code)
 
     @app.command()
