@@ -413,8 +413,13 @@ class Store:
         payload: bytes | None = None,
         error: str | None = None,
         now: datetime | None = None,
+        keep_payloads: int | None = None,
     ) -> str | None:
-        """Record how a reserved call ended; returns the payload's SHA-256."""
+        """Record how a reserved call ended; returns the payload's SHA-256.
+
+        With `keep_payloads`, only that many of the target's newest payloads stay in full: an hourly poll of a large
+        report would otherwise grow the store without end. Older calls keep their time, outcome and hash.
+        """
         digest = hashlib.sha256(payload).hexdigest() if payload is not None else None
         with self.transaction():
             self.db.execute(
@@ -431,6 +436,13 @@ class Store:
                     fetch_id,
                 ],
             )
+            if payload is not None and keep_payloads is not None:
+                self.db.execute(
+                    "UPDATE fetches SET payload = NULL WHERE payload IS NOT NULL AND id IN ("
+                    "SELECT id FROM fetches WHERE (source, target) = (SELECT source, target FROM fetches WHERE id = ?) "
+                    "AND payload IS NOT NULL ORDER BY id DESC LIMIT -1 OFFSET ?)",
+                    [fetch_id, keep_payloads],
+                )
         return digest
 
     # -- observations -------------------------------------------------------------------------------------------

@@ -51,6 +51,9 @@ class AltaroSettings(_Section):
         default=300, gt=0, description="The vendor allows one call per link per 5 minutes"
     )
     when_too_soon: Literal["cached", "wait"] = "cached"
+    keep_reports: int = Field(
+        default=24, ge=1, description="Newest reports per link the store keeps in full; older calls keep their hash"
+    )
     billable_object_types: list[str] = Field(default_factory=lambda: list(DEFAULT_BILLABLE_TYPES))
     distinct_key_column: str | None = Field(
         default=None, description="Column whose distinct values count users; default the Object Name column"

@@ -218,6 +218,7 @@ class AltaroSource:
                     payload=payload.body,
                     error=str(error),
                     now=self._now(),
+                    keep_payloads=self.settings.keep_reports,
                 )
             return None
         if not payload.from_cache:
@@ -228,6 +229,7 @@ class AltaroSource:
                 content_type=payload.content_type,
                 payload=payload.body,
                 now=self._now(),
+                keep_payloads=self.settings.keep_reports,
             )
         return counted
 

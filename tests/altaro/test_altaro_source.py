@@ -86,6 +86,21 @@ def test_inside_the_window_the_stored_report_answers(
     assert sandbox.refused == []
 
 
+def test_the_store_keeps_only_the_newest_reports_in_full(
+    sandbox: AltaroSandbox, make_source: Make, store: Store, clock: FakeClock
+) -> None:
+    source = make_source(altaro_settings(link(sandbox.link_url), keep_reports=2))
+    for seed in range(4):
+        sandbox.set_report(generate_report(customers=2, users_per_customer=5, seed=seed))
+        assert not source.collect().from_cache
+        clock.advance(301)
+    payloads = [p for (p,) in store.db.execute("SELECT payload FROM fetches ORDER BY id").fetchall()]
+    assert len(payloads) == 4 and [p is None for p in payloads] == [True, True, False, False]
+    # Inside the window the newest report still answers.
+    clock.advance(-300)
+    assert source.collect().from_cache
+
+
 def test_wait_mode_sleeps_until_the_link_may_be_called(
     sandbox: AltaroSandbox, make_source: Make, clock: FakeClock
 ) -> None:

@@ -188,3 +188,22 @@ def test_a_discarded_line_stays_discarded_until_its_quantity_changes() -> None:
     store.mark_line_pushed(IDENTITY, "contract:7")
     with pytest.raises(StoreError, match="only pending, failed or held lines can be discarded"):
         store.discard_line(IDENTITY, "too late")
+
+
+def test_only_the_newest_payloads_of_a_target_are_kept_in_full() -> None:
+    store = Store.open(":memory:")
+    window = timedelta(minutes=5)
+    for n in range(5):
+        for target in ("link-a", "link-b"):
+            call = store.reserve_fetch("altaro", target, window, now=T0 + n * window)
+            assert isinstance(call, FetchReserved)
+            store.complete_fetch(
+                call.fetch_id, "ok", payload=f"{target} {n}".encode(), now=T0 + n * window, keep_payloads=2
+            )
+    rows = store.db.execute("SELECT target, payload, payload_hash FROM fetches ORDER BY id").fetchall()
+    kept = [(target, payload) for target, payload, _ in rows if payload is not None]
+    assert kept == [("link-a", b"link-a 3"), ("link-b", b"link-b 3"), ("link-a", b"link-a 4"), ("link-b", b"link-b 4")]
+    # Every call stays in the ledger with its hash.
+    assert len(rows) == 10 and all(digest for _, _, digest in rows)
+    good = store.last_good_fetch("altaro", "link-a")
+    assert good is not None and good.payload == b"link-a 4"
