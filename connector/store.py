@@ -102,7 +102,15 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # Observations are looked up by vendor customer ignoring case; an index in that collation keeps it indexed.
+    db.execute(
+        "CREATE INDEX observations_by_customer ON observations"
+        "(source, vendor_customer COLLATE NOCASE, metric, product, period_key, id)"
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 LINE_STATUSES = ("pending", "pushed", "failed", "held", "discarded")
@@ -448,8 +456,15 @@ class Store:
     # -- observations -------------------------------------------------------------------------------------------
 
     def record_observations(self, observations: list[Observation]) -> None:
-        """Keep every observation: billing takes peaks and explanations from this history."""
+        """Keep every change of an observed quantity: billing takes peaks and explanations from this history.
+
+        A quantity equal to the last one recorded the same UTC day for the same customer, metric, product and vendor
+        period (and as complete) adds nothing a peak could use, so it is not stored again: an hourly poll of a large
+        portal would otherwise add tens of thousands of identical rows a day. One a day is kept because billing
+        periods shorter than the vendor's month (weekly, twice a month) take only what was observed inside them.
+        """
         with self.transaction():
+            observations = [o for o in observations if not self._repeats_last(o)]
             self.db.conn.executemany(
                 "INSERT INTO observations (source, vendor_customer, metric, product, period_key, quantity, unit, "
                 "observed_at, complete, inputs, run_id, fetch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -471,6 +486,26 @@ class Store:
                     for o in observations
                 ],
             )
+
+    def _repeats_last(self, observation: Observation) -> bool:
+        row = self.db.execute(
+            "SELECT quantity, complete, observed_at FROM observations WHERE source = ? "
+            "AND vendor_customer = ? COLLATE NOCASE "
+            "AND metric = ? AND product = ? AND period_key = ? ORDER BY id DESC LIMIT 1",
+            [
+                observation.source,
+                observation.vendor_customer,
+                observation.metric,
+                observation.product,
+                observation.period_key,
+            ],
+        ).fetchone()
+        return (
+            row is not None
+            and Decimal(row[0]) == observation.quantity
+            and bool(row[1]) == observation.complete
+            and _from_iso(row[2]).date() == observation.observed_at.astimezone(UTC).date()
+        )
 
     def observations(
         self,

@@ -207,3 +207,25 @@ def test_only_the_newest_payloads_of_a_target_are_kept_in_full() -> None:
     assert len(rows) == 10 and all(digest for _, _, digest in rows)
     good = store.last_good_fetch("altaro", "link-a")
     assert good is not None and good.payload == b"link-a 4"
+
+
+def test_an_unchanged_quantity_is_recorded_once_a_day() -> None:
+    store = Store.open(":memory:")
+
+    def observe(at: datetime, quantity: int, complete: bool = True) -> None:
+        store.record_observations(
+            [Observation("axcient", "Contoso", "axcient.pc_gb", "2026-11", Decimal(quantity), "GB", at, complete, {})]
+        )
+
+    for hour in range(5):  # hourly polls, nothing changes
+        observe(T0 + timedelta(hours=hour), 40)
+    observe(T0 + timedelta(hours=5), 41)  # a change is kept
+    observe(T0 + timedelta(hours=6), 41, complete=False)  # so is a change of completeness
+    observe(T0 + timedelta(days=1), 41, complete=False)  # and the first of a new day
+    kept = [(o.observed_at - T0, o.quantity, o.complete) for o in store.observations("axcient")]
+    assert kept == [
+        (timedelta(0), Decimal(40), True),
+        (timedelta(hours=5), Decimal(41), True),
+        (timedelta(hours=6), Decimal(41), False),
+        (timedelta(days=1), Decimal(41), False),
+    ]
