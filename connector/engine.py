@@ -94,12 +94,11 @@ class SyncEngine:
         collected: dict[str, UsageReport | str] = {}
         for name in ("altaro", "axcient"):
             source = self.sources.get(name)
-            if source is not None:
-                self.progress(f"fetching usage from {name}")
             if source is None:
                 collected[name] = f"[{name}] is not enabled in the configuration"
                 report.sources.append(SourceOutcome(name, "disabled"))
                 continue
+            self.progress(f"fetching usage from {name}")
             try:
                 usage = source.collect(run_id=run_id)
             except ConnectorError as error:
