@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from connector.config import DEFAULT_CONFIG_PATH, Settings, load_settings
 from connector.logs import configure_logging
+
+FormatOption = Annotated[
+    Literal["table", "json"], typer.Option("--format", "-f", help="table for people, json for machines.")
+]
 
 ConfigOption = Annotated[
     Path | None,

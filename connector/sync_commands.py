@@ -6,13 +6,13 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.status import Status
 
 from connector.config import Settings
-from connector.context import ConfigOption, state
+from connector.context import ConfigOption, FormatOption, state
 from connector.daemon import install_stop_signals, run_forever
 from connector.errors import ConnectorError, StoreError
 from connector.output import plain_number, print_json, print_table, stderr, stdout, to_json
@@ -24,10 +24,6 @@ if TYPE_CHECKING:  # the demo (and the sandboxes it imports) loads only when `co
     from connector.demo import DemoResult
 
 log = logging.getLogger(__name__)
-
-Format = Annotated[
-    Literal["table", "json"], typer.Option("--format", "-f", help="table for people, json for machines.")
-]
 
 
 def sync_with_status(settings: Settings, *, period: str | None, dry_run: bool, push: bool) -> RunReport:
@@ -112,7 +108,7 @@ def register(app: typer.Typer) -> None:
         report_file: Annotated[
             Path | None, typer.Option("--report", help="Also write the run report as JSON to this file.")
         ] = None,
-        output: Format = "table",
+        output: FormatOption = "table",
     ) -> None:
         """Fetch usage, compute every mapped line, hold surprises for review, push the rest exactly once.
 
@@ -137,7 +133,7 @@ def register(app: typer.Typer) -> None:
         keep_running: Annotated[
             bool, typer.Option("--keep-running", help="Keep the sandboxes up afterwards, until Ctrl-C.")
         ] = False,
-        output: Format = "table",
+        output: FormatOption = "table",
     ) -> None:
         """Run the whole job against bundled sandbox vendors: dry run, push into a sandbox Atera, push again.
 
@@ -178,7 +174,7 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(1 if failures and cycles is not None else 0)
 
     @app.command()
-    def review(ctx: typer.Context, config: ConfigOption = None, output: Format = "table") -> None:
+    def review(ctx: typer.Context, config: ConfigOption = None, output: FormatOption = "table") -> None:
         """List the lines that need a person: held for review (a big change, a drop to zero, …) and failed pushes."""
         settings = state(ctx, config).settings()
         with Store.open(settings.store.path) as store:
@@ -272,7 +268,7 @@ def register(app: typer.Typer) -> None:
         customer: Annotated[str, typer.Argument(help="PSA customer name (as in the mapping).")],
         config: ConfigOption = None,
         period: Annotated[str | None, typer.Option(help="Only this period key.")] = None,
-        output: Format = "table",
+        output: FormatOption = "table",
     ) -> None:
         """Show why a customer was billed what they were: every line, its inputs, and its history."""
         settings = state(ctx, config).settings()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from rich.status import Status
 
 from connector.config import DEFAULT_CONFIG_PATH
-from connector.context import ConfigOption, state
+from connector.context import ConfigOption, FormatOption, state
 from connector.errors import ConfigError, DataError
 from connector.output import print_json, print_table, stderr, stdout
 from connector.store import Store
@@ -19,10 +19,6 @@ from mappings.customer import Metric
 from providers.altaro.parser import open_report, read_csv, read_json
 from providers.altaro.rules import BillingRules, CustomerCount, ReportTally
 from providers.altaro.settings import AltaroSettings
-
-Format = Annotated[
-    Literal["table", "json"], typer.Option("--format", "-f", help="table for people, json for machines.")
-]
 
 
 def count_file(path: Path, settings: AltaroSettings) -> list[CustomerCount]:
@@ -121,7 +117,7 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
         ctx: typer.Context,
         report_file: Annotated[Path, typer.Argument(help="Itemised billing report (CSV or JSON) as downloaded.")],
         config: ConfigOption = None,
-        output: Format = "table",
+        output: FormatOption = "table",
     ) -> None:
         """Count Total Backup 365 billed users per customer in a report file (offline; nothing is stored).
 
@@ -159,7 +155,7 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
             raise typer.Exit(DataError.exit_code)
 
     @usage.command("altaro")
-    def usage_altaro(ctx: typer.Context, config: ConfigOption = None, output: Format = "table") -> None:
+    def usage_altaro(ctx: typer.Context, config: ConfigOption = None, output: FormatOption = "table") -> None:
         """Fetch every report link (at most once per link per 5 minutes), record and print usage per customer.
 
         Inside the 5-minute window the last stored report answers (or the command waits, with when_too_soon =

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
-from connector.context import ConfigOption, state
+from connector.context import ConfigOption, FormatOption, state
 from connector.errors import ConfigError, ConnectorError
 from connector.output import print_json, print_table
 from connector.store import Store
@@ -19,10 +19,6 @@ from providers.atera.reconcile import reconcile as reconcile_lines
 from providers.atera.source import AteraReader
 
 log = logging.getLogger(__name__)
-
-Format = Annotated[
-    Literal["table", "json"], typer.Option("--format", "-f", help="table for people, json for machines.")
-]
 
 
 @contextmanager
@@ -51,7 +47,7 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
     register_reconcile(app)
 
     @atera.command()
-    def customers(ctx: typer.Context, config: ConfigOption = None, output: Format = "table") -> None:
+    def customers(ctx: typer.Context, config: ConfigOption = None, output: FormatOption = "table") -> None:
         """List Atera customers (ID and name, as psa_customer / psa_customer_id want them)."""
         with _reader(ctx, config) as reader:
             found = reader.customers()
@@ -65,7 +61,7 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
         ctx: typer.Context,
         config: ConfigOption = None,
         customer_id: Annotated[int | None, typer.Option("--customer-id", help="Only this customer's.")] = None,
-        output: Format = "table",
+        output: FormatOption = "table",
     ) -> None:
         """List contracts: type, billing period, quantity and rate of each."""
         with _reader(ctx, config) as reader:
@@ -97,7 +93,7 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
         customer_id: Annotated[int, typer.Option("--customer-id", help="Atera CustomerID.")],
         config: ConfigOption = None,
         all_agents: Annotated[bool, typer.Option("--all", help="Count unmonitored agents too.")] = False,
-        output: Format = "table",
+        output: FormatOption = "table",
     ) -> None:
         """Count a customer's agents as PCs, servers and other devices."""
         with _reader(ctx, config) as reader:
@@ -119,7 +115,7 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
         date_from: Annotated[str, typer.Option("--from", help="First invoice date (yyyy-mm-dd).")],
         date_to: Annotated[str, typer.Option("--to", help="Last invoice date (yyyy-mm-dd).")],
         config: ConfigOption = None,
-        output: Format = "table",
+        output: FormatOption = "table",
     ) -> None:
         """List invoices dated in a range, line by line (to reconcile with what was pushed)."""
         start, end = _day(date_from, "--from"), _day(date_to, "--to")
@@ -159,7 +155,7 @@ def register_reconcile(app: typer.Typer) -> None:
         grace_days: Annotated[
             int, typer.Option(help="Invoices dated up to this many days after the period end count.", min=0)
         ] = 45,
-        output: Format = "table",
+        output: FormatOption = "table",
     ) -> None:
         """Check every line pushed for a period against Atera's invoices: invoiced as pushed, differently, or not yet.
 

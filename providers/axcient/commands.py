@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from rich.status import Status
 
-from connector.context import ConfigOption, state
+from connector.context import ConfigOption, FormatOption, state
 from connector.errors import ConfigError, DataError
 from connector.output import print_json, print_table, stderr
 from connector.store import Store
 from providers.axcient.source import AxcientSource, Collection
 from providers.axcient.usage import AccountUse, CustomerResult, Totals, UsageRules
-
-Format = Annotated[
-    Literal["table", "json"], typer.Option("--format", "-f", help="table for people, json for machines.")
-]
 
 
 def _amounts(totals: Totals, rules: UsageRules) -> dict[str, Any]:
@@ -136,7 +132,7 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
     def usage_axcient(
         ctx: typer.Context,
         config: ConfigOption = None,
-        output: Format = "table",
+        output: FormatOption = "table",
         details: Annotated[
             bool, typer.Option("--details", help="Table format: also list accounts not billed or over quota.")
         ] = False,
