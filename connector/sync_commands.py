@@ -243,7 +243,7 @@ def register(app: typer.Typer) -> None:
         note: Annotated[str, typer.Option(help="Why this line is not billed (kept in its history and the audit).")],
         config: ConfigOption = None,
     ) -> None:
-        """Never push these held or failed lines (e.g. a past period Atera can no longer take); kept, with why."""
+        """Never push these held or failed lines (such as a past period billed by hand); they are kept, with why."""
         settings = state(ctx, config).settings()
         with Store.open(settings.store.path) as store, store.sync_lock():
             waiting = {line.id: line for line in store.lines() if line.status in ("pending", "held", "failed")}
