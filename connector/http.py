@@ -1,26 +1,32 @@
-"""The one place HTTP clients are built: timeouts, User-Agent, throttling, retries and log redaction.
+"""The one HTTP boundary: client building, retries, throttling, the status table, vendor requests and paging.
 
 Retries live here, once, as a transport wrapped around the real one, so that provider clients and business code
-never loop or sleep. Clients receive an `httpx.Client`; tests hand them respx routes or a sandbox instead.
+never loop or sleep. What a status code means (retry or not, which exception, what to fix) is one table, as data,
+that vendors override row by row; `VendorHttp` is the one request path that turns every failure into the
+connector's own exceptions; `paginate` is the one paging loop. Clients receive an `httpx.Client`; tests hand them
+respx routes or a sandbox instead.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
-from typing import Any
+from decimal import Decimal
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 import tenacity
 from pydantic import BaseModel, ConfigDict, Field
 
 from connector import __version__
+from connector.errors import DataError, RateLimitedError, VendorAuthError, VendorError
 from connector.redact import redact
 
 log = logging.getLogger(__name__)
@@ -45,35 +51,47 @@ class HttpSettings(BaseModel):
     user_agent: str = f"backup-billing-connector/{__version__}"
 
 
-class Action(Enum):
-    """What a status code means for the caller."""
+@dataclass(frozen=True)
+class Rule:
+    """What one status code means: whether the transport retries it, what the client raises, and what to fix.
 
-    OK = "ok"
-    RETRY = "retry"
-    CONFIG = "fail as configuration error"
-    FAIL = "fail"
+    `hint` is the message after "<where>: "; `{status}` and `{detail}` (the vendor's own reason) are filled in.
+    """
+
+    retry: bool
+    error: type[VendorError]
+    hint: str
 
 
-# Error handling as data: the table every provider client consults before raising its own exception.
-STATUS_ACTIONS: dict[int, Action] = {
-    401: Action.CONFIG,
-    403: Action.CONFIG,
-    407: Action.CONFIG,
-    408: Action.RETRY,
-    429: Action.RETRY,
-    500: Action.RETRY,
-    502: Action.RETRY,
-    503: Action.RETRY,
-    504: Action.RETRY,
+Rules = Mapping[int, Rule]
+
+_SERVER_FAILING = "HTTP {status} after retries where safe: the server is failing; try again later"
+
+# Error handling as data: every vendor starts from this table and overrides only the rows it knows better.
+STATUS_RULES: dict[int, Rule] = {
+    401: Rule(False, VendorAuthError, "access denied (401): {detail}; check the credentials in the configuration"),
+    403: Rule(False, VendorAuthError, "access denied (403): {detail}; the credentials lack a permission this needs"),
+    407: Rule(False, VendorAuthError, "HTTP 407: the proxy wants credentials; check the HTTPS_PROXY setting"),
+    408: Rule(True, VendorError, "HTTP 408 after retries: the server kept timing out the request; try again later"),
+    429: Rule(True, RateLimitedError, "still rate-limited (429) after retries; try again later"),
+    500: Rule(True, VendorError, _SERVER_FAILING),
+    502: Rule(True, VendorError, _SERVER_FAILING),
+    503: Rule(True, VendorError, _SERVER_FAILING),
+    504: Rule(True, VendorError, _SERVER_FAILING),
 }
+# Rows for codes the table does not list: other 4xx fail fast with the vendor's reason, other 5xx are retried.
+CLIENT_ERROR = Rule(False, VendorError, "HTTP {status}: {detail}")
+SERVER_ERROR = Rule(True, VendorError, _SERVER_FAILING)
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
-def action_for(status_code: int) -> Action:
+def rule_for(status_code: int, overrides: Rules | None = None) -> Rule | None:
+    """The rule for a status, a vendor's override first; None for a success (below 400)."""
     if status_code < 400:
-        return Action.OK
-    return STATUS_ACTIONS.get(status_code, Action.RETRY if status_code >= 500 else Action.FAIL)
+        return None
+    rule = (overrides or {}).get(status_code) or STATUS_RULES.get(status_code)
+    return rule or (SERVER_ERROR if status_code >= 500 else CLIENT_ERROR)
 
 
 def safe_url(url: httpx.URL | str) -> str:
@@ -99,6 +117,16 @@ def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def _where(request: httpx.Request) -> str:
+    return f"{request.method} {safe_url(request.url)}"
+
+
+def body_text(response: httpx.Response) -> str:
+    """A response body fit for an error message: one line, at most 200 characters, secrets masked."""
+    text = redact(response.text.strip().replace("\n", " "))
+    return text[:200] if text else "no details given"
+
+
 class _RetryableResponse(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
@@ -108,19 +136,31 @@ class _RetryableResponse(Exception):
 class RetryAfterTooLong(httpx.TransportError):
     """The server asked us to wait longer than the configured maximum."""
 
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
 
 class RetryingTransport(httpx.BaseTransport):
-    """Retries 408/429/5xx and transport errors with exponential backoff, honouring Retry-After.
+    """Retries the table's retry rows (408/429/5xx) and transport errors with exponential backoff and Retry-After.
 
     Requests that are not idempotent (POST, PATCH) are retried only when they cannot have reached the server
     (connection failures) or when the server said so explicitly (429), so a retry never creates a record twice.
     After the last attempt the last response is returned, so the client can turn it into a readable error.
     """
 
-    def __init__(self, inner: httpx.BaseTransport, settings: HttpSettings, *, sleep: Sleep = time.sleep) -> None:
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        settings: HttpSettings,
+        *,
+        sleep: Sleep = time.sleep,
+        errors: Rules | None = None,
+    ) -> None:
         self._inner = inner
         self._settings = settings
         self._sleep = sleep
+        self._errors = errors
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -129,7 +169,8 @@ class RetryingTransport(httpx.BaseTransport):
             if asked is not None:
                 if asked > self._settings.max_retry_after_seconds:
                     raise RetryAfterTooLong(
-                        f"server asked to retry after {asked:.0f}s, over http.max_retry_after_seconds"
+                        f"server asked to retry after {asked:.0f}s, over http.max_retry_after_seconds",
+                        error.response.status_code,
                     )
                 return asked
         exponential = self._settings.backoff_initial_seconds * 2 ** (state.attempt_number - 1)
@@ -173,7 +214,8 @@ class RetryingTransport(httpx.BaseTransport):
 
     def _send_once(self, request: httpx.Request) -> httpx.Response:
         response = self._inner.handle_request(request)
-        if action_for(response.status_code) is Action.RETRY:
+        rule = rule_for(response.status_code, self._errors)
+        if rule is not None and rule.retry:
             response.read()
             response.close()
             raise _RetryableResponse(response)
@@ -241,12 +283,14 @@ def build_client(
     throttle: tuple[int, float] | None = None,
     sleep: Sleep | None = None,
     clock: Clock | None = None,
+    errors: Rules | None = None,
     **client_options: Any,
 ) -> httpx.Client:
     """An `httpx.Client` with the project's timeouts, User-Agent, optional throttle and retries.
 
     `transport` replaces the network (tests pass `httpx.MockTransport` or nothing and use respx);
-    `throttle` is `(max_requests, per_seconds)`; `sleep` and `clock` default to the real ones (tests pass fakes).
+    `throttle` is `(max_requests, per_seconds)`; `sleep` and `clock` default to the real ones (tests pass fakes);
+    `errors` are the vendor's overrides of the status table, so its retry rows are obeyed here too.
     """
     sleep = sleep or time.sleep
     clock = clock or time.monotonic
@@ -257,7 +301,196 @@ def build_client(
         base_url=base_url,
         headers={"User-Agent": settings.user_agent, **(headers or {})},
         timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
-        transport=RetryingTransport(inner, settings, sleep=sleep),
+        transport=RetryingTransport(inner, settings, sleep=sleep, errors=errors),
         event_hooks={"request": [_log_request], "response": [_log_response]},
         **client_options,
     )
+
+
+class VendorHttp:
+    """One vendor's requests through the boundary: every transport error and non-OK status becomes our exception."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        vendor: str,
+        *,
+        errors: Rules | None = None,
+        detail: Callable[[httpx.Response], str] = body_text,
+    ) -> None:
+        self.client = client
+        self.vendor = vendor
+        self._errors = dict(errors or {})
+        self._detail = detail
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        where: str | None = None,
+        errors: Rules | None = None,
+        accept: Collection[int] = (),
+        retry_safe: bool = False,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request; a status in `accept` comes back for the caller to handle (a re-login, say).
+
+        `errors` override the vendor's rows for this call; `retry_safe` vouches that a POST may be retried.
+        """
+        request = self.client.build_request(
+            method, url, params=params, json=json_body, content=content, headers=headers,
+            extensions={"retry_safe": retry_safe},
+        )  # fmt: skip
+        where = where or _where(request)
+        try:
+            response = self.client.send(request)
+        except RetryAfterTooLong as error:
+            raise RateLimitedError(self.vendor, f"{where}: {error}", status_code=error.status_code) from error
+        except httpx.TimeoutException as error:
+            raise VendorError(
+                self.vendor, f"{where}: timed out ({type(error).__name__}) after retries where safe; try again later"
+            ) from error
+        except httpx.RemoteProtocolError as error:
+            # The server closed before the declared Content-Length: an answer cut short in transfer.
+            raise DataError(
+                f"{self.vendor}: {where}: the response ended early ({error}); it is truncated and nothing from it "
+                "is billed"
+            ) from error
+        except httpx.HTTPError as error:
+            raise VendorError(self.vendor, f"{where}: cannot reach the server: {error}") from error
+        if response.status_code not in accept:
+            self.raise_for_status(response, where=where, errors=errors)
+        return response
+
+    def raise_for_status(
+        self, response: httpx.Response, *, where: str | None = None, errors: Rules | None = None
+    ) -> None:
+        """Raise what the table (the vendor's and this call's overrides first) says for a non-OK status."""
+        status = response.status_code
+        rule = rule_for(status, {**self._errors, **(errors or {})})
+        if rule is None:
+            return
+        where = where or _where(response.request)
+        hint = rule.hint.format(status=status, detail=self._detail(response))
+        raise rule.error(self.vendor, f"{where}: {hint}", status_code=status)
+
+    def decode(self, response: httpx.Response, *, where: str | None = None, allow_empty: bool = False) -> Any:
+        """The JSON body with every number parsed straight to Decimal (never through float); None if empty allowed."""
+        if allow_empty and (response.status_code == 204 or not response.content):
+            return None
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError as error:
+            where = where or _where(response.request)
+            raise DataError(f"{self.vendor}: {where}: response is not JSON ({len(response.content)} bytes)") from error
+
+
+# -- paging -------------------------------------------------------------------------------------------------------
+
+# A list longer than this many pages means the server's paging is broken, not that the account is that large.
+MAX_PAGES = 100_000
+
+T = TypeVar("T")
+P = TypeVar("P")
+T_co = TypeVar("T_co", covariant=True)
+P_contra = TypeVar("P_contra", contravariant=True)
+
+
+class CountedPage(Protocol[T_co]):
+    """A page that counts the whole list: `items`, its `page` number and the list's `total` items."""
+
+    @property
+    def items(self) -> Sequence[T_co]: ...
+    @property
+    def page(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+
+
+class LinkedPage(Protocol[T_co]):
+    """A page that links to the next: `items`, `totalPages` and `nextLink` (empty on the last page)."""
+
+    @property
+    def items(self) -> Sequence[T_co] | None: ...
+    @property
+    def totalPages(self) -> int: ...
+    @property
+    def nextLink(self) -> str | None: ...
+
+
+class Paginator(Protocol[P_contra, T_co]):
+    """One paging scheme: the query for page n, and what a page says (its items, whether another follows)."""
+
+    @property
+    def where(self) -> str: ...
+    def params(self, number: int) -> dict[str, Any]: ...
+    def read(self, number: int, page: P_contra) -> tuple[Sequence[T_co], bool]: ...
+
+
+@dataclass
+class CountedPaging(Generic[T]):
+    """`page` and `per_page` asked, read until `total` items have come; then the count and the ids must agree.
+
+    It stops on the count, not on a short page, because a server may cap the page size below what was asked.
+    """
+
+    per_page: int
+    where: str
+    kind: str = "item"
+    id_of: Callable[[T], str | None] | None = None
+    _received: int = field(default=0, init=False)
+    _ids: Counter[str] = field(default_factory=Counter, init=False)
+
+    def params(self, number: int) -> dict[str, Any]:
+        return {"page": number, "per_page": self.per_page}
+
+    def read(self, number: int, page: CountedPage[T]) -> tuple[Sequence[T], bool]:
+        if page.page != number:
+            raise DataError(f"{self.where}: asked for page {number}, the server sent page {page.page}")
+        self._received += len(page.items)
+        if self.id_of is not None:
+            self._ids.update(i for item in page.items if (i := self.id_of(item)) is not None)
+        if self._received < page.total and page.items:
+            return page.items, True
+        if self._received != page.total:
+            raise DataError(
+                f"{self.where}: {self._received} {self.kind}s received but the server counts {page.total}; "
+                "the list changed while paging or was cut short; run again"
+            )
+        repeated = sorted(i for i, n in self._ids.items() if n > 1)
+        if repeated:
+            raise DataError(
+                f"{self.where}: {self.kind} {', '.join(repeated[:5])} listed twice; the list changed while paging"
+            )
+        return page.items, False
+
+
+@dataclass
+class LinkedPaging(Generic[T]):
+    """`page` and `itemsInPage` asked; an empty `nextLink`, the last of `totalPages` or an empty page ends the list."""
+
+    items_in_page: int
+    where: str
+
+    def params(self, number: int) -> dict[str, Any]:
+        return {"page": number, "itemsInPage": self.items_in_page}
+
+    def read(self, number: int, page: LinkedPage[T]) -> tuple[Sequence[T], bool]:
+        items = page.items or []
+        return items, bool(page.nextLink) and number < page.totalPages and bool(items)
+
+
+def paginate(
+    fetch: Callable[[dict[str, Any]], P], paginator: Paginator[P, T], *, max_pages: int = MAX_PAGES
+) -> Iterator[T]:
+    """Every item of a list, page 1, 2, ... as `fetch(params)` returns them, until the paginator says the last came."""
+    for number in range(1, max_pages + 1):
+        items, more = paginator.read(number, fetch(paginator.params(number)))
+        yield from items
+        if not more:
+            return
+    raise DataError(f"{paginator.where}: more than {max_pages} pages; paging looks broken")

@@ -17,12 +17,33 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from connector.errors import DataError, RateLimitedError, VendorAuthError, VendorError
-from connector.http import Action, HttpSettings, RetryAfterTooLong, action_for, build_client, safe_url
+from connector.errors import RateLimitedError, VendorAuthError, VendorError
+from connector.http import HttpSettings, Rule, VendorHttp, build_client, safe_url
 
 log = logging.getLogger(__name__)
 
 VENDOR = "altaro"
+
+_KEY_OR_ADDRESS = (
+    "HTTP {status}: key rejected or this host's IP is not on the link's allow list; check the link's api_key and "
+    "its allowed IP addresses under Manage Shared API Links"
+)
+# The link's own meaning of the shared status table.
+ERRORS: dict[int, Rule] = {
+    401: Rule(False, VendorAuthError, _KEY_OR_ADDRESS),
+    403: Rule(False, VendorAuthError, _KEY_OR_ADDRESS),
+    404: Rule(False, VendorError, "HTTP 404: no such link (revoked?); paste the whole link again"),
+}
+# Within the window the link answers its one-call-per-5-minutes rule with these, not with 429.
+WINDOW_STATUSES = (400, 403)
+
+
+def _window_errors(window: float) -> dict[int, Rule]:
+    hint = (
+        f"HTTP {{status}} within {window:.0f}s of an earlier call: the link allows one call per 5 minutes; the report "
+        "is taken from the last stored copy or the next run"
+    )
+    return {status: Rule(False, RateLimitedError, hint) for status in WINDOW_STATUSES}
 
 
 class AttemptCounter(httpx.BaseTransport):
@@ -57,16 +78,12 @@ class ReportResponse:
     attempts: int
 
 
-def _detail(response: httpx.Response) -> str:
-    text = response.text.strip().replace("\n", " ")
-    return text[:200] if text else "no details given"
-
-
 class AltaroClient:
     """Fetches report links; retries (5xx, timeouts) live in the `httpx.Client`'s transport."""
 
     def __init__(self, http: httpx.Client, counter: AttemptCounter | None = None) -> None:
         self._http = http
+        self._api = VendorHttp(http, VENDOR, errors=ERRORS)
         self._counter = counter
 
     def close(self) -> None:
@@ -85,60 +102,19 @@ class AltaroClient:
         where = f"link {name!r} ({safe_url(url)})"
         if self._counter is not None:
             self._counter.reset()
-        try:
-            response = self._http.get(url, headers={"X-API-KEY": api_key.get_secret_value()})
-        except RetryAfterTooLong as error:
-            raise RateLimitedError(VENDOR, f"{where}: {error}", status_code=429) from error
-        except httpx.TimeoutException as error:
-            raise VendorError(VENDOR, f"{where}: timed out ({type(error).__name__}) after retries") from error
-        except httpx.RemoteProtocolError as error:
-            # The server closed before the declared Content-Length: a report cut short in transfer.
-            raise DataError(
-                f"{VENDOR}: {where}: the response ended early ({error}); the report is truncated and nothing "
-                "from it is billed"
-            ) from error
-        except httpx.HTTPError as error:
-            raise VendorError(VENDOR, f"{where}: cannot reach the link: {error}") from error
+        # The window statuses come back unraised: only after the request is it known whether a retry happened.
+        response = self._api.send(
+            "GET", url, where=where, headers={"X-API-KEY": api_key.get_secret_value()}, accept=WINDOW_STATUSES
+        )
         attempts = self._counter.attempts if self._counter is not None else 1
-        self._raise_for(response, where, within_window=called_within_window or attempts > 1, window=window_seconds)
+        within = called_within_window or attempts > 1
+        self._api.raise_for_status(response, where=where, errors=_window_errors(window_seconds) if within else None)
         return ReportResponse(
             status_code=response.status_code,
             content_type=response.headers.get("Content-Type"),
             body=response.content,
             attempts=attempts,
         )
-
-    @staticmethod
-    def _raise_for(response: httpx.Response, where: str, *, within_window: bool, window: float) -> None:
-        status = response.status_code
-        action = action_for(status)
-        if action is Action.OK:
-            return
-        if status in (400, 403) and within_window:
-            raise RateLimitedError(
-                VENDOR,
-                f"{where}: HTTP {status} within {window:.0f}s of an earlier call: the link allows one call per "
-                "5 minutes; the report is taken from the last stored copy or the next run",
-                status_code=status,
-            )
-        if status in (401, 403):
-            raise VendorAuthError(
-                VENDOR,
-                f"{where}: HTTP {status}: key rejected or this host's IP is not on the link's allow list; check the "
-                "link's api_key and its allowed IP addresses under Manage Shared API Links",
-                status_code=status,
-            )
-        if status == 429:
-            raise RateLimitedError(VENDOR, f"{where}: still rate-limited (429) after retries", status_code=429)
-        if status == 404:
-            raise VendorError(
-                VENDOR, f"{where}: HTTP 404: no such link (revoked?); paste the whole link again", status_code=404
-            )
-        if action is Action.RETRY:
-            raise VendorError(
-                VENDOR, f"{where}: HTTP {status} after retries: the vendor is failing; try later", status_code=status
-            )
-        raise VendorError(VENDOR, f"{where}: HTTP {status}: {_detail(response)}", status_code=status)
 
 
 def build_altaro_client(
@@ -151,6 +127,10 @@ def build_altaro_client(
     counter = AttemptCounter(transport if transport is not None else httpx.HTTPTransport())
     options: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
     client = build_client(
-        http, headers={"Accept": "text/csv, application/json;q=0.9, */*;q=0.1"}, transport=counter, **options
+        http,
+        headers={"Accept": "text/csv, application/json;q=0.9, */*;q=0.1"},
+        transport=counter,
+        errors=ERRORS,
+        **options,
     )
     return AltaroClient(client, counter)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import date
-from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from connector.errors import ConfigError, DataError, RateLimitedError, VendorAuthError, VendorError
-from connector.http import Action, HttpSettings, RetryAfterTooLong, action_for, build_client, safe_url
+from connector.errors import ConfigError, DataError, RateLimitedError, VendorAuthError
+from connector.http import HttpSettings, LinkedPaging, Rule, VendorHttp, body_text, build_client, paginate
 from providers.atera.models import (
     AgentDto,
     ContactDto,
@@ -39,8 +37,17 @@ log = logging.getLogger(__name__)
 VENDOR = "atera"
 # Atera's classic keys are 32 hex characters; its JWT tokens run to many hundreds.
 BEARER_MIN_LENGTH = 101
-# A list longer than this many pages means the server's paging is broken, not that the account is that large.
-MAX_PAGES = 10_000
+
+# Atera's own meaning of the shared status table.
+ERRORS: dict[int, Rule] = {
+    401: Rule(False, VendorAuthError, "API key rejected (401): check [atera] api_key, its expiry and IP restrictions"),
+    403: Rule(
+        False,
+        VendorAuthError,
+        "access denied (403): {detail}; the API key needs read and write permission for this area",
+    ),
+    429: Rule(True, RateLimitedError, "still rate-limited (429) after retries; lower [atera] max_requests"),
+}
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -58,8 +65,7 @@ def _problem(response: httpx.Response) -> str:
     try:
         return ProblemDetails.model_validate(response.json()).describe()
     except (ValueError, ValidationError):
-        text = response.text.strip()
-        return text[:200] if text else "no details given"
+        return body_text(response)
 
 
 class AteraClient:
@@ -67,6 +73,7 @@ class AteraClient:
 
     def __init__(self, http: httpx.Client, *, items_in_page: int = 50) -> None:
         self._http = http
+        self._api = VendorHttp(http, VENDOR, errors=ERRORS, detail=_problem)
         self._items_in_page = min(items_in_page, 50)
 
     def close(self) -> None:
@@ -79,46 +86,8 @@ class AteraClient:
     ) -> Any:
         content = body.model_dump_json(exclude_none=True).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
-        try:
-            response = self._http.request(method, path, params=params, content=content, headers=headers)
-        except RetryAfterTooLong as error:
-            raise VendorError(VENDOR, f"{method} {path}: {error}", status_code=429) from error
-        except httpx.HTTPError as error:
-            raise VendorError(VENDOR, f"{method} {path}: cannot reach Atera: {error}") from error
-        action = action_for(response.status_code)
-        where = f"{method} {safe_url(response.request.url)}"
-        if response.status_code == 401:
-            raise VendorAuthError(
-                VENDOR, "API key rejected (401): check [atera] api_key, its expiry and IP restrictions", status_code=401
-            )
-        if action is Action.CONFIG:
-            raise VendorAuthError(
-                VENDOR,
-                f"{where}: access denied ({response.status_code}): {_problem(response)}; "
-                "the API key needs read and write permission for this area",
-                status_code=response.status_code,
-            )
-        if response.status_code == 429:
-            raise RateLimitedError(
-                VENDOR, f"{where}: still rate-limited (429) after retries; lower [atera] max_requests", status_code=429
-            )
-        if action is Action.RETRY:
-            raise VendorError(
-                VENDOR,
-                f"{where}: HTTP {response.status_code}: Atera is failing; retried where safe, try again later",
-                status_code=response.status_code,
-            )
-        if action is Action.FAIL:
-            raise VendorError(
-                VENDOR, f"{where}: HTTP {response.status_code}: {_problem(response)}", status_code=response.status_code
-            )
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            # Money and quantities come as JSON numbers; parse them straight to Decimal, never via float.
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError as error:
-            raise DataError(f"atera: {where}: response is not JSON ({len(response.content)} bytes)") from error
+        response = self._api.send(method, path, params=params, content=content, headers=headers)
+        return self._api.decode(response, allow_empty=True)
 
     def _model(self, model: type[M], data: Any, where: str) -> M:
         try:
@@ -134,17 +103,12 @@ class AteraClient:
     def _pages(self, model: type[M], path: str, params: dict[str, Any] | None = None) -> Iterator[M]:
         """Every item of a list, page by page, stopping on an empty `nextLink` or at `totalPages`."""
         page_model: type[Page[Any]] = Page[model]  # type: ignore[valid-type]
-        page = 1
-        while page <= MAX_PAGES:
-            data = self._request(
-                "GET", path, params={**(params or {}), "page": page, "itemsInPage": self._items_in_page}
-            )
-            result = self._model(page_model, data, f"GET {path} page {page}")
-            yield from result.items or []
-            if not result.nextLink or page >= result.totalPages or not result.items:
-                return
-            page += 1
-        raise DataError(f"atera: GET {path}: more than {MAX_PAGES} pages; paging looks broken")
+
+        def fetch(query: dict[str, Any]) -> Page[Any]:
+            data = self._request("GET", path, params={**(params or {}), **query})
+            return self._model(page_model, data, f"GET {path} page {query['page']}")
+
+        return paginate(fetch, LinkedPaging(self._items_in_page, f"{VENDOR}: GET {path}"))
 
     def _created_id(self, data: Any, where: str) -> int:
         result = self._model(Result, data, where)
@@ -231,5 +195,6 @@ def build_atera_client(
         throttle=(settings.max_requests, settings.window_seconds),
         sleep=sleep,
         clock=clock,
+        errors=ERRORS,
     )
     return AteraClient(client, items_in_page=settings.items_in_page)

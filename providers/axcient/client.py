@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from connector.errors import ConfigError, DataError, RateLimitedError, VendorAuthError, VendorError
-from connector.http import Action, HttpSettings, RetryAfterTooLong, action_for, build_client, safe_url
+from connector.errors import ConfigError, DataError, VendorAuthError
+from connector.http import CountedPaging, HttpSettings, Rule, VendorHttp, body_text, build_client, paginate
 from connector.redact import register_secret
 from providers.axcient.models import Account, Customer, ErrorBody, Page, Session
 from providers.axcient.settings import AxcientSettings
@@ -23,8 +20,25 @@ log = logging.getLogger(__name__)
 
 VENDOR = "axcient"
 API = "/api/v1"
-# A list longer than this many pages means the server's paging is broken, not that the portal is that large.
-MAX_PAGES = 100_000
+
+# The portal's own meaning of the shared status table.
+ERRORS: dict[int, Rule] = {
+    # A first 401 is answered by one fresh login (the client accepts it); only a second one reaches this row.
+    401: Rule(
+        False,
+        VendorAuthError,
+        "refused (401) even right after a fresh login: {detail}; check that [axcient] username has the Partner API "
+        "role",
+    ),
+    403: Rule(False, VendorAuthError, "access denied (403): {detail}; the API user needs the Partner API role"),
+}
+_LOGIN_REFUSED = Rule(
+    False,
+    VendorAuthError,
+    "login refused ({status}): {detail}; check [axcient] username and password (a sub-account with the role "
+    "Partner API)",
+)
+LOGIN_ERRORS: dict[int, Rule] = {400: _LOGIN_REFUSED, 401: _LOGIN_REFUSED, 403: _LOGIN_REFUSED}
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -55,8 +69,7 @@ def _problem(response: httpx.Response) -> str:
     try:
         return ErrorBody.model_validate(response.json()).describe()
     except (ValueError, ValidationError):
-        text = response.text.strip()
-        return text[:200] if text else "no details given"
+        return body_text(response)
 
 
 def _describe_validation(error: ValidationError) -> str:
@@ -78,6 +91,7 @@ class AxcientClient:
 
     def __init__(self, http: httpx.Client, *, username: str, password: SecretStr, per_page: int = 100) -> None:
         self._http = http
+        self._api = VendorHttp(http, VENDOR, errors=ERRORS, detail=_problem)
         self._username = username
         self._password = password
         self._per_page = per_page
@@ -93,126 +107,47 @@ class AxcientClient:
         """Open a session; a refused login is a configuration problem, said as one."""
         body = {"username": self._username, "password": self._password.get_secret_value()}
         # Opening a session creates nothing that lasts, so a 5xx on it is retried like a read.
-        response = self._send("POST", f"{API}/session", json_body=body, retry_safe=True)
-        where = f"POST {safe_url(response.request.url)}"
-        if response.status_code in (400, 401, 403):
-            raise VendorAuthError(
-                VENDOR,
-                f"login refused ({response.status_code}): {_problem(response)}; check [axcient] username and "
-                "password (a sub-account with the role Partner API)",
-                status_code=response.status_code,
-            )
-        data = self._decode(response, where)
+        response = self._api.send("POST", f"{API}/session", json_body=body, retry_safe=True, errors=LOGIN_ERRORS)
+        data = self._api.decode(response)
         try:
             session = Session.model_validate(data)
         except ValidationError as error:
+            where = f"POST {API}/session"
             raise DataError(f"axcient: {where}: unexpected session payload: {_describe_validation(error)}") from None
         # The token is a credential for its lifetime: mask it wherever it might be printed.
         register_secret(session.token)
         self._token = session.token
         self.logins += 1
 
-    # -- the one request path ----------------------------------------------------------------------------------
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        retry_safe: bool = False,
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
-        try:
-            return self._http.request(
-                method, path, params=params, json=json_body, headers=headers, extensions={"retry_safe": retry_safe}
-            )
-        except RetryAfterTooLong as error:
-            raise RateLimitedError(VENDOR, f"{method} {path}: {error}", status_code=429) from error
-        except httpx.HTTPError as error:
-            raise VendorError(VENDOR, f"{method} {path}: cannot reach the portal: {error}") from error
-
-    def _decode(self, response: httpx.Response, where: str) -> Any:
-        status = response.status_code
-        action = action_for(status)
-        if status == 429:
-            raise RateLimitedError(
-                VENDOR, f"{where}: still rate-limited (429) after retries; try again later", status_code=429
-            )
-        if action is Action.CONFIG:
-            raise VendorAuthError(
-                VENDOR,
-                f"{where}: access denied ({status}): {_problem(response)}; the API user needs the Partner API role",
-                status_code=status,
-            )
-        if action is Action.RETRY:
-            raise VendorError(
-                VENDOR,
-                f"{where}: HTTP {status} after retries: the portal is failing; try again later",
-                status_code=status,
-            )
-        if action is Action.FAIL:
-            raise VendorError(VENDOR, f"{where}: HTTP {status}: {_problem(response)}", status_code=status)
-        try:
-            # Sizes may come as JSON decimals; parse them straight to Decimal, never through float.
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError as error:
-            raise DataError(f"axcient: {where}: response is not JSON ({len(response.content)} bytes)") from error
+    # -- reads through the boundary ----------------------------------------------------------------------------
 
     def _get(self, path: str, params: dict[str, Any]) -> Any:
         if self._token is None:
             self.login()
-        response = self._send("GET", path, params=params)
+        response = self._api.send("GET", path, params=params, headers=self._auth(), accept=(401,))
         if response.status_code == 401:
             # Tokens expire; one fresh login is the documented remedy, a second refusal is a real problem.
             log.info("axcient: session refused on GET %s (expired token?); logging in again", path)
             self.login()
-            response = self._send("GET", path, params=params)
-            if response.status_code == 401:
-                raise VendorAuthError(
-                    VENDOR,
-                    f"GET {safe_url(response.request.url)}: refused (401) even right after a fresh login: "
-                    f"{_problem(response)}; check that [axcient] username has the Partner API role",
-                    status_code=401,
-                )
-        return self._decode(response, f"GET {safe_url(response.request.url)}")
+            response = self._api.send("GET", path, params=params, headers=self._auth())
+        return self._api.decode(response)
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
     def _pages(self, path: str, params: dict[str, Any], kind: str) -> list[Any]:
         """Every raw item of a list, page by page until `total` items have come, whatever the page size."""
-        items: list[Any] = []
-        page = 1
-        total = 0
-        while True:
-            data = self._get(path, {**params, "page": page, "per_page": self._per_page})
+        where = f"{VENDOR}: GET {path}"
+
+        def fetch(query: dict[str, Any]) -> Page:
             try:
-                result = Page.model_validate(data)
+                return Page.model_validate(self._get(path, {**params, **query}))
             except ValidationError as error:
                 raise DataError(
-                    f"axcient: GET {path} page {page}: unexpected page: {_describe_validation(error)}"
+                    f"{where} page {query['page']}: unexpected page: {_describe_validation(error)}"
                 ) from None
-            if result.page != page:
-                raise DataError(f"axcient: GET {path}: asked for page {page}, the portal sent page {result.page}")
-            items.extend(result.items)
-            total = result.total
-            # Stop on the count, not on a short page: a portal may cap per_page below what we asked for.
-            if len(items) >= total or not result.items:
-                break
-            page += 1
-            if page > MAX_PAGES:
-                raise DataError(f"axcient: GET {path}: more than {MAX_PAGES} pages; paging looks broken")
-        if len(items) != total:
-            raise DataError(
-                f"axcient: GET {path}: {len(items)} {kind}s received but the portal counts {total}; "
-                "the list changed while paging or was cut short; run again"
-            )
-        counts = Counter(i for raw in items if (i := _raw_id(raw)) is not None)
-        repeated = sorted(i for i, n in counts.items() if n > 1)
-        if repeated:
-            raise DataError(
-                f"axcient: GET {path}: {kind} {', '.join(repeated[:5])} listed twice; the list changed while paging"
-            )
-        return items
+
+        return list(paginate(fetch, CountedPaging(self._per_page, where, kind, _raw_id)))
 
     def _validated(self, model: type[M], raw_items: list[Any], kind: str) -> Listing[M]:
         listing: Listing[M] = Listing()
@@ -257,5 +192,6 @@ def build_axcient_client(
         transport=transport,
         sleep=sleep,
         clock=clock,
+        errors=ERRORS,
     )
     return AxcientClient(client, username=settings.username, password=password, per_page=settings.per_page)

@@ -11,7 +11,7 @@ import respx
 from pydantic import SecretStr
 
 from connector.errors import DataError, RateLimitedError, VendorAuthError, VendorError
-from connector.http import HttpSettings
+from connector.http import HttpSettings, RetryAfterTooLong
 from connector.redact import register_secret
 from providers.altaro.client import AltaroClient, build_altaro_client
 
@@ -121,3 +121,13 @@ def test_404_says_the_link_may_be_revoked(router: respx.MockRouter, client: Alta
     router.get(URL).respond(404)
     with pytest.raises(VendorError, match="revoked"):
         fetch(client)
+
+
+def test_a_retry_after_over_the_limit_is_the_rate_limit_not_a_vendor_failure(
+    router: respx.MockRouter, client: AltaroClient
+) -> None:
+    route = router.get(URL).respond(429, headers={"Retry-After": "3600"})
+    with pytest.raises(RateLimitedError, match=r"over http\.max_retry_after_seconds") as caught:
+        fetch(client)
+    assert isinstance(caught.value.__cause__, RetryAfterTooLong) and caught.value.status_code == 429
+    assert route.call_count == 1

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from connector.errors import ConfigError, DataError, RateLimitedError, VendorAuthError, VendorError
-from connector.http import HttpSettings
+from connector.http import HttpSettings, RetryAfterTooLong
 from providers.atera.client import AteraClient, build_atera_client
 from providers.atera.settings import AteraSettings
 
@@ -208,3 +208,19 @@ def test_invoices_are_asked_for_by_date_range(router: respx.MockRouter, atera: A
 def test_a_missing_key_is_a_config_error(http_settings: HttpSettings) -> None:
     with pytest.raises(ConfigError, match=r"atera\.api_key"):
         build_atera_client(AteraSettings(enabled=True), http_settings)
+
+
+def test_a_retry_after_over_the_limit_is_the_rate_limit(router: respx.MockRouter, atera: AteraClient) -> None:
+    route = router.get("/customers/1").respond(429, headers={"Retry-After": "3600"})
+    with pytest.raises(RateLimitedError, match=r"over http\.max_retry_after_seconds") as caught:
+        atera.customer(1)
+    assert isinstance(caught.value.__cause__, RetryAfterTooLong) and caught.value.status_code == 429
+    assert route.call_count == 1
+
+
+def test_403_says_the_key_needs_permission_for_the_area(router: respx.MockRouter, atera: AteraClient) -> None:
+    router.get("/contracts/5").respond(403, json={"title": "Forbidden", "detail": "no contracts scope"})
+    with pytest.raises(
+        VendorAuthError, match=r"access denied \(403\): Forbidden: no contracts scope; .*read and write"
+    ):
+        atera.contract(5)

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from connector.errors import DataError, RateLimitedError, VendorAuthError, VendorError
-from connector.http import HttpSettings
+from connector.http import HttpSettings, RetryAfterTooLong
 from providers.axcient.client import AxcientClient, build_axcient_client
 
 from .conftest import PASSWORD, FakeClock, axcient_settings
@@ -106,7 +106,7 @@ def test_a_list_cut_short_is_an_error_not_a_smaller_list(router: respx.MockRoute
             httpx.Response(200, json=page([], 2, 3, 5)),
         ]
     )
-    with pytest.raises(DataError, match="3 customers received but the portal counts 5"):
+    with pytest.raises(DataError, match="3 customers received but the server counts 5"):
         client.customers()
 
 
@@ -213,7 +213,7 @@ def test_persistent_5xx_is_a_clear_vendor_error(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     route = router.get("/api/v1/customers").respond(500)
-    with pytest.raises(VendorError, match="HTTP 500 after retries: the portal is failing") as failed:
+    with pytest.raises(VendorError, match="HTTP 500 after retries where safe: the server is failing") as failed:
         client.customers()
     assert failed.value.status_code == 500 and route.call_count == 4
     assert PASSWORD not in caplog.text
@@ -252,3 +252,19 @@ def test_a_5xx_on_login_is_retried_because_a_session_creates_nothing(
     router.get("/api/v1/customers").mock(side_effect=paged(customers(1)))
     assert len(client.customers().items) == 1
     assert login.call_count == 2 and clock.sleeps == [1.0]
+
+
+def test_a_retry_after_over_the_limit_is_the_rate_limit(router: respx.MockRouter, client: AxcientClient) -> None:
+    route = router.get("/api/v1/customers").respond(429, headers={"Retry-After": "3600"})
+    with pytest.raises(RateLimitedError, match=r"over http\.max_retry_after_seconds") as caught:
+        client.customers()
+    assert isinstance(caught.value.__cause__, RetryAfterTooLong) and caught.value.status_code == 429
+    assert route.call_count == 1
+
+
+def test_403_says_the_api_user_needs_the_partner_role(router: respx.MockRouter, client: AxcientClient) -> None:
+    route = router.get("/api/v1/customers").respond(403, json={"error": {"code": "forbidden", "message": "no"}})
+    with pytest.raises(VendorAuthError, match=r"access denied \(403\): forbidden: no; .*Partner API role"):
+        client.customers()
+    # A 403 is not an expired session: no second login, no retry.
+    assert route.call_count == 1 and client.logins == 1

@@ -1,14 +1,32 @@
-"""The HTTP boundary: retries with backoff and Retry-After, no blind retry of writes, throttling, safe URLs."""
+"""The HTTP boundary: retries, throttling, safe URLs, the status table, the one request path and the paginators."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 import respx
 
-from connector.http import Action, HttpSettings, RetryAfterTooLong, action_for, build_client, safe_url
+from connector.errors import DataError, RateLimitedError, VendorAuthError, VendorError
+from connector.http import (
+    STATUS_RULES,
+    CountedPaging,
+    HttpSettings,
+    LinkedPaging,
+    RetryAfterTooLong,
+    Rule,
+    VendorHttp,
+    body_text,
+    build_client,
+    paginate,
+    rule_for,
+    safe_url,
+)
+from connector.redact import register_secret
 
 SETTINGS = HttpSettings(max_attempts=4, backoff_initial_seconds=1, backoff_max_seconds=5)
 
@@ -31,24 +49,6 @@ def sequence(*responses: httpx.Response | Exception) -> Callable[[httpx.Request]
         return item
 
     return answer
-
-
-@pytest.mark.parametrize(
-    ("status", "action"),
-    [
-        (200, Action.OK),
-        (401, Action.CONFIG),
-        (403, Action.CONFIG),
-        (404, Action.FAIL),
-        (400, Action.FAIL),
-        (429, Action.RETRY),
-        (500, Action.RETRY),
-        (503, Action.RETRY),
-        (599, Action.RETRY),
-    ],
-)
-def test_status_table(status: int, action: Action) -> None:
-    assert action_for(status) is action
 
 
 @respx.mock
@@ -166,3 +166,280 @@ def test_a_post_is_retried_on_5xx_only_when_the_caller_vouches_for_it() -> None:
     calls.clear()
     assert client.post("https://vendor.test/session", extensions={"retry_safe": True}).status_code == 200
     assert len(calls) == 2
+
+
+# -- the status table and the one request path -----------------------------------------------------------------
+
+TABLE = HttpSettings(max_attempts=3, backoff_initial_seconds=0)
+URL = "https://vendor.test/api/things?token=secret-in-query"
+
+# What every status means to every vendor that does not override it: (retried, exception type, message fragment).
+EXPECTED: dict[int, tuple[bool, type[VendorError], str]] = {
+    400: (False, VendorError, "HTTP 400: the vendor's reason"),
+    401: (False, VendorAuthError, "access denied (401): the vendor's reason; check the credentials"),
+    403: (False, VendorAuthError, "access denied (403): the vendor's reason; the credentials lack a permission"),
+    404: (False, VendorError, "HTTP 404: the vendor's reason"),
+    407: (False, VendorAuthError, "HTTP 407: the proxy wants credentials"),
+    408: (True, VendorError, "HTTP 408 after retries"),
+    418: (False, VendorError, "HTTP 418: the vendor's reason"),
+    429: (True, RateLimitedError, "still rate-limited (429) after retries"),
+    500: (True, VendorError, "HTTP 500 after retries where safe: the server is failing"),
+    502: (True, VendorError, "HTTP 502 after retries where safe"),
+    503: (True, VendorError, "HTTP 503 after retries where safe"),
+    504: (True, VendorError, "HTTP 504 after retries where safe"),
+    599: (True, VendorError, "HTTP 599 after retries where safe"),
+}
+
+
+def vendor_http(answer: Callable[[httpx.Request], httpx.Response], errors: dict[int, Rule] | None = None) -> VendorHttp:
+    client = build_client(TABLE, transport=httpx.MockTransport(answer), sleep=lambda _: None, errors=errors)
+    return VendorHttp(client, "acme", errors=errors)
+
+
+def counting(status: int, text: str = "the vendor's reason") -> tuple[list[httpx.Request], Callable[..., Any]]:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, text=text)
+
+    return seen, answer
+
+
+def test_every_row_of_the_table_is_checked_here() -> None:
+    assert set(STATUS_RULES) <= set(EXPECTED)
+
+
+@pytest.mark.parametrize("status", sorted(EXPECTED))
+def test_each_status_is_retried_or_not_and_raises_what_the_table_says(status: int) -> None:
+    retried, error_type, fragment = EXPECTED[status]
+    seen, answer = counting(status)
+    with pytest.raises(VendorError) as caught:
+        vendor_http(answer).send("GET", URL)
+    assert type(caught.value) is error_type
+    assert fragment in str(caught.value)
+    assert str(caught.value).startswith("acme: GET https://vendor.test/api/things: ")  # no query string
+    assert caught.value.status_code == status and caught.value.vendor == "acme"
+    assert len(seen) == (TABLE.max_attempts if retried else 1)
+
+
+@pytest.mark.parametrize("status", [200, 201, 204, 304])
+def test_a_status_below_400_comes_back_as_the_response(status: int) -> None:
+    assert rule_for(status) is None
+    assert vendor_http(counting(status)[1]).send("GET", URL).status_code == status
+
+
+def test_a_vendor_override_replaces_only_its_own_rows() -> None:
+    overrides = {404: Rule(False, VendorAuthError, "no such tenant ({status}): {detail}; check [acme] tenant")}
+    with pytest.raises(VendorAuthError, match=r"no such tenant \(404\): the vendor's reason; check \[acme\] tenant"):
+        vendor_http(counting(404)[1], overrides).send("GET", URL)
+    with pytest.raises(VendorAuthError, match=r"access denied \(401\)"):
+        vendor_http(counting(401)[1], overrides).send("GET", URL)
+
+
+def test_an_override_can_make_a_status_retried_at_the_transport() -> None:
+    seen, answer = counting(409)
+    overrides = {409: Rule(True, VendorError, "HTTP 409 after retries: busy")}
+    with pytest.raises(VendorError, match="busy"):
+        vendor_http(answer, overrides).send("GET", URL)
+    assert len(seen) == TABLE.max_attempts
+
+
+def test_a_per_call_override_wins_over_the_vendors() -> None:
+    vendor = vendor_http(counting(403)[1], {403: Rule(False, VendorAuthError, "vendor row")})
+    with pytest.raises(RateLimitedError, match="call row"):
+        vendor.send("GET", URL, errors={403: Rule(False, RateLimitedError, "call row")})
+
+
+def test_an_accepted_status_is_handed_back_to_be_raised_later() -> None:
+    vendor = vendor_http(counting(401)[1])
+    response = vendor.send("GET", URL, accept=(401,))
+    assert response.status_code == 401
+    with pytest.raises(VendorAuthError, match=r"^acme: after re-login: refused$"):
+        vendor.raise_for_status(response, where="after re-login", errors={401: Rule(False, VendorAuthError, "refused")})
+
+
+def test_the_vendors_detail_parser_explains_the_error() -> None:
+    client = build_client(TABLE, transport=httpx.MockTransport(lambda r: httpx.Response(400, json={"why": "bad"})))
+    vendor = VendorHttp(client, "acme", detail=lambda response: f"because {response.json()['why']}")
+    with pytest.raises(VendorError, match="HTTP 400: because bad"):
+        vendor.send("GET", URL)
+
+
+def test_body_text_is_one_short_line_with_secrets_masked() -> None:
+    register_secret("body-secret-1234")
+    text = body_text(httpx.Response(400, text="key body-secret-1234\nrefused " + "x" * 500))
+    assert text.startswith("key *** refused ") and len(text) == 200
+    assert body_text(httpx.Response(400)) == "no details given"
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected", "fragment"),
+    [
+        (RetryAfterTooLong("server asked to retry after 3600s", 429), RateLimitedError, "retry after 3600s"),
+        (httpx.ReadTimeout("slow"), VendorError, "timed out (ReadTimeout)"),
+        (httpx.RemoteProtocolError("peer closed"), DataError, "ended early (peer closed); it is truncated"),
+        (httpx.ConnectError("refused"), VendorError, "cannot reach the server: refused"),
+    ],
+)
+def test_transport_errors_become_our_exceptions_from_the_original(
+    raised: Exception, expected: type[Exception], fragment: str
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise raised
+
+    with pytest.raises(expected) as caught:
+        vendor_http(answer).send("GET", URL)
+    assert type(caught.value) is expected and fragment in str(caught.value)
+    assert caught.value.__cause__ is raised
+
+
+def test_a_retry_after_too_long_from_the_real_transport_is_rate_limited() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(503, headers={"Retry-After": "3600"})
+
+    with pytest.raises(RateLimitedError, match=r"over http\.max_retry_after_seconds") as caught:
+        vendor_http(answer).send("GET", URL)
+    assert caught.value.status_code == 503 and isinstance(caught.value.__cause__, RetryAfterTooLong)
+    assert len(seen) == 1
+
+
+def test_decode_parses_decimals_and_refuses_what_is_not_json() -> None:
+    vendor = vendor_http(counting(200)[1])
+    request = httpx.Request("GET", URL)
+    assert vendor.decode(httpx.Response(200, content=b'{"amount": 0.1}', request=request)) == {"amount": Decimal("0.1")}
+    with pytest.raises(DataError, match=r"acme: GET https://vendor.test/api/things: response is not JSON \(6 bytes\)"):
+        vendor.decode(httpx.Response(200, content=b"<html>", request=request))
+    empty = httpx.Response(204, request=request)
+    assert vendor.decode(empty, allow_empty=True) is None
+    with pytest.raises(DataError, match="not JSON"):
+        vendor.decode(empty)
+
+
+# -- paginators --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counted:
+    items: list[dict[str, Any]]
+    page: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Linked:
+    items: list[int] | None
+    totalPages: int
+    nextLink: str | None
+
+
+def rows(n: int) -> list[dict[str, Any]]:
+    return [{"id": i} for i in range(1, n + 1)]
+
+
+def counted_server(items: list[dict[str, Any]], cap: int | None = None) -> tuple[list[dict[str, Any]], Any]:
+    asked: list[dict[str, Any]] = []
+
+    def fetch(params: dict[str, Any]) -> Counted:
+        asked.append(params)
+        size = min(params["per_page"], cap) if cap else params["per_page"]
+        start = (params["page"] - 1) * size
+        return Counted(items[start : start + size], params["page"], len(items))
+
+    return asked, fetch
+
+
+def counted(per_page: int = 3) -> CountedPaging[dict[str, Any]]:
+    return CountedPaging(per_page, "acme: GET /things", "thing", lambda item: str(item["id"]))
+
+
+@pytest.mark.parametrize(("count", "pages"), [(0, 1), (1, 1), (3, 1), (6, 2), (7, 3)])
+def test_counted_paging_reads_to_the_count_and_no_further(count: int, pages: int) -> None:
+    asked, fetch = counted_server(rows(count))
+    assert list(paginate(fetch, counted())) == rows(count)
+    assert asked == [{"page": n, "per_page": 3} for n in range(1, pages + 1)]
+
+
+def test_counted_paging_follows_a_short_page_to_the_count() -> None:
+    asked, fetch = counted_server(rows(5), cap=2)
+    assert list(paginate(fetch, counted(per_page=100))) == rows(5)
+    assert len(asked) == 3
+
+
+@pytest.mark.parametrize(
+    ("pages", "message"),
+    [
+        ([Counted(rows(3), 1, 5), Counted([], 2, 5)], "3 things received but the server counts 5"),
+        ([Counted(rows(3), 1, 2)], "3 things received but the server counts 2"),
+        ([Counted(rows(3), 1, 4), Counted([{"id": 3}], 2, 4)], "thing 3 listed twice"),
+        ([Counted(rows(3), 1, 6), Counted(rows(3), 1, 6)], "asked for page 2, the server sent page 1"),
+    ],
+    ids=["cut short", "more than counted", "repeated id", "wrong page"],
+)
+def test_counted_paging_refuses_a_list_that_does_not_add_up(pages: list[Counted], message: str) -> None:
+    queue = iter(pages)
+    with pytest.raises(DataError, match=message):
+        list(paginate(lambda params: next(queue), counted()))
+
+
+def endless_counted(params: dict[str, Any]) -> Counted:
+    return Counted([{"id": params["page"]}], params["page"], 10**9)
+
+
+def endless_linked(params: dict[str, Any]) -> Linked:
+    return Linked([params["page"]], 10**9, "next")
+
+
+@pytest.mark.parametrize(
+    ("fetch", "paginator"),
+    [(endless_counted, counted()), (endless_linked, LinkedPaging[int](50, "acme: GET /things"))],
+    ids=["counted", "linked"],
+)
+def test_a_list_that_never_ends_stops_at_max_pages(fetch: Callable[..., Any], paginator: Any) -> None:
+    got: list[Any] = []
+    with pytest.raises(DataError, match="acme: GET /things: more than 3 pages; paging looks broken"):
+        got.extend(paginate(fetch, paginator, max_pages=3))
+    assert len(got) == 3
+
+
+def linked_server(pages: list[Linked]) -> tuple[list[dict[str, Any]], Callable[[dict[str, Any]], Linked]]:
+    asked: list[dict[str, Any]] = []
+
+    def fetch(params: dict[str, Any]) -> Linked:
+        asked.append(params)
+        return pages[params["page"] - 1]
+
+    return asked, fetch
+
+
+def linked(items_in_page: int = 50) -> LinkedPaging[int]:
+    return LinkedPaging(items_in_page, "acme: GET /things")
+
+
+@pytest.mark.parametrize("last_link", [None, ""])
+def test_linked_paging_stops_on_an_empty_next_link(last_link: str | None) -> None:
+    asked, fetch = linked_server([Linked([1, 2], 9, "p2"), Linked([3], 9, last_link), Linked([4], 9, None)])
+    assert list(paginate(fetch, linked(2))) == [1, 2, 3]
+    assert asked == [{"page": 1, "itemsInPage": 2}, {"page": 2, "itemsInPage": 2}]
+
+
+def test_linked_paging_stops_at_total_pages_even_with_a_next_link() -> None:
+    asked, fetch = linked_server([Linked([1], 2, "p2"), Linked([2], 2, "p3"), Linked([3], 2, None)])
+    assert list(paginate(fetch, linked())) == [1, 2]
+    assert len(asked) == 2
+
+
+def test_linked_paging_stops_on_an_empty_page_but_not_on_a_short_one() -> None:
+    asked, fetch = linked_server([Linked([1], 5, "p2"), Linked([2], 5, "p3"), Linked(None, 5, "p4")])
+    assert list(paginate(fetch, linked())) == [1, 2]
+    assert len(asked) == 3
+
+
+def test_paging_is_lazy_and_yields_items_page_by_page() -> None:
+    asked, fetch = linked_server([Linked([1], 2, "p2"), Linked([2], 2, None)])
+    items: Iterator[int] = paginate(fetch, linked())
+    assert asked == []
+    assert next(items) == 1 and len(asked) == 1
