@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 
 from connector.config import Settings
 from connector.errors import ConnectorError
@@ -18,6 +19,7 @@ from connector.review import hold_reason
 from connector.store import Store
 from connector.usage import UsageReport, UsageSource, billed_quantity, vendor_period_overlaps
 from mappings.customer import CustomerMapping, LineMapping
+from mappings.lines import Line, LineIdentity, LineStatus
 from mappings.money import round_money
 from mappings.periods import Period, parse_period_key, period_containing
 
@@ -52,18 +54,18 @@ class SyncEngine:
     def run(self, *, period_key: str | None = None, dry_run: bool = False, push: bool = True) -> RunReport:
         """One sync. `period_key` picks the period to bill (default: the one containing today)."""
         started = self.now()
-        run_id = None if dry_run else self.store.start_run("sync" + (f" --period {period_key}" if period_key else ""))
+        run_id = None if dry_run else self.store.runs.start("sync" + (f" --period {period_key}" if period_key else ""))
         report = RunReport(run_id=run_id, started_at=started, dry_run=dry_run)
         try:
             self._run(report, run_id, period_key=period_key, started=started, dry_run=dry_run, push=push)
         except BaseException as error:
             # The run's row must not claim to be running forever; the error itself stays loud (re-raised).
             if run_id is not None:
-                self.store.finish_run(run_id, "crashed", {"error": f"{type(error).__name__}: {error}"})
+                self.store.runs.finish(run_id, "crashed", {"error": f"{type(error).__name__}: {error}"})
             raise
         report.finished_at = self.now()
         if run_id is not None:
-            self.store.finish_run(run_id, report.status, report.to_data())
+            self.store.runs.finish(run_id, report.status, report.to_data())
         return report
 
     def _run(
@@ -160,8 +162,10 @@ class SyncEngine:
         except Blocked as blocked:
             log.error("%s / %s: not billed: %s", customer.psa_customer, mapping.contract, blocked)
             return LineOutcome(*identity, outcome="blocked", reason=str(blocked))
-        existing = self.store.line(line.identity)
-        previous = self.store.last_pushed_quantity(line.psa_customer, line.contract, line.metric, line.period_key)
+        existing = self.store.outbox.get(LineIdentity(*line.identity))
+        previous = self.store.outbox.last_pushed_quantity(
+            line.psa_customer, line.contract, line.metric, line.period_key
+        )
         reason = hold_reason(
             self.settings.review,
             line.quantity,
@@ -180,19 +184,10 @@ class SyncEngine:
         if dry_run:
             if existing is not None and existing.status == "pushed" and existing.pushed_quantity == line.quantity:
                 outcome.outcome, outcome.reason = "unchanged", "already in the PSA"
-            elif existing is not None and existing.status == "discarded" and existing.quantity == line.quantity:
+            elif existing is not None and existing.status == "discarded" and existing.line.quantity == line.quantity:
                 outcome.outcome, outcome.reason = "discarded", "discarded by an operator"
             return outcome
-        staged = self.store.stage_line(
-            line.identity,
-            quantity=line.quantity,
-            unit=line.unit,
-            rate=line.rate,
-            amount=line.amount,
-            inputs=line.inputs,
-            plan=line.to_record(),
-            hold_reason=reason,
-        )
+        staged = self.store.outbox.stage(Line.from_record(line.to_record(), line.inputs), reason)
         outcome.outcome = {"pushed": "unchanged", "held": "held", "discarded": "discarded"}.get(
             staged.status, "pending"
         )
@@ -205,16 +200,16 @@ class SyncEngine:
     def _report_held(self, report: RunReport) -> None:
         """Lines of other periods still waiting for approval: unbilled until someone acts, so never out of sight."""
         planned = {(o.psa_customer, o.contract, o.period_key, o.metric) for o in report.lines}
-        for stored in self.store.lines(status="held"):
+        for stored in self.store.outbox.lines(LineStatus.HELD):
             if stored.identity not in planned:
                 report.lines.append(
                     LineOutcome(
                         *stored.identity,
                         outcome="held",
-                        quantity=stored.quantity,
-                        unit=stored.unit,
-                        rate=stored.rate,
-                        amount=stored.amount,
+                        quantity=stored.line.quantity,
+                        unit=stored.line.unit,
+                        rate=stored.line.rate,
+                        amount=stored.line.amount,
                         reason=stored.hold_reason or "",
                     )
                 )
@@ -292,7 +287,7 @@ class SyncEngine:
     def _push_pending(self, report: RunReport) -> None:
         # Failed lines too: one from a period no longer computed (its push failed at the period's end) is never
         # re-staged, so without this it would stay unbilled, and out of every later report, for good.
-        pending = [line for line in self.store.lines() if line.status in ("pending", "failed")]
+        pending = [line for line in self.store.outbox.lines() if line.status in (LineStatus.PENDING, LineStatus.FAILED)]
         if not pending:
             return
         if self.sink is None:
@@ -309,37 +304,37 @@ class SyncEngine:
                 outcome = LineOutcome(
                     *stored.identity,
                     outcome="pending",
-                    quantity=stored.quantity,
-                    unit=stored.unit,
-                    rate=stored.rate,
-                    amount=stored.amount,
+                    quantity=stored.line.quantity,
+                    unit=stored.line.unit,
+                    rate=stored.line.rate,
+                    amount=stored.line.amount,
                 )
                 report.lines.append(outcome)
-            if not stored.plan:
+            if not stored.has_plan:
                 # Staged before the outbox kept what a push needs (schema v1): say so on every run, never crash.
                 outcome.outcome = "failed"
-                outcome.reason = f"staged without a push plan; run `connector sync --period {stored.period_key}`"
+                outcome.reason = f"staged without a push plan; run `connector sync --period {stored.line.period_key}`"
                 log.error("push %s not attempted: %s", stored.identity, outcome.reason)
                 continue
-            line = PlannedLine.from_record(stored.plan, stored.inputs)
+            line = PlannedLine.from_record(_plan_record(stored.line), stored.line.inputs)
             try:
                 result = self.sink.push(line)
             except ConnectorError as error:
                 log.error("push %s failed: %s", stored.identity, error)
-                self.store.mark_line_failed(stored.identity, str(error))
+                self.store.outbox.mark_failed(stored.identity, str(error))
                 outcome.outcome, outcome.reason = "failed", str(error)
                 continue
             except Exception as error:
                 # Unexpected: keep the outbox truthful, then let it be loud.
-                self.store.mark_line_failed(stored.identity, f"unexpected {type(error).__name__}: {error}")
+                self.store.outbox.mark_failed(stored.identity, f"unexpected {type(error).__name__}: {error}")
                 raise
-            self.store.mark_line_pushed(stored.identity, result.psa_ref)
-            self.store.audit(
+            self.store.outbox.mark_pushed(stored.identity, result.psa_ref)
+            self.store.runs.audit(
                 "pushed" if result.wrote else "confirmed",
-                stored.psa_customer,
+                stored.line.psa_customer,
                 {
                     "identity": list(stored.identity),
-                    "quantity": str(stored.quantity),
+                    "quantity": str(stored.line.quantity),
                     "previous_quantity": str(result.previous_quantity),
                     "psa_ref": result.psa_ref,
                 },
@@ -348,3 +343,8 @@ class SyncEngine:
             outcome.psa_ref = result.psa_ref
             if not result.wrote:
                 outcome.reason = "the PSA already held this quantity"
+
+
+def _plan_record(line: Line) -> dict[str, Any]:
+    """A stored line as the sink's planned line reads it: the PSA options back on the line itself."""
+    return {**line.to_record(), **line.psa}

@@ -19,6 +19,7 @@ from connector.output import plain_number, print_json, print_table, stderr, stdo
 from connector.report import RunReport
 from connector.store import Store
 from connector.sync import sync_once
+from mappings.lines import LineStatus
 
 if TYPE_CHECKING:  # the demo (and the sandboxes it imports) loads only when `connector demo` runs
     from connector.demo import DemoResult
@@ -178,19 +179,19 @@ def register(app: typer.Typer) -> None:
         """List the lines that need a person: held for review (a big change, a drop to zero, …) and failed pushes."""
         settings = state(ctx, config).settings()
         with Store.open(settings.store.path) as store:
-            waiting = [line for line in store.lines() if line.status in ("held", "failed")]
+            waiting = [line for line in store.outbox.lines() if line.status in (LineStatus.HELD, LineStatus.FAILED)]
         rows = [
             {
                 "id": line.id,
                 "status": line.status,
-                "psa_customer": line.psa_customer,
-                "contract": line.contract,
-                "period": line.period_key,
-                "metric": line.metric,
-                "quantity": line.quantity,
+                "psa_customer": line.line.psa_customer,
+                "contract": line.line.contract,
+                "period": line.line.period_key,
+                "metric": line.line.metric,
+                "quantity": line.line.quantity,
                 "pushed_before": line.pushed_quantity,
-                "amount": line.amount,
-                "reason": line.hold_reason if line.status == "held" else line.last_error,
+                "amount": line.line.amount,
+                "reason": line.hold_reason if line.status is LineStatus.HELD else line.last_error,
             }
             for line in waiting
         ]
@@ -220,7 +221,7 @@ def register(app: typer.Typer) -> None:
         settings = state(ctx, config).settings()
         # Under the sync lock: a sync running now could re-stage the line with a quantity the operator never saw.
         with Store.open(settings.store.path) as store, store.sync_lock():
-            held = {line.id: line for line in store.lines(status="held")}
+            held = {line.id: line for line in store.outbox.lines(LineStatus.HELD)}
             chosen = list(held) if all_held else list(line_ids or [])
             if not chosen:
                 raise ConnectorError("name the line ids to approve (see `connector review`) or pass --all")
@@ -228,13 +229,9 @@ def register(app: typer.Typer) -> None:
             if unknown:
                 raise StoreError(f"not held, or no such line: {', '.join(map(str, unknown))} (see `connector review`)")
             for line_id in chosen:
-                line = store.approve_line(held[line_id].identity, note)
-                store.audit("approved", line.psa_customer, {"identity": list(line.identity), "note": note})
-                stdout.print(
-                    f"approved line {line_id}: {line.psa_customer} / {line.contract} / {line.period_key} "
-                    f"= {line.quantity} {line.unit}",
-                    markup=False,
-                )
+                line = store.outbox.approve(held[line_id].identity, note)
+                store.runs.audit("approved", line.line.psa_customer, {"identity": list(line.identity), "note": note})
+                stdout.print(f"approved line {line_id}: {line.describe()}", markup=False)
 
     @app.command()
     def discard(
@@ -246,7 +243,8 @@ def register(app: typer.Typer) -> None:
         """Never push these held or failed lines (such as a past period billed by hand); they are kept, with why."""
         settings = state(ctx, config).settings()
         with Store.open(settings.store.path) as store, store.sync_lock():
-            waiting = {line.id: line for line in store.lines() if line.status in ("pending", "held", "failed")}
+            open_statuses = (LineStatus.PENDING, LineStatus.HELD, LineStatus.FAILED)
+            waiting = {line.id: line for line in store.outbox.lines() if line.status in open_statuses}
             unknown = [i for i in line_ids if i not in waiting]
             if unknown:
                 raise StoreError(
@@ -254,13 +252,9 @@ def register(app: typer.Typer) -> None:
                     "(see `connector review`)"
                 )
             for line_id in line_ids:
-                line = store.discard_line(waiting[line_id].identity, note)
-                store.audit("discarded", line.psa_customer, {"identity": list(line.identity), "note": note})
-                stdout.print(
-                    f"discarded line {line_id}: {line.psa_customer} / {line.contract} / {line.period_key} "
-                    f"= {line.quantity} {line.unit} (not billed: {note})",
-                    markup=False,
-                )
+                line = store.outbox.discard(waiting[line_id].identity, note)
+                store.runs.audit("discarded", line.line.psa_customer, {"identity": list(line.identity), "note": note})
+                stdout.print(f"discarded line {line_id}: {line.describe()} (not billed: {note})", markup=False)
 
     @app.command()
     def explain(
@@ -274,26 +268,27 @@ def register(app: typer.Typer) -> None:
         settings = state(ctx, config).settings()
         with Store.open(settings.store.path) as store:
             lines = [
-                line
-                for line in store.lines()
-                if line.psa_customer.casefold() == customer.casefold() and (period is None or line.period_key == period)
+                stored
+                for stored in store.outbox.lines()
+                if stored.line.psa_customer.casefold() == customer.casefold()
+                and (period is None or stored.line.period_key == period)
             ]
             explained: list[dict[str, Any]] = [
                 {
-                    "id": line.id,
-                    "contract": line.contract,
-                    "period": line.period_key,
-                    "metric": line.metric,
-                    "quantity": line.quantity,
-                    "unit": line.unit,
-                    "rate": line.rate,
-                    "amount": line.amount,
-                    "status": line.status,
-                    "psa_ref": line.psa_ref,
-                    "inputs": line.inputs,
-                    "history": store.line_history(line.identity),
+                    "id": stored.id,
+                    "contract": stored.line.contract,
+                    "period": stored.line.period_key,
+                    "metric": stored.line.metric,
+                    "quantity": stored.line.quantity,
+                    "unit": stored.line.unit,
+                    "rate": stored.line.rate,
+                    "amount": stored.line.amount,
+                    "status": stored.status,
+                    "psa_ref": stored.psa_ref,
+                    "inputs": stored.line.inputs,
+                    "history": store.outbox.history(stored.identity),
                 }
-                for line in lines
+                for stored in lines
             ]
         if not explained:
             known = sorted({c.psa_customer for c in settings.customers})

@@ -7,8 +7,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from connector.store import Observation, Store
+from connector.store import Store
 from mappings.customer import Metric
+from mappings.measure import Observation
 
 
 @dataclass
@@ -70,7 +71,7 @@ class UsageSource(Protocol):
 def record_report(store: Store, report: UsageReport, *, run_id: int | None = None) -> None:
     """Store one observation per customer, metric and product, with the inputs that explain it."""
     fetch_id = report.fetch_ids[-1] if report.fetch_ids else None
-    store.record_observations(
+    store.observations.record(
         [
             Observation(
                 source=report.source,
@@ -98,7 +99,7 @@ def peak_observation(
     """The highest complete observation of a period (vendors bill the period's peak); None when there is none."""
     candidates = [
         o
-        for o in store.observations(
+        for o in store.observations.query(
             source, vendor_customer=vendor_customer, metric=metric.value, period_key=period_key, product=product
         )
         if o.complete
@@ -151,7 +152,7 @@ def billed_quantity(
     """
     candidates = [
         o
-        for o in store.observations(source, vendor_customer=vendor_customer, metric=metric.value, product=product)
+        for o in store.observations.query(source, vendor_customer=vendor_customer, metric=metric.value, product=product)
         if o.complete and _observation_in(o, start, end)
     ]
     if not candidates:

@@ -91,7 +91,7 @@ class AltaroSource:
         A fresh call is left 'started' in the ledger; the caller completes it once the body has been checked.
         """
         target = link_target(link)
-        outcome = self.store.reserve_fetch(VENDOR, target, self.interval, now=self._now(), run_id=run_id)
+        outcome = self.store.ledger.reserve(VENDOR, target, self.interval, now=self._now(), run_id=run_id)
         waits = 0
         while not isinstance(outcome, FetchReserved) and self.settings.when_too_soon == "wait" and waits < MAX_WAITS:
             delay = (outcome.next_allowed_at - self._now()).total_seconds()
@@ -101,9 +101,9 @@ class AltaroSource:
             if delay > 0:
                 self._sleep(delay)
             waits += 1
-            outcome = self.store.reserve_fetch(VENDOR, target, self.interval, now=self._now(), run_id=run_id)
+            outcome = self.store.ledger.reserve(VENDOR, target, self.interval, now=self._now(), run_id=run_id)
         if not isinstance(outcome, FetchReserved):
-            good = self.store.last_good_fetch(VENDOR, target)
+            good = self.store.ledger.last_good(VENDOR, target)
             if good is None or good.payload is None:
                 raise RateLimitedError(
                     VENDOR,
@@ -131,7 +131,7 @@ class AltaroSource:
                 window_seconds=self.settings.min_interval_seconds,
             )
         except ConnectorError as error:
-            self.store.complete_fetch(
+            self.store.ledger.complete(
                 outcome.fetch_id,
                 "error",
                 status_code=getattr(error, "status_code", None),
@@ -140,7 +140,7 @@ class AltaroSource:
             )
             raise
         except Exception as error:
-            self.store.complete_fetch(
+            self.store.ledger.complete(
                 outcome.fetch_id, "error", error=f"{type(error).__name__}: {error}", now=self._now()
             )
             raise
@@ -210,7 +210,7 @@ class AltaroSource:
             log.error("%s", error)
             report.problems.append(str(error))
             if not payload.from_cache:
-                self.store.complete_fetch(
+                self.store.ledger.complete(
                     payload.fetch_id,
                     "invalid",
                     status_code=payload.status_code,
@@ -222,7 +222,7 @@ class AltaroSource:
                 )
             return None
         if not payload.from_cache:
-            self.store.complete_fetch(
+            self.store.ledger.complete(
                 payload.fetch_id,
                 "ok",
                 status_code=payload.status_code,
@@ -238,10 +238,7 @@ class AltaroSource:
         if not fetched or not all(p.from_cache for p in fetched):
             return False
         # record_report stamps a report's observations with its last fetch id.
-        present = self.store.db.execute(
-            "SELECT 1 FROM observations WHERE source = ? AND fetch_id = ? LIMIT 1", [VENDOR, fetched[-1].fetch_id]
-        ).fetchone()
-        return present is not None
+        return self.store.observations.from_fetch(VENDOR, fetched[-1].fetch_id)
 
     def _usage(self, count: CustomerCount, fetched: list[LinkPayload]) -> CustomerUsage:
         usage = CustomerUsage(source=self.name, vendor_customer=count.customer, period_key=count.period_key)

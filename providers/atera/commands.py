@@ -14,6 +14,7 @@ from connector.context import ConfigOption, FormatOption, state
 from connector.errors import ConfigError, ConnectorError
 from connector.output import print_json, print_table
 from connector.store import Store
+from mappings.lines import LineStatus
 from providers.atera.reconcile import line_period
 from providers.atera.reconcile import reconcile as reconcile_lines
 from providers.atera.source import AteraReader
@@ -163,7 +164,7 @@ def register_reconcile(app: typer.Typer) -> None:
         """
         settings = state(ctx, config).settings()
         with Store.open(settings.store.path) as store:
-            pushed = [line for line in store.lines(status="pushed") if line.period_key == period]
+            pushed = [line for line in store.outbox.lines(LineStatus.PUSHED) if line.line.period_key == period]
         if not pushed:
             raise ConnectorError(f"no pushed lines for period {period!r}; `connector explain CUSTOMER` lists periods")
         bounds = [day for line in pushed for day in line_period(line) if day is not None]
@@ -173,7 +174,7 @@ def register_reconcile(app: typer.Typer) -> None:
             found = reconcile_lines(pushed, reader.invoices(start, end))
         rows: list[dict[str, Any]] = [
             {
-                "id": r.line.id,
+                "id": r.stored.id,
                 "psa_customer": r.line.psa_customer,
                 "contract": r.line.contract,
                 "period": r.line.period_key,

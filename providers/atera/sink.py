@@ -292,4 +292,4 @@ class AteraSink:
     def _audit(self, event: str, line: PlannedLine, details: dict[str, Any]) -> None:
         log.info("%s for %s / %s: %s", event, line.psa_customer, line.contract, details)
         if self.store is not None:
-            self.store.audit(event, line.psa_customer, {"identity": list(line.identity), **details})
+            self.store.runs.audit(event, line.psa_customer, {"identity": list(line.identity), **details})

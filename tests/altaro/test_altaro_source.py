@@ -49,9 +49,9 @@ def test_collect_counts_users_and_size_and_records_observations(
     assert explanation["counted"] == expected.billed_users[first.vendor_customer]
     assert len(explanation["objects"]) == explanation["counted"]
     assert any("SharePoint" in item["reason"] for item in explanation["excluded"])
-    stored = store.observations("altaro", vendor_customer=first.vendor_customer, metric=Metric.ALTARO_USERS.value)
+    stored = store.observations.query("altaro", vendor_customer=first.vendor_customer, metric=Metric.ALTARO_USERS.value)
     assert [o.quantity for o in stored if o.product == ""] == [Decimal(explanation["counted"])]
-    fetch = store.last_good_fetch("altaro", link_target(link(sandbox.link_url)))
+    fetch = store.ledger.last_good("altaro", link_target(link(sandbox.link_url)))
     assert fetch is not None and fetch.payload == text.encode() and fetch.status_code == 200
     assert sandbox.requests[0].header("x-api-key") == "sandbox-altaro-key-0001"
 
@@ -79,7 +79,7 @@ def test_inside_the_window_the_stored_report_answers(
     again = source.collect()
     assert len(sandbox.requests) == 1 and again.from_cache and again.complete
     assert users(again) == users(first) and again.observed_at == first.observed_at
-    assert len(store.observations("altaro", metric=Metric.ALTARO_USERS.value, product="")) == len(first.customers)
+    assert len(store.observations.query("altaro", metric=Metric.ALTARO_USERS.value, product="")) == len(first.customers)
     clock.advance(181)  # 301 s after the first call
     later = source.collect()
     assert len(sandbox.requests) == 2 and not later.from_cache and users(later) != users(first)
@@ -129,7 +129,7 @@ def test_a_crash_after_the_call_blocks_the_link_for_the_window(
     target = link_target(link(sandbox.link_url))
     from datetime import timedelta
 
-    store.reserve_fetch("altaro", target, timedelta(seconds=300), now=clock.now())  # then the process died
+    store.ledger.reserve("altaro", target, timedelta(seconds=300), now=clock.now())  # then the process died
     clock.advance(30)
     report = make_source(altaro_settings(link(sandbox.link_url))).collect()
     assert sandbox.requests == [] and not report.complete
@@ -205,7 +205,7 @@ def test_a_rejected_key_is_a_problem_that_names_the_fix_not_the_key(
     assert not report.complete and report.customers == []
     assert "key rejected or this host's IP is not on the link's allow list" in report.problems[0]
     assert wrong not in report.problems[0] and wrong not in caplog.text
-    last = store.last_fetch("altaro", link_target(link(sandbox.link_url)))
+    last = store.ledger.last("altaro", link_target(link(sandbox.link_url)))
     assert last is not None and last.outcome == "error" and last.status_code == 401
 
 
@@ -257,7 +257,7 @@ def test_a_report_cut_mid_row_is_rejected_and_not_cached(
     source = make_source(altaro_settings(link(sandbox.link_url)))
     report = source.collect()
     assert report.customers == [] and "truncated" in report.problems[0] and "line " in report.problems[0]
-    last = store.last_fetch("altaro", link_target(link(sandbox.link_url)))
+    last = store.ledger.last("altaro", link_target(link(sandbox.link_url)))
     assert last is not None and last.outcome == "invalid" and last.payload is not None
     clock.advance(10)
     again = source.collect()  # the cut report is never served from the ledger

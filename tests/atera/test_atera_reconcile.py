@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 
-from connector.store import StoredLine
+from mappings.lines import Line, LineStatus, StoredLine
 from providers.atera.models import InvoiceDto
 from providers.atera.reconcile import DIFFERS, MATCHED, NOT_INVOICED, reconcile
 
 
 def line(quantity: str = "8", rate: str = "3.50", customer: str = "Contoso Ltd") -> StoredLine:
     q, r = D(quantity), D(rate)
-    return StoredLine(
-        id=1,
+    pushed = Line(
         psa_customer=customer,
         contract="Microsoft 365 backup (per user)",
         period_key="2026-11",
@@ -24,14 +25,11 @@ def line(quantity: str = "8", rate: str = "3.50", customer: str = "Contoso Ltd")
         unit="user",
         rate=r,
         amount=(q * r).quantize(D("0.01")),
-        status="pushed",
-        psa_ref="contract/1002",
-        attempts=1,
-        last_error=None,
-        inputs={},
-        pushed_quantity=q,
-        hold_reason=None,
-        plan={"period_start": "2026-11-01", "period_end": "2026-11-30"},
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+    )
+    return StoredLine(
+        id=1, line=pushed, status=LineStatus.PUSHED, psa_ref="contract/1002", attempts=1, pushed_quantity=q
     )
 
 
@@ -81,3 +79,10 @@ def test_invoice_numbers_and_amounts_are_kept() -> None:
     (found,) = reconcile([line()], [invoice(5003), invoice(5001, quantity="0", rate="3.5")])
     assert found.invoice_numbers == (5001, 5003)
     assert found.invoiced_amount == D("28.00")
+
+
+def test_a_line_staged_without_its_period_matches_the_contract_s_invoice_of_any_period() -> None:
+    stored = line()
+    undated = dataclasses.replace(stored, line=dataclasses.replace(stored.line, period_start=None, period_end=None))
+    (found,) = reconcile([undated], [invoice(PeriodStartDate="2026-10-01T00:00:00")])
+    assert found.status == MATCHED and found.line is undated.line

@@ -12,6 +12,7 @@ import pytest
 from connector.config import Settings, load_settings
 from connector.errors import ConnectorError
 from connector.store import Store
+from mappings.lines import Line
 from providers.atera.sandbox import AteraSandbox
 from providers.atera.sink import AteraSink, PlannedLine
 
@@ -55,17 +56,15 @@ def check_push_and_failure(settings: Settings, keyed_sandbox: AteraSandbox, capl
     )
     with Store.open(settings.store.path) as store:
         sink = AteraSink.from_settings(settings.atera, settings.http, store)
-        store.stage_line(
-            line.identity, quantity=line.quantity, unit="device", rate=line.rate, amount=line.amount, inputs={}
-        )
+        store.outbox.stage(Line.from_record(line.to_record(), {}), None)
         result = sink.push(line)
-        store.mark_line_pushed(line.identity, result.psa_ref)
+        store.outbox.mark_pushed(line.identity, result.psa_ref)
         # And a failure: the error text the engine stores must not carry the key either.
         keyed_sandbox.api_key = "rotated"
         with pytest.raises(ConnectorError) as failed:
             sink.push(line)
-        store.mark_line_failed(line.identity, str(failed.value))
-        store.audit("test.failure", line.psa_customer, {"error": str(failed.value)})
+        store.outbox.mark_failed(line.identity, str(failed.value))
+        store.runs.audit("test.failure", line.psa_customer, {"error": str(failed.value)})
         sink.close()
     assert "API key rejected" in str(failed.value)
     assert any("atera.contract_created" in r.getMessage() for r in caplog.records)

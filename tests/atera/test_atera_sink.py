@@ -15,6 +15,7 @@ from connector.errors import ConfigError, ConnectorError, DataError
 from connector.http import HttpSettings
 from connector.store import Store
 from mappings.enums import BillingPeriod
+from mappings.lines import Line
 from providers.atera.client import AteraClient, build_atera_client
 from providers.atera.record import LineRecord
 from providers.atera.sandbox import AteraSandbox
@@ -257,17 +258,9 @@ def test_a_throttled_sink_stays_under_atera_s_rate_limit(
 
 def deliver(store: Store, sink: AteraSink, line: PlannedLine) -> None:
     """What the engine does with a line: stage it as pending, push it, mark it pushed once Atera has it."""
-    store.stage_line(
-        line.identity,
-        quantity=line.quantity,
-        unit=line.unit,
-        rate=line.rate,
-        amount=line.amount,
-        inputs={"why": "test"},
-        plan=line.to_record(),
-    )
+    store.outbox.stage(Line.from_record(line.to_record(), {"why": "test"}), None)
     result = sink.push(line)
-    store.mark_line_pushed(line.identity, result.psa_ref)
+    store.outbox.mark_pushed(line.identity, result.psa_ref)
 
 
 def test_a_crash_after_the_update_ends_with_one_right_value_on_rerun(
@@ -277,14 +270,14 @@ def test_a_crash_after_the_update_ends_with_one_right_value_on_rerun(
     with Store.open(tmp_path / "state.db") as store:
         with pytest.raises(Crash):
             deliver(store, make_sink(store, crash_after_write=True), line)
-        stored = store.line(line.identity)
+        stored = store.outbox.get(line.identity)
         assert stored is not None and stored.status == "pending"
         assert sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] == 412.5
         assert recorded(sandbox, 101) is None
 
     with Store.open(tmp_path / "state.db") as store:
         deliver(store, make_sink(store), line)
-        stored = store.line(line.identity)
+        stored = store.outbox.get(line.identity)
         assert stored is not None
         assert (stored.status, stored.pushed_quantity, stored.psa_ref) == ("pushed", Decimal("412.5"), "contract/101")
     assert writes(sandbox).count("PUT /api/v3/contracts/101") == 1
@@ -305,9 +298,9 @@ def test_a_crash_after_creating_the_contract_never_creates_it_twice(
         with pytest.raises(Crash):
             deliver(store, make_sink(store, crash_after_write=True), line)
         deliver(store, make_sink(store), line)
-        stored = store.line(line.identity)
+        stored = store.outbox.get(line.identity)
         assert stored is not None and stored.status == "pushed"
-        events = [e["event"] for e in store.audit_events("Northwind Traders")]
+        events = [e["event"] for e in store.runs.audit_events("Northwind Traders")]
     assert events == ["atera.rate_created", "atera.contract_created"]
     created = [c for c in sandbox.contracts.values() if c["ContractName"] == line.contract]
     assert len(created) == 1
@@ -322,14 +315,12 @@ def test_a_crash_before_the_store_recorded_the_push_reruns_without_writing(
 ) -> None:
     line = planned()
     with Store.open(tmp_path / "state.db") as store:
-        store.stage_line(
-            line.identity, quantity=line.quantity, unit="GB", rate=line.rate, amount=line.amount, inputs={}
-        )
+        store.outbox.stage(Line.from_record(line.to_record(), {}), None)
         sink.push(line)  # Atera has it all; the process dies before mark_line_pushed
         count = len(sandbox.writes())
         deliver(store, sink, line)
         assert len(sandbox.writes()) == count
-        stored = store.line(line.identity)
+        stored = store.outbox.get(line.identity)
         assert stored is not None and stored.status == "pushed"
 
 

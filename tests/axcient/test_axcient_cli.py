@@ -55,7 +55,7 @@ def test_json_is_sorted_by_customer_with_the_promised_fields(
     assert {a["reason"] for a in fabrikam["not_billed"]} == {"deleted", "trial plan (Trial (ShadowProtect))"}
     # The run was recorded: observations for every customer.
     with Store.open(tmp_path / "state.db") as store:
-        assert {o.vendor_customer for o in store.observations("axcient")} == {c["customer"] for c in found}
+        assert {o.vendor_customer for o in store.observations.query("axcient")} == {c["customer"] for c in found}
 
 
 def test_non_integral_gb_are_numbers(
@@ -108,7 +108,7 @@ def test_a_failing_portal_exits_3_and_prints_no_usage(
     assert code == 3 and out == ""
     assert "HTTP 503 after retries" in err
     with Store.open(tmp_path / "state.db") as store:
-        assert store.observations("axcient") == []
+        assert store.observations.query("axcient") == []
 
 
 def test_a_disabled_section_is_a_config_error(

@@ -48,7 +48,7 @@ def test_it_is_a_usage_source_and_records_the_demo_portal(make_source: MakeSourc
     assert contoso.quantities[(Metric.AXCIENT_PC_GB, "Select")] == Decimal(20)
     assert contoso.quantities[(Metric.AXCIENT_PC_GB, "Basic")] == Decimal(25)
     assert contoso.quantities[(Metric.AXCIENT_DEVICES, "")] == Decimal(5)
-    stored = store.observations("axcient", vendor_customer="Contoso", metric="axcient.pc_gb", product="")
+    stored = store.observations.query("axcient", vendor_customer="Contoso", metric="axcient.pc_gb", product="")
     (observation,) = stored
     assert observation.quantity == Decimal(45) and observation.complete and observation.unit == "GB"
     explained = observation.inputs["metric"]
@@ -60,7 +60,8 @@ def test_it_is_a_usage_source_and_records_the_demo_portal(make_source: MakeSourc
     ]
     assert explained["not_billed"] == [["1004", "CONTOSO-PC02", "Select", "pc", "30720", "suspended"]]
     assert explained["over_quota"] == {"1003": "10240"}
-    assert {o.product for o in store.observations("axcient", vendor_customer="Contoso")} == {"", "Basic", "Select"}
+    products = {o.product for o in store.observations.query("axcient", vendor_customer="Contoso")}
+    assert products == {"", "Basic", "Select"}
 
 
 @pytest.mark.parametrize("per_page", [1, 2, 3, 1000])
@@ -107,7 +108,7 @@ def test_a_token_refused_even_after_a_new_login_fails_the_source(
     with pytest.raises(VendorAuthError, match="even right after a fresh login"):
         make_source().collect()
     assert len(sandbox.api_requests("/api/v1/session")) == 2
-    assert store.observations("axcient") == []
+    assert store.observations.query("axcient") == []
 
 
 def test_429_with_retry_after_then_success(http_settings: HttpSettings, clock: FakeClock, store: Store) -> None:
@@ -132,7 +133,7 @@ def test_persistent_5xx_fails_the_source_and_records_nothing(
     with pytest.raises(VendorError, match="HTTP 500 after retries") as failed:
         make_source().collect()
     assert failed.value.exit_code == 3
-    assert store.observations("axcient") == []
+    assert store.observations.query("axcient") == []
 
 
 def test_a_refused_login_fails_the_source_and_records_nothing(
@@ -141,7 +142,7 @@ def test_a_refused_login_fails_the_source_and_records_nothing(
     source = AxcientSource(axcient_settings(sandbox.url, password="not-the-password"), http_settings, store)
     with pytest.raises(VendorAuthError, match="login refused"):
         source.collect()
-    assert store.observations("axcient") == []
+    assert store.observations.query("axcient") == []
 
 
 def test_an_invalid_account_makes_only_its_customer_incomplete(
@@ -157,8 +158,8 @@ def test_an_invalid_account_makes_only_its_customer_incomplete(
     broken, fine = report.customers
     assert not broken.complete and fine.complete
     assert broken.problems == ["account 11: used_mb_compressed: Input should be a valid decimal"]
-    assert all(not o.complete for o in store.observations("axcient", vendor_customer="Broken"))
-    (peak,) = store.observations("axcient", vendor_customer="Broken", metric="axcient.pc_devices", product="")
+    assert all(not o.complete for o in store.observations.query("axcient", vendor_customer="Broken"))
+    (peak,) = store.observations.query("axcient", vendor_customer="Broken", metric="axcient.pc_devices", product="")
     assert peak.inputs["problems"] == broken.problems
 
 

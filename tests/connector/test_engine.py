@@ -131,7 +131,7 @@ def test_pushes_every_line_once_and_a_rerun_writes_nothing() -> None:
     second = world.engine().run()
     assert [o.outcome for o in second.lines] == ["unchanged"] * 3
     assert world.sink.writes == 3
-    assert {line.status for line in world.store.lines()} == {"pushed"}
+    assert {line.status for line in world.store.outbox.lines()} == {"pushed"}
 
 
 def test_monthly_peak_is_billed_and_a_late_rise_is_corrected() -> None:
@@ -144,7 +144,7 @@ def test_monthly_peak_is_billed_and_a_late_rise_is_corrected() -> None:
     report = world.engine().run()
     assert world.outcome(report, "Contoso Ltd", "altaro.billed_users").outcome == "pushed"
     assert world.sink.held[("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users")] == Decimal(14)
-    history = world.store.line_history(("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users"))
+    history = world.store.outbox.history(("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users"))
     assert [(h["status"], h["quantity"]) for h in history] == [
         ("pending", Decimal(12)),
         ("pushed", Decimal(12)),
@@ -161,7 +161,7 @@ def test_a_failing_vendor_blocks_only_its_lines_loudly(caplog: pytest.LogCapture
     assert server.outcome == "blocked" and "HTTP 503" in server.reason
     assert world.outcome(report, "Fabrikam Inc", "altaro.billed_users").outcome == "pushed"
     assert report.status == "incomplete" and report.exit_code == 3
-    assert world.store.line(("Contoso Ltd", "Server backup", "2026-11", "axcient.server_gb")) is None
+    assert world.store.outbox.get(("Contoso Ltd", "Server backup", "2026-11", "axcient.server_gb")) is None
     assert any(r.levelname == "ERROR" and "HTTP 503" in r.getMessage() for r in caplog.records)
 
 
@@ -171,7 +171,7 @@ def test_incomplete_customer_usage_is_never_billed_as_less() -> None:
     report = world.engine().run()
     blocked = world.outcome(report, "Contoso Ltd", "altaro.billed_users")
     assert blocked.outcome == "blocked" and "truncated at line 812" in blocked.reason
-    assert world.store.line(("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users")) is None
+    assert world.store.outbox.get(("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users")) is None
 
 
 def test_customer_missing_from_the_vendor_data_is_blocked_not_zero() -> None:
@@ -203,7 +203,7 @@ def test_a_surprising_change_is_held_until_approved() -> None:
     assert line.outcome == "held" and "+150%" in line.reason
     assert held.exit_code == 5
     assert ("Contoso Ltd", "M365 backup", "2026-12", "altaro.billed_users") not in world.sink.held
-    world.store.approve_line(("Contoso Ltd", "M365 backup", "2026-12", "altaro.billed_users"), "new department")
+    world.store.outbox.approve(("Contoso Ltd", "M365 backup", "2026-12", "altaro.billed_users"), "new department")
     approved = world.engine().run()
     assert world.outcome(approved, "Contoso Ltd", "altaro.billed_users").outcome == "pushed"
     assert world.sink.held[("Contoso Ltd", "M365 backup", "2026-12", "altaro.billed_users")] == Decimal(30)
@@ -213,7 +213,7 @@ def test_dry_run_plans_without_writing_anything() -> None:
     world = World()
     report = world.engine().run(dry_run=True)
     assert {o.outcome for o in report.lines} == {"planned"}
-    assert world.store.lines() == [] and world.sink.writes == 0
+    assert world.store.outbox.lines() == [] and world.sink.writes == 0
     assert report.run_id is None
 
 
@@ -223,7 +223,7 @@ def test_push_failure_is_kept_and_retried_next_run() -> None:
     report = world.engine().run()
     failed = world.outcome(report, "Fabrikam Inc", "altaro.billed_users")
     assert failed.outcome == "failed" and "HTTP 500" in failed.reason
-    stored = world.store.line(("Fabrikam Inc", "M365 backup", "2026-11", "altaro.billed_users"))
+    stored = world.store.outbox.get(("Fabrikam Inc", "M365 backup", "2026-11", "altaro.billed_users"))
     assert stored is not None and stored.status == "failed" and stored.attempts == 1
     world.sink.fail_for = set()
     assert world.outcome(world.engine().run(), "Fabrikam Inc", "altaro.billed_users").outcome == "pushed"
@@ -242,7 +242,7 @@ def test_crash_after_the_psa_write_ends_with_one_correct_value() -> None:
     fabrikam = world.outcome(rerun, "Fabrikam Inc", "altaro.billed_users")
     assert fabrikam.outcome == "unchanged" and "already held" in fabrikam.reason
     assert world.sink.held[("Fabrikam Inc", "M365 backup", "2026-11", "altaro.billed_users")] == Decimal(5)
-    assert {line.status for line in world.store.lines()} == {"pushed"}
+    assert {line.status for line in world.store.outbox.lines()} == {"pushed"}
 
 
 def test_without_a_psa_pending_lines_are_a_problem_not_a_success() -> None:
@@ -252,7 +252,7 @@ def test_without_a_psa_pending_lines_are_a_problem_not_a_success() -> None:
     )
     report = engine.run()
     assert report.exit_code == 3 and "nothing was pushed" in report.problems[0]
-    assert {line.status for line in world.store.lines()} == {"pending"}
+    assert {line.status for line in world.store.outbox.lines()} == {"pending"}
 
 
 def test_a_push_that_failed_at_the_end_of_a_period_is_retried_in_the_next_one() -> None:
@@ -267,7 +267,7 @@ def test_a_push_that_failed_at_the_end_of_a_period_is_retried_in_the_next_one() 
     retried = next(o for o in report.lines if (o.psa_customer, o.contract, o.period_key, o.metric) == november)
     assert retried.outcome == "pushed"
     assert world.sink.held[november] == Decimal(5)
-    stored = world.store.line(november)
+    stored = world.store.outbox.get(november)
     assert stored is not None and stored.status == "pushed"
 
 
@@ -285,7 +285,7 @@ def test_a_line_staged_earlier_is_not_pushed_while_its_customer_is_blocked() -> 
     assert blocked.outcome == "blocked" and "truncated at line 812" in blocked.reason
     identity = ("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users")
     assert identity not in world.sink.held
-    stored = world.store.line(identity)
+    stored = world.store.outbox.get(identity)
     assert stored is not None and stored.status == "pending"
     assert world.outcome(report, "Fabrikam Inc", "altaro.billed_users").outcome == "pushed"
 
@@ -342,7 +342,7 @@ def test_an_approved_jump_is_pushed_even_when_usage_grows_a_little_before_the_ne
     held = world.engine().run()
     assert world.outcome(held, "Contoso Ltd", "axcient.server_gb").outcome == "held"
     identity = ("Contoso Ltd", "Server backup", "2026-12", "axcient.server_gb")
-    world.store.approve_line(identity, "new file server")
+    world.store.outbox.approve(identity, "new file server")
     world.now = datetime(2026, 12, 3, 1, tzinfo=UTC)
     world.axcient.usage["Contoso"] = {Metric.AXCIENT_SERVER_GB: Decimal("180.4")}  # backups keep growing
     report = world.engine().run()

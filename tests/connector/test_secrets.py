@@ -15,6 +15,7 @@ from connector.errors import ConfigError
 from connector.redact import RedactingFilter, redact
 from connector.secrets import SecretRef
 from connector.store import Store
+from mappings.lines import Line
 
 SECRET = "sk-live-7f3c9a1e55b04d2c8e1f"
 
@@ -73,15 +74,13 @@ def test_inline_secret_is_masked_everywhere(tmp_path: Path, caplog: pytest.LogCa
     assert "***" in caplog.text
 
     with Store.open(settings.store.path) as store:
-        run = store.start_run(f"sync --key {SECRET}")
-        store.finish_run(run, "failed", {"error": f"401 for {SECRET}"})
-        store.audit("push", "A", {"header": f"Authorization: Bearer {SECRET}"})
-        identity = ("A", "C", "2026-11", "m")
-        store.stage_line(
-            identity, quantity=Decimal(1), unit="user", rate=Decimal(1), amount=Decimal(1), inputs={"note": SECRET}
-        )
-        store.mark_line_failed(identity, f"rejected key {SECRET}")
-        fetch = store.reserve_fetch("altaro", "link", __import__("datetime").timedelta(0))
+        run = store.runs.start(f"sync --key {SECRET}")
+        store.runs.finish(run, "failed", {"error": f"401 for {SECRET}"})
+        store.runs.audit("push", "A", {"header": f"Authorization: Bearer {SECRET}"})
+        line = Line("A", "C", "2026-11", "m", Decimal(1), "user", Decimal(1), Decimal(1), inputs={"note": SECRET})
+        store.outbox.stage(line, None)
+        store.outbox.mark_failed(line.identity, f"rejected key {SECRET}")
+        fetch = store.ledger.reserve("altaro", "link", __import__("datetime").timedelta(0))
         assert not isinstance(fetch, type(None))
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("state.db*"))
     assert SECRET.encode() not in raw

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import stat
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from connector.errors import StoreBusyError, StoreError
-from connector.store import MIGRATIONS, SCHEMA_VERSION, FetchReserved, FetchTooSoon, Observation, Store
+from connector.store import MIGRATIONS, SCHEMA_VERSION, FetchReserved, FetchTooSoon, Store
+from mappings.lines import Line, LineIdentity, LineStatus
+from mappings.measure import Observation
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-IDENTITY = ("Contoso Ltd", "Backup users", "2026-11", "altaro.billed_users")
+IDENTITY = LineIdentity("Contoso Ltd", "Backup users", "2026-11", "altaro.billed_users")
+
+
+def line(quantity: int, amount: str, identity: LineIdentity = IDENTITY) -> Line:
+    return Line(*identity, quantity=Decimal(quantity), unit="user", rate=Decimal("3.50"), amount=Decimal(amount))
 
 
 def test_new_store_is_private_wal_and_current(tmp_path: Path) -> None:
@@ -37,17 +44,15 @@ def test_migrates_an_older_schema_without_losing_rows(tmp_path: Path) -> None:
             "'{}', ?, ?)",
             [*IDENTITY, T0.isoformat(), T0.isoformat()],
         )
-        old.audit("push", "Contoso Ltd", {"quantity": "12"})
+        old.runs.audit("push", "Contoso Ltd", {"quantity": "12"})
     with Store.open(path) as new:
         assert new.schema_version == SCHEMA_VERSION
-        line = new.line(IDENTITY)
-        assert line is not None and line.quantity == Decimal(12) and line.amount == Decimal("42.00")
-        assert line.pushed_quantity is None
-        assert [e["event"] for e in new.audit_events()] == ["push"]
-        new.stage_line(
-            IDENTITY, quantity=Decimal(13), unit="user", rate=Decimal("3.50"), amount=Decimal("45.50"), inputs={}
-        )
-        assert [h["quantity"] for h in new.line_history(IDENTITY)] == [Decimal(13)]
+        stored = new.outbox.get(IDENTITY)
+        assert stored is not None and stored.line.quantity == Decimal(12) and stored.line.amount == Decimal("42.00")
+        assert stored.pushed_quantity is None and stored.status is LineStatus.PUSHED and not stored.has_plan
+        assert [e["event"] for e in new.runs.audit_events()] == ["push"]
+        assert new.outbox.stage(line(13, "45.50"), None).has_plan
+        assert [h["quantity"] for h in new.outbox.history(IDENTITY)] == [Decimal(13)]
 
 
 def test_refuses_a_store_from_a_newer_connector(tmp_path: Path) -> None:
@@ -62,7 +67,7 @@ def test_refuses_a_store_from_a_newer_connector(tmp_path: Path) -> None:
 
 def test_audit_is_append_only(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.db") as store:
-        store.audit("push", "A", {})
+        store.runs.audit("push", "A", {})
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             store.db.execute("DELETE FROM audit")
 
@@ -87,49 +92,49 @@ def test_second_sync_is_refused_cleanly(tmp_path: Path) -> None:
             with pytest.raises(StoreBusyError, match=r"a sync is already running on .*state.db \(pid \d+"):
                 store.acquire_sync_lock()
             # Refused, not corrupted: reads and writes of this process still work.
-            store.audit("check", "store", {})
+            store.runs.audit("check", "store", {})
     finally:
         holder.communicate("done\n", timeout=20)
     with Store.open(path) as store, store.sync_lock():
-        assert [e["event"] for e in store.audit_events()] == ["check"]
+        assert [e["event"] for e in store.runs.audit_events()] == ["check"]
 
 
 def test_fetch_ledger_enforces_the_window() -> None:
     store = Store.open(":memory:")
     window = timedelta(minutes=5)
-    first = store.reserve_fetch("altaro", "link-a", window, now=T0)
+    first = store.ledger.reserve("altaro", "link-a", window, now=T0)
     assert isinstance(first, FetchReserved) and first.previous is None
-    store.complete_fetch(first.fetch_id, "ok", status_code=200, payload=b"a,b\n", now=T0)
-    too_soon = store.reserve_fetch("altaro", "link-a", window, now=T0 + timedelta(minutes=4, seconds=59))
+    store.ledger.complete(first.fetch_id, "ok", status_code=200, payload=b"a,b\n", now=T0)
+    too_soon = store.ledger.reserve("altaro", "link-a", window, now=T0 + timedelta(minutes=4, seconds=59))
     assert isinstance(too_soon, FetchTooSoon)
     assert too_soon.next_allowed_at == T0 + window
-    assert isinstance(store.reserve_fetch("altaro", "link-b", window, now=T0), FetchReserved)
-    later = store.reserve_fetch("altaro", "link-a", window, now=T0 + window)
+    assert isinstance(store.ledger.reserve("altaro", "link-b", window, now=T0), FetchReserved)
+    later = store.ledger.reserve("altaro", "link-a", window, now=T0 + window)
     assert isinstance(later, FetchReserved) and later.previous is not None
-    store.complete_fetch(later.fetch_id, "failed", status_code=500, error="HTTP 500", now=T0 + window)
-    good = store.last_good_fetch("altaro", "link-a")
+    store.ledger.complete(later.fetch_id, "failed", status_code=500, error="HTTP 500", now=T0 + window)
+    good = store.ledger.last_good("altaro", "link-a")
     assert good is not None and good.payload == b"a,b\n" and good.payload_hash is not None
 
 
 def test_the_window_runs_from_the_end_of_a_call_that_retried_for_a_while() -> None:
     store = Store.open(":memory:")
     window = timedelta(minutes=5)
-    first = store.reserve_fetch("altaro", "link-a", window, now=T0)
+    first = store.ledger.reserve("altaro", "link-a", window, now=T0)
     assert isinstance(first, FetchReserved)
     # Retries inside the call: its last attempt reached the vendor two minutes after it began.
-    store.complete_fetch(first.fetch_id, "ok", status_code=200, payload=b"x", now=T0 + timedelta(minutes=2))
-    too_soon = store.reserve_fetch("altaro", "link-a", window, now=T0 + timedelta(minutes=6))
+    store.ledger.complete(first.fetch_id, "ok", status_code=200, payload=b"x", now=T0 + timedelta(minutes=2))
+    too_soon = store.ledger.reserve("altaro", "link-a", window, now=T0 + timedelta(minutes=6))
     assert isinstance(too_soon, FetchTooSoon)
     assert too_soon.next_allowed_at == T0 + timedelta(minutes=7)
-    assert isinstance(store.reserve_fetch("altaro", "link-a", window, now=T0 + timedelta(minutes=7)), FetchReserved)
+    assert isinstance(store.ledger.reserve("altaro", "link-a", window, now=T0 + timedelta(minutes=7)), FetchReserved)
 
 
 def test_observations_round_trip_exactly() -> None:
     store = Store.open(":memory:")
-    store.record_observations(
+    store.observations.record(
         [Observation("axcient", "Contoso", "axcient.pc_gb", "2026-11", Decimal("0.1"), "GB", T0, True, {"ids": [1]})]
     )
-    (seen,) = store.observations("axcient", vendor_customer="Contoso")
+    (seen,) = store.observations.query("axcient", vendor_customer="Contoso")
     assert seen.quantity == Decimal("0.1") and seen.inputs == {"ids": [1]} and seen.observed_at == T0
 
 
@@ -139,55 +144,53 @@ def test_observations_of_a_customer_are_found_whatever_the_vendor_s_capitalisati
         Observation("altaro", name, "altaro.billed_users", "2026-11", Decimal(n), "user", T0, True, {})
         for name, n in (("Contoso Ltd", 12), ("CONTOSO LTD", 9), ("Fabrikam", 4))
     ]
-    store.record_observations(seen)
-    found = store.observations("altaro", vendor_customer="contoso ltd")
+    store.observations.record(seen)
+    found = store.observations.query("altaro", vendor_customer="contoso ltd")
     assert [o.quantity for o in found] == [Decimal(12), Decimal(9)]
 
 
 def test_outbox_keeps_pushed_values_and_reopens_changed_ones() -> None:
-    store = Store.open(":memory:")
-    kwargs = {"unit": "user", "rate": Decimal("3.50"), "inputs": {}}
-    store.stage_line(IDENTITY, quantity=Decimal(12), amount=Decimal("42.00"), **kwargs)
-    store.mark_line_pushed(IDENTITY, "contract:7")
-    again = store.stage_line(IDENTITY, quantity=Decimal(12), amount=Decimal("42.00"), **kwargs)
-    assert again.status == "pushed"
-    changed = store.stage_line(IDENTITY, quantity=Decimal(14), amount=Decimal("49.00"), **kwargs)
-    assert changed.status == "pending" and changed.pushed_quantity == Decimal(12)
-    held = store.stage_line(IDENTITY, quantity=Decimal(40), amount=Decimal("140.00"), hold_reason="tripled", **kwargs)
-    assert held.status == "held" and held.hold_reason == "tripled"
-    statuses = [h["status"] for h in store.line_history(IDENTITY)]
+    outbox = Store.open(":memory:").outbox
+    outbox.stage(line(12, "42.00"), None)
+    outbox.mark_pushed(IDENTITY, "contract:7")
+    again = outbox.stage(line(12, "42.00"), None)
+    assert again.status is LineStatus.PUSHED and again.psa_ref == "contract:7"
+    changed = outbox.stage(line(14, "49.00"), None)
+    assert changed.status is LineStatus.PENDING and changed.pushed_quantity == Decimal(12)
+    held = outbox.stage(line(40, "140.00"), "tripled")
+    assert held.status is LineStatus.HELD and held.hold_reason == "tripled"
+    statuses = [h["status"] for h in outbox.history(IDENTITY)]
     # Re-staging an unchanged pushed line adds no history; every change of value or status does.
     assert statuses == ["pending", "pushed", "pending", "held"]
-    approved = store.approve_line(IDENTITY, "customer onboarded 26 users")
-    assert approved.status == "pending" and approved.approved_quantity == Decimal(40)
+    approved = outbox.approve(IDENTITY, "customer onboarded 26 users")
+    assert approved.status is LineStatus.PENDING and approved.approved_quantity == Decimal(40)
     with pytest.raises(StoreError, match="not held: nothing to approve"):
-        store.approve_line(IDENTITY, "again")
-    assert store.last_pushed_quantity("Contoso Ltd", "Backup users", "altaro.billed_users", "2026-12") == Decimal(12)
-    assert store.last_pushed_quantity("Contoso Ltd", "Backup users", "altaro.billed_users", "2026-10") is None
+        outbox.approve(IDENTITY, "again")
+    assert outbox.last_pushed_quantity("Contoso Ltd", "Backup users", "altaro.billed_users", "2026-12") == Decimal(12)
+    assert outbox.last_pushed_quantity("Contoso Ltd", "Backup users", "altaro.billed_users", "2026-10") is None
     with pytest.raises(StoreError, match="no staged line item"):
-        store.mark_line_pushed(("x", "y", "z", "w"), "ref")
+        outbox.mark_pushed(LineIdentity("x", "y", "z", "w"), "ref")
 
 
 def test_times_must_be_timezone_aware() -> None:
     store = Store.open(":memory:")
     with pytest.raises(ValueError, match="timezone-aware"):
-        store.start_run("sync", now=datetime(2026, 1, 1))
+        store.runs.start("sync", now=datetime(2026, 1, 1))
 
 
 def test_a_discarded_line_stays_discarded_until_its_quantity_changes() -> None:
-    store = Store.open(":memory:")
-    kwargs = {"unit": "user", "rate": Decimal("3.50"), "inputs": {}}
-    store.stage_line(IDENTITY, quantity=Decimal(12), amount=Decimal("42.00"), **kwargs)
-    store.mark_line_failed(IDENTITY, "Atera refused the older period")
-    discarded = store.discard_line(IDENTITY, "November was invoiced by hand")
-    assert discarded.status == "discarded"
-    assert store.stage_line(IDENTITY, quantity=Decimal(12), amount=Decimal("42.00"), **kwargs).status == "discarded"
-    assert store.stage_line(IDENTITY, quantity=Decimal(13), amount=Decimal("45.50"), **kwargs).status == "pending"
-    notes = [h["note"] for h in store.line_history(IDENTITY)]
+    outbox = Store.open(":memory:").outbox
+    outbox.stage(line(12, "42.00"), None)
+    outbox.mark_failed(IDENTITY, "Atera refused the older period")
+    discarded = outbox.discard(IDENTITY, "November was invoiced by hand")
+    assert discarded.status is LineStatus.DISCARDED
+    assert outbox.stage(line(12, "42.00"), None).status is LineStatus.DISCARDED
+    assert outbox.stage(line(13, "45.50"), None).status is LineStatus.PENDING
+    notes = [h["note"] for h in outbox.history(IDENTITY)]
     assert "discarded: November was invoiced by hand" in notes
-    store.mark_line_pushed(IDENTITY, "contract:7")
+    outbox.mark_pushed(IDENTITY, "contract:7")
     with pytest.raises(StoreError, match="only pending, failed or held lines can be discarded"):
-        store.discard_line(IDENTITY, "too late")
+        outbox.discard(IDENTITY, "too late")
 
 
 def test_only_the_newest_payloads_of_a_target_are_kept_in_full() -> None:
@@ -195,9 +198,9 @@ def test_only_the_newest_payloads_of_a_target_are_kept_in_full() -> None:
     window = timedelta(minutes=5)
     for n in range(5):
         for target in ("link-a", "link-b"):
-            call = store.reserve_fetch("altaro", target, window, now=T0 + n * window)
+            call = store.ledger.reserve("altaro", target, window, now=T0 + n * window)
             assert isinstance(call, FetchReserved)
-            store.complete_fetch(
+            store.ledger.complete(
                 call.fetch_id, "ok", payload=f"{target} {n}".encode(), now=T0 + n * window, keep_payloads=2
             )
     rows = store.db.execute("SELECT target, payload, payload_hash FROM fetches ORDER BY id").fetchall()
@@ -205,7 +208,7 @@ def test_only_the_newest_payloads_of_a_target_are_kept_in_full() -> None:
     assert kept == [("link-a", b"link-a 3"), ("link-b", b"link-b 3"), ("link-a", b"link-a 4"), ("link-b", b"link-b 4")]
     # Every call stays in the ledger with its hash.
     assert len(rows) == 10 and all(digest for _, _, digest in rows)
-    good = store.last_good_fetch("altaro", "link-a")
+    good = store.ledger.last_good("altaro", "link-a")
     assert good is not None and good.payload == b"link-a 4"
 
 
@@ -213,7 +216,7 @@ def test_an_unchanged_quantity_is_recorded_once_a_day() -> None:
     store = Store.open(":memory:")
 
     def observe(at: datetime, quantity: int, complete: bool = True) -> None:
-        store.record_observations(
+        store.observations.record(
             [Observation("axcient", "Contoso", "axcient.pc_gb", "2026-11", Decimal(quantity), "GB", at, complete, {})]
         )
 
@@ -222,10 +225,51 @@ def test_an_unchanged_quantity_is_recorded_once_a_day() -> None:
     observe(T0 + timedelta(hours=5), 41)  # a change is kept
     observe(T0 + timedelta(hours=6), 41, complete=False)  # so is a change of completeness
     observe(T0 + timedelta(days=1), 41, complete=False)  # and the first of a new day
-    kept = [(o.observed_at - T0, o.quantity, o.complete) for o in store.observations("axcient")]
+    kept = [(o.observed_at - T0, o.quantity, o.complete) for o in store.observations.query("axcient")]
     assert kept == [
         (timedelta(0), Decimal(40), True),
         (timedelta(hours=5), Decimal(41), True),
         (timedelta(hours=6), Decimal(41), False),
         (timedelta(days=1), Decimal(41), False),
     ]
+
+
+def test_a_staged_line_comes_back_whole_with_its_psa_options_and_inputs() -> None:
+    outbox = Store.open(":memory:").outbox
+    computed = Line(
+        *IDENTITY,
+        quantity=Decimal(12),
+        unit="user",
+        rate=Decimal("3.50"),
+        amount=Decimal("42.00"),
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        psa={"rate_sku": "M365-USER", "create_if_missing": True},
+        inputs={"observations": {"peak_vendor_period": "2026-11"}},
+    )
+    stored = outbox.stage(computed, None)
+    assert stored.line == computed and stored.has_plan
+    assert stored.line.psa == computed.psa and stored.line.inputs == computed.inputs
+    assert [s.identity for s in outbox.lines(LineStatus.PENDING)] == [IDENTITY] and outbox.lines(LineStatus.HELD) == []
+
+
+def test_a_line_planned_by_an_older_connector_keeps_its_psa_options(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with Store.open(path) as store:
+        store.outbox.stage(line(12, "42.00"), None)
+        # Before PSA options had their own key, the plan kept them on the line itself.
+        plan = {**line(12, "42.00").to_record(), "rate_sku": "M365-USER", "create_if_missing": True}
+        del plan["psa"]
+        store.db.execute("UPDATE line_items SET plan = ?", [json.dumps(plan)])
+    with Store.open(path) as store:
+        stored = store.outbox.get(IDENTITY)
+    assert stored is not None and stored.line.psa == {"rate_sku": "M365-USER", "create_if_missing": True}
+
+
+def test_the_store_s_parts_share_one_transaction() -> None:
+    store = Store.open(":memory:")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.runs.audit("staged", "Contoso Ltd", {})
+        store.outbox.stage(line(12, "42.00"), None)
+        raise RuntimeError("crash before the transaction ends")
+    assert store.runs.audit_events() == [] and store.outbox.lines() == []

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from connector.store import Observation, Store
+from connector.store import Store
 from connector.usage import billed_quantity
 from mappings.customer import Metric
+from mappings.measure import Observation
 
 NOV_1 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -20,7 +21,7 @@ def poll_hourly(store: Store, quantities: dict[int, int], days: int = 30) -> Non
     for hour in range(days * 24):
         at = NOV_1 + timedelta(hours=hour)
         quantity = quantities.get(at.day, quantity) if at.hour == 9 else quantity
-        store.record_observations(
+        store.observations.record(
             [
                 Observation(
                     "altaro", "Contoso", Metric.ALTARO_USERS.value, "2026-11", Decimal(quantity), "user", at, True, {}
@@ -45,7 +46,7 @@ def test_each_period_takes_what_was_observed_in_it(start: date, end: date, expec
     found = billed_quantity(store, "altaro", "Contoso", Metric.ALTARO_USERS, start, end)
     assert found is not None and found[0] == Decimal(expected)
     # Hourly polls of an unchanged count are not all kept, yet every day keeps one.
-    assert len(store.observations("altaro")) <= 30 + 3
+    assert len(store.observations.query("altaro")) <= 30 + 3
 
 
 def test_a_period_with_no_observation_has_nothing_to_bill() -> None:

@@ -65,8 +65,8 @@ def test_a_vendor_down_blocks_only_its_lines_and_nothing_is_billed_as_zero(
     assert {o for (customer, metric), o in by_line.items() if metric.startswith("axcient")} == {"blocked"}
     assert {s["name"]: s["status"] for s in report["sources"]} == {"altaro": "ok", "axcient": "failed"}
     with Store.open(config.parent / "connector-state.db") as store:
-        assert store.observations("axcient") == []
-        assert {line.metric for line in store.lines()} == {"altaro.billed_users"}
+        assert store.observations.query("axcient") == []
+        assert {stored.line.metric for stored in store.outbox.lines()} == {"altaro.billed_users"}
     assert "axcient" in err and "503" in err
 
 

@@ -1,0 +1,161 @@
+"""The fetch ledger: every vendor call, reserved atomically before it is made, so call limits hold across processes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from connector.redact import redact
+from connector.store.database import Database, from_iso, iso, utcnow
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """One row of the fetch ledger."""
+
+    id: int
+    source: str
+    target: str
+    requested_at: datetime
+    outcome: str
+    status_code: int | None
+    content_type: str | None
+    payload_hash: str | None
+    payload: bytes | None
+    error: str | None
+    finished_at: datetime | None = None
+
+    @property
+    def last_contact(self) -> datetime:
+        """When the vendor last heard from us for this call: retries inside one call may end well after it began."""
+        return max(self.requested_at, self.finished_at or self.requested_at)
+
+
+@dataclass(frozen=True)
+class FetchReserved:
+    """The caller may call the vendor now; it must report the outcome with `ledger.complete(fetch_id, ...)`."""
+
+    fetch_id: int
+    previous: FetchRecord | None
+
+
+@dataclass(frozen=True)
+class FetchTooSoon:
+    """A call was made within the window: the caller must not call again before `next_allowed_at`."""
+
+    last: FetchRecord
+    next_allowed_at: datetime
+
+
+_COLUMNS = (
+    "id, source, target, requested_at, outcome, status_code, content_type, payload_hash, payload, error, finished_at"
+)
+
+
+def _record(row: tuple[Any, ...]) -> FetchRecord:
+    return FetchRecord(
+        id=row[0],
+        source=row[1],
+        target=row[2],
+        requested_at=from_iso(row[3]),
+        outcome=row[4],
+        status_code=row[5],
+        content_type=row[6],
+        payload_hash=row[7],
+        payload=row[8],
+        error=row[9],
+        finished_at=from_iso(row[10]) if row[10] else None,
+    )
+
+
+class Ledger:
+    """The `fetches` table."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def last(self, source: str, target: str) -> FetchRecord | None:
+        """The most recent call recorded for a target, whatever its outcome."""
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM fetches WHERE source = ? AND target = ? ORDER BY id DESC LIMIT 1",
+            [source, target],
+        ).fetchone()
+        return _record(row) if row else None
+
+    def last_good(self, source: str, target: str) -> FetchRecord | None:
+        """The most recent call that returned a usable payload."""
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM fetches WHERE source = ? AND target = ? AND outcome = 'ok' "
+            "AND payload IS NOT NULL ORDER BY id DESC LIMIT 1",
+            [source, target],
+        ).fetchone()
+        return _record(row) if row else None
+
+    def reserve(
+        self,
+        source: str,
+        target: str,
+        min_interval: timedelta,
+        *,
+        now: datetime | None = None,
+        run_id: int | None = None,
+    ) -> FetchReserved | FetchTooSoon:
+        """Atomically check the window and record a call about to be made.
+
+        The check and the insert share one IMMEDIATE transaction, so two processes sharing the store can never
+        both be told to call the same target inside `min_interval`.
+        """
+        moment = now or utcnow()
+        with self._db.transaction():
+            last = self.last(source, target)
+            if last is not None and moment - last.last_contact < min_interval:
+                return FetchTooSoon(last=last, next_allowed_at=last.last_contact + min_interval)
+            cursor = self._db.execute(
+                "INSERT INTO fetches (source, target, requested_at, outcome, run_id) VALUES (?, ?, ?, 'started', ?)",
+                [source, target, iso(moment), run_id],
+            )
+        return FetchReserved(fetch_id=int(cursor.lastrowid or 0), previous=last)
+
+    def complete(
+        self,
+        fetch_id: int,
+        outcome: str,
+        *,
+        status_code: int | None = None,
+        content_type: str | None = None,
+        payload: bytes | None = None,
+        error: str | None = None,
+        now: datetime | None = None,
+        keep_payloads: int | None = None,
+    ) -> str | None:
+        """Record how a reserved call ended; returns the payload's SHA-256.
+
+        With `keep_payloads`, only that many of the target's newest payloads stay in full: an hourly poll of a large
+        report would otherwise grow the store without end. Older calls keep their time, outcome and hash.
+        """
+        digest = hashlib.sha256(payload).hexdigest() if payload is not None else None
+        with self._db.transaction():
+            self._db.execute(
+                "UPDATE fetches SET finished_at = ?, outcome = ?, status_code = ?, content_type = ?, "
+                "payload_hash = ?, payload = ?, error = ? WHERE id = ?",
+                [
+                    iso(now or utcnow()),
+                    outcome,
+                    status_code,
+                    content_type,
+                    digest,
+                    payload,
+                    redact(error) if error else None,
+                    fetch_id,
+                ],
+            )
+            if payload is not None and keep_payloads is not None:
+                self._db.execute(
+                    "UPDATE fetches SET payload = NULL WHERE payload IS NOT NULL AND id IN ("
+                    "SELECT id FROM fetches WHERE (source, target) = (SELECT source, target FROM fetches WHERE id = ?) "
+                    "AND payload IS NOT NULL ORDER BY id DESC LIMIT -1 OFFSET ?)",
+                    [fetch_id, keep_payloads],
+                )
+        return digest

@@ -1,0 +1,46 @@
+"""One sync at a time: an exclusive `flock` on a file beside the store, naming the process that holds it."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import TextIO
+
+from connector.errors import StoreBusyError
+from connector.store.database import iso, utcnow
+
+
+class SyncLock:
+    """The store's sync lock; a store without a file (in memory) has no other process to exclude."""
+
+    def __init__(self, store_path: Path | None) -> None:
+        self.store_path = store_path
+        self._handle: TextIO | None = None
+
+    def acquire(self) -> None:
+        """Claim the store for a sync; a second process gets StoreBusyError instead of interleaved writes."""
+        if self.store_path is None or self._handle is not None:
+            return
+        lock_path = self.store_path.with_name(self.store_path.name + ".lock")
+        handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the life of the sync
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StoreBusyError(
+                f"a sync is already running on {self.store_path} ({holder}); wait for it to finish"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {iso(utcnow())}")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None

@@ -1,0 +1,198 @@
+"""The outbox: every computed line, written before any push, with where it stands and the history of its values."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from connector.errors import StoreError
+from connector.redact import redact
+from connector.store.database import Database, from_iso, iso, to_json, utcnow
+from mappings.lines import Line, LineIdentity, LineStatus, StoredLine, next_status
+
+_COLUMNS = (
+    "id, psa_customer, contract, period_key, metric, quantity, unit, rate, amount, status, psa_ref, attempts, "
+    "last_error, inputs, pushed_quantity, hold_reason, approved_quantity, plan, updated_at"
+)
+_WHERE_IDENTITY = "psa_customer = ? AND contract = ? AND period_key = ? AND metric = ?"
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return Decimal(text) if text is not None else None
+
+
+def _stored(row: tuple[Any, ...]) -> StoredLine:
+    inputs = json.loads(row[13])
+    plan = json.loads(row[17]) if row[17] else {}
+    if plan:
+        line = Line.from_record(plan, inputs)
+    else:
+        # Staged before the outbox kept the whole line (schema v1): its columns still say what was computed.
+        line = Line(
+            psa_customer=row[1],
+            contract=row[2],
+            period_key=row[3],
+            metric=row[4],
+            quantity=Decimal(row[5]),
+            unit=row[6],
+            rate=Decimal(row[7]),
+            amount=Decimal(row[8]),
+            inputs=inputs,
+        )
+    return StoredLine(
+        id=row[0],
+        line=line,
+        status=LineStatus(row[9]),
+        psa_ref=row[10],
+        attempts=row[11],
+        last_error=row[12],
+        pushed_quantity=_decimal(row[14]),
+        hold_reason=row[15],
+        approved_quantity=_decimal(row[16]),
+        updated_at=from_iso(row[18]),
+        has_plan=bool(plan),
+    )
+
+
+class Outbox:
+    """The `line_items` table and its history."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def get(self, identity: LineIdentity) -> StoredLine | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM line_items WHERE {_WHERE_IDENTITY}", identity).fetchone()
+        return _stored(row) if row else None
+
+    def lines(self, status: LineStatus | None = None) -> list[StoredLine]:
+        sql, params = f"SELECT {_COLUMNS} FROM line_items", []
+        if status is not None:
+            sql, params = sql + " WHERE status = ?", [status.value]
+        return [_stored(r) for r in self._db.execute(sql + " ORDER BY id", params).fetchall()]
+
+    def stage(self, line: Line, hold_reason: str | None, *, now: datetime | None = None) -> StoredLine:
+        """Write a computed line as pending (or held) before anything is pushed; `next_status` decides which.
+
+        An identity already pushed with the same quantity stays pushed; a changed quantity goes back to pending
+        so the PSA is corrected, and the history keeps both values.
+        """
+        stamp = iso(now or utcnow())
+        with self._db.transaction():
+            existing = self.get(line.identity)
+            status, reason = next_status(line, existing, hold_reason)
+            values = [
+                *(str(line.quantity), line.unit, str(line.rate), str(line.amount), status.value),
+                *(to_json(line.inputs), to_json(line.to_record()), reason, stamp),
+            ]
+            if existing is None:
+                cursor = self._db.execute(
+                    "INSERT INTO line_items (quantity, unit, rate, amount, status, inputs, plan, hold_reason, "
+                    "updated_at, psa_customer, contract, period_key, metric, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [*values, *line.identity, stamp],
+                )
+                line_id = int(cursor.lastrowid or 0)
+            else:
+                line_id = existing.id
+                self._db.execute(
+                    "UPDATE line_items SET quantity = ?, unit = ?, rate = ?, amount = ?, status = ?, inputs = ?, "
+                    "plan = ?, hold_reason = ?, updated_at = ? WHERE id = ?",
+                    [*values, line_id],
+                )
+            if existing is None or (existing.status, existing.line.quantity) != (status, line.quantity):
+                self._history(line_id, status, line.quantity, line.amount, reason or "computed", stamp)
+        return self._require(line.identity)
+
+    def approve(self, identity: LineIdentity, note: str, now: datetime | None = None) -> StoredLine:
+        """An operator accepts a held line's quantity: it becomes pending, and that quantity is not held again."""
+        stamp = iso(now or utcnow())
+        with self._db.transaction():
+            stored = self._require(identity)
+            if stored.status is not LineStatus.HELD:
+                raise StoreError(f"line {stored.id} is {stored.status}, not held: nothing to approve")
+            self._db.execute(
+                "UPDATE line_items SET status = ?, hold_reason = NULL, approved_quantity = quantity, "
+                "updated_at = ? WHERE id = ?",
+                [LineStatus.PENDING.value, stamp, stored.id],
+            )
+            note = f"approved: {redact(note)}"
+            self._history(stored.id, LineStatus.PENDING, stored.line.quantity, stored.line.amount, note, stamp)
+        return self._require(identity)
+
+    def discard(self, identity: LineIdentity, note: str, now: datetime | None = None) -> StoredLine:
+        """An operator decides a line that is not in the PSA will not be pushed (e.g. one Atera can no longer take)."""
+        stamp = iso(now or utcnow())
+        with self._db.transaction():
+            stored = self._require(identity)
+            if stored.status not in (LineStatus.PENDING, LineStatus.FAILED, LineStatus.HELD):
+                raise StoreError(
+                    f"line {stored.id} is {stored.status}: only pending, failed or held lines can be discarded"
+                )
+            self._db.execute(
+                "UPDATE line_items SET status = ?, updated_at = ? WHERE id = ?",
+                [LineStatus.DISCARDED.value, stamp, stored.id],
+            )
+            note = f"discarded: {redact(note)}"
+            self._history(stored.id, LineStatus.DISCARDED, stored.line.quantity, stored.line.amount, note, stamp)
+        return self._require(identity)
+
+    def mark_pushed(self, identity: LineIdentity, psa_ref: str, now: datetime | None = None) -> None:
+        """The PSA confirmed it holds the line: only now is it pushed."""
+        stamp = iso(now or utcnow())
+        with self._db.transaction():
+            stored = self._require(identity)
+            self._db.execute(
+                "UPDATE line_items SET status = ?, psa_ref = ?, pushed_quantity = quantity, pushed_at = ?, "
+                "attempts = attempts + 1, last_error = NULL, updated_at = ? WHERE id = ?",
+                [LineStatus.PUSHED.value, psa_ref, stamp, stamp, stored.id],
+            )
+            line = stored.line
+            self._history(stored.id, LineStatus.PUSHED, line.quantity, line.amount, f"PSA {psa_ref}", stamp)
+
+    def mark_failed(self, identity: LineIdentity, error: str, now: datetime | None = None) -> None:
+        stamp = iso(now or utcnow())
+        with self._db.transaction():
+            stored = self._require(identity)
+            self._db.execute(
+                "UPDATE line_items SET status = ?, attempts = attempts + 1, last_error = ?, updated_at = ? "
+                "WHERE id = ?",
+                [LineStatus.FAILED.value, redact(error), stamp, stored.id],
+            )
+            line = stored.line
+            self._history(stored.id, LineStatus.FAILED, line.quantity, line.amount, redact(error), stamp)
+
+    def last_pushed_quantity(self, psa_customer: str, contract: str, metric: str, before_or_at: str) -> Decimal | None:
+        """The quantity last pushed for this customer, contract and metric in this period or an earlier one."""
+        row = self._db.execute(
+            "SELECT pushed_quantity FROM line_items WHERE psa_customer = ? AND contract = ? AND metric = ? "
+            "AND period_key <= ? AND pushed_quantity IS NOT NULL ORDER BY period_key DESC LIMIT 1",
+            [psa_customer, contract, metric, before_or_at],
+        ).fetchone()
+        return Decimal(row[0]) if row else None
+
+    def history(self, identity: LineIdentity) -> list[dict[str, Any]]:
+        """Every status and value the line has had, oldest first."""
+        stored = self._require(identity)
+        rows = self._db.execute(
+            "SELECT at, status, quantity, amount, note FROM line_item_history WHERE line_id = ? ORDER BY id",
+            [stored.id],
+        ).fetchall()
+        return [
+            {"at": r[0], "status": r[1], "quantity": Decimal(r[2]), "amount": Decimal(r[3]), "note": r[4]} for r in rows
+        ]
+
+    def _require(self, identity: LineIdentity) -> StoredLine:
+        stored = self.get(identity)
+        if stored is None:
+            raise StoreError(f"no staged line item {tuple(identity)}")
+        return stored
+
+    def _history(
+        self, line_id: int, status: LineStatus, quantity: Decimal, amount: Decimal, note: str, at: str
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO line_item_history (line_id, at, status, quantity, amount, note) VALUES (?, ?, ?, ?, ?, ?)",
+            [line_id, at, status.value, str(quantity), str(amount), note],
+        )

@@ -1,0 +1,78 @@
+"""The store's schema, one migration per version: `PRAGMA user_version` says how many have run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY, command TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+            status TEXT NOT NULL, summary TEXT)"""
+    )
+    db.execute(
+        """CREATE TABLE fetches (
+            id INTEGER PRIMARY KEY, source TEXT NOT NULL, target TEXT NOT NULL, requested_at TEXT NOT NULL,
+            finished_at TEXT, outcome TEXT NOT NULL, status_code INTEGER, content_type TEXT,
+            payload_hash TEXT, payload BLOB, error TEXT, run_id INTEGER REFERENCES runs(id))"""
+    )
+    db.execute("CREATE INDEX fetches_by_target ON fetches(source, target, requested_at)")
+    db.execute(
+        """CREATE TABLE observations (
+            id INTEGER PRIMARY KEY, source TEXT NOT NULL, vendor_customer TEXT NOT NULL, metric TEXT NOT NULL,
+            product TEXT NOT NULL DEFAULT '', period_key TEXT NOT NULL, quantity TEXT NOT NULL, unit TEXT NOT NULL,
+            observed_at TEXT NOT NULL, complete INTEGER NOT NULL, inputs TEXT NOT NULL,
+            run_id INTEGER REFERENCES runs(id), fetch_id INTEGER REFERENCES fetches(id))"""
+    )
+    db.execute("CREATE INDEX observations_by_key ON observations(source, vendor_customer, metric, period_key, product)")
+    db.execute(
+        """CREATE TABLE line_items (
+            id INTEGER PRIMARY KEY, psa_customer TEXT NOT NULL, contract TEXT NOT NULL, period_key TEXT NOT NULL,
+            metric TEXT NOT NULL, quantity TEXT NOT NULL, unit TEXT NOT NULL, rate TEXT NOT NULL,
+            amount TEXT NOT NULL, status TEXT NOT NULL, psa_ref TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT, inputs TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            UNIQUE (psa_customer, contract, period_key, metric))"""
+    )
+    db.execute(
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY, at TEXT NOT NULL, event TEXT NOT NULL, subject TEXT NOT NULL,
+            details TEXT NOT NULL)"""
+    )
+    # Append-only: the audit trail is evidence, so the database itself refuses to rewrite it.
+    db.execute(
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END"
+    )
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    # Pushed values are corrected, never overwritten blind: remember what the PSA holds and why a line is held.
+    db.execute("ALTER TABLE line_items ADD COLUMN pushed_quantity TEXT")
+    db.execute("ALTER TABLE line_items ADD COLUMN pushed_at TEXT")
+    db.execute("ALTER TABLE line_items ADD COLUMN hold_reason TEXT")
+    db.execute("ALTER TABLE line_items ADD COLUMN approved_quantity TEXT")
+    db.execute("ALTER TABLE line_items ADD COLUMN plan TEXT")
+    db.execute(
+        """CREATE TABLE line_item_history (
+            id INTEGER PRIMARY KEY, line_id INTEGER NOT NULL REFERENCES line_items(id), at TEXT NOT NULL,
+            status TEXT NOT NULL, quantity TEXT NOT NULL, amount TEXT NOT NULL, note TEXT)"""
+    )
+
+
+def _v3(db: sqlite_utils.Database) -> None:
+    # Observations are looked up by vendor customer ignoring case; an index in that collation keeps it indexed.
+    db.execute(
+        "CREATE INDEX observations_by_customer ON observations"
+        "(source, vendor_customer COLLATE NOCASE, metric, product, period_key, id)"
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,81 @@
+"""The state store: runs and audit, the fetch ledger, observations and the outbox over one connection and transaction.
+
+Everything the connector learns or decides is written here before it acts on it, which is what makes pushes
+exactly-once and numbers explainable. The schema is versioned with `PRAGMA user_version` and migrated on open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from connector.store.database import Database
+from connector.store.ledger import Ledger
+from connector.store.lock import SyncLock
+from connector.store.observations import Observations
+from connector.store.outbox import Outbox
+from connector.store.runs import Runs
+from connector.store.schema import MIGRATIONS, Migration
+
+
+class Store:
+    """The connector's state store. Open with `Store.open(path)`; use as a context manager to close it."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.runs = Runs(database)
+        self.ledger = Ledger(database)
+        self.observations = Observations(database)
+        self.outbox = Outbox(database)
+        self._lock = SyncLock(database.path)
+
+    @classmethod
+    def open(cls, path: Path | str, *, migrations: Sequence[Migration] | None = None) -> Store:
+        """Open (creating with mode 0600) and migrate the store; `":memory:"` gives a throwaway store."""
+        return cls(Database.open(path, MIGRATIONS if migrations is None else migrations))
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return self.database.db
+
+    @property
+    def path(self) -> Path | None:
+        return self.database.path
+
+    @property
+    def schema_version(self) -> int:
+        return self.database.schema_version
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One IMMEDIATE transaction across every part of the store; nested uses join it."""
+        return self.database.transaction()
+
+    def close(self) -> None:
+        self.release_sync_lock()
+        self.database.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one sync at a time -------------------------------------------------------------------------------------
+
+    def acquire_sync_lock(self) -> None:
+        """Claim the store for a sync; a second process gets StoreBusyError instead of interleaved writes."""
+        self._lock.acquire()
+
+    def release_sync_lock(self) -> None:
+        self._lock.release()
+
+    @contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        self.acquire_sync_lock()
+        try:
+            yield
+        finally:
+            self.release_sync_lock()

@@ -1,0 +1,90 @@
+"""Which observations a billing period counts and the quantity they measure: pure functions over observation history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from mappings.periods import Period
+
+PEAK_RULE = "peak of the period's complete observations"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One measured quantity for one vendor customer, as a source saw it at `observed_at`."""
+
+    source: str
+    vendor_customer: str
+    metric: str
+    period_key: str
+    quantity: Decimal
+    unit: str
+    observed_at: datetime
+    complete: bool
+    inputs: dict[str, Any]
+    product: str = ""
+    fetch_id: int | None = None
+    run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The quantity a period bills and what explains it."""
+
+    quantity: Decimal
+    explanation: dict[str, Any]
+
+
+def month_bounds(period_key: str) -> tuple[date, date] | None:
+    """First and last day of a `YYYY-MM` vendor period, or None for any other key."""
+    try:
+        first = datetime.strptime(period_key, "%Y-%m").date()
+    except ValueError:
+        return None
+    following = first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
+    return first, following - timedelta(days=1)
+
+
+def vendor_period_overlaps(period_key: str, period: Period) -> bool:
+    """Whether a vendor period (a month `YYYY-MM`) touches the billing period; any other key is taken to touch it."""
+    month = month_bounds(period_key)
+    return month is None or period.overlaps(*month)
+
+
+def counts_in(observation: Observation, period: Period) -> bool:
+    """Whether an observation belongs to the billing period."""
+    month = month_bounds(observation.period_key)
+    seen_on = observation.observed_at.date()
+    if month is None:
+        return period.contains(seen_on)
+    if not period.overlaps(*month):
+        return False
+    # A billing period shorter than the vendor's month takes only what was observed inside it.
+    whole_month_inside = period.start <= month[0] and month[1] <= period.end
+    return whole_month_inside or period.contains(seen_on)
+
+
+def peak(observations: Iterable[Observation], period: Period) -> Measured | None:
+    """The period's quantity: the peak of its complete observations, or None when nothing complete was observed.
+
+    Vendors bill the highest usage seen in their month, so several polls in a month bill their maximum; a quarterly
+    or yearly line bills the highest monthly peak inside it.
+    """
+    candidates = [o for o in observations if o.complete and counts_in(o, period)]
+    if not candidates:
+        return None
+    top = max(candidates, key=lambda o: (o.quantity, o.observed_at))
+    return Measured(
+        top.quantity,
+        {
+            "peak_observed_at": top.observed_at.isoformat(),
+            "peak_vendor_period": top.period_key,
+            "observations_considered": len(candidates),
+            "fetch_id": top.fetch_id,
+            "explanation": top.inputs.get("metric", {}),
+        },
+    )
