@@ -12,7 +12,8 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from connector.errors import ConfigError, DataError, RateLimitedError, VendorAuthError
-from connector.http import HttpSettings, LinkedPaging, Rule, VendorHttp, body_text, build_client, paginate
+from connector.http import HttpSettings, Rule, VendorHttp, body_text, build_client
+from connector.paging import LinkedPaging, paginate
 from providers.atera.models import (
     AgentDto,
     ContactDto,

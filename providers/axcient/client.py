@@ -11,7 +11,8 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from connector.errors import ConfigError, DataError, VendorAuthError
-from connector.http import CountedPaging, HttpSettings, Rule, VendorHttp, body_text, build_client, paginate
+from connector.http import HttpSettings, Rule, VendorHttp, body_text, build_client
+from connector.paging import CountedPaging, paginate
 from connector.redact import register_secret
 from providers.axcient.models import Account, Customer, ErrorBody, Page, Session
 from providers.axcient.settings import AxcientSettings
