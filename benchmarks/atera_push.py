@@ -10,10 +10,11 @@ from typing import Any
 from connector.http import HttpSettings
 from connector.secrets import SecretRef
 from mappings.enums import BillingPeriod
+from mappings.lines import Line
 from providers.atera.client import build_atera_client
 from providers.atera.sandbox import DEFAULT_API_KEY, AteraSandbox, default_data
 from providers.atera.settings import AteraSettings
-from providers.atera.sink import AteraSink, PlannedLine
+from providers.atera.sink import AteraSink
 
 
 def account(customers: int) -> dict[str, Any]:
@@ -42,8 +43,8 @@ def account(customers: int) -> dict[str, Any]:
     return data
 
 
-def line(n: int, quantity: Decimal) -> PlannedLine:
-    return PlannedLine(
+def line(n: int, quantity: Decimal) -> Line:
+    return Line(
         psa_customer=f"Bench customer {n:05d}",
         contract="Server backup (per GB)",
         period_key="2026-11",

@@ -10,6 +10,7 @@ from types import FrameType
 
 from connector.errors import ConnectorError
 from connector.report import RunReport
+from mappings.lines import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,11 @@ def run_forever(
                 "sync cycle %d: %s (%d pushed, %d unchanged, %d held, %d blocked, %d failed, %d unmapped)",
                 cycles,
                 report.status,
-                report.count("pushed"),
-                report.count("unchanged"),
-                report.count("held"),
-                report.count("blocked"),
-                report.count("failed"),
+                report.count(Outcome.PUSHED),
+                report.count(Outcome.UNCHANGED),
+                report.count(Outcome.HELD),
+                report.count(Outcome.BLOCKED),
+                report.count(Outcome.FAILED),
                 len(report.unmapped),
             )
         if max_cycles is not None and cycles >= max_cycles:

@@ -13,13 +13,23 @@ from typing import Any
 
 from connector.config import Settings
 from connector.errors import ConnectorError
-from connector.plan import PlannedLine, Sink
-from connector.report import LineOutcome, RunReport, SourceOutcome
+from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
 from connector.store import Store
-from connector.usage import UsageReport, UsageSource, billed_quantity, vendor_period_overlaps
+from connector.usage import PsaEvents, Sink, UsageReport, UsageSource
 from mappings.customer import CustomerMapping, LineMapping
-from mappings.lines import Line, LineIdentity, LineStatus
+from mappings.lines import (
+    Decision,
+    Line,
+    LineIdentity,
+    LineResult,
+    LineStatus,
+    Outcome,
+    StoredLine,
+    next_status,
+    staged_result,
+)
+from mappings.measure import PEAK_RULE, peak, vendor_period_overlaps
 from mappings.money import round_money
 from mappings.periods import Period, parse_period_key, period_containing
 
@@ -152,17 +162,17 @@ class SyncEngine:
         reports: Mapping[str, UsageReport | str],
         *,
         dry_run: bool,
-    ) -> LineOutcome:
+    ) -> LineResult:
         period = period_containing(mapping.billing_period, day)
-        identity = (customer.psa_customer, mapping.contract, period.key, mapping.metric.value)
+        identity = LineIdentity(customer.psa_customer, mapping.contract, period.key, mapping.metric.value)
         if mapping.start_date is not None and period.end < mapping.start_date:
-            return LineOutcome(*identity, outcome="unchanged", reason=f"contract starts {mapping.start_date}")
+            return LineResult(identity, Outcome.UNCHANGED, reason=f"contract starts {mapping.start_date}")
         try:
             line = self._price(customer, mapping, period, reports)
         except Blocked as blocked:
             log.error("%s / %s: not billed: %s", customer.psa_customer, mapping.contract, blocked)
-            return LineOutcome(*identity, outcome="blocked", reason=str(blocked))
-        existing = self.store.outbox.get(LineIdentity(*line.identity))
+            return LineResult(identity, Outcome.BLOCKED, reason=str(blocked))
+        existing = self.store.outbox.get(line.identity)
         previous = self.store.outbox.last_pushed_quantity(
             line.psa_customer, line.contract, line.metric, line.period_key
         )
@@ -172,47 +182,18 @@ class SyncEngine:
             previous,
             approved=existing.approved_quantity if existing else None,
         )
-        outcome = LineOutcome(
-            *identity,
-            outcome="held" if reason else "planned",
-            quantity=line.quantity,
-            unit=line.unit,
-            rate=line.rate,
-            amount=line.amount,
-            reason=reason or "",
-        )
         if dry_run:
-            if existing is not None and existing.status == "pushed" and existing.pushed_quantity == line.quantity:
-                outcome.outcome, outcome.reason = "unchanged", "already in the PSA"
-            elif existing is not None and existing.status == "discarded" and existing.line.quantity == line.quantity:
-                outcome.outcome, outcome.reason = "discarded", "discarded by an operator"
-            return outcome
-        staged = self.store.outbox.stage(Line.from_record(line.to_record(), line.inputs), reason)
-        outcome.outcome = {"pushed": "unchanged", "held": "held", "discarded": "discarded"}.get(
-            staged.status, "pending"
-        )
-        if staged.status == "pushed":
-            outcome.reason, outcome.psa_ref = "already in the PSA", staged.psa_ref
-        elif staged.status == "discarded":
-            outcome.reason = "discarded by an operator"
-        return outcome
+            # What staging would decide, by the very rule staging uses, with nothing written.
+            return staged_result(line, next_status(line, existing, reason), dry_run=True)
+        staged = self.store.outbox.stage(line, reason)
+        return staged_result(line, _decided(staged), dry_run=False, psa_ref=staged.psa_ref)
 
     def _report_held(self, report: RunReport) -> None:
         """Lines of other periods still waiting for approval: unbilled until someone acts, so never out of sight."""
-        planned = {(o.psa_customer, o.contract, o.period_key, o.metric) for o in report.lines}
+        planned = {result.identity for result in report.lines}
         for stored in self.store.outbox.lines(LineStatus.HELD):
             if stored.identity not in planned:
-                report.lines.append(
-                    LineOutcome(
-                        *stored.identity,
-                        outcome="held",
-                        quantity=stored.line.quantity,
-                        unit=stored.line.unit,
-                        rate=stored.line.rate,
-                        amount=stored.line.amount,
-                        reason=stored.hold_reason or "",
-                    )
-                )
+                report.lines.append(staged_result(stored.line, _decided(stored), dry_run=report.dry_run))
 
     def _price(
         self,
@@ -220,7 +201,7 @@ class SyncEngine:
         mapping: LineMapping,
         period: Period,
         reports: Mapping[str, UsageReport | str],
-    ) -> PlannedLine:
+    ) -> Line:
         source = mapping.metric.source
         usage_report = reports.get(source)
         if usage_report is None or isinstance(usage_report, str):
@@ -239,46 +220,45 @@ class SyncEngine:
         spoiled = [
             u
             for u in usage_report.customer_periods(vendor_name)
-            if not u.complete and (u is usage or vendor_period_overlaps(u.period_key, period.start, period.end))
+            if not u.complete and (u is usage or vendor_period_overlaps(u.period_key, period))
         ]
         if spoiled:
             problems = "; ".join(p for u in spoiled for p in u.problems)
             raise Blocked(f"{source} usage for {vendor_name!r} is incomplete: {problems}")
         product = mapping.product or ""
-        observed = billed_quantity(
-            self.store, source, usage.vendor_customer, mapping.metric, period.start, period.end, product=product
+        observations = self.store.observations.query(
+            source, vendor_customer=usage.vendor_customer, metric=mapping.metric.value, product=product
         )
-        if observed is None:
+        measured = peak(observations, period)
+        if measured is None:
             raise Blocked(
                 f"no complete {mapping.metric.value} observation for {vendor_name!r}"
                 + (f" and product {product!r}" if product else "")
                 + f" in {period.key}"
             )
-        quantity, observations = observed
-        return PlannedLine(
+        return Line(
             psa_customer=customer.psa_customer,
             contract=mapping.contract,
             period_key=period.key,
             metric=mapping.metric.value,
-            quantity=quantity,
+            quantity=measured.quantity,
             unit=mapping.metric.unit.value,
             rate=mapping.rate,
             # Rounded once, on the line total.
-            amount=round_money(quantity * mapping.rate),
+            amount=round_money(measured.quantity * mapping.rate),
             billing_period=mapping.billing_period,
             period_start=period.start,
             period_end=period.end,
             psa_customer_id=customer.psa_customer_id,
             contract_id=mapping.contract_id,
-            rate_sku=mapping.rate_sku,
             start_date=mapping.start_date,
-            create_if_missing=mapping.create_if_missing,
+            psa={"rate_sku": mapping.rate_sku, "create_if_missing": mapping.create_if_missing},
             inputs={
                 "source": source,
                 "vendor_customer": usage.vendor_customer,
                 "product": product or "all",
-                "rule": "peak of the period's complete observations",
-                "observations": observations,
+                "rule": PEAK_RULE,
+                "observations": measured.explanation,
             },
         )
 
@@ -287,64 +267,70 @@ class SyncEngine:
     def _push_pending(self, report: RunReport) -> None:
         # Failed lines too: one from a period no longer computed (its push failed at the period's end) is never
         # re-staged, so without this it would stay unbilled, and out of every later report, for good.
-        pending = [line for line in self.store.outbox.lines() if line.status in (LineStatus.PENDING, LineStatus.FAILED)]
+        waiting = (LineStatus.PENDING, LineStatus.FAILED)
+        pending = [stored for stored in self.store.outbox.lines() if stored.status in waiting]
         if not pending:
             return
         if self.sink is None:
             report.problems.append(f"{len(pending)} line(s) pending but [atera] is not enabled: nothing was pushed")
             return
-        outcomes = {(o.psa_customer, o.contract, o.period_key, o.metric): o for o in report.lines}
+        results = {result.identity: result for result in report.lines}
         for number, stored in enumerate(pending, start=1):
             self.progress(f"pushing line {number} of {len(pending)} to the PSA")
-            outcome = outcomes.get(stored.identity)
-            if outcome is not None and outcome.outcome == "blocked":
+            result = results.get(stored.identity)
+            if result is not None and result.outcome is Outcome.BLOCKED:
                 # Staged by an earlier run, but what stops this run's computation stops the push too.
                 continue
-            if outcome is None:  # approved or failed earlier, pushed now
-                outcome = LineOutcome(
-                    *stored.identity,
-                    outcome="pending",
-                    quantity=stored.line.quantity,
-                    unit=stored.line.unit,
-                    rate=stored.line.rate,
-                    amount=stored.line.amount,
-                )
-                report.lines.append(outcome)
-            if not stored.has_plan:
-                # Staged before the outbox kept what a push needs (schema v1): say so on every run, never crash.
-                outcome.outcome = "failed"
-                outcome.reason = f"staged without a push plan; run `connector sync --period {stored.line.period_key}`"
-                log.error("push %s not attempted: %s", stored.identity, outcome.reason)
-                continue
-            line = PlannedLine.from_record(_plan_record(stored.line), stored.line.inputs)
-            try:
-                result = self.sink.push(line)
-            except ConnectorError as error:
-                log.error("push %s failed: %s", stored.identity, error)
-                self.store.outbox.mark_failed(stored.identity, str(error))
-                outcome.outcome, outcome.reason = "failed", str(error)
-                continue
-            except Exception as error:
-                # Unexpected: keep the outbox truthful, then let it be loud.
-                self.store.outbox.mark_failed(stored.identity, f"unexpected {type(error).__name__}: {error}")
-                raise
-            self.store.outbox.mark_pushed(stored.identity, result.psa_ref)
-            self.store.runs.audit(
-                "pushed" if result.wrote else "confirmed",
-                stored.line.psa_customer,
-                {
-                    "identity": list(stored.identity),
-                    "quantity": str(stored.line.quantity),
-                    "previous_quantity": str(result.previous_quantity),
-                    "psa_ref": result.psa_ref,
-                },
-            )
-            outcome.outcome = "pushed" if result.wrote else "unchanged"
-            outcome.psa_ref = result.psa_ref
-            if not result.wrote:
-                outcome.reason = "the PSA already held this quantity"
+            if result is None:  # approved or failed earlier, pushed now
+                result = LineResult(stored.identity, Outcome.PENDING, stored.line)
+                report.lines.append(result)
+            self._push(self.sink, stored, result)
+
+    def _push(self, sink: Sink, stored: StoredLine, result: LineResult) -> None:
+        """Push one staged line; the outbox says pushed only once the PSA has confirmed it."""
+        where = tuple(stored.identity)
+        if not stored.has_plan:
+            # Staged before the outbox kept what a push needs (schema v1): say so on every run, never crash.
+            result.outcome = Outcome.FAILED
+            result.reason = f"staged without a push plan; run `connector sync --period {stored.line.period_key}`"
+            log.error("push %s not attempted: %s", where, result.reason)
+            return
+        try:
+            pushed = sink.push(stored.line, self._audit_events_of(stored.line))
+        except ConnectorError as error:
+            log.error("push %s failed: %s", where, error)
+            self.store.outbox.mark_failed(stored.identity, str(error))
+            result.outcome, result.reason = Outcome.FAILED, str(error)
+            return
+        except Exception as error:
+            # Unexpected: keep the outbox truthful, then let it be loud.
+            self.store.outbox.mark_failed(stored.identity, f"unexpected {type(error).__name__}: {error}")
+            raise
+        self.store.outbox.mark_pushed(stored.identity, pushed.psa_ref)
+        self.store.runs.audit(
+            "pushed" if pushed.wrote else "confirmed",
+            stored.line.psa_customer,
+            {
+                "identity": list(stored.identity),
+                "quantity": str(stored.line.quantity),
+                "previous_quantity": str(pushed.previous_quantity),
+                "psa_ref": pushed.psa_ref,
+            },
+        )
+        result.outcome = Outcome.PUSHED if pushed.wrote else Outcome.UNCHANGED
+        result.psa_ref = pushed.psa_ref
+        if not pushed.wrote:
+            result.reason = "the PSA already held this quantity"
+
+    def _audit_events_of(self, line: Line) -> PsaEvents:
+        """What the sink creates for a line goes to the audit trail the moment it is created."""
+
+        def audit(event: str, details: dict[str, Any]) -> None:
+            self.store.runs.audit(event, line.psa_customer, {"identity": list(line.identity), **details})
+
+        return audit
 
 
-def _plan_record(line: Line) -> dict[str, Any]:
-    """A stored line as the sink's planned line reads it: the PSA options back on the line itself."""
-    return {**line.to_record(), **line.psa}
+def _decided(stored: StoredLine) -> Decision:
+    """The staging decision a stored line carries."""
+    return Decision(stored.status, stored.hold_reason)

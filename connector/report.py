@@ -7,23 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-# Outcomes of one line in one run, worst last: the report's exit code follows the worst one present.
-LINE_OUTCOMES = ("unchanged", "discarded", "pushed", "planned", "pending", "held", "blocked", "failed")
-
-
-@dataclass
-class LineOutcome:
-    psa_customer: str
-    contract: str
-    period_key: str
-    metric: str
-    outcome: str
-    quantity: Decimal | None = None
-    unit: str = ""
-    rate: Decimal | None = None
-    amount: Decimal | None = None
-    reason: str = ""
-    psa_ref: str | None = None
+from mappings.lines import LineResult, Outcome
 
 
 @dataclass
@@ -41,20 +25,20 @@ class RunReport:
     dry_run: bool
     finished_at: datetime | None = None
     sources: list[SourceOutcome] = field(default_factory=list)
-    lines: list[LineOutcome] = field(default_factory=list)
+    lines: list[LineResult] = field(default_factory=list)
     unmapped: list[dict[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    def count(self, outcome: str) -> int:
+    def count(self, outcome: Outcome) -> int:
         return sum(1 for line in self.lines if line.outcome == outcome)
 
     @property
     def status(self) -> str:
         """ok: everything billed or unchanged; held: waiting for review; incomplete: something was not billed."""
         failed_source = any(s.status in {"failed", "incomplete"} for s in self.sources)
-        if self.problems or failed_source or self.unmapped or self.count("blocked") or self.count("failed"):
+        if self.problems or failed_source or self.unmapped or self.count(Outcome.BLOCKED) or self.count(Outcome.FAILED):
             return "incomplete"
-        if self.count("held"):
+        if self.count(Outcome.HELD):
             return "held"
         return "ok"
 
@@ -63,10 +47,17 @@ class RunReport:
         return {"ok": 0, "held": 5, "incomplete": 3}[self.status]
 
     def to_data(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["status"] = self.status
-        data["totals"] = {outcome: self.count(outcome) for outcome in LINE_OUTCOMES}
-        data["amount_pushed"] = sum(
-            (line.amount or Decimal(0) for line in self.lines if line.outcome == "pushed"), Decimal(0)
-        )
-        return data
+        pushed = (line.line.amount for line in self.lines if line.outcome is Outcome.PUSHED and line.line is not None)
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "dry_run": self.dry_run,
+            "finished_at": self.finished_at,
+            "sources": [asdict(source) for source in self.sources],
+            "lines": [line.to_data() for line in self.lines],
+            "unmapped": [dict(unmapped) for unmapped in self.unmapped],
+            "problems": list(self.problems),
+            "status": self.status,
+            "totals": {outcome.value: self.count(outcome) for outcome in Outcome},
+            "amount_pushed": sum(pushed, Decimal(0)),
+        }

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from connector.config import Settings
-from connector.plan import Sink
 from connector.store import Store
-from connector.usage import UsageSource
+from connector.usage import Sink, UsageSource
 
 
 def _altaro(settings: Settings, store: Store) -> UsageSource:
@@ -34,5 +33,5 @@ def enabled_sink(settings: Settings, store: Store) -> Sink | None:
         return None
     from providers.atera.sink import AteraSink
 
-    sink: Sink = AteraSink.from_settings(settings.atera, settings.http, store)
+    sink: Sink = AteraSink.from_settings(settings.atera, settings.http)
     return sink

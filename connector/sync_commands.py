@@ -19,7 +19,7 @@ from connector.output import plain_number, print_json, print_table, stderr, stdo
 from connector.report import RunReport
 from connector.store import Store
 from connector.sync import sync_once
-from mappings.lines import LineStatus
+from mappings.lines import LineStatus, Outcome
 
 if TYPE_CHECKING:  # the demo (and the sandboxes it imports) loads only when `connector demo` runs
     from connector.demo import DemoResult
@@ -46,17 +46,17 @@ def print_run_report(report: RunReport) -> None:
         ["PSA customer", "contract", "period", "metric", "quantity", "rate", "amount", "outcome", "why"],
         [
             (
-                o.psa_customer,
-                o.contract,
-                o.period_key,
-                o.metric,
-                "" if o.quantity is None else f"{o.quantity} {o.unit}",
-                o.rate,
-                o.amount,
-                o.outcome,
-                o.reason,
+                o["psa_customer"],
+                o["contract"],
+                o["period_key"],
+                o["metric"],
+                "" if o["quantity"] is None else f"{o['quantity']} {o['unit']}",
+                o["rate"],
+                o["amount"],
+                o["outcome"],
+                o["reason"],
             )
-            for o in report.lines
+            for o in (line.to_data() for line in report.lines)
         ],
         numeric=("quantity", "rate", "amount"),
     )
@@ -66,11 +66,10 @@ def print_run_report(report: RunReport) -> None:
         )
     for problem in report.problems:
         stderr.print(f"error: {problem}", markup=False)
-    totals = ", ".join(
-        f"{report.count(k)} {k}" for k in ("pushed", "unchanged", "planned", "held", "blocked", "failed")
-    )
+    shown = (Outcome.PUSHED, Outcome.UNCHANGED, Outcome.PLANNED, Outcome.HELD, Outcome.BLOCKED, Outcome.FAILED)
+    totals = ", ".join(f"{report.count(k)} {k}" for k in shown)
     stdout.print(f"Run {report.run_id or '-'}: {report.status.upper()} — {totals}", markup=False)
-    if report.count("held"):
+    if report.count(Outcome.HELD):
         stdout.print("Held lines wait for you: `connector review`, then `connector approve`.", markup=False)
 
 

@@ -1,14 +1,16 @@
-"""What every usage source hands the engine: per-customer quantities for a period, with problems said out loud."""
+"""The engine's interfaces: sources hand it per-customer usage, problems said out loud; the PSA sink takes lines."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from connector.store import Store
 from mappings.customer import Metric
+from mappings.lines import Line
 from mappings.measure import Observation
 
 
@@ -68,6 +70,26 @@ class UsageSource(Protocol):
     def collect(self, *, run_id: int | None = None) -> UsageReport: ...
 
 
+@dataclass(frozen=True)
+class PushResult:
+    """What the PSA holds after a push. `wrote` is False when it already held exactly this line."""
+
+    psa_ref: str
+    wrote: bool
+    previous_quantity: Decimal | None = None
+
+
+# Told of everything a push creates in the PSA besides the line (a rate product, a contract), as it happens: the
+# caller keeps the audit trail, and an event told before a crash is not lost with the push's result.
+PsaEvents = Callable[[str, dict[str, Any]], None]
+
+
+class Sink(Protocol):
+    """Where computed lines go (the PSA). A push of a line the PSA already holds must write nothing."""
+
+    def push(self, line: Line, events: PsaEvents | None = None) -> PushResult: ...
+
+
 def record_report(store: Store, report: UsageReport, *, run_id: int | None = None) -> None:
     """Store one observation per customer, metric and product, with the inputs that explain it."""
     fetch_id = report.fetch_ids[-1] if report.fetch_ids else None
@@ -91,77 +113,3 @@ def record_report(store: Store, report: UsageReport, *, run_id: int | None = Non
             for (metric, product), quantity in usage.quantities.items()
         ]
     )
-
-
-def peak_observation(
-    store: Store, source: str, vendor_customer: str, metric: Metric, period_key: str, product: str = ""
-) -> Observation | None:
-    """The highest complete observation of a period (vendors bill the period's peak); None when there is none."""
-    candidates = [
-        o
-        for o in store.observations.query(
-            source, vendor_customer=vendor_customer, metric=metric.value, period_key=period_key, product=product
-        )
-        if o.complete
-    ]
-    return max(candidates, key=lambda o: (o.quantity, o.observed_at), default=None)
-
-
-def _month_bounds(period_key: str) -> tuple[date, date] | None:
-    """First and last day of a `YYYY-MM` observation period, or None for any other key."""
-    try:
-        first = datetime.strptime(period_key, "%Y-%m").date()
-    except ValueError:
-        return None
-    following = first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
-    return first, following - timedelta(days=1)
-
-
-def vendor_period_overlaps(period_key: str, start: date, end: date) -> bool:
-    """Whether a vendor period (a month `YYYY-MM`) touches [start, end]; any other key is taken to touch it."""
-    month = _month_bounds(period_key)
-    return month is None or (month[0] <= end and start <= month[1])
-
-
-def _observation_in(observation: Observation, start: date, end: date) -> bool:
-    month = _month_bounds(observation.period_key)
-    seen_on = observation.observed_at.date()
-    if month is None:
-        return start <= seen_on <= end
-    if month[1] < start or month[0] > end:
-        return False
-    # A billing period shorter than the vendor's month takes only what was observed inside it.
-    whole_month_inside = start <= month[0] and month[1] <= end
-    return whole_month_inside or start <= seen_on <= end
-
-
-def billed_quantity(
-    store: Store,
-    source: str,
-    vendor_customer: str,
-    metric: Metric,
-    start: date,
-    end: date,
-    *,
-    product: str = "",
-) -> tuple[Decimal, dict[str, Any]] | None:
-    """The quantity to bill for a period: the peak of its complete observations, with what explains it.
-
-    Vendors bill the highest usage seen in their month, so several polls in a month bill their maximum; a
-    quarterly or yearly line bills the highest monthly peak inside it. None when nothing complete was observed.
-    """
-    candidates = [
-        o
-        for o in store.observations.query(source, vendor_customer=vendor_customer, metric=metric.value, product=product)
-        if o.complete and _observation_in(o, start, end)
-    ]
-    if not candidates:
-        return None
-    peak = max(candidates, key=lambda o: (o.quantity, o.observed_at))
-    return peak.quantity, {
-        "peak_observed_at": peak.observed_at.isoformat(),
-        "peak_vendor_period": peak.period_key,
-        "observations_considered": len(candidates),
-        "fetch_id": peak.fetch_id,
-        "explanation": peak.inputs.get("metric", {}),
-    }

@@ -1,4 +1,4 @@
-"""The PSA sink: sets a Retainer/flat-fee contract's Quantity for one planned line, reading before any write."""
+"""The PSA sink: sets a Retainer/flat-fee contract's Quantity for one computed line, reading before any write."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from connector.errors import ConfigError, DataError
 from connector.http import HttpSettings
-from connector.plan import PlannedLine, PushResult
-from connector.store import Store
+from connector.usage import PsaEvents, PushResult
 from mappings.enums import ContractType
+from mappings.lines import Line, LineIdentity
 from providers.atera.client import AteraClient, build_atera_client
 from providers.atera.models import (
     ContractDto,
@@ -24,10 +25,10 @@ from providers.atera.models import (
     UpdateContractDto,
     UpdateRetainerFlatFeeContractDto,
 )
-from providers.atera.record import LineRecord
+from providers.atera.record import is_later, parse_record, record_text
 from providers.atera.settings import AteraSettings
 
-__all__ = ["AteraPushResult", "AteraSink", "PlannedLine", "PushResult"]
+__all__ = ["AteraPushResult", "AteraSink", "PushResult"]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,13 @@ def _day(value: date | None) -> datetime | None:
     return datetime.combine(value, time()) if value is not None else None
 
 
-def _quantity_update(contract: ContractDto, line: PlannedLine) -> UpdateContractDto:
+def _rate_sku(line: Line) -> str | None:
+    # Atera's own options for a line come under `line.psa`: the generic line knows no Atera field.
+    sku = line.psa.get("rate_sku")
+    return str(sku) if sku else None
+
+
+def _quantity_update(contract: ContractDto, line: Line) -> UpdateContractDto:
     """The contract's header fields as read, and the new Quantity: nothing else may change."""
     retainer = contract.RetainerFlatFeeContract
     assert retainer is not None
@@ -68,10 +75,11 @@ def _quantity_update(contract: ContractDto, line: PlannedLine) -> UpdateContract
 
 
 class AteraSink:
-    """Pushes planned lines into Atera. A push the contract already reflects writes nothing.
+    """Pushes computed lines into Atera. A push the contract already reflects writes nothing.
 
     Customers and rates are read once per sink (one sync run); contracts are read on every push, because the
-    read-before-write is what makes a rerun after a crash harmless.
+    read-before-write is what makes a rerun after a crash harmless. What a push creates besides the Quantity (a rate
+    product, a contract) is told to the caller's `events`, which keeps the audit trail: the sink keeps no state.
     """
 
     def __init__(
@@ -81,29 +89,24 @@ class AteraSink:
         custom_field: str,
         rate_category: str | None = "Backup",
         sla_id: int | None = None,
-        store: Store | None = None,
         after_contract_write: ContractWritten | None = None,
     ) -> None:
         self.client = client
         self.custom_field = custom_field
         self.rate_category = rate_category
         self.sla_id = sla_id
-        self.store = store
         # Tests hook in here to simulate a crash between the contract write and anything after it.
         self.after_contract_write = after_contract_write
         self._customers: list[CustomerDto] | None = None
         self._rates: list[RateDto] | None = None
 
     @classmethod
-    def from_settings(
-        cls, settings: AteraSettings, http: HttpSettings, store: Store | None = None, **client_options: Any
-    ) -> AteraSink:
+    def from_settings(cls, settings: AteraSettings, http: HttpSettings, **client_options: Any) -> AteraSink:
         return cls(
             build_atera_client(settings, http, **client_options),
             custom_field=settings.custom_field,
             rate_category=settings.rate_category,
             sla_id=settings.sla_id,
-            store=store,
         )
 
     def close(self) -> None:
@@ -111,21 +114,24 @@ class AteraSink:
 
     # -- the push ----------------------------------------------------------------------------------------------
 
-    def push(self, line: PlannedLine) -> AteraPushResult:
+    def push(self, line: Line, events: PsaEvents | None = None) -> AteraPushResult:
+        told = events or _unheard
         customer_id = self._customer_id(line)
         contract = self._find_contract(line, customer_id)
         if contract is None:
-            contract_id = self._create_contract(line, customer_id)
+            contract_id = self._create_contract(line, customer_id, told)
             self._record(contract_id, line)
             return AteraPushResult(psa_ref(contract_id), wrote=True, previous_quantity=None, contract_id=contract_id)
         retainer = contract.RetainerFlatFeeContract
         assert retainer is not None
         self._check_rate(contract, line)
-        recorded = LineRecord.parse(self.client.contract_custom_value(contract.ContractID, self.custom_field))
+        recorded = parse_record(self.client.contract_custom_value(contract.ContractID, self.custom_field))
         self._check_record(recorded, contract, line)
+        # Decimal equality, so a record of "42" matches a line of 42.00.
+        recorded_this = recorded == (line.identity, line.quantity)
         wrote = False
         if retainer.Quantity is None or retainer.Quantity != line.quantity:
-            if recorded is not None and recorded.matches(LineRecord.of(line)):
+            if recorded_this:
                 log.warning(
                     "Atera contract %r holds %s, not the %s the connector set for %s: someone changed it in Atera; "
                     "setting it back",
@@ -144,8 +150,7 @@ class AteraSink:
             self.client.update_contract(contract.ContractID, _quantity_update(contract, line))
             self._contract_written(contract.ContractID)
             wrote = True
-        wanted = LineRecord.of(line)
-        if recorded is None or not recorded.matches(wanted):
+        if not recorded_this:
             self._record(contract.ContractID, line)
             wrote = True
         return AteraPushResult(
@@ -155,8 +160,8 @@ class AteraSink:
             contract_id=contract.ContractID,
         )
 
-    def _record(self, contract_id: int, line: PlannedLine) -> None:
-        self.client.set_contract_custom_value(contract_id, self.custom_field, LineRecord.of(line).to_text())
+    def _record(self, contract_id: int, line: Line) -> None:
+        self.client.set_contract_custom_value(contract_id, self.custom_field, record_text(line))
 
     def _contract_written(self, contract_id: int) -> None:
         if self.after_contract_write is not None:
@@ -164,7 +169,7 @@ class AteraSink:
 
     # -- finding the customer and the contract -----------------------------------------------------------------
 
-    def _customer_id(self, line: PlannedLine) -> int:
+    def _customer_id(self, line: Line) -> int:
         if line.psa_customer_id is not None:
             return line.psa_customer_id
         if self._customers is None:
@@ -182,7 +187,7 @@ class AteraSink:
             )
         return found[0].CustomerID
 
-    def _find_contract(self, line: PlannedLine, customer_id: int) -> ContractDto | None:
+    def _find_contract(self, line: Line, customer_id: int) -> ContractDto | None:
         where = f"Atera customer {line.psa_customer!r} ({customer_id})"
         if line.contract_id is not None:
             contract = self.client.contract(line.contract_id)
@@ -201,14 +206,14 @@ class AteraSink:
             )
         if named:
             return self._usable(named[0], line)
-        if not line.create_if_missing:
+        if not line.psa.get("create_if_missing"):
             raise ConfigError(
                 f"{where} has no contract named {line.contract!r}: create a Retainer/flat-fee contract with that name, "
                 "or set create_if_missing = true"
             )
         return None
 
-    def _usable(self, contract: ContractDto, line: PlannedLine) -> ContractDto:
+    def _usable(self, contract: ContractDto, line: Line) -> ContractDto:
         what = f"Atera contract {contract.ContractName!r} ({contract.ContractID})"
         if contract.ContractType is not ContractType.RETAINER_FLAT_FEE or contract.RetainerFlatFeeContract is None:
             raise ConfigError(
@@ -220,7 +225,7 @@ class AteraSink:
             raise ConfigError(f"{what} is inactive: activate it in Atera or map the line to an active contract")
         return contract
 
-    def _check_rate(self, contract: ContractDto, line: PlannedLine) -> None:
+    def _check_rate(self, contract: ContractDto, line: Line) -> None:
         retainer = contract.RetainerFlatFeeContract
         rate = retainer.Rate if retainer is not None else None
         if rate is None or rate.Amount != line.rate:
@@ -230,31 +235,33 @@ class AteraSink:
                 f"{line.rate}; Atera cannot change a contract's rate, so fix the mapping's rate or use a new contract"
             )
 
-    def _check_record(self, recorded: LineRecord | None, contract: ContractDto, line: PlannedLine) -> None:
+    def _check_record(self, recorded: tuple[LineIdentity, Decimal] | None, contract: ContractDto, line: Line) -> None:
         if recorded is None:
             return
+        held, _ = recorded
         what = f"Atera contract {contract.ContractName!r} ({contract.ContractID})"
-        if recorded.is_later_than(line.period_key):
+        if is_later(held.period_key, than=line.period_key):
             raise DataError(
-                f"{what} already holds the quantity of period {recorded.period_key}; refusing to overwrite it with "
+                f"{what} already holds the quantity of period {held.period_key}; refusing to overwrite it with "
                 f"the older period {line.period_key}"
             )
-        if recorded.period_key == line.period_key and recorded.metric != line.metric:
+        if held.period_key == line.period_key and held.metric != line.metric:
             raise ConfigError(
-                f"{what} already carries {recorded.metric} for {line.period_key}; one contract's Quantity can carry "
+                f"{what} already carries {held.metric} for {line.period_key}; one contract's Quantity can carry "
                 f"one metric, so map {line.metric} to its own contract"
             )
 
     # -- creating what the mapping asks for --------------------------------------------------------------------
 
-    def _rate_id(self, line: PlannedLine) -> int:
-        if not line.rate_sku:
+    def _rate_id(self, line: Line, events: PsaEvents) -> int:
+        sku = _rate_sku(line)
+        if sku is None:
             raise ConfigError(
                 f"{line.psa_customer} / {line.contract}: create_if_missing needs rate_sku, the SKU of its rate product"
             )
         if self._rates is None:
             self._rates = list(self.client.rates())
-        wanted = line.rate_sku.strip().casefold()
+        wanted = sku.strip().casefold()
         for rate in self._rates:
             if (rate.SKU or "").strip().casefold() == wanted:
                 if rate.Amount != line.rate:
@@ -263,16 +270,14 @@ class AteraSink:
                         f"{line.rate}: change one of them"
                     )
                 return rate.RateID
-        request = CreateRateRequest(
-            Description=line.contract, Amount=line.rate, SKU=line.rate_sku, Category=self.rate_category
-        )
+        request = CreateRateRequest(Description=line.contract, Amount=line.rate, SKU=sku, Category=self.rate_category)
         rate_id = self.client.create_rate(request)
-        self._rates.append(RateDto(RateID=rate_id, Amount=line.rate, SKU=line.rate_sku, Description=line.contract))
-        self._audit("atera.rate_created", line, {"rate_id": rate_id, "sku": line.rate_sku, "amount": str(line.rate)})
+        self._rates.append(RateDto(RateID=rate_id, Amount=line.rate, SKU=sku, Description=line.contract))
+        _tell(events, "atera.rate_created", line, {"rate_id": rate_id, "sku": sku, "amount": str(line.rate)})
         return rate_id
 
-    def _create_contract(self, line: PlannedLine, customer_id: int) -> int:
-        rate_id = self._rate_id(line)
+    def _create_contract(self, line: Line, customer_id: int, events: PsaEvents) -> int:
+        rate_id = self._rate_id(line, events)
         request = CreateContractDto(
             ContractName=line.contract,
             CustomerID=customer_id,
@@ -285,11 +290,15 @@ class AteraSink:
             ),
         )
         contract_id = self.client.create_contract(request)
-        self._audit("atera.contract_created", line, {"contract_id": contract_id, "rate_id": rate_id})
+        _tell(events, "atera.contract_created", line, {"contract_id": contract_id, "rate_id": rate_id})
         self._contract_written(contract_id)
         return contract_id
 
-    def _audit(self, event: str, line: PlannedLine, details: dict[str, Any]) -> None:
-        log.info("%s for %s / %s: %s", event, line.psa_customer, line.contract, details)
-        if self.store is not None:
-            self.store.runs.audit(event, line.psa_customer, {"identity": list(line.identity), **details})
+
+def _unheard(event: str, details: dict[str, Any]) -> None:
+    """No caller listens to this push's events (a test, a benchmark): the log line is all they leave."""
+
+
+def _tell(events: PsaEvents, event: str, line: Line, details: dict[str, Any]) -> None:
+    log.info("%s for %s / %s: %s", event, line.psa_customer, line.contract, details)
+    events(event, details)

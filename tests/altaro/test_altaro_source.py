@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,8 +16,9 @@ import httpx
 import pytest
 
 from connector.store import Store
-from connector.usage import billed_quantity
 from mappings.customer import Metric
+from mappings.measure import Measured, peak
+from mappings.periods import parse_period_key
 from providers.altaro.sandbox import AltaroSandbox, generate_report, generate_report_with_counts
 from providers.altaro.source import AltaroSource, link_target
 from providers.sandbox import Fault
@@ -27,6 +27,14 @@ from .conftest import FakeClock, altaro_settings, link
 
 REPO = Path(__file__).resolve().parents[2]
 Make = Callable[..., AltaroSource]
+
+
+def november_users_peak(store: Store, product: str = "") -> Measured | None:
+    """What November bills for Contoso's users: the engine's own measure over the stored observations."""
+    seen = store.observations.query(
+        "altaro", vendor_customer="Contoso", metric=Metric.ALTARO_USERS.value, product=product
+    )
+    return peak(seen, parse_period_key("2026-11"))
 
 
 def users(report: object) -> dict[str, Decimal]:
@@ -323,9 +331,7 @@ def test_a_failing_link_among_several_is_not_zero(make_source: Make, store: Stor
         two.stop()
     assert not report.complete and "link 'p2'" in report.problems[0]
     assert all(not c.complete for c in report.customers)
-    assert (
-        billed_quantity(store, "altaro", "Contoso", Metric.ALTARO_USERS, date(2026, 11, 1), date(2026, 11, 30)) is None
-    )
+    assert november_users_peak(store) is None
 
 
 # -- the monthly peak ----------------------------------------------------------------------------------------------
@@ -341,14 +347,12 @@ def test_the_monthly_peak_is_billed(sandbox: AltaroSandbox, make_source: Make, s
         seen.append(users(source.collect())["Contoso"])
         clock.advance(301)
     assert seen == [3, 7, 5]
-    quantity, why = billed_quantity(
-        store, "altaro", "Contoso", Metric.ALTARO_USERS, date(2026, 11, 1), date(2026, 11, 30)
-    ) or (None, {})
-    assert quantity == 7 and why["observations_considered"] == 3 and why["explanation"]["counted"] == 7
-    per_product = billed_quantity(
-        store, "altaro", "Contoso", Metric.ALTARO_USERS, date(2026, 11, 1), date(2026, 11, 30), product="P1"
-    )
-    assert per_product is not None and per_product[0] == 7
+    measured = november_users_peak(store)
+    assert measured is not None and measured.quantity == 7
+    why = measured.explanation
+    assert why["observations_considered"] == 3 and why["explanation"]["counted"] == 7
+    per_product = november_users_peak(store, product="P1")
+    assert per_product is not None and per_product.quantity == 7
 
 
 # -- secrets -------------------------------------------------------------------------------------------------------

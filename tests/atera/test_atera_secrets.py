@@ -14,7 +14,7 @@ from connector.errors import ConnectorError
 from connector.store import Store
 from mappings.lines import Line
 from providers.atera.sandbox import AteraSandbox
-from providers.atera.sink import AteraSink, PlannedLine
+from providers.atera.sink import AteraSink
 
 KEY = "atera-secret-key-9c2e4b7d1f"
 
@@ -42,7 +42,7 @@ def test_the_key_is_in_no_log_line_and_no_stored_row(
 
 def check_push_and_failure(settings: Settings, keyed_sandbox: AteraSandbox, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    line = PlannedLine(
+    line = Line(
         psa_customer="Northwind Traders",
         contract="Workstation backup",
         period_key="2026-11",
@@ -51,13 +51,12 @@ def check_push_and_failure(settings: Settings, keyed_sandbox: AteraSandbox, capl
         unit="device",
         rate=Decimal("4.25"),
         amount=Decimal("17.00"),
-        rate_sku="PC-DEVICE",
-        create_if_missing=True,
+        psa={"rate_sku": "PC-DEVICE", "create_if_missing": True},
     )
     with Store.open(settings.store.path) as store:
-        sink = AteraSink.from_settings(settings.atera, settings.http, store)
-        store.outbox.stage(Line.from_record(line.to_record(), {}), None)
-        result = sink.push(line)
+        sink = AteraSink.from_settings(settings.atera, settings.http)
+        store.outbox.stage(line, None)
+        result = sink.push(line, lambda event, details: store.runs.audit(event, line.psa_customer, details))
         store.outbox.mark_pushed(line.identity, result.psa_ref)
         # And a failure: the error text the engine stores must not carry the key either.
         keyed_sandbox.api_key = "rotated"

@@ -15,19 +15,19 @@ from connector.errors import ConfigError, ConnectorError, DataError
 from connector.http import HttpSettings
 from connector.store import Store
 from mappings.enums import BillingPeriod
-from mappings.lines import Line
+from mappings.lines import Line, LineIdentity
 from providers.atera.client import AteraClient, build_atera_client
-from providers.atera.record import LineRecord
+from providers.atera.record import parse_record
 from providers.atera.sandbox import AteraSandbox
 from providers.atera.settings import AteraSettings
-from providers.atera.sink import AteraSink, PlannedLine
+from providers.atera.sink import AteraSink
 from providers.sandbox import Fault
 
 FIELD = "Billing connector"
 
 
-def planned(quantity: str = "412.5", **changes: Any) -> PlannedLine:
-    line = PlannedLine(
+def planned(quantity: str = "412.5", psa: dict[str, Any] | None = None, **changes: Any) -> Line:
+    line = Line(
         psa_customer="Contoso Ltd",
         contract="Server backup (per GB)",
         period_key="2026-11",
@@ -36,12 +36,12 @@ def planned(quantity: str = "412.5", **changes: Any) -> PlannedLine:
         unit="GB",
         rate=Decimal("0.12"),
         amount=Decimal(quantity) * Decimal("0.12"),
-        rate_sku="BFF-SERVER-GB",
+        psa={"rate_sku": "BFF-SERVER-GB"} if psa is None else psa,
     )
     return dataclasses.replace(line, **changes)
 
 
-def new_line(**changes: Any) -> PlannedLine:
+def new_line(rate_sku: str | None = "BFF-PC-DEVICE", **changes: Any) -> Line:
     """A line for a contract (and rate) that do not exist yet, with permission to create them."""
     values: dict[str, Any] = {
         "psa_customer": "Northwind Traders",
@@ -49,13 +49,11 @@ def new_line(**changes: Any) -> PlannedLine:
         "metric": "axcient.pc_devices",
         "unit": "device",
         "rate": Decimal("4.25"),
-        "rate_sku": "BFF-PC-DEVICE",
         "billing_period": BillingPeriod.QUARTERLY,
         "start_date": date(2026, 10, 1),
-        "create_if_missing": True,
     }
     values.update(changes)
-    return planned("7", **values)
+    return planned("7", psa={"rate_sku": rate_sku, "create_if_missing": True}, **values)
 
 
 class Crash(Exception):
@@ -64,13 +62,11 @@ class Crash(Exception):
 
 @pytest.fixture
 def make_sink(make_client: Callable[..., AteraClient]) -> Callable[..., AteraSink]:
-    def make(store: Store | None = None, crash_after_write: bool = False) -> AteraSink:
+    def make(crash_after_write: bool = False) -> AteraSink:
         def crash(contract_id: int) -> None:
             raise Crash(f"killed after writing contract {contract_id}")
 
-        return AteraSink(
-            make_client(), custom_field=FIELD, store=store, after_contract_write=crash if crash_after_write else None
-        )
+        return AteraSink(make_client(), custom_field=FIELD, after_contract_write=crash if crash_after_write else None)
 
     return make
 
@@ -84,8 +80,8 @@ def writes(sandbox: AteraSandbox) -> list[str]:
     return [f"{r.method} {r.path}" for r in sandbox.writes()]
 
 
-def recorded(sandbox: AteraSandbox, contract_id: int) -> LineRecord | None:
-    return LineRecord.parse(sandbox.custom_value("contract", contract_id, FIELD))
+def recorded(sandbox: AteraSandbox, contract_id: int) -> tuple[LineIdentity, Decimal] | None:
+    return parse_record(sandbox.custom_value("contract", contract_id, FIELD))
 
 
 def test_a_push_sets_the_quantity_and_records_the_line(sink: AteraSink, sandbox: AteraSandbox) -> None:
@@ -105,7 +101,7 @@ def test_a_push_sets_the_quantity_and_records_the_line(sink: AteraSink, sandbox:
     }
     assert after["RetainerFlatFeeContract"]["Rate"]["RateID"] == 11
     assert after["RetainerFlatFeeContract"]["BillingPeriod"] == "Monthly"
-    assert recorded(sandbox, 101) == LineRecord("2026-11", Decimal("412.5"), planned().identity)
+    assert recorded(sandbox, 101) == (planned().identity, Decimal("412.5"))
     assert writes(sandbox) == [
         "PUT /api/v3/contracts/101",
         "PUT /api/v3/customvalues/contractfield/101/Billing%20connector",
@@ -126,7 +122,7 @@ def test_the_same_quantity_in_a_new_period_only_updates_the_record(sink: AteraSi
     result = sink.push(planned(period_key="2026-12"))
     assert result.wrote
     assert writes(sandbox)[count:] == ["PUT /api/v3/customvalues/contractfield/101/Billing%20connector"]
-    assert recorded(sandbox, 101) is not None and recorded(sandbox, 101).period_key == "2026-12"  # type: ignore[union-attr]
+    assert recorded(sandbox, 101) == (planned(period_key="2026-12").identity, Decimal("412.5"))
 
 
 def test_every_request_the_sink_sends_is_in_atera_s_contract(
@@ -190,7 +186,7 @@ def test_an_existing_rate_product_is_reused_by_sku(sink: AteraSink, sandbox: Ate
     ids=["customer", "not retainer", "missing", "rate", "other customer", "sku price", "no sku", "online backup"],
 )
 def test_lines_that_cannot_be_pushed_write_nothing_and_say_why(
-    sink: AteraSink, sandbox: AteraSandbox, line: PlannedLine, error: type[ConnectorError], message: str
+    sink: AteraSink, sandbox: AteraSandbox, line: Line, error: type[ConnectorError], message: str
 ) -> None:
     with pytest.raises(error, match=message):
         sink.push(line)
@@ -256,10 +252,15 @@ def test_a_throttled_sink_stays_under_atera_s_rate_limit(
 # -- crash recovery through the store's outbox ---------------------------------------------------------------
 
 
-def deliver(store: Store, sink: AteraSink, line: PlannedLine) -> None:
-    """What the engine does with a line: stage it as pending, push it, mark it pushed once Atera has it."""
-    store.outbox.stage(Line.from_record(line.to_record(), {"why": "test"}), None)
-    result = sink.push(line)
+def deliver(store: Store, sink: AteraSink, line: Line) -> None:
+    """What the engine does with a line: stage it as pending, push it (auditing what the push creates as it goes),
+    mark it pushed once Atera has it."""
+    store.outbox.stage(line, None)
+
+    def audit(event: str, details: dict[str, Any]) -> None:
+        store.runs.audit(event, line.psa_customer, {"identity": list(line.identity), **details})
+
+    result = sink.push(line, audit)
     store.outbox.mark_pushed(line.identity, result.psa_ref)
 
 
@@ -269,24 +270,24 @@ def test_a_crash_after_the_update_ends_with_one_right_value_on_rerun(
     line = planned()
     with Store.open(tmp_path / "state.db") as store:
         with pytest.raises(Crash):
-            deliver(store, make_sink(store, crash_after_write=True), line)
+            deliver(store, make_sink(crash_after_write=True), line)
         stored = store.outbox.get(line.identity)
         assert stored is not None and stored.status == "pending"
         assert sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] == 412.5
         assert recorded(sandbox, 101) is None
 
     with Store.open(tmp_path / "state.db") as store:
-        deliver(store, make_sink(store), line)
+        deliver(store, make_sink(), line)
         stored = store.outbox.get(line.identity)
         assert stored is not None
         assert (stored.status, stored.pushed_quantity, stored.psa_ref) == ("pushed", Decimal("412.5"), "contract/101")
     assert writes(sandbox).count("PUT /api/v3/contracts/101") == 1
-    assert recorded(sandbox, 101) == LineRecord.of(line)
+    assert recorded(sandbox, 101) == (line.identity, line.quantity)
     assert sum(1 for c in sandbox.contracts.values() if c["ContractName"] == line.contract) == 1
 
     with Store.open(tmp_path / "state.db") as store:
         count = len(sandbox.writes())
-        deliver(store, make_sink(store), line)
+        deliver(store, make_sink(), line)
         assert len(sandbox.writes()) == count
 
 
@@ -296,8 +297,8 @@ def test_a_crash_after_creating_the_contract_never_creates_it_twice(
     line = new_line()
     with Store.open(tmp_path / "state.db") as store:
         with pytest.raises(Crash):
-            deliver(store, make_sink(store, crash_after_write=True), line)
-        deliver(store, make_sink(store), line)
+            deliver(store, make_sink(crash_after_write=True), line)
+        deliver(store, make_sink(), line)
         stored = store.outbox.get(line.identity)
         assert stored is not None and stored.status == "pushed"
         events = [e["event"] for e in store.runs.audit_events("Northwind Traders")]
@@ -307,7 +308,7 @@ def test_a_crash_after_creating_the_contract_never_creates_it_twice(
     assert created[0]["RetainerFlatFeeContract"]["Quantity"] == 7
     assert writes(sandbox).count("POST /api/v3/contracts") == 1
     assert writes(sandbox).count("POST /api/v3/rates/products") == 1
-    assert recorded(sandbox, created[0]["ContractID"]) == LineRecord.of(line)
+    assert recorded(sandbox, created[0]["ContractID"]) == (line.identity, line.quantity)
 
 
 def test_a_crash_before_the_store_recorded_the_push_reruns_without_writing(
@@ -315,8 +316,8 @@ def test_a_crash_before_the_store_recorded_the_push_reruns_without_writing(
 ) -> None:
     line = planned()
     with Store.open(tmp_path / "state.db") as store:
-        store.outbox.stage(Line.from_record(line.to_record(), {}), None)
-        sink.push(line)  # Atera has it all; the process dies before mark_line_pushed
+        store.outbox.stage(line, None)
+        sink.push(line)  # Atera has it all; the process dies before outbox.mark_pushed
         count = len(sandbox.writes())
         deliver(store, sink, line)
         assert len(sandbox.writes()) == count
@@ -335,3 +336,32 @@ def test_a_quantity_changed_by_hand_in_atera_is_set_back_loudly(
     assert writes(sandbox)[count:] == ["PUT /api/v3/contracts/101"]
     assert sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] == 412.5
     assert "someone changed it in Atera" in caplog.text
+
+
+def test_the_record_on_the_contract_keeps_its_text_so_older_records_are_recognised(
+    sink: AteraSink, sandbox: AteraSandbox
+) -> None:
+    sink.push(planned())
+    assert sandbox.custom_value("contract", 101, FIELD) == (
+        '{"period":"2026-11","quantity":"412.5","line":["Contoso Ltd","Server backup (per GB)","2026-11",'
+        '"axcient.server_gb"]}'
+    )
+    assert parse_record('{"period":"2026-11","quantity":"412.50","line":["a","b","2026-11","m"]}') == (
+        LineIdentity("a", "b", "2026-11", "m"),
+        Decimal("412.5"),
+    )
+    for foreign in ("", "invoiced by hand", "[1, 2]", '{"period":"2026-11","quantity":"x","line":["a","b","c","d"]}'):
+        assert parse_record(foreign) is None
+
+
+def test_what_a_push_creates_is_told_to_the_caller_in_order(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    told: list[tuple[str, dict[str, Any]]] = []
+    result = sink.push(new_line(), lambda event, details: told.append((event, details)))
+    (rate,) = [r for r in sandbox.rates["products"].values() if r.get("SKU") == "BFF-PC-DEVICE"]
+    assert told == [
+        ("atera.rate_created", {"rate_id": rate["RateID"], "sku": "BFF-PC-DEVICE", "amount": "4.25"}),
+        ("atera.contract_created", {"contract_id": result.contract_id, "rate_id": rate["RateID"]}),
+    ]
+    told.clear()
+    sink.push(new_line(), lambda event, details: told.append((event, details)))
+    assert told == []

@@ -47,7 +47,7 @@ def settings(url: str) -> Any:
 def test_a_sync_bills_mapped_customers_per_plan(sandbox: AxcientSandbox, store: Store) -> None:
     config = settings(sandbox.url)
     report = SyncEngine(config, store, enabled_sources(config, store), None).run(push=False)
-    lines = {(o.psa_customer, o.contract): o for o in report.lines}
+    lines = {(o.identity.psa_customer, o.identity.contract): o.line for o in report.lines}
     assert [s.status for s in report.sources if s.name == "axcient"] == ["ok"]
     assert lines["Contoso Ltd", "Server backup"].quantity == Decimal(600)
     assert lines["Contoso Ltd", "Server backup"].amount == Decimal("72.00")
@@ -71,7 +71,7 @@ def test_an_incomplete_customer_is_blocked_not_billed_smaller(
     )
     config = settings(sandbox.url)
     report = SyncEngine(config, store, enabled_sources(config, store), None).run(push=False)
-    lines = {(o.psa_customer, o.contract): o for o in report.lines}
+    lines = {(o.identity.psa_customer, o.identity.contract): o for o in report.lines}
     blocked = lines["Contoso Ltd", "Server backup"]
     assert blocked.outcome == "blocked" and "parent 404 does not exist" in blocked.reason
-    assert lines["Northwind Traders", "Online backup"].quantity == Decimal(1)
+    assert lines["Northwind Traders", "Online backup"].line.quantity == Decimal(1)  # type: ignore[union-attr]

@@ -12,10 +12,10 @@ import pytest
 from connector.config import Settings, settings_from_data
 from connector.engine import SyncEngine
 from connector.errors import VendorError
-from connector.plan import PlannedLine, PushResult
 from connector.store import Store
-from connector.usage import CustomerUsage, UsageReport, record_report
+from connector.usage import CustomerUsage, PsaEvents, PushResult, UsageReport, record_report
 from mappings.customer import Metric
+from mappings.lines import Line, LineIdentity, LineResult, LineStatus, Outcome
 
 NOV = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 
@@ -50,20 +50,24 @@ class FakeSource:
 
 
 class FakeSink:
-    """A PSA that holds one quantity per identity and counts writes."""
+    """A PSA that holds one quantity per identity and counts writes; a first write creates the line's contract."""
 
     def __init__(self) -> None:
         self.held: dict[tuple[str, str, str, str], Decimal] = {}
         self.writes = 0
         self.fail_for: set[str] = set()
         self.crash_for: set[str] = set()
+        self.pushed: list[Line] = []
 
-    def push(self, line: PlannedLine) -> PushResult:
+    def push(self, line: Line, events: PsaEvents | None = None) -> PushResult:
+        self.pushed.append(line)
         if line.psa_customer in self.fail_for:
             raise VendorError("atera", "HTTP 500 after 5 attempts")
         previous = self.held.get(line.identity)
         if previous == line.quantity:
             return PushResult(psa_ref="contract:1", wrote=False, previous_quantity=previous)
+        if previous is None and events is not None:
+            events("fake.contract_created", {"contract": line.contract})
         self.held[line.identity] = line.quantity
         self.writes += 1
         if line.psa_customer in self.crash_for:
@@ -114,15 +118,15 @@ class World:
             self.settings, self.store, {"altaro": self.altaro, "axcient": self.axcient}, self.sink, now=lambda: self.now
         )
 
-    def outcome(self, report: Any, customer: str, metric: str) -> Any:
-        return next(o for o in report.lines if o.psa_customer == customer and o.metric == metric)
+    def outcome(self, report: Any, customer: str, metric: str) -> LineResult:
+        return next(o for o in report.lines if o.identity.psa_customer == customer and o.identity.metric == metric)
 
 
 def test_pushes_every_line_once_and_a_rerun_writes_nothing() -> None:
     world = World()
     first = world.engine().run()
     assert first.status == "ok" and first.exit_code == 0
-    assert sorted((o.psa_customer, o.metric, o.outcome, o.amount) for o in first.lines) == [
+    assert sorted((o.identity.psa_customer, o.identity.metric, o.outcome, o.line.amount) for o in first.lines) == [
         ("Contoso Ltd", "altaro.billed_users", "pushed", Decimal("42.00")),
         ("Contoso Ltd", "axcient.server_gb", "pushed", Decimal("12.54")),  # 100.3 x 0.125 = 12.5375, rounded once
         ("Fabrikam Inc", "altaro.billed_users", "pushed", Decimal("16.25")),
@@ -264,7 +268,7 @@ def test_a_push_that_failed_at_the_end_of_a_period_is_retried_in_the_next_one() 
     world.sink.fail_for = set()
     world.now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     report = world.engine().run()
-    retried = next(o for o in report.lines if (o.psa_customer, o.contract, o.period_key, o.metric) == november)
+    retried = next(o for o in report.lines if o.identity == november)
     assert retried.outcome == "pushed"
     assert world.sink.held[november] == Decimal(5)
     stored = world.store.outbox.get(november)
@@ -314,7 +318,7 @@ def test_a_failed_line_from_an_older_store_without_a_push_plan_is_reported_not_c
         "'5', 'user', '3.25', '16.25', 'failed', '{}', '2026-10-31T00:00:00+00:00', '2026-10-31T00:00:00+00:00')"
     )
     report = world.engine().run()
-    october = next(o for o in report.lines if o.period_key == "2026-10")
+    october = next(o for o in report.lines if o.identity.period_key == "2026-10")
     assert october.outcome == "failed" and "--period 2026-10" in october.reason
     assert world.outcome(report, "Fabrikam Inc", "altaro.billed_users").outcome == "pushed"
     assert report.exit_code == 3
@@ -329,7 +333,7 @@ def test_a_line_still_held_from_an_earlier_period_keeps_the_run_waiting_for_revi
     world.now = datetime(2027, 1, 4, tzinfo=UTC)
     world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(13)}  # back within bounds of the last push
     report = world.engine().run()
-    december = next(o for o in report.lines if o.period_key == "2026-12" and o.psa_customer == "Contoso Ltd")
+    december = next(o for o in report.lines if o.identity[:3] == ("Contoso Ltd", "M365 backup", "2026-12"))
     assert december.outcome == "held" and "+150%" in december.reason
     assert report.exit_code == 5
 
@@ -362,8 +366,94 @@ def test_a_run_tells_what_it_is_doing_stage_by_stage() -> None:
         progress=stages.append,
     )
     report = engine.run()
-    pushed = report.count("pushed")
+    pushed = report.count(Outcome.PUSHED)
     assert pushed > 0
     assert stages[:2] == ["fetching usage from altaro", "fetching usage from axcient"]
     assert stages[2].startswith("computing the lines of")
     assert stages[3:] == [f"pushing line {n} of {pushed} to the PSA" for n in range(1, pushed + 1)]
+
+
+def test_the_sink_gets_the_psa_s_options_and_what_it_creates_is_audited() -> None:
+    world = World(
+        settings(
+            customers=[
+                {
+                    "psa_customer": "Contoso Ltd",
+                    "altaro_customer": "Contoso",
+                    "lines": [
+                        {
+                            "metric": "altaro.billed_users",
+                            "contract": "M365 backup",
+                            "rate": "3.50",
+                            "rate_sku": "M365-USER",
+                            "create_if_missing": True,
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    world.engine().run()
+    (line,) = world.sink.pushed
+    assert line.psa == {"rate_sku": "M365-USER", "create_if_missing": True}
+    assert line.inputs["vendor_customer"] == "Contoso" and line.inputs["observations"]["observations_considered"] == 1
+    identity = ["Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users"]
+    events = [(e["event"], e["details"]) for e in world.store.runs.audit_events("Contoso Ltd")]
+    assert events == [
+        ("fake.contract_created", {"identity": identity, "contract": "M365 backup"}),
+        ("pushed", {"identity": identity, "quantity": "12", "previous_quantity": "None", "psa_ref": "contract:1"}),
+    ]
+
+
+def test_a_dry_run_says_what_a_real_run_then_does() -> None:
+    world = World()
+    world.engine().run()
+    world.now = datetime(2026, 12, 3, tzinfo=UTC)
+    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(30)}  # held
+    world.engine().run()
+    world.store.outbox.discard(LineIdentity("Contoso Ltd", "M365 backup", "2026-12", "altaro.billed_users"), "no")
+    world.altaro.usage["Fabrikam"] = {Metric.ALTARO_USERS: Decimal(6)}  # within bounds: pending, then pushed
+
+    def said(report: Any) -> list[tuple[LineIdentity, Outcome, str]]:
+        return [(o.identity, o.outcome, o.reason) for o in report.lines]
+
+    dry = said(world.engine().run(dry_run=True))
+    staged = said(world.engine().run(push=False))
+    assert [o for _, o, _ in dry] == [Outcome.DISCARDED, Outcome.UNCHANGED, Outcome.PLANNED]
+    assert [(i, Outcome.PENDING if o is Outcome.PLANNED else o, r) for i, o, r in dry] == staged
+    assert world.store.outbox.get(staged[2][0]).status is LineStatus.PENDING  # type: ignore[union-attr]
+
+
+def test_the_report_keeps_its_json_shape() -> None:
+    world = World()
+    world.axcient.error = VendorError("axcient", "HTTP 503 after 5 attempts")
+    data = world.engine().run().to_data()
+    assert list(data) == [
+        *("run_id", "started_at", "dry_run", "finished_at", "sources", "lines", "unmapped", "problems"),
+        *("status", "totals", "amount_pushed"),
+    ]
+    assert list(data["totals"]) == [
+        "unchanged",
+        "discarded",
+        "pushed",
+        "planned",
+        "pending",
+        "held",
+        "blocked",
+        "failed",
+    ]
+    blocked = next(line for line in data["lines"] if line["outcome"] == "blocked")
+    assert blocked == {
+        "psa_customer": "Contoso Ltd",
+        "contract": "Server backup",
+        "period_key": "2026-11",
+        "metric": "axcient.server_gb",
+        "outcome": "blocked",
+        "quantity": None,
+        "unit": "",
+        "rate": None,
+        "amount": None,
+        "reason": "axcient failed: axcient: HTTP 503 after 5 attempts",
+        "psa_ref": None,
+    }
+    assert data["amount_pushed"] == Decimal("58.25") and data["totals"]["pushed"] == 2

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from connector.store import Store
-from connector.usage import billed_quantity
 from mappings.customer import Metric
-from mappings.measure import Observation
+from mappings.measure import Observation, peak
+from mappings.periods import on_demand_period
 
 NOV_1 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -30,6 +30,10 @@ def poll_hourly(store: Store, quantities: dict[int, int], days: int = 30) -> Non
         )
 
 
+def contoso_users(store: Store) -> list[Observation]:
+    return store.observations.query("altaro", vendor_customer="Contoso", metric=Metric.ALTARO_USERS.value, product="")
+
+
 @pytest.mark.parametrize(
     ("start", "end", "expected"),
     [
@@ -43,8 +47,8 @@ def poll_hourly(store: Store, quantities: dict[int, int], days: int = 30) -> Non
 def test_each_period_takes_what_was_observed_in_it(start: date, end: date, expected: int) -> None:
     store = Store.open(":memory:")
     poll_hourly(store, {1: 10, 5: 14, 9: 12})
-    found = billed_quantity(store, "altaro", "Contoso", Metric.ALTARO_USERS, start, end)
-    assert found is not None and found[0] == Decimal(expected)
+    found = peak(contoso_users(store), on_demand_period(start, end))
+    assert found is not None and found.quantity == Decimal(expected)
     # Hourly polls of an unchanged count are not all kept, yet every day keeps one.
     assert len(store.observations.query("altaro")) <= 30 + 3
 
@@ -52,6 +56,5 @@ def test_each_period_takes_what_was_observed_in_it(start: date, end: date, expec
 def test_a_period_with_no_observation_has_nothing_to_bill() -> None:
     store = Store.open(":memory:")
     poll_hourly(store, {1: 10}, days=10)
-    assert (
-        billed_quantity(store, "altaro", "Contoso", Metric.ALTARO_USERS, date(2026, 11, 16), date(2026, 11, 30)) is None
-    )
+    november_second_half = on_demand_period(date(2026, 11, 16), date(2026, 11, 30))
+    assert peak(contoso_users(store), november_second_half) is None
