@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+import providers
 from connector import __version__, sync_commands
 from connector.config import DEFAULT_CONFIG_PATH
 from connector.context import ConfigOption, State, state
@@ -69,18 +70,16 @@ def check(
     """Validate the configuration and mappings and summarise what is configured (exit 0, or 2 when invalid)."""
     settings = state(ctx, config).settings()
     sources = {
-        "altaro": (settings.altaro.enabled, f"{len(settings.altaro.links)} report link(s)"),
-        "axcient": (settings.axcient.enabled, str(settings.axcient.base_url or "no base_url")),
-        "atera": (settings.atera.enabled, str(settings.atera.base_url)),
+        name: (settings.enabled(name), provider.describe(settings.section(name)))
+        for name, provider in providers.REGISTRY.items()
     }
     secrets = {key: (ref.describe(), ref.problem(key)) for key, ref in settings.secrets().items()}
     warnings = [problem for _, problem in secrets.values() if problem]
     for customer in settings.customers:
         for line in customer.lines:
-            if not sources[line.metric.source][0]:
+            if not sources[line.source][0]:
                 warnings.append(
-                    f"customers '{customer.psa_customer}': {line.metric.value} needs [{line.metric.source}] "
-                    "enabled = true"
+                    f"customers '{customer.psa_customer}': {line.metric} needs [{line.source}] enabled = true"
                 )
     summary = {
         "config": str(state(ctx).config_path),
@@ -106,11 +105,12 @@ def check(
                 ["key", "from", "readable"],
                 [(key, where, "yes" if problem is None else "NO") for key, (where, problem) in secrets.items()],
             )
+        vendors = [p.name for p in providers.sources()]
         print_table(
             "Customer mappings",
-            ["PSA customer", "Altaro customer", "Axcient customer", "lines"],
+            ["PSA customer", *(f"{name.capitalize()} customer" for name in vendors), "lines"],
             [
-                (c.psa_customer, c.altaro_customer or "-", c.axcient_customer or "-", len(c.lines))
+                (c.psa_customer, *(c.vendor_customer(name) or "-" for name in vendors), len(c.lines))
                 for c in settings.customers
             ],
         )

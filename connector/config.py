@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import tomllib
 from collections import Counter
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -16,14 +17,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+import providers
 from connector.errors import ConfigError
 from connector.http import HttpSettings
 from connector.review import ReviewSettings
 from connector.secrets import SecretRef
-from mappings.customer import CustomerMapping
-from providers.altaro.settings import AltaroSettings
-from providers.atera.settings import AteraSettings
-from providers.axcient.settings import AxcientSettings
+from mappings.customer import CustomerMapping, LineMapping
 
 DEFAULT_CONFIG_PATH = Path("connector.toml")
 ENV_PREFIX = "CONNECTOR_"
@@ -49,13 +48,17 @@ class IgnoredCustomer(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    source: Literal["altaro", "axcient"]
+    source: str = Field(min_length=1, description="The source's registry name (altaro, axcient)")
     customer: str = Field(min_length=1)
     reason: str = Field(min_length=1)
 
 
 class Settings(BaseSettings):
-    """The whole configuration. Precedence: environment (CONNECTOR_SECTION__KEY) over the TOML file over defaults."""
+    """The whole configuration. Precedence: environment (CONNECTOR_SECTION__KEY) over the TOML file over defaults.
+
+    Each registered provider adds its own section (`[altaro]`, `[atera]`, …): `settings_model()` builds the class
+    with them, and `section(name)` reads one.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -70,9 +73,6 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
-    altaro: AltaroSettings = Field(default_factory=AltaroSettings)
-    axcient: AxcientSettings = Field(default_factory=AxcientSettings)
-    atera: AteraSettings = Field(default_factory=AteraSettings)
     customers: list[CustomerMapping] = Field(default_factory=list)
     ignored_customers: list[IgnoredCustomer] = Field(default_factory=list)
 
@@ -90,42 +90,107 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
         return tuple(sources)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _psa_options_under_the_psa(cls, data: Any) -> Any:
+        # Configurations written before PSA options had their own table kept them on the line itself.
+        psa = providers.psa()
+        if psa is None or not psa.legacy_line_keys or not isinstance(data, dict):
+            return data
+        for customer in data.get("customers") or []:
+            for line in (customer.get("lines") or []) if isinstance(customer, dict) else []:
+                if isinstance(line, dict) and (moved := [k for k in psa.legacy_line_keys if k in line]):
+                    options = line.setdefault(psa.name, {})
+                    if isinstance(options, dict):
+                        options.update({key: line.pop(key) for key in moved})
+        return data
+
     @model_validator(mode="after")
     def _mappings_are_unambiguous(self) -> Settings:
         names = Counter(c.psa_customer.casefold() for c in self.customers)
         twice = sorted(name for name, count in names.items() if count > 1)
         if twice:
             raise ValueError(f"customers: PSA customer mapped more than once: {', '.join(twice)}")
-        for source in ("altaro", "axcient"):
-            vendor = Counter(name.casefold() for c in self.customers if (name := c.vendor_customer(source)) is not None)
-            twice = sorted(name for name, count in vendor.items() if count > 1)
-            if twice:
-                raise ValueError(
-                    f"customers: {source}_customer mapped to more than one PSA customer: {', '.join(twice)}"
-                )
+        vendor = Counter((s, ref.customer.casefold()) for c in self.customers for s, ref in c.vendors.items())
+        for source, name in sorted(key for key, count in vendor.items() if count > 1):
+            raise ValueError(f"customers: {source} customer mapped to more than one PSA customer: {name}")
         for index, customer in enumerate(self.customers):
             seen: set[tuple[str, str]] = set()
             for line in customer.lines:
-                key = (line.contract.casefold(), line.metric.value)
+                key = (line.contract.casefold(), line.metric)
                 if key in seen:
                     raise ValueError(
-                        f"customers[{index}] ({customer.psa_customer}): {line.metric.value} mapped twice "
+                        f"customers[{index}] ({customer.psa_customer}): {line.metric} mapped twice "
                         f"onto contract {line.contract!r}"
                     )
                 seen.add(key)
         return self
 
+    def section(self, name: str) -> Any:
+        """A provider's section (`[altaro]`), by its registry name."""
+        return getattr(self, name)
+
+    def enabled(self, name: str) -> bool:
+        return bool(getattr(self.section(name), "enabled", False))
+
     def secrets(self) -> dict[str, SecretRef]:
         """Every secret the enabled parts of the configuration need, by key path."""
         found: dict[str, SecretRef] = {}
-        if self.altaro.enabled:
-            for index, link in enumerate(self.altaro.links):
-                found[f"altaro.links[{index}].api_key"] = link.api_key
-        if self.axcient.enabled and self.axcient.password is not None:
-            found["axcient.password"] = self.axcient.password
-        if self.atera.enabled and self.atera.api_key is not None:
-            found["atera.api_key"] = self.atera.api_key
+        for name, provider in providers.REGISTRY.items():
+            if self.enabled(name):
+                found.update(provider.secrets(self.section(name)))
         return found
+
+    def problems(self) -> list[str]:
+        """What the registry refuses: unknown sources and metrics, PSA options the PSA does not take."""
+        found = [
+            f"ignored_customers[{index}].source: {problem}"
+            for index, ignored in enumerate(self.ignored_customers)
+            if (problem := _unknown_source(ignored.source))
+        ]
+        for index, customer in enumerate(self.customers):
+            where = f"customers[{index}]"
+            found += [f"{where}.{source}: {p}" for source in customer.vendors if (p := _unknown_source(source))]
+            for number, line in enumerate(customer.lines):
+                found += _line_problems(f"{where}.lines[{number}]", line)
+        return found
+
+
+def _unknown_source(name: str) -> str | None:
+    if name in {p.name for p in providers.sources()}:
+        return None
+    known = ", ".join(p.name for p in providers.sources())
+    return f"no source named {name!r} is registered (known: {known})"
+
+
+def _line_problems(where: str, line: LineMapping) -> list[str]:
+    found = []
+    if providers.metric(line.metric) is None:
+        known = ", ".join(repr(m.name) for p in providers.sources() for m in p.metrics)
+        found.append(f"{where}.metric: Input should be one of {known}, not {line.metric!r}")
+    psa = providers.psa()
+    for name, options in line.psa.items():
+        if psa is None or name != psa.name or psa.line_options is None:
+            found.append(f"{where}.{name}: unknown key (check its spelling and section)")
+            continue
+        try:
+            psa.line_options.model_validate(options)
+        except ValidationError as error:
+            found += describe_validation_error("", error, prefix=f"{where}.{name}").splitlines()
+    return found
+
+
+@cache
+def settings_model(registered: tuple[tuple[str, type[BaseModel]], ...]) -> type[Settings]:
+    """The Settings class with one section per registered provider."""
+    fields: dict[str, Any] = {name: (model, Field(default_factory=model)) for name, model in registered}
+    model: type[Settings] = create_model("Settings", __base__=Settings, **fields)
+    return model
+
+
+def _bound(toml_path: Path | None) -> type[Settings]:
+    registered = tuple((name, p.settings) for name, p in providers.REGISTRY.items())
+    return type("BoundSettings", (settings_model(registered),), {"toml_path": toml_path})
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:
@@ -138,7 +203,7 @@ def _key_path(location: tuple[int | str, ...]) -> str:
     return path or "(top level)"
 
 
-def describe_validation_error(source: str, error: ValidationError) -> str:
+def describe_validation_error(source: str, error: ValidationError, *, prefix: str = "") -> str:
     """One line per problem: `file: key.path: what is expected`. Input values are never shown (they may be secrets)."""
     lines = []
     for item in error.errors(include_input=False, include_url=False):
@@ -147,7 +212,8 @@ def describe_validation_error(source: str, error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and section)"
-        lines.append(f"{source}: {_key_path(location)}: {message}")
+        path = ".".join(p for p in (prefix, _key_path(location) if location else "") if p) or _key_path(())
+        lines.append(f"{source}: {path}: {message}" if source else f"{path}: {message}")
     return "\n".join(lines)
 
 
@@ -160,7 +226,7 @@ def load_settings(path: Path | None = None, *, required: bool = True) -> Setting
                 f"{config_path}: configuration file not found; copy config.example.toml to {config_path} "
                 "or pass --config PATH"
             )
-        bound: type[Settings] = type("FileLessSettings", (Settings,), {"toml_path": None})
+        bound = _bound(None)
     else:
         try:
             tomllib.loads(config_path.read_text(encoding="utf-8"))
@@ -168,11 +234,8 @@ def load_settings(path: Path | None = None, *, required: bool = True) -> Setting
             raise ConfigError(f"{config_path}: not valid TOML: {error}") from None
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(f"{config_path}: cannot read: {error}") from None
-        bound = type("FileSettings", (Settings,), {"toml_path": config_path})
-    try:
-        settings = bound()
-    except ValidationError as error:
-        raise ConfigError(describe_validation_error(str(config_path), error)) from None
+        bound = _bound(config_path)
+    settings = _validated(bound, str(config_path), {})
     _resolve_relative_paths(settings, config_path)
     return settings
 
@@ -185,8 +248,15 @@ def _resolve_relative_paths(settings: Settings, config_path: Path) -> None:
 
 def settings_from_data(data: dict[str, Any], source: str = "<data>") -> Settings:
     """Validate configuration given as a dict (tests, the demo); environment overrides still apply."""
-    bound: type[Settings] = type("DataSettings", (Settings,), {"toml_path": None})
+    return _validated(_bound(None), source, data)
+
+
+def _validated(bound: type[Settings], source: str, data: dict[str, Any]) -> Settings:
     try:
-        return bound(**data)
+        settings = bound(**data)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(source, error)) from None
+    problems = settings.problems()
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {problem}" for problem in problems))
+    return settings

@@ -36,15 +36,14 @@ REPORT_NAME = "report.json"
 _MAPPINGS = """
 [[customers]]
 psa_customer = "Contoso Ltd"
-altaro_customer = "Contoso Ltd"
-axcient_customer = "Contoso"
+altaro = { customer = "Contoso Ltd" }
+axcient = { customer = "Contoso" }
 
 [[customers.lines]]
 metric = "altaro.billed_users"
 contract = "Microsoft 365 backup (per user)"
 rate = "3.50"
-rate_sku = "M365-BACKUP-USER"
-create_if_missing = true
+atera = { rate_sku = "M365-BACKUP-USER", create_if_missing = true }
 
 [[customers.lines]]
 metric = "axcient.server_gb"
@@ -55,13 +54,12 @@ rate = "0.12"
 metric = "axcient.pc_devices"
 contract = "Workstation backup (per PC)"
 rate = "4.00"
-rate_sku = "BFF-PC"
-create_if_missing = true
+atera = { rate_sku = "BFF-PC", create_if_missing = true }
 
 [[customers]]
 psa_customer = "Fabrikam Inc"
-altaro_customer = "Fabrikam"
-axcient_customer = "Fabrikam Inc"
+altaro = { customer = "Fabrikam" }
+axcient = { customer = "Fabrikam Inc" }
 
 [[customers.lines]]
 metric = "altaro.billed_users"
@@ -72,27 +70,24 @@ rate = "3.50"
 metric = "axcient.pc_gb"
 contract = "Workstation backup (per GB)"
 rate = "0.15"
-rate_sku = "BFF-PC-GB"
-create_if_missing = true
+atera = { rate_sku = "BFF-PC-GB", create_if_missing = true }
 
 [[customers]]
 psa_customer = "Northwind Traders"
-altaro_customer = "Northwind Traders"
-axcient_customer = "Northwind Traders"
+altaro = { customer = "Northwind Traders" }
+axcient = { customer = "Northwind Traders" }
 
 [[customers.lines]]
 metric = "altaro.billed_users"
 contract = "Microsoft 365 backup (per user)"
 rate = "3.50"
-rate_sku = "M365-BACKUP-USER"
-create_if_missing = true
+atera = { rate_sku = "M365-BACKUP-USER", create_if_missing = true }
 
 [[customers.lines]]
 metric = "axcient.total_gb"
 contract = "Online backup (per GB)"
 rate = "0.10"
-rate_sku = "BFF-GB"
-create_if_missing = true
+atera = { rate_sku = "BFF-GB", create_if_missing = true }
 
 [[ignored_customers]]
 source = "altaro"
@@ -230,7 +225,7 @@ def _fresh_store(directory: Path) -> None:
 
 def _contracts(settings: Settings) -> list[dict[str, Any]]:
     """What Atera holds after the pushes, read back through the connector's own Atera client."""
-    reader = AteraReader.from_settings(settings.atera, settings.http)
+    reader = AteraReader.from_settings(settings.section("atera"), settings.http)
     try:
         found = reader.contract_dtos()
     finally:

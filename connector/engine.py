@@ -11,12 +11,15 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+import providers
 from connector.config import Settings
 from connector.errors import ConnectorError
+from connector.observe import observe
 from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
 from connector.store import Store
-from connector.usage import PsaEvents, Sink, UsageReport, UsageSource
+from connector.usage import CustomerUsage, PsaEvents, Sink, UsageReport, UsageSource
+from mappings.billing import bill_line
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.lines import (
     Decision,
@@ -29,8 +32,7 @@ from mappings.lines import (
     next_status,
     staged_result,
 )
-from mappings.measure import PEAK_RULE, peak, vendor_period_overlaps
-from mappings.money import round_money
+from mappings.measure import peak, vendor_period_overlaps
 from mappings.periods import Period, parse_period_key, period_containing
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ class SyncEngine:
         self,
         settings: Settings,
         store: Store,
-        sources: Mapping[str, UsageSource],
+        sources: Mapping[str, UsageSource | None],
         sink: Sink | None,
         *,
         now: Clock = lambda: datetime.now(UTC),
@@ -55,6 +57,7 @@ class SyncEngine:
     ) -> None:
         self.settings = settings
         self.store = store
+        # Every registered source by name, in registry order; None for one the configuration does not enable.
         self.sources = sources
         self.sink = sink
         self.now = now
@@ -104,8 +107,7 @@ class SyncEngine:
     def _collect(self, report: RunReport, run_id: int | None) -> dict[str, UsageReport | str]:
         """Usage per source, or the reason the source gave none."""
         collected: dict[str, UsageReport | str] = {}
-        for name in ("altaro", "axcient"):
-            source = self.sources.get(name)
+        for name, source in self.sources.items():
             if source is None:
                 collected[name] = f"[{name}] is not enabled in the configuration"
                 report.sources.append(SourceOutcome(name, "disabled"))
@@ -118,6 +120,8 @@ class SyncEngine:
                 collected[name] = f"{name} failed: {error}"
                 report.sources.append(SourceOutcome(name, "failed", problems=[str(error)]))
                 continue
+            # The engine, not the source, keeps the history billing reads: one place decides what is observed.
+            observe(self.store, usage, run_id=run_id)
             status = "ok" if usage.complete else "incomplete"
             if usage.from_cache and status == "ok":
                 status = "cached"
@@ -144,7 +148,7 @@ class SyncEngine:
                 if key not in mapped and (name, key) not in ignored:
                     log.error(
                         "%s customer %r is not mapped to a PSA customer: add a [[customers]] block with "
-                        "%s_customer = %r, or list it under [[ignored_customers]]",
+                        "[customers.%s] customer = %r, or list it under [[ignored_customers]]",
                         name,
                         customer.vendor_customer,
                         name,
@@ -164,7 +168,7 @@ class SyncEngine:
         dry_run: bool,
     ) -> LineResult:
         period = period_containing(mapping.billing_period, day)
-        identity = LineIdentity(customer.psa_customer, mapping.contract, period.key, mapping.metric.value)
+        identity = LineIdentity(customer.psa_customer, mapping.contract, period.key, mapping.metric)
         if mapping.start_date is not None and period.end < mapping.start_date:
             return LineResult(identity, Outcome.UNCHANGED, reason=f"contract starts {mapping.start_date}")
         try:
@@ -202,7 +206,38 @@ class SyncEngine:
         period: Period,
         reports: Mapping[str, UsageReport | str],
     ) -> Line:
-        source = mapping.metric.source
+        """The line as mappings/ bills it, from the period's observations; Blocked when it must not be billed."""
+        source = mapping.source
+        usage = self._usable_usage(customer, source, period, reports)
+        product = mapping.product or ""
+        observations = self.store.observations.query(
+            source, vendor_customer=usage.vendor_customer, metric=mapping.metric, product=product
+        )
+        measured = peak(observations, period)
+        if measured is None:
+            raise Blocked(
+                f"no complete {mapping.metric} observation for {usage.vendor_customer!r}"
+                + (f" and product {product!r}" if product else "")
+                + f" in {period.key}"
+            )
+        spec = providers.metric(mapping.metric)
+        assert spec is not None  # the configuration checks every metric against the registry
+        psa = providers.psa()
+        return bill_line(
+            customer,
+            mapping,
+            period,
+            measured,
+            unit=spec.unit,
+            psa=mapping.psa.get(psa.name, {}) if psa is not None else {},
+            inputs={"source": source, "vendor_customer": usage.vendor_customer, "product": product or "all"},
+        )
+
+    @staticmethod
+    def _usable_usage(
+        customer: CustomerMapping, source: str, period: Period, reports: Mapping[str, UsageReport | str]
+    ) -> CustomerUsage:
+        """The customer's usage at `source`, only if nothing behind it failed for the period."""
         usage_report = reports.get(source)
         if usage_report is None or isinstance(usage_report, str):
             raise Blocked(usage_report or f"no source {source}")
@@ -213,8 +248,8 @@ class SyncEngine:
         usage = usage_report.customer(vendor_name)
         if usage is None:
             raise Blocked(
-                f"{source} customer {vendor_name!r} is not in the {source} data; check {source}_customer "
-                f"for {customer.psa_customer!r}"
+                f"{source} customer {vendor_name!r} is not in the {source} data; check [customers.{source}] "
+                f"customer for {customer.psa_customer!r}"
             )
         # Every vendor period of the customer that falls in the billing period, not just the first one listed.
         spoiled = [
@@ -225,42 +260,7 @@ class SyncEngine:
         if spoiled:
             problems = "; ".join(p for u in spoiled for p in u.problems)
             raise Blocked(f"{source} usage for {vendor_name!r} is incomplete: {problems}")
-        product = mapping.product or ""
-        observations = self.store.observations.query(
-            source, vendor_customer=usage.vendor_customer, metric=mapping.metric.value, product=product
-        )
-        measured = peak(observations, period)
-        if measured is None:
-            raise Blocked(
-                f"no complete {mapping.metric.value} observation for {vendor_name!r}"
-                + (f" and product {product!r}" if product else "")
-                + f" in {period.key}"
-            )
-        return Line(
-            psa_customer=customer.psa_customer,
-            contract=mapping.contract,
-            period_key=period.key,
-            metric=mapping.metric.value,
-            quantity=measured.quantity,
-            unit=mapping.metric.unit.value,
-            rate=mapping.rate,
-            # Rounded once, on the line total.
-            amount=round_money(measured.quantity * mapping.rate),
-            billing_period=mapping.billing_period,
-            period_start=period.start,
-            period_end=period.end,
-            psa_customer_id=customer.psa_customer_id,
-            contract_id=mapping.contract_id,
-            start_date=mapping.start_date,
-            psa={"rate_sku": mapping.rate_sku, "create_if_missing": mapping.create_if_missing},
-            inputs={
-                "source": source,
-                "vendor_customer": usage.vendor_customer,
-                "product": product or "all",
-                "rule": PEAK_RULE,
-                "observations": measured.explanation,
-            },
-        )
+        return usage
 
     # -- push --------------------------------------------------------------------------------------------------
 
@@ -272,7 +272,9 @@ class SyncEngine:
         if not pending:
             return
         if self.sink is None:
-            report.problems.append(f"{len(pending)} line(s) pending but [atera] is not enabled: nothing was pushed")
+            psa = providers.psa()
+            section = f"[{psa.name}]" if psa is not None else "no PSA"
+            report.problems.append(f"{len(pending)} line(s) pending but {section} is not enabled: nothing was pushed")
             return
         results = {result.identity: result for result in report.lines}
         for number, stored in enumerate(pending, start=1):

@@ -1,37 +1,28 @@
-"""The registry of vendor adapters: which usage sources and which PSA sink the configuration enables."""
+"""Wiring from the registry: the usage sources and the PSA sink a configuration enables, built for one run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+import providers
 from connector.config import Settings
-from connector.store import Store
 from connector.usage import Sink, UsageSource
+from providers.spec import BuildContext
 
 
-def _altaro(settings: Settings, store: Store) -> UsageSource:
-    from providers.altaro.source import AltaroSource
-
-    return AltaroSource(settings.altaro, settings.http, store)
-
-
-def _axcient(settings: Settings, store: Store) -> UsageSource:
-    from providers.axcient.source import AxcientSource
-
-    return AxcientSource(settings.axcient, settings.http, store)
-
-
-SOURCES: dict[str, Callable[[Settings, Store], UsageSource]] = {"altaro": _altaro, "axcient": _axcient}
+def enabled_sources(settings: Settings, context: BuildContext) -> dict[str, UsageSource | None]:
+    """Every registered source by name, built when the configuration enables it and None otherwise."""
+    built: dict[str, UsageSource | None] = {}
+    for provider in providers.sources():
+        section = provider.section(settings)
+        if settings.enabled(provider.name) and provider.build_source is not None:
+            built[provider.name] = provider.build_source(section, context)
+        else:
+            built[provider.name] = None
+    return built
 
 
-def enabled_sources(settings: Settings, store: Store) -> dict[str, UsageSource]:
-    return {name: build(settings, store) for name, build in SOURCES.items() if getattr(settings, name).enabled}
-
-
-def enabled_sink(settings: Settings, store: Store) -> Sink | None:
-    if not settings.atera.enabled:
+def enabled_sink(settings: Settings, context: BuildContext) -> Sink | None:
+    """The PSA sink, when the registered PSA is enabled."""
+    psa = providers.psa()
+    if psa is None or psa.build_sink is None or not settings.enabled(psa.name):
         return None
-    from providers.atera.sink import AteraSink
-
-    sink: Sink = AteraSink.from_settings(settings.atera, settings.http)
-    return sink
+    return psa.build_sink(psa.section(settings), context)

@@ -9,6 +9,7 @@ from connector.engine import SyncEngine
 from connector.report import RunReport
 from connector.sources import enabled_sink, enabled_sources
 from connector.store import Store
+from providers.spec import BuildContext
 
 
 def sync_once(
@@ -21,9 +22,10 @@ def sync_once(
 ) -> RunReport:
     """Fetch, compute and push once; a second sync on the same store meanwhile is refused (StoreBusyError)."""
     with Store.open(settings.store.path) as store, store.sync_lock():
-        sink = enabled_sink(settings, store)
+        context = BuildContext(settings.http, store)
+        sink = enabled_sink(settings, context)
         try:
-            engine = SyncEngine(settings, store, enabled_sources(settings, store), sink, progress=progress)
+            engine = SyncEngine(settings, store, enabled_sources(settings, context), sink, progress=progress)
             return engine.run(period_key=period, dry_run=dry_run, push=push)
         finally:
             close = getattr(sink, "close", None)

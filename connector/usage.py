@@ -8,10 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from connector.store import Store
-from mappings.customer import Metric
 from mappings.lines import Line
-from mappings.measure import Observation
 
 
 @dataclass
@@ -26,7 +23,7 @@ class CustomerUsage:
     source: str
     vendor_customer: str
     period_key: str
-    quantities: dict[tuple[Metric, str], Decimal] = field(default_factory=dict)
+    quantities: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     complete: bool = True
     problems: list[str] = field(default_factory=list)
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -47,6 +44,8 @@ class UsageReport:
     problems: list[str] = field(default_factory=list)
     fetch_ids: list[int] = field(default_factory=list)
     from_cache: bool = False
+    # Every payload came from the fetch ledger, none from the vendor: observations of it may be recorded already.
+    replayed: bool = False
 
     @property
     def complete(self) -> bool:
@@ -63,7 +62,7 @@ class UsageReport:
 
 
 class UsageSource(Protocol):
-    """A vendor adapter the engine polls."""
+    """A vendor adapter the engine polls: it returns what it saw, and the engine records it."""
 
     name: str
 
@@ -88,28 +87,3 @@ class Sink(Protocol):
     """Where computed lines go (the PSA). A push of a line the PSA already holds must write nothing."""
 
     def push(self, line: Line, events: PsaEvents | None = None) -> PushResult: ...
-
-
-def record_report(store: Store, report: UsageReport, *, run_id: int | None = None) -> None:
-    """Store one observation per customer, metric and product, with the inputs that explain it."""
-    fetch_id = report.fetch_ids[-1] if report.fetch_ids else None
-    store.observations.record(
-        [
-            Observation(
-                source=report.source,
-                vendor_customer=usage.vendor_customer,
-                metric=metric.value,
-                product=product,
-                period_key=usage.period_key,
-                quantity=quantity,
-                unit=metric.unit.value,
-                observed_at=report.observed_at,
-                complete=usage.complete,
-                inputs={"metric": usage.inputs.get(metric.value, {}), "problems": usage.problems},
-                fetch_id=fetch_id,
-                run_id=run_id,
-            )
-            for usage in report.customers
-            for (metric, product), quantity in usage.quantities.items()
-        ]
-    )

@@ -1,40 +1,22 @@
-"""Per-customer mapping schema: which vendor customer is which PSA customer, and which usage lands on which contract."""
+"""Per-customer mapping schema: which vendor customer is which PSA customer, and which usage lands on which contract.
+
+Vendors and the PSA are named by their registry key: `[customers.<source>] customer = …` names the vendor customer,
+`[customers.lines.<psa>]` holds the PSA's own options for a line. Which names exist is the registry's business; the
+configuration checks them against it.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mappings.enums import BillingPeriod, Unit
+from mappings.enums import BillingPeriod
 from mappings.periods import CALENDAR_KINDS
 
-
-class Metric(StrEnum):
-    """A billable quantity a provider measures for one vendor customer."""
-
-    ALTARO_USERS = "altaro.billed_users"
-    ALTARO_GB = "altaro.backup_gb"
-    AXCIENT_PC_GB = "axcient.pc_gb"
-    AXCIENT_SERVER_GB = "axcient.server_gb"
-    AXCIENT_TOTAL_GB = "axcient.total_gb"
-    AXCIENT_PC_DEVICES = "axcient.pc_devices"
-    AXCIENT_SERVER_DEVICES = "axcient.server_devices"
-    AXCIENT_DEVICES = "axcient.devices"
-
-    @property
-    def source(self) -> str:
-        return self.value.split(".", 1)[0]
-
-    @property
-    def unit(self) -> Unit:
-        if self.value.endswith("_gb"):
-            return Unit.GB
-        if self.value.endswith("devices"):
-            return Unit.DEVICE
-        return Unit.USER
+LEGACY_VENDOR_SUFFIX = "_customer"
 
 
 class StrictModel(BaseModel):
@@ -43,18 +25,55 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LineMapping(StrictModel):
-    """One measured quantity billed as the Quantity of one Retainer/flat-fee contract at a per-unit rate."""
+def _gather(data: Any, fields: dict[str, Any], into: str, *, scalars: bool) -> Any:
+    """Move keys that are not fields (tables, and with `scalars` plain values) under `into`, keyed by their name.
 
-    metric: Metric
-    contract: str = Field(min_length=1, description="Name of the Atera Retainer/flat-fee contract that carries it")
-    contract_id: int | None = Field(default=None, description="Atera ContractID, when known; wins over the name")
-    rate: Decimal = Field(ge=0, description="Price per unit (per user, per GB, per device)")
-    rate_sku: str | None = Field(default=None, description="SKU of the Atera rate product holding the price")
+    Such keys name a provider (`[customers.altaro]`); what is left over stays where it was, so a misspelt field is
+    still refused as an unknown key.
+    """
+    if not isinstance(data, dict):
+        return data
+    kept: dict[str, Any] = {}
+    gathered: dict[str, Any] = dict(data.get(into) or {})
+    for key, value in data.items():
+        if key in fields:
+            kept[key] = value
+        elif isinstance(value, dict) or (scalars and isinstance(value, str)):
+            gathered[key] = value
+        else:
+            kept[key] = value
+    return {**kept, into: gathered} if gathered else kept
+
+
+class VendorCustomer(StrictModel):
+    """A customer as one vendor names it."""
+
+    customer: str = Field(min_length=1, description="The vendor's customer name")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        return {"customer": data} if isinstance(data, str) else data
+
+
+class LineMapping(StrictModel):
+    """One measured quantity billed as the Quantity of one PSA contract at a per-unit rate."""
+
+    metric: str = Field(
+        pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$", description="What is billed, `<source>.<quantity>` (altaro.billed_users)"
+    )
+    contract: str = Field(min_length=1, description="Name of the PSA contract that carries it")
+    contract_id: int | None = Field(default=None, description="The contract's id in the PSA, when known; wins")
+    rate: Decimal = Field(ge=0, allow_inf_nan=False, description="Price per unit (per user, per GB, per device)")
     billing_period: BillingPeriod = BillingPeriod.MONTHLY
     start_date: date | None = None
-    create_if_missing: bool = Field(default=False, description="Create the rate product and contract if absent")
     product: str | None = Field(default=None, description="Only usage of this vendor product / service plan")
+    psa: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Options by PSA, under its own key")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _psa_tables(cls, data: Any) -> Any:
+        return _gather(data, cls.model_fields, "psa", scalars=False)
 
     @field_validator("billing_period")
     @classmethod
@@ -73,26 +92,46 @@ class LineMapping(StrictModel):
             return Decimal(repr(value))
         return value
 
+    @property
+    def source(self) -> str:
+        """The provider that measures the metric."""
+        return self.metric.split(".", 1)[0]
+
 
 class CustomerMapping(StrictModel):
-    """One PSA customer and the vendor customers whose usage it is billed for."""
+    """One PSA customer and, per source, the vendor customer whose usage it is billed for."""
 
-    psa_customer: str = Field(min_length=1, description="Atera CustomerName")
-    psa_customer_id: int | None = Field(default=None, description="Atera CustomerID, when known")
-    altaro_customer: str | None = Field(default=None, description="Customer Name (or ID) in the Altaro report")
-    axcient_customer: str | None = Field(default=None, description="Customer name (or id) in the backup portal")
+    psa_customer: str = Field(min_length=1, description="The PSA's customer name")
+    psa_customer_id: int | None = Field(default=None, description="The PSA's customer id, when known")
+    vendors: dict[str, VendorCustomer] = Field(default_factory=dict, description="Vendor customer by source")
     lines: list[LineMapping] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _vendor_tables(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            # `altaro_customer = "X"` is how configurations wrote `[customers.altaro] customer = "X"` before.
+            data = {
+                (key.removesuffix(LEGACY_VENDOR_SUFFIX) if _legacy_vendor_key(key, cls.model_fields) else key): value
+                for key, value in data.items()
+            }
+        return _gather(data, cls.model_fields, "vendors", scalars=True)
 
     @model_validator(mode="after")
     def _sources_are_mapped(self) -> CustomerMapping:
         for index, line in enumerate(self.lines):
-            vendor_name = getattr(self, f"{line.metric.source}_customer")
-            if vendor_name is None:
+            if line.source not in self.vendors:
                 raise ValueError(
-                    f"lines[{index}] bills {line.metric.value} but {line.metric.source}_customer is not set"
+                    f"lines[{index}] bills {line.metric} but no {line.source} customer is given "
+                    f'([customers.{line.source}] customer = "…")'
                 )
         return self
 
     def vendor_customer(self, source: str) -> str | None:
-        value: str | None = getattr(self, f"{source}_customer", None)
-        return value
+        """The customer's name at `source`, or None when it is not billed from there."""
+        ref = self.vendors.get(source)
+        return ref.customer if ref is not None else None
+
+
+def _legacy_vendor_key(key: str, fields: dict[str, Any]) -> bool:
+    return key.endswith(LEGACY_VENDOR_SUFFIX) and key not in fields and key != LEGACY_VENDOR_SUFFIX

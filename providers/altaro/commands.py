@@ -12,11 +12,13 @@ from rich.status import Status
 from connector.config import DEFAULT_CONFIG_PATH
 from connector.context import ConfigOption, FormatOption, state
 from connector.errors import ConfigError, DataError
+from connector.observe import observe
 from connector.output import print_json, print_table, stderr, stdout
 from connector.store import Store
 from connector.usage import UsageReport
-from mappings.customer import Metric
 from providers.altaro.parser import open_report, read_csv, read_json
+from providers.altaro.provider import BACKUP_GB, BILLED_USERS
+from providers.altaro.provider import PROVIDER as ALTARO
 from providers.altaro.rules import BillingRules, CustomerCount, ReportTally
 from providers.altaro.settings import AltaroSettings
 
@@ -74,25 +76,25 @@ def _altaro_settings(ctx: typer.Context, config: Path | None) -> AltaroSettings:
     """The [altaro] section when a configuration file is given or present, else the defaults (offline use)."""
     found = state(ctx, config)
     explicit = config is not None or found.config_path != DEFAULT_CONFIG_PATH
-    return found.settings(required=explicit).altaro
+    return ALTARO.section(found.settings(required=explicit))
 
 
 def usage_data(report: UsageReport) -> dict[str, Any]:
     """A usage report as JSON-ready data."""
     customers = []
     for usage in report.customers:
-        users = usage.inputs.get(Metric.ALTARO_USERS.value, {})
+        users = usage.inputs.get(BILLED_USERS, {})
         customers.append(
             {
                 "customer": usage.vendor_customer,
                 "period": usage.period_key,
-                "billed_users": usage.quantities.get((Metric.ALTARO_USERS, "")),
+                "billed_users": usage.quantities.get((BILLED_USERS, "")),
                 "billed_users_by_product": {
                     product: q
                     for (metric, product), q in usage.quantities.items()
-                    if metric is Metric.ALTARO_USERS and product
+                    if metric == BILLED_USERS and product
                 },
-                "backup_gb": usage.quantities.get((Metric.ALTARO_GB, "")),
+                "backup_gb": usage.quantities.get((BACKUP_GB, "")),
                 "excluded": users.get("excluded", []),
                 "complete": usage.complete,
                 "problems": usage.problems,
@@ -164,10 +166,11 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
         from providers.altaro.source import AltaroSource
 
         settings = state(ctx, config).settings()
-        if not settings.altaro.enabled:
+        if not settings.section("altaro").enabled:
             raise ConfigError("[altaro] enabled = false: enable it and add [[altaro.links]] to fetch usage")
         with Store.open(settings.store.path) as store, Status("Fetching the report link(s)…", console=stderr):
-            report = AltaroSource(settings.altaro, settings.http, store).collect()
+            report = AltaroSource(settings.section("altaro"), settings.http, store).collect()
+            observe(store, report)
         data = usage_data(report)
         if output == "json":
             print_json(data)

@@ -23,10 +23,10 @@ import httpx
 from connector.errors import ConnectorError, DataError, RateLimitedError
 from connector.http import HttpSettings
 from connector.store import FetchReserved, Store, utcnow
-from connector.usage import CustomerUsage, UsageReport, record_report
-from mappings.customer import Metric
+from connector.usage import CustomerUsage, UsageReport
 from providers.altaro.client import VENDOR, AltaroClient, build_altaro_client
 from providers.altaro.parser import read_payload
+from providers.altaro.provider import BACKUP_GB, BILLED_USERS
 from providers.altaro.rules import SAMPLE_SIZE, BillingRules, CustomerCount, ReportTally
 from providers.altaro.settings import AltaroLink, AltaroSettings
 
@@ -155,7 +155,7 @@ class AltaroSource:
     # -- collect -----------------------------------------------------------------------------------------------
 
     def collect(self, *, run_id: int | None = None) -> UsageReport:
-        """Fetch every link, count users and size per customer and month, and store the observations."""
+        """Fetch every link and count users and size per customer and month."""
         report = UsageReport(source=self.name, observed_at=self._now())
         if not self.settings.links:
             report.problems.append("no [[altaro.links]] configured")
@@ -180,7 +180,8 @@ class AltaroSource:
                 client.close()
         report.fetch_ids = [p.fetch_id for p in fetched]
         report.from_cache = any(p.from_cache for p in fetched)
-        if fetched and all(p.from_cache for p in fetched):
+        report.replayed = bool(fetched) and all(p.from_cache for p in fetched)
+        if report.replayed:
             # The data is as old as the stored report; stamp it so, not with the time it was re-read.
             report.observed_at = min(p.fetched_at for p in fetched)
         default_period = report.observed_at.strftime("%Y-%m")
@@ -189,8 +190,6 @@ class AltaroSource:
         if report.problems:
             for usage in report.customers:
                 usage.fail("the altaro report is incomplete this run: " + "; ".join(report.problems))
-        if report.customers and not self._already_recorded(fetched):
-            record_report(self.store, report, run_id=run_id)
         return report
 
     def _count(self, link: AltaroLink, payload: LinkPayload, report: UsageReport) -> ReportTally | None:
@@ -233,28 +232,21 @@ class AltaroSource:
             )
         return counted
 
-    def _already_recorded(self, fetched: list[LinkPayload]) -> bool:
-        """A report answered wholly from the ledger whose observations are stored already adds nothing new."""
-        if not fetched or not all(p.from_cache for p in fetched):
-            return False
-        # record_report stamps a report's observations with its last fetch id.
-        return self.store.observations.from_fetch(VENDOR, fetched[-1].fetch_id)
-
     def _usage(self, count: CustomerCount, fetched: list[LinkPayload]) -> CustomerUsage:
         usage = CustomerUsage(source=self.name, vendor_customer=count.customer, period_key=count.period_key)
-        usage.quantities[(Metric.ALTARO_USERS, "")] = Decimal(count.billed_users)
+        usage.quantities[(BILLED_USERS, "")] = Decimal(count.billed_users)
         for product, users in count.users_by_product.items():
             if product:
-                usage.quantities[(Metric.ALTARO_USERS, product)] = Decimal(users)
+                usage.quantities[(BILLED_USERS, product)] = Decimal(users)
         links = {"fetch_ids": [p.fetch_id for p in fetched], "from_cache": [p.from_cache for p in fetched]}
-        usage.inputs[Metric.ALTARO_USERS.value] = users_explanation(count, self.rules) | links
+        usage.inputs[BILLED_USERS] = users_explanation(count, self.rules) | links
         size = count.backup_gb
         if size is not None and count.size_by_product is not None:
-            usage.quantities[(Metric.ALTARO_GB, "")] = size
+            usage.quantities[(BACKUP_GB, "")] = size
             for product, gb in sorted(count.size_by_product.items()):
                 if product:
-                    usage.quantities[(Metric.ALTARO_GB, product)] = gb
-            usage.inputs[Metric.ALTARO_GB.value] = {
+                    usage.quantities[(BACKUP_GB, product)] = gb
+            usage.inputs[BACKUP_GB] = {
                 "rule": "sum of the backed-up size column over the customer's rows, excluded objects left out",
                 "rows": count.rows,
                 "gb_by_product": {p or "(none)": str(v) for p, v in sorted(count.size_by_product.items())},

@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 @contextmanager
 def _reader(ctx: typer.Context, config: Any) -> Iterator[AteraReader]:
     settings = state(ctx, config).settings()
-    if not settings.atera.enabled:
+    if not settings.section("atera").enabled:
         raise ConfigError("[atera] enabled = false: enable it (with base_url and api_key) to read from Atera")
-    reader = AteraReader.from_settings(settings.atera, settings.http)
+    reader = AteraReader.from_settings(settings.section("atera"), settings.http)
     try:
         yield reader
     finally:

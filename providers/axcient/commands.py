@@ -10,6 +10,7 @@ from rich.status import Status
 
 from connector.context import ConfigOption, FormatOption, state
 from connector.errors import ConfigError, DataError
+from connector.observe import observe
 from connector.output import print_json, print_table, stderr
 from connector.store import Store
 from providers.axcient.source import AxcientSource, Collection
@@ -139,14 +140,15 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
     ) -> None:
         """Fetch accounts from the backup portal and print storage and computers per customer (and record them)."""
         settings = state(ctx, config).settings()
-        if not settings.axcient.enabled:
+        if not settings.section("axcient").enabled:
             raise ConfigError(
                 "[axcient] enabled = false: enable it (with base_url, username and password) to read the portal"
             )
         with Store.open(settings.store.path) as store:
-            source = AxcientSource(settings.axcient, settings.http, store)
+            source = AxcientSource(settings.section("axcient"), settings.http, store)
             with Status("Reading customers and accounts from the portal…", console=stderr):
                 collection = source.collect_details()
+                observe(store, collection.report)
         rules = source.rules
         if output == "json":
             print_json([customer_data(r, rules) for r in collection.results])

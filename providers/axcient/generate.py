@@ -123,7 +123,8 @@ def _allocate(rng: random.Random, customers: int, accounts: int) -> list[int]:
 
 def _pick(rng: random.Random, plans: list[tuple[str, float]], taken: list[str]) -> str:
     names, weights = zip(*[(p, w) for p, w in plans if p not in taken], strict=True)
-    return rng.choices(names, weights)[0]
+    chosen: str = rng.choices(names, weights)[0]
+    return chosen
 
 
 def _plans(rng: random.Random, n: int) -> list[str]:

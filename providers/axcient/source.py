@@ -13,7 +13,7 @@ import httpx
 from connector.errors import DataError, VendorError
 from connector.http import HttpSettings
 from connector.store import Store
-from connector.usage import UsageReport, record_report
+from connector.usage import UsageReport
 from providers.axcient.client import AxcientClient, Invalid, build_axcient_client
 from providers.axcient.models import Account, Customer
 from providers.axcient.settings import AxcientSettings
@@ -91,7 +91,6 @@ class AxcientSource:
                 client.close()
         observed_at = self._now()
         collection = self.compute(snapshot, observed_at)
-        record_report(self.store, collection.report, run_id=run_id)
         report = collection.report
         log.info(
             "axcient: %d customers, %d accounts, %s",

@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from connector.usage import CustomerUsage
-from mappings.customer import Metric
 from providers.axcient.models import Account, Customer, is_trial_plan
+from providers.axcient.provider import DEVICES, PC_DEVICES, PC_GB, SERVER_DEVICES, SERVER_GB, TOTAL_GB
 
 SOURCE = "axcient"
 # How each account behind a number is stored with the observation: rows rather than objects, because the same
@@ -18,13 +18,13 @@ ACCOUNT_COLUMNS = ("id", "computer", "plan", "device", "mb")
 DeviceClass = Literal["pc", "server"]
 
 # Which accounts each metric counts, and whether it counts storage or computers.
-METRICS: dict[Metric, tuple[tuple[DeviceClass, ...], str]] = {
-    Metric.AXCIENT_PC_GB: (("pc",), "gb"),
-    Metric.AXCIENT_SERVER_GB: (("server",), "gb"),
-    Metric.AXCIENT_TOTAL_GB: (("pc", "server"), "gb"),
-    Metric.AXCIENT_PC_DEVICES: (("pc",), "devices"),
-    Metric.AXCIENT_SERVER_DEVICES: (("server",), "devices"),
-    Metric.AXCIENT_DEVICES: (("pc", "server"), "devices"),
+METRICS: dict[str, tuple[tuple[DeviceClass, ...], str]] = {
+    PC_GB: (("pc",), "gb"),
+    SERVER_GB: (("server",), "gb"),
+    TOTAL_GB: (("pc", "server"), "gb"),
+    PC_DEVICES: (("pc",), "devices"),
+    SERVER_DEVICES: (("server",), "devices"),
+    DEVICES: (("pc", "server"), "devices"),
 }
 
 
@@ -72,7 +72,7 @@ class Totals:
         self.mb[use.account.device_type] += use.mb
         self.devices[use.account.device_type] += 1
 
-    def quantity(self, metric: Metric, rules: UsageRules) -> Decimal:
+    def quantity(self, metric: str, rules: UsageRules) -> Decimal:
         classes, kind = METRICS[metric]
         if kind == "gb":
             return rules.gb(sum((self.mb[c] for c in classes), Decimal(0)))
@@ -170,11 +170,11 @@ def compute_customer(
         usage.quantities[(metric, "")] = totals.quantity(metric, rules)
         for plan, plan_totals in plans.items():
             usage.quantities[(metric, plan)] = plan_totals.quantity(metric, rules)
-        usage.inputs[metric.value] = _explain(metric, uses, rules)
+        usage.inputs[metric] = _explain(metric, uses, rules)
     return CustomerResult(customer, usage, uses, totals, dict(sorted(plans.items())))
 
 
-def _explain(metric: Metric, uses: list[AccountUse], rules: UsageRules) -> dict[str, Any]:
+def _explain(metric: str, uses: list[AccountUse], rules: UsageRules) -> dict[str, Any]:
     classes, kind = METRICS[metric]
     chosen = [u for u in uses if u.account.device_type in classes]
     counted = "computers (accounts)" if kind == "devices" else f"used_mb_{rules.storage} / {rules.mb_per_gb}"

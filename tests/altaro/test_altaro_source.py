@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connector.observe import observe
 from connector.store import Store
-from mappings.customer import Metric
 from mappings.measure import Measured, peak
 from mappings.periods import parse_period_key
 from providers.altaro.sandbox import AltaroSandbox, generate_report, generate_report_with_counts
@@ -31,14 +31,12 @@ Make = Callable[..., AltaroSource]
 
 def november_users_peak(store: Store, product: str = "") -> Measured | None:
     """What November bills for Contoso's users: the engine's own measure over the stored observations."""
-    seen = store.observations.query(
-        "altaro", vendor_customer="Contoso", metric=Metric.ALTARO_USERS.value, product=product
-    )
+    seen = store.observations.query("altaro", vendor_customer="Contoso", metric="altaro.billed_users", product=product)
     return peak(seen, parse_period_key("2026-11"))
 
 
 def users(report: object) -> dict[str, Decimal]:
-    return {c.vendor_customer: c.quantities[(Metric.ALTARO_USERS, "")] for c in report.customers}  # type: ignore[attr-defined]
+    return {c.vendor_customer: c.quantities[("altaro.billed_users", "")] for c in report.customers}  # type: ignore[attr-defined]
 
 
 def test_collect_counts_users_and_size_and_records_observations(
@@ -47,17 +45,18 @@ def test_collect_counts_users_and_size_and_records_observations(
     text, expected = generate_report_with_counts(customers=4, users_per_customer=12, seed=3, month="2026-11")
     sandbox.set_report(text)
     report = make_source(altaro_settings(link(sandbox.link_url))).collect(run_id=None)
+    observe(store, report)
     assert report.complete and not report.from_cache and report.problems == []
     assert users(report) == {name: Decimal(n) for name, n in expected.billed_users.items()}
     first = report.customers[0]
     assert first.period_key == "2026-11" and first.source == "altaro"
-    assert (Metric.ALTARO_USERS, "365 Total Backup") in first.quantities
-    assert first.quantities[(Metric.ALTARO_GB, "")] > 0
-    explanation = first.inputs[Metric.ALTARO_USERS.value]
+    assert ("altaro.billed_users", "365 Total Backup") in first.quantities
+    assert first.quantities[("altaro.backup_gb", "")] > 0
+    explanation = first.inputs["altaro.billed_users"]
     assert explanation["counted"] == expected.billed_users[first.vendor_customer]
     assert len(explanation["objects"]) == explanation["counted"]
     assert any("SharePoint" in item["reason"] for item in explanation["excluded"])
-    stored = store.observations.query("altaro", vendor_customer=first.vendor_customer, metric=Metric.ALTARO_USERS.value)
+    stored = store.observations.query("altaro", vendor_customer=first.vendor_customer, metric="altaro.billed_users")
     assert [o.quantity for o in stored if o.product == ""] == [Decimal(explanation["counted"])]
     fetch = store.ledger.last_good("altaro", link_target(link(sandbox.link_url)))
     assert fetch is not None and fetch.payload == text.encode() and fetch.status_code == 200
@@ -68,7 +67,7 @@ def test_explanations_cap_the_object_list(sandbox: AltaroSandbox, make_source: M
     rows = ["Customer Name,Object Type Backed Up,Object Name"] + [f"Big,Mailbox,user {n}" for n in range(450)]
     sandbox.set_report("\r\n".join(rows) + "\r\n")
     [big] = make_source(altaro_settings(link(sandbox.link_url))).collect().customers
-    explanation = big.inputs[Metric.ALTARO_USERS.value]
+    explanation = big.inputs["altaro.billed_users"]
     assert (
         explanation["counted"] == 450
         and len(explanation["objects"]) == 200
@@ -82,12 +81,15 @@ def test_inside_the_window_the_stored_report_answers(
 ) -> None:
     source = make_source(altaro_settings(link(sandbox.link_url)))
     first = source.collect()
+    observe(store, first)
     clock.advance(120)
     sandbox.set_report(generate_report(customers=4, users_per_customer=40, seed=3))  # would differ if called
     again = source.collect()
+    assert again.replayed
+    observe(store, again)  # replayed from the ledger: nothing new is recorded
     assert len(sandbox.requests) == 1 and again.from_cache and again.complete
     assert users(again) == users(first) and again.observed_at == first.observed_at
-    assert len(store.observations.query("altaro", metric=Metric.ALTARO_USERS.value, product="")) == len(first.customers)
+    assert len(store.observations.query("altaro", metric="altaro.billed_users", product="")) == len(first.customers)
     clock.advance(181)  # 301 s after the first call
     later = source.collect()
     assert len(sandbox.requests) == 2 and not later.from_cache and users(later) != users(first)
@@ -316,8 +318,9 @@ def test_several_links_count_users_distinct_across_them(make_source: Make, clock
         two.stop()
     contoso = report.customer("contoso")
     assert contoso is not None and report.complete and len(report.fetch_ids) == 2
-    assert contoso.quantities[(Metric.ALTARO_USERS, "")] == 3
-    assert contoso.quantities[(Metric.ALTARO_USERS, "P1")] == 2 and contoso.quantities[(Metric.ALTARO_USERS, "P2")] == 2
+    assert contoso.quantities[("altaro.billed_users", "")] == 3
+    assert contoso.quantities[("altaro.billed_users", "P1")] == 2
+    assert contoso.quantities[("altaro.billed_users", "P2")] == 2
     assert users(report)["Fabrikam"] == 1
 
 
@@ -344,7 +347,9 @@ def test_the_monthly_peak_is_billed(sandbox: AltaroSandbox, make_source: Make, s
     for count in (3, 7, 5):
         body = header + "".join(f"Contoso,P1,2026-11,Mailbox,user {n}\r\n" for n in range(count))
         sandbox.set_report(body)
-        seen.append(users(source.collect())["Contoso"])
+        collected = source.collect()
+        observe(store, collected)
+        seen.append(users(collected)["Contoso"])
         clock.advance(301)
     assert seen == [3, 7, 5]
     measured = november_users_peak(store)
@@ -365,15 +370,15 @@ def test_the_api_key_is_in_no_log_and_not_in_the_store(
     caplog.set_level(logging.DEBUG)
     with AltaroSandbox(report_text, api_key=key, clock=clock.monotonic) as sandbox, Store.open(tmp_path / "k.db") as db:
         settings = altaro_settings(link(sandbox.link_url, api_key=key))  # type: ignore[attr-defined]
-        make_source(settings, on=db).collect()
+        observe(db, make_source(settings, on=db).collect())
         clock.advance(10)
-        make_source(settings, on=db).collect()
+        observe(db, make_source(settings, on=db).collect())
         sandbox.inject(Fault(status=503), times=5)  # type: ignore[attr-defined]
         clock.advance(300)
-        make_source(settings, on=db).collect()
+        observe(db, make_source(settings, on=db).collect())
         wrong = altaro_settings(link(sandbox.link_url, api_key=key + "-old"))  # type: ignore[attr-defined]
         clock.advance(300)
-        make_source(wrong, on=db).collect()
+        observe(db, make_source(wrong, on=db).collect())
     assert key not in caplog.text
     for file in tmp_path.iterdir():
         assert key.encode() not in file.read_bytes(), file.name

@@ -11,6 +11,7 @@ from connector.engine import SyncEngine
 from connector.sources import enabled_sources
 from connector.store import Store
 from providers.axcient.sandbox import AxcientSandbox
+from providers.spec import BuildContext
 
 from .conftest import PASSWORD
 
@@ -46,7 +47,7 @@ def settings(url: str) -> Any:
 
 def test_a_sync_bills_mapped_customers_per_plan(sandbox: AxcientSandbox, store: Store) -> None:
     config = settings(sandbox.url)
-    report = SyncEngine(config, store, enabled_sources(config, store), None).run(push=False)
+    report = SyncEngine(config, store, enabled_sources(config, BuildContext(config.http, store)), None).run(push=False)
     lines = {(o.identity.psa_customer, o.identity.contract): o.line for o in report.lines}
     assert [s.status for s in report.sources if s.name == "axcient"] == ["ok"]
     assert lines["Contoso Ltd", "Server backup"].quantity == Decimal(600)
@@ -70,7 +71,7 @@ def test_an_incomplete_customer_is_blocked_not_billed_smaller(
         }
     )
     config = settings(sandbox.url)
-    report = SyncEngine(config, store, enabled_sources(config, store), None).run(push=False)
+    report = SyncEngine(config, store, enabled_sources(config, BuildContext(config.http, store)), None).run(push=False)
     lines = {(o.identity.psa_customer, o.identity.contract): o for o in report.lines}
     blocked = lines["Contoso Ltd", "Server backup"]
     assert blocked.outcome == "blocked" and "parent 404 does not exist" in blocked.reason

@@ -10,9 +10,9 @@ import pytest
 
 from connector.errors import VendorAuthError, VendorError
 from connector.http import HttpSettings
+from connector.observe import observe
 from connector.store import Store
 from connector.usage import UsageSource
-from mappings.customer import Metric
 from providers.axcient.generate import generate_dataset
 from providers.axcient.sandbox import AxcientSandbox
 from providers.axcient.source import AxcientSource
@@ -26,7 +26,7 @@ Make = Callable[..., dict[str, Any]]
 
 def quantities(source: AxcientSource) -> dict[str, dict[tuple[str, str], Decimal]]:
     report = source.collect()
-    return {c.vendor_customer: {(m.value, p): v for (m, p), v in c.quantities.items()} for c in report.customers}
+    return {c.vendor_customer: dict(c.quantities) for c in report.customers}
 
 
 def test_it_is_a_usage_source_and_records_the_demo_portal(make_source: MakeSource, store: Store) -> None:
@@ -34,6 +34,7 @@ def test_it_is_a_usage_source_and_records_the_demo_portal(make_source: MakeSourc
     typed: UsageSource = source  # connector/sources.py relies on this (mypy checks it there)
     assert typed.name == "axcient"
     report = source.collect(run_id=None)
+    observe(store, report)
     assert report.complete and report.observed_at == OBSERVED_AT
     assert [c.vendor_customer for c in report.customers] == [
         "Contoso",
@@ -44,10 +45,10 @@ def test_it_is_a_usage_source_and_records_the_demo_portal(make_source: MakeSourc
     contoso = report.customer("contoso")
     assert contoso is not None and contoso.period_key == "2026-11"
     # Select: FS01 400 GB + SQL01 200 GB servers, PC01 20 GB (PC02 suspended); Basic: LT01 15 + LT02 10 GB.
-    assert contoso.quantities[(Metric.AXCIENT_SERVER_GB, "")] == Decimal(600)
-    assert contoso.quantities[(Metric.AXCIENT_PC_GB, "Select")] == Decimal(20)
-    assert contoso.quantities[(Metric.AXCIENT_PC_GB, "Basic")] == Decimal(25)
-    assert contoso.quantities[(Metric.AXCIENT_DEVICES, "")] == Decimal(5)
+    assert contoso.quantities[("axcient.server_gb", "")] == Decimal(600)
+    assert contoso.quantities[("axcient.pc_gb", "Select")] == Decimal(20)
+    assert contoso.quantities[("axcient.pc_gb", "Basic")] == Decimal(25)
+    assert contoso.quantities[("axcient.devices", "")] == Decimal(5)
     stored = store.observations.query("axcient", vendor_customer="Contoso", metric="axcient.pc_gb", product="")
     (observation,) = stored
     assert observation.quantity == Decimal(45) and observation.complete and observation.unit == "GB"
@@ -155,6 +156,7 @@ def test_an_invalid_account_makes_only_its_customer_incomplete(
         }
     )
     report = make_source().collect()
+    observe(store, report)
     broken, fine = report.customers
     assert not broken.complete and fine.complete
     assert broken.problems == ["account 11: used_mb_compressed: Input should be a valid decimal"]
@@ -244,7 +246,7 @@ def test_a_generated_portal_is_read_completely(sandbox: AxcientSandbox, make_sou
     assert len(report.customers) == 60
     # The generator makes the odd sub-account with a plan other than its parent's, never orphans: all complete.
     assert report.complete
-    total = sum(c.quantities[(Metric.AXCIENT_DEVICES, "")] for c in report.customers)
+    total = sum(c.quantities[("axcient.devices", "")] for c in report.customers)
     billable = [
         a
         for a in data["accounts"]

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from mappings.customer import Metric
 from providers.axcient.models import Account, Customer
+from providers.axcient.provider import PROVIDER as AXCIENT
 from providers.axcient.usage import CustomerResult, UsageRules, compute_customer
 
 CONTOSO = Customer(id="1", name="Contoso")
@@ -26,7 +26,7 @@ def compute(accounts: list[dict[str, Any]], rules: UsageRules | None = None, **o
     )
 
 
-def q(result: CustomerResult, metric: Metric, product: str = "") -> Decimal:
+def q(result: CustomerResult, metric: str, product: str = "") -> Decimal:
     return result.usage.quantities[(metric, product)]
 
 
@@ -40,13 +40,13 @@ def test_sub_accounts_are_billed_on_their_parents_plan(make_account: Make) -> No
         ]
     )
     assert result.usage.complete
-    assert q(result, Metric.AXCIENT_SERVER_GB, "Select") == Decimal(10)
-    assert q(result, Metric.AXCIENT_PC_GB, "Select") == Decimal(2)
-    assert q(result, Metric.AXCIENT_PC_GB, "Basic") == Decimal(1)
-    assert q(result, Metric.AXCIENT_SERVER_GB, "Basic") == Decimal(3)
-    assert q(result, Metric.AXCIENT_TOTAL_GB) == Decimal(16)
-    assert (q(result, Metric.AXCIENT_PC_DEVICES), q(result, Metric.AXCIENT_SERVER_DEVICES)) == (2, 2)
-    assert q(result, Metric.AXCIENT_DEVICES, "Select") == 2
+    assert q(result, "axcient.server_gb", "Select") == Decimal(10)
+    assert q(result, "axcient.pc_gb", "Select") == Decimal(2)
+    assert q(result, "axcient.pc_gb", "Basic") == Decimal(1)
+    assert q(result, "axcient.server_gb", "Basic") == Decimal(3)
+    assert q(result, "axcient.total_gb") == Decimal(16)
+    assert (q(result, "axcient.pc_devices"), q(result, "axcient.server_devices")) == (2, 2)
+    assert q(result, "axcient.devices", "Select") == 2
     assert result.usage.vendor_customer == "Contoso" and result.usage.period_key == "2026-11"
     assert result.usage.source == "axcient"
 
@@ -70,8 +70,8 @@ def test_what_is_not_billed_is_listed_with_its_reason(
     (use,) = result.accounts
     assert use.reason == reason and use.billed is (reason is None)
     expected = Decimal(0) if reason else Decimal(1)
-    assert q(result, Metric.AXCIENT_PC_GB) == expected and q(result, Metric.AXCIENT_PC_DEVICES) == expected
-    explained = result.usage.inputs[Metric.AXCIENT_PC_GB.value]
+    assert q(result, "axcient.pc_gb") == expected and q(result, "axcient.pc_devices") == expected
+    explained = result.usage.inputs["axcient.pc_gb"]
     if reason:
         assert explained["not_billed"] == [["7", "PC-7", fields.get("service_plan", "Select"), "pc", 1024, reason]]
         assert explained["accounts"] == []
@@ -82,9 +82,9 @@ def test_what_is_not_billed_is_listed_with_its_reason(
 def test_a_trial_parents_sub_accounts_are_trials_too(make_account: Make) -> None:
     result = compute([make_account(1, service_plan="Trial"), make_account(2, parent_id=1, service_plan="Select")])
     assert [u.reason for u in result.accounts] == ["trial plan (Trial)", "trial plan (Trial)"]
-    assert q(result, Metric.AXCIENT_DEVICES) == 0
+    assert q(result, "axcient.devices") == 0
     # The plan is listed (with zeros) so that a mapping of it bills a true zero instead of finding nothing.
-    assert q(result, Metric.AXCIENT_DEVICES, "Trial") == 0
+    assert q(result, "axcient.devices", "Trial") == 0
 
 
 @pytest.mark.parametrize(
@@ -101,15 +101,15 @@ def test_storage_measure_and_gb_base(make_account: Make, storage: Any, mb_per_gb
         [make_account(1, used_mb_compressed=1536, used_mb_uncompressed=3072)],
         UsageRules(storage=storage, mb_per_gb=mb_per_gb),
     )
-    assert q(result, Metric.AXCIENT_PC_GB) == expected
-    assert q(result, Metric.AXCIENT_TOTAL_GB, "Select") == expected
-    explained = result.usage.inputs[Metric.AXCIENT_TOTAL_GB.value]
+    assert q(result, "axcient.pc_gb") == expected
+    assert q(result, "axcient.total_gb", "Select") == expected
+    explained = result.usage.inputs["axcient.total_gb"]
     assert (explained["storage"], explained["mb_per_gb"]) == (storage, mb_per_gb)
 
 
 def test_gb_is_exact_not_rounded(make_account: Make) -> None:
     result = compute([make_account(1, used_mb_compressed=1), make_account(2, used_mb_compressed="0.5")])
-    assert q(result, Metric.AXCIENT_PC_GB) == Decimal("1.5") / Decimal(1024) == Decimal("0.00146484375")
+    assert q(result, "axcient.pc_gb") == Decimal("1.5") / Decimal(1024) == Decimal("0.00146484375")
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_effective_quota_is_the_smaller_and_over_quota_is_flagged(
     (use,) = result.accounts
     assert use.account.effective_quota_mb == (None if quota is None else Decimal(quota))
     assert use.over_quota is over
-    assert result.usage.inputs[Metric.AXCIENT_PC_GB.value]["over_quota"] == ({"1": Decimal(quota)} if over else {})
+    assert result.usage.inputs["axcient.pc_gb"]["over_quota"] == ({"1": Decimal(quota)} if over else {})
     assert use.billed  # over quota is reported, not a reason to bill less
 
 
@@ -137,7 +137,7 @@ def test_a_sub_account_whose_parent_is_missing_is_an_error_not_a_guess(make_acco
     result = compute([make_account(1), make_account(2, parent_id=99)])
     assert not result.usage.complete
     assert result.usage.problems == ["account 2: parent_id: parent 99 does not exist among this customer's accounts"]
-    assert q(result, Metric.AXCIENT_PC_DEVICES) == 1  # recorded, but marked incomplete: never billed
+    assert q(result, "axcient.pc_devices") == 1  # recorded, but marked incomplete: never billed
 
 
 def test_a_sub_account_whose_parent_is_another_customers_is_an_error(make_account: Make) -> None:
@@ -165,6 +165,6 @@ def test_problems_from_the_fetch_make_the_customer_incomplete(make_account: Make
 def test_an_empty_customer_has_complete_zeros(make_account: Make) -> None:
     result = compute([])
     assert result.usage.complete
-    assert {m for m, p in result.usage.quantities} == set(Metric) - {Metric.ALTARO_USERS, Metric.ALTARO_GB}
+    assert {m for m, p in result.usage.quantities} == {m.name for m in AXCIENT.metrics}
     assert all(v == 0 for v in result.usage.quantities.values())
     assert {p for _, p in result.usage.quantities} == {""}

@@ -7,13 +7,16 @@ import typing
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
+import providers
 from connector.config import Settings, load_settings, settings_from_data
 from connector.errors import ConfigError
 from connector.secrets import SecretRef
+from mappings.customer import VendorCustomer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,14 +40,14 @@ def test_example_configuration_is_valid() -> None:
         ('[atera]\nmax_requests = "lots"\n', "atera.max_requests: Input should be a valid integer"),
         ("[http]\ntimeout_secs = 3\n", "http.timeout_secs: unknown key"),
         (
-            '[[customers]]\npsa_customer = "A"\n[[customers.lines]]\nmetric = "altaro.users"\ncontract = "C"\n'
-            'rate = "1"\n',
+            '[[customers]]\npsa_customer = "A"\naltaro_customer = "A"\n[[customers.lines]]\nmetric = "altaro.users"\n'
+            'contract = "C"\nrate = "1"\n',
             "customers[0].lines[0].metric: Input should be",
         ),
         (
             '[[customers]]\npsa_customer = "A"\n[[customers.lines]]\nmetric = "altaro.billed_users"\n'
             'contract = "C"\nrate = "1"\n',
-            "customers[0]: lines[0] bills altaro.billed_users but altaro_customer is not set",
+            "customers[0]: lines[0] bills altaro.billed_users but no altaro customer is given",
         ),
         (
             '[[customers]]\npsa_customer = "A"\n[[customers]]\npsa_customer = "a"\n',
@@ -123,10 +126,69 @@ def _keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
                 yield from _keys(inner, f"{prefix}{name}.")
 
 
+def _every_key() -> Iterator[str]:
+    """The core sections, every registered provider's section, and what mappings give per source and per PSA."""
+    containers = {
+        "customers.vendors",
+        "customers.lines.psa",
+    }  # written as [customers.<source>], [customers.lines.<psa>]
+    yield from (key for key in _keys(Settings) if key not in containers)
+    for name, provider in providers.REGISTRY.items():
+        yield name
+        yield from _keys(provider.settings, f"{name}.")
+        if provider.role == "source":
+            yield from _keys(VendorCustomer, f"customers.{name}.")
+        if provider.line_options is not None:
+            yield from _keys(provider.line_options, f"customers.lines.{name}.")
+
+
 def test_the_example_configuration_shows_every_key() -> None:
     text = (REPO / "config.example.toml").read_text()
     shown = set(re.findall(r"^\s*#?\s*([a-z_]+)\s*=", text, flags=re.MULTILINE))
     for section in re.findall(r"^\[\[?([a-z_.]+)\]", text, flags=re.MULTILINE):
         shown.update(section.split("."))
-    missing = sorted(key for key in _keys(Settings) if key.rsplit(".", 1)[-1] not in shown)
+    missing = sorted(key for key in _every_key() if key.rsplit(".", 1)[-1] not in shown)
     assert missing == []
+
+
+def test_the_example_uses_the_vendor_keyed_layout_and_the_old_one_still_loads(tmp_path: Path) -> None:
+    new = load_settings(REPO / "config.example.toml")
+    old_text = (
+        '[[customers]]\npsa_customer = "Contoso Ltd"\naltaro_customer = "Contoso Ltd"\naxcient_customer = "Contoso"\n'
+        '[[customers.lines]]\nmetric = "altaro.billed_users"\ncontract = "M365"\nrate = "3.50"\n'
+        'rate_sku = "M365-BACKUP-USER"\ncreate_if_missing = true\n'
+    )
+    old = load_settings(write(tmp_path, old_text))
+    assert new.customers[0].vendor_customer("altaro") == old.customers[0].vendor_customer("altaro") == "Contoso Ltd"
+    assert old.customers[0].vendor_customer("axcient") == "Contoso"
+    assert old.customers[0].lines[0].psa == {"atera": {"rate_sku": "M365-BACKUP-USER", "create_if_missing": True}}
+    assert new.customers[0].lines[0].psa["atera"]["rate_sku"] == "M365-BACKUP-USER"
+
+
+@pytest.mark.parametrize(
+    ("customer", "expected"),
+    [
+        ({"altrao": {"customer": "A"}}, "customers[0].altrao: no source named 'altrao' is registered"),
+        (
+            {"altaro": {"customer": "A"}, "lines": [{"metric": "altaro.users", "contract": "C", "rate": "1"}]},
+            "customers[0].lines[0].metric: Input should be one of 'altaro.billed_users'",
+        ),
+        (
+            {"altaro": "A", "lines": [{"metric": "altaro.billed_users", "contract": "C", "rate": "1", "halo": {}}]},
+            "customers[0].lines[0].halo: unknown key",
+        ),
+        (
+            {
+                "altaro": "A",
+                "lines": [{"metric": "altaro.billed_users", "contract": "C", "rate": "1", "atera": {"sku": "X"}}],
+            },
+            "customers[0].lines[0].atera.sku: unknown key",
+        ),
+    ],
+)
+def test_sources_metrics_and_psa_options_are_checked_against_the_registry(
+    customer: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings_from_data({"customers": [{"psa_customer": "A", **customer}]})
+    assert expected in str(caught.value)

@@ -13,21 +13,20 @@ from connector.config import Settings, settings_from_data
 from connector.engine import SyncEngine
 from connector.errors import VendorError
 from connector.store import Store
-from connector.usage import CustomerUsage, PsaEvents, PushResult, UsageReport, record_report
-from mappings.customer import Metric
+from connector.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
 from mappings.lines import Line, LineIdentity, LineResult, LineStatus, Outcome
 
 NOV = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 
 
 class FakeSource:
-    """Serves whatever usage the test sets, recording observations as real sources do."""
+    """Serves whatever usage the test sets; the engine records what it observes."""
 
     def __init__(self, name: str, store: Store, clock: Callable[[], datetime]) -> None:
         self.name = name
         self.store = store
         self.clock = clock
-        self.usage: dict[str, dict[Metric, Decimal]] = {}
+        self.usage: dict[str, dict[str, Decimal]] = {}
         self.incomplete: dict[str, str] = {}
         self.error: Exception | None = None
         self.extra: list[CustomerUsage] = []  # other months in the same report, listed first
@@ -41,11 +40,10 @@ class FakeSource:
             usage = CustomerUsage(self.name, customer, now.strftime("%Y-%m"))
             for metric, quantity in metrics.items():
                 usage.quantities[(metric, "")] = quantity
-                usage.inputs[metric.value] = {"objects": [f"{customer}-{i}" for i in range(int(quantity))][:3]}
+                usage.inputs[metric] = {"objects": [f"{customer}-{i}" for i in range(int(quantity))][:3]}
             if customer in self.incomplete:
                 usage.fail(self.incomplete[customer])
             report.customers.append(usage)
-        record_report(self.store, report, run_id=run_id)
         return report
 
 
@@ -108,10 +106,10 @@ class World:
         self.sink = FakeSink()
         self.settings = config or settings()
         self.altaro.usage = {
-            "Contoso": {Metric.ALTARO_USERS: Decimal(12)},
-            "Fabrikam": {Metric.ALTARO_USERS: Decimal(5)},
+            "Contoso": {"altaro.billed_users": Decimal(12)},
+            "Fabrikam": {"altaro.billed_users": Decimal(5)},
         }
-        self.axcient.usage = {"Contoso": {Metric.AXCIENT_SERVER_GB: Decimal("100.3")}}
+        self.axcient.usage = {"Contoso": {"axcient.server_gb": Decimal("100.3")}}
 
     def engine(self) -> SyncEngine:
         return SyncEngine(
@@ -142,9 +140,9 @@ def test_monthly_peak_is_billed_and_a_late_rise_is_corrected() -> None:
     world = World()
     world.engine().run()
     world.now = datetime(2026, 11, 20, tzinfo=UTC)
-    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(9)}  # fell: the peak (12) stays billed
+    world.altaro.usage["Contoso"] = {"altaro.billed_users": Decimal(9)}  # fell: the peak (12) stays billed
     assert world.outcome(world.engine().run(), "Contoso Ltd", "altaro.billed_users").outcome == "unchanged"
-    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(14)}  # rose: corrected to the new peak
+    world.altaro.usage["Contoso"] = {"altaro.billed_users": Decimal(14)}  # rose: corrected to the new peak
     report = world.engine().run()
     assert world.outcome(report, "Contoso Ltd", "altaro.billed_users").outcome == "pushed"
     assert world.sink.held[("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users")] == Decimal(14)
@@ -188,12 +186,12 @@ def test_customer_missing_from_the_vendor_data_is_blocked_not_zero() -> None:
 
 def test_unmapped_vendor_customers_are_reported_unless_ignored() -> None:
     world = World()
-    world.altaro.usage["Northwind"] = {Metric.ALTARO_USERS: Decimal(3)}
+    world.altaro.usage["Northwind"] = {"altaro.billed_users": Decimal(3)}
     report = world.engine().run()
     assert report.unmapped == [{"source": "altaro", "vendor_customer": "Northwind"}]
     assert report.exit_code == 3
     ignoring = World(settings(ignored_customers=[{"source": "altaro", "customer": "northwind", "reason": "ours"}]))
-    ignoring.altaro.usage["Northwind"] = {Metric.ALTARO_USERS: Decimal(3)}
+    ignoring.altaro.usage["Northwind"] = {"altaro.billed_users": Decimal(3)}
     assert ignoring.engine().run().unmapped == []
 
 
@@ -201,7 +199,7 @@ def test_a_surprising_change_is_held_until_approved() -> None:
     world = World()
     world.engine().run()
     world.now = datetime(2026, 12, 3, tzinfo=UTC)
-    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(30)}  # 12 -> 30: +150%
+    world.altaro.usage["Contoso"] = {"altaro.billed_users": Decimal(30)}  # 12 -> 30: +150%
     held = world.engine().run()
     line = world.outcome(held, "Contoso Ltd", "altaro.billed_users")
     assert line.outcome == "held" and "+150%" in line.reason
@@ -282,7 +280,7 @@ def test_a_line_staged_earlier_is_not_pushed_while_its_customer_is_blocked() -> 
     )
     without_psa.run()  # Contoso's 12 users staged as pending, not pushed
     world.now = datetime(2026, 11, 20, tzinfo=UTC)
-    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(30)}
+    world.altaro.usage["Contoso"] = {"altaro.billed_users": Decimal(30)}
     world.altaro.incomplete["Contoso"] = "report truncated at line 812"
     report = world.engine().run()
     blocked = world.outcome(report, "Contoso Ltd", "altaro.billed_users")
@@ -300,10 +298,10 @@ def test_an_incomplete_month_is_not_hidden_by_a_complete_earlier_month_in_the_sa
     world.engine().run()  # Contoso's 12 users computed, push failed
     world.sink.fail_for = set()
     world.now = datetime(2026, 11, 20, tzinfo=UTC)
-    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(30)}
+    world.altaro.usage["Contoso"] = {"altaro.billed_users": Decimal(30)}
     world.altaro.incomplete["Contoso"] = "report truncated at line 812"
     # The report also carries October (Month column), complete, listed before November.
-    world.altaro.extra.append(CustomerUsage("altaro", "Contoso", "2026-10", {(Metric.ALTARO_USERS, ""): Decimal(10)}))
+    world.altaro.extra.append(CustomerUsage("altaro", "Contoso", "2026-10", {("altaro.billed_users", ""): Decimal(10)}))
     report = world.engine().run()
     blocked = world.outcome(report, "Contoso Ltd", "altaro.billed_users")
     assert blocked.outcome == "blocked" and "truncated at line 812" in blocked.reason
@@ -328,10 +326,10 @@ def test_a_line_still_held_from_an_earlier_period_keeps_the_run_waiting_for_revi
     world = World()
     world.engine().run()
     world.now = datetime(2026, 12, 3, tzinfo=UTC)
-    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(30)}  # 12 -> 30: held
+    world.altaro.usage["Contoso"] = {"altaro.billed_users": Decimal(30)}  # 12 -> 30: held
     world.engine().run()
     world.now = datetime(2027, 1, 4, tzinfo=UTC)
-    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(13)}  # back within bounds of the last push
+    world.altaro.usage["Contoso"] = {"altaro.billed_users": Decimal(13)}  # back within bounds of the last push
     report = world.engine().run()
     december = next(o for o in report.lines if o.identity[:3] == ("Contoso Ltd", "M365 backup", "2026-12"))
     assert december.outcome == "held" and "+150%" in december.reason
@@ -342,13 +340,13 @@ def test_an_approved_jump_is_pushed_even_when_usage_grows_a_little_before_the_ne
     world = World()
     world.engine().run()  # 100.3 GB pushed for November
     world.now = datetime(2026, 12, 3, tzinfo=UTC)
-    world.axcient.usage["Contoso"] = {Metric.AXCIENT_SERVER_GB: Decimal("180.0")}  # +79%: held
+    world.axcient.usage["Contoso"] = {"axcient.server_gb": Decimal("180.0")}  # +79%: held
     held = world.engine().run()
     assert world.outcome(held, "Contoso Ltd", "axcient.server_gb").outcome == "held"
     identity = ("Contoso Ltd", "Server backup", "2026-12", "axcient.server_gb")
     world.store.outbox.approve(identity, "new file server")
     world.now = datetime(2026, 12, 3, 1, tzinfo=UTC)
-    world.axcient.usage["Contoso"] = {Metric.AXCIENT_SERVER_GB: Decimal("180.4")}  # backups keep growing
+    world.axcient.usage["Contoso"] = {"axcient.server_gb": Decimal("180.4")}  # backups keep growing
     report = world.engine().run()
     assert world.outcome(report, "Contoso Ltd", "axcient.server_gb").outcome == "pushed"
     assert world.sink.held[identity] == Decimal("180.4")
@@ -409,10 +407,10 @@ def test_a_dry_run_says_what_a_real_run_then_does() -> None:
     world = World()
     world.engine().run()
     world.now = datetime(2026, 12, 3, tzinfo=UTC)
-    world.altaro.usage["Contoso"] = {Metric.ALTARO_USERS: Decimal(30)}  # held
+    world.altaro.usage["Contoso"] = {"altaro.billed_users": Decimal(30)}  # held
     world.engine().run()
     world.store.outbox.discard(LineIdentity("Contoso Ltd", "M365 backup", "2026-12", "altaro.billed_users"), "no")
-    world.altaro.usage["Fabrikam"] = {Metric.ALTARO_USERS: Decimal(6)}  # within bounds: pending, then pushed
+    world.altaro.usage["Fabrikam"] = {"altaro.billed_users": Decimal(6)}  # within bounds: pending, then pushed
 
     def said(report: Any) -> list[tuple[LineIdentity, Outcome, str]]:
         return [(o.identity, o.outcome, o.reason) for o in report.lines]

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 
 from connector.store import Store
-from mappings.customer import Metric
 from mappings.measure import Observation, peak
 from mappings.periods import on_demand_period
 
@@ -24,14 +23,14 @@ def poll_hourly(store: Store, quantities: dict[int, int], days: int = 30) -> Non
         store.observations.record(
             [
                 Observation(
-                    "altaro", "Contoso", Metric.ALTARO_USERS.value, "2026-11", Decimal(quantity), "user", at, True, {}
+                    "altaro", "Contoso", "altaro.billed_users", "2026-11", Decimal(quantity), "user", at, True, {}
                 )
             ]
         )
 
 
 def contoso_users(store: Store) -> list[Observation]:
-    return store.observations.query("altaro", vendor_customer="Contoso", metric=Metric.ALTARO_USERS.value, product="")
+    return store.observations.query("altaro", vendor_customer="Contoso", metric="altaro.billed_users", product="")
 
 
 @pytest.mark.parametrize(

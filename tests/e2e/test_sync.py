@@ -139,9 +139,9 @@ def test_a_failed_push_waits_in_review_is_retried_and_can_be_discarded(
 ) -> None:
     # A line mapped to a contract Atera does not have (and may not create) fails on every push.
     text = config.read_text().replace(
-        'rate_sku = "BFF-PC-GB"\ncreate_if_missing = true\n',
-        'rate_sku = "BFF-PC-GB"\ncreate_if_missing = true\n\n[[customers.lines]]\nmetric = "axcient.pc_devices"\n'
-        'contract = "No such contract"\nrate = "4.00"\n',
+        'atera = { rate_sku = "BFF-PC-GB", create_if_missing = true }\n',
+        'atera = { rate_sku = "BFF-PC-GB", create_if_missing = true }\n\n[[customers.lines]]\n'
+        'metric = "axcient.pc_devices"\ncontract = "No such contract"\nrate = "4.00"\n',
     )
     config.write_text(text)
     code, first, _ = sync(capsys, config)

@@ -1,0 +1,52 @@
+"""The billing rule: a mapped line's measured usage becomes a priced line; every amount shown, pushed or reconciled.
+
+Vendor usage reaches an Atera invoice as the Quantity of a Retainer/flat-fee contract, which invoices Quantity x Rate
+each billing period; the amount is rounded to cents once, on the line total.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from mappings.customer import CustomerMapping, LineMapping
+from mappings.lines import Line
+from mappings.measure import PEAK_RULE, Measured
+from mappings.money import line_amount
+from mappings.periods import Period
+
+
+def price(quantity: Decimal, rate: Decimal) -> Decimal:
+    """What a Retainer/flat-fee contract invoices for one period: Quantity x Rate, rounded once on the line total."""
+    return line_amount(quantity, rate)
+
+
+def bill_line(
+    customer: CustomerMapping,
+    mapping: LineMapping,
+    period: Period,
+    measured: Measured,
+    *,
+    unit: str,
+    psa: dict[str, Any],
+    inputs: dict[str, Any],
+) -> Line:
+    """The line a mapping bills for a period, given the usage measured for it."""
+    return Line(
+        psa_customer=customer.psa_customer,
+        contract=mapping.contract,
+        period_key=period.key,
+        metric=mapping.metric,
+        quantity=measured.quantity,
+        unit=unit,
+        rate=mapping.rate,
+        amount=price(measured.quantity, mapping.rate),
+        billing_period=mapping.billing_period,
+        period_start=period.start,
+        period_end=period.end,
+        psa_customer_id=customer.psa_customer_id,
+        contract_id=mapping.contract_id,
+        start_date=mapping.start_date,
+        psa=psa,
+        inputs={**inputs, "rule": PEAK_RULE, "observations": measured.explanation},
+    )

@@ -1,0 +1,49 @@
+"""The Axcient Backup for Files provider as the registry knows it: settings, metrics, source, secrets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from connector.secrets import SecretRef
+from mappings.enums import Unit
+from providers.axcient.settings import AxcientSettings
+from providers.spec import BuildContext, MetricSpec, Provider
+
+if TYPE_CHECKING:
+    from connector.usage import UsageSource
+
+PC_GB = "axcient.pc_gb"
+SERVER_GB = "axcient.server_gb"
+TOTAL_GB = "axcient.total_gb"
+PC_DEVICES = "axcient.pc_devices"
+SERVER_DEVICES = "axcient.server_devices"
+DEVICES = "axcient.devices"
+
+
+def _source(settings: AxcientSettings, context: BuildContext) -> UsageSource:
+    from providers.axcient.source import AxcientSource
+
+    return AxcientSource(settings, context.http, context.store, now=context.now)
+
+
+def _secrets(settings: AxcientSettings) -> dict[str, SecretRef]:
+    return {"axcient.password": settings.password} if settings.password is not None else {}
+
+
+PROVIDER = Provider(
+    name="axcient",
+    role="source",
+    settings=AxcientSettings,
+    summary="Axcient Backup for Files partner portal (customers, accounts, storage, PCs and servers)",
+    describe=lambda settings: str(settings.base_url or "no base_url"),
+    secrets=_secrets,
+    metrics=(
+        MetricSpec(PC_GB, Unit.GB, "storage of the customer's PC accounts"),
+        MetricSpec(SERVER_GB, Unit.GB, "storage of the customer's server accounts"),
+        MetricSpec(TOTAL_GB, Unit.GB, "storage of all the customer's accounts"),
+        MetricSpec(PC_DEVICES, Unit.DEVICE, "billed accounts backing up a PC"),
+        MetricSpec(SERVER_DEVICES, Unit.DEVICE, "billed accounts backing up a server"),
+        MetricSpec(DEVICES, Unit.DEVICE, "billed accounts, PCs and servers"),
+    ),
+    build_source=_source,
+)
