@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mappings.enums import BillingPeriod
+from mappings.money import to_decimal
 from mappings.periods import CALENDAR_KINDS
 
 LEGACY_VENDOR_SUFFIX = "_customer"
@@ -88,9 +89,7 @@ class LineMapping(StrictModel):
     @classmethod
     def _rate_from_text(cls, value: object) -> object:
         # TOML floats would smuggle binary rounding into money: take them through their shortest text form.
-        if isinstance(value, float):
-            return Decimal(repr(value))
-        return value
+        return to_decimal(value) if isinstance(value, float) else value
 
     @property
     def source(self) -> str:

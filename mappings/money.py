@@ -1,11 +1,10 @@
-"""Exact money arithmetic: Decimal in, cents rounded half-up once on a line total, MB to GB unrounded."""
+"""Exact money arithmetic: Decimal in, cents rounded half-up once on a line total."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 CENT = Decimal("0.01")
-MB_PER_GB_CHOICES = (1024, 1000)
 
 
 def to_decimal(value: Decimal | int | str | float) -> Decimal:
@@ -54,16 +53,3 @@ def round_money(amount: Decimal) -> Decimal:
 def line_amount(quantity: Decimal, rate: Decimal) -> Decimal:
     """A line's total: the exact product, rounded to cents once."""
     return round_money(exact_product(quantity, rate))
-
-
-def gb_from_mb(mb: Decimal | int, mb_per_gb: int = 1024) -> Decimal:
-    """MB as GB, unrounded; 1024 MB per GB as backup portals count, or 1000 when the contract says so."""
-    if isinstance(mb_per_gb, bool) or mb_per_gb not in MB_PER_GB_CHOICES:
-        raise ValueError(f"mb_per_gb must be 1024 or 1000, not {mb_per_gb!r}")
-    mb_value = to_decimal(mb)
-    if mb_value < 0:
-        raise ValueError(f"storage cannot be negative: {mb_value} MB")
-    with localcontext() as ctx:
-        # Dividing by 1000 or 1024 terminates; give it room so no digit of the MB figure is lost.
-        ctx.prec = max(ctx.prec, len(mb_value.as_tuple().digits) + 12)
-        return mb_value / mb_per_gb

@@ -9,8 +9,6 @@ from datetime import date, timedelta
 
 from mappings.enums import BillingPeriod
 
-CONTRACT_KEY = "contract"
-
 # Periods a calendar alone defines; the other two need a contract or a caller to say where they start and end.
 CALENDAR_KINDS = (
     BillingPeriod.WEEKLY,
@@ -21,7 +19,6 @@ CALENDAR_KINDS = (
     BillingPeriod.YEARLY,
 )
 
-_ONE_DAY = timedelta(days=1)
 # [0-9], not \d: \d also matches other scripts' digits, which would make two spellings of one key.
 _KEY_PATTERNS: tuple[tuple[BillingPeriod, re.Pattern[str]], ...] = (
     (BillingPeriod.YEARLY, re.compile(r"(?P<year>[0-9]{4})")),
@@ -72,19 +69,8 @@ def on_demand_period(first_day: date, last_day: date) -> Period:
     return Period(BillingPeriod.ON_DEMAND, key, first_day, last_day)
 
 
-def contract_period(contract_start: date, contract_end: date) -> Period:
-    """The single EndOfContractDuration period: the whole contract."""
-    return Period(BillingPeriod.END_OF_CONTRACT_DURATION, CONTRACT_KEY, contract_start, contract_end)
-
-
-def period_containing(
-    kind: BillingPeriod,
-    day: date,
-    *,
-    contract_start: date | None = None,
-    contract_end: date | None = None,
-) -> Period:
-    """The period of `kind` that `day` falls in; EndOfContractDuration needs the contract's start and end."""
+def period_containing(kind: BillingPeriod, day: date) -> Period:
+    """The period of `kind` that `day` falls in; only calendar kinds have one (CALENDAR_KINDS)."""
     kind = BillingPeriod(kind)
     year, month = day.year, day.month
     if kind is BillingPeriod.MONTHLY:
@@ -115,60 +101,15 @@ def period_containing(
         return Period(kind, f"{year:04d}-S{half}", start, end)
     if kind is BillingPeriod.YEARLY:
         return Period(kind, f"{year:04d}", date(year, 1, 1), date(year, 12, 31))
-    if kind is BillingPeriod.END_OF_CONTRACT_DURATION:
-        if contract_start is None or contract_end is None:
-            raise ValueError("an EndOfContractDuration period needs contract_start and contract_end")
-        period = contract_period(contract_start, contract_end)
-        if not period.contains(day):
-            raise ValueError(f"{day} is outside the contract ({contract_start} to {contract_end})")
-        return period
-    # OnDemand: guessing a range from one day would bill a period nobody asked for.
+    # OnDemand and EndOfContractDuration: guessing a range from one day would bill a period nobody asked for.
     raise ValueError(
-        "OnDemand has no automatic periods: ask for a range with on_demand_period(first_day, last_day) "
+        f"{kind.value} has no calendar periods: ask for a range with on_demand_period(first_day, last_day) "
         "or a key 'YYYY-MM-DD..YYYY-MM-DD'"
     )
 
 
-def next_period(period: Period) -> Period:
-    """The period of the same kind that starts the day after `period` ends."""
-    if period.kind not in CALENDAR_KINDS:
-        raise ValueError(f"{period.kind.value} periods have no next period")
-    try:
-        following = period.end + _ONE_DAY
-    except OverflowError:
-        raise ValueError(f"no period follows {period.key}: it ends on the last representable date") from None
-    return period_containing(period.kind, following)
-
-
-def periods_between(kind: BillingPeriod, first_day: date, last_day: date) -> list[Period]:
-    """Every whole period of `kind` that overlaps [first_day, last_day], in order, without gaps or overlaps.
-
-    EndOfContractDuration and OnDemand have no calendar, so the range itself is their one period.
-    """
-    kind = BillingPeriod(kind)
-    if last_day < first_day:
-        raise ValueError(f"the range ends ({last_day}) before it starts ({first_day})")
-    if kind is BillingPeriod.ON_DEMAND:
-        return [on_demand_period(first_day, last_day)]
-    if kind is BillingPeriod.END_OF_CONTRACT_DURATION:
-        return [contract_period(first_day, last_day)]
-    periods = [period_containing(kind, first_day)]
-    while periods[-1].end < last_day:
-        periods.append(next_period(periods[-1]))
-    return periods
-
-
-def parse_period_key(
-    key: str,
-    *,
-    contract_start: date | None = None,
-    contract_end: date | None = None,
-) -> Period:
-    """The period a key names; `contract` (EndOfContractDuration) also needs the contract's start and end."""
-    if key == CONTRACT_KEY:
-        if contract_start is None or contract_end is None:
-            raise ValueError("period key 'contract' needs contract_start and contract_end to name dates")
-        return contract_period(contract_start, contract_end)
+def parse_period_key(key: str) -> Period:
+    """The period a key names."""
     for kind, pattern in _KEY_PATTERNS:
         match = pattern.fullmatch(key)
         if match is None:
@@ -183,7 +124,7 @@ def parse_period_key(
         return period
     raise ValueError(
         f"unrecognised period key {key!r}: expected one of 2026, 2026-11, 2026-11-H1, 2026-W47, 2026-Q4, "
-        "2026-S2, 2026-11-01..2026-11-30 or contract"
+        "2026-S2 or 2026-11-01..2026-11-30"
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mappings.money import CENT, exact_product, gb_from_mb, line_amount, round_money, to_decimal
+from mappings.money import CENT, exact_product, line_amount, round_money, to_decimal
 
 
 def reference_cents(quantity: Decimal, rate: Decimal) -> Decimal:
@@ -106,39 +106,6 @@ def test_exact_product_keeps_digits_beyond_the_default_precision() -> None:
     assert Fraction(exact_product(quantity, rate)) == Fraction(quantity) * Fraction(rate)
 
 
-@pytest.mark.parametrize(
-    ("mb", "mb_per_gb", "gb"),
-    [
-        (1024, 1024, Decimal(1)),
-        (1000, 1000, Decimal(1)),
-        (512, 1024, Decimal("0.5")),
-        (1536, 1000, Decimal("1.536")),
-        (Decimal("1536"), 1024, Decimal("1.5")),
-        (341, 1024, Decimal("0.3330078125")),
-        (0, 1024, Decimal(0)),
-        # More digits than the default 28-digit context holds: none may be lost.
-        (Decimal("1234567890123456789012345678901"), 1000, Decimal("1234567890123456789012345678.901")),
-    ],
-)
-def test_gb_from_mb_is_unrounded(mb: Decimal | int, mb_per_gb: int, gb: Decimal) -> None:
-    assert gb_from_mb(mb, mb_per_gb) == gb
-
-
-def test_gb_from_mb_defaults_to_1024() -> None:
-    assert gb_from_mb(2048) == Decimal(2)
-
-
-@pytest.mark.parametrize("mb_per_gb", [1023, 1, 0, 2**10 + 1, 1000000])
-def test_gb_from_mb_knows_only_two_gigabytes(mb_per_gb: int) -> None:
-    with pytest.raises(ValueError, match="1024 or 1000"):
-        gb_from_mb(1024, mb_per_gb)
-
-
-def test_gb_from_mb_refuses_negative_storage() -> None:
-    with pytest.raises(ValueError, match="negative"):
-        gb_from_mb(-1)
-
-
 def test_cent_is_one_hundredth() -> None:
     assert Decimal(1) / 100 == CENT
 
@@ -149,17 +116,6 @@ decimals = st.decimals(min_value=0, max_value=10**9, places=6, allow_nan=False, 
 @given(quantity=decimals, rate=decimals)
 def test_line_amount_never_loses_or_invents_a_cent(quantity: Decimal, rate: Decimal) -> None:
     assert line_amount(quantity, rate) == reference_cents(quantity, rate)
-
-
-@given(
-    mb=st.integers(min_value=0, max_value=10**15),
-    mb_per_gb=st.sampled_from([1000, 1024]),
-    rate=decimals,
-)
-def test_gb_lines_match_exact_rationals(mb: int, mb_per_gb: int, rate: Decimal) -> None:
-    gb = gb_from_mb(mb, mb_per_gb)
-    assert Fraction(gb) == Fraction(mb, mb_per_gb)
-    assert line_amount(gb, rate) == reference_cents(gb, rate)
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
