@@ -72,7 +72,8 @@ def main() -> None:
             window_seconds=1,
         )
         client = build_atera_client(settings, HttpSettings())
-        sink = AteraSink(client, custom_field=settings.custom_field)
+        # One client for the sink and the contract read below.
+        sink = AteraSink(lambda: client, custom_field=settings.custom_field)
         lines = [line(n, Decimal(100 + n) + Decimal("0.5")) for n in range(args.customers)]
 
         first_push_requests = 0

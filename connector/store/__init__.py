@@ -1,7 +1,7 @@
 """The local state store (SQLite): runs and audit, the fetch ledger, observations and the outbox, one transaction."""
 
 from connector.store.database import Database, utcnow
-from connector.store.ledger import FetchRecord, FetchReserved, FetchTooSoon, Ledger
+from connector.store.ledger import FetchLedger, FetchRecord, FetchReserved, FetchTooSoon, Ledger
 from connector.store.observations import Observations
 from connector.store.outbox import Outbox
 from connector.store.runs import Runs
@@ -12,6 +12,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "Database",
+    "FetchLedger",
     "FetchRecord",
     "FetchReserved",
     "FetchTooSoon",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from connector.redact import redact
 from connector.store.database import Database, from_iso, iso, utcnow
@@ -47,6 +47,39 @@ class FetchTooSoon:
 
     last: FetchRecord
     next_allowed_at: datetime
+
+
+class FetchLedger(Protocol):
+    """What a source with a call-rate rule needs of the fetch ledger: reserve a call, record its end, reread a payload.
+
+    Narrower than the store on purpose: such a source can keep a vendor's limit without reaching observations,
+    the outbox or the audit trail. `Ledger` is the implementation; tests may pass their own.
+    """
+
+    def reserve(
+        self,
+        source: str,
+        target: str,
+        min_interval: timedelta,
+        *,
+        now: datetime | None = None,
+        run_id: int | None = None,
+    ) -> FetchReserved | FetchTooSoon: ...
+
+    def complete(
+        self,
+        fetch_id: int,
+        outcome: str,
+        *,
+        status_code: int | None = None,
+        content_type: str | None = None,
+        payload: bytes | None = None,
+        error: str | None = None,
+        now: datetime | None = None,
+        keep_payloads: int | None = None,
+    ) -> str | None: ...
+
+    def last_good(self, source: str, target: str) -> FetchRecord | None: ...
 
 
 _COLUMNS = (

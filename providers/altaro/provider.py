@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from connector.secrets import SecretRef
 from mappings.enums import Unit
+from providers.altaro.client import build_altaro_client
 from providers.altaro.settings import AltaroSettings
 from providers.spec import BuildContext, MetricSpec, Provider
 
@@ -19,7 +20,8 @@ BACKUP_GB = "altaro.backup_gb"
 def _source(settings: AltaroSettings, context: BuildContext) -> UsageSource:
     from providers.altaro.source import AltaroSource
 
-    return AltaroSource(settings, context.http, context.store, now=context.now)
+    # Each link's key is read as that link is fetched, so the client itself holds no secret.
+    return AltaroSource(settings, context.store.ledger, lambda: build_altaro_client(context.http), now=context.now)
 
 
 def _secrets(settings: AltaroSettings) -> dict[str, SecretRef]:

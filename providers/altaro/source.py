@@ -1,8 +1,9 @@
-"""The Altaro usage source the engine polls: fetch every link under the 5-minute rule, count, record observations.
+"""The Altaro usage source the engine polls: fetch every link under the 5-minute rule, count usage per customer.
 
-The 5-minute rule is kept through the store's fetch ledger, so it holds across restarts and across processes that
-share the store: a link is called only when the ledger grants it; otherwise the last stored report answers
-(`when_too_soon = "cached"`) or the source waits until the link may be called (`"wait"`).
+The 5-minute rule is kept through the store's fetch ledger (seen through the narrow `FetchLedger`), so it holds
+across restarts and across processes that share the store: a link is called only when the ledger grants it;
+otherwise the last stored report answers (`when_too_soon = "cached"`) or the source waits until the link may be
+called (`"wait"`).
 A link that fails, or returns a report that is truncated or lacks a column, is a source-wide problem: none of the
 source's usage is billable in that run, and its customers' observations are stored as incomplete.
 """
@@ -18,13 +19,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
 from connector.errors import ConnectorError, DataError, RateLimitedError
-from connector.http import HttpSettings
-from connector.store import FetchReserved, Store, utcnow
+from connector.store import FetchLedger, FetchReserved, FetchTooSoon, utcnow
 from connector.usage import CustomerUsage, UsageReport
-from providers.altaro.client import VENDOR, AltaroClient, build_altaro_client
+from providers.altaro.client import VENDOR, AltaroClient
 from providers.altaro.parser import read_payload
 from providers.altaro.provider import BACKUP_GB, BILLED_USERS
 from providers.altaro.rules import SAMPLE_SIZE, BillingRules, CustomerCount, ReportTally
@@ -60,23 +58,19 @@ class AltaroSource:
     def __init__(
         self,
         settings: AltaroSettings,
-        http: HttpSettings,
-        store: Store,
+        ledger: FetchLedger,
+        open_client: Callable[[], AltaroClient],
         *,
-        transport: httpx.BaseTransport | None = None,
-        client: AltaroClient | None = None,
         now: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
-        http_sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.http = http
-        self.store = store
-        self._transport = transport
-        self._client = client
+        self.ledger = ledger
+        # A factory, not a client: a client is opened per collection and closed after it.
+        self._open_client = open_client
         self._now = now
+        # Only for `when_too_soon = "wait"`; the HTTP boundary's retry waits are the client's own.
         self._sleep = sleep
-        self._http_sleep = http_sleep
         self.rules = BillingRules.from_settings(settings)
 
     @property
@@ -90,34 +84,9 @@ class AltaroSource:
 
         A fresh call is left 'started' in the ledger; the caller completes it once the body has been checked.
         """
-        target = link_target(link)
-        outcome = self.store.ledger.reserve(VENDOR, target, self.interval, now=self._now(), run_id=run_id)
-        waits = 0
-        while not isinstance(outcome, FetchReserved) and self.settings.when_too_soon == "wait" and waits < MAX_WAITS:
-            delay = (outcome.next_allowed_at - self._now()).total_seconds()
-            log.info(
-                "altaro link %s: called %s; waiting %.0fs as configured", link.name, outcome.last.requested_at, delay
-            )
-            if delay > 0:
-                self._sleep(delay)
-            waits += 1
-            outcome = self.store.ledger.reserve(VENDOR, target, self.interval, now=self._now(), run_id=run_id)
+        outcome = self._reserve(link, run_id)
         if not isinstance(outcome, FetchReserved):
-            good = self.store.ledger.last_good(VENDOR, target)
-            if good is None or good.payload is None:
-                raise RateLimitedError(
-                    VENDOR,
-                    f"link {link.name!r} was called at {outcome.last.requested_at:%Y-%m-%d %H:%M:%S} UTC "
-                    f"({outcome.last.outcome}) and may not be called again before "
-                    f"{outcome.next_allowed_at:%H:%M:%S} UTC; no stored report to answer from",
-                )
-            log.info(
-                "altaro link %s: answering from the report stored at %s (next call allowed at %s)",
-                link.name,
-                good.requested_at,
-                outcome.next_allowed_at,
-            )
-            return LinkPayload(good.payload, good.content_type, good.id, good.requested_at, True, good.status_code)
+            return self._stored(link, outcome)
         key = link.api_key.secret(f"altaro.links[{index}].api_key")
         previous = outcome.previous
         started = self._now()
@@ -131,7 +100,7 @@ class AltaroSource:
                 window_seconds=self.settings.min_interval_seconds,
             )
         except ConnectorError as error:
-            self.store.ledger.complete(
+            self.ledger.complete(
                 outcome.fetch_id,
                 "error",
                 status_code=getattr(error, "status_code", None),
@@ -140,17 +109,44 @@ class AltaroSource:
             )
             raise
         except Exception as error:
-            self.store.ledger.complete(
-                outcome.fetch_id, "error", error=f"{type(error).__name__}: {error}", now=self._now()
-            )
+            self.ledger.complete(outcome.fetch_id, "error", error=f"{type(error).__name__}: {error}", now=self._now())
             raise
         log.info("altaro link %s: %d bytes (HTTP %d)", link.name, len(response.body), response.status_code)
         return LinkPayload(response.body, response.content_type, outcome.fetch_id, started, False, response.status_code)
 
-    def _open_client(self) -> tuple[AltaroClient, bool]:
-        if self._client is not None:
-            return self._client, False
-        return build_altaro_client(self.http, transport=self._transport, sleep=self._http_sleep), True
+    def _reserve(self, link: AltaroLink, run_id: int | None) -> FetchReserved | FetchTooSoon:
+        """The ledger's answer for the link, after waiting out the window when so configured."""
+        target = link_target(link)
+        outcome = self.ledger.reserve(VENDOR, target, self.interval, now=self._now(), run_id=run_id)
+        waits = 0
+        while not isinstance(outcome, FetchReserved) and self.settings.when_too_soon == "wait" and waits < MAX_WAITS:
+            delay = (outcome.next_allowed_at - self._now()).total_seconds()
+            log.info(
+                "altaro link %s: called %s; waiting %.0fs as configured", link.name, outcome.last.requested_at, delay
+            )
+            if delay > 0:
+                self._sleep(delay)
+            waits += 1
+            outcome = self.ledger.reserve(VENDOR, target, self.interval, now=self._now(), run_id=run_id)
+        return outcome
+
+    def _stored(self, link: AltaroLink, too_soon: FetchTooSoon) -> LinkPayload:
+        """The link's last good report, when it may not be called now; without one, the call budget is the error."""
+        good = self.ledger.last_good(VENDOR, link_target(link))
+        if good is None or good.payload is None:
+            raise RateLimitedError(
+                VENDOR,
+                f"link {link.name!r} was called at {too_soon.last.requested_at:%Y-%m-%d %H:%M:%S} UTC "
+                f"({too_soon.last.outcome}) and may not be called again before "
+                f"{too_soon.next_allowed_at:%H:%M:%S} UTC; no stored report to answer from",
+            )
+        log.info(
+            "altaro link %s: answering from the report stored at %s (next call allowed at %s)",
+            link.name,
+            good.requested_at,
+            too_soon.next_allowed_at,
+        )
+        return LinkPayload(good.payload, good.content_type, good.id, good.requested_at, True, good.status_code)
 
     # -- collect -----------------------------------------------------------------------------------------------
 
@@ -162,7 +158,7 @@ class AltaroSource:
             return report
         tally = ReportTally(self.rules)
         fetched: list[LinkPayload] = []
-        client, owned = self._open_client()
+        client = self._open_client()
         try:
             for index, link in enumerate(self.settings.links):
                 try:
@@ -176,8 +172,7 @@ class AltaroSource:
                     tally.merge(linked)
                     fetched.append(payload)
         finally:
-            if owned:
-                client.close()
+            client.close()
         report.fetch_ids = [p.fetch_id for p in fetched]
         report.from_cache = any(p.from_cache for p in fetched)
         report.replayed = bool(fetched) and all(p.from_cache for p in fetched)
@@ -209,7 +204,7 @@ class AltaroSource:
             log.error("%s", error)
             report.problems.append(str(error))
             if not payload.from_cache:
-                self.store.ledger.complete(
+                self.ledger.complete(
                     payload.fetch_id,
                     "invalid",
                     status_code=payload.status_code,
@@ -221,7 +216,7 @@ class AltaroSource:
                 )
             return None
         if not payload.from_cache:
-            self.store.ledger.complete(
+            self.ledger.complete(
                 payload.fetch_id,
                 "ok",
                 status_code=payload.status_code,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from connector.secrets import SecretRef
+from providers.atera.client import build_atera_client
 from providers.atera.settings import AteraSettings
 from providers.spec import BuildContext, Provider
 
@@ -26,7 +27,12 @@ class AteraLineOptions(BaseModel):
 def _sink(settings: AteraSettings, context: BuildContext) -> Sink:
     from providers.atera.sink import AteraSink
 
-    return AteraSink.from_settings(settings, context.http)
+    return AteraSink(
+        lambda: build_atera_client(settings, context.http),
+        custom_field=settings.custom_field,
+        rate_category=settings.rate_category,
+        sla_id=settings.sla_id,
+    )
 
 
 def _secrets(settings: AteraSettings) -> dict[str, SecretRef]:

@@ -10,11 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from connector.errors import ConfigError, DataError
-from connector.http import HttpSettings
 from connector.usage import PsaEvents, PushResult
 from mappings.enums import ContractType
 from mappings.lines import Line, LineIdentity
-from providers.atera.client import AteraClient, build_atera_client
+from providers.atera.client import AteraClient
 from providers.atera.models import (
     ContractDto,
     CreateContractDto,
@@ -26,7 +25,6 @@ from providers.atera.models import (
     UpdateRetainerFlatFeeContractDto,
 )
 from providers.atera.record import is_later, parse_record, record_text
-from providers.atera.settings import AteraSettings
 
 __all__ = ["AteraPushResult", "AteraSink", "PushResult"]
 
@@ -84,14 +82,16 @@ class AteraSink:
 
     def __init__(
         self,
-        client: AteraClient,
+        open_client: Callable[[], AteraClient],
         *,
         custom_field: str,
         rate_category: str | None = "Backup",
         sla_id: int | None = None,
         after_contract_write: ContractWritten | None = None,
     ) -> None:
-        self.client = client
+        # Opened now and kept until `close()`: one client per push run, so Atera's throttle spans the whole run,
+        # and a key that cannot be read stops the sync before any vendor is called (as it always has).
+        self.client = open_client()
         self.custom_field = custom_field
         self.rate_category = rate_category
         self.sla_id = sla_id
@@ -99,15 +99,6 @@ class AteraSink:
         self.after_contract_write = after_contract_write
         self._customers: list[CustomerDto] | None = None
         self._rates: list[RateDto] | None = None
-
-    @classmethod
-    def from_settings(cls, settings: AteraSettings, http: HttpSettings, **client_options: Any) -> AteraSink:
-        return cls(
-            build_atera_client(settings, http, **client_options),
-            custom_field=settings.custom_field,
-            rate_category=settings.rate_category,
-            sla_id=settings.sla_id,
-        )
 
     def close(self) -> None:
         self.client.close()

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from connector.secrets import SecretRef
 from mappings.enums import Unit
+from providers.axcient.client import build_axcient_client
 from providers.axcient.settings import AxcientSettings
 from providers.spec import BuildContext, MetricSpec, Provider
 
@@ -23,7 +24,8 @@ DEVICES = "axcient.devices"
 def _source(settings: AxcientSettings, context: BuildContext) -> UsageSource:
     from providers.axcient.source import AxcientSource
 
-    return AxcientSource(settings, context.http, context.store, now=context.now)
+    # The password is read when a collection opens the client, not here: see AxcientSource.
+    return AxcientSource(settings, lambda: build_axcient_client(settings, context.http), now=context.now)
 
 
 def _secrets(settings: AxcientSettings) -> dict[str, SecretRef]:

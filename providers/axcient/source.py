@@ -1,4 +1,4 @@
-"""The usage source the engine polls: fetch customers and accounts, compute usage, record the observations."""
+"""The Axcient usage source the engine polls: fetch customers and accounts, compute usage per customer."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import httpx
-
 from connector.errors import DataError, VendorError
-from connector.http import HttpSettings
-from connector.store import Store
 from connector.usage import UsageReport
-from providers.axcient.client import AxcientClient, Invalid, build_axcient_client
+from providers.axcient.client import AxcientClient, Invalid
 from providers.axcient.models import Account, Customer
 from providers.axcient.settings import AxcientSettings
 from providers.axcient.usage import SOURCE, CustomerResult, UsageRules, compute_customer
@@ -53,22 +49,14 @@ class AxcientSource:
     def __init__(
         self,
         settings: AxcientSettings,
-        http: HttpSettings,
-        store: Store,
+        open_client: Callable[[], AxcientClient],
         *,
-        client: AxcientClient | None = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] | None = None,
-        clock: Callable[[], float] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
-        self.http = http
-        self.store = store
-        self._client = client
-        self._transport = transport
-        self._sleep = sleep
-        self._clock = clock
+        # A factory, not a client: the engine builds every enabled source up front, and reading the password (a
+        # missing environment variable) should fail this source's collection, not the set-up.
+        self._open_client = open_client
         self._now = now
         self.rules = UsageRules(
             storage=settings.storage, mb_per_gb=settings.mb_per_gb, bill_suspended=settings.bill_suspended
@@ -78,17 +66,12 @@ class AxcientSource:
         return self.collect_details(run_id=run_id).report
 
     def collect_details(self, *, run_id: int | None = None) -> Collection:
-        """Fetch, compute and record; raises a ConnectorError when the portal as a whole could not be read."""
-        # Built per collection, not in __init__: the engine constructs every enabled source, and reading the
-        # password (a missing environment variable) should fail this source's collection, not the set-up.
-        client = self._client or build_axcient_client(
-            self.settings, self.http, transport=self._transport, sleep=self._sleep, clock=self._clock
-        )
+        """Fetch and compute; raises a ConnectorError when the portal as a whole could not be read."""
+        client = self._open_client()
         try:
             snapshot = self.fetch(client)
         finally:
-            if self._client is None:
-                client.close()
+            client.close()
         observed_at = self._now()
         collection = self.compute(snapshot, observed_at)
         report = collection.report

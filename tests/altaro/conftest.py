@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
 from connector.http import HttpSettings
 from connector.secrets import SecretRef
 from connector.store import Store
+from providers.altaro.client import AltaroClient, build_altaro_client
 from providers.altaro.sandbox import DEFAULT_API_KEY, AltaroSandbox, generate_report
 from providers.altaro.settings import AltaroLink, AltaroSettings
 from providers.altaro.source import AltaroSource
@@ -77,12 +79,21 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def make_source(store: Store, http_settings: HttpSettings, clock: FakeClock) -> Callable[..., AltaroSource]:
-    """`make_source(settings, store=..., **options)`: a source on the fake clock (no real sleeping anywhere)."""
+    """`make_source(settings, on=store, transport=..., **options)`: a source on the fake clock (no real sleeping)."""
 
-    def make(settings: AltaroSettings, *, on: Store | None = None, **options: Any) -> AltaroSource:
+    def make(
+        settings: AltaroSettings,
+        *,
+        on: Store | None = None,
+        transport: httpx.BaseTransport | None = None,
+        **options: Any,
+    ) -> AltaroSource:
         options.setdefault("now", clock.now)
         options.setdefault("sleep", clock.sleep)
-        options.setdefault("http_sleep", clock.sleep)
-        return AltaroSource(settings, http_settings, on or store, **options)
+
+        def open_client() -> AltaroClient:
+            return build_altaro_client(http_settings, transport=transport, sleep=clock.sleep)
+
+        return AltaroSource(settings, (on or store).ledger, open_client, **options)
 
     return make

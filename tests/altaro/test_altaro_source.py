@@ -162,13 +162,15 @@ WORKER = textwrap.dedent(
     from connector.http import HttpSettings
     from connector.secrets import SecretRef
     from connector.store import Store
+    from providers.altaro.client import build_altaro_client
     from providers.altaro.settings import AltaroLink, AltaroSettings
     from providers.altaro.source import AltaroSource
 
     key = SecretRef(env="ALTARO_TEST_KEY")
     settings = AltaroSettings(enabled=True, links=[AltaroLink(name="all", url=sys.argv[2], api_key=key)])
     with Store.open(sys.argv[1]) as store:
-        report = AltaroSource(settings, HttpSettings(max_attempts=1), store).collect()
+        open_client = lambda: build_altaro_client(HttpSettings(max_attempts=1))
+        report = AltaroSource(settings, store.ledger, open_client).collect()
     result = {"from_cache": report.from_cache, "problems": report.problems, "customers": len(report.customers)}
     print(json.dumps(result))
     """

@@ -13,6 +13,7 @@ from connector.config import Settings, load_settings
 from connector.errors import ConnectorError
 from connector.store import Store
 from mappings.lines import Line
+from providers.atera.client import build_atera_client
 from providers.atera.sandbox import AteraSandbox
 from providers.atera.sink import AteraSink
 
@@ -54,7 +55,9 @@ def check_push_and_failure(settings: Settings, keyed_sandbox: AteraSandbox, capl
         psa={"rate_sku": "PC-DEVICE", "create_if_missing": True},
     )
     with Store.open(settings.store.path) as store:
-        sink = AteraSink.from_settings(settings.atera, settings.http)
+        sink = AteraSink(
+            lambda: build_atera_client(settings.atera, settings.http), custom_field=settings.atera.custom_field
+        )
         store.outbox.stage(line, None)
         result = sink.push(line, lambda event, details: store.runs.audit(event, line.psa_customer, details))
         store.outbox.mark_pushed(line.identity, result.psa_ref)

@@ -66,7 +66,7 @@ def make_sink(make_client: Callable[..., AteraClient]) -> Callable[..., AteraSin
         def crash(contract_id: int) -> None:
             raise Crash(f"killed after writing contract {contract_id}")
 
-        return AteraSink(make_client(), custom_field=FIELD, after_contract_write=crash if crash_after_write else None)
+        return AteraSink(make_client, custom_field=FIELD, after_contract_write=crash if crash_after_write else None)
 
     return make
 
@@ -240,7 +240,7 @@ def test_a_throttled_sink_stays_under_atera_s_rate_limit(
     with AteraSandbox(rate_limit=(4, 60), clock=clock) as server:
         settings = settings_for(server.api_url, max_requests=4, window_seconds=60)
         sink = AteraSink(
-            build_atera_client(settings, http_settings, sleep=clock.sleep, clock=clock), custom_field=FIELD
+            lambda: build_atera_client(settings, http_settings, sleep=clock.sleep, clock=clock), custom_field=FIELD
         )
         for month in ("2026-09", "2026-10", "2026-11"):
             sink.push(planned(str(100 + int(month[-2:])), period_key=month))

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from connector.http import HttpSettings
 from connector.secrets import SecretRef
 from connector.store import Store
+from providers.axcient.client import AxcientClient, build_axcient_client
 from providers.axcient.sandbox import DEFAULT_USERNAME, AxcientSandbox
 from providers.axcient.settings import AxcientSettings
 from providers.axcient.source import AxcientSource
@@ -51,15 +52,19 @@ def store() -> Iterator[Store]:
         yield opened
 
 
+def client_factory(settings: AxcientSettings, http: HttpSettings, **options: Any) -> Callable[[], AxcientClient]:
+    """What the provider hands a source: a client built (and the password read) only when a collection opens it."""
+    return lambda: build_axcient_client(settings, http, **options)
+
+
 @pytest.fixture
-def make_source(
-    sandbox: AxcientSandbox, http_settings: HttpSettings, clock: FakeClock, store: Store
-) -> Callable[..., AxcientSource]:
+def make_source(sandbox: AxcientSandbox, http_settings: HttpSettings, clock: FakeClock) -> Callable[..., AxcientSource]:
     """`make_source(per_page=2, storage=...)`: a source reading the sandbox, sleeping on the fake clock."""
 
     def make(**overrides: Any) -> AxcientSource:
         settings = axcient_settings(sandbox.url, **overrides)
-        return AxcientSource(settings, http_settings, store, sleep=clock.sleep, clock=clock, now=lambda: OBSERVED_AT)
+        open_client = client_factory(settings, http_settings, sleep=clock.sleep, clock=clock)
+        return AxcientSource(settings, open_client, now=lambda: OBSERVED_AT)
 
     return make
 

@@ -18,7 +18,7 @@ from providers.axcient.sandbox import AxcientSandbox
 from providers.axcient.source import AxcientSource
 from providers.sandbox import Fault
 
-from .conftest import OBSERVED_AT, PASSWORD, FakeClock, axcient_settings
+from .conftest import OBSERVED_AT, PASSWORD, FakeClock, axcient_settings, client_factory
 
 MakeSource = Callable[..., AxcientSource]
 Make = Callable[..., dict[str, Any]]
@@ -88,14 +88,13 @@ def test_paging_edge_cases_at_the_sandbox(
     assert [(q["customer_id"][0], q["page"][0]) for q in pages] == [("1", "1"), ("1", "2"), ("2", "1"), ("3", "1")]
 
 
-def test_a_token_expiring_mid_run_means_logging_in_again(
-    http_settings: HttpSettings, clock: FakeClock, store: Store
-) -> None:
+def test_a_token_expiring_mid_run_means_logging_in_again(http_settings: HttpSettings, clock: FakeClock) -> None:
     ticks = iter(range(10**6))
     # Each request the sandbox sees moves its clock a second; tokens last three: they expire throughout the run.
     with AxcientSandbox(password=PASSWORD, token_lifetime=3, clock=lambda: float(next(ticks))) as server:
         assert isinstance(server, AxcientSandbox)
-        source = AxcientSource(axcient_settings(server.url, per_page=1), http_settings, store, sleep=clock.sleep)
+        settings = axcient_settings(server.url, per_page=1)
+        source = AxcientSource(settings, client_factory(settings, http_settings, sleep=clock.sleep))
         report = source.collect()
         logins = server.api_requests("/api/v1/session")
     assert report.complete and len(report.customers) == 4
@@ -112,10 +111,11 @@ def test_a_token_refused_even_after_a_new_login_fails_the_source(
     assert store.observations.query("axcient") == []
 
 
-def test_429_with_retry_after_then_success(http_settings: HttpSettings, clock: FakeClock, store: Store) -> None:
+def test_429_with_retry_after_then_success(http_settings: HttpSettings, clock: FakeClock) -> None:
     with AxcientSandbox(password=PASSWORD, rate_limit_every=3, retry_after=5) as server:
         assert isinstance(server, AxcientSandbox)
-        source = AxcientSource(axcient_settings(server.url, per_page=2), http_settings, store, sleep=clock.sleep)
+        settings = axcient_settings(server.url, per_page=2)
+        source = AxcientSource(settings, client_factory(settings, http_settings, sleep=clock.sleep))
         assert source.collect().complete
         assert server.rate_limited > 0
     assert clock.sleeps and set(clock.sleeps) == {5.0}
@@ -140,7 +140,8 @@ def test_persistent_5xx_fails_the_source_and_records_nothing(
 def test_a_refused_login_fails_the_source_and_records_nothing(
     http_settings: HttpSettings, sandbox: AxcientSandbox, store: Store
 ) -> None:
-    source = AxcientSource(axcient_settings(sandbox.url, password="not-the-password"), http_settings, store)
+    settings = axcient_settings(sandbox.url, password="not-the-password")
+    source = AxcientSource(settings, client_factory(settings, http_settings))
     with pytest.raises(VendorAuthError, match="login refused"):
         source.collect()
     assert store.observations.query("axcient") == []
