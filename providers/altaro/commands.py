@@ -163,13 +163,15 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
         Inside the 5-minute window the last stored report answers (or the command waits, with when_too_soon =
         "wait"). Exit 3 when a link failed or its report was unusable.
         """
+        from providers.altaro.client import build_altaro_client
         from providers.altaro.source import AltaroSource
 
         settings = state(ctx, config).settings()
         if not settings.section("altaro").enabled:
             raise ConfigError("[altaro] enabled = false: enable it and add [[altaro.links]] to fetch usage")
         with Store.open(settings.store.path) as store, Status("Fetching the report link(s)…", console=stderr):
-            report = AltaroSource(settings.section("altaro"), settings.http, store).collect()
+            section = settings.section("altaro")
+            report = AltaroSource(section, store.ledger, lambda: build_altaro_client(settings.http)).collect()
             observe(store, report)
         data = usage_data(report)
         if output == "json":

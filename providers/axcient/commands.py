@@ -13,6 +13,7 @@ from connector.errors import ConfigError, DataError
 from connector.observe import observe
 from connector.output import print_json, print_table, stderr
 from connector.store import Store
+from providers.axcient.client import build_axcient_client
 from providers.axcient.source import AxcientSource, Collection
 from providers.axcient.usage import AccountUse, CustomerResult, Totals, UsageRules
 
@@ -145,7 +146,8 @@ def register(app: typer.Typer, usage: typer.Typer) -> None:
                 "[axcient] enabled = false: enable it (with base_url, username and password) to read the portal"
             )
         with Store.open(settings.store.path) as store:
-            source = AxcientSource(settings.section("axcient"), settings.http, store)
+            section = settings.section("axcient")
+            source = AxcientSource(section, lambda: build_axcient_client(section, settings.http))
             with Status("Reading customers and accounts from the portal…", console=stderr):
                 collection = source.collect_details()
                 observe(store, collection.report)
