@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from connector.config import Settings, load_settings
+from connector.errors import Status
 from connector.logs import configure_logging
-from connector.output import stderr
 from connector.report import RunReport
 from connector.sync import sync_once
 from providers.altaro.demo import demo_report
@@ -30,6 +32,9 @@ from providers.axcient.sandbox import AxcientSandbox
 STORE_NAME = "connector-state.db"
 CONFIG_NAME = "connector.toml"
 REPORT_NAME = "report.json"
+
+# Its own console, not the CLI's: the demo runs below the CLI and imports none of it.
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # The demo's customer mappings. Contracts that exist in the sandbox Atera are used as they are; the others are
 # created on the first push (create_if_missing), reusing the rate product when its SKU exists.
@@ -124,11 +129,11 @@ class DemoResult:
     contracts: list[dict[str, Any]]
 
     @property
-    def exit_code(self) -> int:
-        """The last sync's exit code; 1 if a repeated sync wrote anything (something would be billed twice)."""
+    def status(self) -> Status:
+        """The last sync's status; failed if a repeated sync wrote anything (something would be billed twice)."""
         if any(step.atera_writes for step in self.steps[2:]):
-            return 1
-        return self.steps[-1].report.exit_code
+            return Status.FAILED
+        return self.steps[-1].report.status
 
     def to_data(self) -> dict[str, Any]:
         return {

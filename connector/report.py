@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from connector.errors import Status, exit_code_for
 from mappings.lines import LineResult, Outcome
 
 
@@ -33,18 +34,18 @@ class RunReport:
         return sum(1 for line in self.lines if line.outcome == outcome)
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         """ok: everything billed or unchanged; held: waiting for review; incomplete: something was not billed."""
         failed_source = any(s.status in {"failed", "incomplete"} for s in self.sources)
         if self.problems or failed_source or self.unmapped or self.count(Outcome.BLOCKED) or self.count(Outcome.FAILED):
-            return "incomplete"
+            return Status.INCOMPLETE
         if self.count(Outcome.HELD):
-            return "held"
-        return "ok"
+            return Status.HELD
+        return Status.OK
 
     @property
     def exit_code(self) -> int:
-        return {"ok": 0, "held": 5, "incomplete": 3}[self.status]
+        return exit_code_for(self.status)
 
     def to_data(self) -> dict[str, Any]:
         pushed = (line.line.amount for line in self.lines if line.outcome is Outcome.PUSHED and line.line is not None)

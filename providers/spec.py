@@ -1,21 +1,24 @@
-"""What a provider declares once: its name, settings, metrics, how to build its source or sink, and its secrets."""
+"""What a provider declares once: name, settings, metrics, how to build its source or sink, secrets, read-only views."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from connector.errors import ConfigError, ConnectorError, Status
 from connector.http import HttpSettings
 from connector.secrets import SecretRef
 
 if TYPE_CHECKING:
     from connector.config import Settings
     from connector.store import Store
-    from connector.usage import Sink, UsageSource
+    from connector.usage import Sink, UsageReport, UsageSource
+    from mappings.lines import StoredLine
 
 Clock = Callable[[], datetime]
 
@@ -49,11 +52,105 @@ class BuildContext:
 
 
 @dataclass(frozen=True)
+class Param:
+    """One argument or option of a view, as plain data; the CLI makes it a command-line parameter.
+
+    `type` is str, int, Path, bool (a flag) or date (given as yyyy-mm-dd); without a `flag` it is a positional
+    argument. `CONFIG` and `FORMAT` place the shared --config and --format options among a view's own.
+    """
+
+    name: str
+    help: str = ""
+    type: type[Any] = str
+    flag: str | None = None
+    required: bool = False
+
+
+CONFIG = Param("config", flag="--config")
+FORMAT = Param("output", flag="--format")
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows for people; `numeric` columns are right-aligned."""
+
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    numeric: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class ViewInput:
+    """What a view runs with: its arguments by name, the configuration (loaded when first asked for), and for a
+    usage view what the fetch collected (the usage report, or what the view's `collect` returned)."""
+
+    args: Mapping[str, Any]
+    settings: Callable[[], Settings]
+    fetched: Any = None
+
+
+@dataclass(frozen=True)
+class ViewResult:
+    """What a view shows: `data` as JSON, or `tables` then `notes` for people; `problems` go to stderr either way.
+
+    The command then ends with `error` raised when there is one, else with `status`.
+    """
+
+    data: Any
+    tables: Sequence[Table] = ()
+    notes: Sequence[str] = ()
+    problems: Sequence[str] = ()
+    status: Status = Status.OK
+    error: ConnectorError | None = None
+
+
+@dataclass(frozen=True)
+class View:
+    """A read-only command a provider offers; the CLI builds it from this declaration.
+
+    `group` places it: "usage" is `connector usage <name>` (the CLI fetches the provider's usage through the
+    operations first: the report, or what `collect` returns from the built source, while `progress` is shown);
+    "provider" is `connector <provider> <name>`; "top" is `connector <name>`. Without `needs_config`, a missing
+    default configuration file means the defaults (offline use).
+    """
+
+    name: str
+    help: str
+    run: Callable[[ViewInput], ViewResult]
+    params: tuple[Param, ...] = (CONFIG, FORMAT)
+    group: Literal["usage", "provider", "top"] = "provider"
+    progress: str | None = None
+    collect: Callable[[UsageSource], tuple[UsageReport, Any]] | None = None
+    needs_config: bool = True
+
+
+class Reconciled(Protocol):
+    """One pushed line and what the PSA's invoices say about it."""
+
+    @property
+    def stored(self) -> StoredLine: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def invoiced_quantity(self) -> Decimal | None: ...
+    @property
+    def invoiced_amount(self) -> Decimal | None: ...
+    @property
+    def invoice_numbers(self) -> tuple[int, ...]: ...
+    @property
+    def mismatch(self) -> bool: ...
+
+
+@dataclass(frozen=True)
 class Provider(Generic[S]):
     """One vendor or PSA, declared once in its own folder and listed in `providers.REGISTRY`.
 
     A source provider measures `metrics` and builds a usage source; a PSA provider builds the sink lines are pushed
-    to, and may declare per-line options (`line_options`) that mappings give under the PSA's own key.
+    to, may declare per-line options (`line_options`) that mappings give under the PSA's own key, and reconciles
+    pushed lines against its invoices (`reconcile`: section, context, lines, first and last invoice date). `views`
+    are its read-only commands (`views_help` heads its own command group); `enable_hint` completes the error
+    "[name] enabled = false: …".
     """
 
     name: str
@@ -68,6 +165,10 @@ class Provider(Generic[S]):
     line_options: type[BaseModel] | None = None
     # Keys of `line_options` that older configurations wrote on the line itself; read from there still.
     legacy_line_keys: tuple[str, ...] = ()
+    reconcile: Callable[[S, BuildContext, list[StoredLine], date, date], Sequence[Reconciled]] | None = None
+    views: tuple[View, ...] = ()
+    views_help: str = ""
+    enable_hint: str = "enable it"
 
     def metric(self, name: str) -> MetricSpec | None:
         return next((m for m in self.metrics if m.name == name), None)
@@ -78,3 +179,9 @@ class Provider(Generic[S]):
         if not isinstance(value, self.settings):
             raise TypeError(f"[{self.name}] is a {type(value).__name__}, not {self.settings.__name__}")
         return value
+
+    def enabled_section(self, settings: Settings) -> S:
+        """This provider's section, for a command that talks to it: a disabled one is a configuration error."""
+        if not settings.enabled(self.name):
+            raise ConfigError(f"[{self.name}] enabled = false: {self.enable_hint}")
+        return self.section(settings)

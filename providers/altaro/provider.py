@@ -1,14 +1,15 @@
-"""The Altaro / Hornetsecurity report-link provider as the registry knows it: settings, metrics, source, secrets."""
+"""The Altaro / Hornetsecurity report-link provider as the registry knows it: settings, metrics, source, views."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connector.secrets import SecretRef
 from mappings.enums import Unit
 from providers.altaro.client import build_altaro_client
 from providers.altaro.settings import AltaroSettings
-from providers.spec import BuildContext, MetricSpec, Provider
+from providers.spec import CONFIG, FORMAT, BuildContext, MetricSpec, Param, Provider, View, ViewInput, ViewResult
 
 if TYPE_CHECKING:
     from connector.usage import UsageSource
@@ -28,6 +29,48 @@ def _secrets(settings: AltaroSettings) -> dict[str, SecretRef]:
     return {f"altaro.links[{index}].api_key": link.api_key for index, link in enumerate(settings.links)}
 
 
+# The views module loads when its command runs: it imports the parser and the billing rules, which import this one.
+def _users(view: ViewInput) -> ViewResult:
+    from providers.altaro.views import users
+
+    return users(view)
+
+
+def _usage(view: ViewInput) -> ViewResult:
+    from providers.altaro.views import usage
+
+    return usage(view)
+
+
+USERS = View(
+    name="users",
+    group="top",
+    help="""Count Total Backup 365 billed users per customer in a report file (offline; nothing is stored).
+
+Billed users = distinct Object Name among rows of type Mailbox, N/A, OneDrive or User Teams Chats, per
+customer. Column names, billed types and exclusions come from [altaro] when a configuration file is found.
+Exit 3 when the file is unusable (missing columns, truncated, empty).""",
+    params=(
+        Param("report_file", "Itemised billing report (CSV or JSON) as downloaded.", Path, required=True),
+        CONFIG,
+        FORMAT,
+    ),
+    run=_users,
+    needs_config=False,
+)
+
+USAGE = View(
+    name="altaro",
+    group="usage",
+    help="""Fetch every report link (at most once per link per 5 minutes), record and print usage per customer.
+
+Inside the 5-minute window the last stored report answers (or the command waits, with when_too_soon =
+"wait"). Exit 3 when a link failed or its report was unusable.""",
+    run=_usage,
+    progress="Fetching the report link(s)…",
+)
+
+
 PROVIDER = Provider(
     name="altaro",
     role="source",
@@ -40,4 +83,6 @@ PROVIDER = Provider(
         MetricSpec(BACKUP_GB, Unit.GB, "sum of the backed-up size column over the customer's rows"),
     ),
     build_source=_source,
+    views=(USERS, USAGE),
+    enable_hint="enable it and add [[altaro.links]] to fetch usage",
 )

@@ -1,7 +1,9 @@
-"""The Atera PSA as the registry knows it: settings, the per-line options mappings give it, the sink, secrets."""
+"""The Atera PSA as the registry knows it: settings, per-line options, the sink, secrets, reconcile, read-only views."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from connector.secrets import SecretRef
 from providers.atera.client import build_atera_client
 from providers.atera.settings import AteraSettings
-from providers.spec import BuildContext, Provider
+from providers.spec import CONFIG, FORMAT, BuildContext, Param, Provider, Reconciled, View, ViewInput, ViewResult
 
 if TYPE_CHECKING:
     from connector.usage import Sink
+    from mappings.lines import StoredLine
 
 
 class AteraLineOptions(BaseModel):
@@ -39,6 +42,78 @@ def _secrets(settings: AteraSettings) -> dict[str, SecretRef]:
     return {"atera.api_key": settings.api_key} if settings.api_key is not None else {}
 
 
+def _reconcile(
+    settings: AteraSettings, context: BuildContext, lines: list[StoredLine], start: date, end: date
+) -> Sequence[Reconciled]:
+    """Pushed lines against the invoices Atera dated in [start, end]."""
+    from providers.atera.reconcile import reconcile
+    from providers.atera.source import AteraReader
+
+    reader = AteraReader.from_settings(settings, context.http)
+    try:
+        return reconcile(lines, reader.invoices(start, end))
+    finally:
+        reader.close()
+
+
+# The views module (and the client it reads with) loads only when one of its commands runs.
+def _customers(view: ViewInput) -> ViewResult:
+    from providers.atera.views import customers
+
+    return customers(view)
+
+
+def _contracts(view: ViewInput) -> ViewResult:
+    from providers.atera.views import contracts
+
+    return contracts(view)
+
+
+def _devices(view: ViewInput) -> ViewResult:
+    from providers.atera.views import devices
+
+    return devices(view)
+
+
+def _invoices(view: ViewInput) -> ViewResult:
+    from providers.atera.views import invoices
+
+    return invoices(view)
+
+
+VIEWS = (
+    View("customers", "List Atera customers (ID and name, as psa_customer / psa_customer_id want them).", _customers),
+    View(
+        "contracts",
+        "List contracts: type, billing period, quantity and rate of each.",
+        _contracts,
+        params=(CONFIG, Param("customer_id", "Only this customer's.", int, flag="--customer-id"), FORMAT),
+    ),
+    View(
+        "devices",
+        "Count a customer's agents as PCs, servers and other devices.",
+        _devices,
+        params=(
+            Param("customer_id", "Atera CustomerID.", int, flag="--customer-id", required=True),
+            CONFIG,
+            Param("all_agents", "Count unmonitored agents too.", bool, flag="--all"),
+            FORMAT,
+        ),
+    ),
+    View(
+        "invoices",
+        "List invoices dated in a range, line by line (to reconcile with what was pushed).",
+        _invoices,
+        params=(
+            Param("date_from", "First invoice date (yyyy-mm-dd).", date, flag="--from", required=True),
+            Param("date_to", "Last invoice date (yyyy-mm-dd).", date, flag="--to", required=True),
+            CONFIG,
+            FORMAT,
+        ),
+    ),
+)
+
+
 PROVIDER = Provider(
     name="atera",
     role="psa",
@@ -49,4 +124,8 @@ PROVIDER = Provider(
     build_sink=_sink,
     line_options=AteraLineOptions,
     legacy_line_keys=("rate_sku", "create_if_missing"),
+    reconcile=_reconcile,
+    views=VIEWS,
+    views_help="Read the Atera account the connector pushes to (nothing is written).",
+    enable_hint="enable it (with base_url and api_key) to read from Atera",
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from mappings.lines import Line, StoredLine
@@ -35,11 +34,6 @@ class Reconciled:
 
 def _key(text: str | None) -> str:
     return (text or "").strip().casefold()
-
-
-def line_period(stored: StoredLine) -> tuple[date | None, date | None]:
-    """The billing period a line was pushed for, as the outbox kept it (unknown for a line staged without it)."""
-    return stored.line.period_start, stored.line.period_end
 
 
 def _covers(invoice: InvoiceDto, line: Line) -> bool:

@@ -1,17 +1,17 @@
-"""The Axcient Backup for Files provider as the registry knows it: settings, metrics, source, secrets."""
+"""The Axcient Backup for Files provider as the registry knows it: settings, metrics, source, secrets, views."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from connector.secrets import SecretRef
 from mappings.enums import Unit
 from providers.axcient.client import build_axcient_client
 from providers.axcient.settings import AxcientSettings
-from providers.spec import BuildContext, MetricSpec, Provider
+from providers.spec import CONFIG, FORMAT, BuildContext, MetricSpec, Param, Provider, View, ViewInput, ViewResult
 
 if TYPE_CHECKING:
-    from connector.usage import UsageSource
+    from connector.usage import UsageReport, UsageSource
 
 PC_GB = "axcient.pc_gb"
 SERVER_GB = "axcient.server_gb"
@@ -32,6 +32,34 @@ def _secrets(settings: AxcientSettings) -> dict[str, SecretRef]:
     return {"axcient.password": settings.password} if settings.password is not None else {}
 
 
+# The views module loads when its command runs: it imports the source and the usage rules, which import this one.
+def _collect(source: UsageSource) -> tuple[UsageReport, Any]:
+    from providers.axcient.views import collect
+
+    return collect(source)
+
+
+def _usage(view: ViewInput) -> ViewResult:
+    from providers.axcient.views import usage
+
+    return usage(view)
+
+
+USAGE = View(
+    name="axcient",
+    group="usage",
+    help="Fetch accounts from the backup portal and print storage and computers per customer (and record them).",
+    params=(
+        CONFIG,
+        FORMAT,
+        Param("details", "Table format: also list accounts not billed or over quota.", bool, flag="--details"),
+    ),
+    run=_usage,
+    progress="Reading customers and accounts from the portal…",
+    collect=_collect,
+)
+
+
 PROVIDER = Provider(
     name="axcient",
     role="source",
@@ -48,4 +76,6 @@ PROVIDER = Provider(
         MetricSpec(DEVICES, Unit.DEVICE, "billed accounts, PCs and servers"),
     ),
     build_source=_source,
+    views=(USAGE,),
+    enable_hint="enable it (with base_url, username and password) to read the portal",
 )

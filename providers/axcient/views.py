@@ -1,21 +1,32 @@
-"""CLI commands of the axcient provider, registered on the main app by connector.cli."""
+"""What the axcient provider shows (typer-free): storage and computers per customer, plan and account."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-from rich.status import Status
-
-from connector.context import ConfigOption, FormatOption, state
-from connector.errors import ConfigError, DataError
-from connector.observe import observe
-from connector.output import print_json, print_table, stderr
-from connector.store import Store
-from providers.axcient.client import build_axcient_client
+from connector.errors import DataError
+from connector.usage import UsageReport, UsageSource
 from providers.axcient.source import AxcientSource, Collection
 from providers.axcient.usage import AccountUse, CustomerResult, Totals, UsageRules
+from providers.spec import Table, ViewInput, ViewResult
+
+
+@dataclass(frozen=True)
+class Details:
+    """A collection with the account-level detail behind its usage, and the rules that turned accounts into GB."""
+
+    collection: Collection
+    rules: UsageRules
+
+
+def collect(source: UsageSource) -> tuple[UsageReport, Details]:
+    """Collect with the per-account detail the view shows; the report is what gets observed."""
+    if not isinstance(source, AxcientSource):
+        raise TypeError(f"the axcient usage view needs an AxcientSource, not {type(source).__name__}")
+    collection = source.collect_details()
+    return collection.report, Details(collection, source.rules)
 
 
 def _amounts(totals: Totals, rules: UsageRules) -> dict[str, Any]:
@@ -64,7 +75,7 @@ def _gb(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-def _print_table(collection: Collection, rules: UsageRules) -> None:
+def _totals_table(collection: Collection, rules: UsageRules) -> Table:
     rows = []
     for result in collection.results:
         data = _amounts(result.totals, rules)
@@ -82,7 +93,7 @@ def _print_table(collection: Collection, rules: UsageRules) -> None:
             )
         )
     columns = ["customer", "PC GB", "server GB", "total GB", "PCs", "servers", "not billed", "over quota"]
-    print_table(
+    return Table(
         f"Axcient usage ({rules.storage}, {rules.mb_per_gb} MB per GB)",
         [*columns, "status"],
         rows,
@@ -90,7 +101,7 @@ def _print_table(collection: Collection, rules: UsageRules) -> None:
     )
 
 
-def _print_details(collection: Collection, rules: UsageRules) -> None:
+def _detail_tables(collection: Collection, rules: UsageRules) -> list[Table]:
     # Plans get their own table: next to the totals they would not fit a terminal.
     plan_rows = []
     for result in collection.results:
@@ -107,7 +118,6 @@ def _print_details(collection: Collection, rules: UsageRules) -> None:
                 )
             )
     numbers = ("PC GB", "server GB", "PCs", "servers")
-    print_table("Per service plan", ["customer", "plan", *numbers], plan_rows, numeric=numbers)
     rows = [
         (
             result.customer.name,
@@ -124,49 +134,33 @@ def _print_details(collection: Collection, rules: UsageRules) -> None:
         if not use.billed or use.over_quota
     ]
     columns = ["customer", "account", "computer", "plan", "used MB", "quota MB", "not billed because", "over quota"]
-    print_table("Accounts not billed or over quota", columns, rows, numeric=("used MB", "quota MB"))
+    return [
+        Table("Per service plan", ["customer", "plan", *numbers], plan_rows, numeric=numbers),
+        Table("Accounts not billed or over quota", columns, rows, numeric=("used MB", "quota MB")),
+    ]
 
 
-def register(app: typer.Typer, usage: typer.Typer) -> None:
-    """Add `connector usage axcient` to the `usage` group."""
-
-    @usage.command("axcient")
-    def usage_axcient(
-        ctx: typer.Context,
-        config: ConfigOption = None,
-        output: FormatOption = "table",
-        details: Annotated[
-            bool, typer.Option("--details", help="Table format: also list accounts not billed or over quota.")
-        ] = False,
-    ) -> None:
-        """Fetch accounts from the backup portal and print storage and computers per customer (and record them)."""
-        settings = state(ctx, config).settings()
-        if not settings.section("axcient").enabled:
-            raise ConfigError(
-                "[axcient] enabled = false: enable it (with base_url, username and password) to read the portal"
-            )
-        with Store.open(settings.store.path) as store:
-            section = settings.section("axcient")
-            source = AxcientSource(section, lambda: build_axcient_client(section, settings.http))
-            with Status("Reading customers and accounts from the portal…", console=stderr):
-                collection = source.collect_details()
-                observe(store, collection.report)
-        rules = source.rules
-        if output == "json":
-            print_json([customer_data(r, rules) for r in collection.results])
-        else:
-            _print_table(collection, rules)
-            if details:
-                _print_details(collection, rules)
-        report = collection.report
-        incomplete = [r for r in collection.results if not r.usage.complete]
-        for problem in report.problems:
-            stderr.print(f"problem: {problem}", markup=False)
-        for result in incomplete:
-            for problem in result.usage.problems:
-                stderr.print(f"incomplete: {result.customer.name}: {problem}", markup=False)
-        if report.problems or incomplete:
-            raise DataError(
-                f"axcient: {len(report.problems)} portal-wide problem(s), {len(incomplete)} customer(s) incomplete; "
-                "their usage is recorded as incomplete and will not be billed"
-            )
+def usage(view: ViewInput) -> ViewResult:
+    """`connector usage axcient`: storage and computers per customer; anything incomplete fails the command."""
+    details: Details = view.fetched
+    collection, rules = details.collection, details.rules
+    tables = [_totals_table(collection, rules)]
+    if view.args.get("details"):
+        tables.extend(_detail_tables(collection, rules))
+    report = collection.report
+    incomplete = [r for r in collection.results if not r.usage.complete]
+    problems = [f"problem: {problem}" for problem in report.problems] + [
+        f"incomplete: {result.customer.name}: {problem}" for result in incomplete for problem in result.usage.problems
+    ]
+    error = None
+    if report.problems or incomplete:
+        error = DataError(
+            f"axcient: {len(report.problems)} portal-wide problem(s), {len(incomplete)} customer(s) incomplete; "
+            "their usage is recorded as incomplete and will not be billed"
+        )
+    return ViewResult(
+        data=[customer_data(r, rules) for r in collection.results],
+        tables=tables,
+        problems=problems,
+        error=error,
+    )

@@ -1,4 +1,4 @@
-"""What every command shares: the global options, the lazily loaded configuration, and the --config option."""
+"""What every command shares: the global options, the lazily loaded configuration, --config and --format."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class State:
     _settings: Settings | None = None
 
     def settings(self, *, required: bool = True) -> Settings:
+        """The configuration, loaded once; not `required`, a missing file gives the defaults."""
         if self._settings is None:
             self._settings = load_settings(self.config_path, required=required)
             configure_logging(self._settings.log.level, self._settings.log.file, verbose=self.verbose)

@@ -1,0 +1,106 @@
+"""The `connector` command line (typer): global options, the commands, and how each ending becomes an exit code."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from connector import __version__
+from connector.cli import check, reconcile, review, sync, views
+from connector.cli.options import ConfigOption, State
+from connector.cli.output import stderr, stdout
+from connector.config import DEFAULT_CONFIG_PATH
+from connector.errors import ConnectorError, ParameterError, Status, exit_code_for
+from connector.logs import configure_logging
+from connector.redact import redact
+
+HELP = (
+    "Bill MSP customers for backup usage. Polls Altaro/Hornetsecurity and Axcient, maps usage onto Atera "
+    "contracts from your configuration, and pushes each line exactly once.\n\n"
+    "New here? `connector demo` runs the whole job against bundled sandbox vendors. With your own "
+    "connector.toml: `connector check`, then `connector sync --dry-run`, then `connector sync`."
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"connector {__version__}")
+        raise typer.Exit()
+
+
+def main_options(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging and full tracebacks.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    configure_logging(verbose=verbose)
+    ctx.obj = State(config_path=config or DEFAULT_CONFIG_PATH, verbose=verbose)
+
+
+def _exit(status: object, **global_options: object) -> None:
+    """Every command returns how it ended; the one table turns that into the exit code (here, so `app` alone,
+    under a test runner, exits as `main` does)."""
+    if isinstance(status, Status):
+        raise typer.Exit(exit_code_for(status))
+
+
+def build_app() -> typer.Typer:
+    """The command line, with every registered provider's views as they are registered now."""
+    app = typer.Typer(
+        name="connector",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        result_callback=_exit,
+    )
+    app.callback()(main_options)
+    commands: list[Callable[..., Status]] = [check.check, sync.sync, sync.demo, sync.daemon]
+    commands += [review.review, review.approve, review.discard, review.explain]
+    for command in commands:
+        app.command()(command)
+    views.add_views(app)
+    app.command()(reconcile.reconcile)
+    return app
+
+
+app = build_app()
+
+
+def run(application: typer.Typer, argv: list[str] | None = None) -> int:
+    """Run a command line and map every way it can end to a one-line message and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        # Not standalone, click hands back the code of the typer.Exit raised by `_exit`, instead of exiting.
+        code = application(args=args, standalone_mode=False)
+        return code if isinstance(code, int) else exit_code_for(Status.OK)
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.Abort:
+        stderr.print("aborted")
+        return exit_code_for(Status.ABORTED)
+    except typer.TyperException as error:  # usage errors: unknown option, bad parameter value
+        show = getattr(error, "show", None)
+        if show is not None:
+            show()
+        return exit_code_for(ParameterError)
+    except Exception as error:  # the one place every failure becomes a message
+        if "--verbose" in args or "-v" in args:
+            stderr.print(redact("".join(traceback.format_exception(error))), markup=False)
+        kind = "error" if isinstance(error, ConnectorError) else f"unexpected error ({type(error).__name__})"
+        stderr.print(f"{kind}: {redact(str(error))}", markup=False)
+        return exit_code_for(error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point (`connector`, `python -m connector.cli`)."""
+    return run(app, argv)

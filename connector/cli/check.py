@@ -1,0 +1,49 @@
+"""`connector check`: validate the configuration and show what it sets up."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from connector import operations
+from connector.cli.options import ConfigOption, state
+from connector.cli.output import print_json, print_table, stderr, stdout
+from connector.errors import Status
+
+
+def check(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Also fail when a secret cannot be read.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> Status:
+    """Validate the configuration and mappings and summarise what is configured (exit 0, or 2 when invalid)."""
+    options = state(ctx, config)
+    summary = operations.check(options.settings(), options.config_path)
+    if as_json:
+        print_json(summary.to_data())
+        return summary.status(strict=strict)
+    stdout.print(f"Configuration [bold]{summary.config_path}[/bold] is valid.")
+    print_table(
+        "Sources",
+        ["source", "enabled", "detail"],
+        [(n, "yes" if on else "no", d) for n, (on, d) in summary.sources.items()],
+    )
+    if summary.secrets:
+        print_table(
+            "Secrets",
+            ["key", "from", "readable"],
+            [(key, where, "yes" if problem is None else "NO") for key, (where, problem) in summary.secrets.items()],
+        )
+    print_table(
+        "Customer mappings",
+        ["PSA customer", *(f"{name.capitalize()} customer" for name in summary.vendors), "lines"],
+        [
+            (c.psa_customer, *(c.vendor_customer(name) or "-" for name in summary.vendors), len(c.lines))
+            for c in summary.settings.customers
+        ],
+    )
+    for warning in summary.warnings:
+        stderr.print(f"warning: {warning}", markup=False)
+    return summary.status(strict=strict)

@@ -1,0 +1,166 @@
+"""`connector sync`, `demo` and `daemon`: one sync, the sandbox walk-through, and a sync every interval."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.status import Status as Spinner
+
+from connector import operations
+from connector.cli.options import ConfigOption, FormatOption, state
+from connector.cli.output import plain_number, print_json, print_table, stderr, stdout, to_json
+from connector.config import Settings
+from connector.daemon import install_stop_signals, run_forever
+from connector.errors import Status
+from connector.report import RunReport
+from mappings.lines import Outcome
+
+if TYPE_CHECKING:  # the demo (and the sandboxes it imports) loads only when `connector demo` runs
+    from connector.demo import DemoResult
+
+log = logging.getLogger(__name__)
+
+
+def sync_with_status(settings: Settings, *, period: str | None, dry_run: bool, push: bool) -> RunReport:
+    """One sync, its current stage shown beside a spinner on stderr."""
+    with Spinner("Syncing…", console=stderr) as status:
+        return operations.sync(
+            settings, period=period, dry_run=dry_run, push=push, progress=lambda s: status.update(f"Syncing: {s}…")
+        )
+
+
+def print_run_report(report: RunReport) -> None:
+    print_table(
+        "Sources",
+        ["source", "status", "customers", "problems"],
+        [(s.name, s.status, s.customers, "; ".join(s.problems)) for s in report.sources],
+    )
+    print_table(
+        "Line items" + (" (dry run: nothing written)" if report.dry_run else ""),
+        ["PSA customer", "contract", "period", "metric", "quantity", "rate", "amount", "outcome", "why"],
+        [
+            (
+                o["psa_customer"],
+                o["contract"],
+                o["period_key"],
+                o["metric"],
+                "" if o["quantity"] is None else f"{o['quantity']} {o['unit']}",
+                o["rate"],
+                o["amount"],
+                o["outcome"],
+                o["reason"],
+            )
+            for o in (line.to_data() for line in report.lines)
+        ],
+        numeric=("quantity", "rate", "amount"),
+    )
+    for unmapped in report.unmapped:
+        stderr.print(
+            f"error: {unmapped['source']} customer {unmapped['vendor_customer']!r} is not mapped", markup=False
+        )
+    for problem in report.problems:
+        stderr.print(f"error: {problem}", markup=False)
+    shown = (Outcome.PUSHED, Outcome.UNCHANGED, Outcome.PLANNED, Outcome.HELD, Outcome.BLOCKED, Outcome.FAILED)
+    totals = ", ".join(f"{report.count(k)} {k}" for k in shown)
+    stdout.print(f"Run {report.run_id or '-'}: {report.status.upper()} — {totals}", markup=False)
+    if report.count(Outcome.HELD):
+        stdout.print("Held lines wait for you: `connector review`, then `connector approve`.", markup=False)
+
+
+def print_demo(result: DemoResult) -> None:
+    for step in result.steps:
+        stdout.rule(step.title)
+        print_run_report(step.report)
+        if not step.report.dry_run:
+            stdout.print(f"Writes to Atera in this step: {step.atera_writes}", markup=False)
+    stdout.rule("What the sandbox Atera now holds")
+    print_table(
+        "Retainer contracts",
+        ["customer", "contract", "quantity", "rate"],
+        [(c["customer"], c["contract"], plain_number(c["quantity"]), c["rate"]) for c in result.contracts],
+        numeric=("quantity", "rate"),
+    )
+    config = result.config_path
+    stdout.print(
+        f"Configuration: {config} (secrets in {config.parent / 'secrets'})\n"
+        f"Run report (JSON): {result.report_path}\n"
+        f'Why a customer was billed that: connector explain --config {config} "Contoso Ltd"',
+        markup=False,
+    )
+
+
+def sync(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    period: Annotated[
+        str | None, typer.Option(help="Bill this period (2026-11, 2026-Q4, …); default the current one.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Fetch and compute; write and push nothing.")] = False,
+    no_push: Annotated[bool, typer.Option("--no-push", help="Stage lines in the outbox but do not push.")] = False,
+    report_file: Annotated[
+        Path | None, typer.Option("--report", help="Also write the run report as JSON to this file.")
+    ] = None,
+    output: FormatOption = "table",
+) -> Status:
+    """Fetch usage, compute every mapped line, hold surprises for review, push the rest exactly once.
+
+    Exit 0 when everything is billed, 5 when lines wait for review, 3 when anything was not billed.
+    """
+    state(ctx, config)
+    report = sync_with_status(state(ctx).settings(), period=period, dry_run=dry_run, push=not no_push)
+    if report_file is not None:
+        report_file.write_text(to_json(report.to_data()) + "\n", encoding="utf-8")
+    if output == "json":
+        print_json(report.to_data())
+    else:
+        print_run_report(report)
+    return report.status
+
+
+def demo(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo writes its configuration, secrets, store and report.")
+    ] = Path("demo-state"),
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Keep the sandboxes up afterwards, until Ctrl-C.")
+    ] = False,
+    output: FormatOption = "table",
+) -> Status:
+    """Run the whole job against bundled sandbox vendors: dry run, push into a sandbox Atera, push again.
+
+    Needs no configuration and no network: Altaro, Axcient and Atera sandboxes start on 127.0.0.1.
+    """
+    from connector.demo import run_demo
+
+    def show(result: DemoResult) -> None:
+        result.report_path.write_text(to_json(result.steps[-1].report.to_data()) + "\n", encoding="utf-8")
+        if output == "json":
+            print_json(result.to_data())
+        else:
+            print_demo(result)
+
+    return run_demo(directory, show=show, keep_running=keep_running, verbose=state(ctx).verbose).status
+
+
+def daemon(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    interval: Annotated[float, typer.Option(help="Seconds between syncs.", min=1)] = 3600,
+    cycles: Annotated[
+        int | None, typer.Option(help="Stop after this many cycles (default: run until stopped).")
+    ] = None,
+) -> Status:
+    """Run a sync every --interval seconds until SIGTERM/SIGINT; a failed cycle never stops the daemon."""
+    settings = state(ctx, config).settings()
+    stop = threading.Event()
+    install_stop_signals(stop)
+    log.info("daemon started: syncing every %.0fs with store %s", interval, settings.store.path)
+    failures = run_forever(lambda: operations.sync(settings), interval, stop, max_cycles=cycles)
+    log.info("daemon stopped")
+    # A bounded run (a cron job, a test) reports its failed cycles; an endless one was stopped on purpose.
+    return Status.FAILED if failures and cycles is not None else Status.OK
