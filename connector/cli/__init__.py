@@ -29,7 +29,7 @@ HELP = (
 def _version(value: bool) -> None:
     if value:
         stdout.print(f"connector {__version__}")
-        raise typer.Exit()
+        raise typer.Exit(exit_code_for(Status.OK))
 
 
 def main_options(
