@@ -1,7 +1,7 @@
 """The billing rule: a mapped line's measured usage becomes a priced line; every amount shown, pushed or reconciled.
 
-Vendor usage reaches an Atera invoice as the Quantity of a Retainer/flat-fee contract, which invoices Quantity x Rate
-each billing period; the amount is rounded to cents once, on the line total.
+Vendor usage reaches the PSA's invoice as the Quantity of a Retainer/flat-fee contract, which invoices Quantity x
+Rate each billing period; the amount is rounded to cents once, on the line total.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ class StrictModel(BaseModel):
 def _gather(data: Any, fields: dict[str, Any], into: str, *, scalars: bool) -> Any:
     """Move keys that are not fields (tables, and with `scalars` plain values) under `into`, keyed by their name.
 
-    Such keys name a provider (`[customers.altaro]`); what is left over stays where it was, so a misspelt field is
+    Such keys name a provider (`[customers.<source>]`); what is left over stays where it was, so a misspelt field is
     still refused as an unknown key.
     """
     if not isinstance(data, dict):
@@ -61,7 +61,8 @@ class LineMapping(StrictModel):
     """One measured quantity billed as the Quantity of one PSA contract at a per-unit rate."""
 
     metric: str = Field(
-        pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$", description="What is billed, `<source>.<quantity>` (altaro.billed_users)"
+        pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$",
+        description="What is billed: `<source>.<quantity>`, a metric the source declares",
     )
     contract: str = Field(min_length=1, description="Name of the PSA contract that carries it")
     contract_id: int | None = Field(default=None, description="The contract's id in the PSA, when known; wins")

@@ -1,4 +1,4 @@
-"""Enumerations spelled exactly as Atera's API v3 spells them, shared by the PSA adapter and the billing rules."""
+"""Enumerations spelled exactly as the PSA's API spells them, shared by its adapter and the billing rules."""
 
 from enum import StrEnum
 
