@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from connector.config import Settings
 from connector.engine import SyncEngine
 from connector.report import RunReport
 from connector.sources import enabled_sink, enabled_sources
-from connector.store import Store
+from connector.store import Store, utcnow
 from providers.spec import BuildContext
 
 
@@ -19,13 +20,18 @@ def sync_once(
     dry_run: bool = False,
     push: bool = True,
     progress: Callable[[str], None] = lambda stage: None,
+    now: Callable[[], datetime] = utcnow,
 ) -> RunReport:
-    """Fetch, compute and push once; a second sync on the same store meanwhile is refused (StoreBusyError)."""
+    """Fetch, compute and push once; a second sync on the same store meanwhile is refused (StoreBusyError).
+
+    `now` is the run's one clock: the engine's periods and the sources' observation times read the same time.
+    """
     with Store.open(settings.store.path) as store, store.sync_lock():
-        context = BuildContext(settings.http, store)
+        context = BuildContext(settings.http, store, now)
         sink = enabled_sink(settings, context)
         try:
-            engine = SyncEngine(settings, store, enabled_sources(settings, context), sink, progress=progress)
+            sources = enabled_sources(settings, context)
+            engine = SyncEngine(settings, store, sources, sink, now=now, progress=progress)
             return engine.run(period_key=period, dry_run=dry_run, push=push)
         finally:
             close = getattr(sink, "close", None)

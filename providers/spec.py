@@ -23,13 +23,6 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 
 
-class Section(Protocol):
-    """A provider's configuration section: every one can be switched off."""
-
-    @property
-    def enabled(self) -> bool: ...
-
-
 S = TypeVar("S", bound=BaseModel)
 
 
