@@ -1,4 +1,4 @@
-"""What a provider declares once: name, settings, metrics, how to build its source or sink, secrets, read-only views."""
+"""What a provider declares once: name, settings, metrics, source or sink, secrets, read-only views, demo part."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -24,6 +25,7 @@ Clock = Callable[[], datetime]
 
 
 S = TypeVar("S", bound=BaseModel)
+SandboxT = TypeVar("SandboxT")
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,37 @@ class Reconciled(Protocol):
 
 
 @dataclass(frozen=True)
+class DemoKit:
+    """What a provider's demo part starts with: the month its sample data is for, and where its secrets go.
+
+    `secret_file(name, value)` writes the value to a 0600 file under the demo directory and returns its path: the
+    section points at it with `{ file = "..." }`, so the demo keeps secrets out of the TOML as production does.
+    """
+
+    month: str
+    secret_file: Callable[[str, str], Path]
+
+
+@dataclass(frozen=True)
+class DemoPart(Generic[SandboxT]):
+    """A provider's sandbox, started for `connector demo`, and the configuration section that points at it.
+
+    `config` is the TOML text of the provider's section; `sandbox` is the running server (tests inject faults through
+    it) and `stop` stops it. The PSA's part also counts the `writes` it has taken so far and lists the `contracts` it
+    now holds (rows with customer, contract, quantity and rate, headed `contracts_title`), read through the
+    connector's own client with the demo's settings.
+    """
+
+    config: str
+    url: str
+    stop: Callable[[], None]
+    sandbox: SandboxT
+    writes: Callable[[], int] | None = None
+    contracts: Callable[[Settings], list[dict[str, Any]]] | None = None
+    contracts_title: str = "Contracts"
+
+
+@dataclass(frozen=True)
 class Provider(Generic[S]):
     """One vendor or PSA, declared once in its own folder and listed in `providers.REGISTRY`.
 
@@ -143,7 +176,7 @@ class Provider(Generic[S]):
     to, may declare per-line options (`line_options`) that mappings give under the PSA's own key, and reconciles
     pushed lines against its invoices (`reconcile`: section, context, lines, first and last invoice date). `views`
     are its read-only commands (`views_help` heads its own command group); `enable_hint` completes the error
-    "[name] enabled = false: …".
+    "[name] enabled = false: …"; `demo` starts its sandbox for `connector demo` (see DemoPart).
     """
 
     name: str
@@ -162,6 +195,7 @@ class Provider(Generic[S]):
     views: tuple[View, ...] = ()
     views_help: str = ""
     enable_hint: str = "enable it"
+    demo: Callable[[DemoKit], DemoPart[Any]] | None = None
 
     def metric(self, name: str) -> MetricSpec | None:
         return next((m for m in self.metrics if m.name == name), None)

@@ -76,10 +76,10 @@ def print_demo(result: DemoResult) -> None:
         stdout.rule(step.title)
         print_run_report(step.report)
         if not step.report.dry_run:
-            stdout.print(f"Writes to Atera in this step: {step.atera_writes}", markup=False)
-    stdout.rule("What the sandbox Atera now holds")
+            stdout.print(f"Writes to {result.psa_title} in this step: {step.psa_writes}", markup=False)
+    stdout.rule(f"What the sandbox {result.psa_title} now holds")
     print_table(
-        "Retainer contracts",
+        result.contracts_title,
         ["customer", "contract", "quantity", "rate"],
         [(c["customer"], c["contract"], plain_number(c["quantity"]), c["rate"]) for c in result.contracts],
         numeric=("quantity", "rate"),

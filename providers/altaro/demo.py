@@ -1,11 +1,12 @@
-"""The small, hand-made billing report the demo's sandbox link serves: one of each case worth seeing."""
+"""Altaro in `connector demo`: a hand-made report with one of each case worth seeing, served by the sandbox link."""
 
 from __future__ import annotations
 
 import csv
 import io
 
-from providers.altaro.sandbox import HEADER
+from providers.altaro.sandbox import DEFAULT_API_KEY, HEADER, AltaroSandbox
+from providers.spec import DemoKit, DemoPart
 
 M365 = "365 Total Backup"
 ENTERPRISE = "365 Total Protection Enterprise Backup"
@@ -66,3 +67,29 @@ def demo_report(month: str) -> str:
     for customer, product, object_type, name, size in _ROWS:
         writer.writerow([customer, CUSTOMER_IDS[customer], product, month, object_type, name, size])
     return buffer.getvalue()
+
+
+def demo_part(kit: DemoKit) -> DemoPart[AltaroSandbox]:
+    """The sandbox link serving this month's demo report, and the `[altaro]` section that reads it."""
+    # The key file is written before the server starts, so nothing is left running if it cannot be written.
+    key = kit.secret_file("altaro", DEFAULT_API_KEY)
+    sandbox = AltaroSandbox(demo_report(kit.month), api_key=DEFAULT_API_KEY).start()
+    config = f'''[altaro]
+enabled = true
+
+[[altaro.links]]
+name = "all-customers"
+url = "{sandbox.link_url}"
+api_key = {{ file = "{key}" }}
+
+[[altaro.exclusions]]
+customer = "*"
+pattern = "test-*"
+reason = "test mailboxes are not billed"
+
+[[altaro.exclusions]]
+customer = "Contoso Ltd"
+pattern = "shared-*"
+reason = "shared mailboxes are in Contoso's flat fee"
+'''
+    return DemoPart(config=config, url=sandbox.url, stop=sandbox.stop, sandbox=sandbox)

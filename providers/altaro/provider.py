@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from connector.secrets import SecretRef
 from mappings.enums import Unit
@@ -13,6 +13,7 @@ from providers.spec import CONFIG, FORMAT, BuildContext, MetricSpec, Param, Prov
 
 if TYPE_CHECKING:
     from connector.usage import UsageSource
+    from providers.spec import DemoKit, DemoPart
 
 BILLED_USERS = "altaro.billed_users"
 BACKUP_GB = "altaro.backup_gb"
@@ -71,6 +72,13 @@ Inside the 5-minute window the last stored report answers (or the command waits,
 )
 
 
+# The demo part (and the sandbox it starts) loads only when `connector demo` runs.
+def _demo(kit: DemoKit) -> DemoPart[Any]:
+    from providers.altaro.demo import demo_part
+
+    return demo_part(kit)
+
+
 PROVIDER = Provider(
     name="altaro",
     role="source",
@@ -85,4 +93,5 @@ PROVIDER = Provider(
     build_source=_source,
     views=(USERS, USAGE),
     enable_hint="enable it and add [[altaro.links]] to fetch usage",
+    demo=_demo,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,7 @@ from providers.spec import CONFIG, FORMAT, BuildContext, Param, Provider, Reconc
 if TYPE_CHECKING:
     from connector.usage import Sink
     from mappings.lines import StoredLine
+    from providers.spec import DemoKit, DemoPart
 
 
 class AteraLineOptions(BaseModel):
@@ -114,6 +115,13 @@ VIEWS = (
 )
 
 
+# The demo part (and the sandbox it starts) loads only when `connector demo` runs.
+def _demo(kit: DemoKit) -> DemoPart[Any]:
+    from providers.atera.demo import demo_part
+
+    return demo_part(kit)
+
+
 PROVIDER = Provider(
     name="atera",
     role="psa",
@@ -128,4 +136,5 @@ PROVIDER = Provider(
     views=VIEWS,
     views_help="Read the Atera account the connector pushes to (nothing is written).",
     enable_hint="enable it (with base_url and api_key) to read from Atera",
+    demo=_demo,
 )

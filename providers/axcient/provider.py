@@ -12,6 +12,7 @@ from providers.spec import CONFIG, FORMAT, BuildContext, MetricSpec, Param, Prov
 
 if TYPE_CHECKING:
     from connector.usage import UsageReport, UsageSource
+    from providers.spec import DemoKit, DemoPart
 
 PC_GB = "axcient.pc_gb"
 SERVER_GB = "axcient.server_gb"
@@ -60,6 +61,13 @@ USAGE = View(
 )
 
 
+# The demo part (and the sandbox it starts) loads only when `connector demo` runs.
+def _demo(kit: DemoKit) -> DemoPart[Any]:
+    from providers.axcient.demo import demo_part
+
+    return demo_part(kit)
+
+
 PROVIDER = Provider(
     name="axcient",
     role="source",
@@ -78,4 +86,5 @@ PROVIDER = Provider(
     build_source=_source,
     views=(USAGE,),
     enable_hint="enable it (with base_url, username and password) to read the portal",
+    demo=_demo,
 )

@@ -24,8 +24,8 @@ MONTH = datetime.now(UTC).strftime("%Y-%m")
 
 
 @pytest.fixture
-def sandboxes() -> Iterator[Sandboxes]:
-    with running_sandboxes(MONTH) as running:
+def sandboxes(tmp_path: Path) -> Iterator[Sandboxes]:
+    with running_sandboxes(tmp_path, MONTH) as running:
         yield running
 
 
@@ -56,7 +56,7 @@ def outcomes(report: dict[str, Any]) -> dict[tuple[str, str], str]:
 def test_a_vendor_down_blocks_only_its_lines_and_nothing_is_billed_as_zero(
     capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
 ) -> None:
-    sandboxes.axcient.inject(Fault(status=503), times=50)
+    sandboxes["axcient"].inject(Fault(status=503), times=50)
     code, report, err = sync(capsys, config)
     assert code == 3
     assert report["status"] == "incomplete"
@@ -75,14 +75,14 @@ def test_an_unmapped_vendor_customer_fails_the_run_loudly(
 ) -> None:
     data = demo_dataset()
     data["customers"].append({"id": 9, "name": "Woodgrove Bank", "contact": {"name": "W", "email": "w@example.test"}})
-    sandboxes.axcient.load(data)
+    sandboxes["axcient"].load(data)
     code, report, err = sync(capsys, config, "--dry-run")
     assert code == 3
     assert report["unmapped"] == [{"source": "axcient", "vendor_customer": "Woodgrove Bank"}]
     assert "Woodgrove Bank" in err and "[[customers]]" in err
     # Everything mapped is still computed; a dry run writes nothing to Atera.
     assert set(outcomes(report).values()) == {"planned"}
-    assert sandboxes.atera.writes() == []
+    assert sandboxes["atera"].writes() == []
 
 
 def test_a_big_change_is_held_until_approved_then_pushed_once(
@@ -95,12 +95,12 @@ def test_a_big_change_is_held_until_approved_then_pushed_once(
     for account in data["accounts"]:
         if account["computer_name"] == "NW-SRV01":
             account["used_mb_compressed"] *= 3
-    sandboxes.axcient.load(data)
-    writes_before = len(sandboxes.atera.writes())
+    sandboxes["axcient"].load(data)
+    writes_before = len(sandboxes["atera"].writes())
     code, second, _ = sync(capsys, config)
     assert code == 5 and second["status"] == "held"
     assert outcomes(second)[("Northwind Traders", "axcient.total_gb")] == "held"
-    assert len(sandboxes.atera.writes()) == writes_before
+    assert len(sandboxes["atera"].writes()) == writes_before
 
     code, held, _ = cli(capsys, "review", "--config", str(config), "--format", "json")
     assert code == 0 and [h["psa_customer"] for h in held] == ["Northwind Traders"]
@@ -114,7 +114,7 @@ def test_a_big_change_is_held_until_approved_then_pushed_once(
     pushed = next(line for line in third["lines"] if line["metric"] == "axcient.total_gb")
     contract = next(
         c
-        for c in sandboxes.atera.contracts.values()
+        for c in sandboxes["atera"].contracts.values()
         if c["CustomerName"] == "Northwind Traders" and c["ContractName"] == "Online backup (per GB)"
     )
     assert Decimal(str(contract["RetainerFlatFeeContract"]["Quantity"])) == Decimal(str(pushed["quantity"]))
@@ -125,7 +125,7 @@ def test_a_big_change_is_held_until_approved_then_pushed_once(
 def test_a_cut_report_blocks_the_altaro_lines(
     capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
 ) -> None:
-    sandboxes.altaro.serve_cut(400)  # the report ends in the middle of a row
+    sandboxes["altaro"].serve_cut(400)  # the report ends in the middle of a row
     code, report, err = sync(capsys, config, "--dry-run")
     assert code == 3
     by_line = outcomes(report)
@@ -179,11 +179,11 @@ def test_reconcile_checks_atera_s_invoices_against_what_was_pushed(
     assert code == 0 and {r["status"] for r in rows} == {"not invoiced yet"}
 
     # Someone edits a quantity in Atera after the push; then Atera's invoicing run bills the period.
-    contract = next(c for c in sandboxes.atera.contracts.values() if c["ContractName"] == "Server backup (per GB)")
+    contract = next(c for c in sandboxes["atera"].contracts.values() if c["ContractName"] == "Server backup (per GB)")
     contract["RetainerFlatFeeContract"]["Quantity"] = 1
     first_day = datetime.strptime(MONTH, "%Y-%m").date()
     last_day = (first_day + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    sandboxes.atera.invoice_retainers(first_day, last_day, last_day + timedelta(days=1))
+    sandboxes["atera"].invoice_retainers(first_day, last_day, last_day + timedelta(days=1))
 
     code, rows, err = cli(capsys, "reconcile", "--period", MONTH, "--config", str(config), "--format", "json")
     assert code == 3
