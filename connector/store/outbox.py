@@ -122,7 +122,7 @@ class Outbox:
         return self._require(identity)
 
     def discard(self, identity: LineIdentity, note: str, now: datetime | None = None) -> StoredLine:
-        """An operator decides a line that is not in the PSA will not be pushed (e.g. one the PSA can no longer take)."""
+        """An operator decides a line not in the PSA is never pushed (e.g. one the PSA can no longer take)."""
         stamp = iso(now or utcnow())
         with self._db.transaction():
             stored = self._require(identity)
