@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +195,32 @@ def test_reconcile_checks_atera_s_invoices_against_what_was_pushed(
     assert {r["status"] for r in others} == {"invoiced as pushed"}
     assert all(Decimal(str(r["invoiced_quantity"])) == Decimal(str(r["pushed_quantity"])) for r in others)
     assert "Server backup (per GB)" in err and "invoice" in err
+
+
+def test_the_dry_run_the_push_and_reconcile_agree_on_every_line_of_the_demo(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    def money(line: dict[str, Any], *keys: str) -> tuple[Decimal, ...]:
+        return tuple(Decimal(str(line[key])) for key in keys)
+
+    code, dry, _ = sync(capsys, config, "--dry-run")
+    assert code == 0
+    planned = {(line["psa_customer"], line["contract"]): line for line in dry["lines"]}
+    code, pushed, _ = sync(capsys, config)
+    assert code == 0 and len(pushed["lines"]) == len(planned) == 7
+    first_day = datetime.strptime(MONTH, "%Y-%m").date()
+    last_day = (first_day + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    sandboxes["atera"].invoice_retainers(first_day, last_day, last_day + timedelta(days=1))
+    code, reconciled, _ = cli(capsys, "reconcile", "--period", MONTH, "--config", str(config), "--format", "json")
+    assert code == 0
+    by_contract = {(row["psa_customer"], row["contract"]): row for row in reconciled}
+    for line in pushed["lines"]:
+        key = (line["psa_customer"], line["contract"])
+        quantity, rate, amount = money(line, "quantity", "rate", "amount")
+        # The figure shown before the push, the figure pushed, and the figure reconciled are one computation...
+        assert money(planned[key], "quantity", "rate", "amount") == (quantity, rate, amount), key
+        assert money(by_contract[key], "pushed_quantity", "pushed_amount") == (quantity, amount), key
+        # ...and it is what Atera's own invoicing run makes of the pushed quantity at the contract's rate.
+        assert money(by_contract[key], "invoiced_quantity", "invoiced_amount") == (quantity, amount), key
+        assert amount == (quantity * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), key
+    assert Decimal(str(pushed["amount_pushed"])) == sum(money(line, "amount")[0] for line in pushed["lines"])
