@@ -17,6 +17,7 @@ import contextlib
 import csv
 import io
 import json
+import math
 import random
 import threading
 import time
@@ -82,6 +83,49 @@ def _messy(kind: str, rng: random.Random) -> str:
     return kind
 
 
+def _user_rows(rng: random.Random, customer: list[str], products: Sequence[str], messy: bool) -> list[list[str]]:
+    """One person's rows (`customer` = name, ID, month): one or two products, user object types under each, and
+    now and then a duplicate row."""
+    name, customer_id, month = customer
+    person = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"  # repeats within a customer happen, as in life
+    owned = [products[0]] if len(products) == 1 or rng.random() < 0.7 else list(products)
+    rows: list[list[str]] = []
+    for product in owned:
+        kinds = [k for k, p in zip(USER_TYPES[:3], (0.9, 0.7, 0.4), strict=True) if rng.random() < p]
+        if not kinds or rng.random() < 0.03:
+            kinds.append("N/A")
+        for kind in kinds:
+            shown = _messy(kind, rng) if messy else kind
+            size = f"{rng.uniform(0.01, 50):.2f}"
+            rows.append([name, customer_id, product, month, shown, person, size])
+            if rng.random() < 0.02:
+                rows.append(list(rows[-1]))  # a duplicate row, as exports sometimes carry
+    return rows
+
+
+def _other_rows(rng: random.Random, customer: list[str], product: str, count: int, messy: bool) -> list[list[str]]:
+    """`count` rows of non-user object types (`customer` = name, ID, month)."""
+    name, customer_id, month = customer
+    rows: list[list[str]] = []
+    for k in range(count):
+        kind = OTHER_TYPES[k % len(OTHER_TYPES)]
+        # Non-user objects named like a person must not count as that person.
+        label = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}" if k % 3 == 0 else f"{kind} {k + 1}"
+        rows.append([name, customer_id, product, month, _messy(kind, rng) if messy else kind, label, "1.00"])
+    return rows
+
+
+def _customer_rows(
+    rng: random.Random, name: str, users: int, *, vary: bool, month: str, products: Sequence[str], messy: bool
+) -> list[list[str]]:
+    """All rows of one customer: about `users` people (exactly, unless `vary`), then non-user objects."""
+    customer = [name, f"{rng.getrandbits(128):032x}", month]
+    spread = max(1, users // 4)
+    count = max(1, users + rng.randint(-spread, spread)) if vary else users
+    rows = [row for _ in range(count) for row in _user_rows(rng, customer, products, messy)]
+    return rows + _other_rows(rng, customer, products[0], max(1, count // 8), messy)
+
+
 def generate_rows(
     *,
     customers: int = 5,
@@ -101,38 +145,20 @@ def generate_rows(
     """
     rng = random.Random(seed)
     report = result if result is not None else GeneratedReport()
+    limit: float = total_rows if total_rows is not None else math.inf
+    vary = total_rows is None  # people per customer vary around users_per_customer, unless rows are counted
     produced = 0
     number = 0
     while total_rows is not None or number < customers:
         name = f"{_COMPANIES[number % len(_COMPANIES)]} {number + 1:04d}"
-        customer_id = f"{rng.getrandbits(128):032x}"
         users: set[str] = set()
         report.billed_users[name] = 0
         if keep_names:
             report.user_names[name] = users
-        spread = max(1, users_per_customer // 4)
-        count = max(1, users_per_customer + rng.randint(-spread, spread)) if total_rows is None else users_per_customer
-        rows: list[list[str]] = []
-        for _ in range(count):
-            person = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"  # repeats within a customer happen, as in life
-            owned = [products[0]] if len(products) == 1 or rng.random() < 0.7 else list(products)
-            for product in owned:
-                kinds = [k for k, p in zip(USER_TYPES[:3], (0.9, 0.7, 0.4), strict=True) if rng.random() < p]
-                if not kinds or rng.random() < 0.03:
-                    kinds.append("N/A")
-                for kind in kinds:
-                    shown = _messy(kind, rng) if messy else kind
-                    size = f"{rng.uniform(0.01, 50):.2f}"
-                    rows.append([name, customer_id, product, month, shown, person, size])
-                    if rng.random() < 0.02:
-                        rows.append(list(rows[-1]))  # a duplicate row, as exports sometimes carry
-        for k in range(max(1, count // 8)):
-            kind = OTHER_TYPES[k % len(OTHER_TYPES)]
-            # Non-user objects named like a person must not count as that person.
-            label = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}" if k % 3 == 0 else f"{kind} {k + 1}"
-            rows.append([name, customer_id, products[0], month, _messy(kind, rng) if messy else kind, label, "1.00"])
-        for row in rows:
-            if total_rows is not None and produced >= total_rows:
+        for row in _customer_rows(
+            rng, name, users_per_customer, vary=vary, month=month, products=products, messy=messy
+        ):
+            if produced >= limit:
                 return
             if row[4].strip().casefold() in _USER_KEYS:
                 users.add(row[5].strip().casefold())
@@ -141,7 +167,7 @@ def generate_rows(
             report.rows = produced
             yield row
         number += 1
-        if total_rows is not None and produced >= total_rows:
+        if produced >= limit:
             return
 
 

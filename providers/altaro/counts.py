@@ -1,0 +1,201 @@
+"""What the billing rule accumulates: running totals per customer and Month value, and the counts they give.
+
+`Group` is filled row by row by `providers.altaro.rules.ReportTally`; `CustomerCount` is one customer's result for
+one month, with everything needed to explain it. `parse_month` reads the Month cells a report may carry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+SAMPLE_SIZE = 200  # object names kept per metric in an explanation; the count is always exact
+EXCLUDED_SAMPLE = 20
+BAD_SIZES_KEPT = 5
+_MONTH_FORMATS = ("%Y-%m", "%Y/%m", "%m/%Y", "%m-%Y", "%Y%m", "%b %Y", "%B %Y", "%b-%Y", "%B-%Y", "%Y-%b")
+
+
+def parse_month(value: str) -> str | None:
+    """`YYYY-MM` for a Month cell (2026-10, 2026-10-01, 10/2026, Oct 2026, ...), or None when not understood."""
+    text = value.strip()
+    if not text:
+        return None
+    candidates = [text, text[:7], text[:10]]
+    for candidate in candidates:
+        for pattern in (*_MONTH_FORMATS, "%Y-%m-%d", "%Y/%m/%d"):
+            try:
+                return datetime.strptime(candidate, pattern).strftime("%Y-%m")
+            except ValueError:
+                continue
+    try:
+        return datetime.fromisoformat(text).strftime("%Y-%m")
+    except ValueError:
+        return None
+
+
+@dataclass
+class Group:
+    """Running totals of one customer and one Month value while rows stream past.
+
+    `users` maps each counted key to a bit mask of the products it was seen under (bit i = the tally's product i):
+    one dict serves both the all-products count and the per-product counts, and holds each key once.
+    """
+
+    customer: str
+    customer_id: str
+    month: str
+    exclusions: tuple[tuple[re.Pattern[str], str], ...]
+    rows: int = 0
+    users: dict[str, int] = field(default_factory=dict)
+    sample: list[str] = field(default_factory=list)
+    not_users: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # type -> keys
+    excluded: dict[str, set[str]] = field(default_factory=dict)
+    excluded_sample: dict[str, list[str]] = field(default_factory=dict)
+    blank: int = 0
+    size_by_product: dict[str, Decimal] = field(default_factory=dict)
+    bad_sizes: list[str] = field(default_factory=list)
+
+    def exclude(self, raw_name: str, raw_key: str) -> bool:
+        """Whether an object name matches one of the customer's exclusions; if so, it is recorded with the reason."""
+        folded = raw_name.strip().casefold()
+        for pattern, reason in self.exclusions:
+            if pattern.match(folded):
+                self.excluded.setdefault(reason, set()).add(raw_key.strip().casefold() or folded)
+                shown = self.excluded_sample.setdefault(reason, [])
+                if len(shown) < EXCLUDED_SAMPLE and raw_name.strip() not in shown:
+                    shown.append(raw_name.strip())
+                return True
+        return False
+
+    def bad_size(self, line: int, cell: str) -> None:
+        """Note a size cell that is not a number (the first few, for the explanation)."""
+        if len(self.bad_sizes) < BAD_SIZES_KEPT:
+            self.bad_sizes.append(f"line {line}: size {cell.strip()[:40]!r} is not a number")
+
+    def absorb(self, other: Group) -> None:
+        """Add another group's totals to this one (same customer and month, from another spelling or link)."""
+        self.rows += other.rows
+        self.blank += other.blank
+        if not self.users:
+            self.users = dict(other.users)
+        else:
+            for key, mask in other.users.items():
+                self.users[key] = self.users.get(key, 0) | mask
+        room = SAMPLE_SIZE - len(self.sample)
+        if room > 0:
+            seen = set(self.sample)
+            self.sample += [name for name in other.sample if name not in seen][:room]
+        for kind, keys in other.not_users.items():
+            self.not_users.setdefault(kind, set()).update(keys)
+        for reason, keys in other.excluded.items():
+            self.excluded.setdefault(reason, set()).update(keys)
+            shown = self.excluded_sample.setdefault(reason, [])
+            shown += [n for n in other.excluded_sample.get(reason, []) if n not in shown][
+                : EXCLUDED_SAMPLE - len(shown)
+            ]
+        for product, size in other.size_by_product.items():
+            self.size_by_product[product] = self.size_by_product.get(product, Decimal(0)) + size
+        self.bad_sizes += other.bad_sizes
+
+
+def remapped(mask: int, remap: dict[int, int]) -> int:
+    """A users' product mask with each old product bit replaced by its new one."""
+    result = 0
+    for old, new in remap.items():
+        if mask & old:
+            result |= new
+    return result
+
+
+@dataclass
+class CustomerCount:
+    """One customer's counts for one month: what is billed and everything needed to explain it."""
+
+    customer: str
+    customer_id: str
+    period_key: str
+    rows: int
+    users: dict[str, int]
+    products: list[str]
+    sample: list[str]
+    not_users: dict[str, set[str]]
+    excluded: dict[str, set[str]]
+    excluded_sample: dict[str, list[str]]
+    blank: int
+    size_by_product: dict[str, Decimal] | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def billed_users(self) -> int:
+        return len(self.users)
+
+    @property
+    def users_by_product(self) -> dict[str, int]:
+        """Distinct users per product (a user on two products counts under each); empty without a Product column."""
+        per_mask: dict[int, int] = {}
+        for mask in self.users.values():
+            per_mask[mask] = per_mask.get(mask, 0) + 1
+        counts: dict[str, int] = {}
+        for mask, users in per_mask.items():
+            for bit, product in enumerate(self.products):
+                if mask >> bit & 1 and product:
+                    counts[product] = counts.get(product, 0) + users
+        return dict(sorted(counts.items()))
+
+    @property
+    def backup_gb(self) -> Decimal | None:
+        if self.size_by_product is None:
+            return None
+        return sum(self.size_by_product.values(), Decimal(0))
+
+    def exclusion_summary(self) -> list[dict[str, Any]]:
+        """Objects not billed, grouped by why, each with a count and a few names."""
+        summary: list[dict[str, Any]] = [
+            {
+                "reason": reason,
+                "label": reason,
+                "objects": len(keys),
+                "sample": self.excluded_sample.get(reason, [])[:EXCLUDED_SAMPLE],
+            }
+            for reason, keys in sorted(self.excluded.items())
+        ]
+        summary += [
+            {
+                "reason": f"object type {kind or '(blank)'!r} is not a billed user type",
+                "label": kind or "(blank type)",
+                "objects": len(keys),
+            }
+            for kind, keys in sorted(self.not_users.items())
+        ]
+        if self.blank:
+            summary.append({"reason": "row without an object name", "label": "no name", "objects": self.blank})
+        return summary
+
+    @property
+    def excluded_objects(self) -> int:
+        return sum(item["objects"] for item in self.exclusion_summary())
+
+    @classmethod
+    def of(
+        cls, group: Group, period: str, products: list[str], *, has_size: bool, problems: list[str]
+    ) -> CustomerCount:
+        """The count a group's totals give, for `period`."""
+        return cls(
+            customer=group.customer,
+            customer_id=group.customer_id,
+            period_key=period,
+            rows=group.rows,
+            users=group.users,
+            products=products,
+            sample=group.sample,
+            not_users=dict(group.not_users),
+            excluded=group.excluded,
+            excluded_sample=group.excluded_sample,
+            blank=group.blank,
+            size_by_product=group.size_by_product if has_size else None,
+            problems=problems,
+        )
