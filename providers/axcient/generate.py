@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sys
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -144,6 +146,101 @@ def _computer(rng: random.Random, device: str, serial: int) -> str:
     return f"{kind}-{rng.randrange(16**7):07X}"
 
 
+def _customer(rng: random.Random, customer_id: int, taken: set[str]) -> tuple[dict[str, Any], str]:
+    """A customer with a company name not `taken` yet and a contact; and the mail domain its usernames share."""
+    name = _company(rng, taken)
+    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    domain = "".join(ch for ch in name.lower().split(" ")[0] if ch.isalnum()) + f"{customer_id}.example"
+    contact = {"name": f"{first} {last}", "email": f"it@{domain}"}
+    return {"id": customer_id, "name": name, "contact": contact}, domain
+
+
+def _group_sizes(rng: random.Random, plans: int, accounts: int) -> list[int]:
+    """How many of a customer's `accounts` sit under each of its `plans` parent accounts (at least one each)."""
+    sizes = [1] * plans
+    for _ in range(accounts - plans):
+        # The first plan is the customer's main one: it holds most of the computers.
+        sizes[0 if rng.random() < 0.75 else rng.randrange(plans)] += 1
+    return sizes
+
+
+def _usage_mb(rng: random.Random, device: str, trial: bool) -> tuple[int, int]:
+    """Space an account uses, (compressed, uncompressed) in MB: trials are small, servers hold ten times PCs."""
+    if trial:
+        uncompressed = rng.randint(50, 1200)
+    else:
+        typical_gb = 350 if device == "server" else 35
+        uncompressed = max(1, round(rng.lognormvariate(0, 0.9) * typical_gb * MB_PER_GB))
+    return max(1, round(uncompressed * rng.uniform(0.4, 0.85))), uncompressed
+
+
+def _quotas_mb(rng: random.Random, compressed: int, trial: bool) -> tuple[int | None, int | None]:
+    """(hard, user) quotas in MB: the trial quota, or now and then an MSP-set cap, sometimes already exceeded."""
+    hard = TRIAL_QUOTA_MB if trial else None
+    user = None
+    if not trial and rng.random() < 0.12:  # the portal reports a cap exceeded, billing flags it
+        hard = round(compressed * rng.uniform(0.8, 3.0))
+    if rng.random() < 0.08:
+        user = round(compressed * rng.uniform(0.7, 2.5))
+    return hard, user
+
+
+def _account(
+    rng: random.Random,
+    account_id: int,
+    parent_id: int | None,
+    plan: str,
+    serial: int,
+    *,
+    owner: tuple[int, str],
+    today: date,
+) -> dict[str, Any]:
+    """One account under `plan`; `owner` is (customer ID, domain). A sub-account now and then has its own plan."""
+    customer_id, domain = owner
+    trial = plan.lower().startswith("trial")
+    device = "server" if rng.random() < (0.7 if plan in SERVER_HEAVY else 0.18) else "pc"
+    computer = _computer(rng, device, serial)
+    compressed, uncompressed = _usage_mb(rng, device, trial)
+    hard, user = _quotas_mb(rng, compressed, trial)
+    roll = rng.random()
+    status = "deleted" if roll < 0.04 else "suspended" if roll < 0.09 else "active"
+    own_plan = plan
+    if parent_id is not None and rng.random() < 0.02:
+        own_plan = rng.choice([p for p in ("Select", "Basic") if p != plan])
+    return {
+        "id": account_id,
+        "username": f"{domain.split('.')[0]}-{computer.lower()}",
+        "customer_id": customer_id,
+        "parent_id": parent_id,
+        "service_plan": own_plan,
+        "computer_name": computer,
+        "device_type": device,
+        "used_mb_compressed": compressed,
+        "used_mb_uncompressed": uncompressed,
+        "hard_quota_mb": hard,
+        "user_quota_mb": user,
+        "trial_expires": (today + timedelta(days=rng.randint(-10, 30))).isoformat() if trial else None,
+        "status": status,
+    }
+
+
+def _customer_accounts(
+    rng: random.Random, count: int, ids: Iterator[int], *, owner: tuple[int, str], today: date
+) -> list[dict[str, Any]]:
+    """A customer's `count` accounts: per plan, a parent account and the sub-accounts under it."""
+    plans = _plans(rng, count)
+    accounts: list[dict[str, Any]] = []
+    for plan, size in zip(plans, _group_sizes(rng, len(plans), count), strict=True):
+        parent_id: int | None = None
+        for _ in range(size):
+            account_id = next(ids)
+            account = _account(rng, account_id, parent_id, plan, len(accounts) + 1, owner=owner, today=today)
+            accounts.append(account)
+            if parent_id is None:
+                parent_id = account_id
+    return accounts
+
+
 def generate_dataset(
     customers: int = 50, *, accounts: int | None = None, seed: int = 0, today: date | None = None
 ) -> dict[str, Any]:
@@ -159,72 +256,14 @@ def generate_dataset(
     total = accounts if accounts is not None else customers * 10
     counts = _allocate(rng, customers, total) if customers else []
     taken: set[str] = set()
+    ids = itertools.count(100_001)
     out_customers: list[dict[str, Any]] = []
     out_accounts: list[dict[str, Any]] = []
-    next_id = 100_001
-    for index, n in enumerate(counts):
-        customer_id = index + 1
-        name = _company(rng, taken)
-        first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        domain = "".join(ch for ch in name.lower().split(" ")[0] if ch.isalnum()) + f"{customer_id}.example"
-        out_customers.append(
-            {"id": customer_id, "name": name, "contact": {"name": f"{first} {last}", "email": f"it@{domain}"}}
-        )
-        if n == 0:
-            continue
-        plans = _plans(rng, n)
-        group_sizes = [1] * len(plans)
-        for _ in range(n - len(plans)):
-            # The first plan is the customer's main one: it holds most of the computers.
-            group_sizes[0 if rng.random() < 0.75 else rng.randrange(len(plans))] += 1
-        serial = 0
-        for plan, size in zip(plans, group_sizes, strict=True):
-            trial = plan.lower().startswith("trial")
-            server_share = 0.7 if plan in SERVER_HEAVY else 0.18
-            parent_id: int | None = None
-            for position in range(size):
-                serial += 1
-                device = "server" if rng.random() < server_share else "pc"
-                computer = _computer(rng, device, serial)
-                if trial:
-                    uncompressed = rng.randint(50, 1200)
-                else:
-                    typical_gb = 350 if device == "server" else 35
-                    uncompressed = max(1, round(rng.lognormvariate(0, 0.9) * typical_gb * MB_PER_GB))
-                compressed = max(1, round(uncompressed * rng.uniform(0.4, 0.85)))
-                hard = TRIAL_QUOTA_MB if trial else None
-                user = None
-                if not trial and rng.random() < 0.12:
-                    # An MSP-set cap, sometimes already exceeded (the portal reports it, billing flags it).
-                    hard = round(compressed * rng.uniform(0.8, 3.0))
-                if rng.random() < 0.08:
-                    user = round(compressed * rng.uniform(0.7, 2.5))
-                roll = rng.random()
-                status = "deleted" if roll < 0.04 else "suspended" if roll < 0.09 else "active"
-                own_plan = plan
-                if position > 0 and rng.random() < 0.02:
-                    own_plan = rng.choice([p for p in ("Select", "Basic") if p != plan])
-                account_id = next_id
-                next_id += 1
-                out_accounts.append(
-                    {
-                        "id": account_id,
-                        "username": f"{domain.split('.')[0]}-{computer.lower()}",
-                        "customer_id": customer_id,
-                        "parent_id": parent_id,
-                        "service_plan": own_plan,
-                        "computer_name": computer,
-                        "device_type": device,
-                        "used_mb_compressed": compressed,
-                        "used_mb_uncompressed": uncompressed,
-                        "hard_quota_mb": hard,
-                        "user_quota_mb": user,
-                        "trial_expires": (today + timedelta(days=rng.randint(-10, 30))).isoformat() if trial else None,
-                        "status": status,
-                    }
-                )
-                if parent_id is None:
-                    parent_id = account_id
+    for customer_id, count in enumerate(counts, start=1):
+        customer, domain = _customer(rng, customer_id, taken)
+        out_customers.append(customer)
+        if count:
+            out_accounts += _customer_accounts(rng, count, ids, owner=(customer_id, domain), today=today)
     return {"customers": out_customers, "accounts": out_accounts}
 
 
