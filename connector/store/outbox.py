@@ -107,35 +107,49 @@ class Outbox:
 
     def approve(self, identity: LineIdentity, note: str, now: datetime | None = None) -> StoredLine:
         """An operator accepts a held line's quantity: it becomes pending, and that quantity is not held again."""
-        stamp = iso(now or utcnow())
-        with self._db.transaction():
-            stored = self._require(identity)
-            if stored.status is not LineStatus.HELD:
-                raise StoreError(f"line {stored.id} is {stored.status}, not held: nothing to approve")
-            self._db.execute(
-                "UPDATE line_items SET status = ?, hold_reason = NULL, approved_quantity = quantity, "
-                "updated_at = ? WHERE id = ?",
-                [LineStatus.PENDING.value, stamp, stored.id],
-            )
-            note = f"approved: {redact(note)}"
-            self._history(stored.id, LineStatus.PENDING, stored.line.quantity, stored.line.amount, note, stamp)
-        return self._require(identity)
+        return self._decide(
+            identity,
+            LineStatus.PENDING,
+            f"approved: {redact(note)}",
+            allowed=(LineStatus.HELD,),
+            refused=", not held: nothing to approve",
+            also="hold_reason = NULL, approved_quantity = quantity, ",
+            now=now,
+        )
 
     def discard(self, identity: LineIdentity, note: str, now: datetime | None = None) -> StoredLine:
         """An operator decides a line not in the PSA is never pushed (e.g. one the PSA can no longer take)."""
+        return self._decide(
+            identity,
+            LineStatus.DISCARDED,
+            f"discarded: {redact(note)}",
+            allowed=(LineStatus.PENDING, LineStatus.FAILED, LineStatus.HELD),
+            refused=": only pending, failed or held lines can be discarded",
+            now=now,
+        )
+
+    def _decide(
+        self,
+        identity: LineIdentity,
+        status: LineStatus,
+        note: str,
+        *,
+        allowed: tuple[LineStatus, ...],
+        refused: str,
+        also: str = "",
+        now: datetime | None,
+    ) -> StoredLine:
+        """A person's decision on a waiting line: the new status, and its note in the line's history."""
         stamp = iso(now or utcnow())
         with self._db.transaction():
             stored = self._require(identity)
-            if stored.status not in (LineStatus.PENDING, LineStatus.FAILED, LineStatus.HELD):
-                raise StoreError(
-                    f"line {stored.id} is {stored.status}: only pending, failed or held lines can be discarded"
-                )
+            if stored.status not in allowed:
+                raise StoreError(f"line {stored.id} is {stored.status}{refused}")
             self._db.execute(
-                "UPDATE line_items SET status = ?, updated_at = ? WHERE id = ?",
-                [LineStatus.DISCARDED.value, stamp, stored.id],
+                f"UPDATE line_items SET status = ?, {also}updated_at = ? WHERE id = ?",
+                [status.value, stamp, stored.id],
             )
-            note = f"discarded: {redact(note)}"
-            self._history(stored.id, LineStatus.DISCARDED, stored.line.quantity, stored.line.amount, note, stamp)
+            self._history(stored.id, status, stored.line.quantity, stored.line.amount, note, stamp)
         return self._require(identity)
 
     def mark_pushed(self, identity: LineIdentity, psa_ref: str, now: datetime | None = None) -> None:
