@@ -151,6 +151,7 @@ class Settings(BaseSettings):
         for index, customer in enumerate(self.customers):
             where = f"customers[{index}]"
             found += [f"{where}.{source}: {p}" for source in customer.vendors if (p := _unknown_source(source))]
+            found += [f"{where}: {problem}" for problem in customer.unmapped_sources()]
             for number, line in enumerate(customer.lines):
                 found += _line_problems(f"{where}.lines[{number}]", line)
         return found

@@ -244,7 +244,7 @@ class SyncEngine:
         if usage_report.problems:
             raise Blocked(f"{source} report unusable: {'; '.join(usage_report.problems)}")
         vendor_name = customer.vendor_customer(source)
-        assert vendor_name is not None  # guaranteed by CustomerMapping validation
+        assert vendor_name is not None  # the configuration refuses a line whose source names no customer
         usage = usage_report.customer(vendor_name)
         if usage is None:
             raise Blocked(

@@ -117,15 +117,14 @@ class CustomerMapping(StrictModel):
             }
         return _gather(data, cls.model_fields, "vendors", scalars=True)
 
-    @model_validator(mode="after")
-    def _sources_are_mapped(self) -> CustomerMapping:
-        for index, line in enumerate(self.lines):
-            if line.source not in self.vendors:
-                raise ValueError(
-                    f"lines[{index}] bills {line.metric} but no {line.source} customer is given "
-                    f'([customers.{line.source}] customer = "…")'
-                )
-        return self
+    def unmapped_sources(self) -> list[str]:
+        """Why lines cannot be billed: a metric whose source names no customer here."""
+        return [
+            f"lines[{index}] bills {line.metric} but no {line.source} customer is given "
+            f'([customers.{line.source}] customer = "…")'
+            for index, line in enumerate(self.lines)
+            if line.source not in self.vendors
+        ]
 
     def vendor_customer(self, source: str) -> str | None:
         """The customer's name at `source`, or None when it is not billed from there."""
