@@ -44,6 +44,35 @@ def _create_private(path: Path) -> None:
     os.close(descriptor)
 
 
+def _not_a_directory(path: Path) -> Path | None:
+    """The nearest existing ancestor of `path` that is not a directory (a file where a folder must be), if any."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def os_problem(error: OSError, path: Path, what: str = "state store") -> StoreError:
+    """A StoreError that names the file the system refused, why, and what the operator can do about it."""
+    if isinstance(error, IsADirectoryError):
+        fix = (
+            "remove that directory: the connector keeps this file beside the store"
+            if what != "state store"
+            else f"set store.path to a file, for example {path / 'connector-state.db'}"
+        )
+        return StoreError(f"{what} {path} is a directory: {fix}")
+    blocker = _not_a_directory(path)
+    if blocker is not None:
+        return StoreError(f"{what} {path}: {blocker} is not a directory: set store.path to a file in a directory")
+    if isinstance(error, PermissionError):
+        return StoreError(
+            f"{what} {path}: permission denied: let the connector's user create and write files in {path.parent}, "
+            "or set store.path to a place it can write"
+        )
+    reason = error.strerror or str(error)
+    return StoreError(f"{what} {path}: {reason}: check the disk, or set store.path to a writable place")
+
+
 class Database:
     """The store's connection and its transaction; `path` is None for a throwaway in-memory store."""
 
@@ -54,19 +83,29 @@ class Database:
     @classmethod
     def open(cls, path: Path | str, migrations: Sequence[Migration] = MIGRATIONS) -> Database:
         """Open (creating with mode 0600) and migrate; `":memory:"` gives a throwaway database."""
-        try:
-            if str(path) == ":memory:":
-                database = cls(sqlite_utils.Database(memory=True), None)
-            else:
-                file = Path(path)
+        if str(path) == ":memory:":
+            database = cls(sqlite_utils.Database(memory=True), None)
+        else:
+            file = Path(path)
+            try:
                 _create_private(file)
                 conn = sqlite3.connect(file, timeout=30, isolation_level=None, check_same_thread=False)
-                database = cls(sqlite_utils.Database(conn), file)
+            except OSError as error:
+                raise os_problem(error, file) from error
+            database = cls(sqlite_utils.Database(conn), file)
+        try:
+            if database.path is not None:
                 database.execute("PRAGMA journal_mode=WAL")
             database.execute("PRAGMA foreign_keys=ON")
             database.migrate(migrations)
-        except sqlite3.DatabaseError as error:
-            raise StoreError(f"state store {path}: {error}") from error
+        except BaseException as error:
+            database.close()  # a store that cannot be used must not keep its file open
+            if isinstance(error, sqlite3.DatabaseError):
+                raise StoreError(
+                    f"state store {path}: {error}: store.path must name the connector's SQLite store (or a file "
+                    "not yet created) in a directory the connector can write"
+                ) from error
+            raise
         return database
 
     def close(self) -> None:
@@ -101,10 +140,19 @@ class Database:
         if conn.in_transaction:
             yield
             return
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            # A full disk, a read-only file or a store held too long by another process: the store, not a bug.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(
+                f"state store {self.path or ':memory:'}: {error}: check the disk's free space and that the file "
+                "is writable (a store held by another process for over 30 seconds ends the same way)"
+            ) from error

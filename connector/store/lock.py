@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from connector.errors import StoreBusyError
-from connector.store.database import iso, utcnow
+from connector.store.database import iso, os_problem, utcnow
 
 
 class SyncLock:
@@ -23,7 +23,10 @@ class SyncLock:
         if self.store_path is None or self._handle is not None:
             return
         lock_path = self.store_path.with_name(self.store_path.name + ".lock")
-        handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the life of the sync
+        try:
+            handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the life of the sync
+        except OSError as error:
+            raise os_problem(error, lock_path, "sync lock") from error
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -33,10 +36,17 @@ class SyncLock:
             raise StoreBusyError(
                 f"a sync is already running on {self.store_path} ({holder}); wait for it to finish"
             ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {iso(utcnow())}")
-        handle.flush()
+        except OSError as error:  # e.g. a file system without locks: no sync may run unexcluded
+            handle.close()
+            raise os_problem(error, lock_path, "sync lock") from error
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} since {iso(utcnow())}")
+            handle.flush()
+        except OSError as error:
+            handle.close()
+            raise os_problem(error, lock_path, "sync lock") from error
         self._handle = handle
 
     def release(self) -> None:
