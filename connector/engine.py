@@ -67,8 +67,12 @@ class SyncEngine:
     def run(self, *, period_key: str | None = None, dry_run: bool = False, push: bool = True) -> RunReport:
         """One sync. `period_key` picks the period to bill (default: the one containing today)."""
         started = self.now()
-        run_id = None if dry_run else self.store.runs.start("sync" + (f" --period {period_key}" if period_key else ""))
+        run_id, abandoned = (None, []) if dry_run else self.store.start_run(self._command(period_key))
         report = RunReport(run_id=run_id, started_at=started, dry_run=dry_run)
+        for run in abandoned:
+            # Not this run's failure (it pushes what the killed one left pending), but never out of sight.
+            log.warning("%s", run.note)
+            report.abandoned.append(run.to_data())
         try:
             self._run(report, run_id, period_key=period_key, started=started, dry_run=dry_run, push=push)
         except BaseException as error:
@@ -80,6 +84,10 @@ class SyncEngine:
         if run_id is not None:
             self.store.runs.finish(run_id, report.status, report.to_data())
         return report
+
+    @staticmethod
+    def _command(period_key: str | None) -> str:
+        return "sync" + (f" --period {period_key}" if period_key else "")
 
     def _run(
         self,

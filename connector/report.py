@@ -29,6 +29,8 @@ class RunReport:
     lines: list[LineResult] = field(default_factory=list)
     unmapped: list[dict[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Earlier runs found never finished (killed): what this run did not cause, but an operator should see.
+    abandoned: list[dict[str, Any]] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for line in self.lines if line.outcome == outcome)
@@ -58,6 +60,7 @@ class RunReport:
             "lines": [line.to_data() for line in self.lines],
             "unmapped": [dict(unmapped) for unmapped in self.unmapped],
             "problems": list(self.problems),
+            "abandoned": [dict(run) for run in self.abandoned],
             "status": self.status,
             "totals": {outcome.value: self.count(outcome) for outcome in Outcome},
             "amount_pushed": sum(pushed, Decimal(0)),

@@ -18,6 +18,11 @@ class SyncLock:
         self.store_path = store_path
         self._handle: TextIO | None = None
 
+    @property
+    def held(self) -> bool:
+        """True while this process holds the lock (always for a store in memory: no other process can see it)."""
+        return self.store_path is None or self._handle is not None
+
     def acquire(self) -> None:
         """Claim the store for a sync; a second process gets StoreBusyError instead of interleaved writes."""
         if self.store_path is None or self._handle is not None:

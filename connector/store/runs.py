@@ -3,11 +3,44 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from connector.redact import redact
 from connector.store.database import Database, iso, to_json, utcnow
+
+
+@dataclass(frozen=True)
+class AbandonedRun:
+    """A run whose process ended without finishing it (killed with `kill -9`, or its machine stopped)."""
+
+    id: int
+    command: str
+    started_at: str
+    pid: int | None
+    host: str | None
+    found_by: int
+
+    @property
+    def note(self) -> str:
+        who = f"pid {self.pid} on {self.host}" if self.pid is not None else "pid unknown (an older connector's run)"
+        return (
+            f"run {self.id} ({self.command}, started {self.started_at}) never finished: its process, {who}, is gone "
+            f"(killed, or its machine stopped); found by run {self.found_by}"
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "run_id": self.id,
+            "command": self.command,
+            "started_at": self.started_at,
+            "pid": self.pid,
+            "host": self.host,
+            "note": self.note,
+        }
 
 
 class Runs:
@@ -17,12 +50,31 @@ class Runs:
         self._db = database
 
     def start(self, command: str, now: datetime | None = None) -> int:
+        """Record a run starting, with the process that runs it (so a run that never finishes can be named)."""
         with self._db.transaction():
             cursor = self._db.execute(
-                "INSERT INTO runs (command, started_at, status) VALUES (?, ?, 'running')",
-                [redact(command), iso(now or utcnow())],
+                "INSERT INTO runs (command, started_at, status, pid, host) VALUES (?, ?, 'running', ?, ?)",
+                [redact(command), iso(now or utcnow()), os.getpid(), redact(socket.gethostname())],
             )
         return int(cursor.lastrowid or 0)
+
+    def abandon_running(self, found_by: int) -> list[AbandonedRun]:
+        """Mark every run before `found_by` still `running` as abandoned, with a note naming its pid.
+
+        Only a caller holding the sync lock may call this: then no other run is alive, so `running` means killed.
+        """
+        with self._db.transaction():
+            rows = self._db.execute(
+                "SELECT id, command, started_at, pid, host FROM runs WHERE status = 'running' AND id < ? ORDER BY id",
+                [found_by],
+            ).fetchall()
+            abandoned = [AbandonedRun(run, command, at, pid, host, found_by) for run, command, at, pid, host in rows]
+            for run in abandoned:
+                self._db.execute(
+                    "UPDATE runs SET status = 'abandoned', summary = ? WHERE id = ?",
+                    [to_json({"abandoned": run.note, "found_by_run": found_by}), run.id],
+                )
+        return abandoned
 
     def finish(self, run_id: int, status: str, summary: dict[str, Any], now: datetime | None = None) -> None:
         with self._db.transaction():

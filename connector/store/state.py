@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -17,7 +18,7 @@ from connector.store.ledger import Ledger
 from connector.store.lock import SyncLock
 from connector.store.observations import Observations
 from connector.store.outbox import Outbox
-from connector.store.runs import Runs
+from connector.store.runs import AbandonedRun, Runs
 from connector.store.schema import MIGRATIONS, Migration
 
 
@@ -62,6 +63,17 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def start_run(self, command: str, now: datetime | None = None) -> tuple[int, list[AbandonedRun]]:
+        """Record a run starting, and the earlier runs it finds abandoned.
+
+        Only under the sync lock: then no other run is alive, and a run still `running` was killed before it could
+        finish. Without the lock, a `running` row may belong to a live sync, so none is touched.
+        """
+        with self.transaction():
+            run_id = self.runs.start(command, now)
+            abandoned = self.runs.abandon_running(run_id) if self._lock.held else []
+        return run_id, abandoned
 
     # -- one sync at a time -------------------------------------------------------------------------------------
 

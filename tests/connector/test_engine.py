@@ -428,7 +428,7 @@ def test_the_report_keeps_its_json_shape() -> None:
     data = world.engine().run().to_data()
     assert list(data) == [
         *("run_id", "started_at", "dry_run", "finished_at", "sources", "lines", "unmapped", "problems"),
-        *("status", "totals", "amount_pushed"),
+        *("abandoned", "status", "totals", "amount_pushed"),
     ]
     assert list(data["totals"]) == [
         "unchanged",
@@ -455,3 +455,14 @@ def test_the_report_keeps_its_json_shape() -> None:
         "psa_ref": None,
     }
     assert data["amount_pushed"] == Decimal("58.25") and data["totals"]["pushed"] == 2
+
+
+def test_a_run_that_never_finished_is_reported_abandoned_by_the_next_one(caplog: pytest.LogCaptureFixture) -> None:
+    world = World()
+    killed = world.store.runs.start("sync --period 2026-11")  # its process died before it could finish the row
+    report = world.engine().run()
+    (abandoned,) = report.abandoned
+    assert abandoned["run_id"] == killed and f"found by run {report.run_id}" in abandoned["note"]
+    assert report.status == "ok"  # what the killed run left pending, this one pushed
+    assert any(r.levelname == "WARNING" and f"run {killed} " in r.getMessage() for r in caplog.records)
+    assert world.engine().run().abandoned == []
