@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from collections import Counter
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -18,6 +18,7 @@ from pydantic_settings import (
 )
 
 import providers
+from connector.ambiguity import ambiguities
 from connector.errors import ConfigError
 from connector.http import HttpSettings
 from connector.review import ReviewSettings
@@ -97,34 +98,11 @@ class Settings(BaseSettings):
         psa = providers.psa()
         if psa is None or not psa.legacy_line_keys or not isinstance(data, dict):
             return data
-        for customer in data.get("customers") or []:
-            for line in (customer.get("lines") or []) if isinstance(customer, dict) else []:
-                if isinstance(line, dict) and (moved := [k for k in psa.legacy_line_keys if k in line]):
-                    options = line.setdefault(psa.name, {})
-                    if isinstance(options, dict):
-                        options.update({key: line.pop(key) for key in moved})
-        return data
-
-    @model_validator(mode="after")
-    def _mappings_are_unambiguous(self) -> Settings:
-        names = Counter(c.psa_customer.casefold() for c in self.customers)
-        twice = sorted(name for name, count in names.items() if count > 1)
-        if twice:
-            raise ValueError(f"customers: PSA customer mapped more than once: {', '.join(twice)}")
-        vendor = Counter((s, ref.customer.casefold()) for c in self.customers for s, ref in c.vendors.items())
-        for source, name in sorted(key for key, count in vendor.items() if count > 1):
-            raise ValueError(f"customers: {source} customer mapped to more than one PSA customer: {name}")
-        for index, customer in enumerate(self.customers):
-            seen: set[tuple[str, str]] = set()
-            for line in customer.lines:
-                key = (line.contract.casefold(), line.metric)
-                if key in seen:
-                    raise ValueError(
-                        f"customers[{index}] ({customer.psa_customer}): {line.metric} mapped twice "
-                        f"onto contract {line.contract!r}"
-                    )
-                seen.add(key)
-        return self
+        customers = data.get("customers")
+        if not isinstance(customers, list):
+            return data  # the field's own validation names the key and the type it wants
+        moved = [_legacy_line_options(i, c, psa.name, psa.legacy_line_keys) for i, c in enumerate(customers)]
+        return {**data, "customers": moved}
 
     def section(self, name: str) -> Any:
         """A provider's section (`[altaro]`), by its registry name."""
@@ -142,7 +120,8 @@ class Settings(BaseSettings):
         return found
 
     def problems(self) -> list[str]:
-        """What the registry refuses: unknown sources and metrics, PSA options the PSA does not take."""
+        """What the registry refuses (unknown sources and metrics, PSA options the PSA does not take), and mappings
+        that name one customer or contract twice."""
         found = [
             f"ignored_customers[{index}].source: {problem}"
             for index, ignored in enumerate(self.ignored_customers)
@@ -154,7 +133,30 @@ class Settings(BaseSettings):
             found += [f"{where}: {problem}" for problem in customer.unmapped_sources()]
             for number, line in enumerate(customer.lines):
                 found += _line_problems(f"{where}.lines[{number}]", line)
-        return found
+        return found + ambiguities(self.customers, self.ignored_customers)
+
+
+def _legacy_line_options(index: int, customer: Any, psa: str, keys: Iterable[str]) -> Any:
+    """A customer block with its lines' legacy PSA keys moved under the PSA's table (a copy: the input is kept)."""
+    lines = customer.get("lines") if isinstance(customer, dict) else None
+    if not isinstance(lines, list):
+        return customer
+    moved_lines = []
+    for number, line in enumerate(lines):
+        moved = [key for key in keys if isinstance(line, dict) and key in line]
+        options = line.get(psa, {}) if moved else None
+        if not isinstance(options, dict):
+            moved_lines.append(line)
+            continue
+        if twice := [key for key in moved if key in options]:
+            # One would silently replace the other.
+            raise ValueError(
+                f"customers[{index}].lines[{number}]: {twice[0]} given twice (on the line and under "
+                f"[customers.lines.{psa}]): keep one"
+            )
+        rest = {key: value for key, value in line.items() if key not in moved}
+        moved_lines.append({**rest, psa: {**options, **{key: line[key] for key in moved}}})
+    return {**customer, "lines": moved_lines}
 
 
 def _unknown_source(name: str) -> str | None:
@@ -201,7 +203,7 @@ def _key_path(location: tuple[int | str, ...]) -> str:
             path += f"[{part}]"
         else:
             path += f".{part}" if path else str(part)
-    return path or "(top level)"
+    return path
 
 
 def describe_validation_error(source: str, error: ValidationError, *, prefix: str = "") -> str:
@@ -213,8 +215,9 @@ def describe_validation_error(source: str, error: ValidationError, *, prefix: st
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and section)"
-        path = ".".join(p for p in (prefix, _key_path(location) if location else "") if p) or _key_path(())
-        lines.append(f"{source}: {path}: {message}" if source else f"{path}: {message}")
+        # Without a location the message is the whole configuration's, and names its own keys.
+        path = ".".join(p for p in (prefix, _key_path(location)) if p)
+        lines.append(": ".join(part for part in (source, path, message) if part))
     return "\n".join(lines)
 
 

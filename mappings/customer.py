@@ -34,15 +34,19 @@ def _gather(data: Any, fields: dict[str, Any], into: str, *, scalars: bool) -> A
     """
     if not isinstance(data, dict):
         return data
+    given = data.get(into) or {}
+    if not isinstance(given, dict):
+        return data  # the field's own validation names the key and the type it wants
     kept: dict[str, Any] = {}
-    gathered: dict[str, Any] = dict(data.get(into) or {})
+    gathered: dict[str, Any] = dict(given)
     for key, value in data.items():
-        if key in fields:
+        if key in fields or not (isinstance(value, dict) or (scalars and isinstance(value, str))):
             kept[key] = value
-        elif isinstance(value, dict) or (scalars and isinstance(value, str)):
-            gathered[key] = value
+        elif key in gathered:
+            # One would silently replace the other.
+            raise ValueError(f"{key} given twice (under {into} and as its own table): keep one")
         else:
-            kept[key] = value
+            gathered[key] = value
     return {**kept, into: gathered} if gathered else kept
 
 
@@ -111,10 +115,13 @@ class CustomerMapping(StrictModel):
     def _vendor_tables(cls, data: Any) -> Any:
         if isinstance(data, dict):
             # `altaro_customer = "X"` is how configurations wrote `[customers.altaro] customer = "X"` before.
-            data = {
-                (key.removesuffix(LEGACY_VENDOR_SUFFIX) if _legacy_vendor_key(key, cls.model_fields) else key): value
-                for key, value in data.items()
-            }
+            renamed: dict[Any, Any] = {}
+            for key, value in data.items():
+                name = key.removesuffix(LEGACY_VENDOR_SUFFIX) if _legacy_vendor_key(key, cls.model_fields) else key
+                if name != key and name in data:
+                    raise ValueError(f"{name} customer given twice (as {key} and as [customers.{name}]): keep one")
+                renamed[name] = value
+            data = renamed
         return _gather(data, cls.model_fields, "vendors", scalars=True)
 
     def unmapped_sources(self) -> list[str]:
@@ -132,5 +139,10 @@ class CustomerMapping(StrictModel):
         return ref.customer if ref is not None else None
 
 
-def _legacy_vendor_key(key: str, fields: dict[str, Any]) -> bool:
-    return key.endswith(LEGACY_VENDOR_SUFFIX) and key not in fields and key != LEGACY_VENDOR_SUFFIX
+def _legacy_vendor_key(key: object, fields: dict[str, Any]) -> bool:
+    return (
+        isinstance(key, str)
+        and key.endswith(LEGACY_VENDOR_SUFFIX)
+        and key not in fields
+        and key != LEGACY_VENDOR_SUFFIX
+    )

@@ -51,7 +51,7 @@ def test_example_configuration_is_valid() -> None:
         ),
         (
             '[[customers]]\npsa_customer = "A"\n[[customers]]\npsa_customer = "a"\n',
-            "customers: PSA customer mapped more than once: a",
+            "customers[0] and customers[1]: both map PSA customer 'A'",
         ),
         ("[axcient]\nenabled = true\n", "axcient: enabled, but base_url, username, password not set"),
         ("[store\npath = 1\n", "not valid TOML"),
@@ -106,7 +106,9 @@ def test_float_rates_are_taken_exactly(tmp_path: Path) -> None:
 
 def test_same_metric_twice_on_one_contract_is_refused() -> None:
     line = {"metric": "axcient.pc_gb", "contract": "Backup", "rate": "1"}
-    with pytest.raises(ConfigError, match=r"axcient.pc_gb mapped twice onto contract 'Backup'"):
+    with pytest.raises(
+        ConfigError, match=r"lines\[0\] and customers\[0\].lines\[1\]: both bill axcient.pc_gb onto contract 'Backup'"
+    ):
         settings_from_data({"customers": [{"psa_customer": "A", "axcient_customer": "A", "lines": [line, line]}]})
 
 
