@@ -16,7 +16,10 @@ class ReviewSettings(BaseModel):
         default=Decimal(50), ge=0, description="Hold a line whose quantity moved more than this against the last push"
     )
     hold_new_lines: bool = Field(default=False, description="Hold the first line ever computed for a contract")
-    hold_drop_to_zero: bool = Field(default=True, description="Hold a quantity that falls to zero from above zero")
+    hold_drop_to_zero: bool = Field(
+        default=True,
+        description="Hold a quantity of zero that no earlier push backs: a fall to zero, or a first line of zero",
+    )
 
 
 def hold_reason(
@@ -33,6 +36,9 @@ def hold_reason(
     if approved is not None and (approved == quantity or hold_reason(settings, quantity, approved) is None):
         return None
     if previous is None:
+        if quantity == 0 and settings.hold_drop_to_zero:
+            # An empty account list or a first poll of a new tenant reads as 0: billed unseen, it bills nothing.
+            return "first line for this contract and metric is 0"
         return "first line for this contract and metric" if settings.hold_new_lines else None
     if previous > 0 and quantity == 0:
         return f"dropped to 0 from {previous}" if settings.hold_drop_to_zero else None

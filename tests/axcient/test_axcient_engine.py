@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,8 @@ from connector.config import settings_from_data
 from connector.engine import SyncEngine
 from connector.sources import enabled_sources
 from connector.store import Store
+from connector.usage import PsaEvents, PushResult
+from mappings.lines import Line
 from providers.axcient.sandbox import AxcientSandbox
 from providers.spec import BuildContext
 
@@ -76,3 +79,35 @@ def test_an_incomplete_customer_is_blocked_not_billed_smaller(
     blocked = lines["Contoso Ltd", "Server backup"]
     assert blocked.outcome == "blocked" and "parent 404 does not exist" in blocked.reason
     assert lines["Northwind Traders", "Online backup"].line.quantity == Decimal(1)  # type: ignore[union-attr]
+
+
+class RecordingSink:
+    """A PSA that accepts every line and remembers it."""
+
+    def __init__(self) -> None:
+        self.pushed: list[Line] = []
+
+    def push(self, line: Line, events: PsaEvents | None = None) -> PushResult:
+        self.pushed.append(line)
+        return PushResult(f"fake/{len(self.pushed)}", wrote=True)
+
+
+def test_a_customer_billed_last_month_whose_accounts_vanish_is_held_not_billed_zero(
+    sandbox: AxcientSandbox, store: Store, make_account: Make, make_customer: Make
+) -> None:
+    customers = [make_customer(1, "Contoso"), make_customer(3, "Northwind Traders")]
+    sandbox.load({"customers": customers, "accounts": [make_account(1, 1, device_type="server"), make_account(3, 3)]})
+    config, sink = settings(sandbox.url), RecordingSink()
+    october = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    sources = enabled_sources(config, BuildContext(config.http, store, now=lambda: october))
+    SyncEngine(config, store, sources, sink, now=lambda: october).run()
+    assert ("Northwind Traders", "2026-10") in {(line.psa_customer, line.period_key) for line in sink.pushed}
+
+    # November: the portal answers 200 with no accounts for Northwind.
+    sandbox.load({"customers": customers, "accounts": [make_account(1, 1, device_type="server")]})
+    november = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    sources = enabled_sources(config, BuildContext(config.http, store, now=lambda: november))
+    report = SyncEngine(config, store, sources, sink, now=lambda: november).run()
+    northwind = next(r for r in report.lines if r.identity.psa_customer == "Northwind Traders")
+    assert northwind.outcome == "held" and "dropped to 0" in northwind.reason
+    assert ("Northwind Traders", "2026-11") not in {(line.psa_customer, line.period_key) for line in sink.pushed}

@@ -29,6 +29,10 @@ DEFAULT = ReviewSettings()
         (DEFAULT, D(0), D(10), D(40), "dropped to 0 from 10"),
         (ReviewSettings(max_change_percent=D(500)), D(40), D(10), None, None),
         (ReviewSettings(max_change_percent=D(500)), D(40), D(0), None, "rose from 0 to 40"),
+        # A first line of zero: nothing pushed before backs it, any more than a drop to zero.
+        (DEFAULT, D(0), None, None, "first line for this contract and metric is 0"),
+        (ReviewSettings(hold_drop_to_zero=False), D(0), None, None, None),
+        (DEFAULT, D(0), None, D(0), None),
     ],
 )
 def test_hold_reason(

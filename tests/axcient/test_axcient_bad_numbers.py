@@ -1,0 +1,72 @@
+"""`connector sync` against the demo sandboxes when the portal sends numbers no one should bill, or a first zero."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.cli import main
+from connector.demo import Sandboxes, running_sandboxes, write_config
+from connector.store import Store
+from mappings.lines import LineStatus
+from providers.axcient.generate import demo_dataset
+
+MONTH = datetime.now(UTC).strftime("%Y-%m")
+NORTHWIND_LINE = ("Northwind Traders", "axcient.total_gb")
+
+
+@pytest.fixture
+def sandboxes(tmp_path: Path) -> Iterator[Sandboxes]:
+    with running_sandboxes(tmp_path, MONTH) as running:
+        yield running
+
+
+@pytest.fixture
+def config(tmp_path: Path, sandboxes: Sandboxes) -> Path:
+    path = write_config(tmp_path, sandboxes)
+    path.write_text(path.read_text().replace("backoff_initial_seconds = 0.2", "backoff_initial_seconds = 0"))
+    return path
+
+
+def sync(capsys: pytest.CaptureFixture[str], config: Path) -> tuple[int, dict[str, Any], str]:
+    code = main(["sync", "--config", str(config), "--format", "json"])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+def outcomes(report: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {(line["psa_customer"], line["metric"]): line["outcome"] for line in report["lines"]}
+
+
+def northwind_contract(sandboxes: Sandboxes) -> dict[str, Any] | None:
+    return next(
+        (
+            c
+            for c in sandboxes["atera"].contracts.values()
+            if c["CustomerName"] == "Northwind Traders" and c["ContractName"] == "Online backup (per GB)"
+        ),
+        None,
+    )
+
+
+def test_a_first_sync_of_zero_is_held_not_pushed(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    # The portal answers 200 with no accounts for Northwind: 0 GB, which nothing pushed before backs.
+    data = demo_dataset()
+    data["accounts"] = [a for a in data["accounts"] if a["customer_id"] != 3]
+    sandboxes["axcient"].load(data)
+    code, report, _ = sync(capsys, config)
+    assert code == 5
+    by_line = outcomes(report)
+    assert by_line.pop(NORTHWIND_LINE) == "held"
+    assert set(by_line.values()) == {"pushed"}
+    assert northwind_contract(sandboxes) is None
+    with Store.open(config.parent / "connector-state.db") as store:
+        (held,) = store.outbox.lines(LineStatus.HELD)
+        assert held.hold_reason is not None and "0" in held.hold_reason
