@@ -54,6 +54,27 @@ def northwind_contract(sandboxes: Sandboxes) -> dict[str, Any] | None:
     )
 
 
+def northwind_server(size: Any) -> dict[str, Any]:
+    """The demo portal with Northwind's server account reporting `size` MB."""
+    data = demo_dataset()
+    for account in data["accounts"]:
+        if account["computer_name"] == "NW-SRV01":
+            account["used_mb_compressed"] = size
+    return data
+
+
+def test_an_implausibly_large_but_valid_size_is_held_for_review(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    # 200 TB on one server: possible in principle, far past review.max_quantity for GB.
+    sandboxes["axcient"].load(northwind_server(200 * 1024 * 1024))
+    code, report, _ = sync(capsys, config)
+    assert code == 5
+    held = next(line for line in report["lines"] if (line["psa_customer"], line["metric"]) == NORTHWIND_LINE)
+    assert held["outcome"] == "held" and "review.max_quantity" in held["reason"]
+    assert northwind_contract(sandboxes) is None
+
+
 def test_a_first_sync_of_zero_is_held_not_pushed(
     capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
 ) -> None:
