@@ -12,6 +12,7 @@ import providers
 from connector.config import Settings
 from connector.errors import ConfigError, ConnectorError, Status, StoreError
 from connector.observe import observe
+from connector.secrets import SecretRef, chmod_hint, open_to_others
 from connector.store import Store
 from connector.sync import sync_once
 from connector.usage import UsageReport, UsageSource
@@ -72,8 +73,9 @@ def check(settings: Settings, config_path: Path) -> CheckSummary:
         name: (settings.enabled(name), provider.describe(settings.section(name)))
         for name, provider in providers.REGISTRY.items()
     }
-    secrets = {key: (ref.describe(), ref.problem(key)) for key, ref in settings.secrets().items()}
-    warnings = [problem for _, problem in secrets.values() if problem]
+    refs = settings.secrets()
+    secrets = {key: (ref.describe(), ref.problem(key)) for key, ref in refs.items()}
+    warnings = [problem for _, problem in secrets.values() if problem] + _exposed(refs, config_path)
     for customer in settings.customers:
         for line in customer.lines:
             if not sources[line.source][0]:
@@ -82,6 +84,20 @@ def check(settings: Settings, config_path: Path) -> CheckSummary:
                 )
     vendors = [p.name for p in providers.sources()]
     return CheckSummary(config_path, settings, sources, secrets, warnings, vendors)
+
+
+def _exposed(refs: dict[str, SecretRef], config_path: Path) -> list[str]:
+    """Secrets other users on this machine could read: in a file open to them, or inline in a configuration that is."""
+    found = [exposure for key, ref in refs.items() if (exposure := ref.exposure(key))]
+    config_open = open_to_others(config_path, written=False)
+    if config_open is not None:
+        found += [
+            f"{key}: given inline in {config_path}, a file that {config_open}: move it to {{ env = … }} or "
+            f"{{ file = … }}, or run {chmod_hint(config_path)}"
+            for key, ref in refs.items()
+            if ref.value is not None
+        ]
+    return found
 
 
 # -- lines waiting for a person -----------------------------------------------------------------------------------

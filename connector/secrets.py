@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import shlex
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +13,28 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr, model_valida
 
 from connector.errors import ConfigError
 from connector.redact import register_secret
+
+log = logging.getLogger(__name__)
+
+
+def open_to_others(path: Path, *, written: bool = True) -> str | None:
+    """What every user on the machine may do with `path` ("can be read by every user (mode 0644)"), or None.
+
+    Written matters for a secret file (another user could swap the key); `written=False` asks about reading only.
+    """
+    try:
+        mode = stat.S_IMODE(path.expanduser().stat().st_mode)
+    except OSError:
+        return None  # reading it reports that
+    # Group access is left alone: a key shared with the service's group (0640) is a deliberate setup.
+    bits = (("read", stat.S_IROTH), ("written", stat.S_IWOTH if written else 0))
+    may = [verb for verb, bit in bits if mode & bit]
+    return f"can be {' and '.join(may)} by every user (mode {mode:04o})" if may else None
+
+
+def chmod_hint(path: Path) -> str:
+    """The command that takes other users' access away."""
+    return f"chmod o-rwx {shlex.quote(str(path))}"
 
 
 class SecretRef(BaseModel):
@@ -52,13 +77,25 @@ class SecretRef(BaseModel):
     def problem(self, key: str = "secret") -> str | None:
         """Why the secret cannot be read right now, or None when it can."""
         try:
-            self.secret(key)
+            self._read(key)
         except ConfigError as error:
             return str(error)
         return None
 
+    def exposure(self, key: str = "secret") -> str | None:
+        """Why other users could read (or replace) the secret's file, with the command that fixes it; or None."""
+        if self.file is None or (found := open_to_others(self.file)) is None:
+            return None
+        return f"{key}: secret file {self.file} {found}: run {chmod_hint(self.file)}"
+
     def secret(self, key: str = "secret") -> SecretStr:
         """The secret, read once; a missing source is a ConfigError naming `key` and the source."""
+        if self._cached is None and (exposure := self.exposure(key)):
+            # Said where the secret is used (sync, daemon), not only by `connector check`.
+            log.warning("%s", exposure)
+        return self._read(key)
+
+    def _read(self, key: str) -> SecretStr:
         if self._cached is not None:
             return self._cached
         if self.value is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connector.cli import app
+from connector.cli import app, main
 from connector.config import load_settings
 from connector.errors import ConfigError
 from connector.redact import RedactingFilter, redact
@@ -89,3 +89,48 @@ def test_inline_secret_is_masked_everywhere(tmp_path: Path, caplog: pytest.LogCa
 def test_credential_headers_are_masked_even_when_unregistered() -> None:
     text = redact("headers: {'X-API-KEY': 'abc123unknown', 'Authorization': 'Bearer eyJunknown.token'}")
     assert "abc123unknown" not in text and "eyJunknown.token" not in text
+
+
+def test_a_secret_file_every_user_can_read_is_a_warning_and_strict_makes_it_fatal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "atera.key"
+    key.write_text(SECRET + "\n")
+    key.chmod(0o644)
+    config = tmp_path / "connector.toml"
+    config.write_text(f'[atera]\nenabled = true\napi_key = {{ file = "{key}" }}\n', encoding="utf-8")
+
+    assert main(["check", "--config", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"warning: atera.api_key: secret file {key} can be read by every user (mode 0644): run chmod o-rwx {key}" in err
+    )
+    assert main(["check", "--strict", "--config", str(config)]) == 2
+    assert "atera.api_key" in capsys.readouterr().err
+
+    key.chmod(0o640)  # a service group may share the key: only other users are refused
+    assert main(["check", "--strict", "--config", str(config)]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_reading_an_exposed_secret_file_logs_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    key = tmp_path / "axcient.password"
+    key.write_text(SECRET)
+    key.chmod(0o666)
+    with caplog.at_level(logging.WARNING):
+        assert SecretRef(file=key).secret("axcient.password").get_secret_value() == SECRET
+    assert f"axcient.password: secret file {key} can be read and written by every user (mode 0666)" in caplog.text
+
+
+def test_an_inline_secret_in_a_configuration_file_every_user_can_read_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "connector.toml"
+    config.write_text(f'[atera]\nenabled = true\napi_key = "{SECRET}"\n', encoding="utf-8")
+    config.chmod(0o644)
+    assert main(["check", "--strict", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"atera.api_key: given inline in {config}, a file that can be read by every user (mode 0644)" in err
+    assert SECRET not in err
+    config.chmod(0o600)
+    assert main(["check", "--strict", "--config", str(config)]) == 0
