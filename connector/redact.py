@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 from typing import Any
+from urllib.parse import quote
 
 MASK = "***"
 _lock = threading.Lock()
 _secrets: set[str] = set()
 # Header values that carry credentials, whatever the secret registry knows.
 _HEADER_PATTERN = re.compile(r"(?i)((?:x-api-key|authorization)[\"']?\s*[:=]\s*[\"']?)(bearer\s+)?[^\s\"',}]+")
+_HEADER_PATTERN_BYTES = re.compile(_HEADER_PATTERN.pattern.encode())
 
 
 def register_secret(value: str | None) -> None:
@@ -22,14 +25,36 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
+def _known() -> list[str]:
+    """Every registered secret as it may be written: as is, URL-encoded, JSON-escaped; longest first."""
+    with _lock:
+        secrets = set(_secrets)
+    escaped = {json.dumps(s)[1:-1] for s in secrets}
+    # Some encoders escape "/" in JSON strings as well; a key with a slash would slip past the plain form.
+    forms = secrets | escaped | {e.replace("/", "\\/") for e in escaped} | {quote(s, safe="") for s in secrets}
+    return sorted(forms, key=len, reverse=True)
+
+
 def redact(text: str) -> str:
     """Mask registered secrets and credential headers in free text."""
-    with _lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for secret in known:
+    for secret in _known():
         if secret in text:
             text = text.replace(secret, MASK)
     return _HEADER_PATTERN.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}{MASK}", text)
+
+
+def redact_bytes(data: bytes) -> bytes:
+    """Mask registered secrets and credential headers in a raw body, as `redact` does in text.
+
+    Matched as UTF-8, the encoding a key is sent in; the rest of the body is left byte for byte as it was, so a
+    stored report still parses as the one received.
+    """
+    mask = MASK.encode()
+    for secret in _known():
+        encoded = secret.encode()
+        if encoded in data:
+            data = data.replace(encoded, mask)
+    return _HEADER_PATTERN_BYTES.sub(lambda m: m.group(1) + (m.group(2) or b"") + mask, data)
 
 
 def redact_data(value: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from connector.errors import StoreError
-from connector.redact import redact_data
+from connector.redact import redact, redact_data
 from connector.store.schema import MIGRATIONS, Migration
 
 
@@ -30,6 +30,17 @@ def iso(moment: datetime) -> str:
 
 def from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def masked(text: str | None) -> str | None:
+    """A text column as the store keeps it: registered secrets and credential headers masked.
+
+    Every column holding text from outside (vendor data, errors, notes, names) passes here or through `to_json`.
+    Lookup keys pass here on reads as well, so a masked key still finds its rows. Times, decimals, statuses and
+    period keys the connector formats itself are not masked: a short secret that looked like a date must not
+    corrupt one.
+    """
+    return None if text is None else redact(text)
 
 
 def to_json(value: Any) -> str:

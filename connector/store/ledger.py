@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from connector.redact import redact
-from connector.store.database import Database, from_iso, iso, utcnow
+from connector.redact import redact_bytes
+from connector.store.database import Database, from_iso, iso, masked, utcnow
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class Ledger:
         """The most recent call recorded for a target, whatever its outcome."""
         row = self._db.execute(
             f"SELECT {_COLUMNS} FROM fetches WHERE source = ? AND target = ? ORDER BY id DESC LIMIT 1",
-            [source, target],
+            [masked(source), masked(target)],
         ).fetchone()
         return _record(row) if row else None
 
@@ -122,7 +122,7 @@ class Ledger:
         row = self._db.execute(
             f"SELECT {_COLUMNS} FROM fetches WHERE source = ? AND target = ? AND outcome = 'ok' "
             "AND payload IS NOT NULL ORDER BY id DESC LIMIT 1",
-            [source, target],
+            [masked(source), masked(target)],
         ).fetchone()
         return _record(row) if row else None
 
@@ -147,7 +147,7 @@ class Ledger:
                 return FetchTooSoon(last=last, next_allowed_at=last.last_contact + min_interval)
             cursor = self._db.execute(
                 "INSERT INTO fetches (source, target, requested_at, outcome, run_id) VALUES (?, ?, ?, 'started', ?)",
-                [source, target, iso(moment), run_id],
+                [masked(source), masked(target), iso(moment), run_id],
             )
         return FetchReserved(fetch_id=int(cursor.lastrowid or 0), previous=last)
 
@@ -163,24 +163,29 @@ class Ledger:
         now: datetime | None = None,
         keep_payloads: int | None = None,
     ) -> str | None:
-        """Record how a reserved call ended; returns the payload's SHA-256.
+        """Record how a reserved call ended; returns the SHA-256 of the payload as stored.
+
+        Secrets are masked out of the payload before it is written, like everything else in the store (a vendor may
+        echo the key in its body), so the hash is of the stored bytes: it verifies the stored payload, and equals the
+        hash of the body received whenever that held no secret.
 
         With `keep_payloads`, only that many of the target's newest payloads stay in full: an hourly poll of a large
         report would otherwise grow the store without end. Older calls keep their time, outcome and hash.
         """
-        digest = hashlib.sha256(payload).hexdigest() if payload is not None else None
+        stored = redact_bytes(payload) if payload is not None else None
+        digest = hashlib.sha256(stored).hexdigest() if stored is not None else None
         with self._db.transaction():
             self._db.execute(
                 "UPDATE fetches SET finished_at = ?, outcome = ?, status_code = ?, content_type = ?, "
                 "payload_hash = ?, payload = ?, error = ? WHERE id = ?",
                 [
                     iso(now or utcnow()),
-                    outcome,
+                    masked(outcome),
                     status_code,
-                    content_type,
+                    masked(content_type),
                     digest,
-                    payload,
-                    redact(error) if error else None,
+                    stored,
+                    masked(error) if error else None,
                     fetch_id,
                 ],
             )

@@ -6,13 +6,18 @@ import json
 from datetime import UTC
 from decimal import Decimal
 
-from connector.store.database import Database, from_iso, iso, to_json
+from connector.store.database import Database, from_iso, iso, masked, to_json
 from mappings.measure import Observation
 
 _COLUMNS = (
     "source, vendor_customer, metric, period_key, quantity, unit, observed_at, complete, inputs, product, fetch_id, "
     "run_id"
 )
+
+
+def _keys(*names: str) -> list[str | None]:
+    """Names a vendor sent, masked alike when written and when looked up, so a masked name still finds its rows."""
+    return [masked(name) for name in names]
 
 
 class Observations:
@@ -35,16 +40,14 @@ class Observations:
                 f"INSERT INTO observations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        o.source,
-                        o.vendor_customer,
-                        o.metric,
+                        *_keys(o.source, o.vendor_customer, o.metric),
                         o.period_key,
                         str(o.quantity),
-                        o.unit,
+                        masked(o.unit),
                         iso(o.observed_at),
                         int(o.complete),
                         to_json(o.inputs),
-                        o.product,
+                        masked(o.product),
                         o.fetch_id,
                         o.run_id,
                     )
@@ -58,10 +61,7 @@ class Observations:
             "AND vendor_customer = ? COLLATE NOCASE "
             "AND metric = ? AND product = ? AND period_key = ? ORDER BY id DESC LIMIT 1",
             [
-                observation.source,
-                observation.vendor_customer,
-                observation.metric,
-                observation.product,
+                *_keys(observation.source, observation.vendor_customer, observation.metric, observation.product),
                 observation.period_key,
             ],
         ).fetchone()
@@ -82,7 +82,7 @@ class Observations:
         product: str | None = None,
     ) -> list[Observation]:
         """A source's observations, oldest first, narrowed by whichever of the keys are given."""
-        where, params = ["source = ?"], [source]
+        where, params = ["source = ?"], [masked(source)]
         for column, value in (
             ("vendor_customer", vendor_customer),
             ("metric", metric),
@@ -93,7 +93,7 @@ class Observations:
                 # Vendors change a customer name's capitalisation now and then; the engine matches names ignoring
                 # case, so the observation history must too, or a month's earlier peak would vanish.
                 where.append(f"{column} = ? COLLATE NOCASE" if column == "vendor_customer" else f"{column} = ?")
-                params.append(value)
+                params.append(value if column == "period_key" else masked(value))
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM observations WHERE {' AND '.join(where)} ORDER BY id", params
         ).fetchall()
@@ -118,6 +118,6 @@ class Observations:
     def from_fetch(self, source: str, fetch_id: int) -> bool:
         """Whether observations taken from this ledger call are stored already."""
         row = self._db.execute(
-            "SELECT 1 FROM observations WHERE source = ? AND fetch_id = ? LIMIT 1", [source, fetch_id]
+            "SELECT 1 FROM observations WHERE source = ? AND fetch_id = ? LIMIT 1", [masked(source), fetch_id]
         ).fetchone()
         return row is not None

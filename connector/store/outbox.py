@@ -9,7 +9,7 @@ from typing import Any
 
 from connector.errors import StoreError
 from connector.redact import redact
-from connector.store.database import Database, from_iso, iso, to_json, utcnow
+from connector.store.database import Database, from_iso, iso, masked, to_json, utcnow
 from mappings.lines import Line, LineIdentity, LineStatus, StoredLine, next_status
 
 _COLUMNS = (
@@ -84,7 +84,7 @@ class Outbox:
             status, reason = next_status(line, existing, hold_reason)
             values = [
                 *(str(line.quantity), line.unit, str(line.rate), str(line.amount), status.value),
-                *(to_json(line.inputs), to_json(line.to_record()), reason, stamp),
+                *(to_json(line.inputs), to_json(line.to_record()), masked(reason), stamp),
             ]
             if existing is None:
                 cursor = self._db.execute(
@@ -160,7 +160,7 @@ class Outbox:
             self._db.execute(
                 "UPDATE line_items SET status = ?, psa_ref = ?, pushed_quantity = quantity, pushed_at = ?, "
                 "attempts = attempts + 1, last_error = NULL, updated_at = ? WHERE id = ?",
-                [LineStatus.PUSHED.value, psa_ref, stamp, stamp, stored.id],
+                [LineStatus.PUSHED.value, masked(psa_ref), stamp, stamp, stored.id],
             )
             line = stored.line
             self._history(stored.id, LineStatus.PUSHED, line.quantity, line.amount, f"PSA {psa_ref}", stamp)
@@ -208,5 +208,5 @@ class Outbox:
     ) -> None:
         self._db.execute(
             "INSERT INTO line_item_history (line_id, at, status, quantity, amount, note) VALUES (?, ?, ?, ?, ?, ?)",
-            [line_id, at, status.value, str(quantity), str(amount), note],
+            [line_id, at, status.value, str(quantity), str(amount), masked(note)],
         )

@@ -80,14 +80,14 @@ class Runs:
         with self._db.transaction():
             self._db.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
-                [iso(now or utcnow()), status, to_json(summary), run_id],
+                [iso(now or utcnow()), redact(status), to_json(summary), run_id],
             )
 
     def audit(self, event: str, subject: str, details: dict[str, Any], now: datetime | None = None) -> None:
         with self._db.transaction():
             self._db.execute(
                 "INSERT INTO audit (at, event, subject, details) VALUES (?, ?, ?, ?)",
-                [iso(now or utcnow()), event, redact(subject), to_json(details)],
+                [iso(now or utcnow()), redact(event), redact(subject), to_json(details)],
             )
 
     def audit_events(self, subject: str | None = None) -> list[dict[str, Any]]:

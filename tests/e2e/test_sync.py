@@ -5,6 +5,7 @@ The sandboxes run on 127.0.0.1 with ephemeral ports; the configuration is the de
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -224,3 +225,38 @@ def test_the_dry_run_the_push_and_reconcile_agree_on_every_line_of_the_demo(
         assert money(by_contract[key], "invoiced_quantity", "invoiced_amount") == (quantity, amount), key
         assert amount == (quantity * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), key
     assert Decimal(str(pushed["amount_pushed"])) == sum(money(line, "amount")[0] for line in pushed["lines"])
+
+
+def test_secrets_a_vendor_echoes_never_reach_the_store(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    from providers.altaro.demo import demo_report
+    from providers.altaro.sandbox import DEFAULT_API_KEY as ALTARO_KEY
+    from providers.atera.sandbox import DEFAULT_API_KEY as ATERA_KEY
+    from providers.axcient.sandbox import DEFAULT_PASSWORD as AXCIENT_PASSWORD
+
+    # Each vendor echoes its credential in a body the connector keeps: a 200 report, a 200 list, an error.
+    echo_row = f"Echo {ALTARO_KEY},{'0' * 32},365 Total Backup,{MONTH},Mailbox,{ALTARO_KEY},1.00\r\n"
+    sandboxes["altaro"].set_report(demo_report(MONTH) + echo_row)
+    data = demo_dataset()
+    data["customers"].append({"id": 9, "name": f"Echo {AXCIENT_PASSWORD}", "contact": {"name": "E", "email": "e@x"}})
+    sandboxes["axcient"].load(data)
+    sandboxes["atera"].inject(Fault(status=400, body=f'{{"message": "refused key {ATERA_KEY}"}}'.encode()))
+    code, first, err = sync(capsys, config)
+    assert code == 3, err
+    assert {"source": "altaro", "vendor_customer": "Echo ***"} in first["unmapped"]
+    # Again within the Altaro link's 5 minutes: answered from the stored (masked) report, which still bills.
+    sandboxes["axcient"].inject(Fault(status=500, body=f'{{"error": "down for {AXCIENT_PASSWORD}"}}'.encode()), 9)
+    code, second, err = sync(capsys, config)
+    assert code == 3, err
+    assert {s["name"]: s["status"] for s in second["sources"]}["altaro"] == "cached"
+    assert outcomes(second)[("Contoso Ltd", "altaro.billed_users")] in {"pushed", "unchanged"}
+
+    store_files = sorted(config.parent.glob("connector-state.db*"))
+    assert len(store_files) >= 2  # the database and its lock, with any WAL beside them
+    for key in (ALTARO_KEY, AXCIENT_PASSWORD, ATERA_KEY):
+        for file in store_files:
+            assert key.encode() not in file.read_bytes(), (key, file.name)
+    with Store.open(config.parent / "connector-state.db") as store:
+        (fetch,) = store.db.execute("SELECT payload, payload_hash FROM fetches WHERE payload IS NOT NULL").fetchall()
+    assert b"Echo ***" in fetch[0] and hashlib.sha256(fetch[0]).hexdigest() == fetch[1]
