@@ -15,7 +15,10 @@ from connector.errors import Status
 def check(
     ctx: typer.Context,
     config: ConfigOption = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Also fail when a secret cannot be read.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Also fail (exit 2) on any warning: a secret unreadable, or readable by others."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> Status:
     """Validate the configuration and mappings and summarise what is configured (exit 0, or 2 when invalid)."""
