@@ -6,7 +6,9 @@ array of objects, or as an object holding such an array under a key such as `ite
 `records` or `usageDetails` (any single key whose value is a list of objects also works).
 
 A body that is empty, lacks a required column, or ends mid-row raises `DataError`: a short report must never be
-taken as a report of short usage.
+taken as a report of short usage. A complete CSV report ends with the line break after its last row (the console's
+export, Excel and Python's csv module end every row with one, the last row too), so a body that stops anywhere else,
+even exactly at a row's end, was cut. A complete JSON report is one whole JSON document.
 """
 
 from __future__ import annotations
@@ -132,9 +134,42 @@ class ReportRows:
         )
 
 
-def _csv_rows(stream: TextIO, where: str, reader: Any) -> Iterator[list[str]]:
+class _Lines:
+    """A text stream's physical lines, remembering how the first and the last one ended."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.first = ""
+        self.last: str | None = None  # set once the stream is exhausted
+
+    def __iter__(self) -> Iterator[str]:
+        lines = iter(self._stream)
+        line = self.first = next(lines, "")
+        if line:
+            yield line
+        # A bare loop: one generator step per line is all this costs on a million-row report.
+        for line in lines:
+            yield line
+        self.last = line
+
+    def ends_complete(self) -> bool:
+        """Whether the body ended with a line break: LF or CRLF, or a lone CR where the lines end so (old Macs)."""
+        last = self.last or ""
+        return last.endswith("\n") or (last.endswith("\r") and self.first.endswith("\r"))
+
+
+def _cut_short(where: str, line: int) -> DataError:
+    return DataError(
+        f"{where}: line {line} ends without a line break: the report is truncated (a complete report ends with a "
+        "line break after its last row); nothing from it is billed"
+    )
+
+
+def _csv_rows(lines: _Lines, where: str, reader: Any) -> Iterator[list[str]]:
     try:
         yield from reader
+        if not lines.ends_complete():
+            raise _cut_short(where, reader.line_num)
     except csv.Error as error:
         raise DataError(
             f"{where}: line {reader.line_num}: {error} (an unterminated quote: the report is truncated); "
@@ -144,12 +179,21 @@ def _csv_rows(stream: TextIO, where: str, reader: Any) -> Iterator[list[str]]:
         raise DataError(f"{where}: near line {reader.line_num}: not UTF-8 text ({error.reason})") from error
 
 
+def _only_line(reader: Any) -> bool:
+    """Whether the header just read was the body's last line."""
+    try:
+        return next(reader, None) is None
+    except (csv.Error, UnicodeDecodeError):
+        return False
+
+
 def read_csv(
     stream: TextIO, columns: AltaroColumns, distinct_key_column: str | None = None, *, where: str = "report"
 ) -> ReportRows:
     """Rows of a CSV report read from a text stream (opened with `newline=""`)."""
     # strict: a quote left open at the end of the body is an error, not a field that silently runs to EOF.
-    reader = csv.reader(stream, strict=True)
+    lines = _Lines(stream)
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader, None)
         while header is not None and not any(cell.strip() for cell in header):
@@ -160,8 +204,14 @@ def read_csv(
         raise DataError(f"{where}: not UTF-8 text ({error.reason})") from error
     if header is None:
         raise DataError(f"{where}: the body is empty where a report with a header row was expected")
-    index = resolve_columns(header, columns, distinct_key_column, where=where)
-    return ReportRows(where, index, _csv_rows(stream, where, reader), reader)
+    try:
+        index = resolve_columns(header, columns, distinct_key_column, where=where)
+    except DataError:
+        # A header cut short is missing columns because it was cut: say that.
+        if _only_line(reader) and not lines.ends_complete():
+            raise _cut_short(where, reader.line_num) from None
+        raise
+    return ReportRows(where, index, _csv_rows(lines, where, reader), reader)
 
 
 def _cell(value: Any) -> str:
