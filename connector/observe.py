@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import providers
 from connector.store import Store
-from connector.usage import UsageReport
+from connector.usage import UsageReport, refuse_bad_numbers
 from mappings.measure import Observation
 
 
 def observe(store: Store, report: UsageReport, *, run_id: int | None = None) -> None:
     """Store one observation per customer, metric and product, with the inputs that explain it.
 
-    A report replayed from the fetch ledger whose observations are stored already adds nothing and is skipped.
+    Every number first crosses the boundary guard (`refuse_bad_numbers`): a customer with a NaN, a negative or an
+    absurd quantity is marked incomplete here, and the engine blocks only that customer's lines. A report replayed
+    from the fetch ledger whose observations are stored already adds nothing and is skipped.
     """
+    refuse_bad_numbers(report)
     fetch_id = report.fetch_ids[-1] if report.fetch_ids else None
     if report.replayed and fetch_id is not None and store.observations.from_fetch(report.source, fetch_id):
         return

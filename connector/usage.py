@@ -10,6 +10,11 @@ from typing import Any, Protocol
 
 from mappings.lines import Line
 
+# Past a trillion of anything (GB, users, devices) a number is broken, not big: the review's per-unit ceilings hold
+# the merely large for a person; this refuses what no person should be asked to approve, and that the PSA's doubles
+# could not carry to the cent.
+MAX_QUANTITY = Decimal(10**12)
+
 
 @dataclass
 class CustomerUsage:
@@ -59,6 +64,33 @@ class UsageReport:
         """Every period of one customer in this report (a report with a Month column may carry several)."""
         wanted = vendor_customer.casefold()
         return [c for c in self.customers if c.vendor_customer.casefold() == wanted]
+
+
+def quantity_problem(value: object) -> str | None:
+    """Why a quantity a source measured cannot be billed, or None for a finite, non-negative, plausible Decimal."""
+    if not isinstance(value, Decimal):
+        # A provider bug rather than vendor data, but it spoils one customer, not every vendor's run.
+        return f"{type(value).__name__}, not a Decimal"
+    if not value.is_finite():
+        return f"{value} is not a finite number"
+    if value < 0:
+        return f"{value} is negative"
+    if value > MAX_QUANTITY:
+        return f"{value:E} is beyond any plausible quantity ({MAX_QUANTITY:E})"
+    return None
+
+
+def refuse_bad_numbers(report: UsageReport) -> None:
+    """The boundary every source's numbers cross once, before anything is observed: a quantity that is not a
+    finite, non-negative, plausible Decimal is dropped and its customer's usage marked incomplete with the reason,
+    so that customer's lines are blocked and every other customer's are billed."""
+    for usage in report.customers:
+        for key, quantity in list(usage.quantities.items()):
+            problem = quantity_problem(quantity)
+            if problem is not None:
+                metric, product = key
+                del usage.quantities[key]
+                usage.fail(f"{metric}{f' ({product})' if product else ''}: {problem}; not billed")
 
 
 class UsageSource(Protocol):

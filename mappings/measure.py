@@ -74,13 +74,18 @@ def peak(observations: Iterable[Observation], period: Period) -> Measured | None
     Vendors bill the highest usage seen in their month, so several polls in a month bill their maximum; a quarterly
     or yearly line bills the highest monthly peak inside it.
     """
-    candidates = [o for o in observations if o.complete and counts_in(o, period)]
+    counted = [o for o in observations if o.complete and counts_in(o, period)]
+    # Observations recorded before sources' numbers were guarded may hold a NaN (comparing it raises) or a negative
+    # (a credit): never billable, and one must not stop every later sync.
+    candidates = [o for o in counted if o.quantity.is_finite() and o.quantity >= 0]
     if not candidates:
         return None
     top = max(candidates, key=lambda o: (o.quantity, o.observed_at))
+    refused = len(counted) - len(candidates)
     return Measured(
         top.quantity,
         {
+            **({"observations_refused": refused} if refused else {}),
             "peak_observed_at": top.observed_at.isoformat(),
             "peak_vendor_period": top.period_key,
             "observations_considered": len(candidates),

@@ -57,3 +57,19 @@ def test_a_period_with_no_observation_has_nothing_to_bill() -> None:
     poll_hourly(store, {1: 10}, days=10)
     november_second_half = on_demand_period(date(2026, 11, 16), date(2026, 11, 30))
     assert peak(contoso_users(store), november_second_half) is None
+
+
+def test_a_non_finite_or_negative_observation_kept_by_an_older_version_is_never_the_peak() -> None:
+    # Versions before the boundary guard recorded whatever a vendor sent; comparing a NaN raised on every sync.
+    store = Store.open(":memory:")
+    quantities = ["12", "NaN", "sNaN", "Infinity", "-5", "9"]
+    store.observations.record(
+        [
+            Observation("altaro", "Contoso", "altaro.billed_users", "2026-11", Decimal(q), "user", at, True, {})
+            for q, at in zip(quantities, (NOV_1 + timedelta(days=d) for d in range(len(quantities))), strict=True)
+        ]
+    )
+    month = on_demand_period(date(2026, 11, 1), date(2026, 11, 30))
+    found = peak(contoso_users(store), month)
+    assert found is not None and found.quantity == Decimal(12)
+    assert found.explanation["observations_refused"] == 4
