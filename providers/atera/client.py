@@ -30,6 +30,7 @@ from providers.atera.models import (
     Result,
     SetCustomValueRequest,
     UpdateContractDto,
+    request_json,
 )
 from providers.atera.settings import AteraSettings
 
@@ -85,7 +86,7 @@ class AteraClient:
     def _request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Request | None = None
     ) -> Any:
-        content = body.model_dump_json(exclude_none=True).encode() if body is not None else None
+        content = request_json(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
         response = self._api.send(method, path, params=params, content=content, headers=headers)
         return self._api.decode(response, allow_empty=True)

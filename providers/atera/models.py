@@ -2,18 +2,63 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
 from mappings import enums
 
 T = TypeVar("T")
 
-# Atera's numbers are doubles on the wire; we hold them as Decimal and send them back as JSON numbers.
-WireDecimal = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+# Atera keeps numbers as doubles: past 2^53 a double no longer holds every whole number, so nothing larger is sent.
+WIRE_MAX = Decimal(2**53)
+# A number Atera sends: finite, or the payload is refused with its field (never a NaN compared, summed or billed).
+Number = Annotated[Decimal, Field(allow_inf_nan=False)]
+# A number we send: finite and within what Atera can hold; written as its own digits by `request_json`.
+WireDecimal = Annotated[Decimal, Field(allow_inf_nan=False, ge=-WIRE_MAX, le=WIRE_MAX)]
+
+
+def wire_problem(value: Decimal) -> str | None:
+    """Why Atera cannot be sent this number, or None."""
+    if not value.is_finite():
+        return "is not a finite number"
+    if abs(value) > WIRE_MAX:
+        return f"is more than Atera can hold (its numbers are doubles, exact to {WIRE_MAX})"
+    return None
+
+
+def wire_text(value: Decimal) -> str:
+    """A Decimal as a JSON number with every digit it has: never through float, never null, NaN or Infinity."""
+    problem = wire_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value} {problem}")
+    # Plain digits read best; a vanishingly small number keeps its exponent rather than a page of zeros.
+    return format(value, "f") if value.adjusted() >= -24 else str(value)
+
+
+def same_number(held: Decimal, sent: Decimal) -> bool:
+    """Whether Atera holding `held` holds `sent`: equal, or the same double (Atera keeps no more digits than that)."""
+    return held == sent or float(held) == float(sent)
+
+
+def request_json(body: BaseModel) -> bytes:
+    """A request body as JSON: pydantic's JSON for every field, except that each Decimal is written as its digits."""
+    return _encode(body.model_dump(mode="python", exclude_none=True), body.model_dump(mode="json", exclude_none=True))
+
+
+def _encode(value: Any, as_json: Any) -> bytes:
+    # Walks the Python dump (which still knows which values are Decimals) beside the JSON dump of the same body.
+    if isinstance(value, Decimal):
+        return wire_text(value).encode()
+    if isinstance(value, dict):
+        items = (json.dumps(key).encode() + b":" + _encode(item, as_json[key]) for key, item in value.items())
+        return b"{" + b",".join(items) + b"}"
+    if isinstance(value, list | tuple):
+        return b"[" + b",".join(_encode(item, j) for item, j in zip(value, as_json, strict=True)) + b"]"
+    return json.dumps(as_json, allow_nan=False, separators=(",", ":")).encode()
 
 
 class Dto(BaseModel):
@@ -104,7 +149,7 @@ class AgentDto(Dto):
 
 class RateDto(Dto):
     RateID: int
-    Amount: Decimal
+    Amount: Number
     Description: str | None = None
     SKU: str | None = None
     Category: str | None = None
@@ -112,7 +157,7 @@ class RateDto(Dto):
 
 class RetainerFlatFeeContractDto(Dto):
     BillingPeriod: enums.BillingPeriod | None = None
-    Quantity: Decimal | None = None
+    Quantity: Number | None = None
     Rate: RateDto | None = None
 
 
@@ -123,7 +168,7 @@ class HourlyContractDto(Dto):
 
 
 class BlockHoursContractDto(Dto):
-    HoursIncluded: Decimal | None = None
+    HoursIncluded: Number | None = None
     PricePerHour: RateDto | None = None
     OverageRate: RateDto | None = None
     CommitRollover: bool = False
@@ -131,7 +176,7 @@ class BlockHoursContractDto(Dto):
 
 
 class BlockMoneyContractDto(Dto):
-    Amount: Decimal | None = None
+    Amount: Number | None = None
     ContractAmount: RateDto | None = None
     PrimaryRate: RateDto | None = None
     AdditionalRates: list[RateDto] | None = None
@@ -185,7 +230,7 @@ class CustomValueDto(Dto):
     ItemId: int | None = None
     FieldName: str | None = None
     ValueAsString: str | None = None
-    ValueAsDecimal: Decimal | None = None
+    ValueAsDecimal: Number | None = None
     ValueAsDateTime: datetime | None = None
     ValueAsBool: bool | None = None
 
@@ -193,13 +238,13 @@ class CustomValueDto(Dto):
 class InvoiceLineItemDto(Dto):
     Product: str | None = None
     Description: str | None = None
-    Quantity: Decimal = Decimal(0)
-    Rate: Decimal = Decimal(0)
-    TaxPercentage: Decimal | None = None
-    DiscountPercentage: Decimal | None = None
-    Total: Decimal = Decimal(0)
-    Subtotal: Decimal = Decimal(0)
-    Tax: Decimal = Decimal(0)
+    Quantity: Number = Decimal(0)
+    Rate: Number = Decimal(0)
+    TaxPercentage: Number | None = None
+    DiscountPercentage: Number | None = None
+    Total: Number = Decimal(0)
+    Subtotal: Number = Decimal(0)
+    Tax: Number = Decimal(0)
     LineIdx: int | None = None
 
 
@@ -212,9 +257,9 @@ class InvoiceDto(Dto):
     InvoiceId: str | None = None
     InvoiceNumber: int
     IsAdhoc: bool = False
-    Total: Decimal = Decimal(0)
-    Subtotal: Decimal = Decimal(0)
-    Tax: Decimal = Decimal(0)
+    Total: Number = Decimal(0)
+    Subtotal: Number = Decimal(0)
+    Tax: Number = Decimal(0)
     InvoiceDate: datetime
     ContractName: str | None = None
     PeriodStartDate: datetime | None = None

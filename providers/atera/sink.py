@@ -23,6 +23,8 @@ from providers.atera.models import (
     RateDto,
     UpdateContractDto,
     UpdateRetainerFlatFeeContractDto,
+    same_number,
+    wire_problem,
 )
 from providers.atera.record import is_later, parse_record, record_text
 
@@ -53,6 +55,18 @@ def _rate_sku(line: Line) -> str | None:
     # Atera's own options for a line come under `line.psa`: the generic line knows no Atera field.
     sku = line.psa.get("rate_sku")
     return str(sku) if sku else None
+
+
+def _refuse_unsendable(line: Line) -> None:
+    """Nothing Atera cannot hold is sent, not even in part: checked before the first request of a push."""
+    where = f"{line.psa_customer} / {line.contract} / {line.period_key}"
+    for name, value in (("quantity", line.quantity), ("rate", line.rate)):
+        problem = wire_problem(value)
+        if problem is not None:
+            raise DataError(f"{where}: {name} {value} {problem}; nothing was sent to Atera")
+    if line.quantity < 0:
+        # A negative Quantity would invoice a credit: usage never is one.
+        raise DataError(f"{where}: quantity {line.quantity} is negative; nothing was sent to Atera")
 
 
 def _quantity_update(contract: ContractDto, line: Line) -> UpdateContractDto:
@@ -107,6 +121,7 @@ class AteraSink:
 
     def push(self, line: Line, events: PsaEvents | None = None) -> AteraPushResult:
         told = events or _unheard
+        _refuse_unsendable(line)
         customer_id = self._customer_id(line)
         contract = self._find_contract(line, customer_id)
         if contract is None:
@@ -121,7 +136,7 @@ class AteraSink:
         # Decimal equality, so a record of "42" matches a line of 42.00.
         recorded_this = recorded == (line.identity, line.quantity)
         wrote = False
-        if retainer.Quantity is None or retainer.Quantity != line.quantity:
+        if retainer.Quantity is None or not same_number(retainer.Quantity, line.quantity):
             if recorded_this:
                 log.warning(
                     "Atera contract %r holds %s, not the %s the connector set for %s: someone changed it in Atera; "
@@ -219,7 +234,7 @@ class AteraSink:
     def _check_rate(self, contract: ContractDto, line: Line) -> None:
         retainer = contract.RetainerFlatFeeContract
         rate = retainer.Rate if retainer is not None else None
-        if rate is None or rate.Amount != line.rate:
+        if rate is None or not same_number(rate.Amount, line.rate):
             shown = "no rate" if rate is None else f"{rate.Amount} per unit"
             raise ConfigError(
                 f"Atera contract {contract.ContractName!r} ({contract.ContractID}) bills {shown}, the mapping says "
@@ -255,7 +270,7 @@ class AteraSink:
         wanted = sku.strip().casefold()
         for rate in self._rates:
             if (rate.SKU or "").strip().casefold() == wanted:
-                if rate.Amount != line.rate:
+                if not same_number(rate.Amount, line.rate):
                     raise ConfigError(
                         f"Atera rate product {rate.SKU!r} ({rate.RateID}) costs {rate.Amount}, the mapping says "
                         f"{line.rate}: change one of them"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -10,10 +11,12 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from pydantic import ValidationError
 
 from connector.errors import ConfigError, DataError, RateLimitedError, VendorAuthError, VendorError
 from connector.http import HttpSettings, RetryAfterTooLong
 from providers.atera.client import AteraClient, build_atera_client
+from providers.atera.models import UpdateContractDto, UpdateRetainerFlatFeeContractDto, request_json
 from providers.atera.settings import AteraSettings
 
 BASE = "https://atera.test/api/v3"
@@ -224,3 +227,44 @@ def test_403_says_the_key_needs_permission_for_the_area(router: respx.MockRouter
         VendorAuthError, match=r"access denied \(403\): Forbidden: no contracts scope; .*read and write"
     ):
         atera.contract(5)
+
+
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity"])
+def test_a_number_atera_sends_that_is_not_finite_is_refused_with_its_field(
+    router: respx.MockRouter, atera: AteraClient, token: bytes
+) -> None:
+    body = (
+        b'{"CustomerID": 1, "ContractID": 101, "ContractType": "RetainerFlatFee", "Active": true,'
+        b' "RetainerFlatFeeContract": {"Quantity": ' + token + b', "BillingPeriod": "Monthly"}}'
+    )
+    router.get("/contracts/101").respond(content=body, headers={"Content-Type": "application/json"})
+    with pytest.raises(DataError, match=r"RetainerFlatFeeContract\.Quantity"):
+        atera.contract(101)
+
+
+def test_request_bodies_carry_decimals_as_their_digits_and_never_null_nan_or_infinity() -> None:
+    body = UpdateContractDto(
+        ContractName="Backup",
+        RetainerFlatFeeContract=UpdateRetainerFlatFeeContractDto(Quantity=Decimal("0.1000000000000000000001")),
+    )
+    assert request_json(body) == (
+        b'{"ContractName":"Backup","RetainerFlatFeeContract":{"Quantity":0.1000000000000000000001}}'
+    )
+    assert json.loads(request_json(body), parse_float=Decimal) == {
+        "ContractName": "Backup",
+        "RetainerFlatFeeContract": {"Quantity": Decimal("0.1000000000000000000001")},
+    }
+    for bad in ("NaN", "Infinity", "1E+400", "-1E+400"):
+        with pytest.raises(ValidationError):
+            UpdateRetainerFlatFeeContractDto(Quantity=Decimal(bad))
+    # Even a value forced past validation is refused by the writer rather than sent as null.
+    forced = UpdateRetainerFlatFeeContractDto.model_construct(Quantity=Decimal("1E+400"))
+    with pytest.raises(ValueError, match="more than Atera can hold"):
+        request_json(forced)
+
+
+@pytest.mark.parametrize(("value", "text"), [("1E+3", b"1000"), ("-0", b"-0"), ("1E-30", b"1E-30"), ("2.50", b"2.50")])
+def test_a_decimal_is_written_as_plain_json_digits(value: str, text: bytes) -> None:
+    body = UpdateRetainerFlatFeeContractDto(Quantity=Decimal(value))
+    assert request_json(body) == b'{"Quantity":' + text + b"}"
+    assert json.loads(request_json(body), parse_float=Decimal)["Quantity"] == Decimal(value)

@@ -365,3 +365,49 @@ def test_what_a_push_creates_is_told_to_the_caller_in_order(sink: AteraSink, san
     told.clear()
     sink.push(new_line(), lambda event, details: told.append((event, details)))
     assert told == []
+
+
+@pytest.mark.parametrize(
+    ("quantity", "why"),
+    [
+        ("1E+400", "more than Atera can hold"),
+        ("NaN", "not a finite number"),
+        ("sNaN", "not a finite number"),
+        ("Infinity", "not a finite number"),
+        ("-3", "negative"),
+    ],
+)
+def test_a_quantity_atera_cannot_hold_is_refused_before_anything_is_sent(
+    sink: AteraSink, sandbox: AteraSandbox, quantity: str, why: str
+) -> None:
+    # Before: 1E+400 went out through float as `"Quantity": null`, and the push was reported as done.
+    line = dataclasses.replace(planned(), quantity=Decimal(quantity), amount=Decimal(0))
+    with pytest.raises(DataError, match=why):
+        sink.push(line)
+    with pytest.raises(DataError, match=why):
+        sink.push(dataclasses.replace(new_line(), quantity=Decimal(quantity), amount=Decimal(0)))
+    assert sandbox.writes() == []
+    assert sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] == 0
+
+
+def test_a_rate_atera_cannot_hold_is_refused_before_anything_is_sent(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    with pytest.raises(DataError, match="rate"):
+        sink.push(dataclasses.replace(new_line(), rate=Decimal("NaN")))
+    assert sandbox.writes() == []
+
+
+def test_quantities_go_on_the_wire_as_their_exact_digits(sink: AteraSink, sandbox: AteraSandbox) -> None:
+    # 123456789.1234 MB / 1024: a float would send 120563.27062832031 and lose the rest.
+    sink.push(planned("120563.2706283203125"))
+    (update,) = [r for r in sandbox.writes() if r.path == "/api/v3/contracts/101"]
+    assert b'"Quantity":120563.2706283203125' in update.body
+
+
+def test_a_quantity_with_more_digits_than_a_double_is_not_rewritten_on_every_push(
+    sink: AteraSink, sandbox: AteraSandbox
+) -> None:
+    # Atera keeps a double: reading back 120563.27062832031 is what it holds of the line, not a change by hand.
+    sink.push(planned("120563.2706283203125"))
+    count = len(sandbox.writes())
+    again = sink.push(planned("120563.2706283203125"))
+    assert not again.wrote and len(sandbox.writes()) == count
