@@ -13,7 +13,7 @@ from typing import Any
 
 import providers
 from connector.config import Settings
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, Status, exit_code_for
 from connector.observe import observe
 from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
@@ -294,24 +294,29 @@ class SyncEngine:
             if result is None:  # approved or failed earlier, pushed now
                 result = LineResult(stored.identity, Outcome.PENDING, stored.line)
                 report.lines.append(result)
-            self._push(self.sink, stored, result)
+            if self._push(self.sink, stored, result):
+                report.misconfigured.add(stored.identity)
 
-    def _push(self, sink: Sink, stored: StoredLine, result: LineResult) -> None:
-        """Push one staged line; the outbox says pushed only once the PSA has confirmed it."""
+    def _push(self, sink: Sink, stored: StoredLine, result: LineResult) -> bool:
+        """Push one staged line; the outbox says pushed only once the PSA has confirmed it.
+
+        True when the push failed on configuration to fix (the PSA has no such customer or contract, refuses our
+        key): the one exit-code table says which errors those are, so the run can say "fix the configuration".
+        """
         where = tuple(stored.identity)
         if not stored.has_plan:
             # Staged before the outbox kept what a push needs (schema v1): say so on every run, never crash.
             result.outcome = Outcome.FAILED
             result.reason = f"staged without a push plan; run `connector sync --period {stored.line.period_key}`"
             log.error("push %s not attempted: %s", where, result.reason)
-            return
+            return False
         try:
             pushed = sink.push(stored.line, self._audit_events_of(stored.line))
         except ConnectorError as error:
             log.error("push %s failed: %s", where, error)
             self.store.outbox.mark_failed(stored.identity, str(error))
             result.outcome, result.reason = Outcome.FAILED, str(error)
-            return
+            return exit_code_for(error) == exit_code_for(Status.INVALID)
         except Exception as error:
             # Unexpected: keep the outbox truthful, then let it be loud.
             self.store.outbox.mark_failed(stored.identity, f"unexpected {type(error).__name__}: {error}")
@@ -331,6 +336,7 @@ class SyncEngine:
         result.psa_ref = pushed.psa_ref
         if not pushed.wrote:
             result.reason = "the PSA already held this quantity"
+        return False
 
     def _audit_events_of(self, line: Line) -> PsaEvents:
         """What the sink creates for a line goes to the audit trail the moment it is created."""

@@ -66,7 +66,7 @@ class Status(StrEnum):
     HELD = "held"  # lines wait for a person's review
     INCOMPLETE = "incomplete"  # something was not billed, or a fetch was not complete
     DIFFERS = "differs"  # the PSA invoiced something other than what was pushed
-    INVALID = "invalid"  # the configuration has problems (`check --strict`)
+    INVALID = "invalid"  # the configuration has problems (`check --strict`, a push the PSA refused on the mapping)
     FAILED = "failed"  # something failed that none of the above says
     ABORTED = "aborted"  # the operator interrupted the command
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from connector.errors import Status, exit_code_for
-from mappings.lines import LineResult, Outcome
+from mappings.lines import LineIdentity, LineResult, Outcome
 
 
 @dataclass
@@ -31,16 +31,27 @@ class RunReport:
     problems: list[str] = field(default_factory=list)
     # Earlier runs found never finished (killed): what this run did not cause, but an operator should see.
     abandoned: list[dict[str, Any]] = field(default_factory=list)
+    # Lines whose push failed on configuration to fix (exit 2 by the one table), not on the PSA or the network.
+    misconfigured: set[LineIdentity] = field(default_factory=set)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for line in self.lines if line.outcome == outcome)
 
     @property
     def status(self) -> Status:
-        """ok: everything billed or unchanged; held: waiting for review; incomplete: something was not billed."""
+        """How the run ended, the worst first.
+
+        incomplete: something was not billed for a reason the configuration alone does not explain (a vendor, its
+        data, an unmapped customer, a failed push); invalid: every line not billed failed on configuration to fix
+        (the PSA has no such customer or contract); held: lines wait for review; ok: everything billed or unchanged.
+        """
+        failed = [line.identity for line in self.lines if line.outcome is Outcome.FAILED]
+        to_fix = [identity for identity in failed if identity in self.misconfigured]
         failed_source = any(s.status in {"failed", "incomplete"} for s in self.sources)
-        if self.problems or failed_source or self.unmapped or self.count(Outcome.BLOCKED) or self.count(Outcome.FAILED):
+        if self.problems or failed_source or self.unmapped or self.count(Outcome.BLOCKED) or len(to_fix) < len(failed):
             return Status.INCOMPLETE
+        if to_fix:
+            return Status.INVALID
         if self.count(Outcome.HELD):
             return Status.HELD
         return Status.OK

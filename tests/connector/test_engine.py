@@ -11,7 +11,7 @@ import pytest
 
 from connector.config import Settings, settings_from_data
 from connector.engine import SyncEngine
-from connector.errors import VendorError
+from connector.errors import ConfigError, Status, VendorAuthError, VendorError
 from connector.store import Store
 from connector.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
 from mappings.lines import Line, LineIdentity, LineResult, LineStatus, Outcome
@@ -54,6 +54,7 @@ class FakeSink:
         self.held: dict[tuple[str, str, str, str], Decimal] = {}
         self.writes = 0
         self.fail_for: set[str] = set()
+        self.refuse: dict[str, Exception] = {}  # customer -> what the PSA answers to any push of theirs
         self.crash_for: set[str] = set()
         self.pushed: list[Line] = []
 
@@ -61,6 +62,8 @@ class FakeSink:
         self.pushed.append(line)
         if line.psa_customer in self.fail_for:
             raise VendorError("atera", "HTTP 500 after 5 attempts")
+        if line.psa_customer in self.refuse:
+            raise self.refuse[line.psa_customer]
         previous = self.held.get(line.identity)
         if previous == line.quantity:
             return PushResult(psa_ref="contract:1", wrote=False, previous_quantity=previous)
@@ -466,3 +469,42 @@ def test_a_run_that_never_finished_is_reported_abandoned_by_the_next_one(caplog:
     assert report.status == "ok"  # what the killed run left pending, this one pushed
     assert any(r.levelname == "WARNING" and f"run {killed} " in r.getMessage() for r in caplog.records)
     assert world.engine().run().abandoned == []
+
+
+NO_CUSTOMER = ConfigError("Atera has no customer named 'Fabrikam Inc': check psa_customer (or set psa_customer_id)")
+
+
+@pytest.mark.parametrize("refusal", [NO_CUSTOMER, VendorAuthError("atera", "HTTP 401: the API key was refused")])
+def test_a_push_refused_on_configuration_fails_its_line_and_the_run_says_fix_the_configuration(
+    refusal: Exception,
+) -> None:
+    world = World()
+    world.sink.refuse = {"Fabrikam Inc": refusal}
+    report = world.engine().run()
+    failed = world.outcome(report, "Fabrikam Inc", "altaro.billed_users")
+    assert failed.outcome == "failed" and failed.reason == str(refusal)
+    assert world.outcome(report, "Contoso Ltd", "altaro.billed_users").outcome == "pushed"
+    assert (report.status, report.exit_code) == (Status.INVALID, 2)
+    stored = world.store.outbox.get(failed.identity)
+    assert stored is not None and stored.status == "failed" and stored.last_error == str(refusal)
+    # Retried on the next run, and still configuration to fix until someone fixes it.
+    assert world.engine().run().exit_code == 2
+    world.sink.refuse = {}
+    assert world.engine().run().exit_code == 0
+
+
+def test_configuration_to_fix_gives_way_to_anything_worse_and_outranks_a_held_line() -> None:
+    world = World()
+    world.sink.refuse = {"Fabrikam Inc": NO_CUSTOMER}
+    world.sink.fail_for = {"Contoso Ltd"}  # a PSA failure as well: worse, the run is incomplete
+    assert world.engine().run().status is Status.INCOMPLETE
+    world.sink.fail_for = set()
+    world.axcient.error = VendorError("axcient", "HTTP 503 after 5 attempts")  # a vendor down: incomplete too
+    assert world.engine().run().status is Status.INCOMPLETE
+    world.axcient.error = None
+    world.engine().run()
+    world.now = datetime(2026, 12, 3, tzinfo=UTC)
+    world.altaro.usage["Contoso"] = {"altaro.billed_users": Decimal(30)}  # held for review
+    report = world.engine().run()
+    assert world.outcome(report, "Contoso Ltd", "altaro.billed_users").outcome == "held"
+    assert report.status is Status.INVALID

@@ -82,8 +82,11 @@ def test_a_run_report_s_code_comes_from_its_status() -> None:
     ok = RunReport(None, started, dry_run=False)
     held = RunReport(None, started, dry_run=False, lines=[LineResult(identity, Outcome.HELD)])
     failed = RunReport(None, started, dry_run=False, sources=[SourceOutcome("altaro", "failed")])
-    assert [(r.status, r.exit_code) for r in (ok, held, failed)] == [
+    to_fix = RunReport(None, started, dry_run=False, lines=[LineResult(identity, Outcome.FAILED)])
+    to_fix.misconfigured.add(identity)
+    assert [(r.status, r.exit_code) for r in (ok, held, failed, to_fix)] == [
         (Status.OK, 0),
         (Status.HELD, 5),
         (Status.INCOMPLETE, 3),
+        (Status.INVALID, 2),
     ]
