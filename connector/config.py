@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -14,6 +14,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -21,6 +22,7 @@ import providers
 from connector.ambiguity import ambiguities
 from connector.errors import ConfigError
 from connector.http import HttpSettings
+from connector.overrides import Overrides
 from connector.review import ReviewSettings
 from connector.secrets import SecretRef
 from mappings.customer import CustomerMapping, LineMapping
@@ -206,8 +208,16 @@ def _key_path(location: tuple[int | str, ...]) -> str:
     return path
 
 
-def describe_validation_error(source: str, error: ValidationError, *, prefix: str = "") -> str:
-    """One line per problem: `file: key.path: what is expected`. Input values are never shown (they may be secrets)."""
+Origin = Callable[[tuple[int | str, ...], str], "tuple[str, tuple[int | str, ...]] | None"]
+
+
+def describe_validation_error(
+    source: str, error: ValidationError, *, prefix: str = "", origin: Origin | None = None
+) -> str:
+    """One line per problem: `file: key.path: what is expected`. Input values are never shown (they may be secrets).
+
+    `origin` says which other source (an environment variable) a failing value came from, and its key path there.
+    """
     lines = []
     for item in error.errors(include_input=False, include_url=False):
         # pydantic adds the failing union member or validator name to the location; operators need the key only.
@@ -215,15 +225,17 @@ def describe_validation_error(source: str, error: ValidationError, *, prefix: st
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and section)"
+        where, location = (origin and origin(location, item["type"])) or (source, location)
         # Without a location the message is the whole configuration's, and names its own keys.
         path = ".".join(p for p in (prefix, _key_path(location)) if p)
-        lines.append(": ".join(part for part in (source, path, message) if part))
+        lines.append(": ".join(part for part in (where, path, message) if part))
     return "\n".join(lines)
 
 
 def load_settings(path: Path | None = None, *, required: bool = True) -> Settings:
     """Read and validate the configuration; every problem becomes a ConfigError that names file and key."""
     config_path = path or DEFAULT_CONFIG_PATH
+    file_data: dict[str, Any] = {}
     if not config_path.exists():
         if required:
             raise ConfigError(
@@ -233,13 +245,13 @@ def load_settings(path: Path | None = None, *, required: bool = True) -> Setting
         bound = _bound(None)
     else:
         try:
-            tomllib.loads(config_path.read_text(encoding="utf-8"))
+            file_data = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{config_path}: not valid TOML: {error}") from None
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(f"{config_path}: cannot read: {error}") from None
         bound = _bound(config_path)
-    settings = _validated(bound, str(config_path), {})
+    settings = _validated(bound, str(config_path), {}, file_data)
     _resolve_relative_paths(settings, config_path)
     return settings
 
@@ -252,15 +264,21 @@ def _resolve_relative_paths(settings: Settings, config_path: Path) -> None:
 
 def settings_from_data(data: dict[str, Any], source: str = "<data>") -> Settings:
     """Validate configuration given as a dict (tests, the demo); environment overrides still apply."""
-    return _validated(_bound(None), source, data)
+    return _validated(_bound(None), source, data, data)
 
 
-def _validated(bound: type[Settings], source: str, data: dict[str, Any]) -> Settings:
+def _validated(bound: type[Settings], source: str, data: dict[str, Any], file_data: dict[str, Any]) -> Settings:
+    env = Overrides(ENV_PREFIX, file_data)
+    unknown = env.unknown(bound.model_fields)
     try:
         settings = bound(**data)
     except ValidationError as error:
-        raise ConfigError(describe_validation_error(source, error)) from None
-    problems = settings.problems()
-    if problems:
-        raise ConfigError("\n".join(f"{source}: {problem}" for problem in problems))
+        raise ConfigError("\n".join([*unknown, describe_validation_error(source, error, origin=env.origin)])) from None
+    except SettingsError as error:
+        # pydantic-settings could not decode a variable (a list or table that is not JSON); its message names the
+        # field, never the value.
+        raise ConfigError(env.unparsable(str(error)) or f"{source}: {error}") from None
+    problems = [f"{env.owner_of(problem) or source}: {problem}" for problem in settings.problems()]
+    if unknown or problems:
+        raise ConfigError("\n".join(unknown + problems))
     return settings
