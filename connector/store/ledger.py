@@ -151,6 +151,19 @@ class Ledger:
             )
         return FetchReserved(fetch_id=int(cursor.lastrowid or 0), previous=last)
 
+    def abandon(self, run_id: int, note: str) -> int:
+        """Close the calls an abandoned run left `started`; returns how many.
+
+        Their time stays as it was and no end is made up: the vendor may have answered the killed process, so the
+        call still counts for the target's window.
+        """
+        with self._db.transaction():
+            cursor = self._db.execute(
+                "UPDATE fetches SET outcome = 'abandoned', error = ? WHERE run_id = ? AND outcome = 'started'",
+                [masked(note), run_id],
+            )
+        return cursor.rowcount
+
     def complete(
         self,
         fetch_id: int,

@@ -73,6 +73,8 @@ class Store:
         with self.transaction():
             run_id = self.runs.start(command, now)
             abandoned = self.runs.abandon_running(run_id) if self._lock.held else []
+            for run in abandoned:
+                self.ledger.abandon(run.id, run.note)
         return run_id, abandoned
 
     # -- one sync at a time -------------------------------------------------------------------------------------

@@ -8,14 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from connector.cli import main
-from connector.store import MIGRATIONS, Store
+from connector.store import MIGRATIONS, FetchReserved, FetchTooSoon, Store
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -109,3 +109,23 @@ def test_an_abandoned_run_is_not_abandoned_again_and_finished_runs_are_left_alon
         _, again = store.start_run("sync")
         assert [a.id for a in again] == [killed + 1]
     assert [r["status"] for r in runs(tmp_path / "state.db")] == ["ok", "abandoned", "abandoned", "running"]
+
+
+def test_a_call_the_killed_run_left_started_is_closed_as_abandoned_and_still_counts_for_the_window(
+    tmp_path: Path,
+) -> None:
+    window = timedelta(minutes=5)
+    with Store.open(tmp_path / "state.db") as store, store.sync_lock():
+        killed, _ = store.start_run("sync")
+        reserved = store.ledger.reserve("altaro", "link-a", window, now=T0, run_id=killed)
+        outside = store.ledger.reserve("altaro", "link-b", window, now=T0)  # a view's call, in no run
+        assert isinstance(reserved, FetchReserved) and isinstance(outside, FetchReserved)
+        _, abandoned = store.start_run("sync")
+        last = store.ledger.last("altaro", "link-a")
+        assert last is not None and last.outcome == "abandoned" and last.requested_at == T0
+        assert last.error is not None and f"run {killed}" in last.error
+        # The vendor may have answered the killed process: the 5-minute rule still counts that call.
+        assert isinstance(store.ledger.reserve("altaro", "link-a", window, now=T0 + timedelta(minutes=1)), FetchTooSoon)
+        other = store.ledger.last("altaro", "link-b")
+        assert other is not None and other.outcome == "started"
+    assert [a.id for a in abandoned] == [killed]
