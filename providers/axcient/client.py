@@ -84,7 +84,24 @@ def _describe_validation(error: ValidationError) -> str:
 
 def _raw_id(raw: Any, key: str = "id") -> str | None:
     value = raw.get(key) if isinstance(raw, dict) else None
-    return None if value is None or isinstance(value, dict | list) else str(value)
+    if value is None or isinstance(value, dict | list):
+        return None
+    # The id names a bad item in logs, the store and the terminal: a lone surrogate in it must not break them.
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def validate_items(model: type[M], raw_items: list[Any], kind: str) -> Listing[M]:
+    """Each raw list item as `model`, or reported invalid with its id and field: one bad item never fails the list,
+    and nothing but a validation error is ever caught (or expected) here."""
+    listing: Listing[M] = Listing()
+    for raw in raw_items:
+        try:
+            listing.items.append(model.model_validate(raw))
+        except ValidationError as error:
+            listing.invalid.append(
+                Invalid(kind, _raw_id(raw) or "(no id)", _raw_id(raw, "customer_id"), _describe_validation(error))
+            )
+    return listing
 
 
 class AxcientClient:
@@ -150,26 +167,15 @@ class AxcientClient:
 
         return list(paginate(fetch, CountedPaging(self._per_page, where, kind, _raw_id)))
 
-    def _validated(self, model: type[M], raw_items: list[Any], kind: str) -> Listing[M]:
-        listing: Listing[M] = Listing()
-        for raw in raw_items:
-            try:
-                listing.items.append(model.model_validate(raw))
-            except ValidationError as error:
-                listing.invalid.append(
-                    Invalid(kind, _raw_id(raw) or "(no id)", _raw_id(raw, "customer_id"), _describe_validation(error))
-                )
-        return listing
-
     # -- reads -------------------------------------------------------------------------------------------------
 
     def customers(self) -> Listing[Customer]:
-        return self._validated(Customer, self._pages(f"{API}/customers", {}, "customer"), "customer")
+        return validate_items(Customer, self._pages(f"{API}/customers", {}, "customer"), "customer")
 
     def accounts(self, customer_id: str | None = None) -> Listing[Account]:
         """One customer's accounts, or every account of the portal (`customer_id` None; see the sandbox's note)."""
         params = {"customer_id": customer_id} if customer_id is not None else {}
-        return self._validated(Account, self._pages(f"{API}/accounts", params, "account"), "account")
+        return validate_items(Account, self._pages(f"{API}/accounts", params, "account"), "account")
 
 
 def build_axcient_client(

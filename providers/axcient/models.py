@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 
 def _id_text(value: Any) -> Any:
@@ -16,8 +16,22 @@ def _id_text(value: Any) -> Any:
     return value
 
 
-VendorId = Annotated[str, BeforeValidator(_id_text), Field(min_length=1)]
-Megabytes = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+def _encodable(value: str) -> str:
+    # A lone surrogate (JSON allows "\ud800") cannot be logged, printed or stored as text: refused with the item.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid text (it holds a lone surrogate)") from None
+    return value
+
+
+VendorId = Annotated[str, BeforeValidator(_id_text), Field(min_length=1), AfterValidator(_encodable)]
+# Ten petabytes behind one computer is not a size but a broken number (bytes sent as MB, a sentinel, 1e400): the
+# account is refused with its id and field, and its customer's usage is incomplete rather than billed.
+MAX_ACCOUNT_MB = Decimal(10**10)
+Megabytes = Annotated[Decimal, Field(ge=0, le=MAX_ACCOUNT_MB, allow_inf_nan=False)]
+# A quota is never billed, only compared with the size: a huge one means as much as the default, infinite.
+QuotaMegabytes = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 
 TRIAL_PREFIX = "trial"
 
@@ -59,8 +73,8 @@ class Account(Dto):
     device_type: Literal["pc", "server"]
     used_mb_compressed: Megabytes
     used_mb_uncompressed: Megabytes
-    hard_quota_mb: Megabytes | None = None
-    user_quota_mb: Megabytes | None = None
+    hard_quota_mb: QuotaMegabytes | None = None
+    user_quota_mb: QuotaMegabytes | None = None
     trial_expires: date | None = None
     status: Literal["active", "suspended", "deleted"]
 

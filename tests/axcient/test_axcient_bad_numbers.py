@@ -63,6 +63,33 @@ def northwind_server(size: Any) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.parametrize(
+    "size",
+    [
+        pytest.param(-5, id="negative"),
+        pytest.param(float("nan"), id="NaN"),
+        pytest.param(float("inf"), id="Infinity"),
+        # json.dumps writes the digits out: the client reads a finite number of 10^400 MB.
+        pytest.param(10**400, id="1e400"),
+    ],
+)
+def test_a_size_no_one_should_bill_blocks_only_its_customer(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, size: Any
+) -> None:
+    sandboxes["axcient"].load(northwind_server(size))
+    code, report, err = sync(capsys, config)
+    assert code == 3, err
+    by_line = outcomes(report)
+    assert by_line.pop(NORTHWIND_LINE) == "blocked"
+    assert set(by_line.values()) == {"pushed"}
+    blocked = next(line for line in report["lines"] if (line["psa_customer"], line["metric"]) == NORTHWIND_LINE)
+    assert "account 3001: used_mb_compressed" in blocked["reason"]
+    # Nothing reached Atera for Northwind's storage: no contract created, so no null, NaN or credit on an invoice.
+    assert northwind_contract(sandboxes) is None
+    with Store.open(config.parent / "connector-state.db") as store:
+        assert NORTHWIND_LINE not in {(s.line.psa_customer, s.line.metric) for s in store.outbox.lines()}
+
+
 def test_an_implausibly_large_but_valid_size_is_held_for_review(
     capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
 ) -> None:
