@@ -1,13 +1,17 @@
 """What the billing rule accumulates: running totals per customer and Month value, and the counts they give.
 
-`Group` is filled row by row by `providers.altaro.rules.ReportTally`; `CustomerCount` is one customer's result for
-one month, with everything needed to explain it. `parse_month` reads the Month cells a report may carry.
+`Group` is filled row by row by `providers.altaro.rules.ReportTally`; `merge_groups` joins the groups of one customer
+and month, whatever the customer's spelling; `CustomerCount` is one customer's result for one month, with everything
+needed to explain it. `parse_month` reads the Month cells a report may carry.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +21,21 @@ SAMPLE_SIZE = 200  # object names kept per metric in an explanation; the count i
 EXCLUDED_SAMPLE = 20
 BAD_SIZES_KEPT = 5
 _MONTH_FORMATS = ("%Y-%m", "%Y/%m", "%m/%Y", "%m-%Y", "%Y%m", "%b %Y", "%B %Y", "%b-%Y", "%B-%Y", "%Y-%b")
+
+
+def customer_key(name: str) -> str:
+    """What identifies a customer by name: Unicode form, case and runs of whitespace do not count.
+
+    The engine finds a customer by name ignoring case, so two spellings that differ only so must be one customer:
+    counted apart, either one would be billed short.
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return " ".join(folded.split())
+
+
+def shown_name(spellings: list[str]) -> str:
+    """The name a customer is reported under: its first spelling without odd whitespace, else its first."""
+    return next((s for s in spellings if s == " ".join(s.split())), spellings[0])
 
 
 def parse_month(value: str) -> str | None:
@@ -128,6 +147,7 @@ class CustomerCount:
     blank: int
     size_by_product: dict[str, Decimal] | None
     problems: list[str] = field(default_factory=list)
+    spellings: list[str] = field(default_factory=list)  # of the customer's name in the report, as first seen
 
     @property
     def billed_users(self) -> int:
@@ -180,14 +200,13 @@ class CustomerCount:
         return sum(item["objects"] for item in self.exclusion_summary())
 
     @classmethod
-    def of(
-        cls, group: Group, period: str, products: list[str], *, has_size: bool, problems: list[str]
-    ) -> CustomerCount:
-        """The count a group's totals give, for `period`."""
+    def of(cls, merged: Merged, products: list[str], *, has_size: bool) -> CustomerCount:
+        """The count a customer's merged totals give."""
+        group = merged.group
         return cls(
             customer=group.customer,
             customer_id=group.customer_id,
-            period_key=period,
+            period_key=group.month,
             rows=group.rows,
             users=group.users,
             products=products,
@@ -197,5 +216,79 @@ class CustomerCount:
             excluded_sample=group.excluded_sample,
             blank=group.blank,
             size_by_product=group.size_by_product if has_size else None,
-            problems=problems,
+            problems=merged.problems,
+            spellings=merged.spellings,
         )
+
+
+@dataclass
+class Merged:
+    """One customer's groups in one period, merged, and what merging them showed."""
+
+    group: Group
+    spellings: list[str]
+    problems: list[str] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    # The first group is used as it is (copying a million users' keys would double the peak memory); a second one
+    # is added to a copy, never to the original, which belongs to its report's tally.
+    copied: bool = False
+
+    def add(self, group: Group) -> None:
+        if not self.copied:
+            copy = Group(self.group.customer, self.group.customer_id, self.group.month, ())
+            copy.absorb(self.group)
+            self.group, self.copied = copy, True
+        self.group.absorb(group)
+
+
+def merge_groups(groups: Iterable[Group], default_period: str) -> list[Merged]:
+    """The groups merged per customer (by `customer_key`) and month; rows with an empty Month fall in
+    `default_period`. Namesakes with different Customer IDs, and one Customer ID under two names, are problems."""
+    groups = list(groups)
+    spellings: dict[str, list[str]] = {}
+    for group in groups:
+        seen = spellings.setdefault(customer_key(group.customer), [])
+        if group.customer not in seen:
+            seen.append(group.customer)
+    merged: dict[tuple[str, str], Merged] = {}
+    for group in groups:
+        period = parse_month(group.month) if group.month else default_period
+        problems = list(group.bad_sizes)
+        if period is None:
+            problems.append(f"Month value {group.month!r} is not a month; counted in {default_period}")
+            period = default_period
+        name = customer_key(group.customer)
+        found = merged.get((name, period))
+        if found is None:
+            shown = dataclasses.replace(group, customer=shown_name(spellings[name]), month=period, bad_sizes=[])
+            found = merged[(name, period)] = Merged(shown, spellings[name])
+        else:
+            found.add(group)
+        found.problems += problems
+        if group.customer_id:
+            found.ids.add(group.customer_id)
+    _ambiguous(merged)
+    return list(merged.values())
+
+
+def _ambiguous(merged: dict[tuple[str, str], Merged]) -> None:
+    """Blocks customers a name cannot tell apart: counted together or apart, one of them would be billed wrong."""
+    names: dict[tuple[str, str], list[str]] = {}  # (Customer ID, period) -> the customers listing it
+    for (_, period), found in merged.items():
+        if len(found.ids) > 1:
+            found.problems.append(
+                f"ambiguous customer: {len(found.ids)} customers are named {found.group.customer!r} "
+                f"(Customer ID {', '.join(sorted(found.ids))}); their users cannot be told apart by name, so none "
+                "is billed: give them distinct names in the console"
+            )
+        for customer_id in found.ids:
+            names.setdefault((customer_id, period), []).append(found.group.customer)
+    for (_, period), found in merged.items():
+        for customer_id in sorted(found.ids):
+            others = [name for name in names[(customer_id, period)] if name != found.group.customer]
+            if others:
+                found.problems.append(
+                    f"ambiguous customer: Customer ID {customer_id} is also listed as "
+                    f"{', '.join(repr(o) for o in others)}; one customer under two names would be billed short "
+                    "under either, so neither is billed until the names agree"
+                )

@@ -4,14 +4,15 @@ Billed users of a customer = the number of distinct Object Name values (or the c
 whose Object Type Backed Up is one of the billable types, as the vendor's own Excel recipe counts them: types and
 names are compared ignoring case and surrounding spaces (Excel's Remove Duplicates ignores case too), and distinct
 is per customer, so one name under two customers is two users. Objects of other types and objects the MSP excludes
-by name pattern are not counted, but are kept, with the reason, for the explanation.
+by name pattern are not counted, but are kept, with the reason, for the explanation. A customer is known by its
+name ignoring case, Unicode form and runs of whitespace (`counts.customer_key`), since that is how the engine finds
+it: its rows under every such spelling are one customer's.
 
 The running totals and the per-customer result live in `providers.altaro.counts` (re-exported here).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 import re
 from collections.abc import Iterable
@@ -19,7 +20,16 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from connector.errors import DataError
-from providers.altaro.counts import EXCLUDED_SAMPLE, SAMPLE_SIZE, CustomerCount, Group, parse_month, remapped
+from providers.altaro.counts import (
+    EXCLUDED_SAMPLE,
+    SAMPLE_SIZE,
+    CustomerCount,
+    Group,
+    customer_key,
+    merge_groups,
+    parse_month,
+    remapped,
+)
 from providers.altaro.parser import ReportRows
 from providers.altaro.settings import DEFAULT_BILLABLE_TYPES, AltaroExclusion, AltaroSettings
 
@@ -45,6 +55,11 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile(fnmatch.translate(pattern.strip().casefold()))
 
 
+def _customer_glob(pattern: str) -> re.Pattern[str]:
+    # Matched against `customer_key`, so an exclusion applies to every spelling of its customer.
+    return re.compile(fnmatch.translate(customer_key(pattern)))
+
+
 @dataclass(frozen=True)
 class BillingRules:
     """What counts: billable object types (casefolded) and per-customer exclusions by object-name glob."""
@@ -62,12 +77,12 @@ class BillingRules:
         names = tuple(t.strip() for t in types)
         return cls(
             billable_types=frozenset(t.casefold() for t in names),
-            exclusions=tuple(_Exclusion(_glob(e.customer), _glob(e.pattern), e.reason) for e in exclusions),
+            exclusions=tuple(_Exclusion(_customer_glob(e.customer), _glob(e.pattern), e.reason) for e in exclusions),
             type_names=names,
         )
 
     def exclusions_for(self, customer: str) -> tuple[tuple[re.Pattern[str], str], ...]:
-        wanted = customer.strip().casefold()
+        wanted = customer_key(customer)
         return tuple((e.pattern, e.reason) for e in self.exclusions if e.customer.match(wanted))
 
 
@@ -114,7 +129,7 @@ class ReportTally:
 
     def __init__(self, rules: BillingRules, *, has_size: bool = False) -> None:
         self.rules = rules
-        self.groups: dict[tuple[str, str], Group] = {}
+        self.groups: dict[tuple[str, str, str], Group] = {}  # by Customer Name, Month and Customer ID cells
         self.products: dict[str, int] = {}  # product name -> its bit in the users' masks
         self.rows = 0
         self.has_size = has_size
@@ -122,7 +137,7 @@ class ReportTally:
     def add(self, report: ReportRows) -> ReportTally:
         """Stream a report's rows into the counts. Raises DataError on a malformed row; then discard the tally."""
         self.has_size = self.has_size or report.columns.size_gb is not None
-        groups: dict[tuple[str, str], Group] = {}
+        groups: dict[tuple[str, str, str], Group] = {}
         rows = self._count(report, groups)
         if rows == 0:
             raise _no_rows(report)
@@ -135,34 +150,30 @@ class ReportTally:
     # its complexity (C901; RUF100 because the project's ruff configuration does not select C901 yet). What does
     # not happen on every row (a new customer or month, a new type or product spelling, an excluded name, a size
     # that is not a number, a row of the wrong width) is handled outside it.
-    def _count(self, report: ReportRows, groups: dict[tuple[str, str], Group]) -> int:  # noqa: C901
-        """Count a report's rows into `groups` (customer and Month cell -> totals); returns the rows counted."""
+    def _count(self, report: ReportRows, groups: dict[tuple[str, str, str], Group]) -> int:  # noqa: C901
+        """Count a report's rows into `groups` (customer, Month and ID cells -> totals); returns the rows counted."""
         cols = report.columns
-        ci, ti, ni, ki = cols.customer, cols.object_type, cols.object_name, cols.key
-        mi, pi, si = cols.month, cols.product, cols.size_gb
+        ci, ti, ni, ki, pi, si = cols.customer, cols.object_type, cols.object_name, cols.key, cols.product, cols.size_gb
+        # An absent Month or Customer ID column reads the customer cell again: one group key for every report
+        # shape, with no test per row (`_group` knows the column is absent).
+        mi, ii = (ci if index is None else index for index in (cols.month, cols.customer_id))
         width = report.width
         cells = _Cells(self.rules.billable_types, self.products)
         types, products = cells.types, cells.products
-        current_customer: str | None = None
-        current_month: str | None = None
+        current: tuple[str, str, str] | None = None
         # The current group and its containers, held in locals; the first group replaces this placeholder.
         group = Group("", "", "", ())
         users, sample, exclusions, sizes = group.users, group.sample, group.exclusions, group.size_by_product
-        group_rows = rows = 0
         zero = Decimal(0)
         for row in report:
             if len(row) != width and _skip_odd_row(report, row):
                 continue
-            rows += 1
-            customer = row[ci]
-            month = row[mi] if mi is not None else ""
+            where = (row[ci], row[mi], row[ii])
             # Reports are sorted by customer, so the current group is almost always the right one.
-            if customer != current_customer or month != current_month:
-                group.rows += group_rows
-                group = self._group(groups, report, row, customer, month)
-                current_customer, current_month, group_rows = customer, month, 0
+            if where != current:
+                group, current = self._group(groups, report, where), where
                 users, sample, exclusions, sizes = group.users, group.sample, group.exclusions, group.size_by_product
-            group_rows += 1
+            group.rows += 1
             raw_product = row[pi] if pi is not None else ""
             product, bit = products.get(raw_product) or cells.product_of(raw_product)
             raw_name = row[ni]
@@ -188,28 +199,31 @@ class ReportTally:
                     sizes[product] = sizes.get(product, zero) + Decimal(cell)
                 except InvalidOperation:
                     group.bad_size(report.line, cell)
-        group.rows += group_rows
-        return rows
+        return sum(group.rows for group in groups.values())
 
     def _group(
-        self, groups: dict[tuple[str, str], Group], report: ReportRows, row: list[str], customer: str, month: str
+        self, groups: dict[tuple[str, str, str], Group], report: ReportRows, cells: tuple[str, str, str]
     ) -> Group:
-        """The group of a customer and Month cell (as written in the report), created on its first row."""
-        group = groups.get((customer, month))
+        """The group of a Customer Name, Month and Customer ID (as written in the report), made on its first row."""
+        group = groups.get(cells)
         if group is None:
+            customer, month, customer_id = cells
+            if report.columns.month is None:
+                month = ""
+            if report.columns.customer_id is None:
+                customer_id = ""
             name = customer.strip()
             if not name:
                 raise _blank_customer(report)
-            ii = report.columns.customer_id
-            group = groups[(customer, month)] = Group(
+            group = groups[cells] = Group(
                 customer=name,
-                customer_id=row[ii].strip() if ii is not None else "",
+                customer_id=customer_id.strip(),
                 month=month.strip(),
                 exclusions=self.rules.exclusions_for(name),
             )
         return group
 
-    def _merge(self, groups: dict[tuple[str, str], Group], products: dict[str, int]) -> None:
+    def _merge(self, groups: dict[tuple[str, str, str], Group], products: dict[str, int]) -> None:
         remap = {1 << bit: self._product_bit(name) for name, bit in products.items()}
         identity = all(old == new for old, new in remap.items())
         for key, group in groups.items():
@@ -233,44 +247,14 @@ class ReportTally:
         self._merge(other.groups, other.products)
 
     def customers(self, default_period: str) -> list[CustomerCount]:
-        """Counts per customer (name as in the report, spaces trimmed) and month, sorted by name then month.
+        """Counts per customer (in any spelling; see `counts.merge_groups`) and month, sorted by name then month.
 
         Rows with an empty Month fall in `default_period` (the month of the observation).
         """
         names = sorted(self.products, key=self.products.__getitem__)
-        merged, problems = self._by_period(default_period)
-        counts = [
-            CustomerCount.of(g, period, names, has_size=self.has_size, problems=problems[(g.customer, period)])
-            for (_, period), g in merged.items()
-        ]
+        merged = merge_groups(self.groups.values(), default_period)
+        counts = [CustomerCount.of(m, names, has_size=self.has_size) for m in merged]
         return sorted(counts, key=lambda c: (c.customer.casefold(), c.customer, c.period_key))
-
-    def _by_period(self, default_period: str) -> tuple[dict[tuple[str, str], Group], dict[tuple[str, str], list[str]]]:
-        """The groups merged per customer and month (Month cells parsed), and the problems noted for each."""
-        merged: dict[tuple[str, str], Group] = {}
-        periods: dict[tuple[str, str], list[str]] = {}
-        shared: set[tuple[str, str]] = set()
-        for group in self.groups.values():
-            period = parse_month(group.month) if group.month else default_period
-            problems = list(group.bad_sizes)
-            if period is None:
-                problems.append(f"Month value {group.month!r} is not a month; counted in {default_period}")
-                period = default_period
-            key = (group.customer, period)
-            found = merged.get(key)
-            if found is None:
-                # Shares the group's containers: copying a million users' keys would double the peak memory.
-                merged[key] = dataclasses.replace(group, month=period, bad_sizes=[])
-                shared.add(key)
-            else:
-                if key in shared:  # two spellings of one customer or month: merge into copies, never the originals
-                    copy = Group(found.customer, found.customer_id, period, ())
-                    copy.absorb(found)
-                    merged[key], found = copy, copy
-                    shared.discard(key)
-                found.absorb(group)
-            periods.setdefault(key, []).extend(problems)
-        return merged, periods
 
 
 def _blank_customer(report: ReportRows) -> DataError:

@@ -257,6 +257,7 @@ def users_explanation(count: CustomerCount, rules: BillingRules) -> dict[str, An
         "rule": "distinct object names (ignoring case and spaces) among rows of a billed user type",
         "billed_user_types": list(rules.type_names),
         "customer_id": count.customer_id or None,
+        "spellings": count.spellings,  # of the customer's name in the report: one customer whatever the case
         "rows": count.rows,
         "counted": count.billed_users,
         "objects": count.sample,

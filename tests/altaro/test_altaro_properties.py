@@ -46,10 +46,10 @@ def json_body(rows: list[list[str]]) -> bytes:
 
 
 def tally(body: bytes) -> dict[str, tuple[int, object]]:
-    """Billed users and GB per customer, as the engine looks customers up (ignoring case)."""
+    """Billed users and GB per customer name as reported."""
     rows = read_payload(body, DEFAULT.columns, content_type=None)
     found = ReportTally(RULES).add(rows).customers("2026-11")
-    return {c.customer.casefold(): (c.billed_users, c.backup_gb) for c in found}
+    return {c.customer: (c.billed_users, c.backup_gb) for c in found}
 
 
 # -- row 1: a cut body -----------------------------------------------------------------------------------------------
@@ -79,3 +79,38 @@ def test_property_a_cut_body_is_rejected_or_holds_only_whole_rows(
     # Accepted: what is left must be a complete report of the first rows (a cut at a row's line break cannot be told
     # from a report made shorter), so every count is the count of whole rows, never of a row cut in half.
     assert any(cut == render(full[:kept]) for kept in range(1, len(full))), cut[-40:]
+
+
+# -- row 2: one customer spelled several ways -------------------------------------------------------------------------
+
+RESPELL = st.sampled_from(
+    [
+        lambda name: name,
+        str.upper,
+        str.lower,
+        str.swapcase,
+        lambda name: f"  {name} ",
+        lambda name: name.replace(" ", "  "),
+        lambda name: name.replace(" ", "\u00a0"),
+        lambda name: name.replace(" ", "\t").upper(),
+    ]
+)
+
+
+def loose(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=ROWS, data=st.data())
+def test_property_case_and_whitespace_variants_never_lower_a_count(
+    rows: list[tuple[str, str, str, str]], data: st.DataObject
+) -> None:
+    original = tally(csv_body(table(rows)))
+    respelled = [(data.draw(RESPELL)(customer), *rest) for customer, *rest in rows]
+    found = tally(csv_body(table(respelled)))  # type: ignore[arg-type]
+    for customer, (users, gb) in original.items():
+        # The engine finds a customer by name ignoring case: one entry, or it would bill one spelling's share.
+        matches = [counted for name, counted in found.items() if loose(name) == loose(customer)]
+        assert len(matches) == 1, (customer, sorted(found))
+        assert matches[0][0] >= users and matches[0] == (users, gb)
