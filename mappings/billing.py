@@ -17,7 +17,14 @@ from mappings.periods import Period
 
 
 def price(quantity: Decimal, rate: Decimal) -> Decimal:
-    """What a Retainer/flat-fee contract invoices for one period: Quantity x Rate, rounded once on the line total."""
+    """What a Retainer/flat-fee contract invoices for one period: Quantity x Rate, rounded once on the line total.
+
+    A quantity or rate that is not finite is refused with a ValueError, whichever kind of NaN it is: a signalling
+    NaN would otherwise raise decimal's own InvalidOperation from inside the multiplication.
+    """
+    for name, value in (("quantity", quantity), ("rate", rate)):
+        if not value.is_finite():
+            raise ValueError(f"{name} {value} cannot be priced: it is not a finite number")
     return line_amount(quantity, rate)
 
 
