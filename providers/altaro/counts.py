@@ -14,12 +14,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 SAMPLE_SIZE = 200  # object names kept per metric in an explanation; the count is always exact
 EXCLUDED_SAMPLE = 20
 BAD_SIZES_KEPT = 5
+# The most one object (a mailbox, a OneDrive, a site) can plausibly hold: Microsoft 365 caps a OneDrive or a site at
+# 25 TB, so a larger size is bad vendor data (a unit slip, an overflow), never a quantity to bill.
+MAX_OBJECT_GB = Decimal(100_000)
 _MONTH_FORMATS = ("%Y-%m", "%Y/%m", "%m/%Y", "%m-%Y", "%Y%m", "%b %Y", "%B %Y", "%b-%Y", "%B-%Y", "%Y-%b")
 
 
@@ -76,7 +79,8 @@ class Group:
     excluded_sample: dict[str, list[str]] = field(default_factory=dict)
     blank: int = 0
     size_by_product: dict[str, Decimal] = field(default_factory=dict)
-    bad_sizes: list[str] = field(default_factory=list)
+    bad_sizes: list[str] = field(default_factory=list)  # the first few, for the explanation
+    bad_size_count: int = 0
 
     def exclude(self, raw_name: str, raw_key: str) -> bool:
         """Whether an object name matches one of the customer's exclusions; if so, it is recorded with the reason."""
@@ -90,10 +94,21 @@ class Group:
                 return True
         return False
 
-    def bad_size(self, line: int, cell: str) -> None:
-        """Note a size cell that is not a number (the first few, for the explanation)."""
+    def new_user(self, key: str, bit: int, raw_name: str) -> None:
+        """Count a key seen for the first time (under the product of `bit`); the first few names are kept."""
+        self.users[key] = bit
+        if len(self.sample) < SAMPLE_SIZE:
+            self.sample.append(raw_name.strip())
+
+    def bad_size(self, position: str, cell: str) -> None:
+        """Note a size cell that is not a plausible size (the first few with their line, all of them counted)."""
+        self.bad_size_count += 1
         if len(self.bad_sizes) < BAD_SIZES_KEPT:
-            self.bad_sizes.append(f"line {line}: size {cell.strip()[:40]!r} is not a number")
+            shown = cell.strip()[:40]
+            self.bad_sizes.append(
+                f"{position}: backed-up size {shown!r} {size_problem(cell)}: bad vendor data, so the customer's "
+                "usage is not billed"
+            )
 
     def absorb(self, other: Group) -> None:
         """Add another group's totals to this one (same customer and month, from another spelling or link)."""
@@ -119,6 +134,20 @@ class Group:
         for product, size in other.size_by_product.items():
             self.size_by_product[product] = self.size_by_product.get(product, Decimal(0)) + size
         self.bad_sizes += other.bad_sizes
+        self.bad_size_count += other.bad_size_count
+
+
+def size_problem(cell: str) -> str:
+    """What is wrong with a size cell the billing rule refused."""
+    try:
+        value = Decimal(cell)
+    except InvalidOperation:
+        return "is not a number"
+    if not value.is_finite():
+        return "is not a finite number"
+    if value < 0:
+        return "is negative"
+    return f"is over {MAX_OBJECT_GB} GB, more than one object can hold"
 
 
 def remapped(mask: int, remap: dict[int, int]) -> int:
@@ -215,7 +244,8 @@ class CustomerCount:
             excluded=group.excluded,
             excluded_sample=group.excluded_sample,
             blank=group.blank,
-            size_by_product=group.size_by_product if has_size else None,
+            # A customer with a bad size gets no size at all: the sum of the others would be a wrong number.
+            size_by_product=group.size_by_product if has_size and not group.bad_size_count else None,
             problems=merged.problems,
             spellings=merged.spellings,
         )
@@ -229,6 +259,7 @@ class Merged:
     spellings: list[str]
     problems: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
+    bad_sizes_listed: int = 0
     # The first group is used as it is (copying a million users' keys would double the peak memory); a second one
     # is added to a copy, never to the original, which belongs to its report's tally.
     copied: bool = False
@@ -265,8 +296,15 @@ def merge_groups(groups: Iterable[Group], default_period: str) -> list[Merged]:
         else:
             found.add(group)
         found.problems += problems
+        found.bad_sizes_listed += len(group.bad_sizes)
         if group.customer_id:
             found.ids.add(group.customer_id)
+    for found in merged.values():
+        if found.group.bad_size_count > found.bad_sizes_listed:
+            found.problems.append(
+                f"{found.group.bad_size_count} rows have a bad backed-up size (the first {found.bad_sizes_listed} "
+                "are listed)"
+            )
     _ambiguous(merged)
     return list(merged.values())
 

@@ -20,7 +20,6 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -117,6 +116,11 @@ class ReportRows:
     @property
     def line(self) -> int:
         return int(self._reader.line_num) if self._reader is not None else self._item
+
+    @property
+    def position(self) -> str:
+        """Where the row last yielded is, for a message: `line 7` (CSV) or `item 7` (JSON)."""
+        return f"line {self.line}" if self._reader is not None else f"item {self._item}"
 
     def __iter__(self) -> Iterator[list[str]]:
         return self._rows
@@ -244,16 +248,23 @@ def read_json(
     payload: bytes | str, columns: AltaroColumns, distinct_key_column: str | None = None, *, where: str = "report"
 ) -> ReportRows:
     """Rows of a JSON report; the header is every key seen, in order of first appearance."""
-    text = payload.decode("utf-8-sig") if isinstance(payload, bytes) else payload.lstrip(BOM)
+    try:
+        text = payload.decode("utf-8-sig") if isinstance(payload, bytes) else payload.lstrip(BOM)
+    except UnicodeDecodeError as error:
+        raise DataError(f"{where}: not UTF-8 text ({error.reason}); nothing from it is billed") from error
     if not text.strip():
         raise DataError(f"{where}: the body is empty where a report was expected")
     try:
-        data = json.loads(text, parse_float=Decimal)
+        # Numbers and NaN / Infinity stay the text the vendor wrote: the billing rule decides what a size may be,
+        # and a 5,000-digit integer is refused there rather than raising in int().
+        data = json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
     except json.JSONDecodeError as error:
         raise DataError(
             f"{where}: JSON ends or breaks at line {error.lineno} column {error.colno} ({error.msg}): the report is "
             "truncated or malformed; nothing from it is billed"
         ) from error
+    except RecursionError as error:
+        raise DataError(f"{where}: JSON nested too deeply to be a report; nothing from it is billed") from error
     items = _json_items(data, where)
     keys: dict[str, None] = {}
     for number, item in enumerate(items, start=1):

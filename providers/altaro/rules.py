@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from connector.errors import DataError
 from providers.altaro.counts import (
     EXCLUDED_SAMPLE,
+    MAX_OBJECT_GB,
     SAMPLE_SIZE,
     CustomerCount,
     Group,
@@ -86,15 +87,20 @@ class BillingRules:
         return tuple((e.pattern, e.reason) for e in self.exclusions if e.customer.match(wanted))
 
 
-class _Cells:
-    """What raw Object Type and Product cells mean, remembered: a report has a handful of each, and a million rows.
+SIZES_REMEMBERED = 1 << 16  # size cells: a report repeats a few thousand values (12.40); memory stays bounded
 
-    The tally's loop looks a raw cell up in `types` / `products` and calls `type_of` / `product_of` on a miss.
+
+class _Cells:
+    """What raw Object Type, Product and size cells mean, remembered: a report has few of each, and a million rows.
+
+    The tally's loop looks a raw cell up in `types` / `products` / `sizes` and calls `type_of` / `product_of` /
+    `size_of` on a miss.
     """
 
     def __init__(self, billable: frozenset[str], product_bits: dict[str, int]) -> None:
         self.types: dict[str, tuple[bool, str]] = {}  # raw type -> (billable, the spelling shown for it)
         self.products: dict[str, tuple[str, int]] = {}  # raw product -> (product, its bit in the users' masks)
+        self.sizes: dict[str, Decimal] = {}  # raw size -> GB, for plausible sizes only
         self._spellings: dict[str, str] = {}
         self._billable = billable
         self._product_bits = product_bits
@@ -112,6 +118,21 @@ class _Cells:
             self._product_bits[product] = len(self._product_bits)
         known = self.products[raw] = (product, 1 << self._product_bits[product])
         return known
+
+    def size_of(self, raw: str, group: Group, report: ReportRows) -> Decimal:
+        """The GB a size cell holds; a cell that is not a finite size from 0 to MAX_OBJECT_GB is noted on the group
+        as bad vendor data and adds nothing (the group then bills no size at all)."""
+        try:
+            value = Decimal(raw)
+            plausible = Decimal(0) <= value <= MAX_OBJECT_GB
+        except InvalidOperation:  # not a number; or NaN, which no comparison accepts
+            plausible = False
+        if not plausible:
+            group.bad_size(report.position, raw)
+            return Decimal(0)
+        if len(self.sizes) < SIZES_REMEMBERED:
+            self.sizes[raw] = value
+        return value
 
 
 def _skip_odd_row(report: ReportRows, row: list[str]) -> bool:
@@ -146,11 +167,10 @@ class ReportTally:
         return self
 
     # The per-row hot loop, benchmarked on a 1,000,000-row report (benchmarks/altaro_users.py). It stays one loop
-    # over local variables because a call or an attribute lookup per row costs more than the counting itself, hence
-    # its complexity (C901; RUF100 because the project's ruff configuration does not select C901 yet). What does
-    # not happen on every row (a new customer or month, a new type or product spelling, an excluded name, a size
-    # that is not a number, a row of the wrong width) is handled outside it.
-    def _count(self, report: ReportRows, groups: dict[tuple[str, str, str], Group]) -> int:  # noqa: C901
+    # over local variables because a call or an attribute lookup per row costs more than the counting itself. What
+    # does not happen on every row (a new customer or month, a new user, a new type, product or size spelling, an
+    # excluded name, a size that is not a plausible size, a row of the wrong width) is handled outside it.
+    def _count(self, report: ReportRows, groups: dict[tuple[str, str, str], Group]) -> int:
         """Count a report's rows into `groups` (customer, Month and ID cells -> totals); returns the rows counted."""
         cols = report.columns
         ci, ti, ni, ki, pi, si = cols.customer, cols.object_type, cols.object_name, cols.key, cols.product, cols.size_gb
@@ -159,11 +179,11 @@ class ReportTally:
         mi, ii = (ci if index is None else index for index in (cols.month, cols.customer_id))
         width = report.width
         cells = _Cells(self.rules.billable_types, self.products)
-        types, products = cells.types, cells.products
+        types, products, known_sizes = cells.types, cells.products, cells.sizes
         current: tuple[str, str, str] | None = None
         # The current group and its containers, held in locals; the first group replaces this placeholder.
         group = Group("", "", "", ())
-        users, sample, exclusions, sizes = group.users, group.sample, group.exclusions, group.size_by_product
+        users, exclusions, sizes = group.users, group.exclusions, group.size_by_product
         zero = Decimal(0)
         for row in report:
             if len(row) != width and _skip_odd_row(report, row):
@@ -172,7 +192,7 @@ class ReportTally:
             # Reports are sorted by customer, so the current group is almost always the right one.
             if where != current:
                 group, current = self._group(groups, report, where), where
-                users, sample, exclusions, sizes = group.users, group.sample, group.exclusions, group.size_by_product
+                users, exclusions, sizes = group.users, group.exclusions, group.size_by_product
             group.rows += 1
             raw_product = row[pi] if pi is not None else ""
             product, bit = products.get(raw_product) or cells.product_of(raw_product)
@@ -187,18 +207,16 @@ class ReportTally:
             elif billable:
                 mask = users.get(key)
                 if mask is None:
-                    users[key] = bit
-                    if len(sample) < SAMPLE_SIZE:
-                        sample.append(raw_name.strip())
+                    group.new_user(key, bit, raw_name)
                 elif not mask & bit:
                     users[key] = mask | bit
             else:
                 group.not_users[shown_kind].add(key)
             if si is not None and (cell := row[si]):
-                try:
-                    sizes[product] = sizes.get(product, zero) + Decimal(cell)
-                except InvalidOperation:
-                    group.bad_size(report.line, cell)
+                # A zero size is falsy, so looked up again: still right, and rare.
+                sizes[product] = sizes.get(product, zero) + (
+                    known_sizes.get(cell) or cells.size_of(cell, group, report)
+                )
         return sum(group.rows for group in groups.values())
 
     def _group(
