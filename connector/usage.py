@@ -76,7 +76,7 @@ def quantity_problem(value: object) -> str | None:
     if value < 0:
         return f"{value} is negative"
     if value > MAX_QUANTITY:
-        return f"{value:E} is beyond any plausible quantity ({MAX_QUANTITY:E})"
+        return f"{value.normalize():E} is beyond any plausible quantity ({MAX_QUANTITY.normalize():E})"
     return None
 
 

@@ -77,7 +77,7 @@ BAD = {
     "NaN": (Decimal("NaN"), "not a finite number"),
     "Signalling": (Decimal("sNaN"), "not a finite number"),
     "Infinite": (Decimal("Infinity"), "not a finite number"),
-    "Astronomic": (Decimal("1E+400"), "beyond any plausible quantity"),
+    "Astronomic": (Decimal("976562.500000000000E+390"), "9.765625E+395 is beyond any plausible quantity (1E+12)"),
     "Float": (2.5, "float, not a Decimal"),
 }
 
