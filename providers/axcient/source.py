@@ -26,6 +26,8 @@ class Snapshot:
     accounts: dict[str, list[Account]] = field(default_factory=dict)
     customer_problems: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     problems: list[str] = field(default_factory=list)
+    # Ids of accounts that did not validate: their sub-accounts point at that error, not at a missing parent.
+    refused: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -121,6 +123,7 @@ class AxcientSource:
         snapshot: Snapshot, invalid: list[Invalid], known: set[str], listed_under: str | None = None
     ) -> None:
         for item in invalid:
+            snapshot.refused.add(item.id)
             owner = listed_under or item.customer_id
             if owner is not None and owner in known:
                 snapshot.customer_problems[owner].append(item.describe())
@@ -150,6 +153,7 @@ class AxcientSource:
                 problems=problems,
                 everyone=everyone,
                 names=names,
+                refused=snapshot.refused,
             )
             results.append(result)
             report.customers.append(result.usage)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -109,12 +109,19 @@ def _not_billed_reason(account: Account, plan: str, rules: UsageRules) -> str | 
 
 
 def _resolve_plan(
-    account: Account, own: Mapping[str, Account], everyone: Mapping[str, Account], names: Mapping[str, str]
+    account: Account,
+    own: Mapping[str, Account],
+    everyone: Mapping[str, Account],
+    names: Mapping[str, str],
+    refused: Collection[str] = (),
 ) -> tuple[str | None, str | None]:
     """The plan an account is billed on (its parent's for a sub-account), or the error that prevents knowing it."""
     if account.parent_id is None:
         return account.service_plan, None
     parent = own.get(account.parent_id)
+    if parent is None and account.parent_id in refused:
+        refusal = f"parent {account.parent_id} was refused (see account {account.parent_id})"
+        return None, f"{refusal}, so the plan it bills on is unknown"
     if parent is None:
         elsewhere = everyone.get(account.parent_id)
         if elsewhere is not None:
@@ -135,11 +142,13 @@ def compute_customer(
     problems: list[str] | None = None,
     everyone: Mapping[str, Account] | None = None,
     names: Mapping[str, str] | None = None,
+    refused: Collection[str] = (),
 ) -> CustomerResult:
     """Per plan and device class: GB and computers of billed accounts; sub-accounts on their parent's plan.
 
     `problems` (accounts that did not validate, failed listings) make the usage incomplete; `everyone` (all accounts
-    by id) and `names` (customer names by id) let an orphan sub-account's error say whose its parent is.
+    by id) and `names` (customer names by id) let an orphan sub-account's error say whose its parent is, and
+    `refused` (ids of accounts that did not validate) that its parent was refused rather than missing.
     """
     usage = CustomerUsage(source=SOURCE, vendor_customer=customer.name, period_key=period_key)
     for problem in problems or []:
@@ -153,7 +162,7 @@ def compute_customer(
         error = None
         if account.customer_id != customer.id:
             error = f"customer_id: {account.customer_id}, but listed under customer {customer.id}"
-        plan, parent_error = _resolve_plan(account, own, everyone or {}, names or {})
+        plan, parent_error = _resolve_plan(account, own, everyone or {}, names or {}, refused)
         error = error or (f"parent_id: {parent_error}" if parent_error else None)
         if error is not None or plan is None:
             usage.fail(f"account {account.id}: {error}")

@@ -166,6 +166,23 @@ def test_an_invalid_account_makes_only_its_customer_incomplete(
     assert peak.inputs["problems"] == broken.problems
 
 
+@pytest.mark.parametrize("list_all_accounts", [False, True])
+def test_sub_accounts_of_a_refused_parent_point_at_its_error_not_at_a_missing_parent(
+    sandbox: AxcientSandbox, make_source: MakeSource, make_account: Make, make_customer: Make, list_all_accounts: bool
+) -> None:
+    sandbox.load(
+        {
+            "customers": [make_customer(1, "Broken")],
+            "accounts": [make_account(10, 1, used_mb_compressed="NaN"), make_account(11, 1, parent_id=10)],
+        }
+    )
+    (broken,) = make_source(list_all_accounts=list_all_accounts).collect().customers
+    assert broken.problems == [
+        "account 10: used_mb_compressed: Input should be a finite number",
+        "account 11: parent_id: parent 10 was refused (see account 10), so the plan it bills on is unknown",
+    ]
+
+
 def test_an_orphan_sub_account_is_an_error_for_its_customer(
     sandbox: AxcientSandbox, make_source: MakeSource, make_account: Make, make_customer: Make
 ) -> None:
