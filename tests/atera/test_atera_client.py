@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from connector.errors import ConfigError, DataError, RateLimitedError, VendorAuthError, VendorError
@@ -268,3 +270,15 @@ def test_a_decimal_is_written_as_plain_json_digits(value: str, text: bytes) -> N
     body = UpdateRetainerFlatFeeContractDto(Quantity=Decimal(value))
     assert request_json(body) == b'{"Quantity":' + text + b"}"
     assert json.loads(request_json(body), parse_float=Decimal)["Quantity"] == Decimal(value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.decimals())
+def test_any_decimal_is_refused_or_sent_as_exactly_itself(value: Decimal) -> None:
+    try:
+        body = UpdateRetainerFlatFeeContractDto(Quantity=value)
+    except ValidationError:
+        assert not value.is_finite() or abs(value) > 2**53
+        return
+    sent = json.loads(request_json(body), parse_float=Decimal, parse_constant=lambda token: pytest.fail(token))
+    assert sent["Quantity"] == value and sent["Quantity"] is not None
