@@ -12,10 +12,10 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
-    TomlConfigSettingsSource,
 )
 
 import providers
@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         frozen=True,
         nested_model_default_partial_update=True,
     )
-    toml_path: ClassVar[Path | None] = None
+    file_data: ClassVar[dict[str, Any] | None] = None  # the parsed file, or the dict given to settings_from_data
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     log: LogSettings = Field(default_factory=LogSettings)
@@ -89,8 +89,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if cls.toml_path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
+        if cls.file_data is not None:
+            # The very data load_settings parsed and checked: the file is not read a second time.
+            sources.append(InitSettingsSource(settings_cls, init_kwargs=cls.file_data))
         return tuple(sources)
 
     @model_validator(mode="before")
@@ -193,9 +194,9 @@ def settings_model(registered: tuple[tuple[str, type[BaseModel]], ...]) -> type[
     return model
 
 
-def _bound(toml_path: Path | None) -> type[Settings]:
+def _bound(file_data: dict[str, Any]) -> type[Settings]:
     registered = tuple((name, p.settings) for name, p in providers.REGISTRY.items())
-    return type("BoundSettings", (settings_model(registered),), {"toml_path": toml_path})
+    return type("BoundSettings", (settings_model(registered),), {"file_data": file_data})
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:
@@ -242,16 +243,15 @@ def load_settings(path: Path | None = None, *, required: bool = True) -> Setting
                 f"{config_path}: configuration file not found; copy config.example.toml to {config_path} "
                 "or pass --config PATH"
             )
-        bound = _bound(None)
     else:
         try:
-            file_data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+            # Bytes decoded as tomllib.load does: read_text would turn a bare CR into a line break TOML refuses.
+            file_data = tomllib.loads(config_path.read_bytes().decode("utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{config_path}: not valid TOML: {error}") from None
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(f"{config_path}: cannot read: {error}") from None
-        bound = _bound(config_path)
-    settings = _validated(bound, str(config_path), {}, file_data)
+    settings = _validated(str(config_path), file_data)
     _resolve_relative_paths(settings, config_path)
     return settings
 
@@ -264,14 +264,17 @@ def _resolve_relative_paths(settings: Settings, config_path: Path) -> None:
 
 def settings_from_data(data: dict[str, Any], source: str = "<data>") -> Settings:
     """Validate configuration given as a dict (tests, the demo); environment overrides still apply."""
-    return _validated(_bound(None), source, data, data)
+    return _validated(source, data)
 
 
-def _validated(bound: type[Settings], source: str, data: dict[str, Any], file_data: dict[str, Any]) -> Settings:
+def _validated(source: str, file_data: dict[str, Any]) -> Settings:
+    # The data goes in as a file's would, not as keyword arguments: the environment overrides it, and keys such as
+    # `_env_file` are unknown keys rather than pydantic-settings' own options.
+    bound = _bound(file_data)
     env = Overrides(ENV_PREFIX, file_data)
     unknown = env.unknown(bound.model_fields)
     try:
-        settings = bound(**data)
+        settings = bound()
     except ValidationError as error:
         raise ConfigError("\n".join([*unknown, describe_validation_error(source, error, origin=env.origin)])) from None
     except SettingsError as error:

@@ -194,3 +194,23 @@ def test_sources_metrics_and_psa_options_are_checked_against_the_registry(
     with pytest.raises(ConfigError) as caught:
         settings_from_data({"customers": [{"psa_customer": "A", **customer}]})
     assert expected in str(caught.value)
+
+
+def test_a_file_tomllib_refuses_is_not_valid_toml_even_where_text_mode_would_hide_it(tmp_path: Path) -> None:
+    # Read as text, a bare CR became a line break and passed the check, then the settings source read the bytes
+    # and failed with exit 70.
+    path = tmp_path / "connector.toml"
+    path.write_bytes(b'[log]\rlevel = "INFO"\n')
+    with pytest.raises(ConfigError, match=r"not valid TOML"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize("key", ["_env_file", "_env_prefix", "_secrets_dir", "_cli_parse_args"])
+def test_pydantic_settings_own_options_are_unknown_keys_in_data(key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"<data>: {key}: unknown key"):
+        settings_from_data({key: 5})
+
+
+def test_the_environment_overrides_data_as_it_overrides_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONNECTOR_HTTP__MAX_ATTEMPTS", "7")
+    assert settings_from_data({"http": {"max_attempts": 2, "timeout_seconds": 9}}).http.max_attempts == 7
