@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import tomllib
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -28,6 +30,8 @@ from connector.secrets import SecretRef
 from mappings.customer import CustomerMapping, LineMapping
 
 DEFAULT_CONFIG_PATH = Path("connector.toml")
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")  # where str.splitlines breaks
 ENV_PREFIX = "CONNECTOR_"
 
 log = logging.getLogger(__name__)
@@ -132,7 +136,7 @@ class Settings(BaseSettings):
         ]
         for index, customer in enumerate(self.customers):
             where = f"customers[{index}]"
-            found += [f"{where}.{source}: {p}" for source in customer.vendors if (p := _unknown_source(source))]
+            found += [f"{where}.{_key(s)}: {p}" for s in customer.vendors if (p := _unknown_source(s))]
             found += [f"{where}: {problem}" for problem in customer.unmapped_sources()]
             for number, line in enumerate(customer.lines):
                 found += _line_problems(f"{where}.lines[{number}]", line)
@@ -177,7 +181,7 @@ def _line_problems(where: str, line: LineMapping) -> list[str]:
     psa = providers.psa()
     for name, options in line.psa.items():
         if psa is None or name != psa.name or psa.line_options is None:
-            found.append(f"{where}.{name}: unknown key (check its spelling and section)")
+            found.append(f"{where}.{_key(name)}: unknown key (check its spelling and section)")
             continue
         try:
             psa.line_options.model_validate(options)
@@ -205,8 +209,18 @@ def _key_path(location: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
+            path += f".{_key(part)}" if path else _key(part)
     return path
+
+
+def _key(name: str) -> str:
+    """A key as TOML writes it: quoted when it holds spaces or invisible characters, so the operator sees them."""
+    return name if BARE_KEY.fullmatch(name) else json.dumps(name)
+
+
+def _one_line(text: str) -> str:
+    # One problem per line: a line break inside a name (a key, a customer) is shown escaped.
+    return "".join(repr(c)[1:-1] if c in LINE_BREAKS else c for c in text)
 
 
 Origin = Callable[[tuple[int | str, ...], str], "tuple[str, tuple[int | str, ...]] | None"]
@@ -229,7 +243,7 @@ def describe_validation_error(
         where, location = (origin and origin(location, item["type"])) or (source, location)
         # Without a location the message is the whole configuration's, and names its own keys.
         path = ".".join(p for p in (prefix, _key_path(location)) if p)
-        lines.append(": ".join(part for part in (where, path, message) if part))
+        lines.append(_one_line(": ".join(part for part in (where, path, message) if part)))
     return "\n".join(lines)
 
 
@@ -281,7 +295,7 @@ def _validated(source: str, file_data: dict[str, Any]) -> Settings:
         # pydantic-settings could not decode a variable (a list or table that is not JSON); its message names the
         # field, never the value.
         raise ConfigError(env.unparsable(str(error)) or f"{source}: {error}") from None
-    problems = [f"{env.owner_of(problem) or source}: {problem}" for problem in settings.problems()]
+    problems = [_one_line(f"{env.owner_of(problem) or source}: {problem}") for problem in settings.problems()]
     if unknown or problems:
         raise ConfigError("\n".join(unknown + problems))
     return settings

@@ -214,3 +214,12 @@ def test_pydantic_settings_own_options_are_unknown_keys_in_data(key: str) -> Non
 def test_the_environment_overrides_data_as_it_overrides_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONNECTOR_HTTP__MAX_ATTEMPTS", "7")
     assert settings_from_data({"http": {"max_attempts": 2, "timeout_seconds": 9}}).http.max_attempts == 7
+
+
+def test_a_key_with_spaces_or_a_line_break_is_shown_quoted_on_its_own_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings_from_data({"log": {"level ": "INFO"}, "http": {"max\u2028attempts": 1}})
+    assert str(caught.value).splitlines() == [
+        '<data>: log."level ": unknown key (check its spelling and section)',
+        '<data>: http."max\\u2028attempts": unknown key (check its spelling and section)',
+    ]
