@@ -1,5 +1,4 @@
-"""Properties of configuration loading: no file, dict or environment raises anything but a ConfigError, and a
-ConfigError never shows a secret given inline."""
+"""Configuration loading: no file, dict or environment raises anything but a ConfigError, which never shows a secret."""
 
 from __future__ import annotations
 
