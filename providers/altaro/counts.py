@@ -81,6 +81,8 @@ class Group:
     size_by_product: dict[str, Decimal] = field(default_factory=dict)
     bad_sizes: list[str] = field(default_factory=list)  # the first few, for the explanation
     bad_size_count: int = 0
+    duplicates: int = 0  # rows identical to one counted before, not counted again
+    key: str = ""  # customer_key(customer)
 
     def exclude(self, raw_name: str, raw_key: str) -> bool:
         """Whether an object name matches one of the customer's exclusions; if so, it is recorded with the reason."""
@@ -135,6 +137,7 @@ class Group:
             self.size_by_product[product] = self.size_by_product.get(product, Decimal(0)) + size
         self.bad_sizes += other.bad_sizes
         self.bad_size_count += other.bad_size_count
+        self.duplicates += other.duplicates
 
 
 def size_problem(cell: str) -> str:
@@ -176,7 +179,8 @@ class CustomerCount:
     blank: int
     size_by_product: dict[str, Decimal] | None
     problems: list[str] = field(default_factory=list)
-    spellings: list[str] = field(default_factory=list)  # of the customer's name in the report, as first seen
+    spellings: list[str] = field(default_factory=list)
+    duplicates: int = 0  # of the customer's name in the report, as first seen
 
     @property
     def billed_users(self) -> int:
@@ -248,6 +252,7 @@ class CustomerCount:
             size_by_product=group.size_by_product if has_size and not group.bad_size_count else None,
             problems=merged.problems,
             spellings=merged.spellings,
+            duplicates=group.duplicates,
         )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -87,6 +88,8 @@ class BillingRules:
         return tuple((e.pattern, e.reason) for e in self.exclusions if e.customer.match(wanted))
 
 
+# Fingerprints of the rows counted, per customer (`customer_key`), Month cell and Customer ID.
+Fingerprints = dict[tuple[str, str, str], set[int]]
 SIZES_REMEMBERED = 1 << 16  # size cells: a report repeats a few thousand values (12.40); memory stays bounded
 
 
@@ -142,18 +145,29 @@ def _skip_odd_row(report: ReportRows, row: list[str]) -> bool:
         return True
     if len(row) < report.width or any(cell.strip() for cell in row[report.width :]):
         raise report.bad_row(row)
+    del row[report.width :]  # so it is identical to the same row written without the empty cells
     return False
 
 
 class ReportTally:
-    """Counts accumulated from one or more reports (links); `customers()` gives the result per customer and month."""
+    """Counts accumulated from one or more reports (links); `customers()` gives the result per customer and month.
 
-    def __init__(self, rules: BillingRules, *, has_size: bool = False) -> None:
+    A row identical to one counted before (every cell the same, the customer's name compared as `customer_key`; in
+    this report, an earlier one, or `seen_before`: the rows of the tally this one will be merged into) is a
+    duplicate: exports carry them, and overlapping links repeat rows. It counts once, and its customer's explanation
+    says how many were ignored. Rows are told apart by a 64-bit hash of their cells, kept per customer, month and
+    Customer ID: one set entry per row, where keeping the rows would hold the whole report, and small sets are
+    faster to fill than one large one.
+    """
+
+    def __init__(self, rules: BillingRules, *, has_size: bool = False, seen_before: Fingerprints | None = None) -> None:
         self.rules = rules
         self.groups: dict[tuple[str, str, str], Group] = {}  # by Customer Name, Month and Customer ID cells
         self.products: dict[str, int] = {}  # product name -> its bit in the users' masks
         self.rows = 0
         self.has_size = has_size
+        self.fingerprints: Fingerprints = {}  # of the rows counted
+        self._seen_before: Fingerprints = seen_before if seen_before is not None else {}
 
     def add(self, report: ReportRows) -> ReportTally:
         """Stream a report's rows into the counts. Raises DataError on a malformed row; then discard the tally."""
@@ -180,10 +194,12 @@ class ReportTally:
         width = report.width
         cells = _Cells(self.rules.billable_types, self.products)
         types, products, known_sizes = cells.types, cells.products, cells.sizes
+        seen: set[int] = set()
+        before: AbstractSet[int] = seen
         current: tuple[str, str, str] | None = None
         # The current group and its containers, held in locals; the first group replaces this placeholder.
         group = Group("", "", "", ())
-        users, exclusions, sizes = group.users, group.exclusions, group.size_by_product
+        users, exclusions, sizes, name_key = group.users, group.exclusions, group.size_by_product, group.key
         zero = Decimal(0)
         for row in report:
             if len(row) != width and _skip_odd_row(report, row):
@@ -192,8 +208,16 @@ class ReportTally:
             # Reports are sorted by customer, so the current group is almost always the right one.
             if where != current:
                 group, current = self._group(groups, report, where), where
-                users, exclusions, sizes = group.users, group.exclusions, group.size_by_product
+                users, exclusions, sizes, name_key = group.users, group.exclusions, group.size_by_product, group.key
+                seen, before = self._fingerprints(group)
             group.rows += 1
+            # The customer as the engine knows it: a row repeated under another spelling of its name is a duplicate.
+            row[ci] = name_key
+            fingerprint = hash(tuple(row))
+            if fingerprint in seen or fingerprint in before:
+                group.duplicates += 1
+                continue
+            seen.add(fingerprint)
             raw_product = row[pi] if pi is not None else ""
             product, bit = products.get(raw_product) or cells.product_of(raw_product)
             raw_name = row[ni]
@@ -208,8 +232,8 @@ class ReportTally:
                 mask = users.get(key)
                 if mask is None:
                     group.new_user(key, bit, raw_name)
-                elif not mask & bit:
-                    users[key] = mask | bit
+                else:
+                    users[key] = mask | bit  # a store costs what a test would: one branch fewer
             else:
                 group.not_users[shown_kind].add(key)
             if si is not None and (cell := row[si]):
@@ -238,8 +262,14 @@ class ReportTally:
                 customer_id=customer_id.strip(),
                 month=month.strip(),
                 exclusions=self.rules.exclusions_for(name),
+                key=customer_key(name),
             )
         return group
+
+    def _fingerprints(self, group: Group) -> tuple[set[int], AbstractSet[int]]:
+        """The fingerprints of the rows counted for a group's customer, month and ID, and of those counted before."""
+        identity = (group.key, group.month, group.customer_id)
+        return self.fingerprints.setdefault(identity, set()), self._seen_before.get(identity, frozenset())
 
     def _merge(self, groups: dict[tuple[str, str, str], Group], products: dict[str, int]) -> None:
         remap = {1 << bit: self._product_bit(name) for name, bit in products.items()}
@@ -262,6 +292,10 @@ class ReportTally:
         """Add another link's counts: a customer's users are distinct across links too."""
         self.has_size = self.has_size or other.has_size
         self.rows += other.rows
+        for identity, rows in other.fingerprints.items():
+            mine = self.fingerprints.setdefault(identity, rows)
+            if mine is not rows:
+                mine |= rows
         self._merge(other.groups, other.products)
 
     def customers(self, default_period: str) -> list[CustomerCount]:

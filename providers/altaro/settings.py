@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from connector.secrets import SecretRef
 
@@ -60,3 +60,28 @@ class AltaroSettings(_Section):
     )
     columns: AltaroColumns = Field(default_factory=AltaroColumns)
     exclusions: list[AltaroExclusion] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _each_link_once(self) -> AltaroSettings:
+        """One link twice would count its rows twice and call it twice; two links with one name are one in the logs."""
+        problems = []
+        urls: dict[str, int] = {}
+        names: dict[str, int] = {}
+        for index, link in enumerate(self.links):
+            # The fragment is never sent: the same link. Host case and a default port are normalised by HttpUrl.
+            url = str(link.url).partition("#")[0]
+            first = urls.setdefault(url, index)
+            if first != index:
+                problems.append(
+                    f"links[{first}] ({self.links[first].name!r}) and links[{index}] ({link.name!r}) are the same "
+                    "report link: keep one"
+                )
+            first = names.setdefault(link.name.strip().casefold(), index)
+            if first != index:
+                problems.append(
+                    f"links[{first}] ({self.links[first].name!r}) and links[{index}] ({link.name!r}) share a name: "
+                    "name them apart"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

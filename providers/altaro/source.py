@@ -167,7 +167,7 @@ class AltaroSource:
                     log.error("altaro link %s: %s", link.name, error)
                     report.problems.append(f"link {link.name!r}: {error}")
                     continue
-                linked = self._count(link, payload, report)
+                linked = self._count(link, payload, report, tally)
                 if linked is not None:
                     tally.merge(linked)
                     fetched.append(payload)
@@ -187,8 +187,11 @@ class AltaroSource:
                 usage.fail("the altaro report is incomplete this run: " + "; ".join(report.problems))
         return report
 
-    def _count(self, link: AltaroLink, payload: LinkPayload, report: UsageReport) -> ReportTally | None:
-        """Parse and count one link's report; a bad body is recorded in the ledger and as a problem."""
+    def _count(
+        self, link: AltaroLink, payload: LinkPayload, report: UsageReport, before: ReportTally
+    ) -> ReportTally | None:
+        """Parse and count one link's report (rows the links `before` it counted are duplicates); a bad body is
+        recorded in the ledger and as a problem."""
         where = f"altaro link {link.name!r}"
         try:
             rows = read_payload(
@@ -199,7 +202,7 @@ class AltaroSource:
                 declared=link.format,
                 where=where,
             )
-            counted = ReportTally(self.rules).add(rows)
+            counted = ReportTally(self.rules, seen_before=before.fingerprints).add(rows)
         except DataError as error:
             log.error("%s", error)
             report.problems.append(str(error))
@@ -244,6 +247,7 @@ class AltaroSource:
             usage.inputs[BACKUP_GB] = {
                 "rule": "sum of the backed-up size column over the customer's rows, excluded objects left out",
                 "rows": count.rows,
+                "duplicate_rows_ignored": count.duplicates,
                 "gb_by_product": {p or "(none)": str(v) for p, v in sorted(count.size_by_product.items())},
             } | links
         for problem in count.problems:
@@ -259,6 +263,7 @@ def users_explanation(count: CustomerCount, rules: BillingRules) -> dict[str, An
         "customer_id": count.customer_id or None,
         "spellings": count.spellings,  # of the customer's name in the report: one customer whatever the case
         "rows": count.rows,
+        "duplicate_rows_ignored": count.duplicates,  # identical to a row counted before (in any link)
         "counted": count.billed_users,
         "objects": count.sample,
         "objects_not_listed": max(0, count.billed_users - len(count.sample)),

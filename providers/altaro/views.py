@@ -50,6 +50,7 @@ def summarise(counts: list[CustomerCount]) -> list[dict[str, Any]]:
                 "backup_gb": peak.backup_gb,
                 "months": {c.period_key: c.billed_users for c in months},
                 "rows": sum(c.rows for c in months),
+                "duplicate_rows_ignored": sum(c.duplicates for c in months),
                 "excluded_objects": sum(item["objects"] for item in excluded),
                 "excluded": [
                     {"reason": item["reason"], "label": item["label"], "objects": item["objects"]} for item in excluded

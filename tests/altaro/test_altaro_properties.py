@@ -20,7 +20,15 @@ from providers.altaro.settings import AltaroSettings
 
 DEFAULT = AltaroSettings()
 RULES = BillingRules.from_settings(DEFAULT)
-HEADER = ("Customer Name", "Customer ID", "Product", "Month", "Object Type Backed Up", "Object Name", "Size (GB)")
+HEADER = (
+    "Customer Name",
+    "Customer ID",
+    "Product",
+    "Month",
+    "Object Type Backed Up",
+    "Object Name",
+    "Backed Up Size (GB)",
+)
 
 NAMES = st.sampled_from(["Jane Doe", "jane doe", " Jane Doe ", "Ann, Smith", 'Bob "B" Jones', "Line\nBreak", "Zoë"])
 TYPES = st.sampled_from(["Mailbox", "MAILBOX", " onedrive ", "N/A", "User Teams Chats", "SharePoint", "Teams"])
@@ -114,3 +122,20 @@ def test_property_case_and_whitespace_variants_never_lower_a_count(
         matches = [counted for name, counted in found.items() if loose(name) == loose(customer)]
         assert len(matches) == 1, (customer, sorted(found))
         assert matches[0][0] >= users and matches[0] == (users, gb)
+
+
+# -- row 7: duplicated rows -------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=ROWS, data=st.data())
+def test_property_duplicated_rows_never_raise_a_quantity(
+    rows: list[tuple[str, str, str, str]], data: st.DataObject
+) -> None:
+    full = table(rows)
+    copies = data.draw(st.lists(st.sampled_from(full), min_size=1, max_size=len(full) + 2))
+    shuffled = data.draw(st.permutations([*full, *copies]))
+    original, repeated = tally(csv_body(full)), tally(csv_body(shuffled))
+    assert {loose(name): counted for name, counted in repeated.items()} == {
+        loose(name): counted for name, counted in original.items()
+    }
