@@ -22,12 +22,21 @@ BACKUP_GB = "altaro.backup_gb"
 def _source(settings: AltaroSettings, context: BuildContext) -> UsageSource:
     from providers.altaro.source import AltaroSource
 
-    # Each link's key is read as that link is fetched, so the client itself holds no secret.
+    # Every key is read now, before anything is reserved in the fetch ledger or called: a missing key is
+    # configuration to fix (ConfigError, exit 2), not a failed fetch that blocks the link for 5 minutes. The client
+    # itself holds no secret; each request carries its link's key.
+    for key, ref in _secrets(settings).items():
+        ref.secret(key)
     return AltaroSource(settings, context.store.ledger, lambda: build_altaro_client(context.http), now=context.now)
 
 
 def _secrets(settings: AltaroSettings) -> dict[str, SecretRef]:
-    return {f"altaro.links[{index}].api_key": link.api_key for index, link in enumerate(settings.links)}
+    return {link_key_name(index): link.api_key for index, link in enumerate(settings.links)}
+
+
+def link_key_name(index: int) -> str:
+    """The configuration key of a link's API key, as errors name it."""
+    return f"altaro.links[{index}].api_key"
 
 
 # The views module loads when its command runs: it imports the parser and the billing rules, which import this one.

@@ -5,7 +5,8 @@ across restarts and across processes that share the store: a link is called only
 otherwise the last stored report answers (`when_too_soon = "cached"`) or the source waits until the link may be
 called (`"wait"`).
 A link that fails, or returns a report that is truncated or lacks a column, is a source-wide problem: none of the
-source's usage is billable in that run, and its customers' observations are stored as incomplete.
+source's usage is billable in that run, and its customers' observations are stored as incomplete. A key that cannot
+be read is none of these: it is configuration (ConfigError), raised before any link is reserved or called.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from connector.store import FetchLedger, FetchReserved, FetchTooSoon, utcnow
 from connector.usage import CustomerUsage, UsageReport
 from providers.altaro.client import VENDOR, AltaroClient
 from providers.altaro.parser import read_payload
-from providers.altaro.provider import BACKUP_GB, BILLED_USERS
+from providers.altaro.provider import BACKUP_GB, BILLED_USERS, link_key_name
 from providers.altaro.rules import SAMPLE_SIZE, BillingRules, CustomerCount, ReportTally
 from providers.altaro.settings import AltaroLink, AltaroSettings
 
@@ -84,10 +85,11 @@ class AltaroSource:
 
         A fresh call is left 'started' in the ledger; the caller completes it once the body has been checked.
         """
+        # Read before the reservation: a ConfigError here leaves nothing 'started' in the ledger.
+        key = link.api_key.secret(link_key_name(index))
         outcome = self._reserve(link, run_id)
         if not isinstance(outcome, FetchReserved):
             return self._stored(link, outcome)
-        key = link.api_key.secret(f"altaro.links[{index}].api_key")
         previous = outcome.previous
         started = self._now()
         within = previous is not None and started - previous.last_contact < self.interval
@@ -156,6 +158,8 @@ class AltaroSource:
         if not self.settings.links:
             report.problems.append("no [[altaro.links]] configured")
             return report
+        for index, link in enumerate(self.settings.links):
+            link.api_key.secret(link_key_name(index))  # every key, before the first link is reserved
         tally = ReportTally(self.rules)
         fetched: list[LinkPayload] = []
         client = self._open_client()
