@@ -210,29 +210,29 @@ class AltaroSource:
         except DataError as error:
             log.error("%s", error)
             report.problems.append(str(error))
-            if not payload.from_cache:
-                self.ledger.complete(
-                    payload.fetch_id,
-                    "invalid",
-                    status_code=payload.status_code,
-                    content_type=payload.content_type,
-                    payload=payload.body,
-                    error=str(error),
-                    now=self._now(),
-                    keep_payloads=self.settings.keep_reports,
-                )
+            self._record(payload, "invalid", str(error))
             return None
-        if not payload.from_cache:
-            self.ledger.complete(
-                payload.fetch_id,
-                "ok",
-                status_code=payload.status_code,
-                content_type=payload.content_type,
-                payload=payload.body,
-                now=self._now(),
-                keep_payloads=self.settings.keep_reports,
-            )
+        except Exception as error:
+            # A bug, still loud; but the call is over: record it with its body rather than leave it 'started'.
+            self._record(payload, "invalid", f"{type(error).__name__}: {error}")
+            raise
+        self._record(payload, "ok")
         return counted
+
+    def _record(self, payload: LinkPayload, outcome: str, error: str | None = None) -> None:
+        """Complete a fresh call's ledger entry with the body it returned (a stored report is recorded already)."""
+        if payload.from_cache:
+            return
+        self.ledger.complete(
+            payload.fetch_id,
+            outcome,
+            status_code=payload.status_code,
+            content_type=payload.content_type,
+            payload=payload.body,
+            error=error,
+            now=self._now(),
+            keep_payloads=self.settings.keep_reports,
+        )
 
     def _usage(self, count: CustomerCount, fetched: list[LinkPayload]) -> CustomerUsage:
         usage = CustomerUsage(source=self.name, vendor_customer=count.customer, period_key=count.period_key)

@@ -1,4 +1,5 @@
-"""Issue 9 row 8: a missing Altaro key is configuration (exit 2, naming the key), read before anything is reserved."""
+"""Issue 9 row 8: a missing Altaro key is configuration (exit 2, naming the key), read before anything is reserved;
+and nothing else leaves a fetch 'started' in the ledger once the call is over."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from connector.demo import running_sandboxes, write_config
 from connector.errors import ConfigError
 from connector.secrets import SecretRef
 from connector.store import Store
+from providers.altaro.rules import ReportTally
 from providers.altaro.sandbox import DEFAULT_API_KEY, AltaroSandbox, generate_report
 from providers.altaro.settings import AltaroLink
-from providers.altaro.source import AltaroSource
+from providers.altaro.source import AltaroSource, link_target
 
 from ..conftest import write_vendor_config
 from .conftest import altaro_settings, link
@@ -105,3 +107,20 @@ def test_an_inline_key_still_works(sandbox: AltaroSandbox, make_source: Callable
         AltaroLink(name="all", url=sandbox.link_url, api_key=SecretRef(value=SecretStr(DEFAULT_API_KEY)))
     )
     assert make_source(settings).collect().complete
+
+
+def test_a_crash_while_counting_leaves_no_started_entry_and_keeps_the_body(
+    sandbox: AltaroSandbox,
+    make_source: Callable[..., AltaroSource],
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: ReportTally, report: object) -> ReportTally:
+        raise RuntimeError("a bug in the billing rule")
+
+    monkeypatch.setattr(ReportTally, "add", broken)
+    with pytest.raises(RuntimeError):
+        make_source(altaro_settings(link(sandbox.link_url))).collect()
+    last = store.ledger.last("altaro", link_target(link(sandbox.link_url)))
+    assert last is not None and last.outcome == "invalid" and last.payload is not None
+    assert "RuntimeError: a bug in the billing rule" in (last.error or "")
