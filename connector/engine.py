@@ -13,7 +13,7 @@ from typing import Any
 
 import providers
 from connector.config import Settings
-from connector.errors import ConnectorError, Status, exit_code_for
+from connector.errors import ConnectorError, ParameterError, Status, exit_code_for
 from connector.observe import observe
 from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
@@ -99,13 +99,18 @@ class SyncEngine:
         dry_run: bool,
         push: bool,
     ) -> None:
+        # A bad --period is refused before any vendor is called: a fetch spent for nothing costs Altaro's 5 minutes.
+        day = _day_of(period_key) if period_key else started.date()
         reports = self._collect(report, run_id)
         self._find_unmapped(report, reports)
-        day = parse_period_key(period_key).start if period_key else started.date()
+        misconfigured = {s.name for s in report.sources if s.status == "misconfigured"}
         self.progress(f"computing the lines of {len(self.settings.customers)} customer(s)")
         for customer in self.settings.customers:
             for mapping in customer.lines:
-                report.lines.append(self._plan_line(customer, mapping, day, reports, dry_run=dry_run))
+                result = self._plan_line(customer, mapping, day, reports, dry_run=dry_run)
+                if result.outcome is Outcome.BLOCKED and mapping.source in misconfigured:
+                    report.misconfigured.add(result.identity)
+                report.lines.append(result)
         self._report_held(report)
         if push and not dry_run:
             self._push_pending(report)
@@ -126,7 +131,9 @@ class SyncEngine:
             except ConnectorError as error:
                 log.error("%s: %s", name, error)
                 collected[name] = f"{name} failed: {error}"
-                report.sources.append(SourceOutcome(name, "failed", problems=[str(error)]))
+                # A key that is missing or refused is configuration to fix (exit 2), not a vendor being down.
+                status = "misconfigured" if exit_code_for(error) == exit_code_for(Status.INVALID) else "failed"
+                report.sources.append(SourceOutcome(name, status, problems=[str(error)]))
                 continue
             # The engine, not the source, keeps the history billing reads: one place decides what is observed.
             observe(self.store, usage, run_id=run_id)
@@ -193,6 +200,7 @@ class SyncEngine:
             line.quantity,
             previous,
             approved=existing.approved_quantity if existing else None,
+            unit=line.unit,
         )
         if dry_run:
             # What staging would decide, by the very rule staging uses, with nothing written.
@@ -345,6 +353,14 @@ class SyncEngine:
             self.store.runs.audit(event, line.psa_customer, {"identity": list(line.identity), **details})
 
         return audit
+
+
+def _day_of(period_key: str) -> date:
+    """The first day of the period a `--period` key names; a key that names none is the caller's to fix."""
+    try:
+        return parse_period_key(period_key).start
+    except ValueError as error:
+        raise ParameterError(f"--period: {error}", param="--period") from None
 
 
 def _decided(stored: StoredLine) -> Decision:

@@ -14,7 +14,7 @@ from mappings.lines import LineIdentity, LineResult, Outcome
 @dataclass
 class SourceOutcome:
     name: str
-    status: str  # ok, cached, incomplete, failed, disabled
+    status: str  # ok, cached, incomplete, failed, misconfigured, disabled
     customers: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -45,10 +45,10 @@ class RunReport:
         data, an unmapped customer, a failed push); invalid: every line not billed failed on configuration to fix
         (the PSA has no such customer or contract); held: lines wait for review; ok: everything billed or unchanged.
         """
-        failed = [line.identity for line in self.lines if line.outcome is Outcome.FAILED]
-        to_fix = [identity for identity in failed if identity in self.misconfigured]
+        unbilled = [line.identity for line in self.lines if line.outcome in (Outcome.FAILED, Outcome.BLOCKED)]
+        to_fix = [identity for identity in unbilled if identity in self.misconfigured]
         failed_source = any(s.status in {"failed", "incomplete"} for s in self.sources)
-        if self.problems or failed_source or self.unmapped or self.count(Outcome.BLOCKED) or len(to_fix) < len(failed):
+        if self.problems or failed_source or self.unmapped or len(to_fix) < len(unbilled):
             return Status.INCOMPLETE
         if to_fix:
             return Status.INVALID

@@ -108,7 +108,8 @@ def sync(
 ) -> Status:
     """Fetch usage, compute every mapped line, hold surprises for review, push the rest exactly once.
 
-    Exit 0 when everything is billed, 5 when lines wait for review, 3 when anything was not billed.
+    Exit 0 when everything is billed, 5 when lines wait for review, 3 when anything was not billed, 2 when what was not
+    billed needs the configuration fixed (a missing key, a customer or contract the PSA does not have).
     """
     state(ctx, config)
     report = sync_with_status(state(ctx).settings(), period=period, dry_run=dry_run, push=not no_push)

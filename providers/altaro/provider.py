@@ -22,11 +22,6 @@ BACKUP_GB = "altaro.backup_gb"
 def _source(settings: AltaroSettings, context: BuildContext) -> UsageSource:
     from providers.altaro.source import AltaroSource
 
-    # Every key is read now, before anything is reserved in the fetch ledger or called: a missing key is
-    # configuration to fix (ConfigError, exit 2), not a failed fetch that blocks the link for 5 minutes. The client
-    # itself holds no secret; each request carries its link's key.
-    for key, ref in _secrets(settings).items():
-        ref.secret(key)
     return AltaroSource(settings, context.store.ledger, lambda: build_altaro_client(context.http), now=context.now)
 
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from connector.errors import ConfigError, DataError
+from connector.errors import ConfigError, DataError, VendorError
 from connector.usage import PsaEvents, PushResult
 from mappings.enums import ContractType
 from mappings.lines import Line, LineIdentity
@@ -196,7 +196,16 @@ class AteraSink:
     def _find_contract(self, line: Line, customer_id: int) -> ContractDto | None:
         where = f"Atera customer {line.psa_customer!r} ({customer_id})"
         if line.contract_id is not None:
-            contract = self.client.contract(line.contract_id)
+            try:
+                contract = self.client.contract(line.contract_id)
+            except VendorError as error:
+                if error.status_code != 404:
+                    raise
+                # The mapping names a contract Atera does not have: configuration to fix, not Atera failing.
+                raise ConfigError(
+                    f"Atera has no contract {line.contract_id} (for {where}): check contract_id, or remove it to "
+                    "find the contract by name"
+                ) from error
             if contract.CustomerID != customer_id:
                 raise ConfigError(
                     f"Atera contract {line.contract_id} belongs to customer {contract.CustomerID}, not to {where}: "

@@ -78,17 +78,23 @@ def test_usage_altaro_without_its_key_exits_2_naming_it_and_reserves_nothing(
     assert json.loads(out)["complete"] and len(sandbox.requests) == 1
 
 
-def test_sync_without_the_altaro_key_exits_2_before_anything_is_fetched(
+def test_sync_without_the_altaro_key_exits_2_and_still_bills_the_other_vendors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with running_sandboxes(tmp_path, "2026-11") as sandboxes:
         config = write_config(tmp_path, sandboxes)
         (tmp_path / "secrets" / "altaro.key").unlink()
-        code = main(["sync", "--config", str(config), "--period", "2026-11"])
+        code = main(["sync", "--config", str(config), "--period", "2026-11", "--format", "json"])
         assert sandboxes["altaro"].requests == []
-    _, err = capsys.readouterr()
+    out, err = capsys.readouterr()
     assert code == 2, err
     assert "altaro.links[0].api_key" in err and "altaro.key" in err
+    report = json.loads(out)
+    assert {s["name"]: s["status"] for s in report["sources"]} == {"altaro": "misconfigured", "axcient": "ok"}
+    outcomes = {(line["psa_customer"], line["metric"]): line["outcome"] for line in report["lines"]}
+    assert {o for (_, metric), o in outcomes.items() if metric.startswith("altaro.")} == {"blocked"}
+    # One vendor's missing key never stops the others: the portal's lines are pushed.
+    assert {o for (_, metric), o in outcomes.items() if metric.startswith("axcient.")} == {"pushed"}
 
 
 def test_the_source_reads_every_key_before_it_calls_any_link(

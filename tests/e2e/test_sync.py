@@ -275,12 +275,7 @@ def _contract_id(sandboxes: Sandboxes, customer: str, contract: str) -> int:
     "case",
     [
         "no such customer",
-        pytest.param(
-            "no such contract id",
-            # The Atera client's 404 for a configured contract_id reaches the engine as a VendorError (exit 3): the
-            # sink's contract lookup (providers/atera/sink.py) is to turn it into a ConfigError naming contract_id.
-            marks=pytest.mark.xfail(reason="the Atera sink reports a missing contract_id as HTTP 404", strict=True),
-        ),
+        "no such contract id",
         "another customer's contract",
     ],
 )
@@ -311,3 +306,24 @@ def test_a_psa_mapping_atera_refuses_is_configuration_to_fix_exit_2(
     assert says in " ".join(err.split())  # the log wraps long lines
     # Every other customer's lines were pushed: one mapping to fix stops only its own lines.
     assert {o for (customer, _), o in outcomes(report).items() if not customer.startswith("Fabrikam")} == {"pushed"}
+
+
+@pytest.mark.parametrize("period", ["november", "2026-13", "2026-11-31..2026-12-01"])
+def test_a_period_key_that_names_no_period_is_refused_before_any_vendor_is_called(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, period: str
+) -> None:
+    code, _, err = cli(capsys, "sync", "--config", str(config), "--period", period)
+    assert code == 2, err
+    assert "--period" in err and repr(period) in err
+    assert sandboxes["altaro"].requests == [] and sandboxes["axcient"].requests == []
+
+
+def test_the_review_ceiling_is_the_line_s_own_unit(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    # Devices have a low ceiling (5,000 by default): a count over it is held even though GB may go far higher.
+    config.write_text(config.read_text() + "\n[review]\nmax_quantity = { device = 2 }\n")
+    code, report, _ = sync(capsys, config)
+    assert code == 5
+    held = {(line["psa_customer"], line["metric"]) for line in report["lines"] if line["outcome"] == "held"}
+    assert held == {("Contoso Ltd", "axcient.pc_devices")}
