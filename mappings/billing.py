@@ -12,7 +12,7 @@ from typing import Any
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.lines import Line
 from mappings.measure import PEAK_RULE, Measured
-from mappings.money import line_amount
+from mappings.money import exact_product, round_money
 from mappings.periods import Period
 
 
@@ -25,7 +25,7 @@ def price(quantity: Decimal, rate: Decimal) -> Decimal:
     for name, value in (("quantity", quantity), ("rate", rate)):
         if not value.is_finite():
             raise ValueError(f"{name} {value} cannot be priced: it is not a finite number")
-    return line_amount(quantity, rate)
+    return round_money(exact_product(quantity, rate))
 
 
 def bill_line(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -84,10 +85,10 @@ class Line:
             return date.fromisoformat(value) if value else None
 
         psa = dict(record.get("psa") or {})
-        # Outboxes written before PSA options had their own key kept them on the line itself.
-        for legacy in ("rate_sku", "create_if_missing"):
-            if record.get(legacy) is not None:
-                psa.setdefault(legacy, record[legacy])
+        # Outboxes written before PSA options had their own key kept them on the line itself: whatever the record
+        # holds that is not a field of the line is the PSA's.
+        fields = {f.name for f in dataclasses.fields(cls)}
+        psa.update({k: v for k, v in record.items() if k not in fields and v is not None and k not in psa})
         return cls(
             psa_customer=record["psa_customer"],
             contract=record["contract"],

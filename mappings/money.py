@@ -49,7 +49,3 @@ def round_money(amount: Decimal) -> Decimal:
         ctx.prec = max(ctx.prec, amount.adjusted() + 4)
         return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
-
-def line_amount(quantity: Decimal, rate: Decimal) -> Decimal:
-    """A line's total: the exact product, rounded to cents once."""
-    return round_money(exact_product(quantity, rate))

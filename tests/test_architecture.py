@@ -12,8 +12,6 @@ import providers
 
 REPO = Path(__file__).resolve().parents[1]
 VENDORS = tuple(providers.REGISTRY)
-# The registry-driven wiring: it reaches providers only through `providers` (the registry), never a vendor package.
-WIRING = {"connector/config.py", "connector/sources.py", "connector/observe.py", "connector/operations.py"}
 
 
 def modules(folder: str) -> Iterator[Path]:

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mappings.money import CENT, exact_product, line_amount, round_money, to_decimal
+from mappings.billing import price as line_amount
+from mappings.money import CENT, exact_product, round_money, to_decimal
 
 
 def reference_cents(quantity: Decimal, rate: Decimal) -> Decimal:
