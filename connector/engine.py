@@ -14,6 +14,7 @@ from typing import Any
 import providers
 from connector.config import Settings
 from connector.errors import ConnectorError, ParameterError, Status, exit_code_for
+from connector.matching import did_you_mean
 from connector.observe import observe
 from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
@@ -150,26 +151,32 @@ class SyncEngine:
         return collected
 
     def _find_unmapped(self, report: RunReport, reports: Mapping[str, UsageReport | str]) -> None:
-        """Vendor customers no mapping bills: never skipped in silence."""
+        """Vendor customers no mapping bills: never skipped in silence, each with the closest mapped names."""
         ignored = {(i.source, i.customer.casefold()) for i in self.settings.ignored_customers}
         for name, usage in reports.items():
             if isinstance(usage, str):
                 continue
-            mapped = {
-                vendor.casefold() for c in self.settings.customers if (vendor := c.vendor_customer(name)) is not None
-            }
+            refs = [ref for c in self.settings.customers if (ref := c.vendor_ref(name)) is not None]
+            found = {ref: usage.find(ref) for ref in refs}
+            billed_names = {u.vendor_customer.casefold() for u in found.values() if u is not None}
+            # A mapping that finds nothing is likely the same customer under an older or misspelt name.
+            missing = [ref for ref, u in found.items() if u is None]
             for customer in usage.customers:
                 key = customer.vendor_customer.casefold()
-                if key not in mapped and (name, key) not in ignored:
-                    log.error(
-                        "%s customer %r is not mapped to a PSA customer: add a [[customers]] block with "
-                        "[customers.%s] customer = %r, or list it under [[ignored_customers]]",
-                        name,
-                        customer.vendor_customer,
-                        name,
-                        customer.vendor_customer,
-                    )
-                    report.unmapped.append({"source": name, "vendor_customer": customer.vendor_customer})
+                if key in billed_names or (name, key) in ignored:
+                    continue
+                hint = did_you_mean(customer.vendor_customer, missing)
+                log.error(
+                    "%s customer %r is not mapped to a PSA customer%s: add a [[customers]] block with "
+                    "[customers.%s] customer = %r, or list it under [[ignored_customers]] (`connector map` lists "
+                    "every unmapped customer with its closest Atera names)",
+                    name,
+                    customer.vendor_customer,
+                    hint,
+                    name,
+                    customer.vendor_customer,
+                )
+                report.unmapped.append({"source": name, "vendor_customer": customer.vendor_customer})
 
     # -- compute and review ------------------------------------------------------------------------------------
 
@@ -259,13 +266,28 @@ class SyncEngine:
             raise Blocked(usage_report or f"no source {source}")
         if usage_report.problems:
             raise Blocked(f"{source} report unusable: {'; '.join(usage_report.problems)}")
-        vendor_name = customer.vendor_customer(source)
-        assert vendor_name is not None  # the configuration refuses a line whose source names no customer
-        usage = usage_report.customer(vendor_name)
+        ref = customer.vendor_ref(source)
+        assert ref is not None  # the configuration refuses a line whose source names no customer
+        usage = usage_report.find(ref)
         if usage is None:
+            names = [c.vendor_customer for c in usage_report.customers]
+            ids = {c.vendor_customer: c.vendor_id for c in usage_report.customers if c.vendor_id}
             raise Blocked(
-                f"{source} customer {vendor_name!r} is not in the {source} data; check [customers.{source}] "
-                f"customer for {customer.psa_customer!r}"
+                f"{source} customer {ref!r} is not in the {source} data{did_you_mean(ref, names, ids=ids)}; check "
+                f"[customers.{source}] customer for {customer.psa_customer!r}"
+            )
+        vendor_name = usage.vendor_customer
+        given = customer.vendors[source]
+        if given.id is not None and given.customer != given.id and vendor_name.casefold() != given.customer.casefold():
+            # Found by its id under another name: the vendor renamed it; billing follows the id.
+            log.warning(
+                "%s customer %r is now named %r at %s (same id %s): billed as before; update the name in the "
+                "mapping when convenient",
+                source,
+                given.customer,
+                vendor_name,
+                source,
+                ref,
             )
         # Every vendor period of the customer that falls in the billing period, not just the first one listed.
         spoiled = [

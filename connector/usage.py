@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from mappings.lines import Line
+from mappings.truth import ContractRef, Held
 
 # Past a trillion of anything (GB, users, devices) a number is broken, not big: the review's per-unit ceilings hold
 # the merely large for a person; this refuses what no person should be asked to approve, and that the PSA's doubles
@@ -32,6 +33,8 @@ class CustomerUsage:
     complete: bool = True
     problems: list[str] = field(default_factory=list)
     inputs: dict[str, Any] = field(default_factory=dict)
+    # The vendor's own id for the customer, when it has one: stable across renames, so mappings may name it.
+    vendor_id: str | None = None
 
     def fail(self, problem: str) -> None:
         """Mark the customer's usage incomplete, keeping the reason for the run report."""
@@ -59,6 +62,11 @@ class UsageReport:
     def customer(self, vendor_customer: str) -> CustomerUsage | None:
         wanted = vendor_customer.casefold()
         return next((c for c in self.customers if c.vendor_customer.casefold() == wanted), None)
+
+    def find(self, ref: str) -> CustomerUsage | None:
+        """The customer a mapping names: by the vendor's id first (it survives a rename), else by name."""
+        by_id = next((c for c in self.customers if c.vendor_id is not None and c.vendor_id == ref.strip()), None)
+        return by_id or self.customer(ref)
 
     def customer_periods(self, vendor_customer: str) -> list[CustomerUsage]:
         """Every period of one customer in this report (a report with a Month column may carry several)."""
@@ -119,3 +127,15 @@ class Sink(Protocol):
     """Where computed lines go (the PSA). A push of a line the PSA already holds must write nothing."""
 
     def push(self, line: Line, events: PsaEvents | None = None) -> PushResult: ...
+
+
+@runtime_checkable
+class VerifyingSink(Sink, Protocol):
+    """A sink that can say what the PSA holds for the mapped contracts, in a few list reads per run.
+
+    `snapshot` raises ConnectorError when the PSA cannot be read: the run is then not "ok", whatever it pushed.
+    """
+
+    psa_title: str
+
+    def snapshot(self, refs: Sequence[ContractRef]) -> dict[ContractRef, Held]: ...

@@ -51,14 +51,27 @@ def _gather(data: Any, fields: dict[str, Any], into: str, *, scalars: bool) -> A
 
 
 class VendorCustomer(StrictModel):
-    """A customer as one vendor names it."""
+    """A customer as one vendor names it: its name, or its id (stable across renames), or both."""
 
-    customer: str = Field(min_length=1, description="The vendor's customer name")
+    customer: str = Field(min_length=1, description="The vendor's customer name (or id)")
+    id: str | None = Field(default=None, min_length=1, description="The vendor's customer id; found by it first")
 
     @model_validator(mode="before")
     @classmethod
     def _bare_name(cls, data: Any) -> Any:
-        return {"customer": data} if isinstance(data, str) else data
+        if isinstance(data, str | int) and not isinstance(data, bool):
+            return {"customer": str(data)}
+        if isinstance(data, dict):
+            data = {k: str(v) if k in ("id", "customer") and isinstance(v, int) else v for k, v in data.items()}
+            if "customer" not in data and isinstance(data.get("id"), str):
+                # Given by id alone: the id is also what messages call it until the vendor's data names it.
+                data = {**data, "customer": data["id"]}
+        return data
+
+    @property
+    def ref(self) -> str:
+        """What the vendor's data is searched by: the id when given, else the name (which may itself be an id)."""
+        return self.id or self.customer
 
 
 class LineMapping(StrictModel):
@@ -70,7 +83,9 @@ class LineMapping(StrictModel):
     )
     contract: str = Field(min_length=1, description="Name of the PSA contract that carries it")
     contract_id: int | None = Field(default=None, description="The contract's id in the PSA, when known; wins")
-    rate: Decimal = Field(ge=0, allow_inf_nan=False, description="Price per unit (per user, per GB, per device)")
+    rate: Decimal | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Price per unit; absent: the PSA contract's own rate"
+    )
     billing_period: BillingPeriod = BillingPeriod.MONTHLY
     start_date: date | None = None
     product: str | None = Field(default=None, description="Only usage of this vendor product / service plan")
@@ -137,6 +152,11 @@ class CustomerMapping(StrictModel):
         """The customer's name at `source`, or None when it is not billed from there."""
         ref = self.vendors.get(source)
         return ref.customer if ref is not None else None
+
+    def vendor_ref(self, source: str) -> str | None:
+        """What the customer is looked up by at `source` (its id when given), or None when not billed from there."""
+        ref = self.vendors.get(source)
+        return ref.ref if ref is not None else None
 
 
 def _legacy_vendor_key(key: object, fields: dict[str, Any]) -> bool:

@@ -235,7 +235,12 @@ class AltaroSource:
         )
 
     def _usage(self, count: CustomerCount, fetched: list[LinkPayload]) -> CustomerUsage:
-        usage = CustomerUsage(source=self.name, vendor_customer=count.customer, period_key=count.period_key)
+        usage = CustomerUsage(
+            source=self.name,
+            vendor_customer=count.customer,
+            period_key=count.period_key,
+            vendor_id=count.customer_id or None,
+        )
         usage.quantities[(BILLED_USERS, "")] = Decimal(count.billed_users)
         for product, users in count.users_by_product.items():
             if product:

@@ -150,7 +150,9 @@ def compute_customer(
     by id) and `names` (customer names by id) let an orphan sub-account's error say whose its parent is, and
     `refused` (ids of accounts that did not validate) that its parent was refused rather than missing.
     """
-    usage = CustomerUsage(source=SOURCE, vendor_customer=customer.name, period_key=period_key)
+    usage = CustomerUsage(
+        source=SOURCE, vendor_customer=customer.name, period_key=period_key, vendor_id=str(customer.id)
+    )
     for problem in problems or []:
         usage.fail(problem)
     own = {a.id: a for a in accounts}
