@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from connector import __version__
-from connector.cli import check, reconcile, review, sync, views
+from connector.cli import check, history, reconcile, review, status, sync, views
 from connector.cli.options import ConfigOption, State
 from connector.cli.output import stderr, stdout
 from connector.config import DEFAULT_CONFIG_PATH
@@ -70,6 +70,8 @@ def build_app() -> typer.Typer:
         app.command()(command)
     views.add_views(app)
     app.command()(reconcile.reconcile)
+    app.command()(status.status)
+    app.command()(history.history)
     return app
 
 

@@ -1,0 +1,60 @@
+"""`connector status`: the last runs, what waits for a person, when each report link may next be called, the store."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from connector import operations
+from connector.cli.options import ConfigOption, FormatOption, state
+from connector.cli.output import print_json, print_table, stdout
+from connector.errors import Status
+from connector.status import StatusSummary
+
+
+def _print(summary: StatusSummary) -> None:
+    print_table(
+        "Last runs",
+        ["run", "command", "started", "finished", "status", "pushed", "unchanged", "held", "blocked", "failed"],
+        [
+            (
+                *(r["run_id"], r["command"], r["started_at"], r["finished_at"], r["status"]),
+                *(r["totals"].get(k, "") for k in ("pushed", "unchanged", "held", "blocked", "failed")),
+            )
+            for r in summary.runs
+        ],
+        numeric=("pushed", "unchanged", "held", "blocked", "failed"),
+    )
+    if summary.links:
+        print_table(
+            "Vendor calls",
+            ["source", "target", "last call", "next call allowed"],
+            [(k["source"], k["target"], k["last_call_at"], k["next_call_at"] or "any time") for k in summary.links],
+        )
+    size = f"{summary.store_bytes / 1024:.0f} KiB"
+    stdout.print(f"Store: {summary.store_path} (schema v{summary.schema_version}, {size})", markup=False)
+    notes = summary.attention()
+    if not notes:
+        stdout.print("Nothing waits for you.", markup=False)
+    for note in notes:
+        stdout.print(f"needs attention: {note}", markup=False)
+
+
+def status(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    runs: Annotated[int, typer.Option(help="How many recent runs to show.", min=1)] = 5,
+    output: FormatOption = "table",
+) -> Status:
+    """Show the last runs and what waits for a person.
+
+    Exit 0 when nothing does, 5 when lines are held for review, 3 when something was not billed (a failed push, an
+    unmapped customer, a last run that failed or was incomplete).
+    """
+    summary = operations.status(state(ctx, config).settings(), runs=runs)
+    if output == "json":
+        print_json(summary.to_data())
+    else:
+        _print(summary)
+    return summary.status
