@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
@@ -12,15 +12,14 @@ import providers
 from connector.config import Settings
 from connector.errors import ConfigError, ConnectorError, Status, StoreError
 from connector.observe import observe
+from connector.resolve import check_online, online_status
 from connector.secrets import SecretRef, chmod_hint, open_to_others
-from connector.status import StatusSummary, summarise
 from connector.store import Store
-from connector.store.activity import line_history
 from connector.sync import sync_once
 from connector.usage import UsageReport, UsageSource
 from mappings.billing import price
 from mappings.lines import LineStatus, StoredLine
-from providers.spec import BuildContext, Reconciled
+from providers.spec import BuildContext, Finding, Reconciled
 
 __all__ = [
     "CheckSummary",
@@ -30,10 +29,8 @@ __all__ = [
     "discard",
     "explain",
     "fetch_usage",
-    "history",
     "reconcile",
     "review",
-    "status",
     "sync",
 ]
 
@@ -55,9 +52,12 @@ class CheckSummary:
     secrets: dict[str, tuple[str, str | None]]  # where each secret comes from, and why it cannot be read
     warnings: list[str]
     vendors: list[str]  # the registered usage sources, in the order mappings name them
+    online: list[Finding] = field(default_factory=list)  # `--online`: credentials and names checked at the vendors
 
     def status(self, *, strict: bool) -> Status:
-        return Status.INVALID if strict and self.warnings else Status.OK
+        if strict and self.warnings:
+            return Status.INVALID
+        return online_status(self.online)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -68,11 +68,22 @@ class CheckSummary:
             "customers": len(self.settings.customers),
             "lines": sum(len(c.lines) for c in self.settings.customers),
             "warnings": self.warnings,
-        }
+        } | ({"online": [_finding_data(f) for f in self.online]} if self.online else {})
 
 
-def check(settings: Settings, config_path: Path) -> CheckSummary:
-    """Summarise a valid configuration: sources, secrets, and lines whose source is not enabled."""
+def _finding_data(finding: Finding) -> dict[str, Any]:
+    return {
+        "check": finding.check,
+        "status": finding.status,
+        "problem": finding.problem,
+        "suggestion": finding.suggestion,
+        "note": finding.note,
+    }
+
+
+def check(settings: Settings, config_path: Path, *, online: bool = False) -> CheckSummary:
+    """Summarise a valid configuration: sources, secrets, and lines whose source is not enabled; `online` also tests
+    each vendor's credentials and resolves every mapped customer and contract in the PSA."""
     sources = {
         name: (settings.enabled(name), provider.describe(settings.section(name)))
         for name, provider in providers.REGISTRY.items()
@@ -87,7 +98,12 @@ def check(settings: Settings, config_path: Path) -> CheckSummary:
                     f"customers '{customer.psa_customer}': {line.metric} needs [{line.source}] enabled = true"
                 )
     vendors = [p.name for p in providers.sources()]
-    return CheckSummary(config_path, settings, sources, secrets, warnings, vendors)
+    found: list[Finding] = []
+    if online:
+        # The store holds Altaro's fetch ledger: a report fetched here is kept and serves the next sync.
+        with Store.open(settings.store.path) as store:
+            found = check_online(settings, store)
+    return CheckSummary(config_path, settings, sources, secrets, warnings, vendors, found)
 
 
 def _exposed(refs: dict[str, SecretRef], config_path: Path) -> list[str]:
@@ -262,21 +278,6 @@ def reconcile(
     section = psa.enabled_section(settings)
     found = psa.reconcile(section, BuildContext(settings.http, store), pushed, start, end)
     return Reconciliation(psa.name.capitalize(), period, start, end, found)
-
-
-# -- status and history -------------------------------------------------------------------------------------------
-
-
-def status(settings: Settings, *, runs: int = 5) -> StatusSummary:
-    """The last runs and what waits for a person; reads the store without the sync lock (a daemon may be syncing)."""
-    with Store.open(settings.store.path) as store:
-        return summarise(settings, store, runs=runs)
-
-
-def history(settings: Settings, customer: str | None = None, period: str | None = None) -> list[dict[str, Any]]:
-    """Every recorded change of every line of a customer (any case) and period, oldest first."""
-    with Store.open(settings.store.path) as store:
-        return line_history(store.database, customer, period)
 
 
 # -- usage --------------------------------------------------------------------------------------------------------

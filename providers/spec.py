@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from connector.errors import ConfigError, ConnectorError, Status
+from connector.errors import ConfigError, ConnectorError, Status, exit_code_for
 from connector.http import HttpSettings
 from connector.secrets import SecretRef
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from connector.config import Settings
     from connector.store import Store
     from connector.usage import Sink, UsageReport, UsageSource
+    from mappings.customer import CustomerMapping
     from mappings.lines import StoredLine
 
 Clock = Callable[[], datetime]
@@ -138,6 +139,27 @@ class Reconciled(Protocol):
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One online check (`connector check --online`): what was checked, and what is wrong with it, if anything.
+
+    `status` is OK, INVALID (configuration to fix: a wrong key, a name the PSA does not know) or INCOMPLETE (the
+    vendor could not be asked, so nothing was verified); `suggestion` is the nearest name the vendor knows.
+    """
+
+    check: str
+    problem: str | None = None
+    status: Status = Status.OK
+    suggestion: str | None = None
+    note: str | None = None  # said beside an ok: what the check did, or what will happen
+
+    @classmethod
+    def failed(cls, check: str, error: ConnectorError) -> Finding:
+        """An error met while checking: configuration to fix when its exit code says so (2), else not verified."""
+        status = Status.INVALID if error.exit_code == exit_code_for(Status.INVALID) else Status.INCOMPLETE
+        return cls(check, str(error), status)
+
+
+@dataclass(frozen=True)
 class DemoKit:
     """What a provider's demo part starts with: the month its sample data is for, and where its secrets go.
 
@@ -174,7 +196,8 @@ class Provider(Generic[S]):
 
     A source provider measures `metrics` and builds a usage source; a PSA provider builds the sink lines are pushed
     to, may declare per-line options (`line_options`) that mappings give under the PSA's own key, and reconciles
-    pushed lines against its invoices (`reconcile`: section, context, lines, first and last invoice date). `views`
+    pushed lines against its invoices (`reconcile`: section, context, lines, first and last invoice date). `probe` and
+    `resolve` are `check --online`'s (see Finding). `views`
     are its read-only commands (`views_help` heads its own command group); `enable_hint` completes the error
     "[name] enabled = false: …"; `demo` starts its sandbox for `connector demo` (see DemoPart).
     """
@@ -192,6 +215,10 @@ class Provider(Generic[S]):
     # Keys of `line_options` that older configurations wrote on the line itself; read from there still.
     legacy_line_keys: tuple[str, ...] = ()
     reconcile: Callable[[S, BuildContext, list[StoredLine], date, date], Sequence[Reconciled]] | None = None
+    # `check --online`: test the credentials with the least the vendor allows (a source's report link is fetched
+    # through the ledger, so the call is not wasted); a PSA also resolves every mapped customer and contract.
+    probe: Callable[[S, BuildContext], list[Finding]] | None = None
+    resolve: Callable[[S, BuildContext, Sequence[CustomerMapping]], list[Finding]] | None = None
     views: tuple[View, ...] = ()
     views_help: str = ""
     enable_hint: str = "enable it"

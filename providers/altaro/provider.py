@@ -9,7 +9,18 @@ from connector.secrets import SecretRef
 from mappings.enums import Unit
 from providers.altaro.client import build_altaro_client
 from providers.altaro.settings import AltaroSettings
-from providers.spec import CONFIG, FORMAT, BuildContext, MetricSpec, Param, Provider, View, ViewInput, ViewResult
+from providers.spec import (
+    CONFIG,
+    FORMAT,
+    BuildContext,
+    Finding,
+    MetricSpec,
+    Param,
+    Provider,
+    View,
+    ViewInput,
+    ViewResult,
+)
 
 if TYPE_CHECKING:
     from connector.usage import UsageSource
@@ -23,6 +34,13 @@ def _source(settings: AltaroSettings, context: BuildContext) -> UsageSource:
     from providers.altaro.source import AltaroSource
 
     return AltaroSource(settings, context.store.ledger, lambda: build_altaro_client(context.http), now=context.now)
+
+
+def _probe(settings: AltaroSettings, context: BuildContext) -> list[Finding]:
+    # Loaded only when `check --online` runs.
+    from providers.altaro.probe import probe
+
+    return probe(settings, context)
 
 
 def _secrets(settings: AltaroSettings) -> dict[str, SecretRef]:
@@ -95,6 +113,7 @@ PROVIDER = Provider(
         MetricSpec(BACKUP_GB, Unit.GB, "sum of the backed-up size column over the customer's rows"),
     ),
     build_source=_source,
+    probe=_probe,
     views=(USERS, USAGE),
     enable_hint="enable it and add [[altaro.links]] to fetch usage",
     demo=_demo,

@@ -11,10 +11,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from connector.secrets import SecretRef
 from providers.atera.client import build_atera_client
 from providers.atera.settings import AteraSettings
-from providers.spec import CONFIG, FORMAT, BuildContext, Param, Provider, Reconciled, View, ViewInput, ViewResult
+from providers.spec import (
+    CONFIG,
+    FORMAT,
+    BuildContext,
+    Finding,
+    Param,
+    Provider,
+    Reconciled,
+    View,
+    ViewInput,
+    ViewResult,
+)
 
 if TYPE_CHECKING:
     from connector.usage import Sink
+    from mappings.customer import CustomerMapping
     from mappings.lines import StoredLine
     from providers.spec import DemoKit, DemoPart
 
@@ -55,6 +67,19 @@ def _reconcile(
         return reconcile(lines, reader.invoices(start, end))
     finally:
         reader.close()
+
+
+# `check --online`'s module loads only when that command runs.
+def _probe(settings: AteraSettings, context: BuildContext) -> list[Finding]:
+    from providers.atera.resolve import probe
+
+    return probe(settings, context)
+
+
+def _resolve(settings: AteraSettings, context: BuildContext, mappings: Sequence[CustomerMapping]) -> list[Finding]:
+    from providers.atera.resolve import resolve
+
+    return resolve(settings, context, mappings)
 
 
 # The views module (and the client it reads with) loads only when one of its commands runs.
@@ -133,6 +158,8 @@ PROVIDER = Provider(
     line_options=AteraLineOptions,
     legacy_line_keys=("rate_sku", "create_if_missing"),
     reconcile=_reconcile,
+    probe=_probe,
+    resolve=_resolve,
     views=VIEWS,
     views_help="Read the Atera account the connector pushes to (nothing is written).",
     enable_hint="enable it (with base_url and api_key) to read from Atera",

@@ -8,7 +8,18 @@ from connector.secrets import SecretRef
 from mappings.enums import Unit
 from providers.axcient.client import build_axcient_client
 from providers.axcient.settings import AxcientSettings
-from providers.spec import CONFIG, FORMAT, BuildContext, MetricSpec, Param, Provider, View, ViewInput, ViewResult
+from providers.spec import (
+    CONFIG,
+    FORMAT,
+    BuildContext,
+    Finding,
+    MetricSpec,
+    Param,
+    Provider,
+    View,
+    ViewInput,
+    ViewResult,
+)
 
 if TYPE_CHECKING:
     from connector.usage import UsageReport, UsageSource
@@ -27,6 +38,13 @@ def _source(settings: AxcientSettings, context: BuildContext) -> UsageSource:
 
     # The password is read when a collection opens the client, not here: see AxcientSource.
     return AxcientSource(settings, lambda: build_axcient_client(settings, context.http), now=context.now)
+
+
+def _probe(settings: AxcientSettings, context: BuildContext) -> list[Finding]:
+    # Loaded only when `check --online` runs.
+    from providers.axcient.probe import probe
+
+    return probe(settings, context)
 
 
 def _secrets(settings: AxcientSettings) -> dict[str, SecretRef]:
@@ -84,6 +102,7 @@ PROVIDER = Provider(
         MetricSpec(DEVICES, Unit.DEVICE, "billed accounts, PCs and servers"),
     ),
     build_source=_source,
+    probe=_probe,
     views=(USAGE,),
     enable_hint="enable it (with base_url, username and password) to read the portal",
     demo=_demo,
