@@ -48,6 +48,7 @@ class LogSettings(BaseModel):
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: Path | None = None
+    format: Literal["text", "json"] = Field(default="text", description="text for people, json: one object a line")
 
 
 class IgnoredCustomer(BaseModel):
@@ -265,9 +266,35 @@ def load_settings(path: Path | None = None, *, required: bool = True) -> Setting
             raise ConfigError(f"{config_path}: not valid TOML: {error}") from None
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(f"{config_path}: cannot read: {error}") from None
+    file_data = _with_included_mappings(config_path, file_data)
     settings = _validated(str(config_path), file_data)
     _resolve_relative_paths(settings, config_path)
     return settings
+
+
+def _with_included_mappings(config_path: Path, file_data: dict[str, Any]) -> dict[str, Any]:
+    """`[mappings] file = "mappings.toml"` (or `files = [...]`): mapping files `connector map --write` writes, their
+    `[[customers]]` and `[[ignored_customers]]` appended to the main file's (which is never rewritten)."""
+    included = file_data.get("mappings")
+    if included is None:
+        return file_data
+    if not isinstance(included, dict) or set(included) - {"file", "files"}:
+        raise ConfigError(f'{config_path}: mappings: expected file = "mappings.toml" or files = ["a.toml", …]')
+    names = ([included["file"]] if "file" in included else []) + list(included.get("files", []))
+    merged = {key: value for key, value in file_data.items() if key != "mappings"}
+    for name in names:
+        path = config_path.parent / str(name)
+        try:
+            data = tomllib.loads(path.read_bytes().decode("utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{path}: cannot read (included by {config_path} [mappings]): {error}") from None
+        if extra := sorted(set(data) - {"customers", "ignored_customers"}):
+            raise ConfigError(f"{path}: {extra[0]}: a mapping file holds only [[customers]] and [[ignored_customers]]")
+        for key in ("customers", "ignored_customers"):
+            merged[key] = list(merged.get(key, [])) + list(data.get(key, []))
+    return merged
 
 
 def _resolve_relative_paths(settings: Settings, config_path: Path) -> None:

@@ -219,6 +219,8 @@ class Provider(Generic[S]):
     # through the ledger, so the call is not wasted); a PSA also resolves every mapped customer and contract.
     probe: Callable[[S, BuildContext], list[Finding]] | None = None
     resolve: Callable[[S, BuildContext, Sequence[CustomerMapping]], list[Finding]] | None = None
+    # `connector map`: the PSA's customers as (id, name), to match vendor customers against.
+    customers: Callable[[S, BuildContext], list[tuple[int, str]]] | None = None
     views: tuple[View, ...] = ()
     views_help: str = ""
     enable_hint: str = "enable it"

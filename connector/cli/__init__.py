@@ -11,6 +11,7 @@ import typer
 
 from connector import __version__
 from connector.cli import check, history, reconcile, review, status, sync, views
+from connector.cli.map import map_customers
 from connector.cli.options import ConfigOption, State
 from connector.cli.output import stderr, stdout
 from connector.config import DEFAULT_CONFIG_PATH
@@ -70,6 +71,7 @@ def build_app() -> typer.Typer:
         app.command()(command)
     views.add_views(app)
     app.command()(reconcile.reconcile)
+    app.command("map")(map_customers)
     app.command()(status.status)
     app.command()(history.history)
     return app

@@ -82,6 +82,17 @@ def _resolve(settings: AteraSettings, context: BuildContext, mappings: Sequence[
     return resolve(settings, context, mappings)
 
 
+def _customer_names(settings: AteraSettings, context: BuildContext) -> list[tuple[int, str]]:
+    """Every Atera customer as (CustomerID, CustomerName), for `connector map`."""
+    from providers.atera.source import AteraReader
+
+    reader = AteraReader.from_settings(settings, context.http)
+    try:
+        return [(c.CustomerID, c.CustomerName) for c in reader.customers()]
+    finally:
+        reader.close()
+
+
 # The views module (and the client it reads with) loads only when one of its commands runs.
 def _customers(view: ViewInput) -> ViewResult:
     from providers.atera.views import customers
@@ -158,6 +169,7 @@ PROVIDER = Provider(
     line_options=AteraLineOptions,
     legacy_line_keys=("rate_sku", "create_if_missing"),
     reconcile=_reconcile,
+    customers=_customer_names,
     probe=_probe,
     resolve=_resolve,
     views=VIEWS,

@@ -1,0 +1,82 @@
+"""`connector map`: vendor customers against the PSA's (mapped, matched, suggested, unmatched); `--write` a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from connector import mapper
+from connector.cli.options import ConfigOption, FormatOption, state
+from connector.cli.output import print_json, print_table, stderr, stdout
+from connector.errors import ConfigError, Status
+
+
+def map_customers(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    output: FormatOption = "table",
+    write: Annotated[
+        Path | None,
+        typer.Option("--write", help="Write the accepted matches as [[customers]] blocks to this mapping file."),
+    ] = None,
+    accept: Annotated[
+        Literal["exact", "suggested"],
+        typer.Option("--accept", help="exact: only exact-name matches; suggested: also each best suggestion."),
+    ] = "exact",
+) -> Status:
+    """Match every vendor customer to a PSA customer; reuses a stored Altaro report inside its 5 minutes."""
+    options = state(ctx, config)
+    settings = options.settings()
+    reports, problems = mapper.vendor_reports(settings)
+    result = mapper.map_customers(settings, reports, mapper.psa_customers(settings))
+    result.problems += problems
+    if output == "json":
+        print_json(result.to_data())
+    else:
+        _print(result)
+    for problem in result.problems:
+        stderr.print(f"error: {problem}", markup=False)
+    if write is not None:
+        _write(write, result, accept, [c.psa_customer for c in settings.customers], options.config_path)
+    return Status.INCOMPLETE if result.problems else Status.OK
+
+
+def _print(result: mapper.MapResult) -> None:
+    rows = []
+    for item in result.items:
+        near = ", ".join(f"{p.name} ({score:g})" for p, score in item.suggestions)
+        psa = item.psa.name if item.psa is not None and item.kind != "suggested" else ""
+        rows.append((item.vendor.source, item.vendor.name, item.vendor.id or "", item.kind, psa, near))
+    print_table("Vendor customers", ["source", "vendor customer", "id", "status", "PSA customer", "closest"], rows)
+    if result.unbilled:
+        print_table(
+            "Mapped PSA customers with no vendor data",
+            ["PSA customer", "id"],
+            [(p.name, p.id or "") for p in result.unbilled],
+        )
+    counts = ", ".join(f"{len(result.of(kind))} {kind}" for kind in mapper.KINDS)
+    stdout.print(counts)
+
+
+def _write(path: Path, result: mapper.MapResult, accept: str, taken: list[str], config_path: Path) -> None:
+    if path.resolve() == config_path.resolve():
+        # The user's own file keeps its comments and order: never rewritten.
+        raise ConfigError(f"--write {path}: that is the main configuration; name a separate mapping file")
+    chosen = result.of("matched") + (result.of("suggested") if accept == "suggested" else [])
+    text, skipped = mapper.render(chosen, taken)
+    path.write_text(text, encoding="utf-8")
+    for item in skipped:
+        assert item.psa is not None
+        stderr.print(
+            f"note: {item.vendor.source} customer {item.vendor.name!r} matches {item.psa.name!r}, which the main "
+            "configuration maps already: add it to that block by hand",
+            markup=False,
+        )
+    relative = path.name if path.parent.resolve() == config_path.parent.resolve() else str(path)
+    stdout.print(
+        f"wrote {len(chosen) - len(skipped)} mapping(s) to {path}; include it from {config_path} with\n"
+        f'  [mappings]\n  file = "{relative}"',
+        markup=False,
+    )

@@ -1,0 +1,183 @@
+"""`connector map`: every vendor customer against the PSA's customers (mapped, matched, suggested, unmatched)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import providers
+from connector.config import Settings
+from connector.errors import ConfigError
+from connector.matching import closest, exact
+from connector.operations import fetch_usage
+from connector.store import Store
+from connector.usage import UsageReport
+from providers.spec import BuildContext
+
+KINDS = ("mapped", "matched", "suggested", "unmatched")
+
+
+@dataclass(frozen=True)
+class VendorRef:
+    source: str
+    name: str
+    id: str | None
+
+
+@dataclass(frozen=True)
+class PsaRef:
+    name: str
+    id: int | None
+
+
+@dataclass(frozen=True)
+class MapItem:
+    """One vendor customer and what it is (or could be) billed as in the PSA."""
+
+    kind: str
+    vendor: VendorRef
+    psa: PsaRef | None = None
+    score: float | None = None
+    suggestions: tuple[tuple[PsaRef, float], ...] = ()
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "source": self.vendor.source,
+            "vendor_customer": {"name": self.vendor.name, "id": self.vendor.id},
+            "psa_customer": {"name": self.psa.name, "id": self.psa.id} if self.psa else None,
+        }
+        if self.score is not None:
+            data["score"] = self.score
+        if self.suggestions:
+            data["suggestions"] = [{"name": p.name, "id": p.id, "score": s} for p, s in self.suggestions]
+        return data
+
+
+@dataclass
+class MapResult:
+    """Every vendor customer by kind; `problems` are sources that could not be read (their customers are unknown)."""
+
+    items: list[MapItem] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    unbilled: list[PsaRef] = field(default_factory=list)  # mapped PSA customers none of whose vendors has data
+
+    def of(self, kind: str) -> list[MapItem]:
+        return [item for item in self.items if item.kind == kind]
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {kind: [item.to_data() for item in self.of(kind)] for kind in KINDS}
+        data["no_vendor_data"] = [{"name": p.name, "id": p.id} for p in self.unbilled]
+        data["problems"] = self.problems
+        return data
+
+
+def psa_customers(settings: Settings) -> list[PsaRef]:
+    """The PSA's customers, read through its provider."""
+    psa = providers.psa()
+    if psa is None or psa.customers is None:
+        raise ConfigError("no registered PSA can list its customers")
+    section = psa.enabled_section(settings)
+    with Store.open(settings.store.path) as store:
+        return [PsaRef(name, id_) for id_, name in psa.customers(section, BuildContext(settings.http, store))]
+
+
+def vendor_reports(settings: Settings) -> tuple[dict[str, UsageReport], list[str]]:
+    """Each enabled source's usage, fetched through the ledger (a report link called too soon answers from the last
+    stored report), and why a source gave none."""
+    reports: dict[str, UsageReport] = {}
+    problems: list[str] = []
+    for provider in providers.sources():
+        if not settings.enabled(provider.name):
+            continue
+        try:
+            reports[provider.name] = fetch_usage(settings, provider.name)
+        except ConfigError:
+            raise
+        except Exception as error:  # one vendor down must not hide the other vendors' customers
+            problems.append(f"{provider.name}: {error}")
+    return reports, problems
+
+
+def map_customers(settings: Settings, reports: Mapping[str, UsageReport], psa: Sequence[PsaRef]) -> MapResult:
+    """Classify every vendor customer: mapped by the configuration, auto-matched by exact normalised name, suggested
+    (closest PSA names with a score), or unmatched. Pure: the caller fetched the reports and the PSA's customers."""
+    result = MapResult()
+    ignored = {(i.source, i.customer.casefold()) for i in settings.ignored_customers}
+    by_name = {p.name: p for p in psa}
+    found_any: set[str] = set()
+    for source, report in reports.items():
+        owners = {}
+        for customer in settings.customers:
+            ref = customer.vendor_ref(source)
+            usage = report.find(ref) if ref is not None else None
+            if usage is not None:
+                owners[usage.vendor_customer.casefold()] = customer
+                found_any.add(customer.psa_customer)
+        seen: set[str] = set()
+        for usage in report.customers:
+            key = usage.vendor_customer.casefold()
+            if key in seen or (source, key) in ignored:
+                continue
+            seen.add(key)
+            vendor = VendorRef(source, usage.vendor_customer, usage.vendor_id)
+            owner = owners.get(key)
+            if owner is not None:
+                known = by_name.get(owner.psa_customer) or PsaRef(owner.psa_customer, owner.psa_customer_id)
+                result.items.append(MapItem("mapped", vendor, known))
+            else:
+                result.items.append(_match(vendor, by_name))
+    result.unbilled = [
+        PsaRef(c.psa_customer, c.psa_customer_id)
+        for c in settings.customers
+        if c.vendors and c.psa_customer not in found_any and any(s in reports for s in c.vendors)
+    ]
+    return result
+
+
+def _match(vendor: VendorRef, by_name: Mapping[str, PsaRef]) -> MapItem:
+    same = exact(vendor.name, list(by_name))
+    if len(same) == 1:
+        return MapItem("matched", vendor, by_name[same[0]], score=100.0)
+    near = closest(vendor.name, list(by_name))
+    if near:
+        suggestions = tuple((by_name[s.name], s.score) for s in near)
+        return MapItem("suggested", vendor, suggestions[0][0], score=near[0].score, suggestions=suggestions)
+    return MapItem("unmatched", vendor)
+
+
+def render(items: Sequence[MapItem], taken: Sequence[str] = ()) -> tuple[str, list[MapItem]]:
+    """The accepted matches as TOML mapping blocks, one per PSA customer (its vendors together), each saying where
+    it came from; PSA customers in `taken` (already a block in the main configuration) are left out and returned."""
+    blocks: dict[str, list[MapItem]] = {}
+    skipped = []
+    held = {name.casefold() for name in taken}
+    for item in items:
+        if item.psa is None:
+            continue
+        if item.psa.name.casefold() in held:
+            skipped.append(item)
+        else:
+            blocks.setdefault(item.psa.name, []).append(item)
+    parts = ["# Written by `connector map --write`; included from the main configuration. Edit freely.\n"]
+    for name, matched in blocks.items():
+        psa = matched[0].psa
+        assert psa is not None
+        parts.append("\n[[customers]]\n")
+        parts.append(f"psa_customer = {_toml(name)}\n")
+        if psa.id is not None:
+            parts.append(f"psa_customer_id = {psa.id}\n")
+        for item in matched:
+            how = "exact name match" if item.kind == "matched" else f"suggestion accepted (score {item.score})"
+            parts.append(f"# {item.vendor.source}: {how}\n")
+            vendor = f"customer = {_toml(item.vendor.name)}"
+            if item.vendor.id is not None:
+                vendor += f", id = {_toml(item.vendor.id)}"
+            parts.append(f"{item.vendor.source} = {{ {vendor} }}\n")
+    return "".join(parts), skipped
+
+
+def _toml(text: str) -> str:
+    # A TOML basic string is a JSON string for everything a name holds.
+    return json.dumps(text, ensure_ascii=False)

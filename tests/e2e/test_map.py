@@ -1,0 +1,121 @@
+"""End to end: `connector map` against the sandbox vendors and Atera: matches, `--write`, ids across renames."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.cli import main
+from connector.demo import Sandboxes, running_sandboxes, write_config
+
+MONTH = datetime.now(UTC).strftime("%Y-%m")
+
+
+@pytest.fixture
+def sandboxes(tmp_path: Path) -> Iterator[Sandboxes]:
+    with running_sandboxes(tmp_path, MONTH) as running:
+        yield running
+
+
+@pytest.fixture
+def config(tmp_path: Path, sandboxes: Sandboxes) -> Path:
+    return write_config(tmp_path, sandboxes)
+
+
+@pytest.fixture
+def bare_config(config: Path) -> Path:
+    """The demo's configuration without a single customer mapping: what a new MSP starts from."""
+    config.write_text(config.read_text().split("[[customers]]")[0])
+    return config
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip().startswith("{") else out), err
+
+
+def names(items: list[dict[str, Any]]) -> set[tuple[str, str, str | None]]:
+    return {(i["source"], i["vendor_customer"]["name"], (i["psa_customer"] or {}).get("name")) for i in items}
+
+
+def test_map_shows_the_demo_mappings_as_mapped(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    code, data, _ = cli(capsys, "map", "--config", str(config), "--format", "json")
+    assert code == 0
+    assert set(data) >= {"mapped", "matched", "suggested", "unmatched"}
+    assert ("axcient", "Contoso", "Contoso Ltd") in names(data["mapped"])
+    assert all(i["psa_customer"]["id"] is not None for i in data["mapped"])
+
+
+def test_map_matches_normalised_names_without_mappings(capsys: pytest.CaptureFixture[str], bare_config: Path) -> None:
+    code, data, _ = cli(capsys, "map", "--config", str(bare_config), "--format", "json")
+    assert code == 0
+    assert data["mapped"] == []
+    # "Contoso" at the portal is "Contoso Ltd" in Atera: the legal suffix does not tell customers apart.
+    assert ("axcient", "Contoso", "Contoso Ltd") in names(data["matched"])
+    assert ("altaro", "Fabrikam", "Fabrikam Inc") in names(data["matched"])
+    assert {i["vendor_customer"]["id"] for i in data["matched"] if i["source"] == "axcient"} == {"1", "2", "3"}
+
+
+def test_map_suggests_the_closest_name_for_a_misspelling(
+    capsys: pytest.CaptureFixture[str], bare_config: Path, sandboxes: Sandboxes
+) -> None:
+    portal = sandboxes["axcient"]
+    portal.customers = [{**c, "name": "Northwnd Tradrs"} if c["id"] == 3 else c for c in portal.customers]
+    code, data, _ = cli(capsys, "map", "--config", str(bare_config), "--format", "json")
+    assert code == 0
+    [suggested] = [i for i in data["suggested"] if i["source"] == "axcient"]
+    assert suggested["vendor_customer"] == {"name": "Northwnd Tradrs", "id": "3"}
+    assert suggested["suggestions"][0]["name"] == "Northwind Traders"
+
+
+def test_written_mappings_load_through_the_include(
+    capsys: pytest.CaptureFixture[str], bare_config: Path, tmp_path: Path
+) -> None:
+    written = tmp_path / "mappings.toml"
+    code, _, _ = cli(capsys, "map", "--config", str(bare_config), "--write", str(written))
+    assert code == 0
+    assert "# axcient: exact name match" in written.read_text()
+    main_before = bare_config.read_text()
+    bare_config.write_text(main_before + '\n[mappings]\nfile = "mappings.toml"\n')
+    code, summary, err = cli(capsys, "check", "--config", str(bare_config), "--json")
+    assert code == 0, err
+    assert summary["customers"] == 3
+
+
+def test_writing_over_the_main_configuration_is_refused(capsys: pytest.CaptureFixture[str], bare_config: Path) -> None:
+    before = bare_config.read_text()
+    code, _, err = cli(capsys, "map", "--config", str(bare_config), "--write", str(bare_config))
+    assert code == 2
+    assert "main configuration" in err
+    assert bare_config.read_text() == before
+
+
+def test_an_id_mapped_customer_renamed_at_the_portal_stays_billed(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = config.read_text().replace(
+        'axcient = { customer = "Contoso" }', 'axcient = { customer = "Contoso", id = "1" }'
+    )
+    config.write_text(text)
+    portal = sandboxes["axcient"]
+    portal.customers = [{**c, "name": "Contoso Holdings"} if c["id"] == 1 else c for c in portal.customers]
+    _, report, err = cli(capsys, "sync", "--config", str(config), "--dry-run", "--format", "json")
+    contoso = [r for r in report["lines"] if r["psa_customer"] == "Contoso Ltd" and r["metric"].startswith("axcient")]
+    assert contoso and all(r["outcome"] != "blocked" for r in contoso), err
+    assert "now named 'Contoso Holdings'" in caplog.text
+
+
+def test_a_renamed_customer_mapped_by_name_gets_a_did_you_mean(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, caplog: pytest.LogCaptureFixture
+) -> None:
+    portal = sandboxes["axcient"]
+    portal.customers = [{**c, "name": "Northwind Traders Ltd"} if c["id"] == 3 else c for c in portal.customers]
+    cli(capsys, "sync", "--config", str(config), "--dry-run", "--format", "json")
+    assert "did you mean 'Northwind Traders Ltd' (id 3)?" in caplog.text
+    assert "'Northwind Traders Ltd' is not mapped to a PSA customer (did you mean 'Northwind Traders'?)" in caplog.text
