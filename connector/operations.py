@@ -14,7 +14,9 @@ from connector.errors import ConfigError, ConnectorError, Status, StoreError
 from connector.observe import observe
 from connector.resolve import check_online, online_status
 from connector.secrets import SecretRef, chmod_hint, open_to_others
+from connector.status import StatusSummary, summarise
 from connector.store import Store
+from connector.store.activity import line_history
 from connector.sync import sync_once
 from connector.usage import UsageReport, UsageSource
 from mappings.billing import price
@@ -29,8 +31,10 @@ __all__ = [
     "discard",
     "explain",
     "fetch_usage",
+    "history",
     "reconcile",
     "review",
+    "status",
     "sync",
 ]
 
@@ -278,6 +282,21 @@ def reconcile(
     section = psa.enabled_section(settings)
     found = psa.reconcile(section, BuildContext(settings.http, store), pushed, start, end)
     return Reconciliation(psa.name.capitalize(), period, start, end, found)
+
+
+# -- status and history -------------------------------------------------------------------------------------------
+
+
+def status(settings: Settings, *, runs: int = 5) -> StatusSummary:
+    """The last runs and what waits for a person; reads the store without the sync lock (a daemon may be syncing)."""
+    with Store.open(settings.store.path) as store:
+        return summarise(settings, store, runs=runs)
+
+
+def history(settings: Settings, customer: str | None = None, period: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded change of every line of a customer (any case) and period, oldest first."""
+    with Store.open(settings.store.path) as store:
+        return line_history(store.database, customer, period)
 
 
 # -- usage --------------------------------------------------------------------------------------------------------

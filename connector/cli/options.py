@@ -38,7 +38,9 @@ class State:
         """The configuration, loaded once; not `required`, a missing file gives the defaults."""
         if self._settings is None:
             self._settings = load_settings(self.config_path, required=required)
-            configure_logging(self._settings.log.level, self._settings.log.file, verbose=self.verbose)
+            configure_logging(
+                self._settings.log.level, self._settings.log.file, verbose=self.verbose, fmt=self._settings.log.format
+            )
         return self._settings
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from connector.logs import current_run_id
 from connector.redact import redact
 from connector.store.database import Database, iso, to_json, utcnow
 
@@ -56,7 +57,9 @@ class Runs:
                 "INSERT INTO runs (command, started_at, status, pid, host) VALUES (?, ?, 'running', ?, ?)",
                 [redact(command), iso(now or utcnow()), os.getpid(), redact(socket.gethostname())],
             )
-        return int(cursor.lastrowid or 0)
+        run_id = int(cursor.lastrowid or 0)
+        current_run_id.set(run_id)  # every log line from here on names this run
+        return run_id
 
     def abandon_running(self, found_by: int) -> list[AbandonedRun]:
         """Mark every run before `found_by` still `running` as abandoned, with a note naming its pid.
