@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
@@ -51,6 +52,33 @@ class LogSettings(BaseModel):
     format: Literal["text", "json"] = Field(default="text", description="text for people, json: one object a line")
 
 
+class DaemonSettings(BaseModel):
+    """The daemon's /healthz and /metrics endpoints: off unless `listen` is set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listen: str | None = Field(default=None, description="host:port for /healthz and /metrics, e.g. 127.0.0.1:9464")
+    allow_non_loopback: bool = Field(default=False, description="serve on an address other machines can reach")
+
+    @model_validator(mode="after")
+    def _loopback_unless_allowed(self) -> DaemonSettings:
+        # Metrics name customers and vendors: reachable from the network only when someone decided so.
+        if self.listen is not None and not self.allow_non_loopback and not is_loopback(self.listen):
+            raise ValueError(f"listen = {self.listen!r} is not a loopback address; set allow_non_loopback = true")
+        return self
+
+
+def is_loopback(listen: str) -> bool:
+    """Whether `host:port` names only this machine (127.0.0.0/8, ::1, localhost)."""
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class IgnoredCustomer(BaseModel):
     """A vendor customer you deliberately do not bill (your own tenant, a free pilot): no 'unmapped' error."""
 
@@ -79,6 +107,7 @@ class Settings(BaseSettings):
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     customers: list[CustomerMapping] = Field(default_factory=list)

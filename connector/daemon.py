@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
@@ -13,6 +14,9 @@ from connector.report import RunReport
 from mappings.lines import Outcome
 
 log = logging.getLogger(__name__)
+
+# Told after every cycle: its report (None when it raised), how long it took, and the exception it raised.
+CycleObserver = Callable[[RunReport | None, float, BaseException | None], None]
 
 
 def install_stop_signals(stop: threading.Event) -> None:
@@ -30,6 +34,7 @@ def run_forever(
     stop: threading.Event,
     *,
     max_cycles: int | None = None,
+    on_cycle: CycleObserver | None = None,
 ) -> int:
     """Run `cycle` every `interval_seconds` until `stop` is set; returns how many cycles failed.
 
@@ -40,13 +45,16 @@ def run_forever(
     cycles = 0
     while not stop.is_set():
         cycles += 1
+        began = time.monotonic()
+        report: RunReport | None = None
+        raised: BaseException | None = None
         try:
             report = cycle()
         except ConnectorError as error:
-            failures += 1
+            failures, raised = failures + 1, error
             log.error("sync cycle %d failed: %s", cycles, error)
-        except Exception:
-            failures += 1
+        except Exception as error:
+            failures, raised = failures + 1, error
             log.exception("sync cycle %d failed unexpectedly", cycles)
         else:
             level = logging.INFO if report.status == "ok" else logging.ERROR
@@ -62,6 +70,8 @@ def run_forever(
                 report.count(Outcome.FAILED),
                 len(report.unmapped),
             )
+        if on_cycle is not None:
+            on_cycle(report, time.monotonic() - began, raised)
         if max_cycles is not None and cycles >= max_cycles:
             break
         stop.wait(interval_seconds)

@@ -14,12 +14,14 @@ from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import plain_number, print_json, print_table, stderr, stdout, to_json
 from connector.config import Settings
-from connector.daemon import install_stop_signals, run_forever
+from connector.daemon import CycleObserver, install_stop_signals, run_forever
 from connector.errors import Status
 from connector.report import RunReport
 from mappings.lines import Outcome
 
 if TYPE_CHECKING:  # the demo (and the sandboxes it imports) loads only when `connector demo` runs
+    from http.server import ThreadingHTTPServer
+
     from connector.demo import DemoResult
 
 log = logging.getLogger(__name__)
@@ -148,6 +150,25 @@ def demo(
     return run_demo(directory, show=show, keep_running=keep_running, verbose=state(ctx).verbose).status
 
 
+def _endpoints(settings: Settings, interval: float) -> tuple[CycleObserver | None, ThreadingHTTPServer | None]:
+    """/healthz and /metrics when `[daemon] listen` is set (the prometheus client loads only then)."""
+    listen = settings.daemon.listen
+    if listen is None:
+        return None, None
+    from connector.health import Health, serve
+    from connector.metrics import Metrics
+
+    health, metrics = Health(settings.store.path, interval), Metrics()
+
+    def observe(report: RunReport | None, seconds: float, error: BaseException | None) -> None:
+        health.record(report, error)
+        metrics.record(report, seconds)
+
+    server = serve(listen, health, metrics)
+    log.info("serving /healthz and /metrics on http://%s", listen)
+    return observe, server
+
+
 def daemon(
     ctx: typer.Context,
     config: ConfigOption = None,
@@ -161,7 +182,12 @@ def daemon(
     stop = threading.Event()
     install_stop_signals(stop)
     log.info("daemon started: syncing every %.0fs with store %s", interval, settings.store.path)
-    failures = run_forever(lambda: operations.sync(settings), interval, stop, max_cycles=cycles)
+    observer, server = _endpoints(settings, interval)
+    try:
+        failures = run_forever(lambda: operations.sync(settings), interval, stop, max_cycles=cycles, on_cycle=observer)
+    finally:
+        if server is not None:
+            server.shutdown()
     log.info("daemon stopped")
     # A bounded run (a cron job, a test) reports its failed cycles; an endless one was stopped on purpose.
     return Status.FAILED if failures and cycles is not None else Status.OK
