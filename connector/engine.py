@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import providers
@@ -16,6 +17,7 @@ from connector.config import Settings
 from connector.errors import ConnectorError, ParameterError, Status, exit_code_for
 from connector.matching import did_you_mean
 from connector.observe import observe
+from connector.psa_truth import accept_edit, check_line, contract_rate, contract_ref, read_psa
 from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
 from connector.store import Store
@@ -35,6 +37,7 @@ from mappings.lines import (
 )
 from mappings.measure import peak, vendor_period_overlaps
 from mappings.periods import Period, parse_period_key, period_containing
+from mappings.truth import DIFFERENCES, Held
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +108,13 @@ class SyncEngine:
         reports = self._collect(report, run_id)
         self._find_unmapped(report, reports)
         misconfigured = {s.name for s in report.sources if s.status == "misconfigured"}
+        # Read once per run, dry runs included: "unchanged" must mean the PSA holds what was computed.
+        truth = read_psa(self.settings, self.sink, report, self.progress)
         self.progress(f"computing the lines of {len(self.settings.customers)} customer(s)")
         for customer in self.settings.customers:
             for mapping in customer.lines:
-                result = self._plan_line(customer, mapping, day, reports, dry_run=dry_run)
+                held = truth.get(contract_ref(customer, mapping)) if truth is not None else None
+                result = self._plan_line(customer, mapping, day, reports, held, dry_run=dry_run)
                 if result.outcome is Outcome.BLOCKED and mapping.source in misconfigured:
                     report.misconfigured.add(result.identity)
                 report.lines.append(result)
@@ -186,6 +192,7 @@ class SyncEngine:
         mapping: LineMapping,
         day: date,
         reports: Mapping[str, UsageReport | str],
+        held: Held | None,
         *,
         dry_run: bool,
     ) -> LineResult:
@@ -194,7 +201,7 @@ class SyncEngine:
         if mapping.start_date is not None and period.end < mapping.start_date:
             return LineResult(identity, Outcome.UNCHANGED, reason=f"contract starts {mapping.start_date}")
         try:
-            line = self._price(customer, mapping, period, reports)
+            line = self._price(customer, mapping, period, reports, contract_rate(held))
         except Blocked as blocked:
             log.error("%s / %s: not billed: %s", customer.psa_customer, mapping.contract, blocked)
             return LineResult(identity, Outcome.BLOCKED, reason=str(blocked))
@@ -202,7 +209,19 @@ class SyncEngine:
         previous = self.store.outbox.last_pushed_quantity(
             line.psa_customer, line.contract, line.metric, line.period_key
         )
-        reason = hold_reason(
+        finding = None
+        if held is not None:
+            accepted = None if dry_run else accept_edit(self.store, existing, held)
+            if accepted is not None:
+                return LineResult(identity, Outcome.DISCARDED, line, accepted)
+            psa = getattr(self.sink, "psa_title", "the PSA")
+            finding = check_line(held, line, mapping, period, existing, previous, psa)
+        if finding is not None and finding.outcome is not Outcome.EDITED:
+            # Pushing would bill other money than computed, or nothing at all: named, never staged.
+            log.error("%s / %s: %s: %s", customer.psa_customer, mapping.contract, finding.outcome, finding.reason)
+            return LineResult(identity, finding.outcome, line, finding.reason)
+        edited = f"{Outcome.EDITED.value}: {finding.reason}" if finding is not None else None
+        reason = edited or hold_reason(
             self.settings.review,
             line.quantity,
             previous,
@@ -211,9 +230,10 @@ class SyncEngine:
         )
         if dry_run:
             # What staging would decide, by the very rule staging uses, with nothing written.
-            return staged_result(line, next_status(line, existing, reason), dry_run=True)
-        staged = self.store.outbox.stage(line, reason)
-        return staged_result(line, _decided(staged), dry_run=False, psa_ref=staged.psa_ref)
+            decision = next_status(line, existing, reason, recheck=edited is not None)
+            return _named(staged_result(line, decision, dry_run=True), edited)
+        staged = self.store.outbox.stage(line, reason, recheck=edited is not None)
+        return _named(staged_result(line, _decided(staged), dry_run=False, psa_ref=staged.psa_ref), edited)
 
     def _report_held(self, report: RunReport) -> None:
         """Lines of other periods still waiting for approval: unbilled until someone acts, so never out of sight."""
@@ -228,6 +248,7 @@ class SyncEngine:
         mapping: LineMapping,
         period: Period,
         reports: Mapping[str, UsageReport | str],
+        rate: Decimal | None,
     ) -> Line:
         """The line as mappings/ bills it, from the period's observations; Blocked when it must not be billed."""
         source = mapping.source
@@ -246,15 +267,19 @@ class SyncEngine:
         spec = providers.metric(mapping.metric)
         assert spec is not None  # the configuration checks every metric against the registry
         psa = providers.psa()
-        return bill_line(
-            customer,
-            mapping,
-            period,
-            measured,
-            unit=spec.unit,
-            psa=mapping.psa.get(psa.name, {}) if psa is not None else {},
-            inputs={"source": source, "vendor_customer": usage.vendor_customer, "product": product or "all"},
-        )
+        try:
+            return bill_line(
+                customer,
+                mapping,
+                period,
+                measured,
+                unit=spec.unit,
+                psa=mapping.psa.get(psa.name, {}) if psa is not None else {},
+                inputs={"source": source, "vendor_customer": usage.vendor_customer, "product": product or "all"},
+                contract_rate=rate,
+            )
+        except ValueError as error:
+            raise Blocked(f"{error}: set the mapping's rate, or create the contract in the PSA") from None
 
     @staticmethod
     def _usable_usage(
@@ -318,7 +343,7 @@ class SyncEngine:
         for number, stored in enumerate(pending, start=1):
             self.progress(f"pushing line {number} of {len(pending)} to the PSA")
             result = results.get(stored.identity)
-            if result is not None and result.outcome is Outcome.BLOCKED:
+            if result is not None and result.outcome in (Outcome.BLOCKED, *DIFFERENCES):
                 # Staged by an earlier run, but what stops this run's computation stops the push too.
                 continue
             if result is None:  # approved or failed earlier, pushed now
@@ -383,6 +408,13 @@ def _day_of(period_key: str) -> date:
         return parse_period_key(period_key).start
     except ValueError as error:
         raise ParameterError(f"--period: {error}", param="--period") from None
+
+
+def _named(result: LineResult, edited: str | None) -> LineResult:
+    """A line held because the PSA's quantity was edited is reported as that, with what to do."""
+    if edited is not None and result.outcome is Outcome.HELD:
+        result.outcome = Outcome.EDITED
+    return result
 
 
 def _decided(stored: StoredLine) -> Decision:

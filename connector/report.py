@@ -10,6 +10,9 @@ from typing import Any
 from connector.errors import Status, exit_code_for
 from mappings.lines import LineIdentity, LineResult, Outcome
 
+# The PSA would invoice other money than computed: the mapping or the contract is to fix (exit 2, like a refused push).
+TO_FIX = (Outcome.RATE_DIFFERS, Outcome.CONTRACT_INACTIVE, Outcome.CONTRACT_ENDED, Outcome.CONTRACT_MISSING)
+
 
 @dataclass
 class SourceOutcome:
@@ -43,16 +46,19 @@ class RunReport:
 
         incomplete: something was not billed for a reason the configuration alone does not explain (a vendor, its
         data, an unmapped customer, a failed push); invalid: every line not billed failed on configuration to fix
-        (the PSA has no such customer or contract); held: lines wait for review; ok: everything billed or unchanged.
+        (the PSA has no such customer or contract, or holds another rate, an inactive or ended contract); held: lines
+        wait for review (an edit made in the PSA too); ok: the PSA holds everything computed. A run that could not
+        read the PSA has a problem, so it is incomplete.
         """
         unbilled = [line.identity for line in self.lines if line.outcome in (Outcome.FAILED, Outcome.BLOCKED)]
         to_fix = [identity for identity in unbilled if identity in self.misconfigured]
+        to_fix += [line.identity for line in self.lines if line.outcome in TO_FIX]
         failed_source = any(s.status in {"failed", "incomplete"} for s in self.sources)
         if self.problems or failed_source or self.unmapped or len(to_fix) < len(unbilled):
             return Status.INCOMPLETE
         if to_fix:
             return Status.INVALID
-        if self.count(Outcome.HELD):
+        if self.count(Outcome.HELD) or self.count(Outcome.EDITED):
             return Status.HELD
         return Status.OK
 

@@ -37,8 +37,15 @@ def bill_line(
     unit: str,
     psa: dict[str, Any],
     inputs: dict[str, Any],
+    contract_rate: Decimal | None = None,
 ) -> Line:
-    """The line a mapping bills for a period, given the usage measured for it."""
+    """The line a mapping bills for a period, given the usage measured for it.
+
+    The mapping's rate is the price; without one, the PSA contract's own rate (`contract_rate`) is.
+    """
+    rate = mapping.rate if mapping.rate is not None else contract_rate
+    if rate is None:
+        raise ValueError(f"{mapping.contract}: the mapping has no rate and the PSA contract none to bill at")
     return Line(
         psa_customer=customer.psa_customer,
         contract=mapping.contract,
@@ -46,8 +53,8 @@ def bill_line(
         metric=mapping.metric,
         quantity=measured.quantity,
         unit=unit,
-        rate=mapping.rate,
-        amount=price(measured.quantity, mapping.rate),
+        rate=rate,
+        amount=price(measured.quantity, rate),
         billing_period=mapping.billing_period,
         period_start=period.start,
         period_end=period.end,

@@ -40,6 +40,13 @@ class Outcome(StrEnum):
     PLANNED = "planned"
     PENDING = "pending"
     HELD = "held"
+    # The PSA's quantity is not the one pushed: held for a person (approve pushes ours again, discard accepts it).
+    EDITED = "edited in PSA"
+    # The PSA would invoice other money than computed: the mapping or the contract needs fixing, nothing is pushed.
+    RATE_DIFFERS = "rate differs"
+    CONTRACT_INACTIVE = "contract inactive"
+    CONTRACT_ENDED = "contract ended"
+    CONTRACT_MISSING = "contract missing"
     BLOCKED = "blocked"
     FAILED = "failed"
 
@@ -166,13 +173,14 @@ class Decision(NamedTuple):
     reason: str | None
 
 
-def next_status(line: Line, existing: StoredLine | None, hold_reason: str | None) -> Decision:
+def next_status(line: Line, existing: StoredLine | None, hold_reason: str | None, *, recheck: bool = False) -> Decision:
     """Where a freshly computed line goes: the one rule, used alike by a real run (to stage) and a dry run (to say).
 
     A quantity the PSA already holds stays pushed; a quantity an operator discarded stays discarded (only a different
-    one is news again); anything else is pending, or held when the review step asks for a person.
+    one is news again); anything else is pending, or held when the review step asks for a person. `recheck`: the PSA
+    no longer holds what was pushed, so a pushed line is not taken as billed.
     """
-    if existing is not None:
+    if existing is not None and not recheck:
         if existing.status is LineStatus.PUSHED and existing.pushed_quantity == line.quantity:
             return Decision(LineStatus.PUSHED, None)
         if existing.status is LineStatus.DISCARDED and existing.line.quantity == line.quantity:

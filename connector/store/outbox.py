@@ -72,7 +72,9 @@ class Outbox:
             sql, params = sql + " WHERE status = ?", [status.value]
         return [_stored(r) for r in self._db.execute(sql + " ORDER BY id", params).fetchall()]
 
-    def stage(self, line: Line, hold_reason: str | None, *, now: datetime | None = None) -> StoredLine:
+    def stage(
+        self, line: Line, hold_reason: str | None, *, now: datetime | None = None, recheck: bool = False
+    ) -> StoredLine:
         """Write a computed line as pending (or held) before anything is pushed; `next_status` decides which.
 
         An identity already pushed with the same quantity stays pushed; a changed quantity goes back to pending
@@ -81,7 +83,7 @@ class Outbox:
         stamp = iso(now or utcnow())
         with self._db.transaction():
             existing = self.get(line.identity)
-            status, reason = next_status(line, existing, hold_reason)
+            status, reason = next_status(line, existing, hold_reason, recheck=recheck)
             values = [
                 *(str(line.quantity), line.unit, str(line.rate), str(line.amount), status.value),
                 *(to_json(line.inputs), to_json(line.to_record()), masked(reason), stamp),
@@ -164,6 +166,17 @@ class Outbox:
             )
             line = stored.line
             self._history(stored.id, LineStatus.PUSHED, line.quantity, line.amount, f"PSA {psa_ref}", stamp)
+
+    def accept_pushed(self, identity: LineIdentity, quantity: Decimal, note: str, now: datetime | None = None) -> None:
+        """The PSA's own quantity (edited there) is accepted by an operator: it counts as the one pushed."""
+        stamp = iso(now or utcnow())
+        with self._db.transaction():
+            stored = self._require(identity)
+            self._db.execute(
+                "UPDATE line_items SET pushed_quantity = ?, updated_at = ? WHERE id = ?",
+                [str(quantity), stamp, stored.id],
+            )
+            self._history(stored.id, stored.status, quantity, stored.line.amount, note, stamp)
 
     def mark_failed(self, identity: LineIdentity, error: str, now: datetime | None = None) -> None:
         stamp = iso(now or utcnow())

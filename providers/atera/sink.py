@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -13,6 +13,7 @@ from connector.errors import ConfigError, DataError, VendorError
 from connector.usage import PsaEvents, PushResult
 from mappings.enums import ContractType
 from mappings.lines import Line, LineIdentity
+from mappings.truth import ContractRef, Held
 from providers.atera.client import AteraClient
 from providers.atera.models import (
     ContractDto,
@@ -27,6 +28,7 @@ from providers.atera.models import (
     wire_problem,
 )
 from providers.atera.record import is_later, parse_record, record_text
+from providers.atera.verify import PSA, resolve
 
 __all__ = ["AteraPushResult", "AteraSink", "PushResult"]
 
@@ -114,8 +116,20 @@ class AteraSink:
         self._customers: list[CustomerDto] | None = None
         self._rates: list[RateDto] | None = None
 
+    psa_title = PSA
+
     def close(self) -> None:
         self.client.close()
+
+    def snapshot(self, refs: Sequence[ContractRef]) -> dict[ContractRef, Held]:
+        """What Atera holds for every mapped contract: one paged list of customers and one of contracts, whatever
+        the number of lines (a read per line would not scale to a large MSP, nor stay under Atera's limits)."""
+        if not refs:
+            return {}
+        if self._customers is None:
+            self._customers = list(self.client.customers())
+        contracts = list(self.client.contracts())
+        return {ref: resolve(ref, self._customers, contracts) for ref in refs}
 
     # -- the push ----------------------------------------------------------------------------------------------
 

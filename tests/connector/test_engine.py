@@ -440,6 +440,11 @@ def test_the_report_keeps_its_json_shape() -> None:
         "planned",
         "pending",
         "held",
+        "edited in PSA",
+        "rate differs",
+        "contract inactive",
+        "contract ended",
+        "contract missing",
         "blocked",
         "failed",
     ]

@@ -137,18 +137,19 @@ def test_a_cut_report_blocks_the_altaro_lines(
 def test_a_failed_push_waits_in_review_is_retried_and_can_be_discarded(
     capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
 ) -> None:
-    # A line mapped to a contract Atera does not have (and may not create) fails on every push.
+    # A contract to create whose rate product exists at another price: verified as creatable, refused at the push.
     text = config.read_text().replace(
         'atera = { rate_sku = "BFF-PC-GB", create_if_missing = true }\n',
         'atera = { rate_sku = "BFF-PC-GB", create_if_missing = true }\n\n[[customers.lines]]\n'
-        'metric = "axcient.pc_devices"\ncontract = "No such contract"\nrate = "4.00"\n',
+        'metric = "axcient.pc_devices"\ncontract = "No such contract"\nrate = "4.00"\n'
+        'atera = { rate_sku = "BFF-PC-GB", create_if_missing = true }\n',
     )
     config.write_text(text)
     code, first, _ = sync(capsys, config)
     assert code == 2 and outcomes(first)[("Fabrikam Inc", "axcient.pc_devices")] == "failed"  # configuration to fix
     code, waiting, _ = cli(capsys, "review", "--config", str(config), "--format", "json")
     (failed,) = waiting
-    assert failed["status"] == "failed" and "No such contract" in failed["reason"]
+    assert failed["status"] == "failed" and "BFF-PC-GB" in failed["reason"]
 
     code, second, _ = sync(capsys, config)
     assert code == 2 and outcomes(second)[("Fabrikam Inc", "axcient.pc_devices")] == "failed"
@@ -295,12 +296,13 @@ def test_a_psa_mapping_atera_refuses_is_configuration_to_fix_exit_2(
         contract_id = 987654 if case == "no such contract id" else other
         at = text.index(fabrikam_users, text.index('psa_customer = "Fabrikam Inc"'))
         text = text[:at] + fabrikam_users + f"contract_id = {contract_id}\n" + text[at + len(fabrikam_users) :]
-        says = "987654" if case == "no such contract id" else f"contract {other} belongs to customer"
+        says = "987654" if case == "no such contract id" else f"(contract/{other}) belongs to 'Contoso Ltd'"
     config.write_text(text)
     code, report, err = sync(capsys, config)
     assert code == 2, (report["status"], err)
     assert report["status"] == "invalid"
-    failed = [line for line in report["lines"] if line["outcome"] == "failed"]
+    # Found when the run reads Atera, before anything is staged: named, with what to fix.
+    failed = [line for line in report["lines"] if line["outcome"] == "contract missing"]
     assert {line["psa_customer"] for line in failed} <= {"Fabrikam Inc", "Fabrikam Incorporated"} and failed
     assert all(says in line["reason"] for line in failed if line["metric"] == "altaro.billed_users"), failed
     assert says in " ".join(err.split())  # the log wraps long lines

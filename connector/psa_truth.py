@@ -1,0 +1,94 @@
+"""The run's read of the PSA: every mapped contract read once, each line compared with what the PSA holds."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+
+from connector.config import Settings
+from connector.errors import ConnectorError
+from connector.report import RunReport
+from connector.store import Store
+from connector.usage import Sink, VerifyingSink
+from mappings.customer import CustomerMapping, LineMapping
+from mappings.lines import Line, LineStatus, Outcome, StoredLine
+from mappings.periods import Period
+from mappings.truth import ContractRef, Finding, Held, HeldContract, compare
+
+log = logging.getLogger(__name__)
+
+# What an operator's discard of an edited line means: the PSA's quantity is accepted (recorded as the one pushed).
+ACCEPTED = "accepted the PSA's quantity"
+
+
+def contract_ref(customer: CustomerMapping, mapping: LineMapping) -> ContractRef:
+    return ContractRef(customer.psa_customer, customer.psa_customer_id, mapping.contract, mapping.contract_id)
+
+
+def read_psa(
+    settings: Settings, sink: Sink | None, report: RunReport, progress: Callable[[str], None]
+) -> dict[ContractRef, Held] | None:
+    """What the PSA holds for every mapped contract, or None when it cannot say (a problem on the report then:
+    a run that could not read the PSA does not know what it invoices, so it is never "ok")."""
+    if not isinstance(sink, VerifyingSink):
+        return None
+    refs = list(dict.fromkeys(contract_ref(c, m) for c in settings.customers for m in c.lines))
+    progress(f"reading {sink.psa_title}'s customers and contracts")
+    try:
+        return sink.snapshot(refs)
+    except ConnectorError as error:
+        problem = (
+            f"could not read {sink.psa_title} to verify the mapped contracts: {error}; what {sink.psa_title} "
+            "invoices is unknown: run the sync again once it answers"
+        )
+        log.error("%s", problem)
+        report.problems.append(problem)
+        return None
+
+
+def contract_rate(held: Held | None) -> Decimal | None:
+    """The contract's own rate, the price of a line whose mapping gives none."""
+    return held.rate if isinstance(held, HeldContract) else None
+
+
+def check_line(
+    held: Held,
+    line: Line,
+    mapping: LineMapping,
+    period: Period,
+    existing: StoredLine | None,
+    pushed: Decimal | None,
+    psa: str,
+) -> Finding | None:
+    """The difference between the PSA and the connector for one computed line, or None when they agree.
+
+    An edit already decided by a person is no longer news: approved, the connector's figure is pushed again;
+    discarded, the PSA's figure was accepted (and recorded as pushed, see `accept_edit`).
+    """
+    waiting = existing is not None and existing.status in (LineStatus.PENDING, LineStatus.FAILED)
+    finding = compare(
+        held,
+        psa=psa,
+        period_start=period.start,
+        period_end=period.end,
+        rate=mapping.rate,
+        pushed=pushed,
+        staged=existing.line.quantity if existing is not None and waiting else None,
+        may_create=bool(line.psa.get("create_if_missing")),
+    )
+    if finding is None or finding.outcome is not Outcome.EDITED or existing is None:
+        return finding
+    if waiting and existing.approved_quantity == line.quantity:
+        return None
+    return finding
+
+
+def accept_edit(store: Store, existing: StoredLine | None, held: Held) -> str | None:
+    """When an operator discarded an edited line, record the PSA's quantity as the one pushed: the reason to show."""
+    if existing is None or existing.status is not LineStatus.DISCARDED or not isinstance(held, HeldContract):
+        return None
+    if not (existing.hold_reason or "").startswith(Outcome.EDITED.value) or held.quantity is None:
+        return None
+    store.outbox.accept_pushed(existing.identity, held.quantity, ACCEPTED)
+    return f"{ACCEPTED} ({held.quantity}), as an operator decided"

@@ -1,0 +1,152 @@
+"""The PSA is the truth: what a mapped contract holds, compared with what the connector pushed and computes now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
+
+from mappings.lines import Outcome
+
+# The outcomes that mean the PSA would invoice other money than the connector computed: never "unchanged".
+DIFFERENCES = (
+    Outcome.CONTRACT_MISSING,
+    Outcome.CONTRACT_INACTIVE,
+    Outcome.CONTRACT_ENDED,
+    Outcome.RATE_DIFFERS,
+    Outcome.EDITED,
+)
+
+
+class ContractRef(NamedTuple):
+    """How a mapping names a PSA contract: by customer and contract name, or by ids, which win."""
+
+    psa_customer: str
+    psa_customer_id: int | None
+    contract: str
+    contract_id: int | None
+
+
+@dataclass(frozen=True)
+class HeldContract:
+    """What the PSA holds for a mapped contract, in the connector's terms (a PSA sink converts its own payload)."""
+
+    ref: str
+    name: str
+    customer: str
+    customer_matches: bool
+    flat_fee: bool
+    kind: str
+    active: bool
+    start_date: date | None
+    end_date: date | None
+    rate: Decimal | None
+    quantity: Decimal | None
+
+
+@dataclass(frozen=True)
+class Missing:
+    """The PSA has no such contract (or no such customer): `reason` says what it lacks and what to do."""
+
+    reason: str
+    # The customer was found, so a mapping that allows creation may create the contract.
+    customer_found: bool
+
+
+Held = HeldContract | Missing
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference between the PSA and the connector, with its fix."""
+
+    outcome: Outcome
+    reason: str
+
+
+def compare(
+    held: Held,
+    *,
+    psa: str,
+    period_start: date,
+    period_end: date,
+    rate: Decimal | None,
+    pushed: Decimal | None,
+    staged: Decimal | None = None,
+    may_create: bool = False,
+) -> Finding | None:
+    """The first difference that would make the PSA invoice other money than computed, or None when it agrees.
+
+    `rate` is the mapping's (None: the contract's rate is the price); `pushed` the quantity the connector last
+    pushed to this contract; `staged` one waiting to be pushed, which the PSA may hold already (a push interrupted
+    after its write): that is the connector's own figure, not an edit.
+    """
+    if isinstance(held, Missing):
+        if may_create and held.customer_found:
+            return None
+        return Finding(Outcome.CONTRACT_MISSING, held.reason)
+    what = f"{psa} contract {held.name!r} ({held.ref})"
+    if not held.customer_matches:
+        return Finding(
+            Outcome.CONTRACT_MISSING,
+            f"{what} belongs to {held.customer!r}, not to the mapped customer: fix contract_id",
+        )
+    if not held.flat_fee:
+        return Finding(
+            Outcome.CONTRACT_MISSING,
+            f"{what} is a {held.kind} contract: map the line to a Retainer/flat-fee contract",
+        )
+    return _terms(held, what, psa, period_start, period_end) or _money(held, what, psa, rate, pushed, staged)
+
+
+def _terms(held: HeldContract, what: str, psa: str, start: date, end: date) -> Finding | None:
+    if not held.active:
+        return Finding(
+            Outcome.CONTRACT_INACTIVE,
+            f"{what} is inactive, so {psa} invoices nothing: activate it in {psa} or map the line to an active one",
+        )
+    if held.end_date is not None and held.end_date < start:
+        return Finding(
+            Outcome.CONTRACT_ENDED,
+            f"{what} ended {held.end_date}, before {start}: extend its end date in {psa} or map a current contract",
+        )
+    if held.start_date is not None and held.start_date > end:
+        return Finding(
+            Outcome.CONTRACT_ENDED,
+            f"{what} starts {held.start_date}, after {end}: move its start date in {psa} or map a current contract",
+        )
+    return None
+
+
+def _money(
+    held: HeldContract,
+    what: str,
+    psa: str,
+    rate: Decimal | None,
+    pushed: Decimal | None,
+    staged: Decimal | None,
+) -> Finding | None:
+    if held.rate is None and rate is None:
+        return Finding(Outcome.RATE_DIFFERS, f"{what} has no rate and the mapping none: set the mapping's rate")
+    if rate is not None and (held.rate is None or not _same(held.rate, rate)):
+        return Finding(
+            Outcome.RATE_DIFFERS,
+            f"{what} bills {held.rate} per unit, the mapping says {rate}; {psa} cannot change a contract's rate: "
+            f"set the mapping's rate back to {held.rate} (or remove it to bill the contract's rate), or create a "
+            "new contract at the new rate from the next period and map the line to it",
+        )
+    if pushed is None or held.quantity is None or _same(held.quantity, pushed):
+        return None
+    if staged is not None and _same(held.quantity, staged):
+        return None
+    return Finding(
+        Outcome.EDITED,
+        f"{what} holds {held.quantity}, not the {pushed} the connector pushed: someone changed it in {psa}. "
+        f"Approve to push the connector's figure again, or discard to accept {psa}'s {held.quantity}",
+    )
+
+
+def _same(held: Decimal, ours: Decimal) -> bool:
+    # A PSA that keeps doubles holds our figure when the doubles agree.
+    return held == ours or float(held) == float(ours)
