@@ -250,16 +250,22 @@ class Reconciliation:
                 "invoiced_amount": r.invoiced_amount,
                 "invoices": list(r.invoice_numbers),
                 "status": r.status,
+                "why": r.reason,
             }
             for r in self.lines
         ]
 
     def differences(self) -> list[str]:
-        """Each line the PSA invoiced with another quantity than pushed, said in one sentence."""
+        """Each line the PSA invoiced (or will invoice) otherwise than pushed, said in one sentence with its fix."""
         return [
             f"{r.stored.line.psa_customer} / {r.stored.line.contract} / {r.stored.line.period_key}: pushed "
-            f"{r.stored.line.quantity}, {self.psa} invoiced {r.invoiced_quantity} "
-            f"(invoice {', '.join(map(str, r.invoice_numbers))})"
+            f"{r.stored.line.quantity}, {self.psa} "
+            + (
+                f"invoiced {r.invoiced_quantity} (invoice {', '.join(map(str, r.invoice_numbers))})"
+                if r.invoice_numbers
+                else "has not invoiced it"
+            )
+            + (f"; {r.reason}" if r.reason else "")
             for r in self.lines
             if r.mismatch
         ]

@@ -129,16 +129,16 @@ def _money(
 ) -> Finding | None:
     if held.rate is None and rate is None:
         return Finding(Outcome.RATE_DIFFERS, f"{what} has no rate and the mapping none: set the mapping's rate")
-    if rate is not None and (held.rate is None or not _same(held.rate, rate)):
+    if rate is not None and (held.rate is None or not same(held.rate, rate)):
         return Finding(
             Outcome.RATE_DIFFERS,
             f"{what} bills {held.rate} per unit, the mapping says {rate}; {psa} cannot change a contract's rate: "
             f"set the mapping's rate back to {held.rate} (or remove it to bill the contract's rate), or create a "
             "new contract at the new rate from the next period and map the line to it",
         )
-    if pushed is None or held.quantity is None or _same(held.quantity, pushed):
+    if pushed is None or held.quantity is None or same(held.quantity, pushed):
         return None
-    if staged is not None and _same(held.quantity, staged):
+    if staged is not None and same(held.quantity, staged):
         return None
     return Finding(
         Outcome.EDITED,
@@ -147,6 +147,7 @@ def _money(
     )
 
 
-def _same(held: Decimal, ours: Decimal) -> bool:
+def same(held: Decimal, ours: Decimal) -> bool:
+    """Whether a PSA holding `held` holds `ours`."""
     # A PSA that keeps doubles holds our figure when the doubles agree.
     return held == ours or float(held) == float(ours)

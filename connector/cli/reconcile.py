@@ -38,7 +38,7 @@ def reconcile(
     else:
         print_table(
             f"Pushed lines of {period} against {result.psa} invoices dated {result.start} to {result.end}",
-            ["PSA customer", "contract", "pushed", "invoiced", "invoices", "status"],
+            ["PSA customer", "contract", "pushed", "invoiced", "invoices", "status", "why"],
             [
                 (
                     r["psa_customer"],
@@ -47,6 +47,7 @@ def reconcile(
                     "" if r["invoiced_quantity"] is None else f"{r['invoiced_quantity']} = {r['invoiced_amount']}",
                     ", ".join(map(str, r["invoices"])),
                     r["status"],
+                    r["why"],
                 )
                 for r in rows
             ],

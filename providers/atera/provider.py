@@ -59,12 +59,16 @@ def _reconcile(
     settings: AteraSettings, context: BuildContext, lines: list[StoredLine], start: date, end: date
 ) -> Sequence[Reconciled]:
     """Pushed lines against the invoices Atera dated in [start, end]."""
-    from providers.atera.reconcile import reconcile
+    from providers.atera.reconcile import reconcile, ref_of
     from providers.atera.source import AteraReader
+    from providers.atera.verify import resolve
 
     reader = AteraReader.from_settings(settings, context.http)
     try:
-        return reconcile(lines, reader.invoices(start, end))
+        # The contracts as every sync reads them (two lists), so a line not invoiced says why its contract differs.
+        customers, contracts = reader.customers(), reader.contract_dtos()
+        held = {ref: resolve(ref, customers, contracts) for ref in {ref_of(s.line) for s in lines}}
+        return reconcile(lines, reader.invoices(start, end), held)
     finally:
         reader.close()
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from mappings.lines import Line, StoredLine
+from mappings.truth import ContractRef, Held, compare, same
 from providers.atera.models import InvoiceDto
+from providers.atera.verify import PSA
 
 MATCHED = "invoiced as pushed"
 DIFFERS = "invoiced differently"
 NOT_INVOICED = "not invoiced yet"
+RATE_DIFFERS = "invoiced at another rate"
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,8 @@ class Reconciled:
     invoiced_quantity: Decimal | None = None
     invoiced_amount: Decimal | None = None
     invoice_numbers: tuple[int, ...] = ()
+    # What the contract says now, by the comparison every sync makes (inactive, ended, another rate, edited).
+    reason: str = ""
 
     @property
     def line(self) -> Line:
@@ -29,7 +35,7 @@ class Reconciled:
 
     @property
     def mismatch(self) -> bool:
-        return self.status == DIFFERS
+        return self.status in (DIFFERS, RATE_DIFFERS) or (self.status == NOT_INVOICED and bool(self.reason))
 
 
 def _key(text: str | None) -> str:
@@ -46,21 +52,46 @@ def _covers(invoice: InvoiceDto, line: Line) -> bool:
     return start is None or (invoice.PeriodStartDate is not None and invoice.PeriodStartDate.date() == start)
 
 
-def reconcile(lines: list[StoredLine], invoices: list[InvoiceDto]) -> list[Reconciled]:
-    """For every pushed line: invoiced as pushed, invoiced with another quantity, or not invoiced yet.
+def ref_of(line: Line) -> ContractRef:
+    return ContractRef(line.psa_customer, line.psa_customer_id, line.contract, line.contract_id)
 
-    Only the invoice items at the line's rate count: a contract invoice may carry other items (a setup fee)."""
+
+def _contract_now(line: Line, held: Held | None) -> str:
+    """Why the contract would not invoice what was pushed, by the sync's own comparison; "" when it would."""
+    if held is None or line.period_start is None or line.period_end is None:
+        return ""
+    finding = compare(
+        held, psa=PSA, period_start=line.period_start, period_end=line.period_end, rate=line.rate, pushed=line.quantity
+    )
+    return f"{finding.outcome}: {finding.reason}" if finding is not None else ""
+
+
+def reconcile(
+    lines: list[StoredLine], invoices: list[InvoiceDto], held: Mapping[ContractRef, Held] | None = None
+) -> list[Reconciled]:
+    """For every pushed line: invoiced as pushed, with another quantity, at another rate, or not invoiced yet.
+
+    Only the invoice items at the line's rate count: a contract invoice may carry other items (a setup fee). `held`
+    is what Atera's contracts hold now: a line not invoiced, or invoiced differently, says why its contract differs.
+    """
     results = []
     for stored in lines:
         line = stored.line
+        why = _contract_now(line, (held or {}).get(ref_of(line)))
         matching = [invoice for invoice in invoices if _covers(invoice, line)]
         if not matching:
-            results.append(Reconciled(stored, NOT_INVOICED))
+            results.append(Reconciled(stored, NOT_INVOICED, reason=why))
             continue
-        items = [item for invoice in matching for item in invoice.LineItems if item.Rate == line.rate]
+        every = [item for invoice in matching for item in invoice.LineItems]
+        items = [item for item in every if same(item.Rate, line.rate)]
+        numbers = tuple(sorted(invoice.InvoiceNumber for invoice in matching))
+        if not items and every:
+            rates = ", ".join(sorted({str(item.Rate) for item in every}))
+            why = why or f"rate differs: invoiced at {rates}, pushed at {line.rate}"
+            results.append(Reconciled(stored, RATE_DIFFERS, invoice_numbers=numbers, reason=why))
+            continue
         quantity = sum((item.Quantity for item in items), Decimal(0))
         amount = sum((item.Subtotal for item in items), Decimal(0))
-        status = MATCHED if quantity == line.quantity else DIFFERS
-        numbers = tuple(sorted(invoice.InvoiceNumber for invoice in matching))
-        results.append(Reconciled(stored, status, quantity, amount, numbers))
+        status = MATCHED if same(quantity, line.quantity) else DIFFERS
+        results.append(Reconciled(stored, status, quantity, amount, numbers, "" if status == MATCHED else why))
     return results

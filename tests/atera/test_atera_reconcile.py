@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from mappings.lines import Line, LineStatus, StoredLine
+from mappings.truth import Held, HeldContract, Missing
 from providers.atera.models import InvoiceDto
-from providers.atera.reconcile import DIFFERS, MATCHED, NOT_INVOICED, reconcile
+from providers.atera.reconcile import DIFFERS, MATCHED, NOT_INVOICED, RATE_DIFFERS, reconcile, ref_of
 
 
 def line(quantity: str = "8", rate: str = "3.50", customer: str = "Contoso Ltd") -> StoredLine:
@@ -86,3 +87,47 @@ def test_a_line_staged_without_its_period_matches_the_contract_s_invoice_of_any_
     undated = dataclasses.replace(stored, line=dataclasses.replace(stored.line, period_start=None, period_end=None))
     (found,) = reconcile([undated], [invoice(PeriodStartDate="2026-10-01T00:00:00")])
     assert found.status == MATCHED and found.line is undated.line
+
+
+def held(**terms: Any) -> HeldContract:
+    base: dict[str, Any] = {
+        "ref": "contract/1002",
+        "name": "Microsoft 365 backup (per user)",
+        "customer": "Contoso Ltd",
+        "customer_matches": True,
+        "flat_fee": True,
+        "kind": "RetainerFlatFee",
+        "active": True,
+        "start_date": None,
+        "end_date": None,
+        "rate": D("3.5"),
+        "quantity": D(8),
+    }
+    return HeldContract(**{**base, **terms})
+
+
+def test_an_invoice_at_another_rate_is_named_and_a_mismatch() -> None:
+    (found,) = reconcile([line()], [invoice(rate="3.75")])
+    assert found.status == RATE_DIFFERS and found.mismatch
+    assert "invoiced at 3.75, pushed at 3.50" in found.reason
+
+
+@pytest.mark.parametrize(
+    ("contract", "says"),
+    [
+        (held(active=False), "contract inactive"),
+        (held(end_date=date(2026, 10, 31)), "contract ended"),
+        (held(quantity=D(3)), "edited in PSA"),
+        (Missing("Atera has no contract named 'x'", customer_found=True), "contract missing"),
+    ],
+)
+def test_a_line_not_invoiced_says_what_its_contract_holds_now(contract: Held, says: str) -> None:
+    stored = line()
+    (found,) = reconcile([stored], [], {ref_of(stored.line): contract})
+    assert found.status == NOT_INVOICED and found.mismatch and found.reason.startswith(says)
+
+
+def test_a_line_not_invoiced_yet_whose_contract_agrees_is_no_mismatch() -> None:
+    stored = line()
+    (found,) = reconcile([stored], [], {ref_of(stored.line): held()})
+    assert found.status == NOT_INVOICED and not found.mismatch and found.reason == ""

@@ -153,6 +153,7 @@ class Invoiced:
     invoiced_quantity: Decimal | None = None
     invoiced_amount: Decimal | None = None
     invoice_numbers: tuple[int, ...] = ()
+    reason: str = ""
 
     @property
     def mismatch(self) -> bool:
@@ -215,6 +216,7 @@ def test_reconcile_reads_the_period_s_invoices_and_prices_what_was_pushed(store:
         "invoiced_amount": Decimal("28.00"),
         "invoices": [5001],
         "status": "invoiced differently",
+        "why": "",
     }
     assert result.differences() == [
         "Contoso Ltd / Backup users / 2026-11: pushed 8.125, Atera invoiced 8 (invoice 5001)"

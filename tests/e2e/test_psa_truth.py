@@ -207,3 +207,17 @@ def test_a_mapping_without_a_rate_bills_the_contract_s_rate(
     line = line_of(report, *SERVER)
     assert line["outcome"] == "pushed" and Decimal(str(line["rate"])) == Decimal("0.12")
     assert Decimal(str(line["amount"])) == (Decimal(str(line["quantity"])) * Decimal("0.12")).quantize(Decimal("0.01"))
+
+
+def test_reconcile_names_a_contract_made_inactive_after_the_push(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    first_sync(capsys, config)
+    code, rows, _ = cli(capsys, "reconcile", "--period", MONTH, "--config", str(config), "--format", "json")
+    assert code == 0 and {r["why"] for r in rows} == {""}
+    edit_in_atera(sandboxes, *SERVER, {"Active": False})
+    code, rows, err = cli(capsys, "reconcile", "--period", MONTH, "--config", str(config), "--format", "json")
+    assert code == 3
+    row = next(r for r in rows if (r["psa_customer"], r["contract"]) == SERVER)
+    assert row["status"] == "not invoiced yet" and row["why"].startswith("contract inactive")
+    assert "activate it in Atera" in " ".join(err.split())
