@@ -17,7 +17,7 @@ from connector.config import Settings
 from connector.errors import ConnectorError, ParameterError, Status, exit_code_for
 from connector.matching import did_you_mean
 from connector.observe import observe
-from connector.psa_truth import accept_edit, check_line, contract_rate, contract_ref, read_psa
+from connector.psa_truth import contract_rate, contract_ref, judge, named, read_psa
 from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
 from connector.store import Store
@@ -175,7 +175,7 @@ class SyncEngine:
                 log.error(
                     "%s customer %r is not mapped to a PSA customer%s: add a [[customers]] block with "
                     "[customers.%s] customer = %r, or list it under [[ignored_customers]] (`connector map` lists "
-                    "every unmapped customer with its closest Atera names)",
+                    "every unmapped customer with its closest PSA names)",
                     name,
                     customer.vendor_customer,
                     hint,
@@ -209,18 +209,13 @@ class SyncEngine:
         previous = self.store.outbox.last_pushed_quantity(
             line.psa_customer, line.contract, line.metric, line.period_key
         )
-        finding = None
+        psa = getattr(self.sink, "psa_title", "the PSA")
+        verdict = None
         if held is not None:
-            accepted = None if dry_run else accept_edit(self.store, existing, held)
-            if accepted is not None:
-                return LineResult(identity, Outcome.DISCARDED, line, accepted)
-            psa = getattr(self.sink, "psa_title", "the PSA")
-            finding = check_line(held, line, mapping, period, existing, previous, psa)
-        if finding is not None and finding.outcome is not Outcome.EDITED:
-            # Pushing would bill other money than computed, or nothing at all: named, never staged.
-            log.error("%s / %s: %s: %s", customer.psa_customer, mapping.contract, finding.outcome, finding.reason)
-            return LineResult(identity, finding.outcome, line, finding.reason)
-        edited = f"{Outcome.EDITED.value}: {finding.reason}" if finding is not None else None
+            verdict = judge(self.store, held, line, mapping, period, existing, previous, psa, dry_run=dry_run)
+        if isinstance(verdict, LineResult):
+            return verdict
+        edited = verdict  # the PSA's quantity was edited: held for a person, whatever the review says
         reason = edited or hold_reason(
             self.settings.review,
             line.quantity,
@@ -231,9 +226,9 @@ class SyncEngine:
         if dry_run:
             # What staging would decide, by the very rule staging uses, with nothing written.
             decision = next_status(line, existing, reason, recheck=edited is not None)
-            return _named(staged_result(line, decision, dry_run=True), edited)
+            return named(staged_result(line, decision, dry_run=True), edited)
         staged = self.store.outbox.stage(line, reason, recheck=edited is not None)
-        return _named(staged_result(line, _decided(staged), dry_run=False, psa_ref=staged.psa_ref), edited)
+        return named(staged_result(line, _decided(staged), dry_run=False, psa_ref=staged.psa_ref), edited)
 
     def _report_held(self, report: RunReport) -> None:
         """Lines of other periods still waiting for approval: unbilled until someone acts, so never out of sight."""
@@ -408,13 +403,6 @@ def _day_of(period_key: str) -> date:
         return parse_period_key(period_key).start
     except ValueError as error:
         raise ParameterError(f"--period: {error}", param="--period") from None
-
-
-def _named(result: LineResult, edited: str | None) -> LineResult:
-    """A line held because the PSA's quantity was edited is reported as that, with what to do."""
-    if edited is not None and result.outcome is Outcome.HELD:
-        result.outcome = Outcome.EDITED
-    return result
 
 
 def _decided(stored: StoredLine) -> Decision:

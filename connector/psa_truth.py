@@ -12,7 +12,7 @@ from connector.report import RunReport
 from connector.store import Store
 from connector.usage import Sink, VerifyingSink
 from mappings.customer import CustomerMapping, LineMapping
-from mappings.lines import Line, LineStatus, Outcome, StoredLine
+from mappings.lines import Line, LineResult, LineStatus, Outcome, StoredLine
 from mappings.periods import Period
 from mappings.truth import ContractRef, Finding, Held, HeldContract, compare
 
@@ -92,3 +92,37 @@ def accept_edit(store: Store, existing: StoredLine | None, held: Held) -> str | 
         return None
     store.outbox.accept_pushed(existing.identity, held.quantity, ACCEPTED)
     return f"{ACCEPTED} ({held.quantity}), as an operator decided"
+
+
+def judge(
+    store: Store,
+    held: Held,
+    line: Line,
+    mapping: LineMapping,
+    period: Period,
+    existing: StoredLine | None,
+    pushed: Decimal | None,
+    psa: str,
+    *,
+    dry_run: bool,
+) -> LineResult | str | None:
+    """What the PSA's side decides for a computed line: a final result (a difference to fix, an accepted edit),
+    the hold reason of a quantity edited in the PSA, or None when the PSA agrees and staging decides."""
+    accepted = None if dry_run else accept_edit(store, existing, held)
+    if accepted is not None:
+        return LineResult(line.identity, Outcome.DISCARDED, line, accepted)
+    finding = check_line(held, line, mapping, period, existing, pushed, psa)
+    if finding is None:
+        return None
+    if finding.outcome is Outcome.EDITED:
+        return f"{Outcome.EDITED.value}: {finding.reason}"
+    # Pushing would bill other money than computed, or nothing at all: named, never staged.
+    log.error("%s / %s: %s: %s", line.psa_customer, line.contract, finding.outcome, finding.reason)
+    return LineResult(line.identity, finding.outcome, line, finding.reason)
+
+
+def named(result: LineResult, edited: str | None) -> LineResult:
+    """A line held because the PSA's quantity was edited is reported as that, with what to do."""
+    if edited is not None and result.outcome is Outcome.HELD:
+        result.outcome = Outcome.EDITED
+    return result

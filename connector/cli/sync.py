@@ -18,6 +18,7 @@ from connector.daemon import CycleObserver, install_stop_signals, run_forever
 from connector.errors import Status
 from connector.report import RunReport
 from mappings.lines import Outcome
+from mappings.truth import DIFFERENCES
 
 if TYPE_CHECKING:  # the demo (and the sandboxes it imports) loads only when `connector demo` runs
     from http.server import ThreadingHTTPServer
@@ -66,10 +67,12 @@ def print_run_report(report: RunReport) -> None:
         )
     for problem in report.problems:
         stderr.print(f"error: {problem}", markup=False)
-    shown = (Outcome.PUSHED, Outcome.UNCHANGED, Outcome.PLANNED, Outcome.HELD, Outcome.BLOCKED, Outcome.FAILED)
+    always = (Outcome.PUSHED, Outcome.UNCHANGED, Outcome.PLANNED, Outcome.HELD, Outcome.BLOCKED, Outcome.FAILED)
+    # Each difference with the PSA is named when present: the line's "why" says what to do about it.
+    shown = always + tuple(k for k in DIFFERENCES if report.count(k))
     totals = ", ".join(f"{report.count(k)} {k}" for k in shown)
     stdout.print(f"Run {report.run_id or '-'}: {report.status.upper()} — {totals}", markup=False)
-    if report.count(Outcome.HELD):
+    if report.count(Outcome.HELD) or report.count(Outcome.EDITED):
         stdout.print("Held lines wait for you: `connector review`, then `connector approve`.", markup=False)
 
 

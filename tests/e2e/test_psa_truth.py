@@ -221,3 +221,13 @@ def test_reconcile_names_a_contract_made_inactive_after_the_push(
     row = next(r for r in rows if (r["psa_customer"], r["contract"]) == SERVER)
     assert row["status"] == "not invoiced yet" and row["why"].startswith("contract inactive")
     assert "activate it in Atera" in " ".join(err.split())
+
+
+def test_the_table_names_each_difference_in_the_run_s_totals(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    first_sync(capsys, config)
+    edit_in_atera(sandboxes, *SERVER, {"Active": False})
+    code, out, _ = cli(capsys, "sync", "--config", str(config), "--dry-run")
+    assert code == 2
+    assert "INVALID" in out and "1 contract inactive" in out and "rate differs" not in out
