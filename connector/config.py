@@ -29,6 +29,7 @@ from connector.overrides import Overrides
 from connector.review import ReviewSettings
 from connector.secrets import SecretRef
 from mappings.customer import CustomerMapping, LineMapping
+from mappings.templates import MappingSettings
 
 DEFAULT_CONFIG_PATH = Path("connector.toml")
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -112,6 +113,7 @@ class Settings(BaseSettings):
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     customers: list[CustomerMapping] = Field(default_factory=list)
     ignored_customers: list[IgnoredCustomer] = Field(default_factory=list)
+    mapping: MappingSettings = Field(default_factory=MappingSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -170,6 +172,10 @@ class Settings(BaseSettings):
             found += [f"{where}: {problem}" for problem in customer.unmapped_sources()]
             for number, line in enumerate(customer.lines):
                 found += _line_problems(f"{where}.lines[{number}]", line)
+        for source, lines in self.mapping.templates.items():
+            found += [f"mapping.templates.{source}: {p}" for p in [_unknown_source(source)] if p]
+            for number, line in enumerate(lines):
+                found += _line_problems(f"mapping.templates.{source}[{number}]", line)
         return found + ambiguities(self.customers, self.ignored_customers)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,39 +144,3 @@ def _match(vendor: VendorRef, by_name: Mapping[str, PsaRef]) -> MapItem:
         suggestions = tuple((by_name[s.name], s.score) for s in near)
         return MapItem("suggested", vendor, suggestions[0][0], score=near[0].score, suggestions=suggestions)
     return MapItem("unmatched", vendor)
-
-
-def render(items: Sequence[MapItem], taken: Sequence[str] = ()) -> tuple[str, list[MapItem]]:
-    """The accepted matches as TOML mapping blocks, one per PSA customer (its vendors together), each saying where
-    it came from; PSA customers in `taken` (already a block in the main configuration) are left out and returned."""
-    blocks: dict[str, list[MapItem]] = {}
-    skipped = []
-    held = {name.casefold() for name in taken}
-    for item in items:
-        if item.psa is None:
-            continue
-        if item.psa.name.casefold() in held:
-            skipped.append(item)
-        else:
-            blocks.setdefault(item.psa.name, []).append(item)
-    parts = ["# Written by `connector map --write`; included from the main configuration. Edit freely.\n"]
-    for name, matched in blocks.items():
-        psa = matched[0].psa
-        assert psa is not None
-        parts.append("\n[[customers]]\n")
-        parts.append(f"psa_customer = {_toml(name)}\n")
-        if psa.id is not None:
-            parts.append(f"psa_customer_id = {psa.id}\n")
-        for item in matched:
-            how = "exact name match" if item.kind == "matched" else f"suggestion accepted (score {item.score})"
-            parts.append(f"# {item.vendor.source}: {how}\n")
-            vendor = f"customer = {_toml(item.vendor.name)}"
-            if item.vendor.id is not None:
-                vendor += f", id = {_toml(item.vendor.id)}"
-            parts.append(f"{item.vendor.source} = {{ {vendor} }}\n")
-    return "".join(parts), skipped
-
-
-def _toml(text: str) -> str:
-    # A TOML basic string is a JSON string for everything a name holds.
-    return json.dumps(text, ensure_ascii=False)

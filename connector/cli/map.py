@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 
 import typer
 
-from connector import mapper
+from connector import mapfile, mapper
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
 from connector.errors import ConfigError, Status
+from mappings.templates import MappingSettings
 
 
 def map_customers(
@@ -25,6 +26,13 @@ def map_customers(
         Literal["exact", "suggested"],
         typer.Option("--accept", help="exact: only exact-name matches; suggested: also each best suggestion."),
     ] = "exact",
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", help="With --write: list this vendor customer (name or id) in ignored_customers."),
+    ] = None,
+    ignore_unmatched: Annotated[
+        bool, typer.Option("--ignore-unmatched", help="With --write: ignore every vendor customer left unmatched.")
+    ] = False,
 ) -> Status:
     """Match every vendor customer to a PSA customer; reuses a stored Altaro report inside its 5 minutes."""
     options = state(ctx, config)
@@ -39,7 +47,9 @@ def map_customers(
     for problem in result.problems:
         stderr.print(f"error: {problem}", markup=False)
     if write is not None:
-        _write(write, result, accept, [c.psa_customer for c in settings.customers], options.config_path)
+        ignored = _ignored(result, ignore or [], ignore_unmatched)
+        taken = [c.psa_customer for c in settings.customers]
+        _write(write, result, accept, taken, ignored, settings.mapping, options.config_path)
     return Status.INCOMPLETE if result.problems else Status.OK
 
 
@@ -60,12 +70,34 @@ def _print(result: mapper.MapResult) -> None:
     stdout.print(counts)
 
 
-def _write(path: Path, result: mapper.MapResult, accept: str, taken: list[str], config_path: Path) -> None:
+def _ignored(result: mapper.MapResult, names: list[str], unmatched: bool) -> list[mapper.MapItem]:
+    wanted = {name.casefold() for name in names}
+    chosen = [
+        item
+        for item in result.items
+        if item.kind != "mapped"
+        and ((unmatched and item.kind == "unmatched") or {item.vendor.name.casefold(), item.vendor.id} & wanted)
+    ]
+    if missing := wanted - {n for item in chosen for n in (item.vendor.name.casefold(), item.vendor.id)}:
+        raise ConfigError(f"--ignore {sorted(missing)[0]}: no such vendor customer left to map")
+    return chosen
+
+
+def _write(
+    path: Path,
+    result: mapper.MapResult,
+    accept: str,
+    taken: list[str],
+    ignored: list[mapper.MapItem],
+    templates: MappingSettings,
+    config_path: Path,
+) -> None:
     if path.resolve() == config_path.resolve():
         # The user's own file keeps its comments and order: never rewritten.
         raise ConfigError(f"--write {path}: that is the main configuration; name a separate mapping file")
     chosen = result.of("matched") + (result.of("suggested") if accept == "suggested" else [])
-    text, skipped = mapper.render(chosen, taken)
+    chosen = [item for item in chosen if item not in ignored]
+    text, skipped = mapfile.render(chosen, taken, templates, ignored)
     path.write_text(text, encoding="utf-8")
     for item in skipped:
         assert item.psa is not None
@@ -76,7 +108,8 @@ def _write(path: Path, result: mapper.MapResult, accept: str, taken: list[str], 
         )
     relative = path.name if path.parent.resolve() == config_path.parent.resolve() else str(path)
     stdout.print(
-        f"wrote {len(chosen) - len(skipped)} mapping(s) to {path}; include it from {config_path} with\n"
+        f"wrote {len(chosen) - len(skipped)} mapping(s) and {len(ignored)} ignored customer(s) to {path}; "
+        f"include it from {config_path} with\n"
         f'  [mappings]\n  file = "{relative}"',
         markup=False,
     )

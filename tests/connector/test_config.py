@@ -133,7 +133,8 @@ def _every_key() -> Iterator[str]:
     containers = {
         "customers.vendors",
         "customers.lines.psa",
-    }  # written as [customers.<source>], [customers.lines.<psa>]
+        "mapping.templates.psa",
+    }  # written as [customers.<source>], [customers.lines.<psa>], [mapping.templates.<source>] with <psa> = {…}
     yield from (key for key in _keys(Settings) if key not in containers)
     for name, provider in providers.REGISTRY.items():
         yield name

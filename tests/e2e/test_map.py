@@ -119,3 +119,47 @@ def test_a_renamed_customer_mapped_by_name_gets_a_did_you_mean(
     cli(capsys, "sync", "--config", str(config), "--dry-run", "--format", "json")
     assert "did you mean 'Northwind Traders Ltd' (id 3)?" in caplog.text
     assert "'Northwind Traders Ltd' is not mapped to a PSA customer (did you mean 'Northwind Traders'?)" in caplog.text
+
+
+TEMPLATES = """
+[[mapping.templates.altaro]]
+metric = "altaro.billed_users"
+contract = "Microsoft 365 backup (per user)"
+rate = "3.50"
+atera = { rate_sku = "M365-BACKUP-USER", create_if_missing = true }
+"""
+
+
+def _lines(report: dict[str, Any], customer: str) -> list[tuple[str, str, Any, Any]]:
+    return sorted(
+        (r["metric"], r["contract"], r["quantity"], r["rate"])
+        for r in report["lines"]
+        if r["psa_customer"] == customer and r["metric"].startswith("altaro")
+    )
+
+
+def test_written_blocks_carry_template_lines_and_ignores_and_bill_like_hand_written_ones(
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
+    _, by_hand, _ = cli(capsys, "sync", "--config", str(config), "--dry-run", "--format", "json")
+    bare = tmp_path / "bare.toml"
+    bare.write_text(config.read_text().split("[[customers]]")[0] + TEMPLATES)
+    written = tmp_path / "mappings.toml"
+    args = ("--ignore", "Tailspin Toys", "--ignore", "Example MSP (internal)")
+    code, _, err = cli(capsys, "map", "--config", str(bare), "--write", str(written), *args)
+    assert code == 0, err
+    text = written.read_text()
+    assert "[[ignored_customers]]" in text and '"Tailspin Toys"' in text
+    assert 'rate = "3.50"' in text and "atera = { rate_sku = " in text
+    bare.write_text(bare.read_text() + '\n[mappings]\nfile = "mappings.toml"\n')
+    code, _, err = cli(capsys, "check", "--config", str(bare), "--json")
+    assert code == 0, err
+    _, from_map, err = cli(capsys, "sync", "--config", str(bare), "--dry-run", "--format", "json")
+    assert _lines(from_map, "Contoso Ltd") == _lines(by_hand, "Contoso Ltd") != []
+    assert "Tailspin Toys" not in err
+
+
+def test_ignore_names_a_customer_that_exists(capsys: pytest.CaptureFixture[str], bare_config: Path) -> None:
+    code, _, err = cli(capsys, "map", "--config", str(bare_config), "--write", "x.toml", "--ignore", "Nobody")
+    assert code == 2
+    assert "--ignore nobody" in err
