@@ -69,6 +69,15 @@ class DaemonSettings(BaseModel):
         return self
 
 
+class AlertSettings(BaseModel):
+    """Where alerts go: apprise URLs (mailto://, msteams://, slack://, json:// …); none configured, none sent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # URLs carry tokens and passwords, so each may come from the environment or a file like any other secret.
+    urls: list[SecretRef] = Field(default_factory=list, description="apprise notification URLs")
+
+
 def is_loopback(listen: str) -> bool:
     """Whether `host:port` names only this machine (127.0.0.0/8, ::1, localhost)."""
     host = listen.rsplit(":", 1)[0].strip("[]")
@@ -109,6 +118,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     customers: list[CustomerMapping] = Field(default_factory=list)

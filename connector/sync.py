@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from connector.alerts import Alerter
 from connector.config import Settings
 from connector.engine import SyncEngine
 from connector.report import RunReport
@@ -32,7 +33,17 @@ def sync_once(
         try:
             sources = enabled_sources(settings, context)
             engine = SyncEngine(settings, store, sources, sink, now=now, progress=progress)
-            return engine.run(period_key=period, dry_run=dry_run, push=push)
+            report = engine.run(period_key=period, dry_run=dry_run, push=push)
+        except Exception as error:
+            # The one place after every sync (CLI and daemon alike): a run that raised is a condition too.
+            if not dry_run:
+                Alerter(settings.alerts).after_run(store, None, error)
+            raise
+        else:
+            # A dry run writes nothing, so it neither tells nor forgets a condition.
+            if not dry_run:
+                Alerter(settings.alerts).after_run(store, report)
+            return report
         finally:
             close = getattr(sink, "close", None)
             if close is not None:

@@ -11,6 +11,7 @@ import typer
 
 from connector import __version__
 from connector.cli import check, history, reconcile, review, status, sync, views
+from connector.cli.alerts import alerts_app
 from connector.cli.map import map_customers
 from connector.cli.options import ConfigOption, State
 from connector.cli.output import stderr, stdout
@@ -74,6 +75,7 @@ def build_app() -> typer.Typer:
     app.command("map")(map_customers)
     app.command()(status.status)
     app.command()(history.history)
+    app.add_typer(alerts_app, name="alerts")
     return app
 
 

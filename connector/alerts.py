@@ -1,0 +1,106 @@
+"""Alerts through apprise: one message per run that has new conditions, one when conditions clear, none repeated."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+
+import apprise
+
+from connector.config import AlertSettings
+from connector.errors import Status
+from connector.report import TO_FIX, RunReport
+from connector.store import Store
+from mappings.lines import Outcome
+
+log = logging.getLogger(__name__)
+
+TITLE = "backup-billing connector"
+# Additive and created on first use, so stores written before alerts existed open unchanged (no migration).
+TABLE = "alert_state"
+# A person has to look at these lines: held for review, or the PSA holds something else than computed.
+NEEDS_PERSON = (Outcome.HELD, Outcome.EDITED, *TO_FIX)
+
+
+def conditions(report: RunReport | None, error: BaseException | None = None) -> dict[str, str]:
+    """What needs a person after a run, keyed so the same condition in the next run has the same key."""
+    found: dict[str, str] = {}
+    if report is None:
+        found["run"] = f"sync failed: {error}" if error is not None else "sync failed"
+        return found
+    if report.status is Status.INCOMPLETE:
+        why = "; ".join(report.problems[:3]) or "a source, an unmapped customer or a push did not finish"
+        found["run"] = f"sync run {report.run_id} incomplete: {why}"
+    for unmapped in report.unmapped:
+        source, customer = unmapped.get("source", ""), unmapped.get("vendor_customer", "")
+        found[f"unmapped:{source}:{customer}"] = f"new unmapped customer in {source}: {customer}"
+    for result in report.lines:
+        if result.outcome in NEEDS_PERSON:
+            name = "/".join(result.identity)
+            why = f" ({result.reason})" if result.reason else ""
+            found[f"line:{name}:{result.outcome.value}"] = f"{result.outcome.value}: {name}{why}"
+    return found
+
+
+class Alerter:
+    """Sends through apprise and remembers, in the store, which conditions were already told."""
+
+    def __init__(self, settings: AlertSettings) -> None:
+        self.settings = settings
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings.urls)
+
+    def send(self, title: str, body: str) -> bool:
+        """One notification to every configured URL; False (logged, secrets masked) when any did not take it."""
+        notifier = apprise.Apprise()
+        for index, ref in enumerate(self.settings.urls):
+            url = ref.secret(f"alerts.urls[{index}]").get_secret_value()
+            if not notifier.add(url):
+                log.error("alerts.urls[%d] (%s) is not a URL apprise knows", index, ref.describe())
+        if len(notifier) == 0:
+            return False
+        sent = bool(notifier.notify(title=title, body=body))
+        if not sent:
+            log.warning("an alert could not be delivered to every URL; it is tried again after the next sync")
+        return sent
+
+    def after_run(self, store: Store, report: RunReport | None, error: BaseException | None = None) -> None:
+        """Tell what is new since the last message and what has cleared; remember it only once it was sent."""
+        if not self.enabled:
+            return
+        now = conditions(report, error)
+        told = _load(store)
+        new = {key: text for key, text in now.items() if key not in told}
+        cleared = {key: text for key, text in told.items() if key not in now}
+        if new and not self.send(f"{TITLE}: {len(new)} new to look at", _body(new.values())):
+            new = {}
+        if cleared and not self.send(f"{TITLE}: recovered", _body(f"cleared: {text}" for text in cleared.values())):
+            cleared = {}
+        if new or cleared:
+            _save(store, {key: text for key, text in {**told, **new}.items() if key not in cleared})
+
+
+def _body(texts: Iterable[str]) -> str:
+    return "\n".join(texts)
+
+
+def _ensure(store: Store) -> None:
+    store.db.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), told TEXT NOT NULL)")
+
+
+def _load(store: Store) -> dict[str, str]:
+    _ensure(store)
+    row = store.db.execute(f"SELECT told FROM {TABLE} WHERE id = 1").fetchone()
+    return dict(json.loads(row[0])) if row else {}
+
+
+def _save(store: Store, told: Mapping[str, str]) -> None:
+    with store.transaction():
+        _ensure(store)
+        store.db.execute(
+            f"INSERT INTO {TABLE} (id, told) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET told = excluded.told",
+            [json.dumps(dict(told), sort_keys=True)],
+        )
