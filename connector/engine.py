@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import providers
+from connector import automatch
 from connector.config import Settings
 from connector.errors import ConnectorError, ParameterError, Status, exit_code_for
 from connector.matching import did_you_mean
@@ -106,6 +107,7 @@ class SyncEngine:
         # A bad --period is refused before any vendor is called: a fetch spent for nothing costs Altaro's 5 minutes.
         day = _day_of(period_key) if period_key else started.date()
         reports = self._collect(report, run_id)
+        self.settings = automatch.resolve(self.settings, reports, self.store)
         self._find_unmapped(report, reports)
         misconfigured = {s.name for s in report.sources if s.status == "misconfigured"}
         # Read once per run, dry runs included: "unchanged" must mean the PSA holds what was computed.

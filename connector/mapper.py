@@ -10,12 +10,11 @@ import providers
 from connector.config import Settings
 from connector.errors import ConfigError
 from connector.matching import closest, exact
-from connector.operations import fetch_usage
 from connector.store import Store
 from connector.usage import UsageReport
 from providers.spec import BuildContext
 
-KINDS = ("mapped", "matched", "suggested", "unmatched")
+KINDS = ("mapped", "auto-matched", "matched", "suggested", "unmatched")
 
 
 @dataclass(frozen=True)
@@ -66,37 +65,22 @@ class MapResult:
         return [item for item in self.items if item.kind == kind]
 
     def to_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {kind: [item.to_data() for item in self.of(kind)] for kind in KINDS}
+        data: dict[str, Any] = {kind.replace("-", "_"): [item.to_data() for item in self.of(kind)] for kind in KINDS}
         data["no_vendor_data"] = [{"name": p.name, "id": p.id} for p in self.unbilled]
         data["problems"] = self.problems
         return data
 
 
-def psa_customers(settings: Settings) -> list[PsaRef]:
-    """The PSA's customers, read through its provider."""
+def psa_customers(settings: Settings, store: Store | None = None) -> list[PsaRef]:
+    """The PSA's customers, read through its provider (with the run's store when one is open)."""
     psa = providers.psa()
     if psa is None or psa.customers is None:
         raise ConfigError("no registered PSA can list its customers")
     section = psa.enabled_section(settings)
-    with Store.open(settings.store.path) as store:
+    if store is not None:
         return [PsaRef(name, id_) for id_, name in psa.customers(section, BuildContext(settings.http, store))]
-
-
-def vendor_reports(settings: Settings) -> tuple[dict[str, UsageReport], list[str]]:
-    """Each enabled source's usage, fetched through the ledger (a report link called too soon answers from the last
-    stored report), and why a source gave none."""
-    reports: dict[str, UsageReport] = {}
-    problems: list[str] = []
-    for provider in providers.sources():
-        if not settings.enabled(provider.name):
-            continue
-        try:
-            reports[provider.name] = fetch_usage(settings, provider.name)
-        except ConfigError:
-            raise
-        except Exception as error:  # one vendor down must not hide the other vendors' customers
-            problems.append(f"{provider.name}: {error}")
-    return reports, problems
+    with Store.open(settings.store.path) as opened:
+        return psa_customers(settings, opened)
 
 
 def map_customers(settings: Settings, reports: Mapping[str, UsageReport], psa: Sequence[PsaRef]) -> MapResult:
@@ -126,7 +110,7 @@ def map_customers(settings: Settings, reports: Mapping[str, UsageReport], psa: S
                 known = by_name.get(owner.psa_customer) or PsaRef(owner.psa_customer, owner.psa_customer_id)
                 result.items.append(MapItem("mapped", vendor, known))
             else:
-                result.items.append(_match(vendor, by_name))
+                result.items.append(_match(vendor, by_name, settings.mapping.auto_match == "exact"))
     result.unbilled = [
         PsaRef(c.psa_customer, c.psa_customer_id)
         for c in settings.customers
@@ -135,10 +119,11 @@ def map_customers(settings: Settings, reports: Mapping[str, UsageReport], psa: S
     return result
 
 
-def _match(vendor: VendorRef, by_name: Mapping[str, PsaRef]) -> MapItem:
+def _match(vendor: VendorRef, by_name: Mapping[str, PsaRef], auto: bool) -> MapItem:
     same = exact(vendor.name, list(by_name))
     if len(same) == 1:
-        return MapItem("matched", vendor, by_name[same[0]], score=100.0)
+        # With auto_match on, an exact match bills as it is: no block to write.
+        return MapItem("auto-matched" if auto else "matched", vendor, by_name[same[0]], score=100.0)
     near = closest(vendor.name, list(by_name))
     if near:
         suggestions = tuple((by_name[s.name], s.score) for s in near)

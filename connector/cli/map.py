@@ -7,10 +7,14 @@ from typing import Annotated, Literal
 
 import typer
 
+import providers
 from connector import mapfile, mapper
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
+from connector.config import Settings
 from connector.errors import ConfigError, Status
+from connector.operations import fetch_usage
+from connector.usage import UsageReport
 from mappings.templates import MappingSettings
 
 
@@ -37,7 +41,7 @@ def map_customers(
     """Match every vendor customer to a PSA customer; reuses a stored Altaro report inside its 5 minutes."""
     options = state(ctx, config)
     settings = options.settings()
-    reports, problems = mapper.vendor_reports(settings)
+    reports, problems = vendor_reports(settings)
     result = mapper.map_customers(settings, reports, mapper.psa_customers(settings))
     result.problems += problems
     if output == "json":
@@ -113,3 +117,20 @@ def _write(
         f'  [mappings]\n  file = "{relative}"',
         markup=False,
     )
+
+
+def vendor_reports(settings: Settings) -> tuple[dict[str, UsageReport], list[str]]:
+    """Each enabled source's usage, fetched through the ledger (a report link called too soon answers from the last
+    stored report), and why a source gave none."""
+    reports: dict[str, UsageReport] = {}
+    problems: list[str] = []
+    for provider in providers.sources():
+        if not settings.enabled(provider.name):
+            continue
+        try:
+            reports[provider.name] = fetch_usage(settings, provider.name)
+        except ConfigError:
+            raise
+        except Exception as error:  # one vendor down must not hide the other vendors' customers
+            problems.append(f"{provider.name}: {error}")
+    return reports, problems

@@ -163,3 +163,19 @@ def test_ignore_names_a_customer_that_exists(capsys: pytest.CaptureFixture[str],
     code, _, err = cli(capsys, "map", "--config", str(bare_config), "--write", "x.toml", "--ignore", "Nobody")
     assert code == 2
     assert "--ignore nobody" in err
+
+
+def test_auto_match_exact_bills_exact_names_without_a_block(
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
+    _, by_hand, _ = cli(capsys, "sync", "--config", str(config), "--dry-run", "--format", "json")
+    auto = tmp_path / "auto.toml"
+    head = config.read_text().split("[[customers]]")[0]
+    auto.write_text(head + TEMPLATES.replace("\n[[mapping", '\n[mapping]\nauto_match = "exact"\n\n[[mapping', 1))
+    code, data, err = cli(capsys, "map", "--config", str(auto), "--format", "json")
+    assert code == 0, err
+    assert ("altaro", "Contoso Ltd", "Contoso Ltd") in names(data["auto_matched"])
+    assert data["matched"] == []
+    _, report, err = cli(capsys, "sync", "--config", str(auto), "--dry-run", "--format", "json")
+    assert _lines(report, "Contoso Ltd") == _lines(by_hand, "Contoso Ltd") != []
+    assert not [u for u in report["unmapped"] if "Contoso" in str(u)], report["unmapped"]
