@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -27,9 +29,13 @@ def map_customers(
         typer.Option("--write", help="Write the accepted matches as [[customers]] blocks to this mapping file."),
     ] = None,
     accept: Annotated[
-        Literal["exact", "suggested"],
-        typer.Option("--accept", help="exact: only exact-name matches; suggested: also each best suggestion."),
-    ] = "exact",
+        Literal["exact", "suggested"] | None,
+        typer.Option(
+            "--accept",
+            help="exact: only exact-name matches; suggested: also each best suggestion. "
+            "Not given: asks for each suggestion in a terminal, else exact.",
+        ),
+    ] = None,
     ignore: Annotated[
         list[str] | None,
         typer.Option("--ignore", help="With --write: list this vendor customer (name or id) in ignored_customers."),
@@ -53,7 +59,8 @@ def map_customers(
     if write is not None:
         ignored = _ignored(result, ignore or [], ignore_unmatched)
         taken = [c.psa_customer for c in settings.customers]
-        _write(write, result, accept, taken, ignored, settings.mapping, options.config_path)
+        chosen = [item for item in _chosen(result, accept) if item not in ignored]
+        _write(write, chosen, taken, ignored, settings.mapping, options.config_path)
     return Status.INCOMPLETE if result.problems else Status.OK
 
 
@@ -87,10 +94,38 @@ def _ignored(result: mapper.MapResult, names: list[str], unmatched: bool) -> lis
     return chosen
 
 
+def _in_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _chosen(result: mapper.MapResult, accept: str | None) -> list[mapper.MapItem]:
+    if accept == "suggested":
+        return result.of("matched") + result.of("suggested")
+    if accept is None and _in_terminal():
+        return result.of("matched") + _ask(result.of("suggested"))
+    return result.of("matched")
+
+
+def _ask(suggested: list[mapper.MapItem]) -> list[mapper.MapItem]:
+    """Each suggestion put to the user: a number accepts that PSA customer, nothing skips the vendor customer."""
+    accepted = []
+    for item in suggested:
+        choices = "  ".join(f"{n}) {p.name} ({score:g})" for n, (p, score) in enumerate(item.suggestions, 1))
+        vendor = item.vendor.name + (f" (id {item.vendor.id})" if item.vendor.id else "")
+        answer = typer.prompt(
+            f"{item.vendor.source} {vendor}: {choices}; number to accept, Enter to skip",
+            default="",
+            show_default=False,
+        ).strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(item.suggestions):
+            psa, score = item.suggestions[int(answer) - 1]
+            accepted.append(replace(item, psa=psa, score=score))
+    return accepted
+
+
 def _write(
     path: Path,
-    result: mapper.MapResult,
-    accept: str,
+    chosen: list[mapper.MapItem],
     taken: list[str],
     ignored: list[mapper.MapItem],
     templates: MappingSettings,
@@ -99,8 +134,6 @@ def _write(
     if path.resolve() == config_path.resolve():
         # The user's own file keeps its comments and order: never rewritten.
         raise ConfigError(f"--write {path}: that is the main configuration; name a separate mapping file")
-    chosen = result.of("matched") + (result.of("suggested") if accept == "suggested" else [])
-    chosen = [item for item in chosen if item not in ignored]
     text, skipped = mapfile.render(chosen, taken, templates, ignored)
     path.write_text(text, encoding="utf-8")
     for item in skipped:

@@ -179,3 +179,35 @@ def test_auto_match_exact_bills_exact_names_without_a_block(
     _, report, err = cli(capsys, "sync", "--config", str(auto), "--dry-run", "--format", "json")
     assert _lines(report, "Contoso Ltd") == _lines(by_hand, "Contoso Ltd") != []
     assert not [u for u in report["unmapped"] if "Contoso" in str(u)], report["unmapped"]
+
+
+def test_in_a_terminal_each_suggestion_is_asked(
+    capsys: pytest.CaptureFixture[str],
+    bare_config: Path,
+    sandboxes: Sandboxes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    portal = sandboxes["axcient"]
+    portal.customers = [{**c, "name": "Northwnd Tradrs"} if c["id"] == 3 else c for c in portal.customers]
+    asked: list[str] = []
+    monkeypatch.setattr("connector.cli.map._in_terminal", lambda: True)
+    monkeypatch.setattr("typer.prompt", lambda text, **_: asked.append(text) or "1")
+    written = tmp_path / "mappings.toml"
+    code, _, err = cli(capsys, "map", "--config", str(bare_config), "--write", str(written))
+    assert code == 0, err
+    assert any("Northwnd Tradrs (id 3): 1) Northwind Traders" in text for text in asked)
+    assert "# axcient: suggestion accepted (score" in written.read_text()
+    assert 'axcient = { customer = "Northwnd Tradrs", id = "3" }' in written.read_text()
+
+
+def test_outside_a_terminal_suggestions_wait_for_accept(
+    capsys: pytest.CaptureFixture[str], bare_config: Path, sandboxes: Sandboxes, tmp_path: Path
+) -> None:
+    portal = sandboxes["axcient"]
+    portal.customers = [{**c, "name": "Northwnd Tradrs"} if c["id"] == 3 else c for c in portal.customers]
+    written = tmp_path / "mappings.toml"
+    cli(capsys, "map", "--config", str(bare_config), "--write", str(written))
+    assert "Northwnd" not in written.read_text()
+    cli(capsys, "map", "--config", str(bare_config), "--write", str(written), "--accept", "suggested")
+    assert "Northwnd" in written.read_text()
