@@ -191,8 +191,13 @@ def test_in_a_terminal_each_suggestion_is_asked(
     portal = sandboxes["axcient"]
     portal.customers = [{**c, "name": "Northwnd Tradrs"} if c["id"] == 3 else c for c in portal.customers]
     asked: list[str] = []
+
+    def answer(text: str, **_: object) -> str:
+        asked.append(text)
+        return "1"
+
     monkeypatch.setattr("connector.cli.map._in_terminal", lambda: True)
-    monkeypatch.setattr("typer.prompt", lambda text, **_: asked.append(text) or "1")
+    monkeypatch.setattr("typer.prompt", answer)
     written = tmp_path / "mappings.toml"
     code, _, err = cli(capsys, "map", "--config", str(bare_config), "--write", str(written))
     assert code == 0, err
