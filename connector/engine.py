@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from connector.review import hold_reason
 from connector.store import Store
 from connector.usage import CustomerUsage, PsaEvents, Sink, UsageReport, UsageSource
 from mappings.billing import bill_line
+from mappings.calendar import BillingCalendar, requested_period
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.lines import (
     Decision,
@@ -37,7 +38,7 @@ from mappings.lines import (
     staged_result,
 )
 from mappings.measure import peak, vendor_period_overlaps
-from mappings.periods import Period, parse_period_key, period_containing
+from mappings.periods import Period, period_containing
 from mappings.truth import DIFFERENCES, Held
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ class SyncEngine:
         push: bool,
     ) -> None:
         # A bad --period is refused before any vendor is called: a fetch spent for nothing costs Altaro's 5 minutes.
-        day = _day_of(period_key) if period_key else started.date()
+        calendar = self.settings.billing.calendar()
+        requested = self._requested(period_key, calendar, started) if period_key else None
         reports = self._collect(report, run_id)
         self.settings = automatch.resolve(self.settings, reports, self.store)
         self._find_unmapped(report, reports)
@@ -116,7 +118,16 @@ class SyncEngine:
         for customer in self.settings.customers:
             for mapping in customer.lines:
                 held = truth.get(contract_ref(customer, mapping)) if truth is not None else None
-                result = self._plan_line(customer, mapping, day, reports, held, dry_run=dry_run)
+                period = self._period(mapping, calendar, requested, started)
+                if requested is None or calendar.invoiced(period, started):
+                    # The period before the open one is closed: a late change to it is news, but not for the PSA.
+                    closed = period if requested else calendar.closed_period(mapping.billing_period, started)
+                    correction = self._correction(customer, mapping, closed, reports)
+                    if correction is not None:
+                        report.lines.append(correction)
+                    if requested is not None:  # an invoiced period asked for: compared, never pushed
+                        continue
+                result = self._plan_line(customer, mapping, period, reports, held, dry_run=dry_run)
                 if result.outcome is Outcome.BLOCKED and mapping.source in misconfigured:
                     report.misconfigured.add(result.identity)
                 report.lines.append(result)
@@ -186,19 +197,64 @@ class SyncEngine:
                 )
                 report.unmapped.append({"source": name, "vendor_customer": customer.vendor_customer})
 
+    # -- the billing calendar ----------------------------------------------------------------------------------
+
+    def _requested(self, key: str, calendar: BillingCalendar, now: datetime) -> Period:
+        """The period `--period` names, refused (exit 2) unless the mapped lines bill such periods and it has begun."""
+        kinds = {line.billing_period for customer in self.settings.customers for line in customer.lines}
+        try:
+            return requested_period(key, kinds, calendar.today(now))
+        except ValueError as error:
+            raise ParameterError(f"--period: {error}", param="--period") from None
+
+    @staticmethod
+    def _period(mapping: LineMapping, calendar: BillingCalendar, requested: Period | None, now: datetime) -> Period:
+        """The period a line bills this run: the one asked for, else the one its contract holds open."""
+        if requested is not None:
+            return period_containing(mapping.billing_period, requested.start)
+        return calendar.open_period(mapping.billing_period, now)
+
+    def _correction(
+        self,
+        customer: CustomerMapping,
+        mapping: LineMapping,
+        closed: Period,
+        reports: Mapping[str, UsageReport | str],
+    ) -> LineResult | None:
+        """A closed (invoiced) period whose quantity moved since its last push: reported to bill by hand, not pushed.
+
+        The contract has moved on to the next period, so pushing would bill the old usage under the new period.
+        """
+        identity = LineIdentity(customer.psa_customer, mapping.contract, closed.key, mapping.metric)
+        stored = self.store.outbox.get(identity)
+        if stored is None or stored.pushed_quantity is None:
+            return None
+        try:
+            line = self._price(customer, mapping, closed, reports, stored.line.rate)
+        except Blocked:
+            return None  # nothing newer to compare: what was invoiced stands
+        if line.quantity == stored.pushed_quantity:
+            return None
+        difference = line.amount - stored.line.amount
+        reason = (
+            f"{closed.key} was invoiced with {stored.pushed_quantity} {line.unit}; its usage is now {line.quantity}: "
+            f"bill {difference:+} by hand (not pushed: the contract has moved on)"
+        )
+        log.warning("%s / %s: correction: %s", customer.psa_customer, mapping.contract, reason)
+        return LineResult(line.identity, Outcome.CORRECTION, line, reason)
+
     # -- compute and review ------------------------------------------------------------------------------------
 
     def _plan_line(
         self,
         customer: CustomerMapping,
         mapping: LineMapping,
-        day: date,
+        period: Period,
         reports: Mapping[str, UsageReport | str],
         held: Held | None,
         *,
         dry_run: bool,
     ) -> LineResult:
-        period = period_containing(mapping.billing_period, day)
         identity = LineIdentity(customer.psa_customer, mapping.contract, period.key, mapping.metric)
         if mapping.start_date is not None and period.end < mapping.start_date:
             return LineResult(identity, Outcome.UNCHANGED, reason=f"contract starts {mapping.start_date}")
@@ -397,14 +453,6 @@ class SyncEngine:
             self.store.runs.audit(event, line.psa_customer, {"identity": list(line.identity), **details})
 
         return audit
-
-
-def _day_of(period_key: str) -> date:
-    """The first day of the period a `--period` key names; a key that names none is the caller's to fix."""
-    try:
-        return parse_period_key(period_key).start
-    except ValueError as error:
-        raise ParameterError(f"--period: {error}", param="--period") from None
 
 
 def _decided(stored: StoredLine) -> Decision:

@@ -58,7 +58,7 @@ class RunReport:
             return Status.INCOMPLETE
         if to_fix:
             return Status.INVALID
-        if self.count(Outcome.HELD) or self.count(Outcome.EDITED):
+        if self.count(Outcome.HELD) or self.count(Outcome.EDITED) or self.count(Outcome.CORRECTION):
             return Status.HELD
         return Status.OK
 

@@ -40,6 +40,8 @@ class Outcome(StrEnum):
     PLANNED = "planned"
     PENDING = "pending"
     HELD = "held"
+    # A closed, invoiced period's usage moved after its invoice: the difference is billed by hand, never pushed.
+    CORRECTION = "correction"
     # The PSA's quantity is not the one pushed: held for a person (approve pushes ours again, discard accepts it).
     EDITED = "edited in PSA"
     # The PSA would invoice other money than computed: the mapping or the contract needs fixing, nothing is pushed.

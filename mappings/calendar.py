@@ -1,0 +1,90 @@
+"""The billing calendar: which period each contract bills now, in the MSP's time zone, and when a period is invoiced."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from mappings.enums import BillingPeriod
+from mappings.periods import Period, parse_period_key, period_containing
+
+# One example key per kind, for the message that refuses a --period of the wrong kind.
+KEY_FORMS = {
+    BillingPeriod.WEEKLY: "2026-W47",
+    BillingPeriod.BI_WEEKLY: "2026-11-H1 / 2026-11-H2",
+    BillingPeriod.MONTHLY: "2026-11",
+    BillingPeriod.QUARTERLY: "2026-Q4",
+    BillingPeriod.TWICE_A_YEAR: "2026-S2",
+    BillingPeriod.YEARLY: "2026",
+    BillingPeriod.ON_DEMAND: "2026-11-01..2026-11-30",
+}
+
+
+class Mode(StrEnum):
+    """Arrears: a period's quantity is its final usage, invoiced after it ends. Advance: the running figure."""
+
+    ARREARS = "arrears"
+    ADVANCE = "advance"
+
+
+@dataclass(frozen=True)
+class BillingCalendar:
+    """How the MSP bills: the mode, the zone its periods are bounded in, and the day a period counts as invoiced."""
+
+    mode: Mode = Mode.ARREARS
+    timezone: str = "UTC"
+    invoice_day: int = 1
+
+    def today(self, now: datetime) -> date:
+        """The MSP's date at `now`: a period ends at the MSP's midnight, not the server's nor UTC's."""
+        aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+        return aware.astimezone(ZoneInfo(self.timezone)).date()
+
+    def invoice_date(self, period: Period) -> date:
+        """The day the period's invoices are generated: `invoice_day` of the month after it ends (in arrears), or
+        of its first month (in advance: the invoice bills the period it opens)."""
+        anchor = period.start if self.mode is Mode.ADVANCE else period.end + timedelta(days=1)
+        last = calendar.monthrange(anchor.year, anchor.month)[1]
+        return date(anchor.year, anchor.month, min(self.invoice_day, last))
+
+    def invoiced(self, period: Period, now: datetime) -> bool:
+        """Whether the period counts as invoiced: its invoice day has passed in the MSP's zone."""
+        return self.today(now) > self.invoice_date(period)
+
+    def open_period(self, kind: BillingPeriod, now: datetime) -> Period:
+        """The period a contract of this kind bills now.
+
+        In arrears the period just ended stays on the contract until it is invoiced: its final usage is what the
+        invoice must read. In advance the contract always carries the current period's running figure.
+        """
+        current = period_containing(kind, self.today(now))
+        if self.mode is Mode.ADVANCE:
+            return current
+        previous = period_containing(kind, current.start - timedelta(days=1))
+        return current if self.invoiced(previous, now) else previous
+
+    def closed_period(self, kind: BillingPeriod, now: datetime) -> Period:
+        """The period before the open one: closed, so a change to it is a correction, never a push."""
+        return period_containing(kind, self.open_period(kind, now).start - timedelta(days=1))
+
+
+def accepted_forms(kinds: set[BillingPeriod]) -> str:
+    """The key forms the mapped lines' periods take, for a message that refuses another."""
+    return ", ".join(KEY_FORMS[kind] for kind in KEY_FORMS if kind in kinds) or "none (no line is mapped)"
+
+
+def requested_period(key: str, kinds: set[BillingPeriod], today: date) -> Period:
+    """The period a `--period` key names, if it is one the mapped lines bill and has started; ValueError if not."""
+    forms = f"accepted: {accepted_forms(kinds)}"
+    try:
+        period = parse_period_key(key)
+    except ValueError as error:
+        raise ValueError(f"{error}; {forms}") from None
+    if period.kind not in kinds:
+        raise ValueError(f"{key!r} is a {period.kind.value} period, but no mapped line bills such periods; {forms}")
+    if period.start > today:
+        raise ValueError(f"{key!r} has not started yet (today is {today}); {forms}")
+    return period
