@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 from pydantic_settings import (
@@ -28,6 +29,7 @@ from connector.http import HttpSettings
 from connector.overrides import Overrides
 from connector.review import ReviewSettings
 from connector.secrets import SecretRef
+from mappings.calendar import BillingCalendar, Mode
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.templates import MappingSettings
 
@@ -89,6 +91,27 @@ def is_loopback(listen: str) -> bool:
         return False
 
 
+class BillingSettings(BaseModel):
+    """The billing calendar: arrears or advance, the MSP's time zone for period boundaries, the invoicing day."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Mode = Field(default=Mode.ARREARS, description="arrears: final usage after the period; advance: running")
+    timezone: str = Field(default="UTC", description="IANA zone whose midnight ends a period, e.g. Europe/London")
+    invoice_day: int = Field(default=1, ge=1, le=31, description="day of the next month after which it is invoiced")
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> BillingSettings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA zone name (e.g. Europe/Paris)") from None
+        return self
+
+    def calendar(self) -> BillingCalendar:
+        return BillingCalendar(self.mode, self.timezone, self.invoice_day)
+
+
 class IgnoredCustomer(BaseModel):
     """A vendor customer you deliberately do not bill (your own tenant, a free pilot): no 'unmapped' error."""
 
@@ -121,6 +144,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
     customers: list[CustomerMapping] = Field(default_factory=list)
     ignored_customers: list[IgnoredCustomer] = Field(default_factory=list)
     mapping: MappingSettings = Field(default_factory=MappingSettings)
