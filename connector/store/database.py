@@ -14,7 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from connector.errors import StoreError
-from connector.redact import redact, redact_data
+from connector.redact import json_may_hold_secret, redact, redact_data
 from connector.store.schema import MIGRATIONS, Migration
 
 
@@ -45,6 +45,11 @@ def masked(text: str | None) -> str | None:
 
 def to_json(value: Any) -> str:
     """JSON for a store column, every string in it redacted: secrets never reach the file."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    # Walking every string is most of the cost of recording a large run; one search of the text says when the
+    # walk could change nothing (no registered secret or credential header appears in it).
+    if not json_may_hold_secret(text):
+        return text
     return json.dumps(redact_data(value), sort_keys=True, default=str)
 
 

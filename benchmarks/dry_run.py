@@ -1,0 +1,93 @@
+"""Dry-run cost against customer count: in-process fake sources and PSA, so only the engine and store are timed."""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from connector.config import Settings, settings_from_data
+from connector.engine import SyncEngine
+from connector.observe import observe
+from connector.store import Store
+from connector.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
+from mappings.lines import Line
+
+NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+METRICS = {"altaro": "altaro.billed_users", "axcient": "axcient.server_gb"}
+
+
+class Source:
+    """Reports every customer with one metric and a realistic explanation, and observes it as real sources do."""
+
+    def __init__(self, name: str, store: Store, customers: int) -> None:
+        self.name, self.store, self.customers = name, store, customers
+
+    def collect(self, *, run_id: int | None = None) -> UsageReport:
+        report = UsageReport(self.name, NOW)
+        metric = METRICS[self.name]
+        for i in range(self.customers):
+            usage = CustomerUsage(self.name, f"Customer {i:05d}", "2026-11", vendor_id=str(1000 + i))
+            usage.quantities[(metric, "")] = Decimal(i % 50 + 1)
+            objects = [f"user{j}@customer{i}.example" for j in range(10)]
+            usage.inputs[metric] = {"objects": objects, "excluded": {"shared mailbox": objects[:3]}}
+            report.customers.append(usage)
+        observe(self.store, report, run_id=run_id)
+        return report
+
+
+class Sink:
+    def push(self, line: Line, events: PsaEvents | None = None) -> PushResult:
+        raise AssertionError("a dry run pushes nothing")
+
+
+def config(customers: int) -> Settings:
+    entries: list[dict[str, Any]] = [
+        {
+            "psa_customer": f"PSA {i:05d}",
+            "altaro_customer": f"customer {i:05d}",  # another case than the vendor's: matched casefolded
+            "axcient_customer": f"Customer {i:05d}",
+            "lines": [
+                {"metric": "altaro.billed_users", "contract": "M365 backup", "rate": "3.50"},
+                {"metric": "axcient.server_gb", "contract": "Server backup", "rate": "0.125"},
+            ],
+        }
+        for i in range(customers)
+    ]
+    return settings_from_data({"customers": entries})
+
+
+def dry_run(customers: int) -> float:
+    settings = config(customers)
+    store = Store.open(":memory:")
+    sources = {name: Source(name, store, customers) for name in METRICS}
+    engine = SyncEngine(settings, store, sources, Sink(), now=lambda: NOW)
+    started = time.perf_counter()
+    report = engine.run(dry_run=True)
+    elapsed = time.perf_counter() - started
+    assert len(report.lines) == 2 * customers, len(report.lines)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, nargs="+", default=[2000, 10000])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    medians = {}
+    for customers in args.customers:
+        times = [dry_run(customers) for _ in range(args.repeat)]
+        medians[customers] = statistics.median(times)
+        print(f"{customers:>6} customers: dry run {medians[customers]:.2f} s (median of {args.repeat})")
+    small, large = min(medians), max(medians)
+    if small != large:
+        print(f"growth {medians[large] / medians[small]:.1f}x for {large / small:.0f}x the customers")
+    print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
