@@ -19,6 +19,7 @@ from connector.errors import ConnectorError, ParameterError, Status, exit_code_f
 from connector.matching import did_you_mean
 from connector.observe import observe
 from connector.psa_truth import contract_rate, contract_ref, judge, named, read_psa
+from connector.renames import tell_renames
 from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
 from connector.store import Store
@@ -110,6 +111,7 @@ class SyncEngine:
         requested = self._requested(period_key, calendar, started) if period_key else None
         reports = self._collect(report, run_id)
         self.settings = automatch.resolve(self.settings, reports, self.store)
+        tell_renames(self.settings, reports, self.store, record=not dry_run)
         self._find_unmapped(report, reports)
         misconfigured = {s.name for s in report.sources if s.status == "misconfigured"}
         # Read once per run, dry runs included: "unchanged" must mean the PSA holds what was computed.
@@ -354,19 +356,8 @@ class SyncEngine:
                 f"{source} customer {ref!r} is not in the {source} data{did_you_mean(ref, names, ids=ids)}; check "
                 f"[customers.{source}] customer for {customer.psa_customer!r}"
             )
+        # Found by its id under another name, the vendor renamed it: billing follows the id (told in tell_renames).
         vendor_name = usage.vendor_customer
-        given = customer.vendors[source]
-        if given.id is not None and given.customer != given.id and vendor_name.casefold() != given.customer.casefold():
-            # Found by its id under another name: the vendor renamed it; billing follows the id.
-            log.warning(
-                "%s customer %r is now named %r at %s (same id %s): billed as before; update the name in the "
-                "mapping when convenient",
-                source,
-                given.customer,
-                vendor_name,
-                source,
-                ref,
-            )
         # Every vendor period of the customer that falls in the billing period, not just the first one listed.
         spoiled = [
             u
