@@ -216,3 +216,19 @@ def test_outside_a_terminal_suggestions_wait_for_accept(
     assert "Northwnd" not in written.read_text()
     cli(capsys, "map", "--config", str(bare_config), "--write", str(written), "--accept", "suggested")
     assert "Northwnd" in written.read_text()
+
+
+def test_a_rename_is_told_once(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = config.read_text().replace(
+        'axcient = { customer = "Contoso" }', 'axcient = { customer = "Contoso", id = "1" }'
+    )
+    config.write_text(text)
+    portal = sandboxes["axcient"]
+    portal.customers = [{**c, "name": "Contoso Holdings"} if c["id"] == 1 else c for c in portal.customers]
+    cli(capsys, "sync", "--config", str(config), "--format", "json")
+    assert caplog.text.count("now named 'Contoso Holdings'") == 1
+    caplog.clear()
+    cli(capsys, "sync", "--config", str(config), "--format", "json")
+    assert "now named" not in caplog.text
