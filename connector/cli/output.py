@@ -26,8 +26,8 @@ if not stdout.is_terminal and "COLUMNS" not in os.environ:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        # Integral quantities print as integers; others keep their exact digits, never float noise.
-        return int(value) if value == value.to_integral_value() else float(value)
+        # A string keeps the exact digits ("3.50", "600"): a JSON number is a float to most readers (3.5, 0.13000001).
+        return format(value, "f")
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):

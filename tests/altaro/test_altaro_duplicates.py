@@ -149,4 +149,4 @@ def test_users_command_reports_the_duplicates_ignored(
     out, err = capsys.readouterr()
     assert code == 0, err
     [entry] = json.loads(out)
-    assert entry["backup_gb"] == 13.6 and entry["duplicate_rows_ignored"] == 3 and entry["rows"] == 6
+    assert entry["backup_gb"] == "13.60" and entry["duplicate_rows_ignored"] == 3 and entry["rows"] == 6

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +43,13 @@ def test_json_is_sorted_by_customer_with_the_promised_fields(
     assert [c["customer"] for c in found] == ["Contoso", "Fabrikam Inc", "Northwind Traders", "Tailspin Toys"]
     contoso = found[0]
     assert {k: contoso[k] for k in ("pc_gb", "server_gb", "total_gb", "pc_devices", "server_devices")} == {
-        "pc_gb": 45,
-        "server_gb": 600,
-        "total_gb": 645,
+        "pc_gb": "45",
+        "server_gb": "600",
+        "total_gb": "645",
         "pc_devices": 3,
         "server_devices": 2,
     }
-    assert contoso["plans"]["Basic"]["pc_gb"] == 25 and contoso["complete"] is True
+    assert Decimal(contoso["plans"]["Basic"]["pc_gb"]) == 25 and contoso["complete"] is True
     assert contoso["not_billed"][0]["reason"] == "suspended"
     assert contoso["over_quota"][0]["computer"] == "CONTOSO-PC01"
     fabrikam = found[1]
@@ -58,14 +59,14 @@ def test_json_is_sorted_by_customer_with_the_promised_fields(
         assert {o.vendor_customer for o in store.observations.query("axcient")} == {c["customer"] for c in found}
 
 
-def test_non_integral_gb_are_numbers(
+def test_non_integral_gb_are_exact_decimal_strings(
     tmp_path: Path, sandbox: AxcientSandbox, write_config: WriteConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path, sandbox.url, extra="mb_per_gb = 1000\nstorage = 'uncompressed'")
     code, out, _ = run(capsys, "usage", "axcient", "--config", str(config), "-f", "json")
     assert code == 0
     northwind = next(c for c in json.loads(out) if c["customer"] == "Northwind Traders")
-    assert northwind["server_gb"] == 614.4 and northwind["pc_gb"] == 153.6
+    assert northwind["server_gb"] == "614.4" and northwind["pc_gb"] == "153.6"
 
 
 def test_the_table_and_its_details(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -103,14 +103,14 @@ def test_the_views_become_commands_with_their_help(registered: None, capsys: pyt
         assert option in out
     assert out.index("--customer") < out.index("--config") < out.index("--since") < out.index("--format")
     # The application built at import, from the registry as shipped, is unchanged.
-    assert [group.name for group in connector.cli.app.registered_groups] == ["usage", "atera"]
+    assert [group.name for group in connector.cli.app.registered_groups] == ["usage", "atera", "alerts"]
 
 
 def test_a_usage_view_fetches_through_the_operations_and_records(
     registered: None, config: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     code, out, err = cli(capsys, "usage", "seats", "--config", str(config), "--format", "json")
-    assert code == 3 and json.loads(out) == {"Acme": 7, "Initech": 0}
+    assert code == 3 and json.loads(out) == {"Acme": "7", "Initech": "0"}
     assert err.strip() == "problem: Initech holds no seat"
     with Store.open(tmp_path / "state.db") as store:
         assert {o.vendor_customer for o in store.observations.query("seats")} == {"Acme", "Initech"}
