@@ -18,7 +18,7 @@ from connector.config import Settings
 from connector.errors import ConnectorError, ParameterError, Status, exit_code_for
 from connector.matching import did_you_mean
 from connector.observe import observe
-from connector.psa_truth import contract_rate, contract_ref, judge, named, read_psa
+from connector.psa_truth import contract_rate, contract_ref, judge, named, read_psa, unverified
 from connector.renames import tell_renames
 from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
@@ -133,6 +133,8 @@ class SyncEngine:
                 if result.outcome is Outcome.BLOCKED and mapping.source in misconfigured:
                     report.misconfigured.add(result.identity)
                 report.lines.append(result)
+        if truth is None:
+            unverified(report, self.sink)
         self._report_held(report)
         if push and not dry_run:
             self._push_pending(report)

@@ -126,3 +126,12 @@ def named(result: LineResult, edited: str | None) -> LineResult:
     if edited is not None and result.outcome is Outcome.HELD:
         result.outcome = Outcome.EDITED
     return result
+
+
+def unverified(report: RunReport, sink: Sink | None) -> None:
+    """The PSA could not be read: a line the store says is pushed is not known to be held, and says so."""
+    if not isinstance(sink, VerifyingSink):
+        return
+    for result in report.lines:
+        if result.outcome is Outcome.UNCHANGED and result.line is not None:
+            result.reason = f"pushed earlier; {sink.psa_title} could not be read to confirm it still holds it"

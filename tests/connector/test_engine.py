@@ -440,6 +440,7 @@ def test_the_report_keeps_its_json_shape() -> None:
         "planned",
         "pending",
         "held",
+        "correction",
         "edited in PSA",
         "rate differs",
         "contract inactive",

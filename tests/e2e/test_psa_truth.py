@@ -187,6 +187,8 @@ def test_atera_down_with_nothing_to_push_is_not_ok(
         code, report, err = sync(capsys, config, *extra)
         assert code == 3 and report["status"] == "incomplete", err
         assert any("could not read Atera" in p and "run the sync again" in p for p in report["problems"])
+        reasons = {x["reason"] for x in report["lines"] if x["outcome"] == "unchanged"}
+        assert reasons == {"pushed earlier; Atera could not be read to confirm it still holds it"}
 
 
 def test_a_rejected_atera_key_is_not_ok_even_on_a_dry_run(
