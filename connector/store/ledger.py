@@ -82,9 +82,15 @@ class FetchLedger(Protocol):
     def last_good(self, source: str, target: str) -> FetchRecord | None: ...
 
 
-_COLUMNS = (
-    "id, source, target, requested_at, outcome, status_code, content_type, payload_hash, payload, error, finished_at"
+# A call's body as SQL over `fetches`: inline (rows from before bodies were shared), else the shared copy.
+PAYLOAD_COLUMN = (
+    "COALESCE(payload, CASE WHEN payload_kept THEN (SELECT body FROM payloads WHERE hash = fetches.payload_hash) END)"
 )
+_COLUMNS = (
+    f"id, source, target, requested_at, outcome, status_code, content_type, payload_hash, {PAYLOAD_COLUMN}, error, "
+    "finished_at"
+)
+_HAS_PAYLOAD = "(payload IS NOT NULL OR payload_kept = 1)"
 
 
 def _record(row: tuple[Any, ...]) -> FetchRecord:
@@ -121,7 +127,7 @@ class Ledger:
         """The most recent call that returned a usable payload."""
         row = self._db.execute(
             f"SELECT {_COLUMNS} FROM fetches WHERE source = ? AND target = ? AND outcome = 'ok' "
-            "AND payload IS NOT NULL ORDER BY id DESC LIMIT 1",
+            f"AND {_HAS_PAYLOAD} ORDER BY id DESC LIMIT 1",
             [masked(source), masked(target)],
         ).fetchone()
         return _record(row) if row else None
@@ -188,25 +194,36 @@ class Ledger:
         stored = redact_bytes(payload) if payload is not None else None
         digest = hashlib.sha256(stored).hexdigest() if stored is not None else None
         with self._db.transaction():
+            if digest is not None:
+                # A re-fetched identical report (the usual case for an hourly poll) adds no copy of its body.
+                self._db.execute("INSERT OR IGNORE INTO payloads (hash, body) VALUES (?, ?)", [digest, stored])
             self._db.execute(
                 "UPDATE fetches SET finished_at = ?, outcome = ?, status_code = ?, content_type = ?, "
-                "payload_hash = ?, payload = ?, error = ? WHERE id = ?",
+                "payload_hash = ?, payload_kept = ?, error = ? WHERE id = ?",
                 [
                     iso(now or utcnow()),
                     masked(outcome),
                     status_code,
                     masked(content_type),
                     digest,
-                    stored,
+                    int(digest is not None),
                     masked(error) if error else None,
                     fetch_id,
                 ],
             )
             if payload is not None and keep_payloads is not None:
-                self._db.execute(
-                    "UPDATE fetches SET payload = NULL WHERE payload IS NOT NULL AND id IN ("
-                    "SELECT id FROM fetches WHERE (source, target) = (SELECT source, target FROM fetches WHERE id = ?) "
-                    "AND payload IS NOT NULL ORDER BY id DESC LIMIT -1 OFFSET ?)",
-                    [fetch_id, keep_payloads],
-                )
+                self._prune(fetch_id, keep_payloads)
         return digest
+
+    def _prune(self, fetch_id: int, keep: int) -> None:
+        """Forget the bodies of all but the `keep` newest calls of a fetch's target; drop bodies no call keeps."""
+        self._db.execute(
+            "UPDATE fetches SET payload = NULL, payload_kept = 0 WHERE id IN ("
+            "SELECT id FROM fetches WHERE (source, target) = (SELECT source, target FROM fetches WHERE id = ?) "
+            f"AND {_HAS_PAYLOAD} ORDER BY id DESC LIMIT -1 OFFSET ?)",
+            [fetch_id, keep],
+        )
+        self._db.execute(
+            "DELETE FROM payloads WHERE NOT EXISTS "
+            "(SELECT 1 FROM fetches WHERE payload_kept = 1 AND payload_hash = payloads.hash)"
+        )

@@ -80,5 +80,13 @@ def _v4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN host TEXT")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    # A polled report rarely changes between polls: each distinct body is kept once, by its hash, and a call whose
+    # body is kept says so (`payload_kept`). Rows written before keep theirs inline in `fetches.payload`.
+    db.execute("CREATE TABLE payloads (hash TEXT PRIMARY KEY, body BLOB NOT NULL)")
+    db.execute("ALTER TABLE fetches ADD COLUMN payload_kept INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX fetches_keeping ON fetches(payload_hash) WHERE payload_kept = 1")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)

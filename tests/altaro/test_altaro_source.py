@@ -17,6 +17,7 @@ import pytest
 
 from connector.observe import observe
 from connector.store import Store
+from connector.store.ledger import PAYLOAD_COLUMN
 from mappings.measure import Measured, peak
 from mappings.periods import parse_period_key
 from providers.altaro.sandbox import AltaroSandbox, generate_report, generate_report_with_counts
@@ -104,7 +105,7 @@ def test_the_store_keeps_only_the_newest_reports_in_full(
         sandbox.set_report(generate_report(customers=2, users_per_customer=5, seed=seed))
         assert not source.collect().from_cache
         clock.advance(301)
-    payloads = [p for (p,) in store.db.execute("SELECT payload FROM fetches ORDER BY id").fetchall()]
+    payloads = [p for (p,) in store.db.execute(f"SELECT {PAYLOAD_COLUMN} FROM fetches ORDER BY id").fetchall()]
     assert len(payloads) == 4 and [p is None for p in payloads] == [True, True, False, False]
     # Inside the window the newest report still answers.
     clock.advance(-300)

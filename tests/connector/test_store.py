@@ -15,6 +15,7 @@ import pytest
 
 from connector.errors import StoreBusyError, StoreError
 from connector.store import MIGRATIONS, SCHEMA_VERSION, FetchReserved, FetchTooSoon, Store
+from connector.store.ledger import PAYLOAD_COLUMN
 from mappings.lines import Line, LineIdentity, LineStatus
 from mappings.measure import Observation
 
@@ -203,13 +204,50 @@ def test_only_the_newest_payloads_of_a_target_are_kept_in_full() -> None:
             store.ledger.complete(
                 call.fetch_id, "ok", payload=f"{target} {n}".encode(), now=T0 + n * window, keep_payloads=2
             )
-    rows = store.db.execute("SELECT target, payload, payload_hash FROM fetches ORDER BY id").fetchall()
+    rows = store.db.execute(f"SELECT target, {PAYLOAD_COLUMN}, payload_hash FROM fetches ORDER BY id").fetchall()
     kept = [(target, payload) for target, payload, _ in rows if payload is not None]
     assert kept == [("link-a", b"link-a 3"), ("link-b", b"link-b 3"), ("link-a", b"link-a 4"), ("link-b", b"link-b 4")]
     # Every call stays in the ledger with its hash.
     assert len(rows) == 10 and all(digest for _, _, digest in rows)
     good = store.ledger.last_good("altaro", "link-a")
     assert good is not None and good.payload == b"link-a 4"
+
+
+def test_an_identical_payload_is_stored_once_and_dropped_when_no_call_keeps_it() -> None:
+    store = Store.open(":memory:")
+    window = timedelta(minutes=5)
+    bodies = [b"same report", b"same report", b"same report", b"new report"]
+    for n, body in enumerate(bodies):
+        call = store.ledger.reserve("altaro", "link", window, now=T0 + n * window)
+        assert isinstance(call, FetchReserved)
+        store.ledger.complete(call.fetch_id, "ok", payload=body, now=T0 + n * window, keep_payloads=2)
+        if n == 2:
+            assert store.db.execute("SELECT COUNT(*) FROM payloads").fetchone()[0] == 1
+    stored = store.db.execute("SELECT body FROM payloads ORDER BY body").fetchall()
+    assert [body for (body,) in stored] == [b"new report", b"same report"]
+    good = store.ledger.last_good("altaro", "link")
+    assert good is not None and good.payload == b"new report"
+    # The older identical calls no longer keep it, the newest of them still does.
+    kept = store.db.execute(f"SELECT {PAYLOAD_COLUMN} FROM fetches ORDER BY id").fetchall()
+    assert [body for (body,) in kept] == [None, None, b"same report", b"new report"]
+
+
+def test_a_store_from_before_shared_payloads_still_answers_with_its_inline_bodies(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with Store.open(path, migrations=MIGRATIONS[:4]) as old:
+        old.db.execute(
+            "INSERT INTO fetches (source, target, requested_at, finished_at, outcome, payload_hash, payload) "
+            "VALUES ('altaro', 'link', ?, ?, 'ok', 'h', ?)",
+            [T0.isoformat(), T0.isoformat(), b"old report"],
+        )
+    with Store.open(path) as new:
+        good = new.ledger.last_good("altaro", "link")
+        assert good is not None and good.payload == b"old report"
+        call = new.ledger.reserve("altaro", "link", timedelta(0), now=T0 + timedelta(hours=1))
+        assert isinstance(call, FetchReserved)
+        new.ledger.complete(call.fetch_id, "ok", payload=b"next", keep_payloads=1)
+        rows = new.db.execute(f"SELECT {PAYLOAD_COLUMN} FROM fetches ORDER BY id").fetchall()
+        assert [body for (body,) in rows] == [None, b"next"]
 
 
 def test_an_unchanged_quantity_is_recorded_once_a_day() -> None:

@@ -17,6 +17,7 @@ import pytest
 from connector.cli import main
 from connector.demo import Sandboxes, running_sandboxes, write_config
 from connector.store import Store
+from connector.store.ledger import PAYLOAD_COLUMN
 from providers.axcient.generate import demo_dataset
 from providers.sandbox import Fault
 
@@ -260,7 +261,9 @@ def test_secrets_a_vendor_echoes_never_reach_the_store(
         for file in store_files:
             assert key.encode() not in file.read_bytes(), (key, file.name)
     with Store.open(config.parent / "connector-state.db") as store:
-        (fetch,) = store.db.execute("SELECT payload, payload_hash FROM fetches WHERE payload IS NOT NULL").fetchall()
+        (fetch,) = store.db.execute(
+            f"SELECT {PAYLOAD_COLUMN}, payload_hash FROM fetches WHERE {PAYLOAD_COLUMN} IS NOT NULL"
+        ).fetchall()
     assert b"Echo ***" in fetch[0] and hashlib.sha256(fetch[0]).hexdigest() == fetch[1]
 
 
