@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import providers
 from connector import automatch
@@ -19,11 +18,12 @@ from connector.errors import ConnectorError, ParameterError, Status, exit_code_f
 from connector.matching import did_you_mean
 from connector.observe import observe
 from connector.psa_truth import contract_rate, contract_ref, judge, named, read_psa, unverified
+from connector.push import push_pending
 from connector.renames import tell_renames
 from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
 from connector.store import Store
-from connector.usage import CustomerUsage, PsaEvents, Sink, UsageReport, UsageSource
+from connector.usage import CustomerUsage, Sink, UsageReport, UsageSource
 from mappings.billing import bill_line
 from mappings.calendar import BillingCalendar, requested_period
 from mappings.customer import CustomerMapping, LineMapping
@@ -38,9 +38,9 @@ from mappings.lines import (
     next_status,
     staged_result,
 )
-from mappings.measure import peak, vendor_period_overlaps
+from mappings.measure import measure, vendor_period_overlaps
 from mappings.periods import Period, period_containing
-from mappings.truth import DIFFERENCES, Held
+from mappings.truth import Held
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ class SyncEngine:
         observations = self.store.observations.query(
             source, vendor_customer=usage.vendor_customer, metric=mapping.metric, product=product
         )
-        measured = peak(observations, period)
+        measured = measure(mapping.measure, observations, period)
         if measured is None:
             raise Blocked(
                 f"no complete {mapping.metric} observation for {usage.vendor_customer!r}"
@@ -374,78 +374,7 @@ class SyncEngine:
     # -- push --------------------------------------------------------------------------------------------------
 
     def _push_pending(self, report: RunReport) -> None:
-        # Failed lines too: one from a period no longer computed (its push failed at the period's end) is never
-        # re-staged, so without this it would stay unbilled, and out of every later report, for good.
-        waiting = (LineStatus.PENDING, LineStatus.FAILED)
-        pending = [stored for stored in self.store.outbox.lines() if stored.status in waiting]
-        if not pending:
-            return
-        if self.sink is None:
-            psa = providers.psa()
-            section = f"[{psa.name}]" if psa is not None else "no PSA"
-            report.problems.append(f"{len(pending)} line(s) pending but {section} is not enabled: nothing was pushed")
-            return
-        results = {result.identity: result for result in report.lines}
-        for number, stored in enumerate(pending, start=1):
-            self.progress(f"pushing line {number} of {len(pending)} to the PSA")
-            result = results.get(stored.identity)
-            if result is not None and result.outcome in (Outcome.BLOCKED, *DIFFERENCES):
-                # Staged by an earlier run, but what stops this run's computation stops the push too.
-                continue
-            if result is None:  # approved or failed earlier, pushed now
-                result = LineResult(stored.identity, Outcome.PENDING, stored.line)
-                report.lines.append(result)
-            if self._push(self.sink, stored, result):
-                report.misconfigured.add(stored.identity)
-
-    def _push(self, sink: Sink, stored: StoredLine, result: LineResult) -> bool:
-        """Push one staged line; the outbox says pushed only once the PSA has confirmed it.
-
-        True when the push failed on configuration to fix (the PSA has no such customer or contract, refuses our
-        key): the one exit-code table says which errors those are, so the run can say "fix the configuration".
-        """
-        where = tuple(stored.identity)
-        if not stored.has_plan:
-            # Staged before the outbox kept what a push needs (schema v1): say so on every run, never crash.
-            result.outcome = Outcome.FAILED
-            result.reason = f"staged without a push plan; run `connector sync --period {stored.line.period_key}`"
-            log.error("push %s not attempted: %s", where, result.reason)
-            return False
-        try:
-            pushed = sink.push(stored.line, self._audit_events_of(stored.line))
-        except ConnectorError as error:
-            log.error("push %s failed: %s", where, error)
-            self.store.outbox.mark_failed(stored.identity, str(error))
-            result.outcome, result.reason = Outcome.FAILED, str(error)
-            return exit_code_for(error) == exit_code_for(Status.INVALID)
-        except Exception as error:
-            # Unexpected: keep the outbox truthful, then let it be loud.
-            self.store.outbox.mark_failed(stored.identity, f"unexpected {type(error).__name__}: {error}")
-            raise
-        self.store.outbox.mark_pushed(stored.identity, pushed.psa_ref)
-        self.store.runs.audit(
-            "pushed" if pushed.wrote else "confirmed",
-            stored.line.psa_customer,
-            {
-                "identity": list(stored.identity),
-                "quantity": str(stored.line.quantity),
-                "previous_quantity": str(pushed.previous_quantity),
-                "psa_ref": pushed.psa_ref,
-            },
-        )
-        result.outcome = Outcome.PUSHED if pushed.wrote else Outcome.UNCHANGED
-        result.psa_ref = pushed.psa_ref
-        if not pushed.wrote:
-            result.reason = "the PSA already held this quantity"
-        return False
-
-    def _audit_events_of(self, line: Line) -> PsaEvents:
-        """What the sink creates for a line goes to the audit trail the moment it is created."""
-
-        def audit(event: str, details: dict[str, Any]) -> None:
-            self.store.runs.audit(event, line.psa_customer, {"identity": list(line.identity), **details})
-
-        return audit
+        push_pending(self.store, self.sink, report, progress=self.progress)
 
 
 def _decided(stored: StoredLine) -> Decision:

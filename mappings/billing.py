@@ -11,7 +11,7 @@ from typing import Any
 
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.lines import Line
-from mappings.measure import PEAK_RULE, Measured
+from mappings.measure import RULES, Measured
 from mappings.money import exact_product, round_money
 from mappings.periods import Period
 
@@ -62,5 +62,5 @@ def bill_line(
         contract_id=mapping.contract_id,
         start_date=mapping.start_date,
         psa=psa,
-        inputs={**inputs, "rule": PEAK_RULE, "observations": measured.explanation},
+        inputs={**inputs, "rule": RULES[mapping.measure], "observations": measured.explanation},
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -89,6 +89,9 @@ class LineMapping(StrictModel):
     billing_period: BillingPeriod = BillingPeriod.MONTHLY
     start_date: date | None = None
     product: str | None = Field(default=None, description="Only usage of this vendor product / service plan")
+    measure: Literal["peak", "last", "average"] = Field(
+        default="peak", description="The period's quantity: its peak (what vendors bill), last or average observation"
+    )
     psa: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Options by PSA, under its own key")
 
     @model_validator(mode="before")

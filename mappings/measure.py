@@ -10,7 +10,11 @@ from typing import Any
 
 from mappings.periods import Period
 
-PEAK_RULE = "peak of the period's complete observations"
+RULES = {
+    "peak": "peak of the period's complete observations",
+    "last": "last of the period's complete observations",
+    "average": "average of the period's complete observations",
+}
 
 
 @dataclass(frozen=True)
@@ -91,5 +95,26 @@ def peak(observations: Iterable[Observation], period: Period) -> Measured | None
             "observations_considered": len(candidates),
             "fetch_id": top.fetch_id,
             "explanation": top.inputs.get("metric", {}),
+        },
+    )
+
+
+def measure(how: str, observations: Iterable[Observation], period: Period) -> Measured | None:
+    """The period's quantity by the line's measure: peak (what vendors bill), last, or average of complete ones."""
+    if how == "peak":
+        return peak(observations, period)
+    counted = [o for o in observations if o.complete and counts_in(o, period) and o.quantity.is_finite()]
+    counted = sorted((o for o in counted if o.quantity >= 0), key=lambda o: o.observed_at)
+    if not counted:
+        return None
+    quantity = counted[-1].quantity if how == "last" else sum((o.quantity for o in counted), Decimal(0)) / len(counted)
+    return Measured(
+        quantity,
+        {
+            "measure": how,
+            "last_observed_at": counted[-1].observed_at.isoformat(),
+            "observations_considered": len(counted),
+            "fetch_id": counted[-1].fetch_id,
+            "explanation": counted[-1].inputs.get("metric", {}),
         },
     )

@@ -48,4 +48,3 @@ def round_money(amount: Decimal) -> Decimal:
         # quantize refuses results longer than the precision; a large total must not become an error.
         ctx.prec = max(ctx.prec, amount.adjusted() + 4)
         return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from connector.config import settings_from_data
 from connector.errors import ParameterError
 from connector.usage import CustomerUsage
 from mappings.calendar import BillingCalendar, Mode
@@ -143,3 +144,14 @@ def test_a_past_period_not_yet_invoiced_runs_and_an_invoiced_one_is_only_compare
     writes = w.sink.writes
     report = w.engine().run(period_key="2026-10")
     assert w.sink.writes == writes and not [o for o in report.lines if o.identity.period_key == "2026-10"]
+
+
+@pytest.mark.parametrize(("how", "expected"), [("peak", Decimal(14)), ("last", Decimal(9)), ("average", Decimal(11))])
+def test_the_line_measure_picks_peak_last_or_average(how: str, expected: Decimal) -> None:
+    config = settings()
+    data = config.model_dump(mode="json", exclude_defaults=True)
+    data["customers"][0]["lines"][0]["measure"] = how
+    w = World(settings_from_data(data))
+    for day, users in ((10, 10), (15, 14), (20, 9)):
+        at(w, datetime(2026, 11, day, tzinfo=UTC), users)
+    assert w.store.outbox.get(LineIdentity(*M365_NOV)).line.quantity == expected  # type: ignore[union-attr]

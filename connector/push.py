@@ -1,0 +1,97 @@
+"""The push stage: staged lines go to the PSA, each marked pushed only once the PSA confirms it (exactly once)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import providers
+from connector.errors import ConnectorError, Status, exit_code_for
+from connector.report import RunReport
+from connector.store import Store
+from connector.usage import PsaEvents, Sink
+from mappings.lines import Line, LineResult, LineStatus, Outcome, StoredLine
+from mappings.truth import DIFFERENCES
+
+log = logging.getLogger(__name__)
+
+
+def push_pending(
+    store: Store, sink: Sink | None, report: RunReport, *, progress: Callable[[str], None] = lambda stage: None
+) -> None:
+    """Push every pending or failed line of the outbox, unless this run's computation stopped it."""
+    # Failed lines too: one from a period no longer computed (its push failed at the period's end) is never
+    # re-staged, so without this it would stay unbilled, and out of every later report, for good.
+    waiting = (LineStatus.PENDING, LineStatus.FAILED)
+    pending = [stored for stored in store.outbox.lines() if stored.status in waiting]
+    if not pending:
+        return
+    if sink is None:
+        psa = providers.psa()
+        section = f"[{psa.name}]" if psa is not None else "no PSA"
+        report.problems.append(f"{len(pending)} line(s) pending but {section} is not enabled: nothing was pushed")
+        return
+    results = {result.identity: result for result in report.lines}
+    for number, stored in enumerate(pending, start=1):
+        progress(f"pushing line {number} of {len(pending)} to the PSA")
+        result = results.get(stored.identity)
+        if result is not None and result.outcome in (Outcome.BLOCKED, *DIFFERENCES):
+            # Staged by an earlier run, but what stops this run's computation stops the push too.
+            continue
+        if result is None:  # approved or failed earlier, pushed now
+            result = LineResult(stored.identity, Outcome.PENDING, stored.line)
+            report.lines.append(result)
+        if _push(store, sink, stored, result):
+            report.misconfigured.add(stored.identity)
+
+
+def _push(store: Store, sink: Sink, stored: StoredLine, result: LineResult) -> bool:
+    """Push one staged line; the outbox says pushed only once the PSA has confirmed it.
+
+    True when the push failed on configuration to fix (the PSA has no such customer or contract, refuses our
+    key): the one exit-code table says which errors those are, so the run can say "fix the configuration".
+    """
+    where = tuple(stored.identity)
+    if not stored.has_plan:
+        # Staged before the outbox kept what a push needs (schema v1): say so on every run, never crash.
+        result.outcome = Outcome.FAILED
+        result.reason = f"staged without a push plan; run `connector sync --period {stored.line.period_key}`"
+        log.error("push %s not attempted: %s", where, result.reason)
+        return False
+    try:
+        pushed = sink.push(stored.line, _audit_events_of(store, stored.line))
+    except ConnectorError as error:
+        log.error("push %s failed: %s", where, error)
+        store.outbox.mark_failed(stored.identity, str(error))
+        result.outcome, result.reason = Outcome.FAILED, str(error)
+        return exit_code_for(error) == exit_code_for(Status.INVALID)
+    except Exception as error:
+        # Unexpected: keep the outbox truthful, then let it be loud.
+        store.outbox.mark_failed(stored.identity, f"unexpected {type(error).__name__}: {error}")
+        raise
+    store.outbox.mark_pushed(stored.identity, pushed.psa_ref)
+    store.runs.audit(
+        "pushed" if pushed.wrote else "confirmed",
+        stored.line.psa_customer,
+        {
+            "identity": list(stored.identity),
+            "quantity": str(stored.line.quantity),
+            "previous_quantity": str(pushed.previous_quantity),
+            "psa_ref": pushed.psa_ref,
+        },
+    )
+    result.outcome = Outcome.PUSHED if pushed.wrote else Outcome.UNCHANGED
+    result.psa_ref = pushed.psa_ref
+    if not pushed.wrote:
+        result.reason = "the PSA already held this quantity"
+    return False
+
+
+def _audit_events_of(store: Store, line: Line) -> PsaEvents:
+    """What the sink creates for a line goes to the audit trail the moment it is created."""
+
+    def audit(event: str, details: dict[str, Any]) -> None:
+        store.runs.audit(event, line.psa_customer, {"identity": list(line.identity), **details})
+
+    return audit
