@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from connector.matching import did_you_mean
 from mappings.enums import ContractType
 from mappings.truth import ContractRef, Held, HeldContract, Missing
 from providers.atera.models import ContractDto, CustomerDto
@@ -42,7 +43,9 @@ def customer_id(ref: ContractRef, customers: Sequence[CustomerDto]) -> int | str
     wanted = _key(ref.psa_customer)
     found = [c for c in customers if _key(c.CustomerName) == wanted]
     if not found:
-        return f"{PSA} has no customer named {ref.psa_customer!r}: check psa_customer (or set psa_customer_id)"
+        by_name = {c.CustomerName: str(c.CustomerID) for c in customers if c.CustomerName}
+        hint = did_you_mean(ref.psa_customer, list(by_name), ids=by_name)
+        return f"{PSA} has no customer named {ref.psa_customer!r}{hint}: check psa_customer (or set psa_customer_id)"
     if len(found) > 1:
         ids = ", ".join(str(c.CustomerID) for c in found)
         return f"{PSA} has {len(found)} customers named {ref.psa_customer!r} (IDs {ids}): set psa_customer_id"
@@ -70,9 +73,13 @@ def resolve(ref: ContractRef, customers: Sequence[CustomerDto], contracts: Seque
         ids = ", ".join(str(c.ContractID) for c in named)
         return Missing(f"{where} has {len(named)} contracts named {ref.contract!r} (IDs {ids}): set contract_id", False)
     if not named:
+        own = [c.ContractName for c in contracts if c.CustomerID == owner and c.ContractName]
+        hint = did_you_mean(
+            ref.contract, own, ids={c.ContractName: str(c.ContractID) for c in contracts if c.ContractName}
+        )
         return Missing(
-            f"{where} has no contract named {ref.contract!r}: create a Retainer/flat-fee contract with that name, "
-            "or set create_if_missing = true",
+            f"{where} has no contract named {ref.contract!r}{hint}: create a Retainer/flat-fee contract with that "
+            "name, or set create_if_missing = true",
             customer_found=True,
         )
     return held(named[0], owner)

@@ -233,3 +233,18 @@ def test_the_table_names_each_difference_in_the_run_s_totals(
     code, out, _ = cli(capsys, "sync", "--config", str(config), "--dry-run")
     assert code == 2
     assert "INVALID" in out and "1 contract inactive" in out and "rate differs" not in out
+
+
+def test_a_misspelled_customer_or_contract_in_a_dry_run_says_did_you_mean(
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
+    text = config.read_text()
+    text = text.replace('psa_customer = "Northwind Traders"', 'psa_customer = "Northwind Trader"')
+    text = text.replace('contract = "Server backup (per GB)"', 'contract = "Server backups (per GB)"')
+    config.write_text(text)
+    code = main(["sync", "--config", str(config), "--dry-run", "--format", "json"])
+    out, _ = capsys.readouterr()
+    assert code == 2
+    reasons = {(line["psa_customer"], line["contract"]): line["reason"] for line in json.loads(out)["lines"]}
+    assert "did you mean 'Northwind Traders'" in reasons[("Northwind Trader", "Online backup (per GB)")]
+    assert "did you mean 'Server backup (per GB)'" in reasons[("Contoso Ltd", "Server backups (per GB)")]
