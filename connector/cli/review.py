@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
-from connector.cli.output import print_json, print_table, stdout
+from connector.cli.output import plain_number, print_json, print_table, stdout
 from connector.errors import Status
 from connector.store import Store
 
@@ -80,13 +79,90 @@ def explain(
         print_json(explained)
         return Status.OK
     for item in explained:
-        stdout.print(
-            f"[bold]{customer} / {item['contract']} / {item['period']}[/bold]: {item['quantity']} {item['unit']} "
-            f"x {item['rate']} = {item['amount']} ({item['status']})"
-        )
-        stdout.print(json.dumps(item["inputs"], indent=2, default=str), markup=False, highlight=False)
-        for event in item["history"]:
-            stdout.print(
-                f"  {event['at']}  {event['status']:<8} {event['quantity']}  {event['note'] or ''}", markup=False
-            )
+        _print_explained(customer, item)
     return Status.OK
+
+
+SHOWN = 5  # names listed per row; the count is always exact and `--format json` lists them all
+
+
+def _print_explained(customer: str, item: dict[str, Any]) -> None:
+    """One line as a header sentence, a table of what explains its number, and its history."""
+    stdout.print(
+        f"\n[bold]{customer} / {item['contract']} / {item['period']}[/bold] (line {item['id']}): "
+        f"{plain_number(item['quantity'])} {item['unit']} x {item['rate']} = {item['amount']} ({item['status']})",
+        markup=True,
+        highlight=False,
+    )
+    print_table("What explains it", ["input", "value"], _explanation_rows(item["inputs"]))
+    history = [[e["at"], e["status"], plain_number(e["quantity"]), e.get("amount"), e["note"]] for e in item["history"]]
+    print_table("History", ["at", "status", "quantity", "amount", "note"], history, numeric=("quantity", "amount"))
+
+
+def _explanation_rows(inputs: dict[str, Any]) -> list[list[str]]:
+    observed = inputs.get("observations") or {}
+    detail = dict(observed.get("explanation") or {})
+    rows = [
+        [
+            "vendor customer",
+            f"{inputs.get('vendor_customer')} ({inputs.get('source')}, product {inputs.get('product')})",
+        ],
+        ["rule", str(inputs.get("rule", ""))],
+        ["counting rule", str(detail.pop("rule", ""))],
+        [
+            "peak observed at",
+            f"{observed.get('peak_observed_at')} (vendor period {observed.get('peak_vendor_period')})",
+        ],
+        ["observations considered", str(observed.get("observations_considered", ""))],
+        *_counted_rows(detail),
+        *_excluded_rows(detail),
+        ["duplicates ignored", _flat(detail.pop("duplicate_rows_ignored", None))],
+    ]
+    # Whatever else a vendor adds (storage, quotas, per-product counts) still shows, flattened to read.
+    rows += [[key.replace("_", " "), _flat(value)] for key, value in sorted(detail.items()) if value not in ({}, [])]
+    return [row for row in rows if row[1]]
+
+
+def _counted_rows(detail: dict[str, Any]) -> list[list[str]]:
+    """What was counted: Altaro lists object names, Axcient lists account rows (named by their computer)."""
+    if "objects" in detail:
+        names = detail.pop("objects")
+        count = detail.pop("counted", len(names))
+        for key in ("objects_not_listed", "objects_listed_at_most"):
+            detail.pop(key, None)
+        return [["objects counted", f"{count}: {_first(names, count)}"]]
+    if "accounts" in detail:
+        columns = detail.pop("columns", [])
+        accounts = detail.pop("accounts")
+        names = [_row_name(columns, row) for row in accounts]
+        return [["accounts counted", f"{len(names)}: {_first(names, len(names))}"]]
+    return []
+
+
+def _excluded_rows(detail: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for excluded in detail.pop("excluded", []):
+        sample = excluded.get("sample") or []
+        names = f" ({_first(sample, excluded['objects'])})" if sample else ""
+        rows.append(["excluded", f"{excluded['objects']}{names}: {excluded['reason']}"])
+    columns = detail.pop("not_billed_columns", [])
+    for row in detail.pop("not_billed", []):
+        rows.append(["excluded", f"{_row_name(columns, row)}: {row[-1]}"])
+    return rows
+
+
+def _row_name(columns: list[str], row: list[Any]) -> str:
+    return str(row[columns.index("computer")]) if "computer" in columns else str(row[0])
+
+
+def _first(names: list[Any], count: int) -> str:
+    listed = ", ".join(str(n) for n in names[:SHOWN])
+    return listed + (f", … (+{count - SHOWN} more)" if count > SHOWN else "")
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_flat(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_flat(v) for v in value)
+    return "" if value is None else str(value)
