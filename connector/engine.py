@@ -24,7 +24,7 @@ from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
 from connector.store import Store
 from connector.usage import CustomerUsage, Sink, UsageReport, UsageSource
-from mappings.billing import bill_line
+from mappings.billing import bill_line, price
 from mappings.calendar import BillingCalendar, requested_period
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.lines import (
@@ -137,7 +137,7 @@ class SyncEngine:
             unverified(report, self.sink)
         self._report_held(report)
         if push and not dry_run:
-            self._push_pending(report)
+            self._push_pending(report, calendar, started)
 
     # -- fetch and observe -------------------------------------------------------------------------------------
 
@@ -239,7 +239,8 @@ class SyncEngine:
             return None  # nothing newer to compare: what was invoiced stands
         if line.quantity == stored.pushed_quantity:
             return None
-        difference = line.amount - stored.line.amount
+        # Against what was invoiced (the pushed quantity), not a later staged line that never reached the PSA.
+        difference = line.amount - price(stored.pushed_quantity, line.rate)
         reason = (
             f"{closed.key} was invoiced with {stored.pushed_quantity} {line.unit}; its usage is now {line.quantity}: "
             f"bill {difference:+} by hand (not pushed: the contract has moved on)"
@@ -373,8 +374,8 @@ class SyncEngine:
 
     # -- push --------------------------------------------------------------------------------------------------
 
-    def _push_pending(self, report: RunReport) -> None:
-        push_pending(self.store, self.sink, report, progress=self.progress)
+    def _push_pending(self, report: RunReport, calendar: BillingCalendar, now: datetime) -> None:
+        push_pending(self.store, self.sink, report, progress=self.progress, calendar=calendar, now=now)
 
 
 def _decided(stored: StoredLine) -> Decision:

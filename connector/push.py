@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import providers
@@ -11,6 +13,8 @@ from connector.errors import ConnectorError, Status, exit_code_for
 from connector.report import RunReport
 from connector.store import Store
 from connector.usage import PsaEvents, Sink
+from mappings.billing import price
+from mappings.calendar import BillingCalendar
 from mappings.lines import Line, LineResult, LineStatus, Outcome, StoredLine
 from mappings.truth import DIFFERENCES
 
@@ -18,9 +22,16 @@ log = logging.getLogger(__name__)
 
 
 def push_pending(
-    store: Store, sink: Sink | None, report: RunReport, *, progress: Callable[[str], None] = lambda stage: None
+    store: Store,
+    sink: Sink | None,
+    report: RunReport,
+    *,
+    progress: Callable[[str], None] = lambda stage: None,
+    calendar: BillingCalendar | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """Push every pending or failed line of the outbox, unless this run's computation stopped it."""
+    """Push every pending or failed line of the outbox, unless this run's computation stopped it or its period is
+    invoiced and the contract has moved on (then it is a correction to bill by hand)."""
     # Failed lines too: one from a period no longer computed (its push failed at the period's end) is never
     # re-staged, so without this it would stay unbilled, and out of every later report, for good.
     waiting = (LineStatus.PENDING, LineStatus.FAILED)
@@ -33,6 +44,8 @@ def push_pending(
         report.problems.append(f"{len(pending)} line(s) pending but {section} is not enabled: nothing was pushed")
         return
     results = {result.identity: result for result in report.lines}
+    if calendar is not None and now is not None:
+        pending = [stored for stored in pending if not _invoiced_already(stored, calendar, now, report, results)]
     for number, stored in enumerate(pending, start=1):
         progress(f"pushing line {number} of {len(pending)} to the PSA")
         result = results.get(stored.identity)
@@ -44,6 +57,34 @@ def push_pending(
             report.lines.append(result)
         if _push(store, sink, stored, result):
             report.misconfigured.add(stored.identity)
+
+
+def _invoiced_already(
+    stored: StoredLine, calendar: BillingCalendar, now: datetime, report: RunReport, results: dict[Any, LineResult]
+) -> bool:
+    """Whether a waiting line's period is invoiced and its contract moved on; if so it is reported as a correction.
+
+    Pushed now, its quantity would land on the contract that bills the next period: the invoice already generated
+    missed it, so the difference from what was invoiced is billed by hand.
+    """
+    # A line staged without a push plan (schema v1) is never pushed anyway: _push reports it as it always has.
+    if not stored.has_plan or not calendar.moved_on(stored.line.period_key, now):
+        return False
+    line = stored.line
+    invoiced = stored.pushed_quantity if stored.pushed_quantity is not None else Decimal(0)
+    difference = line.amount - price(invoiced, line.rate)
+    reason = (
+        f"{line.period_key} was invoiced with {invoiced} {line.unit} but {line.quantity} never reached it "
+        f"({stored.status.value} in the outbox): bill {difference:+} by hand (not pushed: the contract has moved on)"
+    )
+    result = results.get(stored.identity)
+    if result is None:
+        result = LineResult(stored.identity, Outcome.CORRECTION, line, reason)
+        report.lines.append(result)
+    elif result.outcome is not Outcome.CORRECTION:  # a correction the engine computed already says the amount
+        result.outcome, result.reason = Outcome.CORRECTION, reason
+    log.warning("push %s not attempted: %s", tuple(stored.identity), reason)
+    return True
 
 
 def _push(store: Store, sink: Sink, stored: StoredLine, result: LineResult) -> bool:

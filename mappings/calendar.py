@@ -9,7 +9,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from mappings.enums import BillingPeriod
-from mappings.periods import Period, parse_period_key, period_containing
+from mappings.periods import CALENDAR_KINDS, Period, parse_period_key, period_containing
 
 # One example key per kind, for the message that refuses a --period of the wrong kind.
 KEY_FORMS = {
@@ -65,6 +65,17 @@ class BillingCalendar:
             return current
         previous = period_containing(kind, current.start - timedelta(days=1))
         return current if self.invoiced(previous, now) else previous
+
+    def moved_on(self, period_key: str, now: datetime) -> bool:
+        """Whether a period is invoiced and its contracts carry a later one: a push now would overwrite the next
+        period's quantity, so what it still owes is billed by hand. A key no calendar bounds never moves on."""
+        try:
+            period = parse_period_key(period_key)
+        except ValueError:
+            return False
+        if period.kind not in CALENDAR_KINDS:
+            return False
+        return self.invoiced(period, now) and period.end < self.open_period(period.kind, now).start
 
     def closed_period(self, kind: BillingPeriod, now: datetime) -> Period:
         """The period before the open one: closed, so a change to it is a correction, never a push."""
