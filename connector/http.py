@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
+# Told of every request a vendor client sends, once, after retries: the vendor, and the class name of the exception
+# it ended in (None on success). The daemon's metrics listen here: the one boundary every vendor's call crosses.
+REQUEST_OBSERVERS: list[Callable[[str, str | None], None]] = []
 
 
 class HttpSettings(BaseModel):
@@ -346,6 +349,19 @@ class VendorHttp:
             extensions={"retry_safe": retry_safe},
         )  # fmt: skip
         where = where or _where(request)
+        try:
+            response = self._exchange(request, where, errors, accept)
+        except Exception as error:
+            for observer in REQUEST_OBSERVERS:
+                observer(self.vendor, type(error).__name__)
+            raise
+        for observer in REQUEST_OBSERVERS:
+            observer(self.vendor, None)
+        return response
+
+    def _exchange(
+        self, request: httpx.Request, where: str, errors: Rules | None, accept: Collection[int]
+    ) -> httpx.Response:
         try:
             response = self.client.send(request)
         except RetryAfterTooLong as error:

@@ -21,7 +21,7 @@ from mappings.lines import Outcome
 from mappings.truth import DIFFERENCES
 
 if TYPE_CHECKING:  # the demo (and the sandboxes it imports) loads only when `connector demo` runs
-    from http.server import ThreadingHTTPServer
+    from collections.abc import Callable
 
     from connector.demo import DemoResult
 
@@ -153,7 +153,7 @@ def demo(
     return run_demo(directory, show=show, keep_running=keep_running, verbose=state(ctx).verbose).status
 
 
-def _endpoints(settings: Settings, interval: float) -> tuple[CycleObserver | None, ThreadingHTTPServer | None]:
+def _endpoints(settings: Settings, interval: float) -> tuple[CycleObserver | None, Callable[[], None] | None]:
     """/healthz and /metrics when `[daemon] listen` is set (the prometheus client loads only then)."""
     listen = settings.daemon.listen
     if listen is None:
@@ -169,7 +169,13 @@ def _endpoints(settings: Settings, interval: float) -> tuple[CycleObserver | Non
 
     server = serve(listen, health, metrics)
     log.info("serving /healthz and /metrics on http://%s", listen)
-    return observe, server
+
+    def close() -> None:
+        server.shutdown()
+        # The metrics hear every vendor request in the process; a daemon run inside another (a test) stops that.
+        metrics.close()
+
+    return observe, close
 
 
 def daemon(
@@ -185,12 +191,12 @@ def daemon(
     stop = threading.Event()
     install_stop_signals(stop)
     log.info("daemon started: syncing every %.0fs with store %s", interval, settings.store.path)
-    observer, server = _endpoints(settings, interval)
+    observer, close = _endpoints(settings, interval)
     try:
         failures = run_forever(lambda: operations.sync(settings), interval, stop, max_cycles=cycles, on_cycle=observer)
     finally:
-        if server is not None:
-            server.shutdown()
+        if close is not None:
+            close()
     log.info("daemon stopped")
     # A bounded run (a cron job, a test) reports its failed cycles; an endless one was stopped on purpose.
     return Status.FAILED if failures and cycles is not None else Status.OK

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from connector.redact import redact_bytes
 from connector.store.database import Database, from_iso, iso, masked, utcnow
+
+# Told after each reservation: source, target, and when that target may next be called (the daemon's metrics
+# show the wait). Reserve is where the window is known; a call that ends late (retries) moves it a little later.
+RESERVATION_OBSERVERS: list[Callable[[str, str, datetime], None]] = []
 
 
 @dataclass(frozen=True)
@@ -150,12 +155,18 @@ class Ledger:
         with self._db.transaction():
             last = self.last(source, target)
             if last is not None and moment - last.last_contact < min_interval:
-                return FetchTooSoon(last=last, next_allowed_at=last.last_contact + min_interval)
-            cursor = self._db.execute(
-                "INSERT INTO fetches (source, target, requested_at, outcome, run_id) VALUES (?, ?, ?, 'started', ?)",
-                [masked(source), masked(target), iso(moment), run_id],
-            )
-        return FetchReserved(fetch_id=int(cursor.lastrowid or 0), previous=last)
+                outcome: FetchReserved | FetchTooSoon = FetchTooSoon(last, last.last_contact + min_interval)
+            else:
+                cursor = self._db.execute(
+                    "INSERT INTO fetches (source, target, requested_at, outcome, run_id) "
+                    "VALUES (?, ?, ?, 'started', ?)",
+                    [masked(source), masked(target), iso(moment), run_id],
+                )
+                outcome = FetchReserved(fetch_id=int(cursor.lastrowid or 0), previous=last)
+        next_at = outcome.next_allowed_at if isinstance(outcome, FetchTooSoon) else moment + min_interval
+        for observer in RESERVATION_OBSERVERS:
+            observer(source, target, next_at)
+        return outcome
 
     def abandon(self, run_id: int, note: str) -> int:
         """Close the calls an abandoned run left `started`; returns how many.
