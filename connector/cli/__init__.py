@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
-from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer import _click as click  # typer 0.29 vendors click: commands are its classes, not the click package's
+from typer.core import TyperGroup
 
 from connector import __version__
-from connector.cli import check, history, reconcile, review, status, sync, views
-from connector.cli.alerts import alerts_app
-from connector.cli.map import map_customers
-from connector.cli.options import ConfigOption, State
+from connector.cli.options import DEFAULT_CONFIG_PATH, ConfigOption, State
 from connector.cli.output import stderr, stdout
-from connector.config import DEFAULT_CONFIG_PATH
 from connector.errors import ConnectorError, ParameterError, Status, exit_code_for
 from connector.logs import configure_logging
 from connector.redact import redact
@@ -53,9 +51,78 @@ def _exit(status: object, **global_options: object) -> None:
         raise typer.Exit(exit_code_for(status))
 
 
-def build_app() -> typer.Typer:
-    """The command line, with every registered provider's views as they are registered now."""
-    app = typer.Typer(
+# Command name -> (module, function), in help order. A command's module is imported only when that command runs or
+# the help lists it, so `connector users FILE` or `--version` never loads the sync stack (issue 14).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("connector.cli.check", "check"),
+    "sync": ("connector.cli.sync", "sync"),
+    "demo": ("connector.cli.sync", "demo"),
+    "daemon": ("connector.cli.sync", "daemon"),
+    "review": ("connector.cli.review", "review"),
+    "approve": ("connector.cli.review", "approve"),
+    "discard": ("connector.cli.review", "discard"),
+    "explain": ("connector.cli.review", "explain"),
+}
+LATER_COMMANDS: dict[str, tuple[str, str]] = {
+    "reconcile": ("connector.cli.reconcile", "reconcile"),
+    "map": ("connector.cli.map", "map_customers"),
+    "status": ("connector.cli.status", "status"),
+    "history": ("connector.cli.history", "history"),
+}
+
+
+def _loaded(name: str, module: str, attribute: str) -> click.Command:
+    """One command as typer builds it (same settings as the application's)."""
+    holder = _typer()
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    return typer.main.get_group(holder).commands[name]
+
+
+def _views() -> tuple[list[click.Command], list[click.Command]]:
+    """The registry's views (top-level commands, then groups), read from the registry as it is now."""
+    from connector.cli import views  # the registry imports every provider; only a view's command needs it
+
+    holder = _typer()
+    views.add_views(holder)
+    built = typer.main.get_group(holder).commands.values()
+    return [c for c in built if not isinstance(c, TyperGroup)], [c for c in built if isinstance(c, TyperGroup)]
+
+
+class LazyGroup(TyperGroup):
+    """The root group: its commands are declared by name and built on first use, in the order typer lists them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._view_commands: tuple[list[click.Command], list[click.Command]] | None = None
+
+    def _view_lists(self) -> tuple[list[click.Command], list[click.Command]]:
+        if self._view_commands is None:
+            self._view_commands = _views()
+        return self._view_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        top, groups = self._view_lists()
+        names = [*COMMANDS, *(c.name or "" for c in top), *LATER_COMMANDS, *(g.name or "" for g in groups)]
+        return [*names, "alerts"]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            declared = COMMANDS.get(cmd_name) or LATER_COMMANDS.get(cmd_name)
+            if cmd_name == "alerts":
+                declared = ("connector.cli.alerts", "alerts_app")
+            if declared is not None:
+                self.commands[cmd_name] = _loaded(cmd_name, *declared)
+            else:
+                self.commands.update((c.name or "", c) for views in self._view_lists() for c in views)
+        return self.commands.get(cmd_name)
+
+
+def _typer(cls: type[TyperGroup] = TyperGroup) -> typer.Typer:
+    return typer.Typer(
         name="connector",
         help=HELP,
         no_args_is_help=True,
@@ -64,18 +131,14 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
         result_callback=_exit,
+        cls=cls,
     )
+
+
+def build_app() -> typer.Typer:
+    """The command line, with every registered provider's views as they are registered when it runs."""
+    app = _typer(LazyGroup)
     app.callback()(main_options)
-    commands: list[Callable[..., Status]] = [check.check, sync.sync, sync.demo, sync.daemon]
-    commands += [review.review, review.approve, review.discard, review.explain]
-    for command in commands:
-        app.command()(command)
-    views.add_views(app)
-    app.command()(reconcile.reconcile)
-    app.command("map")(map_customers)
-    app.command()(status.status)
-    app.command()(history.history)
-    app.add_typer(alerts_app, name="alerts")
     return app
 
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from connector.config import DEFAULT_CONFIG_PATH, Settings, load_settings
 from connector.logs import configure_logging
+
+if TYPE_CHECKING:
+    from connector.config import Settings
+
+# connector.config's own default (a test checks they agree), repeated so `--version` need not import the config
+# models (pydantic-settings and every provider).
+DEFAULT_CONFIG_PATH = Path("connector.toml")
 
 FormatOption = Annotated[
     Literal["table", "json"], typer.Option("--format", "-f", help="table for people, json for machines.")
@@ -37,6 +43,8 @@ class State:
     def settings(self, *, required: bool = True) -> Settings:
         """The configuration, loaded once; not `required`, a missing file gives the defaults."""
         if self._settings is None:
+            from connector.config import load_settings
+
             self._settings = load_settings(self.config_path, required=required)
             configure_logging(
                 self._settings.log.level, self._settings.log.file, verbose=self.verbose, fmt=self._settings.log.format

@@ -12,7 +12,6 @@ import typer
 from rich.status import Status as Spinner
 
 import providers
-from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
 from connector.config import DEFAULT_CONFIG_PATH, Settings
@@ -94,6 +93,8 @@ def _day(value: str, option: str) -> date:
 
 def _fetch(provider: Provider[Any], view: View, settings: Settings) -> Any:
     """A usage view's fetch, through the operations (which record what was fetched), beside a spinner."""
+    from connector import operations  # the sync stack: only a usage view needs it, not `users FILE`
+
     with Spinner(view.progress or f"Fetching usage from {provider.name}…", console=stderr):
         if view.collect is None:
             return operations.fetch_usage(settings, provider.name)
