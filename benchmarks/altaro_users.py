@@ -10,9 +10,11 @@ script instead. The report is written to benchmarks/data/ (git-ignored).
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -101,17 +103,36 @@ def agree(report: Path, env: dict[str, str], cwd: Path) -> int:
     return len(connector)
 
 
+def shuffle_rows(report: Path, seed: int = 7) -> None:
+    """Put a report's rows in random order (header first): real exports are not sorted by customer, and a sorted
+    report hides what switching customer on every row costs."""
+    with report.open(encoding="utf-8", newline="") as stream:
+        reader = csv.reader(stream)
+        header = next(reader)
+        rows = list(reader)
+    random.Random(seed).shuffle(rows)
+    with report.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream, lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant; the median is reported")
     parser.add_argument("--regenerate", action="store_true", help="write the report again even if it exists")
+    parser.add_argument(
+        "--order", choices=("random", "sorted"), default="random", help="rows in random order, or by customer"
+    )
     args = parser.parse_args()
 
-    report = DATA / f"altaro-users-{args.rows}.csv"
+    report = DATA / f"altaro-users-{args.rows}-{args.order}.csv"
     if args.regenerate or not report.exists():
         print(f"writing {report} ...", flush=True)
         written = write_report(report, total_rows=args.rows, users_per_customer=400, seed=7)
+        if args.order == "random":
+            shuffle_rows(report)
         print(f"  {written.rows:,} rows, {len(written.billed_users):,} customers", flush=True)
     size_mb = report.stat().st_size / 1e6
 
@@ -124,7 +145,8 @@ def main() -> None:
             for name, command in variants(report).items():
                 results.setdefault(name, []).append(measure(command, env, cwd))
 
-    print(f"\n{args.rows:,} rows, {size_mb:.0f} MB, {customers:,} customers; median of {args.repeat} runs\n")
+    shape = f"{args.rows:,} rows ({args.order} order), {size_mb:.0f} MB, {customers:,} customers"
+    print(f"\n{shape}; median of {args.repeat} runs\n")
     print("| variant | wall time | peak memory (max RSS) |")
     print("|---|---|---|")
     medians = {}

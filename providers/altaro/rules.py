@@ -90,6 +90,27 @@ class BillingRules:
 
 # Fingerprints of the rows counted, per customer (`customer_key`), Month cell and Customer ID.
 Fingerprints = dict[tuple[str, str, str], set[int]]
+# What the tally's loop holds in locals for one group: Month and Customer ID cells, the group, its row fingerprints
+# (this report's, earlier ones'), its users, exclusions, sizes by product and customer key.
+_Slot = tuple[
+    str,
+    str,
+    Group,
+    set[int],
+    AbstractSet[int],
+    dict[str, int],
+    tuple[tuple[re.Pattern[str], str], ...],
+    dict[str, Decimal],
+    str,
+]
+
+
+def _placeholder() -> _Slot:
+    """A slot no row matches (the customer cell is compared first), replaced on the first row."""
+    group = Group("", "", "", ())
+    return ("", "", group, set(), frozenset(), group.users, group.exclusions, group.size_by_product, group.key)
+
+
 SIZES_REMEMBERED = 1 << 16  # size cells: a report repeats a few thousand values (12.40); memory stays bounded
 
 
@@ -194,22 +215,20 @@ class ReportTally:
         width = report.width
         cells = _Cells(self.rules.billable_types, self.products)
         types, products, known_sizes = cells.types, cells.products, cells.sizes
-        seen: set[int] = set()
-        before: AbstractSet[int] = seen
-        current: tuple[str, str, str] | None = None
-        # The current group and its containers, held in locals; the first group replaces this placeholder.
-        group = Group("", "", "", ())
-        users, exclusions, sizes, name_key = group.users, group.exclusions, group.size_by_product, group.key
+        # Each customer cell's last group and its containers, so a row of another customer than the previous one
+        # (reports in random order) costs a string-keyed lookup, not a tuple built and hashed.
+        slots: dict[str, _Slot] = {}
+        # The current group and its containers, held in locals; the first row's group replaces this placeholder.
+        customer = None
+        month, customer_id, group, seen, before, users, exclusions, sizes, name_key = _placeholder()
         zero = Decimal(0)
         for row in report:
             if len(row) != width and _skip_odd_row(report, row):
                 continue
-            where = (row[ci], row[mi], row[ii])
-            # Reports are sorted by customer, so the current group is almost always the right one.
-            if where != current:
-                group, current = self._group(groups, report, where), where
-                users, exclusions, sizes, name_key = group.users, group.exclusions, group.size_by_product, group.key
-                seen, before = self._fingerprints(group)
+            if row[ci] != customer or row[mi] != month or row[ii] != customer_id:
+                customer = row[ci]
+                slot = self._slot(slots, groups, report, (customer, row[mi], row[ii]))
+                month, customer_id, group, seen, before, users, exclusions, sizes, name_key = slot
             group.rows += 1
             # The customer as the engine knows it: a row repeated under another spelling of its name is a duplicate.
             row[ci] = name_key
@@ -265,6 +284,31 @@ class ReportTally:
                 key=customer_key(name),
             )
         return group
+
+    def _slot(
+        self,
+        slots: dict[str, _Slot],
+        groups: dict[tuple[str, str, str], Group],
+        report: ReportRows,
+        cells: tuple[str, str, str],
+    ) -> _Slot:
+        """The group of a row's Customer Name, Month and Customer ID cells, with what the loop keeps in locals:
+        the customer's last one when the Month and ID match, else looked up (made on its first row)."""
+        slot = slots.get(cells[0])
+        if slot is None or slot[0] != cells[1] or slot[1] != cells[2]:
+            group = self._group(groups, report, cells)
+            seen, before = self._fingerprints(group)
+            slot = slots[cells[0]] = (
+                *cells[1:],
+                group,
+                seen,
+                before,
+                group.users,
+                group.exclusions,
+                group.size_by_product,
+                group.key,
+            )
+        return slot
 
     def _fingerprints(self, group: Group) -> tuple[set[int], AbstractSet[int]]:
         """The fingerprints of the rows counted for a group's customer, month and ID, and of those counted before."""
