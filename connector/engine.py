@@ -25,7 +25,7 @@ from connector.review import hold_reason
 from connector.store import Store
 from connector.usage import CustomerUsage, Sink, UsageReport, UsageSource
 from mappings.billing import bill_line, price
-from mappings.calendar import BillingCalendar, requested_period
+from mappings.calendar import BillingCalendar, coverage_hold, requested_period
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.lines import (
     Decision,
@@ -38,7 +38,7 @@ from mappings.lines import (
     next_status,
     staged_result,
 )
-from mappings.measure import measure, vendor_period_overlaps
+from mappings.measure import Measured, measure, vendor_period_overlaps
 from mappings.periods import Period, period_containing
 from mappings.truth import Held
 
@@ -279,18 +279,24 @@ class SyncEngine:
         if isinstance(verdict, LineResult):
             return verdict
         edited = verdict  # the PSA's quantity was edited: held for a person, whatever the review says
-        reason = edited or hold_reason(
-            self.settings.review,
-            line.quantity,
-            previous,
-            approved=existing.approved_quantity if existing else None,
-            unit=line.unit,
+        # Days of an ended period never observed may have held more usage: a person decides, whatever the review says.
+        partial = coverage_hold(line, existing)
+        reason = (
+            edited
+            or partial
+            or hold_reason(
+                self.settings.review,
+                line.quantity,
+                previous,
+                approved=existing.approved_quantity if existing else None,
+                unit=line.unit,
+            )
         )
         if dry_run:
             # What staging would decide, by the very rule staging uses, with nothing written.
-            decision = next_status(line, existing, reason, recheck=edited is not None)
+            decision = next_status(line, existing, reason, recheck=edited is not None or partial is not None)
             return named(staged_result(line, decision, dry_run=True), edited)
-        staged = self.store.outbox.stage(line, reason, recheck=edited is not None)
+        staged = self.store.outbox.stage(line, reason, recheck=edited is not None or partial is not None)
         return named(staged_result(line, _decided(staged), dry_run=False, psa_ref=staged.psa_ref), edited)
 
     def _report_held(self, report: RunReport) -> None:
@@ -322,6 +328,9 @@ class SyncEngine:
                 + (f" and product {product!r}" if product else "")
                 + f" in {period.key}"
             )
+        partial = self.settings.billing.calendar().partial_coverage(observations, period, self.now())
+        if partial:  # stated in the line itself; _plan_line holds it for review
+            measured = Measured(measured.quantity, {**measured.explanation, "coverage": partial})
         spec = providers.metric(mapping.metric)
         assert spec is not None  # the configuration checks every metric against the registry
         psa = providers.psa()

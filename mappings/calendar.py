@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from mappings.enums import BillingPeriod
+from mappings.lines import Line, LineStatus, StoredLine
+from mappings.measure import Observation, coverage
 from mappings.periods import CALENDAR_KINDS, Period, parse_period_key, period_containing
 
 # One example key per kind, for the message that refuses a --period of the wrong kind.
@@ -77,6 +80,16 @@ class BillingCalendar:
             return False
         return self.invoiced(period, now) and period.end < self.open_period(period.kind, now).start
 
+    def partial_coverage(self, observations: Sequence[Observation], period: Period, now: datetime) -> str | None:
+        """For a period that has ended, what its observations cover when they miss some of its days, else None.
+
+        A running period is not yet judged: the days still to come will be polled.
+        """
+        if period.end >= self.today(now):
+            return None
+        covered = coverage(observations, period, self.timezone)
+        return f"partial coverage: {covered.describe()}" if covered.partial else None
+
     def closed_period(self, kind: BillingPeriod, now: datetime) -> Period:
         """The period before the open one: closed, so a change to it is a correction, never a push."""
         return period_containing(kind, self.open_period(kind, now).start - timedelta(days=1))
@@ -99,3 +112,19 @@ def requested_period(key: str, kinds: set[BillingPeriod], today: date) -> Period
     if period.start > today:
         raise ValueError(f"{key!r} has not started yet (today is {today}); {forms}")
     return period
+
+
+def coverage_hold(line: Line, existing: StoredLine | None) -> str | None:
+    """Why a line of an ended period observed only in part waits for a person, until one has decided on it.
+
+    Held even when the PSA holds the quantity already (the invoice would read it): an approval or a discard of
+    this very quantity is the decision, so the same line is not held again on every run.
+    """
+    partial = line.inputs.get("observations", {}).get("coverage")
+    partial = str(partial) if partial else None
+    if not partial or existing is None:
+        return partial
+    decided = existing.approved_quantity == line.quantity or (
+        existing.status is LineStatus.DISCARDED and existing.line.quantity == line.quantity
+    )
+    return None if decided else partial

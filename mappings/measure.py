@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from mappings.periods import Period
 
@@ -118,3 +119,42 @@ def measure(how: str, observations: Iterable[Observation], period: Period) -> Me
             "explanation": counted[-1].inputs.get("metric", {}),
         },
     )
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many days of a billing period the observations speak for."""
+
+    observed: int
+    days: int
+
+    @property
+    def partial(self) -> bool:
+        return self.observed < self.days
+
+    def describe(self) -> str:
+        return f"observed {self.observed} of {self.days} days"
+
+
+def coverage(observations: Iterable[Observation], period: Period, timezone: str) -> Coverage:
+    """The days of the period the complete observations cover, each day in the MSP's zone.
+
+    A day never covered (the connector installed mid-month, an outage over the month's end) may have held a higher
+    usage than any seen: the line must say so rather than pass for the whole period.
+    """
+    zone = ZoneInfo(timezone)
+    covered: set[date] = set()
+    for observation in observations:
+        if not (observation.complete and counts_in(observation, period)):
+            continue
+        seen = observation.observed_at.astimezone(zone).date()
+        month = month_bounds(observation.period_key)
+        # In UTC, the zone vendors key their months in: a snapshot late on the 30th is not a row seen after it.
+        if month is not None and observation.observed_at.astimezone(UTC).date() > month[1]:
+            # A vendor row of a month seen after that month ended is the vendor's own account of all of it (Altaro's
+            # report keeps past months); a snapshot (a portal without history) speaks only for the day it was taken.
+            first, last = max(month[0], period.start), min(month[1], period.end)
+            covered.update(first + timedelta(days=n) for n in range((last - first).days + 1))
+        elif period.contains(seen):
+            covered.add(seen)
+    return Coverage(len(covered), (period.end - period.start).days + 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from connector.usage import CustomerUsage
 from mappings.lines import LineIdentity, LineStatus
 from tests.connector.test_billing_calendar import M365_DEC, M365_NOV, at, world
 
@@ -46,5 +47,9 @@ def test_a_failed_line_of_a_period_not_yet_invoiced_is_still_pushed() -> None:
     w.sink.fail_for.add("Contoso Ltd")
     at(w, datetime(2026, 11, 29, tzinfo=UTC), 12)
     w.sink.fail_for.clear()
+    # The December report still lists November's row: the whole month is covered, nothing to hold for review.
+    late = CustomerUsage("altaro", "Contoso", "2026-11")
+    late.quantities[("altaro.billed_users", "")] = Decimal(12)
+    w.altaro.extra = [late]
     at(w, datetime(2026, 12, 2, tzinfo=UTC))
     assert w.sink.held[M365_NOV] == Decimal(12)
