@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from connector import redact
 
 
 class FakeClock:
@@ -20,6 +23,16 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def secrets_are_forgotten_after_each_test() -> Iterator[None]:
+    """Secrets registered by one test (even random ones a property test draws) must not mask another test's text."""
+    before = set(redact._secrets)
+    yield
+    with redact._lock:
+        redact._secrets.intersection_update(before)
+        redact._forms = None
 
 
 @pytest.fixture
