@@ -1,0 +1,57 @@
+"""End to end over a month end with the sandboxes and a frozen clock: November is invoiced as pushed, then December."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.cli import main
+from connector.config import load_settings
+from connector.demo import Sandboxes, running_sandboxes, write_config
+from connector.report import RunReport
+from connector.sync import sync_once
+from providers.altaro.demo import demo_report
+
+NOVEMBER = "2026-11"
+
+
+@pytest.fixture
+def sandboxes(tmp_path: Path) -> Iterator[Sandboxes]:
+    with running_sandboxes(tmp_path, NOVEMBER) as running:
+        yield running
+
+
+def run_at(config: Path, sandboxes: Sandboxes, when: datetime) -> RunReport:
+    # The sandbox link keeps its 5-minute rule on the real clock: runs a day apart on the frozen one are not too soon.
+    sandboxes["altaro"].reset_window()
+    return sync_once(load_settings(config), now=lambda: when)
+
+
+def outcomes(report: RunReport) -> set[tuple[str, str]]:
+    return {(line.identity.period_key, str(line.outcome)) for line in report.lines}
+
+
+def test_november_is_invoiced_as_pushed_and_december_moves_in_only_afterwards(
+    tmp_path: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, sandboxes)
+    config.write_text(config.read_text() + '\n[billing]\nmode = "arrears"\ninvoice_day = 2\n')
+    for day in range(1, 31):  # polled daily all November: nothing is partial
+        november = run_at(config, sandboxes, datetime(2026, 11, day, 12, tzinfo=UTC))
+    assert outcomes(november) == {(NOVEMBER, "unchanged")}
+    first = run_at(config, sandboxes, datetime(2026, 12, 1, 12, tzinfo=UTC))  # not invoiced yet: November stays open
+    assert outcomes(first) == {(NOVEMBER, "unchanged")}
+
+    sandboxes["atera"].invoice_retainers(date(2026, 11, 1), date(2026, 11, 30), date(2026, 12, 2))
+    code = main(["reconcile", "--period", NOVEMBER, "--config", str(config), "--format", "json"])
+    rows: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
+    assert code == 0 and rows and {row["status"] for row in rows} == {"invoiced as pushed"}
+
+    sandboxes["altaro"].set_report(demo_report("2026-12"))
+    after = run_at(config, sandboxes, datetime(2026, 12, 3, 12, tzinfo=UTC))
+    assert outcomes(after) == {("2026-12", "pushed")}
