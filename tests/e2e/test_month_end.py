@@ -55,3 +55,25 @@ def test_november_is_invoiced_as_pushed_and_december_moves_in_only_afterwards(
     sandboxes["altaro"].set_report(demo_report("2026-12"))
     after = run_at(config, sandboxes, datetime(2026, 12, 3, 12, tzinfo=UTC))
     assert outcomes(after) == {("2026-12", "pushed")}
+
+
+def test_november_usage_that_rises_after_its_invoice_is_a_correction_not_a_push(
+    tmp_path: Path, sandboxes: Sandboxes
+) -> None:
+    config = write_config(tmp_path, sandboxes)
+    config.write_text(config.read_text() + '\n[billing]\nmode = "arrears"\ninvoice_day = 2\n')
+    for day in range(1, 31):
+        run_at(config, sandboxes, datetime(2026, 11, day, 12, tzinfo=UTC))
+    sandboxes["atera"].invoice_retainers(date(2026, 11, 1), date(2026, 11, 30), date(2026, 12, 2))
+    # The report still lists November, now with a user it had missed: one more Contoso user after the invoice.
+    contoso = demo_report("2026-11").splitlines()[1]
+    late_user = contoso.replace("Ada Moss", "Late Lee")
+    assert late_user != contoso
+    december = demo_report("2026-12")
+    sandboxes["altaro"].set_report(december + "\r\n".join([*demo_report("2026-11").splitlines()[1:], late_user, ""]))
+    report = run_at(config, sandboxes, datetime(2026, 12, 3, 12, tzinfo=UTC))
+    corrections = [line for line in report.lines if line.outcome == "correction"]
+    assert [line.identity.period_key for line in corrections] == [NOVEMBER]
+    assert corrections[0].identity.psa_customer == "Contoso Ltd" and "by hand" in corrections[0].reason
+    # Nothing of November was pushed: every contract moved to December's quantity, none back to November's.
+    assert {key for key, outcome in outcomes(report) if outcome == "pushed"} == {"2026-12"}
