@@ -77,3 +77,41 @@ def test_november_usage_that_rises_after_its_invoice_is_a_correction_not_a_push(
     assert corrections[0].identity.psa_customer == "Contoso Ltd" and "by hand" in corrections[0].reason
     # Nothing of November was pushed: every contract moved to December's quantity, none back to November's.
     assert {key for key, outcome in outcomes(report) if outcome == "pushed"} == {"2026-12"}
+
+
+@pytest.mark.parametrize(
+    ("zone", "poll_hour", "before", "after"),
+    [
+        # UTC+14: the 3rd begins there at 10:00 UTC on the 2nd, when UTC is still on invoice day.
+        ("Pacific/Kiritimati", 5, datetime(2026, 12, 2, 9, tzinfo=UTC), datetime(2026, 12, 2, 11, tzinfo=UTC)),
+        # UTC-10: at 05:00 UTC on the 3rd it is still the 2nd there.
+        ("America/Adak", 12, datetime(2026, 12, 3, 5, tzinfo=UTC), datetime(2026, 12, 3, 11, tzinfo=UTC)),
+    ],
+)
+def test_the_msp_zone_decides_when_november_is_invoiced(
+    tmp_path: Path, sandboxes: Sandboxes, zone: str, poll_hour: int, before: datetime, after: datetime
+) -> None:
+    config = write_config(tmp_path, sandboxes)
+    config.write_text(config.read_text() + f'\n[billing]\ntimezone = "{zone}"\ninvoice_day = 2\n')
+    for day in range(1, 31):  # every November day in the MSP's zone is polled once
+        run_at(config, sandboxes, datetime(2026, 11, day, poll_hour, tzinfo=UTC))
+    assert outcomes(run_at(config, sandboxes, before)) == {(NOVEMBER, "unchanged")}
+    sandboxes["altaro"].set_report(demo_report("2026-12"))
+    assert outcomes(run_at(config, sandboxes, after)) == {("2026-12", "pushed")}
+
+
+def test_in_advance_december_moves_in_at_midnight_and_its_invoice_reads_what_was_pushed(
+    tmp_path: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, sandboxes)
+    config.write_text(config.read_text() + '\n[billing]\nmode = "advance"\ninvoice_day = 1\n')
+    for day in range(1, 31):
+        run_at(config, sandboxes, datetime(2026, 11, day, 12, tzinfo=UTC))
+    assert outcomes(run_at(config, sandboxes, datetime(2026, 11, 30, 23, tzinfo=UTC))) == {(NOVEMBER, "unchanged")}
+    sandboxes["altaro"].set_report(demo_report("2026-12"))
+    assert outcomes(run_at(config, sandboxes, datetime(2026, 12, 1, 1, tzinfo=UTC))) == {("2026-12", "pushed")}
+
+    sandboxes["atera"].invoice_retainers(date(2026, 12, 1), date(2026, 12, 31), date(2026, 12, 1))
+    code = main(["reconcile", "--period", "2026-12", "--config", str(config), "--format", "json"])
+    rows: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
+    assert code == 0 and rows and {row["status"] for row in rows} == {"invoiced as pushed"}
