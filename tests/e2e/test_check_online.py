@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from connector.cli import main
-from connector.demo import Sandboxes, running_sandboxes, write_config
+from connector.demo import Sandboxes, write_config
 from providers.sandbox import Fault
-
-MONTH = datetime.now(UTC).strftime("%Y-%m")
-
-
-@pytest.fixture
-def sandboxes(tmp_path: Path) -> Iterator[Sandboxes]:
-    with running_sandboxes(tmp_path, MONTH) as running:
-        yield running
 
 
 @pytest.fixture

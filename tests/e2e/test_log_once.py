@@ -9,24 +9,15 @@ whoever makes the fix sees them pass and removes the mark.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from connector.cli import main
-from connector.demo import Sandboxes, running_sandboxes, write_config
+from connector.demo import Sandboxes, write_config
 from providers.sandbox import Fault
 
-MONTH = datetime.now(UTC).strftime("%Y-%m")
 CAUSE = "HTTP 503 after retries where safe"
-
-
-@pytest.fixture
-def sandboxes(tmp_path: Path) -> Iterator[Sandboxes]:
-    with running_sandboxes(tmp_path, MONTH) as running:
-        yield running
 
 
 def _sync_with_down(vendor: str, tmp_path: Path, sandboxes: Sandboxes, caplog: pytest.LogCaptureFixture) -> list[str]:

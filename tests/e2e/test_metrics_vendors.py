@@ -4,7 +4,6 @@ prometheus-client's own parser after a real sync against the demo sandboxes with
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connector import operations
 from connector.config import load_settings
-from connector.demo import Sandboxes, running_sandboxes, write_config
+from connector.demo import Sandboxes, write_config
 from connector.metrics import Metrics
 from providers.sandbox import Fault
 
-MONTH = datetime.now(UTC).strftime("%Y-%m")
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-@pytest.fixture
-def sandboxes(tmp_path: Path) -> Iterator[Sandboxes]:
-    with running_sandboxes(tmp_path, MONTH) as running:
-        yield running
 
 
 @pytest.fixture

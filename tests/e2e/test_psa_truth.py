@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,18 +11,13 @@ import httpx
 import pytest
 
 from connector.cli import main
-from connector.demo import Sandboxes, running_sandboxes, write_config
+from connector.demo import Sandboxes, write_config
 from providers.atera.sandbox import DEFAULT_API_KEY, AteraSandbox
 from providers.sandbox import Fault
 
-MONTH = datetime.now(UTC).strftime("%Y-%m")
+from .conftest import MONTH, cli, sync
+
 SERVER = ("Contoso Ltd", "Server backup (per GB)")
-
-
-@pytest.fixture
-def sandboxes(tmp_path: Path) -> Iterator[Sandboxes]:
-    with running_sandboxes(tmp_path, MONTH) as running:
-        yield running
 
 
 @pytest.fixture
@@ -38,18 +31,6 @@ def atera(sandboxes: Sandboxes) -> AteraSandbox:
     sandbox = sandboxes["atera"]
     assert isinstance(sandbox, AteraSandbox)
     return sandbox
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out.strip().startswith(("{", "[")) else out), err
-
-
-def sync(capsys: pytest.CaptureFixture[str], config: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
-    code, report, err = cli(capsys, "sync", "--config", str(config), "--format", "json", *extra)
-    assert isinstance(report, dict), err
-    return code, report, err
 
 
 def line_of(report: dict[str, Any], customer: str, contract: str) -> dict[str, Any]:

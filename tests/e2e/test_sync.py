@@ -5,49 +5,20 @@ The sandboxes run on 127.0.0.1 with ephemeral ports; the configuration is the de
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connector.cli import main
-from connector.demo import Sandboxes, running_sandboxes, write_config
+from connector.demo import Sandboxes
 from connector.store import Store
 from connector.store.ledger import PAYLOAD_COLUMN
 from providers.axcient.generate import demo_dataset
 from providers.sandbox import Fault
 
-MONTH = datetime.now(UTC).strftime("%Y-%m")
-
-
-@pytest.fixture
-def sandboxes(tmp_path: Path) -> Iterator[Sandboxes]:
-    with running_sandboxes(tmp_path, MONTH) as running:
-        yield running
-
-
-@pytest.fixture
-def config(tmp_path: Path, sandboxes: Sandboxes) -> Path:
-    path = write_config(tmp_path, sandboxes)
-    # Retries should not make the tests wait.
-    path.write_text(path.read_text().replace("backoff_initial_seconds = 0.2", "backoff_initial_seconds = 0"))
-    return path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out.strip().startswith(("{", "[")) else out), err
-
-
-def sync(capsys: pytest.CaptureFixture[str], config: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
-    code, report, err = cli(capsys, "sync", "--config", str(config), "--format", "json", *extra)
-    assert isinstance(report, dict), err
-    return code, report, err
+from .conftest import MONTH, cli, sync
 
 
 def outcomes(report: dict[str, Any]) -> dict[tuple[str, str], str]:
