@@ -153,7 +153,7 @@ class SyncEngine:
             try:
                 usage = source.collect(run_id=run_id)
             except ConnectorError as error:
-                log.error("%s: %s", name, error)
+                log.error("%s", error if str(error).startswith(f"{name}:") else f"{name}: {error}")
                 collected[name] = f"{name} failed: {error}"
                 # A key that is missing or refused is configuration to fix (exit 2), not a vendor being down.
                 status = "misconfigured" if exit_code_for(error) == exit_code_for(Status.INVALID) else "failed"
@@ -266,7 +266,9 @@ class SyncEngine:
         try:
             line = self._price(customer, mapping, period, reports, contract_rate(held))
         except Blocked as blocked:
-            log.error("%s / %s: not billed: %s", customer.psa_customer, mapping.contract, blocked)
+            # A failed source's cause was logged once when it failed; each line it blocks is news at INFO only.
+            level = logging.INFO if isinstance(reports.get(mapping.source), str) else logging.ERROR
+            log.log(level, "%s / %s: not billed: %s", customer.psa_customer, mapping.contract, blocked)
             return LineResult(identity, Outcome.BLOCKED, reason=str(blocked))
         existing = self.store.outbox.get(line.identity)
         previous = self.store.outbox.last_pushed_quantity(

@@ -35,11 +35,6 @@ def test_a_vendor_down_is_logged_as_an_error_with_its_cause(
     assert _sync_with_down("axcient", tmp_path, sandboxes, caplog)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connector/engine.py logs the source's error (collect) and again in full for each blocked line "
-    "(_line: 'not billed: axcient failed: …'); it should log blocked lines of a failed source once, naming them",
-)
 def test_a_source_down_logs_its_cause_once(
     tmp_path: Path, sandboxes: Sandboxes, caplog: pytest.LogCaptureFixture
 ) -> None:
