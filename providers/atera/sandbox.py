@@ -24,20 +24,12 @@ from providers.atera import sandbox_contracts as contracts
 from providers.atera import sandbox_handlers as handlers
 from providers.atera import sandbox_invoices as invoices
 from providers.atera.sandbox_account import AteraAccount, default_data
-from providers.atera.sandbox_contracts import CONTRACT_HEADER, CREATE_RATE_FIELDS, HEADER_FIELDS, UPDATABLE
-from providers.atera.sandbox_handlers import CUSTOMER_FIELDS, Handler, problem
-from providers.atera.sandbox_invoices import DATE_PATTERN
+from providers.atera.sandbox_handlers import Handler, problem
 from providers.sandbox import SandboxRequest, SandboxResponse, SandboxServer
 
 __all__ = [
     "API_PREFIX",
-    "CONTRACT_HEADER",
-    "CREATE_RATE_FIELDS",
-    "CUSTOMER_FIELDS",
-    "DATE_PATTERN",
     "DEFAULT_API_KEY",
-    "HEADER_FIELDS",
-    "UPDATABLE",
     "AteraAccount",
     "AteraSandbox",
     "Handler",
