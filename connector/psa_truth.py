@@ -44,6 +44,7 @@ def read_psa(
         )
         log.error("%s", problem)
         report.problems.append(problem)
+        report.psa_error = error
         return None
 
 

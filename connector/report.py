@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from connector.errors import Status, exit_code_for
+from connector.errors import ConnectorError, Status, exit_code_for
 from mappings.lines import LineIdentity, LineResult, Outcome
 
 # The PSA would invoice other money than computed: the mapping or the contract is to fix (exit 2, like a refused push).
@@ -36,6 +36,8 @@ class RunReport:
     abandoned: list[dict[str, Any]] = field(default_factory=list)
     # Lines whose push failed on configuration to fix (exit 2 by the one table), not on the PSA or the network.
     misconfigured: set[LineIdentity] = field(default_factory=set)
+    # Why this run could not read the PSA, if it could not: a PSA found down then is not asked again per line.
+    psa_error: ConnectorError | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for line in self.lines if line.outcome == outcome)
