@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import providers
-from connector.errors import ConnectorError, Status, exit_code_for
+from connector.errors import ConnectorError, Status, VendorAuthError, VendorError, exit_code_for
 from connector.report import RunReport
 from connector.store import Store
 from connector.usage import PsaEvents, Sink
@@ -46,6 +46,8 @@ def push_pending(
     results = {result.identity: result for result in report.lines}
     if calendar is not None and now is not None:
         pending = [stored for stored in pending if not _invoiced_already(stored, calendar, now, report, results)]
+    # The run's read of the PSA found it down: that cause is logged once already, so no line asks it again.
+    down = report.psa_error if report.psa_error is not None and psa_unreachable(report.psa_error) else None
     for number, stored in enumerate(pending, start=1):
         progress(f"pushing line {number} of {len(pending)} to the PSA")
         result = results.get(stored.identity)
@@ -55,8 +57,33 @@ def push_pending(
         if result is None:  # approved or failed earlier, pushed now
             result = LineResult(stored.identity, Outcome.PENDING, stored.line)
             report.lines.append(result)
-        if _push(store, sink, stored, result):
+        if down is not None:
+            _not_attempted(store, stored, result, down)
+            error: ConnectorError | None = down
+        else:
+            error = _push(store, sink, stored, result)
+            down = error if error is not None and psa_unreachable(error) else None
+        if error is not None and exit_code_for(error) == exit_code_for(Status.INVALID):
             report.misconfigured.add(stored.identity)
+
+
+def psa_unreachable(error: ConnectorError) -> bool:
+    """Whether a push failed on the PSA as a whole (down, timing out, rate-limited, refusing our key), not the line.
+
+    Then every later push of the run would fail alike, each after its own retries, and log the one cause again.
+    """
+    if not isinstance(error, VendorError):
+        return False
+    code = error.status_code
+    return isinstance(error, VendorAuthError) or code is None or code in (408, 429) or code >= 500
+
+
+def _not_attempted(store: Store, stored: StoredLine, result: LineResult, cause: ConnectorError) -> None:
+    """A line left after the PSA failed as a whole: failed with that cause (pushed by the next run), logged quietly."""
+    # The cause was logged at error level once, by the push that met it; the run report still lists every line.
+    log.info("push %s not attempted: the PSA failed earlier in this run", tuple(stored.identity))
+    store.outbox.mark_failed(stored.identity, str(cause))
+    result.outcome, result.reason = Outcome.FAILED, str(cause)
 
 
 def _invoiced_already(
@@ -87,11 +114,11 @@ def _invoiced_already(
     return True
 
 
-def _push(store: Store, sink: Sink, stored: StoredLine, result: LineResult) -> bool:
+def _push(store: Store, sink: Sink, stored: StoredLine, result: LineResult) -> ConnectorError | None:
     """Push one staged line; the outbox says pushed only once the PSA has confirmed it.
 
-    True when the push failed on configuration to fix (the PSA has no such customer or contract, refuses our
-    key): the one exit-code table says which errors those are, so the run can say "fix the configuration".
+    Returns the error the push failed with, if it did: the caller tells configuration to fix (the one exit-code
+    table says which errors those are) and a PSA that is down from a line's own problem.
     """
     where = tuple(stored.identity)
     if not stored.has_plan:
@@ -99,14 +126,14 @@ def _push(store: Store, sink: Sink, stored: StoredLine, result: LineResult) -> b
         result.outcome = Outcome.FAILED
         result.reason = f"staged without a push plan; run `connector sync --period {stored.line.period_key}`"
         log.error("push %s not attempted: %s", where, result.reason)
-        return False
+        return None
     try:
         pushed = sink.push(stored.line, _audit_events_of(store, stored.line))
     except ConnectorError as error:
         log.error("push %s failed: %s", where, error)
         store.outbox.mark_failed(stored.identity, str(error))
         result.outcome, result.reason = Outcome.FAILED, str(error)
-        return exit_code_for(error) == exit_code_for(Status.INVALID)
+        return error
     except Exception as error:
         # Unexpected: keep the outbox truthful, then let it be loud.
         store.outbox.mark_failed(stored.identity, f"unexpected {type(error).__name__}: {error}")
@@ -126,7 +153,7 @@ def _push(store: Store, sink: Sink, stored: StoredLine, result: LineResult) -> b
     result.psa_ref = pushed.psa_ref
     if not pushed.wrote:
         result.reason = "the PSA already held this quantity"
-    return False
+    return None
 
 
 def _audit_events_of(store: Store, line: Line) -> PsaEvents:

@@ -1,9 +1,8 @@
 """End to end: each cause is logged once per run (issue 13 item 4), checked on a sync with one vendor down.
 
-The repetitions found are not in the modules that log a cause first but in those that repeat it per line: the
-engine logs the failed source's whole error again for every line it blocks, the push stage asks Atera again (with
-its retries, each a warning) for every line once Atera is down. Those tests are strict xfails naming the fix, so
-whoever makes the fix sees them pass and removes the mark.
+Repetitions once found: the engine logged the failed source's whole error again for every line it blocked, and the
+push stage asked Atera again (with its retries) for every line once Atera was down; now the first failure of the
+PSA as a whole stops that run's pushes (each line still failed with the one cause, pushed by the next run).
 """
 
 from __future__ import annotations
@@ -41,11 +40,6 @@ def test_a_source_down_logs_its_cause_once(
     assert len(_sync_with_down("axcient", tmp_path, sandboxes, caplog)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connector/push.py looks the customer up in Atera again for each line after Atera failed; it should "
-    "stop pushing (or remember the failed lookup) for the rest of the run and log the cause once",
-)
 def test_the_psa_down_logs_its_cause_once(
     tmp_path: Path, sandboxes: Sandboxes, caplog: pytest.LogCaptureFixture
 ) -> None:
