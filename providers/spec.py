@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from connector.usage import Sink, UsageReport, UsageSource
     from mappings.customer import CustomerMapping
     from mappings.lines import StoredLine
+    from providers.onboarding import Onboarder, VendorContact
 
 Clock = Callable[[], datetime]
 
@@ -223,6 +224,11 @@ class Provider(Generic[S]):
     resolve: Callable[[S, BuildContext, Sequence[CustomerMapping]], list[Finding]] | None = None
     # `connector map`: the PSA's customers as (id, name), to match vendor customers against.
     customers: Callable[[S, BuildContext], list[tuple[int, str]]] | None = None
+    # `connector map`: the PSA's active contracts as (customer id, customer name, contract name), to list customers
+    # with backup contracts but no vendor data; `--create-customers`: a source's customer contacts, the PSA's side.
+    contracts: Callable[[S, BuildContext], list[tuple[int, str, str]]] | None = None
+    contacts: Callable[[S, BuildContext], list[VendorContact]] | None = None
+    onboarder: Callable[[S, BuildContext], Onboarder] | None = None
     views: tuple[View, ...] = ()
     views_help: str = ""
     enable_hint: str = "enable it"

@@ -1,0 +1,111 @@
+"""What `connector map --create-customers` asks of providers, as plain data: vendor contacts, and a PSA's onboarding.
+
+A source may tell each of its customers' contact (`Provider.contacts`); the PSA plans, from what it holds now, what
+it would have to create for a new customer (the customer, its main contact, the contracts the line templates name
+and their rate products) and creates exactly that (`Provider.onboarder`). Everything it already holds is found by
+name (customer, contract), e-mail (contact) or SKU (rate product) before anything is created, so a rerun after a
+crash between two creates finds what the first run made instead of making it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+
+Told = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class VendorContact:
+    """A vendor customer's contact person, as the vendor holds it (either part may be missing)."""
+
+    source: str
+    vendor_id: str | None
+    vendor_name: str
+    name: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class ContractWanted:
+    """A contract a line template names, for one new customer: its per-unit rate (by the rate product's SKU)."""
+
+    name: str
+    metric: str
+    rate: Decimal | None
+    rate_sku: str | None
+    billing_period: str
+    start: date
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    """A PSA customer to onboard: its name, the vendor customers it is billed for, a contact and its contracts."""
+
+    name: str
+    vendors: tuple[tuple[str, str, str | None], ...]  # (source, vendor name, vendor id)
+    contact: VendorContact | None
+    contracts: tuple[ContractWanted, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing the PSA holds or will create: `kind` is customer, contact, rate or contract; `existing` is the id
+    of what it holds already (nothing is created for it)."""
+
+    kind: str
+    name: str
+    detail: str = ""
+    existing: int | None = None
+
+    @property
+    def creates(self) -> bool:
+        return self.existing is None
+
+    def to_data(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "detail": self.detail, "existing_id": self.existing}
+
+
+@dataclass(frozen=True)
+class CustomerPlan:
+    """Everything one new customer needs, in the order it is created; `problems` stop this customer (only)."""
+
+    customer: NewCustomer
+    steps: tuple[Step, ...]
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def creates(self) -> list[Step]:
+        return [step for step in self.steps if step.creates]
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "psa_customer": self.customer.name,
+            "vendors": [{"source": s, "name": n, "id": i} for s, n, i in self.customer.vendors],
+            "create": [step.to_data() for step in self.creates],
+            "existing": [step.to_data() for step in self.steps if not step.creates],
+            "problems": list(self.problems),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class Created:
+    """What one customer's onboarding made, by kind, as (name, id)."""
+
+    customer_id: int | None = None
+    made: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+class Onboarder(Protocol):
+    """A PSA's side of onboarding: plan from what it holds, then create what the plan shows (and nothing else)."""
+
+    def plan(self, wanted: Sequence[NewCustomer]) -> list[CustomerPlan]: ...
+
+    def create(self, plan: CustomerPlan, told: Told) -> Created: ...
+
+    def close(self) -> None: ...
