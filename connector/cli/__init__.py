@@ -68,6 +68,7 @@ LATER_COMMANDS: dict[str, tuple[str, str]] = {
     "map": ("connector.cli.map", "map_customers"),
     "status": ("connector.cli.status", "status"),
     "history": ("connector.cli.history", "history"),
+    "export": ("connector.cli.export", "export"),
 }
 
 
