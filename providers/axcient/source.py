@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from connector.errors import DataError, VendorError
 from connector.usage import UsageReport
@@ -54,12 +55,16 @@ class AxcientSource:
         open_client: Callable[[], AxcientClient],
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timezone: str = "UTC",
     ) -> None:
         self.settings = settings
         # A factory, not a client: the engine builds every enabled source up front, and reading the password (a
         # missing environment variable) should fail this source's collection, not the set-up.
         self._open_client = open_client
         self._now = now
+        # The portal keeps no history and keys no month: a snapshot belongs to the MSP's month, whose midnight
+        # (`[billing] timezone`) ends a billing period, not to UTC's.
+        self._zone = ZoneInfo(timezone)
         self.rules = UsageRules(
             storage=settings.storage, mb_per_gb=settings.mb_per_gb, bill_suspended=settings.bill_suspended
         )
@@ -132,7 +137,7 @@ class AxcientSource:
 
     def compute(self, snapshot: Snapshot, observed_at: datetime) -> Collection:
         report = UsageReport(source=SOURCE, observed_at=observed_at, problems=list(snapshot.problems))
-        period_key = observed_at.astimezone(UTC).strftime("%Y-%m")
+        period_key = observed_at.astimezone(self._zone).strftime("%Y-%m")
         everyone = {a.id: a for accounts in snapshot.accounts.values() for a in accounts}
         names = {c.id: c.name for c in snapshot.customers}
         by_name: dict[str, list[Customer]] = defaultdict(list)
