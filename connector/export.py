@@ -191,5 +191,7 @@ def to_csv(export: Export) -> str:
     numbers = {"quantity", "rate", "amount"}
     for line in export.lines:
         row = line.row()
-        writer.writerow({k: v if k in numbers or not v.startswith(_FORMULA_STARTS) else f"'{v}" for k, v in row.items()})
+        writer.writerow(
+            {k: v if k in numbers or not v.startswith(_FORMULA_STARTS) else f"'{v}" for k, v in row.items()}
+        )
     return buffer.getvalue()

@@ -76,7 +76,8 @@ def _summary(export: Export) -> str:
 <thead><tr><th>Customer</th><th class="num">Lines</th><th class="num">Amount</th></tr></thead>
 <tbody>
 {rows}
-<tr class="total"><td>Total</td><td class="num">{len(export.lines)}</td><td class="num">{_number(export.total)}</td></tr>
+<tr class="total"><td>Total</td><td class="num">{len(export.lines)}</td>
+<td class="num">{_number(export.total)}</td></tr>
 </tbody>
 </table>"""
 
