@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -12,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 from pydantic import BaseModel
 
 from connector.errors import ConfigError, ConnectorError, Status, exit_code_for
-from connector.http import HttpSettings
 from connector.secrets import SecretRef
 
 if TYPE_CHECKING:
     from connector.config import Settings
+    from connector.http import HttpSettings  # httpx and tenacity: loaded by what builds a source, not the registry
     from connector.store import Store
     from connector.usage import Sink, UsageReport, UsageSource
     from mappings.customer import CustomerMapping
@@ -41,11 +42,13 @@ class MetricSpec:
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What every source and sink is built with: the HTTP settings, the state store and the one clock."""
+    """What every source and sink is built with: the HTTP settings, the state store, the one clock, and the MSP's
+    billing zone (`[billing] timezone`), in which a vendor that keys nothing itself (a portal snapshot) keys months."""
 
     http: HttpSettings
     store: Store
     now: Clock = field(default=lambda: datetime.now(UTC))
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,17 @@ class Table:
 @dataclass(frozen=True)
 class ViewInput:
     """What a view runs with: its arguments by name, the configuration (loaded when first asked for), and for a
-    usage view what the fetch collected (the usage report, or what the view's `collect` returned)."""
+    usage view what the fetch collected (the usage report, or what the view's `collect` returned).
+
+    `defaults` says no configuration file applies (none named, the default one absent): an offline view may then
+    take its provider's section as built from its defaults (`Provider.view_section`) without loading the
+    configuration machinery (pydantic-settings, every section, the HTTP stack).
+    """
 
     args: Mapping[str, Any]
     settings: Callable[[], Settings]
     fetched: Any = None
+    defaults: bool = False
 
 
 @dataclass(frozen=True)
@@ -244,8 +253,21 @@ class Provider(Generic[S]):
             raise TypeError(f"[{self.name}] is a {type(value).__name__}, not {self.settings.__name__}")
         return value
 
+    def view_section(self, view: ViewInput) -> S:
+        """This provider's section for a view: its defaults when no file applies and no environment variable could
+        override them (nothing else to read, so nothing of the configuration loads), else from the configuration."""
+        if view.defaults and not _environment_overrides():
+            return self.settings()
+        return self.section(view.settings())
+
     def enabled_section(self, settings: Settings) -> S:
         """This provider's section, for a command that talks to it: a disabled one is a configuration error."""
         if not settings.enabled(self.name):
             raise ConfigError(f"[{self.name}] enabled = false: {self.enable_hint}")
         return self.section(settings)
+
+
+def _environment_overrides() -> bool:
+    """Whether a `CONNECTOR_` variable (other than the file's path) is set: it may override any section's key."""
+    # Matched ignoring case, as the configuration reads the environment.
+    return any(key.upper().startswith("CONNECTOR_") and key.upper() != "CONNECTOR_CONFIG" for key in os.environ)

@@ -6,17 +6,19 @@ import inspect
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.status import Status as Spinner
 
 import providers
-from connector.cli.options import ConfigOption, FormatOption, state
+from connector.cli.options import DEFAULT_CONFIG_PATH, ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
-from connector.config import DEFAULT_CONFIG_PATH, Settings
 from connector.errors import ParameterError, Status
 from providers.spec import CONFIG, FORMAT, Param, Provider, View, ViewInput, ViewResult
+
+if TYPE_CHECKING:
+    from connector.config import Settings  # pydantic-settings: loaded only when a view reads the configuration
 
 USAGE_HELP = "Fetch usage from one vendor and print it per customer (nothing is pushed)."
 
@@ -46,7 +48,8 @@ def view_command(provider: Provider[Any], view: View) -> Callable[..., Status]:
         for param in view.params:
             if param.type is date and args.get(param.name) is not None:
                 args[param.name] = _day(args[param.name], param.flag or param.name)
-        view_input = ViewInput(args, settings=lambda: options.settings(required=required))
+        defaults = not required and not options.config_path.exists()
+        view_input = ViewInput(args, settings=lambda: options.settings(required=required), defaults=defaults)
         try:
             if view.group == "usage":
                 view_input = replace(view_input, fetched=_fetch(provider, view, view_input.settings()))
