@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from connector.secrets import SecretRef
 from mappings.enums import Unit
-from providers.altaro.client import build_altaro_client
 from providers.altaro.settings import AltaroSettings
 from providers.spec import (
     CONFIG,
@@ -31,6 +30,8 @@ BACKUP_GB = "altaro.backup_gb"
 
 
 def _source(settings: AltaroSettings, context: BuildContext) -> UsageSource:
+    # The client (httpx) and the source load when a sync builds them: `connector users` and `--help` need neither.
+    from providers.altaro.client import build_altaro_client
     from providers.altaro.source import AltaroSource
 
     return AltaroSource(settings, context.store.ledger, lambda: build_altaro_client(context.http), now=context.now)

@@ -68,7 +68,7 @@ def _why(excluded: list[dict[str, Any]]) -> str:
 def users(view: ViewInput) -> ViewResult:
     """`connector users FILE`: billed users per customer of a report file, its problems failing the count."""
     report_file: Path = view.args["report_file"]
-    summary = summarise(count_file(report_file, PROVIDER.section(view.settings())))
+    summary = summarise(count_file(report_file, PROVIDER.view_section(view)))
     table = Table(
         f"Billed users in {report_file.name}",
         ["customer", "month", "billed users", "GB", "excluded", "why (objects)"],

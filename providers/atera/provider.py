@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from connector.secrets import SecretRef
-from providers.atera.client import build_atera_client
 from providers.atera.settings import AteraSettings
 from providers.spec import (
     CONFIG,
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from connector.usage import Sink
     from mappings.customer import CustomerMapping
     from mappings.lines import StoredLine
+    from providers.onboarding import Onboarder
     from providers.spec import DemoKit, DemoPart
 
 
@@ -41,6 +41,8 @@ class AteraLineOptions(BaseModel):
 
 
 def _sink(settings: AteraSettings, context: BuildContext) -> Sink:
+    # The client (httpx) loads when a sync builds the sink, so the registry alone imports no HTTP stack.
+    from providers.atera.client import build_atera_client
     from providers.atera.sink import AteraSink
 
     return AteraSink(
@@ -95,6 +97,19 @@ def _customer_names(settings: AteraSettings, context: BuildContext) -> list[tupl
         return [(c.CustomerID, c.CustomerName) for c in reader.customers()]
     finally:
         reader.close()
+
+
+# `connector map`'s list of PSA-only customers and `--create-customers`: their module loads when they run.
+def _contract_names(settings: AteraSettings, context: BuildContext) -> list[tuple[int, str, str]]:
+    from providers.atera.onboard import contract_names
+
+    return contract_names(settings, context)
+
+
+def _onboarder(settings: AteraSettings, context: BuildContext) -> Onboarder:
+    from providers.atera.onboard import onboarder
+
+    return onboarder(settings, context)
 
 
 # The views module (and the client it reads with) loads only when one of its commands runs.
@@ -174,6 +189,8 @@ PROVIDER = Provider(
     legacy_line_keys=("rate_sku", "create_if_missing"),
     reconcile=_reconcile,
     customers=_customer_names,
+    contracts=_contract_names,
+    onboarder=_onboarder,
     probe=_probe,
     resolve=_resolve,
     views=VIEWS,

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from connector.secrets import SecretRef
 from mappings.enums import Unit
-from providers.axcient.client import build_axcient_client
 from providers.axcient.settings import AxcientSettings
 from providers.spec import (
     CONFIG,
@@ -23,6 +22,7 @@ from providers.spec import (
 
 if TYPE_CHECKING:
     from connector.usage import UsageReport, UsageSource
+    from providers.onboarding import VendorContact
     from providers.spec import DemoKit, DemoPart
 
 PC_GB = "axcient.pc_gb"
@@ -34,10 +34,14 @@ DEVICES = "axcient.devices"
 
 
 def _source(settings: AxcientSettings, context: BuildContext) -> UsageSource:
+    # The client (httpx) loads when a sync builds the source, so the registry alone imports no HTTP stack.
+    from providers.axcient.client import build_axcient_client
     from providers.axcient.source import AxcientSource
 
     # The password is read when a collection opens the client, not here: see AxcientSource.
-    return AxcientSource(settings, lambda: build_axcient_client(settings, context.http), now=context.now)
+    return AxcientSource(
+        settings, lambda: build_axcient_client(settings, context.http), now=context.now, timezone=context.timezone
+    )
 
 
 def _probe(settings: AxcientSettings, context: BuildContext) -> list[Finding]:
@@ -45,6 +49,13 @@ def _probe(settings: AxcientSettings, context: BuildContext) -> list[Finding]:
     from providers.axcient.probe import probe
 
     return probe(settings, context)
+
+
+def _contacts(settings: AxcientSettings, context: BuildContext) -> list[VendorContact]:
+    # Loaded only when `connector map --create-customers` runs.
+    from providers.axcient.contacts import contacts
+
+    return contacts(settings, context)
 
 
 def _secrets(settings: AxcientSettings) -> dict[str, SecretRef]:
@@ -103,6 +114,7 @@ PROVIDER = Provider(
     ),
     build_source=_source,
     probe=_probe,
+    contacts=_contacts,
     views=(USAGE,),
     enable_hint="enable it (with base_url, username and password) to read the portal",
     demo=_demo,
