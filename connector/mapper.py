@@ -60,6 +60,8 @@ class MapResult:
     items: list[MapItem] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     unbilled: list[PsaRef] = field(default_factory=list)  # mapped PSA customers none of whose vendors has data
+    # PSA customers with backup contracts (named by a mapped line or a template) that no vendor customer maps to.
+    psa_only: list[tuple[PsaRef, tuple[str, ...]]] = field(default_factory=list)
 
     def of(self, kind: str) -> list[MapItem]:
         return [item for item in self.items if item.kind == kind]
@@ -67,6 +69,7 @@ class MapResult:
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {kind.replace("-", "_"): [item.to_data() for item in self.of(kind)] for kind in KINDS}
         data["no_vendor_data"] = [{"name": p.name, "id": p.id} for p in self.unbilled]
+        data["psa_only"] = [{"name": p.name, "id": p.id, "contracts": list(c)} for p, c in self.psa_only]
         data["problems"] = self.problems
         return data
 
@@ -81,6 +84,35 @@ def psa_customers(settings: Settings, store: Store | None = None) -> list[PsaRef
         return [PsaRef(name, id_) for id_, name in psa.customers(section, BuildContext(settings.http, store))]
     with Store.open(settings.store.path) as opened:
         return psa_customers(settings, opened)
+
+
+def psa_contracts(settings: Settings) -> list[tuple[int, str, str]]:
+    """The PSA's active contracts as (customer id, customer name, contract name); none when it cannot list them."""
+    psa = providers.psa()
+    if psa is None or psa.contracts is None:
+        return []
+    section = psa.enabled_section(settings)
+    with Store.open(settings.store.path) as store:
+        return psa.contracts(section, BuildContext(settings.http, store))
+
+
+def psa_only(
+    settings: Settings, result: MapResult, contracts: Sequence[tuple[int, str, str]]
+) -> list[tuple[PsaRef, tuple[str, ...]]]:
+    """PSA customers holding a contract that a mapped line or a template bills (a backup contract), none of whose
+    vendor customers is mapped or matched to them: billed by hand, or a vendor customer gone or renamed."""
+    names = {line.contract.strip().casefold() for c in settings.customers for line in c.lines}
+    names |= {line.contract.strip().casefold() for lines in settings.mapping.templates.values() for line in lines}
+    taken = [i.psa for i in result.items if i.psa is not None and i.kind in ("mapped", "auto-matched", "matched")]
+    taken += result.unbilled  # listed already, as mapped with no vendor data
+    ids = {p.id for p in taken if p.id is not None}
+    known = {p.name.casefold() for p in taken}
+    found: dict[int, tuple[PsaRef, list[str]]] = {}
+    for customer_id, customer, contract in contracts:
+        if contract.strip().casefold() not in names or customer_id in ids or customer.casefold() in known:
+            continue
+        found.setdefault(customer_id, (PsaRef(customer, customer_id), []))[1].append(contract)
+    return [(ref, tuple(held)) for ref, held in found.values()]
 
 
 def map_customers(settings: Settings, reports: Mapping[str, UsageReport], psa: Sequence[PsaRef]) -> MapResult:

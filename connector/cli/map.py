@@ -11,6 +11,7 @@ import typer
 
 import providers
 from connector import mapfile, mapper
+from connector.cli import map_onboard as onboard_cli
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
 from connector.config import Settings
@@ -43,25 +44,60 @@ def map_customers(
     ignore_unmatched: Annotated[
         bool, typer.Option("--ignore-unmatched", help="With --write: ignore every vendor customer left unmatched.")
     ] = False,
+    create_customers: Annotated[
+        bool,
+        typer.Option(
+            "--create-customers",
+            help="Create each unmatched vendor customer in the PSA: the customer, its main contact and the contracts "
+            "[mapping.templates] name. Shows what it will create and asks (or --yes).",
+        ),
+    ] = False,
+    customer: Annotated[
+        list[str] | None,
+        typer.Option("--customer", help="With --create-customers: only this vendor customer (name or id); repeat."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --create-customers: create without asking.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what --create-customers and --write would do; change nothing.")
+    ] = False,
 ) -> Status:
     """Match every vendor customer to a PSA customer; reuses a stored Altaro report inside its 5 minutes."""
     options = state(ctx, config)
     settings = options.settings()
     reports, problems = vendor_reports(settings)
-    result = mapper.map_customers(settings, reports, mapper.psa_customers(settings))
-    result.problems += problems
+    result = _classify(settings, reports, problems)
+    onboarding = None
+    if create_customers:
+        if output == "table":
+            _print(result)
+        picked = customer or []
+        onboarding = onboard_cli.run(settings, result, picked, yes=yes, dry_run=dry_run, as_json=output == "json")
+        if onboarding.created:
+            # The new PSA customers now match their vendor customers by name: what --write writes for them.
+            result = _classify(settings, reports, problems)
     if output == "json":
-        print_json(result.to_data())
-    else:
+        print_json({**result.to_data(), **({"onboarding": onboarding.to_data()} if onboarding else {})})
+    elif onboarding is None:
         _print(result)
     for problem in result.problems:
         stderr.print(f"error: {problem}", markup=False)
-    if write is not None:
+    if write is not None and dry_run:
+        stderr.print(f"note: --dry-run: {write} is not written", markup=False)
+    elif write is not None:
         ignored = _ignored(result, ignore or [], ignore_unmatched)
         taken = [c.psa_customer for c in settings.customers]
         chosen = [item for item in _chosen(result, accept) if item not in ignored]
         _write(write, chosen, taken, ignored, settings.mapping, options.config_path)
+    if onboarding is not None and onboarding.problems:
+        return Status.INVALID
     return Status.INCOMPLETE if result.problems else Status.OK
+
+
+def _classify(settings: Settings, reports: dict[str, UsageReport], problems: list[str]) -> mapper.MapResult:
+    result = mapper.map_customers(settings, reports, mapper.psa_customers(settings))
+    result.psa_only = mapper.psa_only(settings, result, mapper.psa_contracts(settings))
+    result.problems += problems
+    return result
 
 
 def _print(result: mapper.MapResult) -> None:
@@ -76,6 +112,12 @@ def _print(result: mapper.MapResult) -> None:
             "Mapped PSA customers with no vendor data",
             ["PSA customer", "id"],
             [(p.name, p.id or "") for p in result.unbilled],
+        )
+    if result.psa_only:
+        print_table(
+            "PSA customers with backup contracts but no vendor data",
+            ["PSA customer", "id", "contracts"],
+            [(p.name, p.id or "", ", ".join(held)) for p, held in result.psa_only],
         )
     counts = ", ".join(f"{len(result.of(kind))} {kind}" for kind in mapper.KINDS)
     stdout.print(counts)
