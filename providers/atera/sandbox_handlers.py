@@ -22,6 +22,8 @@ CUSTOMER_FIELDS = (
     *("CustomerName", "BusinessNumber", "Domain", "Address", "City", "State", "Country"),
     *("Phone", "Fax", "Notes", "Links", "ZipCodeStr"),
 )
+# What POST /contacts keeps (IsContactPerson marks the customer's main contact).
+CONTACT_FIELDS = ("Firstname", "Lastname", "Email", "Phone", "MobilePhone", "JobTitle", "IsContactPerson")
 RATE_FIELDS = ("Amount", "Description", "SKU", "Category")
 
 
@@ -93,7 +95,7 @@ def create_contact(account: AteraAccount, request: SandboxRequest, _: dict[str, 
             "EndUserID": contact_id,
             "CustomerID": customer["CustomerID"],
             "CustomerName": customer["CustomerName"],
-            **{k: body.get(k) for k in ("Firstname", "Lastname", "Email", "Phone")},
+            **{k: body.get(k) for k in CONTACT_FIELDS},
         }
     )
     return SandboxResponse.of_json({"ActionID": str(contact_id)}, 201)
