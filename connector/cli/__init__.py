@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import sys
 import traceback
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer import _click as click  # typer 0.29 vendors click: commands are its classes, not the click package's
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from connector import __version__
 from connector.cli.options import DEFAULT_CONFIG_PATH, ConfigOption, State
@@ -83,6 +86,25 @@ def _loaded(name: str, module: str, attribute: str) -> click.Command:
     return typer.main.get_group(holder).commands[name]
 
 
+def _declared_help(module: str, attribute: str) -> str:
+    """A declared command's help as typer would take it (the function's docstring, or a sub-application's `help=`),
+    read from its module's source: `--help` lists every command without importing the sync stack (issue 14)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return ""
+    for node in ast.parse(Path(spec.origin).read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and node.name == attribute:
+            return ast.get_docstring(node) or ""
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            names = {target.id for target in node.targets if isinstance(target, ast.Name)}
+            helps = [
+                k.value.value for k in node.value.keywords if k.arg == "help" and isinstance(k.value, ast.Constant)
+            ]
+            if attribute in names:
+                return str(helps[0]) if helps else ""
+    return ""
+
+
 def _views() -> tuple[list[click.Command], list[click.Command]]:
     """The registry's views (top-level commands, then groups), read from the registry as it is now."""
     from connector.cli import views  # the registry imports every provider; only a view's command needs it
@@ -99,6 +121,7 @@ class LazyGroup(TyperGroup):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._view_commands: tuple[list[click.Command], list[click.Command]] | None = None
+        self._listing = False
 
     def _view_lists(self) -> tuple[list[click.Command], list[click.Command]]:
         if self._view_commands is None:
@@ -110,11 +133,21 @@ class LazyGroup(TyperGroup):
         names = [*COMMANDS, *(c.name or "" for c in top), *LATER_COMMANDS, *(g.name or "" for g in groups)]
         return [*names, "alerts"]
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click lists a command by building it; while listing, a declared one is described from its source instead.
+        self._listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._listing = False
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands:
             declared = COMMANDS.get(cmd_name) or LATER_COMMANDS.get(cmd_name)
             if cmd_name == "alerts":
                 declared = ("connector.cli.alerts", "alerts_app")
+            if declared is not None and self._listing:
+                return TyperCommand(cmd_name, help=_declared_help(*declared))
             if declared is not None:
                 self.commands[cmd_name] = _loaded(cmd_name, *declared)
             else:
