@@ -330,7 +330,7 @@ def fetch_usage(
         raise ConfigError(f"{source_name!r} is not a registered usage source")
     section = provider.enabled_section(settings)
     with Store.open(settings.store.path) as store:
-        source = provider.build_source(section, BuildContext(settings.http, store))
+        source = provider.build_source(section, BuildContext(settings.http, store, timezone=settings.billing.timezone))
         report, fetched = collect(source)
         observe(store, report)
     return fetched

@@ -28,7 +28,7 @@ def sync_once(
     `now` is the run's one clock: the engine's periods and the sources' observation times read the same time.
     """
     with Store.open(settings.store.path) as store, store.sync_lock():
-        context = BuildContext(settings.http, store, now)
+        context = BuildContext(settings.http, store, now, settings.billing.timezone)
         sink = enabled_sink(settings, context)
         try:
             sources = enabled_sources(settings, context)
