@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
@@ -166,3 +166,16 @@ class VerifyingSink(Sink, Protocol):
     psa_title: str
 
     def snapshot(self, refs: Sequence[ContractRef]) -> dict[ContractRef, Held]: ...
+
+
+@runtime_checkable
+class InvoicingSink(Sink, Protocol):
+    """A sink that can say which periods the PSA has invoiced for the mapped contracts, in one read per run.
+
+    `invoiced_periods` gives, per contract, the first day of every period that an invoice dated from `first` to
+    `last` (both included) bills for it; it raises ConnectorError when the PSA cannot be read.
+    """
+
+    psa_title: str
+
+    def invoiced_periods(self, refs: Sequence[ContractRef], first: date, last: date) -> dict[ContractRef, set[date]]: ...
