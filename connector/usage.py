@@ -178,4 +178,6 @@ class InvoicingSink(Sink, Protocol):
 
     psa_title: str
 
-    def invoiced_periods(self, refs: Sequence[ContractRef], first: date, last: date) -> dict[ContractRef, set[date]]: ...
+    def invoiced_periods(
+        self, refs: Sequence[ContractRef], first: date, last: date
+    ) -> dict[ContractRef, set[date]]: ...
