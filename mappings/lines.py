@@ -29,6 +29,9 @@ class LineStatus(StrEnum):
     FAILED = "failed"
     HELD = "held"
     DISCARDED = "discarded"
+    # A line of an invoiced period the invoice missed (its usage changed after, or it never reached the PSA): recorded
+    # once with its quantity now beside what was pushed, billed by hand, never pushed.
+    CORRECTION = "correction"
 
 
 class Outcome(StrEnum):
