@@ -178,6 +178,23 @@ class Outbox:
             )
             self._history(stored.id, stored.status, quantity, stored.line.amount, note, stamp)
 
+    def mark_correction(self, line: Line, reason: str, now: datetime | None = None) -> StoredLine:
+        """A line of an invoiced period the invoice missed: recorded once with its quantity now (status correction,
+        `reason` saying what to bill by hand), never pushed; what was pushed, and so invoiced, stays as it was."""
+        stamp = iso(now or utcnow())
+        with self._db.transaction():
+            stored = self._require(line.identity)
+            self._db.execute(
+                "UPDATE line_items SET quantity = ?, unit = ?, rate = ?, amount = ?, status = ?, inputs = ?, plan = ?, "
+                "hold_reason = ?, updated_at = ? WHERE id = ?",
+                [
+                    *(str(line.quantity), line.unit, str(line.rate), str(line.amount), LineStatus.CORRECTION.value),
+                    *(to_json(line.inputs), to_json(line.to_record()), masked(reason), stamp, stored.id),
+                ],
+            )
+            self._history(stored.id, LineStatus.CORRECTION, line.quantity, line.amount, reason, stamp)
+        return self._require(line.identity)
+
     def mark_failed(self, identity: LineIdentity, error: str, now: datetime | None = None) -> None:
         stamp = iso(now or utcnow())
         with self._db.transaction():
