@@ -158,7 +158,7 @@ def _endpoints(settings: Settings, interval: float) -> tuple[CycleObserver | Non
     listen = settings.daemon.listen
     if listen is None:
         return None, None
-    from connector.health import Health, serve
+    from connector.health import Health, address, serve
     from connector.metrics import Metrics
 
     health, metrics = Health(settings.store.path, interval), Metrics()
@@ -168,7 +168,7 @@ def _endpoints(settings: Settings, interval: float) -> tuple[CycleObserver | Non
         metrics.record(report, seconds)
 
     server = serve(listen, health, metrics)
-    log.info("serving /healthz and /metrics on http://%s", listen)
+    log.info("serving /healthz and /metrics on http://%s", address(server))
 
     def close() -> None:
         server.shutdown()
