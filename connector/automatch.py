@@ -51,3 +51,14 @@ def resolve(settings: Settings, reports: Mapping[str, UsageReport | str], store:
     for mapping in added:
         log.info("auto-matched %s by exact name", mapping.psa_customer)
     return settings.model_copy(update={"customers": [*settings.customers, *added]})
+
+
+def billed_by_auto_match(
+    settings: Settings, reports: Mapping[str, UsageReport], psa: list[mapper.PsaRef]
+) -> list[mapper.MapItem]:
+    """The vendor customers a run bills by `auto_match` (no block of their own), for `check` to list."""
+    if settings.mapping.auto_match != "exact":
+        return []
+    taken = {c.psa_customer.casefold() for c in settings.customers}
+    items = mapper.map_customers(settings, reports, psa).of("auto-matched")
+    return [i for i in items if i.psa is not None and i.psa.name.casefold() not in taken]

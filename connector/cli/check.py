@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from connector import operations
+from connector import automatch, mapper, operations
+from connector.cli.map import vendor_reports
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
+from connector.config import Settings
 from connector.errors import Status
 from providers.spec import Finding
 
@@ -34,8 +36,9 @@ def check(
     """Validate the configuration and mappings and summarise what is configured (exit 0, or 2 when invalid)."""
     options = state(ctx, config)
     summary = operations.check(options.settings(), options.config_path, online=online)
+    auto = _auto_matched(summary.settings, online=online)
     if as_json or output == "json":
-        print_json(summary.to_data())
+        print_json(summary.to_data() | ({"auto_matched": auto} if auto is not None else {}))
         return summary.status(strict=strict)
     stdout.print(f"Configuration [bold]{summary.config_path}[/bold] is valid.")
     print_table(
@@ -57,6 +60,7 @@ def check(
             for c in summary.settings.customers
         ],
     )
+    _print_auto_matched(auto, online=online)
     if summary.online:
         print_table("Online checks", ["check", "result", "detail"], [_row(f) for f in summary.online])
     for warning in summary.warnings:
@@ -72,3 +76,35 @@ def _row(finding: Finding) -> tuple[str, str, str]:
         return finding.check, "ok", finding.note or ""
     result = "cannot verify" if finding.status is Status.INCOMPLETE else "WRONG"
     return finding.check, result, finding.problem
+
+
+def _auto_matched(settings: Settings, *, online: bool) -> list[dict[str, Any]] | None:
+    """With `auto_match = "exact"` and --online, the vendor customers billed with the templates and no block (the
+    vendors are asked through the fetch ledger, as `connector map` does); None when auto_match is off."""
+    if settings.mapping.auto_match != "exact":
+        return None
+    if not online:
+        return []
+    reports, problems = vendor_reports(settings)
+    for problem in problems:
+        stderr.print(f"warning: auto_match: {problem}: its customers are not listed", markup=False)
+    items = automatch.billed_by_auto_match(settings, reports, mapper.psa_customers(settings))
+    return [item.to_data() for item in items]
+
+
+def _print_auto_matched(auto: list[dict[str, Any]] | None, *, online: bool) -> None:
+    if auto is None:
+        return
+    if not online:
+        stdout.print(
+            'auto_match = "exact": vendor customers whose name is a PSA customer\'s bill with [mapping.templates] '
+            "and no block; `connector check --online` (or `connector map`) lists them",
+            markup=False,
+        )
+        return
+    rows = [
+        (i["source"], i["vendor_customer"]["name"], i["vendor_customer"]["id"] or "", i["psa_customer"]["name"])
+        for i in auto
+    ]
+    columns = ["source", "vendor customer", "id", "PSA customer"]
+    print_table("Billed by auto_match (exact name, no block)", columns, rows)

@@ -222,3 +222,31 @@ def test_a_rename_is_told_once(
     caplog.clear()
     cli(capsys, "sync", "--config", str(config), "--format", "json")
     assert "now named" not in caplog.text
+
+
+def test_check_lists_the_customers_auto_match_bills(
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
+    auto = tmp_path / "auto.toml"
+    head = config.read_text().split("[[customers]]")[0]
+    auto.write_text(head + TEMPLATES.replace("\n[[mapping", '\n[mapping]\nauto_match = "exact"\n\n[[mapping', 1))
+    code, out, err = cli(capsys, "check", "--config", str(auto))
+    assert code == 0, err
+    assert "connector check --online" in out
+    code, summary, err = cli(capsys, "check", "--config", str(auto), "--online", "--format", "json")
+    assert code == 0, err
+    assert ("altaro", "Contoso Ltd", "Contoso Ltd") in names(summary["auto_matched"])
+    assert ("axcient", "Contoso", "Contoso Ltd") in names(summary["auto_matched"])
+    code, out, err = cli(capsys, "check", "--config", str(auto), "--online")
+    assert code == 0, err
+    assert "Billed by auto_match" in out and "Northwind Traders" in out
+    # A customer with its own block is billed by the block, not listed as auto-matched.
+    block = '\n[[customers]]\npsa_customer = "Contoso Ltd"\naltaro = { customer = "Contoso Ltd" }\n'
+    auto.write_text(auto.read_text() + block)
+    code, summary, err = cli(capsys, "check", "--config", str(auto), "--online", "--format", "json")
+    assert code == 0, err
+    listed = {psa for _, _, psa in names(summary["auto_matched"])}
+    assert "Contoso Ltd" not in listed and "Fabrikam Inc" in listed
+    # auto_match off: nothing is billed without a block, and check says nothing of it.
+    code, summary, _ = cli(capsys, "check", "--config", str(config), "--format", "json")
+    assert "auto_matched" not in summary
