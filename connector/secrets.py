@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 import stat
 from pathlib import Path
@@ -32,13 +33,34 @@ def open_to_others(path: Path, *, written: bool = True) -> str | None:
     return f"can be {' and '.join(may)} by every user (mode {mode:04o})" if may else None
 
 
+# `${NAME}` or `$NAME` in a secret file's path: systemd's LoadCredential= puts each credential under
+# $CREDENTIALS_DIRECTORY, whose path differs per service and per systemd version, so the configuration names the
+# variable rather than the directory.
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def expand_path(path: Path, key: str = "secret") -> Path:
+    """A secret file's path with its environment variables and `~` filled in; a variable not set is a ConfigError."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        found = os.environ.get(name)
+        if not found:
+            why = " (systemd sets it for a service with LoadCredential=)" if name == "CREDENTIALS_DIRECTORY" else ""
+            raise ConfigError(f"{key}: secret file {path}: environment variable {name} is not set{why}")
+        return found
+
+    return Path(_VARIABLE.sub(value, str(path))).expanduser()
+
+
 def chmod_hint(path: Path) -> str:
     """The command that takes other users' access away."""
     return f"chmod o-rwx {shlex.quote(str(path))}"
 
 
 class SecretRef(BaseModel):
-    """Where a secret lives. `api_key = { env = "ATERA_API_KEY" }`, `{ file = "/etc/connector/atera.key" }`.
+    """Where a secret lives. `api_key = { env = "ATERA_API_KEY" }`, `{ file = "/etc/connector/atera.key" }`,
+    `{ file = "${CREDENTIALS_DIRECTORY}/atera.key" }` (a systemd credential).
 
     A bare string is taken as the secret itself; that works, but keeps a credential in the TOML file.
     """
@@ -84,9 +106,15 @@ class SecretRef(BaseModel):
 
     def exposure(self, key: str = "secret") -> str | None:
         """Why other users could read (or replace) the secret's file, with the command that fixes it; or None."""
-        if self.file is None or (found := open_to_others(self.file)) is None:
+        if self.file is None:
             return None
-        return f"{key}: secret file {self.file} {found}: run {chmod_hint(self.file)}"
+        try:
+            path = expand_path(self.file, key)
+        except ConfigError:
+            return None  # reading it reports that
+        if (found := open_to_others(path)) is None:
+            return None
+        return f"{key}: secret file {path} {found}: run {chmod_hint(path)}"
 
     def secret(self, key: str = "secret") -> SecretStr:
         """The secret, read once; a missing source is a ConfigError naming `key` and the source."""
@@ -107,8 +135,9 @@ class SecretRef(BaseModel):
             found = SecretStr(raw.strip())
         else:
             assert self.file is not None
+            path = expand_path(self.file, key)
             try:
-                text = self.file.expanduser().read_text(encoding="utf-8").strip()
+                text = path.read_text(encoding="utf-8").strip()
             except OSError as error:
                 raise ConfigError(f"{key}: cannot read secret file {self.file}: {error.strerror}") from None
             if not text:
