@@ -17,10 +17,12 @@ def render(
     taken: Sequence[str] = (),
     templates: MappingSettings | None = None,
     ignored: Sequence[MapItem] = (),
+    created: frozenset[int] = frozenset(),
 ) -> tuple[str, list[MapItem]]:
     """The accepted matches as TOML mapping blocks, one per PSA customer (its vendors together), each saying where
     it came from and billing its sources' template lines; `ignored` vendor customers as [[ignored_customers]]. PSA
-    customers in `taken` (already a block in the main configuration) are left out and returned."""
+    customers in `taken` (already a block in the main configuration) are left out and returned; those `created`
+    (PSA ids) were made by `--create-customers` and say so."""
     blocks: dict[str, list[MapItem]] = {}
     skipped = []
     held = {name.casefold() for name in taken}
@@ -33,7 +35,7 @@ def render(
             blocks.setdefault(item.psa.name, []).append(item)
     parts = [HEADER]
     for matched in blocks.values():
-        parts.append(_block(matched, templates or MappingSettings()))
+        parts.append(_block(matched, templates or MappingSettings(), created))
     for item in ignored:
         parts.append(f"\n# {item.vendor.source}: ignored when mapping ({item.kind})\n[[ignored_customers]]\n")
         parts.append(f"source = {_toml(item.vendor.source)}\ncustomer = {_toml(item.vendor.name)}\n")
@@ -41,10 +43,13 @@ def render(
     return "".join(parts), skipped
 
 
-def _block(matched: list[MapItem], templates: MappingSettings) -> str:
+def _block(matched: list[MapItem], templates: MappingSettings, created: frozenset[int]) -> str:
     psa = matched[0].psa
     assert psa is not None
-    parts = ["\n[[customers]]\n", f"psa_customer = {_toml(psa.name)}\n"]
+    parts = ["\n[[customers]]\n"]
+    if psa.id in created:
+        parts.append("# created in the PSA by `connector map --create-customers`\n")
+    parts.append(f"psa_customer = {_toml(psa.name)}\n")
     if psa.id is not None:
         parts.append(f"psa_customer_id = {psa.id}\n")
     for item in matched:

@@ -87,7 +87,8 @@ def map_customers(
         ignored = _ignored(result, ignore or [], ignore_unmatched)
         taken = [c.psa_customer for c in settings.customers]
         chosen = [item for item in _chosen(result, accept) if item not in ignored]
-        _write(write, chosen, taken, ignored, settings.mapping, options.config_path)
+        made = frozenset(c.customer_id for c in onboarding.created if c.customer_id) if onboarding else frozenset()
+        _write(write, chosen, taken, ignored, settings.mapping, options.config_path, created=made)
     if onboarding is not None and onboarding.problems:
         return Status.INVALID
     return Status.INCOMPLETE if result.problems else Status.OK
@@ -172,11 +173,13 @@ def _write(
     ignored: list[mapper.MapItem],
     templates: MappingSettings,
     config_path: Path,
+    *,
+    created: frozenset[int] = frozenset(),
 ) -> None:
     if path.resolve() == config_path.resolve():
         # The user's own file keeps its comments and order: never rewritten.
         raise ConfigError(f"--write {path}: that is the main configuration; name a separate mapping file")
-    text, skipped = mapfile.render(chosen, taken, templates, ignored)
+    text, skipped = mapfile.render(chosen, taken, templates, ignored, created)
     path.write_text(text, encoding="utf-8")
     for item in skipped:
         assert item.psa is not None

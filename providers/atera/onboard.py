@@ -152,6 +152,8 @@ class AteraOnboarder:
             steps.append(Step("rate", sku, f"{amount} per unit, {wanted.name!r}, category {self.rate_category}"))
         elif wanted.rate is not None and not same_number(amount, wanted.rate):
             return f"{where}: Atera rate product {sku!r} costs {amount}, the template says {wanted.rate}"
+        else:
+            amount = wanted.rate or amount  # the same number; the template's digits read as the user wrote them
         detail = f"Retainer/flat fee, {wanted.billing_period}, {amount} per unit ({sku}), from {wanted.start}"
         steps.append(Step("contract", wanted.name, detail))
         return steps

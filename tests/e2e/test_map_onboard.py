@@ -193,6 +193,7 @@ def test_a_created_customer_is_written_and_billed_by_the_next_sync(
     code, _, err = cli(capsys, "map", "-c", str(config), *args)
     assert code == 0, err
     text = written.read_text()
+    assert "# created in the PSA by `connector map --create-customers`" in text
     assert 'psa_customer = "Tailspin Toys"' in text and 'axcient = { customer = "Tailspin Toys", id = "4" }' in text
     config.write_text(config.read_text() + '\n[mappings]\nfile = "mappings.toml"\n')
     code, summary, err = cli(capsys, "check", "-c", str(config), "--json")
