@@ -6,12 +6,13 @@ import json
 from datetime import UTC
 from decimal import Decimal
 
-from connector.store.database import Database, from_iso, iso, masked, to_json
+from connector.store.database import Database, from_iso, iso, masked
+from connector.store.explanations import Explanations
 from mappings.measure import Observation
 
 _COLUMNS = (
     "source, vendor_customer, metric, period_key, quantity, unit, observed_at, complete, inputs, product, fetch_id, "
-    "run_id"
+    "run_id, explanation_id"
 )
 
 
@@ -25,6 +26,7 @@ class Observations:
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self.explanations = Explanations(database)
 
     def record(self, observations: list[Observation]) -> None:
         """Keep every change of an observed quantity: billing takes peaks and explanations from this history.
@@ -33,11 +35,14 @@ class Observations:
         period (and as complete) adds nothing a peak could use, so it is not stored again: an hourly poll of a large
         portal would otherwise add tens of thousands of identical rows a day. One a day is kept because billing
         periods shorter than the vendor's month (weekly, twice a month) take only what was observed inside them.
+
+        Explanations are kept in parts, each distinct part once (`Explanations`): the row's `inputs` stays empty.
         """
         with self._db.transaction():
             news = [o for o in observations if not self._repeats_last(o)]
+            roots = self.explanations.keep([o.inputs for o in news])
             self._db.db.conn.executemany(
-                f"INSERT INTO observations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO observations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)",
                 [
                     (
                         *_keys(o.source, o.vendor_customer, o.metric),
@@ -46,12 +51,12 @@ class Observations:
                         masked(o.unit),
                         iso(o.observed_at),
                         int(o.complete),
-                        to_json(o.inputs),
                         masked(o.product),
                         o.fetch_id,
                         o.run_id,
+                        root,
                     )
-                    for o in news
+                    for o, root in zip(news, roots, strict=True)
                 ],
             )
 
@@ -97,6 +102,7 @@ class Observations:
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM observations WHERE {' AND '.join(where)} ORDER BY id", params
         ).fetchall()
+        explained = self.explanations.load(r[12] for r in rows if r[12] is not None)
         return [
             Observation(
                 source=r[0],
@@ -107,7 +113,8 @@ class Observations:
                 unit=r[5],
                 observed_at=from_iso(r[6]),
                 complete=bool(r[7]),
-                inputs=json.loads(r[8]),
+                # Rows written before schema v6 keep their explanation inline.
+                inputs=json.loads(r[8]) if r[12] is None else explained.value(r[12]),
                 product=r[9],
                 fetch_id=r[10],
                 run_id=r[11],

@@ -88,5 +88,20 @@ def _v5(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX fetches_keeping ON fetches(payload_hash) WHERE payload_kept = 1")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    # Each observation stored its whole explanation (about 940 bytes), though nearly all of it repeats across a
+    # customer's products and from one day to the next: explanations are now split into parts kept once by digest
+    # (connector.store.explanations), and a row refers to its root. Rows written before keep theirs inline.
+    db.execute(
+        "CREATE TABLE explanation_parts (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, node INTEGER NOT NULL, "
+        "body TEXT NOT NULL)"
+    )
+    db.execute("ALTER TABLE observations ADD COLUMN explanation_id INTEGER REFERENCES explanation_parts(id)")
+    # Every lookup by customer goes through the case-insensitive index of v3: the v1 index only cost space. A replayed
+    # report asks whether its call's observations are stored, which then needs an index of its own.
+    db.execute("DROP INDEX observations_by_key")
+    db.execute("CREATE INDEX observations_by_fetch ON observations(fetch_id)")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
