@@ -20,46 +20,59 @@ from connector.operations import fetch_usage
 from connector.usage import UsageReport
 from mappings.templates import MappingSettings
 
+WriteOption = Annotated[
+    Path | None,
+    typer.Option("--write", help="Write the accepted matches as [[customers]] blocks to this mapping file."),
+]
+AcceptOption = Annotated[
+    Literal["exact", "suggested"] | None,
+    typer.Option(
+        "--accept",
+        help="exact: only exact-name matches; suggested: also each best suggestion. "
+        "Not given: asks for each suggestion in a terminal, else exact.",
+    ),
+]
+IgnoreOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ignore", metavar="<name or id>", help="With --write: list this vendor customer in ignored_customers; repeat."
+    ),
+]
+IgnoreUnmatchedOption = Annotated[
+    bool, typer.Option("--ignore-unmatched", help="With --write: ignore every vendor customer left unmatched.")
+]
+CreateOption = Annotated[
+    bool,
+    typer.Option(
+        "--create-customers",
+        help="Create each unmatched vendor customer in the PSA: the customer, its main contact and the contracts "
+        "[mapping.templates] name. Shows what it will create and asks (or --yes).",
+    ),
+]
+CustomerOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--customer", metavar="<name or id>", help="With --create-customers: only this vendor customer; repeat."
+    ),
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="With --create-customers: create without asking.")]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Show what --create-customers and --write would do; change nothing.")
+]
+
 
 def map_customers(
     ctx: typer.Context,
     config: ConfigOption = None,
     output: FormatOption = "table",
-    write: Annotated[
-        Path | None,
-        typer.Option("--write", help="Write the accepted matches as [[customers]] blocks to this mapping file."),
-    ] = None,
-    accept: Annotated[
-        Literal["exact", "suggested"] | None,
-        typer.Option(
-            "--accept",
-            help="exact: only exact-name matches; suggested: also each best suggestion. "
-            "Not given: asks for each suggestion in a terminal, else exact.",
-        ),
-    ] = None,
-    ignore: Annotated[
-        list[str] | None,
-        typer.Option("--ignore", help="With --write: list this vendor customer (name or id) in ignored_customers."),
-    ] = None,
-    ignore_unmatched: Annotated[
-        bool, typer.Option("--ignore-unmatched", help="With --write: ignore every vendor customer left unmatched.")
-    ] = False,
-    create_customers: Annotated[
-        bool,
-        typer.Option(
-            "--create-customers",
-            help="Create each unmatched vendor customer in the PSA: the customer, its main contact and the contracts "
-            "[mapping.templates] name. Shows what it will create and asks (or --yes).",
-        ),
-    ] = False,
-    customer: Annotated[
-        list[str] | None,
-        typer.Option("--customer", help="With --create-customers: only this vendor customer (name or id); repeat."),
-    ] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --create-customers: create without asking.")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what --create-customers and --write would do; change nothing.")
-    ] = False,
+    write: WriteOption = None,
+    accept: AcceptOption = None,
+    ignore: IgnoreOption = None,
+    ignore_unmatched: IgnoreUnmatchedOption = False,
+    create_customers: CreateOption = False,
+    customer: CustomerOption = None,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
 ) -> Status:
     """Match every vendor customer to a PSA customer; reuses a stored Altaro report inside its 5 minutes."""
     options = state(ctx, config)
