@@ -30,7 +30,7 @@ def auto_mappings(items: list[mapper.MapItem], settings: Settings) -> list[Custo
                 psa_customer=name,
                 psa_customer_id=matched[0].psa.id if matched[0].psa is not None else None,
                 vendors=vendors,
-                lines=settings.mapping.lines_for(list(vendors)),
+                lines=settings.mapping.lines_for(list(vendors), name),
             )
         )
     return mappings

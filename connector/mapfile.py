@@ -59,7 +59,7 @@ def _block(matched: list[MapItem], templates: MappingSettings, created: frozense
         if item.vendor.id is not None:
             vendor += f", id = {_toml(item.vendor.id)}"
         parts.append(f"{item.vendor.source} = {{ {vendor} }}\n")
-    lines = templates.lines_for(list(dict.fromkeys(item.vendor.source for item in matched)))
+    lines = templates.lines_for(list(dict.fromkeys(item.vendor.source for item in matched)), psa.name)
     if not lines and any(templates.templates.get(item.vendor.source) is None for item in matched):
         # Without lines the block maps the customer but bills nothing: say so where it will be edited.
         parts.append("# no [mapping.templates] for this source: add [[customers.lines]] to bill it\n")

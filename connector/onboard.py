@@ -121,7 +121,7 @@ def new_customers(
             (c for i in group if (c := contacts.get(_key(i.vendor.source, i.vendor.name, i.vendor.id))) and c.email),
             None,
         )
-        lines = settings.mapping.lines_for(sources)
+        lines = settings.mapping.lines_for(sources, name)
         found.append(
             NewCustomer(
                 name=name,

@@ -1,4 +1,4 @@
-"""`[mapping]`: the billing lines a written or auto-matched customer gets per source, and whether exact names bill."""
+"""`[mapping]`: the lines a written, auto-matched or created customer gets per source; whether exact names bill."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ from pydantic import Field, model_validator
 
 from mappings.customer import LineMapping, StrictModel
 
+# In a template's contract name, the PSA customer's name: "{customer} - online backup" names each customer's own.
+CUSTOMER = "{customer}"
+
 
 class MappingSettings(StrictModel):
-    """Defaults for customers nobody typed a block for: `connector map --write` and `auto_match = "exact"`."""
+    """Defaults for customers nobody typed a block for: `map --write`, `auto_match = "exact"`, `--create-customers`."""
 
     auto_match: Literal["off", "exact"] = Field(
         default="off", description="exact: a vendor customer whose normalised name is one PSA customer's bills unmapped"
     )
     templates: dict[str, list[LineMapping]] = Field(
-        default_factory=dict, description="Billing lines by source, given to every written or auto-matched customer"
+        default_factory=dict,
+        description="Billing lines by source, given to every written, auto-matched or created customer; a contract "
+        "name may hold {customer}",
     )
 
     @model_validator(mode="after")
@@ -27,8 +32,21 @@ class MappingSettings(StrictModel):
             for index, line in enumerate(lines):
                 if line.source != source:
                     raise ValueError(f"templates.{source}[{index}].metric: {line.metric} is not a {source} metric")
+                if "{" in line.contract.replace(CUSTOMER, "") or "}" in line.contract.replace(CUSTOMER, ""):
+                    raise ValueError(
+                        f"templates.{source}[{index}].contract: {line.contract!r}: only {CUSTOMER} is replaced "
+                        "(by the PSA customer's name)"
+                    )
         return self
 
-    def lines_for(self, sources: list[str]) -> list[LineMapping]:
-        """The template lines of these sources, in order."""
-        return [line for source in sources for line in self.templates.get(source, [])]
+    def lines_for(self, sources: list[str], customer: str | None = None) -> list[LineMapping]:
+        """The template lines of these sources, in order; for a `customer`, with its name in their contract names."""
+        lines = [line for source in sources for line in self.templates.get(source, [])]
+        if customer is None:
+            return lines
+        return [
+            line.model_copy(update={"contract": line.contract.replace(CUSTOMER, customer)})
+            if CUSTOMER in line.contract
+            else line
+            for line in lines
+        ]

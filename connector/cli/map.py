@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich.console import Console
 
 import providers
 from connector import mapfile, mapper
@@ -101,7 +102,9 @@ def map_customers(
         taken = [c.psa_customer for c in settings.customers]
         chosen = [item for item in _chosen(result, accept) if item not in ignored]
         made = frozenset(c.customer_id for c in onboarding.created if c.customer_id) if onboarding else frozenset()
-        _write(write, chosen, taken, ignored, settings.mapping, options.config_path, created=made)
+        # With JSON on stdout, what was written is said on stderr: stdout stays one JSON document.
+        said = stderr if output == "json" else stdout
+        _write(write, chosen, taken, ignored, settings.mapping, options.config_path, created=made, said=said)
     if onboarding is not None and onboarding.problems:
         return Status.INVALID
     return Status.INCOMPLETE if result.problems else Status.OK
@@ -188,6 +191,7 @@ def _write(
     config_path: Path,
     *,
     created: frozenset[int] = frozenset(),
+    said: Console = stdout,
 ) -> None:
     if path.resolve() == config_path.resolve():
         # The user's own file keeps its comments and order: never rewritten.
@@ -202,7 +206,7 @@ def _write(
             markup=False,
         )
     relative = path.name if path.parent.resolve() == config_path.parent.resolve() else str(path)
-    stdout.print(
+    said.print(
         f"wrote {len(chosen) - len(skipped)} mapping(s) and {len(ignored)} ignored customer(s) to {path}; "
         f"include it from {config_path} with\n"
         f'  [mappings]\n  file = "{relative}"',

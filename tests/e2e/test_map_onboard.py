@@ -229,3 +229,20 @@ def test_map_lists_atera_customers_with_backup_contracts_but_no_vendor_data(
     assert data["psa_only"] == [{"name": "Woodgrove Bank", "id": 90, "contracts": ["Server backup (per GB)"]}]
     code, out, _ = cli(capsys, "map", "-c", str(demo))
     assert "PSA customers with backup contracts but no vendor data" in out and "Woodgrove Bank" in out
+
+
+def test_a_contract_name_pattern_names_each_new_customer_s_own_contract(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, tmp_path: Path
+) -> None:
+    config.write_text(config.read_text().replace('contract = "Backup devices"', 'contract = "{customer}: devices"'))
+    written = tmp_path / "mappings.toml"
+    args = ("--create-customers", "--customer", "4", "--yes", "--write", str(written), "--format", "json")
+    code, out, err = cli(capsys, "map", "-c", str(config), *args)
+    assert code == 0, err
+    assert ("Tailspin Toys", "contract", "Tailspin Toys: devices") in created(out["onboarding"])
+    names = {c["ContractName"] for c in sandboxes["atera"].contracts.values()}
+    assert "Tailspin Toys: devices" in names and "{customer}: devices" not in names
+    # The written blocks name each customer's own contract, the new one's and the matched ones' alike.
+    text = written.read_text()
+    assert 'contract = "Tailspin Toys: devices"' in text and 'contract = "Contoso Ltd: devices"' in text
+    assert "{customer}" not in text
