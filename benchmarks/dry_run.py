@@ -6,12 +6,14 @@ import argparse
 import resource
 import statistics
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from connector.config import Settings, settings_from_data
 from connector.engine import SyncEngine
+from connector.heap import fewer_collections
 from connector.observe import observe
 from connector.store import Store
 from connector.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
@@ -61,13 +63,14 @@ def config(customers: int) -> Settings:
     return settings_from_data({"customers": entries})
 
 
-def dry_run(customers: int) -> float:
+def dry_run(customers: int, collector: str = "sync") -> float:
     settings = config(customers)
     store = Store.open(":memory:")
     sources = {name: Source(name, store, customers) for name in METRICS}
     engine = SyncEngine(settings, store, sources, Sink(), now=lambda: NOW)
     started = time.perf_counter()
-    report = engine.run(dry_run=True)
+    with fewer_collections() if collector == "sync" else nullcontext():  # "sync": as `connector sync` runs it
+        report = engine.run(dry_run=True)
     elapsed = time.perf_counter() - started
     assert len(report.lines) == 2 * customers, len(report.lines)
     return elapsed
@@ -77,15 +80,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, nargs="+", default=[2000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--collector",
+        choices=["sync", "default", "both"],
+        default="sync",
+        help="garbage collector settings: as a sync sets them (connector.heap), Python's defaults, or both in turn",
+    )
     args = parser.parse_args()
-    medians = {}
-    for customers in args.customers:
-        times = [dry_run(customers) for _ in range(args.repeat)]
-        medians[customers] = statistics.median(times)
-        print(f"{customers:>6} customers: dry run {medians[customers]:.2f} s (median of {args.repeat})")
-    small, large = min(medians), max(medians)
-    if small != large:
-        print(f"growth {medians[large] / medians[small]:.1f}x for {large / small:.0f}x the customers")
+    collectors = ["default", "sync"] if args.collector == "both" else [args.collector]
+    times: dict[tuple[str, int], list[float]] = {(c, n): [] for c in collectors for n in args.customers}
+    # Interleaved, so a machine busy with other work for a while slows every variant alike.
+    for _ in range(args.repeat):
+        for collector in collectors:
+            for customers in args.customers:
+                times[collector, customers].append(dry_run(customers, collector))
+    for collector in collectors:
+        medians = {n: statistics.median(times[collector, n]) for n in args.customers}
+        for customers, median in medians.items():
+            print(
+                f"{collector:>7} collector, {customers:>6} customers: dry run {median:.2f} s (median of {args.repeat})"
+            )
+        small, large = min(medians), max(medians)
+        if small != large:
+            growth = medians[large] / medians[small]
+            print(f"{collector:>7} collector: growth {growth:.1f}x for {large / small:.0f}x the customers")
     print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

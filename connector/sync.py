@@ -8,6 +8,7 @@ from datetime import datetime
 from connector.alerts import Alerter
 from connector.config import Settings
 from connector.engine import SyncEngine
+from connector.heap import fewer_collections
 from connector.report import RunReport
 from connector.sources import enabled_sink, enabled_sources
 from connector.store import Store, utcnow
@@ -33,7 +34,8 @@ def sync_once(
         try:
             sources = enabled_sources(settings, context)
             engine = SyncEngine(settings, store, sources, sink, now=now, progress=progress)
-            report = engine.run(period_key=period, dry_run=dry_run, push=push)
+            with fewer_collections():
+                report = engine.run(period_key=period, dry_run=dry_run, push=push)
         except Exception as error:
             # The one place after every sync (CLI and daemon alike): a run that raised is a condition too.
             if not dry_run:

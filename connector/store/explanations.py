@@ -54,9 +54,15 @@ class _Part:
 
 @dataclass
 class _Splitter:
-    """Splits values into parts; a value met again (the same object, or equal JSON) becomes the same part."""
+    """Splits values into parts; a value met again (the same object, or equal JSON) becomes the same part.
 
+    `masking` masks every string of a leaf (and a node's keys) that may hold a secret; without it, texts are kept as
+    they are, and `texts` collects them so one search can tell whether masking was needed at all.
+    """
+
+    masking: bool = False
     seen: dict[int, tuple[Any, _Part]] = field(default_factory=dict)
+    texts: list[str] = field(default_factory=list)
 
     def split(self, value: Any, depth: int = DEPTH) -> _Part:
         hit = self.seen.get(id(value))
@@ -69,15 +75,33 @@ class _Splitter:
 
     def _new(self, value: Any, depth: int) -> _Part:
         if depth > 0 and isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
-            if json_may_hold_secret(_dumps(list(value))):
+            keys = sorted(value)
+            names = _dumps(keys)
+            if self.masking and json_may_hold_secret(names):
                 # A key that may be a secret: the whole value is one masked leaf (keys are masked only as data).
                 return _Part(None, text=_dumps(redact_data(value)))
-            children = [(key, self.split(value[key], depth - 1)) for key in sorted(value)]
+            self.texts.append(names)
+            children = [(key, self.split(value[key], depth - 1)) for key in keys]
             return _Part(children, height=1 + max(child.height for _, child in children))
         text = _dumps(value)
-        # Walking every string is most of the cost of recording a large run; one search of the text says when the
-        # walk could change nothing (no registered secret or credential header appears in it).
-        return _Part(None, text=_dumps(redact_data(value)) if json_may_hold_secret(text) else text)
+        if self.masking and json_may_hold_secret(text):
+            text = _dumps(redact_data(value))
+        self.texts.append(text)
+        return _Part(None, text=text)
+
+
+def _split(values: Sequence[Any]) -> tuple[list[_Part], list[_Part]]:
+    """The roots of the values and every distinct part under them, secrets masked.
+
+    Searching each text for secrets is most of the cost of recording a large run; one search of them all together
+    says when none could hold one (the usual case), and only then are they searched one by one.
+    """
+    splitter = _Splitter()
+    roots = [splitter.split(value) for value in values]
+    if json_may_hold_secret("\n".join(splitter.texts)):
+        splitter = _Splitter(masking=True)
+        roots = [splitter.split(value) for value in values]
+    return roots, [part for _, part in splitter.seen.values()]
 
 
 class Explanations:
@@ -91,9 +115,7 @@ class Explanations:
 
         Call inside a transaction: the ids are only meaningful with the rows that refer to them.
         """
-        splitter = _Splitter()
-        roots = [splitter.split(value) for value in values]
-        parts = [part for _, part in splitter.seen.values()]
+        roots, parts = _split(values)
         for height in sorted({part.height for part in parts}):
             level = [part for part in parts if part.height == height]
             for part in level:
