@@ -45,6 +45,11 @@ class StoreSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: Path = Field(default=Path("connector-state.db"), description="SQLite state store, created 0600")
+    keep_periods: int | None = Field(
+        default=None,
+        ge=1,
+        description="closed billing periods whose observations and report bodies are kept; unset keeps all",
+    )
 
 
 class LogSettings(BaseModel):
