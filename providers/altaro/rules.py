@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from connector.errors import DataError
 from providers.altaro.counts import (
@@ -104,27 +105,36 @@ _Slot = tuple[
     str,
 ]
 
-
-def _placeholder() -> _Slot:
-    """A slot no row matches (the customer cell is compared first), replaced on the first row."""
-    group = Group("", "", "", ())
-    return ("", "", group, set(), frozenset(), group.users, group.exclusions, group.size_by_product, group.key)
-
-
 SIZES_REMEMBERED = 1 << 16  # size cells: a report repeats a few thousand values (12.40); memory stays bounded
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Remembered(dict[K, V]):
+    """A dict that works a missing key's value out once (`learn`): the loop subscripts it, no `.get` call per row."""
+
+    def __init__(self, learn: Callable[[K], V]) -> None:
+        super().__init__()
+        self._learn = learn
+
+    def __missing__(self, key: K) -> V:
+        value = self[key] = self._learn(key)
+        return value
 
 
 class _Cells:
     """What raw Object Type, Product and size cells mean, remembered: a report has few of each, and a million rows.
 
-    The tally's loop looks a raw cell up in `types` / `products` / `sizes` and calls `type_of` / `product_of` /
-    `size_of` on a miss.
+    The tally's loop subscripts `types` and `products` (a new spelling is worked out on its first row) and looks a
+    size up in `sizes`, calling `size_of` on a miss (a bad size is noted on every row that has it).
     """
 
     def __init__(self, billable: frozenset[str], product_bits: dict[str, int]) -> None:
-        self.types: dict[str, tuple[bool, str]] = {}  # raw type -> (billable, the spelling shown for it)
-        self.products: dict[str, tuple[str, int]] = {}  # raw product -> (product, its bit in the users' masks)
-        self.sizes: dict[str, Decimal] = {}  # raw size -> GB, for plausible sizes only
+        self.types = _Remembered(self.type_of)  # raw type -> (billable, the spelling shown for it)
+        self.products = _Remembered(self.product_of)  # raw product -> (product, its bit in the users' masks)
+        self.sizes: dict[str, tuple[Decimal]] = {}  # raw size -> (GB,), for plausible sizes only
         self._spellings: dict[str, str] = {}
         self._billable = billable
         self._product_bits = product_bits
@@ -132,18 +142,15 @@ class _Cells:
     def type_of(self, raw: str) -> tuple[bool, str]:
         folded = raw.strip().casefold()
         # One spelling per type in the explanation (MAILBOX and Mailbox are one type).
-        shown = self._spellings.setdefault(folded, raw.strip())
-        known = self.types[raw] = (folded in self._billable, shown)
-        return known
+        return folded in self._billable, self._spellings.setdefault(folded, raw.strip())
 
     def product_of(self, raw: str) -> tuple[str, int]:
         product = raw.strip()
         if product not in self._product_bits:
             self._product_bits[product] = len(self._product_bits)
-        known = self.products[raw] = (product, 1 << self._product_bits[product])
-        return known
+        return product, 1 << self._product_bits[product]
 
-    def size_of(self, raw: str, group: Group, report: ReportRows) -> Decimal:
+    def size_of(self, raw: str, group: Group, report: ReportRows) -> tuple[Decimal]:
         """The GB a size cell holds; a cell that is not a finite size from 0 to MAX_OBJECT_GB is noted on the group
         as bad vendor data and adds nothing (the group then bills no size at all)."""
         try:
@@ -153,10 +160,11 @@ class _Cells:
             plausible = False
         if not plausible:
             group.bad_size(report.position, raw)
-            return Decimal(0)
+            return (Decimal(0),)
+        known = (value,)
         if len(self.sizes) < SIZES_REMEMBERED:
-            self.sizes[raw] = value
-        return value
+            self.sizes[raw] = known
+        return known
 
 
 def _skip_odd_row(report: ReportRows, row: list[str]) -> bool:
@@ -181,7 +189,13 @@ class ReportTally:
     faster to fill than one large one.
     """
 
-    def __init__(self, rules: BillingRules, *, has_size: bool = False, seen_before: Fingerprints | None = None) -> None:
+    def __init__(
+        self,
+        rules: BillingRules,
+        *,
+        has_size: bool = False,
+        seen_before: Fingerprints | None = None,
+    ) -> None:
         self.rules = rules
         self.groups: dict[tuple[str, str, str], Group] = {}  # by Customer Name, Month and Customer ID cells
         self.products: dict[str, int] = {}  # product name -> its bit in the users' masks
@@ -212,23 +226,19 @@ class ReportTally:
         # An absent Month or Customer ID column reads the customer cell again: one group key for every report
         # shape, with no test per row (`_group` knows the column is absent).
         mi, ii = (ci if index is None else index for index in (cols.month, cols.customer_id))
-        width = report.width
+        width, zero = report.width, Decimal(0)
         cells = _Cells(self.rules.billable_types, self.products)
         types, products, known_sizes = cells.types, cells.products, cells.sizes
-        # Each customer cell's last group and its containers, so a row of another customer than the previous one
-        # (reports in random order) costs a string-keyed lookup, not a tuple built and hashed.
+        # Each customer cell's last group and its containers: a row of another customer than the previous one
+        # (reports in random order) costs one string-keyed lookup and two compares, no tuple and no call.
         slots: dict[str, _Slot] = {}
-        # The current group and its containers, held in locals; the first row's group replaces this placeholder.
-        customer = None
-        month, customer_id, group, seen, before, users, exclusions, sizes, name_key = _placeholder()
-        zero = Decimal(0)
         for row in report:
             if len(row) != width and _skip_odd_row(report, row):
                 continue
-            if row[ci] != customer or row[mi] != month or row[ii] != customer_id:
-                customer = row[ci]
-                slot = self._slot(slots, groups, report, (customer, row[mi], row[ii]))
-                month, customer_id, group, seen, before, users, exclusions, sizes, name_key = slot
+            slot = slots.get(row[ci])
+            if slot is None or slot[0] != row[mi] or slot[1] != row[ii]:
+                slot = self._slot(slots, groups, report, (row[ci], row[mi], row[ii]))
+            _, _, group, seen, before, users, exclusions, sizes, name_key = slot
             group.rows += 1
             # The customer as the engine knows it: a row repeated under another spelling of its name is a duplicate.
             row[ci] = name_key
@@ -237,29 +247,25 @@ class ReportTally:
                 group.duplicates += 1
                 continue
             seen.add(fingerprint)
-            raw_product = row[pi] if pi is not None else ""
-            product, bit = products.get(raw_product) or cells.product_of(raw_product)
-            raw_name = row[ni]
-            if exclusions and group.exclude(raw_name, row[ki]):
+            product, bit = products[row[pi] if pi is not None else ""]
+            if exclusions and group.exclude(row[ni], row[ki]):
                 continue  # neither a user nor storage the MSP charges for
-            kind = row[ti]
-            billable, shown_kind = types.get(kind) or cells.type_of(kind)
+            billable, shown_kind = types[row[ti]]
             key = row[ki].strip().casefold()
             if not key:
                 group.blank += 1
             elif billable:
                 mask = users.get(key)
                 if mask is None:
-                    group.new_user(key, bit, raw_name)
+                    group.new_user(key, bit, row[ni])
                 else:
                     users[key] = mask | bit  # a store costs what a test would: one branch fewer
             else:
                 group.not_users[shown_kind].add(key)
             if si is not None and (cell := row[si]):
-                # A zero size is falsy, so looked up again: still right, and rare.
-                sizes[product] = sizes.get(product, zero) + (
-                    known_sizes.get(cell) or cells.size_of(cell, group, report)
-                )
+                # Sizes are remembered as 1-tuples: a zero Decimal is falsy, so "0.00" would be parsed on every row.
+                (size,) = known_sizes.get(cell) or cells.size_of(cell, group, report)
+                sizes[product] = sizes.get(product, zero) + size
         return sum(group.rows for group in groups.values())
 
     def _group(
