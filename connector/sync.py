@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -12,7 +13,10 @@ from connector.heap import fewer_collections
 from connector.report import RunReport
 from connector.sources import enabled_sink, enabled_sources
 from connector.store import Store, utcnow
+from connector.store.retention import first_day_kept, waiting_periods
 from providers.spec import BuildContext
+
+log = logging.getLogger(__name__)
 
 
 def sync_once(
@@ -45,8 +49,31 @@ def sync_once(
             # A dry run writes nothing, so it neither tells nor forgets a condition.
             if not dry_run:
                 Alerter(settings.alerts).after_run(store, report)
+                retain(settings, store, now())
             return report
         finally:
             close = getattr(sink, "close", None)
             if close is not None:
                 close()
+
+
+def retain(settings: Settings, store: Store, now: datetime) -> None:
+    """Drop what only periods older than `[store] keep_periods` closed ones could use; nothing when it is unset."""
+    keep = settings.store.keep_periods
+    if keep is None:
+        return
+    calendar = settings.billing.calendar()
+    kinds = {line.billing_period for customer in settings.customers for line in customer.lines}
+    first = first_day_kept(calendar, kinds, keep, waiting_periods(store.database), now)
+    if first is None:
+        log.debug("store: nothing pruned: no mapped line, or one billed on demand, leaves no period known closed")
+        return
+    pruned = store.prune(first, now)
+    if pruned.observations or pruned.payloads:
+        log.info(
+            "store: dropped %d observation(s) and %d report body(ies) from before %s ([store] keep_periods = %d)",
+            pruned.observations,
+            pruned.payloads,
+            first,
+            keep,
+        )

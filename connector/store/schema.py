@@ -96,7 +96,8 @@ def _v6(db: sqlite_utils.Database) -> None:
         "CREATE TABLE explanation_parts (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, node INTEGER NOT NULL, "
         "body TEXT NOT NULL)"
     )
-    db.execute("ALTER TABLE observations ADD COLUMN explanation_id INTEGER REFERENCES explanation_parts(id)")
+    # No foreign key: retention deletes unreachable parts in bulk, and SQLite would check each against every row.
+    db.execute("ALTER TABLE observations ADD COLUMN explanation_id INTEGER")
     # Every lookup by customer goes through the case-insensitive index of v3: the v1 index only cost space. A replayed
     # report asks whether its call's observations are stored, which then needs an index of its own.
     db.execute("DROP INDEX observations_by_key")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -18,6 +18,7 @@ from connector.store.ledger import Ledger
 from connector.store.lock import SyncLock
 from connector.store.observations import Observations
 from connector.store.outbox import Outbox
+from connector.store.retention import Pruned, prune
 from connector.store.runs import AbandonedRun, Runs
 from connector.store.schema import MIGRATIONS, Migration
 
@@ -76,6 +77,15 @@ class Store:
             for run in abandoned:
                 self.ledger.abandon(run.id, run.note)
         return run_id, abandoned
+
+    def prune(self, first_kept: date, now: datetime | None = None) -> Pruned:
+        """Drop the observations and report bodies only periods before `first_kept` could use (see retention), and
+        say so in the audit trail, in one transaction."""
+        with self.transaction():
+            pruned = prune(self.database, first_kept)
+            if pruned.observations or pruned.payloads:
+                self.runs.audit("prune", "store", pruned.to_data(), now)
+        return pruned
 
     # -- one sync at a time -------------------------------------------------------------------------------------
 

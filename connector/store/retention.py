@@ -1,0 +1,102 @@
+"""Retention: observations and report bodies of billing periods long closed are dropped, never a line or its history.
+
+`[store] keep_periods = N` keeps the open period and the N closed ones before it, for every billing period kind a
+mapped line uses. What may go is older than all of them, and older than every line still waiting (pending, held or
+failed), whatever its period. Lines, their history, runs, the audit trail and the fetch ledger's rows are kept: they
+are the record of what was billed. A fetch keeps its time, outcome and hash; only its body goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from connector.store.database import Database, iso
+from mappings.calendar import BillingCalendar
+from mappings.enums import BillingPeriod
+from mappings.lines import LineStatus
+from mappings.periods import CALENDAR_KINDS, parse_period_key, period_containing
+
+_WAITING = (LineStatus.PENDING.value, LineStatus.HELD.value, LineStatus.FAILED.value)
+
+# A vendor's month (YYYY-MM) is a period key SQLite can compare as text.
+_MONTH_KEY = "period_key GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]'"
+
+# Explanation parts some observation still reaches; the rest is no longer needed.
+_LIVE_PARTS = (
+    "WITH RECURSIVE live(id) AS (SELECT explanation_id FROM observations WHERE explanation_id IS NOT NULL UNION "
+    "SELECT child.value FROM live JOIN explanation_parts p ON p.id = live.id AND p.node = 1, json_each(p.body) child) "
+    "DELETE FROM explanation_parts WHERE id NOT IN (SELECT id FROM live)"
+)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What one pruning dropped: what only periods before `before` (the first day kept) could use."""
+
+    before: date
+    observations: int
+    payloads: int
+
+    def to_data(self) -> dict[str, object]:
+        return {"before": self.before.isoformat(), "observations": self.observations, "payloads": self.payloads}
+
+
+def first_day_kept(
+    calendar: BillingCalendar, kinds: Iterable[BillingPeriod], keep: int, waiting: Iterable[str], now: datetime
+) -> date | None:
+    """The first day whose data must stay, or None when nothing may be dropped.
+
+    `kinds`: the billing period kinds of the mapped lines; `waiting`: the period keys of lines not yet settled.
+    Without an invoice to go by, a period counts as invoiced only once the calendar's fallback day has passed, which
+    is never earlier than the PSA's invoices would say: the open period found here is never later than the engine's.
+    """
+    kinds = set(kinds)
+    if not kinds or not kinds <= set(CALENDAR_KINDS):
+        return None  # no line, or a period no calendar bounds (on demand): nothing is known to be closed
+    starts = []
+    for kind in kinds:
+        period = calendar.open_period(kind, now)
+        for _ in range(keep):
+            period = period_containing(kind, period.start - timedelta(days=1))
+        starts.append(period.start)
+    for key in waiting:
+        try:
+            starts.append(parse_period_key(key).start)
+        except ValueError:
+            return None  # a waiting line of a period this connector cannot place: keep everything
+    return min(starts)
+
+
+def prune(database: Database, first_kept: date) -> Pruned:
+    """Drop observations and report bodies that only periods before `first_kept` could use.
+
+    A vendor's month (vendors key them in UTC) goes once it ends before the first kept day: the engine counts a
+    month only in billing periods it overlaps, by date. Any other row goes once observed (or fetched) before the day
+    before it, in UTC: a day of margin for an MSP's zone whose day starts before or after UTC's.
+    """
+    moment = datetime.combine(first_kept - timedelta(days=1), time(), tzinfo=UTC)
+    with database.transaction():
+        observations = database.execute(
+            f"DELETE FROM observations WHERE CASE WHEN {_MONTH_KEY} THEN period_key < ? ELSE observed_at < ? END",
+            [first_kept.strftime("%Y-%m"), iso(moment)],
+        ).rowcount
+        database.execute(_LIVE_PARTS)
+        payloads = database.execute(
+            "UPDATE fetches SET payload = NULL, payload_kept = 0 "
+            "WHERE requested_at < ? AND (payload IS NOT NULL OR payload_kept = 1)",
+            [iso(moment)],
+        ).rowcount
+        database.execute(
+            "DELETE FROM payloads WHERE NOT EXISTS "
+            "(SELECT 1 FROM fetches WHERE payload_kept = 1 AND payload_hash = payloads.hash)"
+        )
+    return Pruned(first_kept, observations, payloads)
+
+
+def waiting_periods(database: Database) -> list[str]:
+    """The period keys of lines not yet settled (pending, held, failed): their inputs must stay."""
+    marks = ", ".join("?" * len(_WAITING))
+    rows = database.execute(f"SELECT DISTINCT period_key FROM line_items WHERE status IN ({marks})", _WAITING)
+    return [key for (key,) in rows]
