@@ -1,10 +1,12 @@
-"""Benchmark: `connector users REPORT --format json` against a plain pandas script on a 1,000,000-row report.
+"""Benchmark: `connector users REPORT --format json` against pandas and a plain csv loop on a 1,000,000-row report.
 
-Each variant runs in its own subprocess, several times; wall time is measured around the process and peak memory
-is the process's maximum resident set size (read by a small wrapper process through RUSAGE_CHILDREN, so each
-figure belongs to one run only). Both variants must agree on every customer's billed users.
-Without pandas (`pip install pandas`, the `bench` extra) only the connector side runs, checked against a plain csv
-script instead. The report is written to benchmarks/data/ (git-ignored).
+The report's customers are in random order (real exports are not sorted). Each variant runs in its own subprocess;
+the variants run in interleaved rounds (connector, pandas, csv, then again, the first moved to the end each round),
+so drifting load from other work on the machine hits each alike, and each figure is a median over the rounds. Wall
+time is measured around the process; peak memory is its maximum resident set size, read by a small wrapper process
+through RUSAGE_CHILDREN, so each figure belongs to one run only. Every variant must give every customer the same
+billed users. pandas comes with the `bench` extra (`pip install -e '.[bench]'`); without it the pandas variant is
+left out. The report is written to benchmarks/data/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -14,18 +16,26 @@ import csv
 import importlib.util
 import json
 import os
+import platform
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
+from collections import deque
+from datetime import UTC, datetime
 from pathlib import Path
 
 from providers.altaro.sandbox import write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"
+CONNECTOR = "connector users --format json"
+PANDAS = "pandas read_csv + groupby nunique"
+CSV_LOOP = "stdlib csv loop"
 
+# The billing rule as a pandas user writes it: billed types and names compared ignoring case and surrounding spaces,
+# distinct names per customer (`nunique`).
 PANDAS_SCRIPT = """
 import json, sys
 import pandas as pd
@@ -33,21 +43,24 @@ import pandas as pd
 types = {"mailbox", "n/a", "onedrive", "user teams chats"}
 frame = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)
 frame = frame[frame["Object Type Backed Up"].str.strip().str.casefold().isin(types)]
-frame = frame.assign(key=frame["Object Name"].str.strip().str.casefold())
-users = frame.drop_duplicates(["Customer Name", "key"]).groupby("Customer Name").size()
+keys = frame["Object Name"].str.strip().str.casefold()
+users = keys.groupby(frame["Customer Name"]).nunique()
 print(json.dumps({name: int(count) for name, count in users.items()}))
 """
 
-# The same count with the csv module only: the reference when pandas is not installed (not timed).
+# The same rule with the csv module and a dict of sets: the floor a pure-Python reader starts from.
 CSV_SCRIPT = """
 import csv, json, sys
 
 types = {"mailbox", "n/a", "onedrive", "user teams chats"}
 users = {}
 with open(sys.argv[1], encoding="utf-8-sig", newline="") as f:
-    for row in csv.DictReader(f):
-        if row["Object Type Backed Up"].strip().casefold() in types:
-            users.setdefault(row["Customer Name"], set()).add(row["Object Name"].strip().casefold())
+    rows = csv.reader(f)
+    header = next(rows)
+    customer, kind, name = (header.index(c) for c in ("Customer Name", "Object Type Backed Up", "Object Name"))
+    for row in rows:
+        if row[kind].strip().casefold() in types:
+            users.setdefault(row[customer], set()).add(row[name].strip().casefold())
 print(json.dumps({name: len(names) for name, names in users.items()}))
 """
 HAS_PANDAS = importlib.util.find_spec("pandas") is not None
@@ -65,17 +78,16 @@ print(json.dumps({"seconds": elapsed, "max_rss_kib": resource.getrusage(resource
 
 
 def variants(report: Path) -> dict[str, list[str]]:
-    connector = [sys.executable, "-m", "connector.cli", "users", str(report), "-f", "json"]
-    found = {"connector users --format json": connector}
+    found = {CONNECTOR: [sys.executable, "-m", "connector.cli", "users", str(report), "-f", "json"]}
     if HAS_PANDAS:
-        pandas = [sys.executable, "-c", PANDAS_SCRIPT, str(report)]
-        found["pandas read_csv + filter + drop_duplicates + groupby"] = pandas
+        found[PANDAS] = [sys.executable, "-c", PANDAS_SCRIPT, str(report)]
+    found[CSV_LOOP] = [sys.executable, "-c", CSV_SCRIPT, str(report)]
     return found
 
 
 def environment() -> dict[str, str]:
-    # An empty working directory, so `connector users` finds no connector.toml and runs with the defaults.
-    env = {k: v for k, v in os.environ.items() if k != "CONNECTOR_CONFIG"}
+    # An empty working directory and no CONNECTOR_ variables, so `connector users` runs with the defaults.
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CONNECTOR_")}
     return {**env, "PYTHONPATH": str(ROOT)}
 
 
@@ -90,17 +102,18 @@ def measure(command: list[str], env: dict[str, str], cwd: Path) -> dict[str, flo
 
 
 def agree(report: Path, env: dict[str, str], cwd: Path) -> int:
-    """Both variants' billed users per customer; exits if they differ. Returns the number of customers."""
-    commands = list(variants(report).values())
-    if not HAS_PANDAS:
-        commands.append([sys.executable, "-c", CSV_SCRIPT, str(report)])
-    outputs = [subprocess.run(c, capture_output=True, text=True, env=env, cwd=cwd, check=True).stdout for c in commands]
-    connector = {entry["customer"]: entry["billed_users"] for entry in json.loads(outputs[0])}
-    pandas = json.loads(outputs[1])
-    if connector != pandas:
-        differ = sorted(k for k in connector.keys() | pandas.keys() if connector.get(k) != pandas.get(k))[:5]
-        raise SystemExit(f"the variants disagree, e.g. on {differ}")
-    return len(connector)
+    """Every variant's billed users per customer; exits if any differs. Returns the number of customers."""
+    counts = {}
+    for name, command in variants(report).items():
+        output = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, check=True).stdout
+        data = json.loads(output)
+        counts[name] = {e["customer"]: e["billed_users"] for e in data} if name == CONNECTOR else data
+    ours = counts[CONNECTOR]
+    for name, theirs in counts.items():
+        if theirs != ours:
+            differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))[:5]
+            raise SystemExit(f"{name} disagrees with the connector, e.g. on {differ}")
+    return len(ours)
 
 
 def shuffle_rows(report: Path, seed: int = 7) -> None:
@@ -117,52 +130,67 @@ def shuffle_rows(report: Path, seed: int = 7) -> None:
         writer.writerows(rows)
 
 
+def prepare(rows: int, order: str, regenerate: bool) -> Path:
+    """The report for this shape, written (and shuffled for random order) unless it exists."""
+    report = DATA / f"altaro-users-{rows}-{order}.csv"
+    if regenerate or not report.exists():
+        print(f"writing {report} ...", flush=True)
+        written = write_report(report, total_rows=rows, users_per_customer=400, seed=7)
+        if order == "random":
+            shuffle_rows(report)
+        print(f"  {written.rows:,} rows, {len(written.billed_users):,} customers", flush=True)
+    return report
+
+
+def rounds(report: Path, repeat: int, env: dict[str, str], cwd: Path) -> list[dict[str, dict[str, float]]]:
+    """`repeat` rounds of every variant, one after the other; each round starts one variant later than the last."""
+    order = deque(variants(report).items())
+    done = []
+    for number in range(repeat):
+        round_ = {name: measure(command, env, cwd) for name, command in order}
+        done.append(round_)
+        print(f"  round {number + 1}: " + ", ".join(f"{n} {r['seconds']:.2f} s" for n, r in round_.items()), flush=True)
+        order.rotate(-1)
+    return done
+
+
+def summary(done: list[dict[str, dict[str, float]]]) -> list[str]:
+    """The table of medians, then the connector against pandas as the median of each round's own ratio."""
+    lines = ["| variant | wall time | peak memory (max RSS) |", "|---|---|---|"]
+    for name in done[0]:
+        seconds = statistics.median(r[name]["seconds"] for r in done)
+        rss_mib = statistics.median(r[name]["max_rss_kib"] for r in done) / 1024
+        lines.append(f"| {name} | {seconds:.2f} s | {rss_mib:.0f} MiB |")
+    for other, target in ((PANDAS, " (target <= 1.5x; memory <= 0.6x)"), (CSV_LOOP, "")):
+        if other not in done[0]:
+            continue
+        time_ratio = statistics.median(r[CONNECTOR]["seconds"] / r[other]["seconds"] for r in done)
+        rss_ratio = statistics.median(r[CONNECTOR]["max_rss_kib"] / r[other]["max_rss_kib"] for r in done)
+        lines.append(f"connector / {other}: time {time_ratio:.2f}x, memory {rss_ratio:.2f}x{target}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per variant; the median is reported")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds; medians are reported")
     parser.add_argument("--regenerate", action="store_true", help="write the report again even if it exists")
     parser.add_argument(
         "--order", choices=("random", "sorted"), default="random", help="rows in random order, or by customer"
     )
     args = parser.parse_args()
-
-    report = DATA / f"altaro-users-{args.rows}-{args.order}.csv"
-    if args.regenerate or not report.exists():
-        print(f"writing {report} ...", flush=True)
-        written = write_report(report, total_rows=args.rows, users_per_customer=400, seed=7)
-        if args.order == "random":
-            shuffle_rows(report)
-        print(f"  {written.rows:,} rows, {len(written.billed_users):,} customers", flush=True)
-    size_mb = report.stat().st_size / 1e6
-
+    report = prepare(args.rows, args.order, args.regenerate)
     with tempfile.TemporaryDirectory() as work:
-        cwd = Path(work)
-        env = environment()
+        cwd, env = Path(work), environment()
         customers = agree(report, env, cwd)
-        results: dict[str, list[dict[str, float]]] = {}
-        for _ in range(args.repeat):  # interleaved, so drifting machine load hits both alike
-            for name, command in variants(report).items():
-                results.setdefault(name, []).append(measure(command, env, cwd))
-
-    shape = f"{args.rows:,} rows ({args.order} order), {size_mb:.0f} MB, {customers:,} customers"
-    print(f"\n{shape}; median of {args.repeat} runs\n")
-    print("| variant | wall time | peak memory (max RSS) |")
-    print("|---|---|---|")
-    medians = {}
-    for name, runs in results.items():
-        seconds = statistics.median(r["seconds"] for r in runs)
-        rss_mib = statistics.median(r["max_rss_kib"] for r in runs) / 1024
-        medians[name] = (seconds, rss_mib)
-        print(f"| {name} | {seconds:.2f} s | {rss_mib:.0f} MiB |")
+        done = rounds(report, args.repeat, env, cwd)
+    machine = f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs"
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"\n{args.rows:,} rows ({args.order} order), {report.stat().st_size / 1e6:.0f} MB, {customers:,} customers")
+    print(f"{machine}; {when}; median of {args.repeat} interleaved rounds\n")
+    print("\n".join(summary(done)))
     if not HAS_PANDAS:
-        print("\npandas is not installed: the connector side only (its counts checked against a plain csv script)")
-        return
-    (ours_s, ours_m), (pandas_s, pandas_m) = medians.values()
-    print(
-        f"\nconnector / pandas: time {ours_s / pandas_s:.2f}x (target <= 2x), "
-        f"memory {ours_m / pandas_m:.2f}x (target < 1x)"
-    )
+        print("\npandas is not installed (pip install -e '.[bench]'): the connector against the csv loop only")
 
 
 if __name__ == "__main__":
