@@ -10,7 +10,7 @@ from typing import Any
 from connector.config import Settings
 from connector.errors import Status
 from connector.store import Store
-from connector.store.activity import last_calls, recent_runs
+from connector.store.activity import last_calls, push_progress, recent_runs
 from connector.store.database import from_iso, utcnow
 from mappings.lines import LineStatus
 
@@ -31,6 +31,7 @@ class StatusSummary:
     unmapped: list[dict[str, str]]
     problems: list[str]
     links: list[dict[str, Any]] = field(default_factory=list)
+    progress: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def last_run(self) -> dict[str, Any] | None:
@@ -60,6 +61,15 @@ class StatusSummary:
             notes.append(f"the last run ({last['run_id']}) ended {last['status']}")
         return notes + list(self.problems)
 
+    def progress_notes(self) -> list[str]:
+        """How far the pushes of each period with lines still to push got: not for a person to act on, they go out
+        by themselves at the next cycles (a first sync of a large MSP takes several under the PSA's rate limit)."""
+        return [
+            f"{p['period']}: {p['pushed']} of {p['planned']} line(s) pushed; the {p['pending']} pending go out "
+            "at the next cycle"
+            for p in self.progress
+        ]
+
     def to_data(self) -> dict[str, Any]:
         return {
             "status": self.status,
@@ -68,6 +78,7 @@ class StatusSummary:
             "waiting": {"held": self.held, "failed": self.failed, "unmapped": self.unmapped},
             "attention": self.attention(),
             "links": self.links,
+            "progress": self.progress,
         }
 
 
@@ -115,4 +126,5 @@ def summarise(settings: Settings, store: Store, *, runs: int = 5, now: datetime 
         unmapped=list(last_sync["unmapped"]) if last_sync else [],
         problems=list(last_sync["problems"]) if last_sync else [],
         links=_links(store, settings, now or utcnow()),
+        progress=push_progress(store.database),
     )

@@ -32,6 +32,8 @@ def _print(summary: StatusSummary) -> None:
             ["source", "target", "last call", "next call allowed"],
             [(k["source"], k["target"], k["last_call_at"], k["next_call_at"] or "any time") for k in summary.links],
         )
+    for note in summary.progress_notes():
+        stdout.print(f"push in progress: {note}", markup=False)
     size = f"{summary.store_bytes / 1024:.0f} KiB"
     stdout.print(f"Store: {summary.store_path} (schema v{summary.schema_version}, {size})", markup=False)
     notes = summary.attention()

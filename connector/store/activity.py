@@ -33,6 +33,23 @@ def recent_runs(database: Database, limit: int = 10) -> list[dict[str, Any]]:
     return runs
 
 
+def push_progress(database: Database) -> list[dict[str, Any]]:
+    """Per period with lines still to push (pending): how many of its lines the PSA holds, and how many wait.
+
+    A first sync of a large MSP takes several cycles when the PSA's rate limit stops a cycle early; its lines are
+    staged (pending) before any push, so the outbox alone says how far it got. Discarded lines are not counted.
+    """
+    rows = database.execute(
+        "SELECT period_key, COUNT(*), SUM(status = 'pushed'), SUM(status = 'pending'), SUM(status = 'failed'), "
+        "SUM(status = 'held') FROM line_items WHERE status != 'discarded' GROUP BY period_key "
+        "HAVING SUM(status = 'pending') > 0 ORDER BY period_key"
+    ).fetchall()
+    return [
+        {"period": period, "planned": planned, "pushed": pushed, "pending": pending, "failed": failed, "held": held}
+        for period, planned, pushed, pending, failed, held in rows
+    ]
+
+
 def last_calls(database: Database) -> list[tuple[str, str, str, str | None]]:
     """Per (source, target), the last call's start and end: when the vendor last heard from us."""
     return [

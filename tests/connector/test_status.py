@@ -91,3 +91,27 @@ def test_history_shows_old_and_new_quantity_and_the_approval_note(tmp_path: Path
     assert json.loads(other.stdout) == []
     table = runner.invoke(app, ["history", "--config", str(config), "--period", "2026-11"])
     assert "new office opened" in table.stdout
+
+
+def test_status_shows_how_far_the_pushes_of_a_period_got_until_none_waits(tmp_path: Path) -> None:
+    """A first sync cut short by the PSA's rate limit: its lines are staged, some pushed, the rest go next cycle."""
+    config = _config(tmp_path)
+    contracts = [f"Contract {n}" for n in range(5)]
+    with Store.open(tmp_path / "state.db") as store:
+        for contract in contracts:
+            store.outbox.stage(_line("8", contract), None)
+        for contract in contracts[:2]:
+            store.outbox.mark_pushed(_line("8", contract).identity, f"contract:{contract}")
+        discarded = store.outbox.stage(_line("9", "Dropped"), "review it")
+        store.outbox.discard(discarded.identity, "not billed")
+    code, data = _status(config)
+    assert (code, data["status"]) == (0, "ok")  # nothing for a person to do: the rest goes out by itself
+    assert data["progress"] == [{"period": "2026-11", "planned": 5, "pushed": 2, "pending": 3, "failed": 0, "held": 0}]
+    table = runner.invoke(app, ["status", "--config", str(config)])
+    assert "push in progress: 2026-11: 2 of 5 line(s) pushed; the 3 pending go out at the next cycle" in table.stdout
+    with Store.open(tmp_path / "state.db") as store:
+        for contract in contracts[2:]:
+            store.outbox.mark_pushed(_line("8", contract).identity, f"contract:{contract}")
+    code, data = _status(config)
+    assert data["progress"] == []
+    assert "push in progress" not in runner.invoke(app, ["status", "--config", str(config)]).stdout
