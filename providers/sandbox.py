@@ -1,13 +1,15 @@
 """A small local HTTP server the vendor sandboxes build on: threads, ephemeral port, request log, injected faults.
 
 Each vendor's `sandbox.py` subclasses `SandboxServer` and implements `handle()`; the demo and the end-to-end tests
-start them on 127.0.0.1 with port 0 and read `url`.
+start them on 127.0.0.1 with port 0 and read `url`. `latency_ms` delays every answer, as a distant vendor would: the
+benchmarks measure request counts and concurrency against it.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,6 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox = self.server.sandbox
         fault = sandbox._take_fault(request)
         sandbox._log(request)
+        if sandbox.latency_seconds:
+            # Each request waits in its own handler thread, so concurrent clients overlap their waits, as on a WAN.
+            time.sleep(sandbox.latency_seconds)
         if fault is not None and fault.drop:
             self.close_connection = True
             self.connection.shutdown(2)
@@ -124,7 +129,10 @@ class _Server(ThreadingHTTPServer):
 class SandboxServer:
     """Base class: subclasses implement `handle(request) -> SandboxResponse`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, latency_ms: float = 0) -> None:
+        if latency_ms < 0:
+            raise ValueError(f"latency_ms must be 0 or more, not {latency_ms}")
+        self.latency_seconds = latency_ms / 1000
         self._server = _Server((host, port), _Handler)
         self._server.sandbox = self
         self._thread: threading.Thread | None = None

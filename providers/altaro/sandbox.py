@@ -239,8 +239,9 @@ class AltaroSandbox(SandboxServer):
         clock: Callable[[], float] = time.monotonic,
         host: str = "127.0.0.1",
         port: int = 0,
+        latency_ms: float = 0,
     ) -> None:
-        super().__init__(host, port)
+        super().__init__(host, port, latency_ms=latency_ms)
         self.api_key = api_key
         self.link_path = link_path
         self.window_seconds = window_seconds
@@ -318,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--window", type=float, default=300.0, help="seconds a link refuses a second call")
     parser.add_argument("--too-soon-status", type=int, choices=(400, 403), default=403)
     parser.add_argument("--allow-ip", action="append", help="only these client addresses (repeatable)")
+    parser.add_argument("--latency-ms", type=float, default=0, help="delay every answer by this many milliseconds")
     args = parser.parse_args(argv)
     report: bytes | str | Path = args.report or generate_report(
         customers=args.customers, users_per_customer=args.users, seed=args.seed, month=args.month
@@ -329,6 +331,7 @@ def main(argv: list[str] | None = None) -> None:
         too_soon_status=args.too_soon_status,
         allowed_ips=args.allow_ip,
         port=args.port,
+        latency_ms=args.latency_ms,
     )
     print(f"Sandbox Altaro report link on {sandbox.link_url} (X-API-KEY {args.api_key})", flush=True)
     with contextlib.suppress(KeyboardInterrupt):

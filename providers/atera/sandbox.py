@@ -97,8 +97,9 @@ class AteraSandbox(SandboxServer):
         empty_next_link: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
+        latency_ms: float = 0,
     ) -> None:
-        super().__init__(host, port)
+        super().__init__(host, port, latency_ms=latency_ms)
         self.account = AteraAccount(data if data is not None else default_data())
         self.api_key = api_key
         self.bearer_token = bearer_token
@@ -256,12 +257,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8093)
     parser.add_argument("--data", type=Path, help="JSON data file (default: the shipped demo account)")
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    parser.add_argument("--latency-ms", type=float, default=0, help="delay every answer by this many milliseconds")
     args = parser.parse_args(argv)
-    sandbox = (
-        AteraSandbox.from_file(args.data, api_key=args.api_key, port=args.port)
-        if args.data
-        else AteraSandbox(api_key=args.api_key, port=args.port)
-    )
+    options: dict[str, Any] = {"api_key": args.api_key, "port": args.port, "latency_ms": args.latency_ms}
+    sandbox = AteraSandbox.from_file(args.data, **options) if args.data else AteraSandbox(**options)
     print(f"Sandbox Atera on {sandbox.api_url} (X-API-KEY {args.api_key})", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         sandbox.serve_forever()

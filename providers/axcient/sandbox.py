@@ -51,8 +51,9 @@ class AxcientSandbox(SandboxServer):
         allow_all_accounts: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        latency_ms: float = 0,
     ) -> None:
-        super().__init__(host, port)
+        super().__init__(host, port, latency_ms=latency_ms)
         self.username = username
         self.password = password
         self.token_lifetime = token_lifetime
@@ -192,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--password", default=DEFAULT_PASSWORD)
     parser.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds a session token lasts")
     parser.add_argument("--rate-limit-every", type=int, help="answer every Nth request 429 with Retry-After")
+    parser.add_argument("--latency-ms", type=float, default=0, help="delay every answer by this many milliseconds")
     args = parser.parse_args(argv)
     if args.generate is not None:
         data = generate_dataset(args.generate, accounts=args.accounts, seed=args.seed)
@@ -206,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         token_lifetime=args.token_lifetime,
         rate_limit_every=args.rate_limit_every,
         port=args.port,
+        latency_ms=args.latency_ms,
     )
     print(
         f"Sandbox backup portal on {sandbox.url} (user {args.username}): {len(sandbox.customers)} customers, "
