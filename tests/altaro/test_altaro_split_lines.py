@@ -64,7 +64,9 @@ def test_property_any_body_reads_as_the_csv_module_reads_it(raw: str) -> None:
 @given(rows=st.lists(st.lists(CELL, min_size=1, max_size=4), max_size=6), quoting=QUOTING, end=TERMINATOR)
 def test_property_written_reports_read_back_as_written(rows: list[list[str]], quoting: str, end: str) -> None:
     out = io.StringIO(newline="")
-    mode = csv.QUOTE_ALL if quoting == "all" else csv.QUOTE_MINIMAL
-    csv.writer(out, quoting=mode, lineterminator=end).writerows(rows)
+    if quoting == "all":
+        csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator=end).writerows(rows)
+    else:
+        csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator=end).writerows(rows)
     body = HEADER.replace("\r\n", end) + out.getvalue()
     assert ours(body) == theirs(body)
