@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,18 +22,27 @@ from connector.store.database import Database
 # "objects", ...). Deeper values repeat as a whole or not at all, so splitting them would only add nodes.
 DEPTH = 2
 
+# What a part is: a value's JSON, a node mapping keys to parts, or a patch of another explanation (see `against`).
+LEAF, NODE, PATCH = 0, 1, 2
+
 # Parameters per statement stay well under SQLite's limit (32,766 since 3.32; 999 before).
 _CHUNK = 500
 
-# Reachable parts from given roots: a node's body is a JSON object of its children's ids.
+# Reachable parts from given roots: a node's or a patch's body is JSON whose integers are the ids of parts.
 _TREE = (
     "WITH RECURSIVE tree(id) AS (SELECT value FROM json_each(?) UNION "
-    "SELECT child.value FROM tree JOIN explanation_parts p ON p.id = tree.id AND p.node = 1, json_each(p.body) child) "
+    "SELECT child.value FROM tree JOIN explanation_parts p ON p.id = tree.id AND p.node > 0, json_tree(p.body) child "
+    "WHERE child.type = 'integer') "
 )
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def _patch_digest(body: str) -> bytes:
+    """A patch's digest, of its JSON and its kind (leaves and nodes are digested by `_Part`)."""
+    return hashlib.blake2b(b"p" + body.encode(), digest_size=16).digest()
 
 
 @dataclass(eq=False)
@@ -44,12 +53,24 @@ class _Part:
     text: str = ""
     id: int = 0
     height: int = 0
+    _digest: bytes = b""
 
     @property
     def digest(self) -> bytes:
-        # The kind is part of the digest: a leaf `{"a": 1}` is a value, a node `{"a": 1}` points at part 1.
-        kind = b"n" if self.children is not None else b"l"
-        return hashlib.blake2b(kind + self.text.encode(), digest_size=16).digest()
+        """A leaf's digest is of its JSON; a node's, of its keys and its children's digests (not their ids), so two
+        trees compare without storing either. The kind is part of it: a leaf `{"a": 1}` is not a node."""
+        if not self._digest:
+            if self.children is None:
+                content = b"l" + self.text.encode()
+            else:
+                content = b"n" + _dumps({key: child.digest.hex() for key, child in self.children}).encode()
+            self._digest = hashlib.blake2b(content, digest_size=16).digest()
+        return self._digest
+
+    def reachable(self) -> Iterator[_Part]:
+        yield self
+        for _, child in self.children or []:
+            yield from child.reachable()
 
 
 @dataclass
@@ -116,27 +137,89 @@ class Explanations:
         Call inside a transaction: the ids are only meaningful with the rows that refer to them.
         """
         roots, parts = _split(values)
+        self._store_all(parts)
+        return [root.id for root in roots]
+
+    def against(self, values: Sequence[Any], bases: Sequence[int | None]) -> list[int]:
+        """Store each value as a change of its base explanation; returns 0 for a value equal to its base, else the
+        id of a patch (what differs, down to `DEPTH`) or, when there is no base or the shapes differ, of the value.
+
+        A source repeating yesterday's explanation but for one member (the call it came from) costs one patch that
+        every customer of that call shares, not a copy of each explanation.
+        """
+        roots, _ = _split(values)
+        base_ids = sorted({base for base in bases if base is not None})
+        known = self._parts(base_ids)
+        refs = []
+        for root, base in zip(roots, bases, strict=True):
+            if base is None or base not in known or known[base][0] != NODE or root.children is None:
+                refs.append(self._store_tree(root))
+            elif known[base][1] == root.digest:
+                refs.append(0)
+            else:
+                patch = self._patch(root, known[base][2], DEPTH)
+                refs.append(self._store_parts([(PATCH, _dumps(patch))])[0])
+        return refs
+
+    def _patch(self, node: _Part, base_body: str, depth: int) -> dict[str, Any]:
+        """What turns the base node into `node`: a key's new part id, None for a key gone, a dict for a changed
+        child node (within `depth`)."""
+        base_children: dict[str, int] = json.loads(base_body)
+        known = self._parts(list(base_children.values()))
+        patch: dict[str, Any] = {key: None for key in base_children if key not in dict(node.children or [])}
+        for key, child in node.children or []:
+            base = known.get(base_children.get(key, -1))
+            if base is not None and base[1] == child.digest:
+                continue
+            if base is not None and base[0] == NODE and child.children is not None and depth > 1:
+                patch[key] = self._patch(child, base[2], depth - 1)
+            else:
+                patch[key] = self._store_tree(child)
+        return patch
+
+    def _store_tree(self, root: _Part) -> int:
+        self._store_all(list({id(part): part for part in root.reachable()}.values()))
+        return root.id
+
+    def _store_all(self, parts: list[_Part]) -> None:
         for height in sorted({part.height for part in parts}):
             level = [part for part in parts if part.height == height]
             for part in level:
                 if part.children is not None:
                     part.text = _dumps({key: child.id for key, child in part.children})
             self._store(level)
-        return [root.id for root in roots]
 
     def _store(self, parts: list[_Part]) -> None:
-        by_digest: dict[bytes, list[_Part]] = {}
+        rows = {part.digest: (NODE if part.children is not None else LEAF, part.text) for part in parts}
+        ids = dict(zip(rows, self._store_parts(list(rows.values()), list(rows)), strict=True))
         for part in parts:
-            by_digest.setdefault(part.digest, []).append(part)
-        known = self._ids(list(by_digest))
-        missing = [(digest, int(group[0].children is not None), group[0].text) for digest, group in by_digest.items()]
-        missing = [row for row in missing if row[0] not in known]
+            part.id = ids[part.digest]
+
+    def _store_parts(self, rows: list[tuple[int, str]], digests: list[bytes] | None = None) -> list[int]:
+        """Ids of parts (kind, body), each inserted unless a part of that digest is stored already; without
+        `digests`, the rows are patches."""
+        if digests is None:
+            digests = [_patch_digest(body) for _, body in rows]
+        known = self._ids(digests)
+        missing = {d: (d, kind, body) for d, (kind, body) in zip(digests, rows, strict=True) if d not in known}
         if missing:
-            self._db.db.conn.executemany("INSERT INTO explanation_parts (digest, node, body) VALUES (?, ?, ?)", missing)
-            known |= self._ids([row[0] for row in missing])
-        for digest, group in by_digest.items():
-            for part in group:
-                part.id = known[digest]
+            self._db.db.conn.executemany(
+                "INSERT INTO explanation_parts (digest, node, body) VALUES (?, ?, ?)", list(missing.values())
+            )
+            known |= self._ids(list(missing))
+        return [known[d] for d in digests]
+
+    def _parts(self, ids: list[int]) -> dict[int, tuple[int, bytes, str]]:
+        """Kind, digest and body of stored parts."""
+        found: dict[int, tuple[int, bytes, str]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT id, node, digest, body FROM explanation_parts WHERE id IN ({marks})", chunk
+            )
+            found.update((int(i), (int(kind), bytes(digest), body)) for i, kind, digest, body in rows)
+        return found
 
     def _ids(self, digests: list[bytes]) -> dict[bytes, int]:
         found: dict[bytes, int] = {}
@@ -147,27 +230,50 @@ class Explanations:
             found.update((bytes(digest), int(part_id)) for digest, part_id in rows)
         return found
 
-    def load(self, roots: Iterable[int]) -> Rebuilder:
-        """What rebuilds the explanations of these roots: every part they reach, read in one statement."""
-        wanted = sorted(set(roots))
-        bodies: dict[int, tuple[bool, str]] = {}
+    def forget_unreached(self, roots: Iterable[int]) -> int:
+        """Delete the parts none of `roots` reaches (after rows are deleted); returns how many."""
+        live = {part_id for part_id, _, _ in self._tree(sorted(set(roots)))}
+        stored = [part_id for (part_id,) in self._db.execute("SELECT id FROM explanation_parts")]
+        dead = [(part_id,) for part_id in stored if part_id not in live]
+        self._db.db.conn.executemany("DELETE FROM explanation_parts WHERE id = ?", dead)
+        return len(dead)
+
+    def _tree(self, wanted: list[int]) -> Iterator[tuple[int, int, str]]:
         for start in range(0, len(wanted), _CHUNK):
-            rows = self._db.execute(
+            yield from self._db.execute(
                 _TREE + "SELECT p.id, p.node, p.body FROM tree JOIN explanation_parts p ON p.id = tree.id",
                 [json.dumps(wanted[start : start + _CHUNK])],
             )
-            bodies.update((int(part_id), (bool(node), body)) for part_id, node, body in rows)
+
+    def load(self, roots: Iterable[int]) -> Rebuilder:
+        """What rebuilds the explanations of these roots: every part they reach, read in one statement."""
+        bodies = {int(part_id): (int(kind), body) for part_id, kind, body in self._tree(sorted(set(roots)))}
         return Rebuilder(bodies)
 
 
 class Rebuilder:
     """Rebuilds explanations from their parts; each call gives a fresh value, so no two observations share one."""
 
-    def __init__(self, bodies: dict[int, tuple[bool, str]]) -> None:
+    def __init__(self, bodies: dict[int, tuple[int, str]]) -> None:
         self._bodies = bodies
 
-    def value(self, part_id: int) -> Any:
-        node, body = self._bodies[part_id]
-        if not node:
+    def value(self, part_id: int, base: int | None = None) -> Any:
+        """The explanation `part_id` holds; a patch is applied to the explanation `base` holds."""
+        kind, body = self._bodies[part_id]
+        if kind == LEAF:
             return json.loads(body)
-        return {key: self.value(child) for key, child in json.loads(body).items()}
+        if kind == NODE:
+            return {key: self.value(child) for key, child in json.loads(body).items()}
+        if base is None:
+            raise ValueError(f"explanation part {part_id} is a patch, and no explanation was given to apply it to")
+        return self._apply(self.value(base), json.loads(body))
+
+    def _apply(self, value: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+        for key, change in patch.items():
+            if change is None:
+                value.pop(key, None)
+            elif isinstance(change, int):
+                value[key] = self.value(change)
+            else:
+                value[key] = self._apply(value[key], change)
+        return dict(sorted(value.items()))  # keys in order, as the explanation was written

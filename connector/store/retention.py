@@ -8,11 +8,13 @@ are the record of what was billed. A fetch keeps its time, outcome and hash; onl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from connector.store.database import Database, iso
+from connector.store.explanations import Explanations
+from connector.store.observations import decode
 from mappings.calendar import BillingCalendar
 from mappings.enums import BillingPeriod
 from mappings.lines import LineStatus
@@ -22,13 +24,6 @@ _WAITING = (LineStatus.PENDING.value, LineStatus.HELD.value, LineStatus.FAILED.v
 
 # A vendor's month (YYYY-MM) is a period key SQLite can compare as text.
 _MONTH_KEY = "period_key GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]'"
-
-# Explanation parts some observation still reaches; the rest is no longer needed.
-_LIVE_PARTS = (
-    "WITH RECURSIVE live(id) AS (SELECT explanation_id FROM observations WHERE explanation_id IS NOT NULL UNION "
-    "SELECT child.value FROM live JOIN explanation_parts p ON p.id = live.id AND p.node = 1, json_each(p.body) child) "
-    "DELETE FROM explanation_parts WHERE id NOT IN (SELECT id FROM live)"
-)
 
 
 @dataclass(frozen=True)
@@ -73,16 +68,18 @@ def prune(database: Database, first_kept: date) -> Pruned:
     """Drop observations and report bodies that only periods before `first_kept` could use.
 
     A vendor's month (vendors key them in UTC) goes once it ends before the first kept day: the engine counts a
-    month only in billing periods it overlaps, by date. Any other row goes once observed (or fetched) before the day
-    before it, in UTC: a day of margin for an MSP's zone whose day starts before or after UTC's.
+    month only in billing periods it overlaps, by date. Any other row goes once last seen (a body, once fetched)
+    before the day before it, in UTC: a day of margin for an MSP's zone whose day starts before or after UTC's.
     """
     moment = datetime.combine(first_kept - timedelta(days=1), time(), tzinfo=UTC)
     with database.transaction():
         observations = database.execute(
-            f"DELETE FROM observations WHERE CASE WHEN {_MONTH_KEY} THEN period_key < ? ELSE observed_at < ? END",
+            f"DELETE FROM observations WHERE CASE WHEN {_MONTH_KEY} THEN period_key < ? "
+            "ELSE COALESCE(last_seen_at, observed_at) < ? END",
             [first_kept.strftime("%Y-%m"), iso(moment)],
         ).rowcount
-        database.execute(_LIVE_PARTS)
+        if observations:
+            Explanations(database).forget_unreached(_explanations(database))
         payloads = database.execute(
             "UPDATE fetches SET payload = NULL, payload_kept = 0 "
             "WHERE requested_at < ? AND (payload IS NOT NULL OR payload_kept = 1)",
@@ -93,6 +90,16 @@ def prune(database: Database, first_kept: date) -> Pruned:
             "(SELECT 1 FROM fetches WHERE payload_kept = 1 AND payload_hash = payloads.hash)"
         )
     return Pruned(first_kept, observations, payloads)
+
+
+def _explanations(database: Database) -> Iterator[int]:
+    """Every explanation an observation refers to: its row's, and its repeats' own."""
+    for explanation_id, repeats in database.execute(
+        "SELECT explanation_id, repeats FROM observations WHERE explanation_id IS NOT NULL OR repeats IS NOT NULL"
+    ):
+        if explanation_id is not None:
+            yield explanation_id
+        yield from (ref for _, ref in decode(repeats) if ref)
 
 
 def waiting_periods(database: Database) -> list[str]:

@@ -104,5 +104,20 @@ def _v6(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX observations_by_fetch ON observations(fetch_id)")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(db: sqlite_utils.Database) -> None:
+    # A month of hourly polls of a large MSP stores each unchanged quantity once a day: about a million rows a month,
+    # nearly all repeating the row before them. A repeat is now a few bytes appended to that row (`repeats`: the
+    # poll's batch, and its explanation when it differs), and `last_seen_at` says when the quantity was last seen.
+    # The observations of one poll share one time, call and run: `observation_batches` holds them once.
+    db.execute(
+        "CREATE TABLE observation_batches (id INTEGER PRIMARY KEY, observed_at TEXT NOT NULL, fetch_id INTEGER, "
+        "run_id INTEGER)"
+    )
+    db.execute("ALTER TABLE observations ADD COLUMN repeats BLOB")
+    db.execute("ALTER TABLE observations ADD COLUMN last_seen_at TEXT")
+    # A report body compresses about 13 to 1; each distinct one is stored compressed (`compressed` = 1, zlib).
+    db.execute("ALTER TABLE payloads ADD COLUMN compressed INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)

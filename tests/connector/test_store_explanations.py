@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,9 +24,11 @@ json_values = st.recursive(
 )
 
 
-def observation(inputs: dict[str, Any], *, product: str = "", at: datetime = T0, quantity: int = 3) -> Observation:
+def observation(
+    inputs: dict[str, Any], *, product: str = "", at: datetime = T0, quantity: int = 3, customer: str = "Contoso"
+) -> Observation:
     return Observation(
-        "axcient", "Contoso", "axcient.pc_gb", "2026-11", Decimal(quantity), "GB", at, True, inputs, product
+        "axcient", customer, "axcient.pc_gb", "2026-11", Decimal(quantity), "GB", at, True, inputs, product
     )
 
 
@@ -58,36 +61,70 @@ def test_what_repeats_across_products_and_days_is_stored_once() -> None:
         inputs = [explanation(customer, call=day) for customer in range(20)]
         store.observations.record(
             [
-                observation(inputs[customer], product=product, at=T0 + timedelta(days=day), quantity=customer)
+                observation(
+                    inputs[customer], product=product, at=T0 + timedelta(days=day), customer=f"Customer {customer}"
+                )
                 for customer in range(20)
                 for product in ("", "Select")
             ]
         )
     stored = store.observations.query("axcient")
     assert len(stored) == 30 * 20 * 2
-    assert stored[-1].inputs == explanation(19, call=29)
+    assert [(o.observed_at, o.inputs) for o in stored[-30:]] == [
+        (T0 + timedelta(days=day), explanation(19, call=day)) for day in range(30)
+    ]
+    # One row per customer and product; each later day a repeat of it, a few bytes long.
+    rows, longest = store.db.execute("SELECT COUNT(*), MAX(LENGTH(repeats)) FROM observations").fetchone()
+    assert rows == 40 and longest <= 29 * 3
     parts = store.db.execute("SELECT COUNT(*), SUM(LENGTH(body)) FROM explanation_parts").fetchone()
     whole = sum(len(json.dumps(o.inputs, sort_keys=True)) for o in stored)
-    # Per customer once: its objects, its exclusions; per day once: the call's id and the nodes naming it.
-    assert parts[0] < 20 * 2 + 30 * (1 + 20 * 2) + 10
-    assert parts[1] * 8 < whole  # a tenth of the text, measured
+    # Per customer once: its objects, its exclusions and two nodes; per day once: the call's id and a patch naming it.
+    assert parts[0] <= 20 * 4 + 30 * 2 + 3
+    assert parts[1] * 40 < whole  # a fortieth of the text, measured
 
 
-def test_a_store_of_the_previous_schema_keeps_its_inline_explanations(tmp_path: Path) -> None:
+def test_a_repeat_whose_explanation_changed_shape_is_kept_whole() -> None:
+    store = Store.open(":memory:")
+    first = {"metric": {"accounts": [1, 2], "rule": "r"}, "problems": []}
+    changes = [
+        {"metric": {"accounts": [1, 3], "rule": "r"}, "problems": []},  # a member changed
+        {"metric": {"accounts": [1, 3]}, "problems": ["late"], "new": {"a": 1}},  # one gone, one new, one added
+        {"metric": "no longer a mapping"},
+        {"metric": {"accounts": [1, 3], "rule": "r"}, "problems": []},
+        [1, 2],
+    ]
+    store.observations.record([observation(first)])
+    for day, inputs in enumerate(changes, start=1):
+        store.observations.record([observation(inputs, at=T0 + timedelta(days=day))])
+    stored = store.observations.query("axcient")
+    assert [o.inputs for o in stored] == [first, *changes]
+    assert store.db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("schema", [5, 6])
+def test_a_store_of_an_earlier_schema_keeps_its_rows_and_they_take_repeats(tmp_path: Path, schema: int) -> None:
+    """Before v6 an explanation was stored inline; v6 stored it in parts; since v7 a daily repeat joins its row."""
     path = tmp_path / "state.db"
-    before = len(MIGRATIONS) - 1
-    with Store.open(path, migrations=MIGRATIONS[:before]) as old:
-        assert old.schema_version == before
+    with Store.open(path, migrations=MIGRATIONS[:schema]) as old:
+        assert old.schema_version == schema
+        inline = json.dumps(explanation(1, call=6)) if schema == 5 else ""
         old.db.execute(
             "INSERT INTO observations (source, vendor_customer, metric, product, period_key, quantity, unit, "
-            "observed_at, complete, inputs) VALUES ('axcient', 'Contoso', 'axcient.pc_gb', '', '2026-11', '3', 'GB', "
-            "?, 1, ?)",
-            [T0.isoformat(), json.dumps({"metric": {"objects": ["a"]}})],
+            "observed_at, complete, inputs) VALUES ('axcient', 'Contoso', 'axcient.pc_gb', '', '2026-11', '3', "
+            "'GB', ?, 1, ?)",
+            [T0.isoformat(), inline],
         )
+        if schema == 6:  # as v6 wrote it: the explanation in parts
+            (root,) = old.observations.explanations.keep([explanation(1, call=6)])
+            old.db.execute("UPDATE observations SET explanation_id = ?", [root])
     with Store.open(path) as new:
         new.observations.record([observation(explanation(1, call=7), at=T0 + timedelta(days=1))])
-        old_row, new_row = new.observations.query("axcient", vendor_customer="contoso")
-        assert old_row.inputs == {"metric": {"objects": ["a"]}} and old_row.observed_at == T0
-        assert new_row.inputs == explanation(1, call=7)
-        inline = new.db.execute("SELECT inputs FROM observations ORDER BY id").fetchall()
-        assert [text for (text,) in inline] == [json.dumps({"metric": {"objects": ["a"]}}), ""]
+        new.observations.record([observation(explanation(1, call=7), at=T0 + timedelta(days=2), quantity=4)])
+        stored = new.observations.query("axcient", vendor_customer="contoso")
+        assert [(o.observed_at - T0, o.quantity, o.inputs) for o in stored] == [
+            (timedelta(0), 3, explanation(1, call=6)),
+            (timedelta(days=1), 3, explanation(1, call=7)),
+            (timedelta(days=2), 4, explanation(1, call=7)),
+        ]
+        inline = new.db.execute("SELECT inputs = '', repeats IS NOT NULL FROM observations ORDER BY id").fetchall()
+        assert inline == [(schema == 6, 1), (1, 0)]

@@ -73,6 +73,8 @@ def a_year_of_history(store: Store) -> None:
     for month in range(1, 13):
         key, at = f"2026-{month:02d}", datetime(2026, month, 20, tzinfo=UTC)
         observe(store, key, at, objects=[f"user{month}"], rule="shared by every month")
+        # The next day, the same quantity from another call: a repeat of that row, its explanation a patch.
+        observe(store, key, at + timedelta(days=1), objects=[f"user{month}"], rule="shared by every month", call=month)
         fetch(store, at, f"report {month}".encode())
         store.outbox.stage(line(key), "held for review" if month == 6 else None, now=at)
         if month != 6:
@@ -88,8 +90,9 @@ def test_a_sync_drops_only_what_no_kept_or_waiting_period_uses() -> None:
     pruned = store.prune(first, NOW)
     assert (pruned.observations, pruned.payloads) == (5, 5)
     kept = store.observations.query("altaro")
-    assert [o.period_key for o in kept] == [f"2026-{m:02d}" for m in range(6, 13)]
+    assert [o.period_key for o in kept] == [f"2026-{m:02d}" for m in range(6, 13) for _ in range(2)]
     assert kept[0].inputs == {"metric": {"objects": ["user6"], "rule": "shared by every month"}}
+    assert kept[1].inputs == {"metric": {"call": 6, "objects": ["user6"], "rule": "shared by every month"}}
     # Lines, their history and the ledger's rows stay: they are the record of what was billed.
     assert len(store.outbox.lines()) == 12 and len(store.outbox.history(line("2026-01").identity)) >= 1
     rows = store.db.execute("SELECT payload_kept FROM fetches ORDER BY id").fetchall()
@@ -135,7 +138,7 @@ def test_retention_follows_the_setting_and_is_off_unless_set() -> None:
     store = Store.open(":memory:")
     a_year_of_history(store)
     retain(settings(), store, NOW)
-    assert len(store.observations.query("altaro")) == 12
+    assert len(store.observations.query("altaro")) == 24
     retain(settings(keep_periods=2), store, NOW)
     assert store.observations.query("altaro")[0].period_key == "2026-06"  # June's line still waits
     store.outbox.approve(line("2026-06").identity, "checked")
