@@ -1,9 +1,10 @@
 """Reading the itemised billing report (CSV or JSON) into rows of strings, with the columns found by header name.
 
-CSV is streamed: rows come from `csv.reader` over a text stream one at a time, so memory does not grow with the
-number of rows. JSON is parsed whole (the link's payload is held in memory and stored anyway) and accepted as an
-array of objects, or as an object holding such an array under a key such as `items`, `data`, `rows`, `value`,
-`records` or `usageDetails` (any single key whose value is a list of objects also works).
+CSV is streamed: rows come one at a time from a text stream (a line without quotes split at its commas, any other
+through `csv.reader`), so memory does not grow with the number of rows. JSON is parsed whole (the link's payload is
+held in memory and stored anyway) and accepted as an array of objects, or as an object holding such an array under
+a key such as `items`, `data`, `rows`, `value`, `records` or `usageDetails` (any single key whose value is a list of
+objects also works).
 
 A body that is empty, lacks a required column, or ends mid-row raises `DataError`: a short report must never be
 taken as a report of short usage. A complete CSV report ends with the line break after its last row (the console's
