@@ -29,7 +29,7 @@ from connector.http import HttpSettings
 from connector.overrides import Overrides
 from connector.review import ReviewSettings
 from connector.secrets import SecretRef
-from mappings.calendar import BillingCalendar, Mode
+from mappings.calendar import DEFAULT_INVOICE_DAY, BillingCalendar, Mode
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.templates import MappingSettings
 
@@ -97,13 +97,19 @@ def is_loopback(listen: str) -> bool:
 
 
 class BillingSettings(BaseModel):
-    """The billing calendar: arrears or advance, the MSP's time zone for period boundaries, the invoicing day."""
+    """The billing calendar: arrears or advance, the MSP's time zone for period boundaries, and the day after which a
+    period counts as invoiced when the PSA's invoices have not shown it yet (the fallback)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     mode: Mode = Field(default=Mode.ARREARS, description="arrears: final usage after the period; advance: running")
     timezone: str = Field(default="UTC", description="IANA zone whose midnight ends a period, e.g. Europe/London")
-    invoice_day: int = Field(default=1, ge=1, le=31, description="day of the next month after which it is invoiced")
+    invoice_day: int = Field(
+        default=DEFAULT_INVOICE_DAY,
+        ge=1,
+        le=31,
+        description="fallback: day of the next month after which a period counts as invoiced if no invoice shows it",
+    )
 
     @model_validator(mode="after")
     def _known_zone(self) -> BillingSettings:

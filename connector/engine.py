@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import providers
-from connector import automatch
+from connector import automatch, corrections
 from connector.config import Settings
 from connector.errors import ConnectorError, ParameterError, Status, exit_code_for
+from connector.invoiced import line_period, read_invoiced
 from connector.matching import did_you_mean
 from connector.observe import observe
 from connector.psa_truth import contract_rate, contract_ref, judge, named, read_psa, unverified
@@ -24,8 +25,8 @@ from connector.report import RunReport, SourceOutcome
 from connector.review import hold_reason
 from connector.store import Store
 from connector.usage import CustomerUsage, Sink, UsageReport, UsageSource
-from mappings.billing import bill_line, price
-from mappings.calendar import BillingCalendar, coverage_hold, requested_period
+from mappings.billing import bill_line
+from mappings.calendar import BillingCalendar, Invoiced, coverage_hold, requested_period
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.lines import (
     Decision,
@@ -116,15 +117,20 @@ class SyncEngine:
         misconfigured = {s.name for s in report.sources if s.status == "misconfigured"}
         # Read once per run, dry runs included: "unchanged" must mean the PSA holds what was computed.
         truth = read_psa(self.settings, self.sink, report, self.progress)
+        # Once per run: which ended periods the PSA has invoiced decides which period each contract carries.
+        invoiced = read_invoiced(
+            self.settings, self.sink, calendar, started, requested=requested, report=report, progress=self.progress
+        )
         self.progress(f"computing the lines of {len(self.settings.customers)} customer(s)")
         for customer in self.settings.customers:
             for mapping in customer.lines:
                 held = truth.get(contract_ref(customer, mapping)) if truth is not None else None
-                period = self._period(mapping, calendar, requested, started)
-                if requested is None or calendar.invoiced(period, started):
+                seen = invoiced.of(customer.psa_customer, mapping.contract)
+                period = line_period(self.store, customer, mapping, calendar, requested, started, seen)
+                if requested is None or calendar.invoiced(period, started, seen):
                     # The period before the open one is closed: a late change to it is news, but not for the PSA.
-                    closed = period if requested else calendar.closed_period(mapping.billing_period, started)
-                    correction = self._correction(customer, mapping, closed, reports)
+                    closed = period if requested else period_containing(period.kind, period.start - timedelta(days=1))
+                    correction = self._correction(customer, mapping, closed, reports, dry_run=dry_run)
                     if correction is not None:
                         report.lines.append(correction)
                     if requested is not None:  # an invoiced period asked for: compared, never pushed
@@ -136,8 +142,11 @@ class SyncEngine:
         if truth is None:
             unverified(report, self.sink)
         self._report_held(report)
+        if requested is None:
+            # Waiting lines of a period invoiced since: a correction recorded once, in place of a push.
+            corrections.settle(self.store, report, _moved_on(calendar, invoiced, started), dry_run=dry_run)
         if push and not dry_run:
-            self._push_pending(report, calendar, started)
+            push_pending(self.store, self.sink, report, progress=self.progress, calendar=calendar, now=started)
 
     # -- fetch and observe -------------------------------------------------------------------------------------
 
@@ -211,42 +220,26 @@ class SyncEngine:
         except ValueError as error:
             raise ParameterError(f"--period: {error}", param="--period") from None
 
-    @staticmethod
-    def _period(mapping: LineMapping, calendar: BillingCalendar, requested: Period | None, now: datetime) -> Period:
-        """The period a line bills this run: the one asked for, else the one its contract holds open."""
-        if requested is not None:
-            return period_containing(mapping.billing_period, requested.start)
-        return calendar.open_period(mapping.billing_period, now)
-
     def _correction(
         self,
         customer: CustomerMapping,
         mapping: LineMapping,
         closed: Period,
         reports: Mapping[str, UsageReport | str],
+        *,
+        dry_run: bool,
     ) -> LineResult | None:
-        """A closed (invoiced) period whose quantity moved since its last push: reported to bill by hand, not pushed.
-
-        The contract has moved on to the next period, so pushing would bill the old usage under the new period.
-        """
+        """A closed (invoiced) period whose quantity moved since its invoice: recorded once and reported to bill by
+        hand, not pushed (the contract has moved on: pushing would bill the old usage under the new period)."""
         identity = LineIdentity(customer.psa_customer, mapping.contract, closed.key, mapping.metric)
         stored = self.store.outbox.get(identity)
-        if stored is None or stored.pushed_quantity is None:
+        if stored is None:
             return None
         try:
             line = self._price(customer, mapping, closed, reports, stored.line.rate)
         except Blocked:
-            return None  # nothing newer to compare: what was invoiced stands
-        if line.quantity == stored.pushed_quantity:
-            return None
-        # Against what was invoiced (the pushed quantity), not a later staged line that never reached the PSA.
-        difference = line.amount - price(stored.pushed_quantity, line.rate)
-        reason = (
-            f"{closed.key} was invoiced with {stored.pushed_quantity} {line.unit}; its usage is now {line.quantity}: "
-            f"bill {difference:+} by hand (not pushed: the contract has moved on)"
-        )
-        log.warning("%s / %s: correction: %s", customer.psa_customer, mapping.contract, reason)
-        return LineResult(line.identity, Outcome.CORRECTION, line, reason)
+            return None  # nothing newer to compare: what was invoiced stands (a waiting line is settled later)
+        return corrections.correct(self.store, stored, line, dry_run=dry_run)
 
     # -- compute and review ------------------------------------------------------------------------------------
 
@@ -383,10 +376,10 @@ class SyncEngine:
             raise Blocked(f"{source} usage for {vendor_name!r} is incomplete: {problems}")
         return usage
 
-    # -- push --------------------------------------------------------------------------------------------------
 
-    def _push_pending(self, report: RunReport, calendar: BillingCalendar, now: datetime) -> None:
-        push_pending(self.store, self.sink, report, progress=self.progress, calendar=calendar, now=now)
+def _moved_on(calendar: BillingCalendar, invoiced: Invoiced, now: datetime) -> Callable[[Line], bool]:
+    """Whether a line's period is invoiced and its contract carries a later one, by the run's read of the invoices."""
+    return lambda line: calendar.moved_on(line.period_key, now, invoiced.of(line.psa_customer, line.contract))
 
 
 def _decided(stored: StoredLine) -> Decision:

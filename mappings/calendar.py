@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -26,6 +26,14 @@ KEY_FORMS = {
 }
 
 
+# The fallback: a period counts as invoiced once this day of the next month has passed even if no invoice was seen
+# (invoices generated outside the PSA, or under another contract name). Late, because the invoices are the signal and
+# moving on too early puts the next period's first figure on a contract the period's invoice has not read yet.
+DEFAULT_INVOICE_DAY = 10
+
+NO_INVOICES: frozenset[date] = frozenset()
+
+
 class Mode(StrEnum):
     """Arrears: a period's quantity is its final usage, invoiced after it ends. Advance: the running figure."""
 
@@ -35,11 +43,15 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True)
 class BillingCalendar:
-    """How the MSP bills: the mode, the zone its periods are bounded in, and the day a period counts as invoiced."""
+    """How the MSP bills: the mode, the zone its periods are bounded in, and the day a period counts as invoiced.
+
+    The PSA's invoices decide first: a contract's period is invoiced once an invoice of that contract bills it (the
+    first days of those periods are `invoiced`, per contract, read once per run). `invoice_day` is the fallback.
+    """
 
     mode: Mode = Mode.ARREARS
     timezone: str = "UTC"
-    invoice_day: int = 1
+    invoice_day: int = DEFAULT_INVOICE_DAY
 
     def today(self, now: datetime) -> date:
         """The MSP's date at `now`: a period ends at the MSP's midnight, not the server's nor UTC's."""
@@ -53,12 +65,13 @@ class BillingCalendar:
         last = calendar.monthrange(anchor.year, anchor.month)[1]
         return date(anchor.year, anchor.month, min(self.invoice_day, last))
 
-    def invoiced(self, period: Period, now: datetime) -> bool:
-        """Whether the period counts as invoiced: its invoice day has passed in the MSP's zone."""
-        return self.today(now) > self.invoice_date(period)
+    def invoiced(self, period: Period, now: datetime, invoiced: Collection[date] = NO_INVOICES) -> bool:
+        """Whether the period counts as invoiced for a contract: an invoice of the contract bills it (`invoiced`
+        holds the first days of the periods its invoices bill), or else the fallback day has passed (MSP's zone)."""
+        return period.start in invoiced or self.today(now) > self.invoice_date(period)
 
-    def open_period(self, kind: BillingPeriod, now: datetime) -> Period:
-        """The period a contract of this kind bills now.
+    def open_period(self, kind: BillingPeriod, now: datetime, invoiced: Collection[date] = NO_INVOICES) -> Period:
+        """The period a contract of this kind bills now (`invoiced`: the periods its invoices bill, see `invoiced`).
 
         In arrears the period just ended stays on the contract until it is invoiced: its final usage is what the
         invoice must read. In advance the contract always carries the current period's running figure.
@@ -67,10 +80,19 @@ class BillingCalendar:
         if self.mode is Mode.ADVANCE:
             return current
         previous = period_containing(kind, current.start - timedelta(days=1))
-        return current if self.invoiced(previous, now) else previous
+        return current if self.invoiced(previous, now, invoiced) else previous
 
-    def moved_on(self, period_key: str, now: datetime) -> bool:
-        """Whether a period is invoiced and its contracts carry a later one: a push now would overwrite the next
+    def awaiting_invoice(self, kind: BillingPeriod, now: datetime) -> Period | None:
+        """The ended period whose invoice only the PSA can tell of now (in arrears, before the fallback day), else
+        None: then no invoice needs reading to know which period a contract of this kind carries."""
+        if self.mode is Mode.ADVANCE:
+            return None
+        current = period_containing(kind, self.today(now))
+        previous = period_containing(kind, current.start - timedelta(days=1))
+        return None if self.invoiced(previous, now) else previous
+
+    def moved_on(self, period_key: str, now: datetime, invoiced: Collection[date] = NO_INVOICES) -> bool:
+        """Whether a period is invoiced and its contract carries a later one: a push now would overwrite the next
         period's quantity, so what it still owes is billed by hand. A key no calendar bounds never moves on."""
         try:
             period = parse_period_key(period_key)
@@ -78,7 +100,8 @@ class BillingCalendar:
             return False
         if period.kind not in CALENDAR_KINDS:
             return False
-        return self.invoiced(period, now) and period.end < self.open_period(period.kind, now).start
+        open_now = self.open_period(period.kind, now, invoiced)
+        return self.invoiced(period, now, invoiced) and period.end < open_now.start
 
     def partial_coverage(self, observations: Sequence[Observation], period: Period, now: datetime) -> str | None:
         """For a period that has ended, what its observations cover when they miss some of its days, else None.
@@ -90,9 +113,24 @@ class BillingCalendar:
         covered = coverage(observations, period, self.timezone)
         return f"partial coverage: {covered.describe()}" if covered.partial else None
 
-    def closed_period(self, kind: BillingPeriod, now: datetime) -> Period:
+    def closed_period(self, kind: BillingPeriod, now: datetime, invoiced: Collection[date] = NO_INVOICES) -> Period:
         """The period before the open one: closed, so a change to it is a correction, never a push."""
-        return period_containing(kind, self.open_period(kind, now).start - timedelta(days=1))
+        return period_containing(kind, self.open_period(kind, now, invoiced).start - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Invoiced:
+    """What the PSA's invoices say, read once per run: per (PSA customer, contract), names compared ignoring case,
+    the first day of every period an invoice of that contract bills."""
+
+    starts: Mapping[tuple[str, str], frozenset[date]] = field(default_factory=dict)
+
+    @staticmethod
+    def key(psa_customer: str, contract: str) -> tuple[str, str]:
+        return psa_customer.strip().casefold(), contract.strip().casefold()
+
+    def of(self, psa_customer: str, contract: str) -> frozenset[date]:
+        return self.starts.get(self.key(psa_customer, contract), NO_INVOICES)
 
 
 def accepted_forms(kinds: set[BillingPeriod]) -> str:

@@ -43,9 +43,10 @@ class AteraLineOptions(BaseModel):
 def _sink(settings: AteraSettings, context: BuildContext) -> Sink:
     # The client (httpx) loads when a sync builds the sink, so the registry alone imports no HTTP stack.
     from providers.atera.client import build_atera_client
-    from providers.atera.sink import AteraSink
+    from providers.atera.invoicing import InvoicingAteraSink
 
-    return AteraSink(
+    # It pushes, and tells the billing calendar which periods Atera's invoices bill (one read per run).
+    return InvoicingAteraSink(
         lambda: build_atera_client(settings, context.http),
         custom_field=settings.custom_field,
         rate_category=settings.rate_category,

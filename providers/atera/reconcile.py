@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from mappings.lines import Line, StoredLine
@@ -45,11 +47,33 @@ def _key(text: str | None) -> str:
 def _covers(invoice: InvoiceDto, line: Line) -> bool:
     if invoice.IsAdhoc or _key(invoice.ContractName) != _key(line.contract):
         return False
-    if invoice.To is not None and invoice.To.CompanyName and _key(invoice.To.CompanyName) != _key(line.psa_customer):
+    if not _customer_of(invoice, line.psa_customer):
         return False
     # Atera invoices a contract per billing period; the period's first day ties the invoice to the line.
     start = line.period_start
     return start is None or (invoice.PeriodStartDate is not None and invoice.PeriodStartDate.date() == start)
+
+
+def invoiced_starts(invoices: Iterable[InvoiceDto], refs: Sequence[ContractRef]) -> dict[ContractRef, set[date]]:
+    """Per mapped contract, the first day of every period its invoices bill: an invoice is the contract's when it
+    names the contract and (if it says) the customer, ignoring case, as `reconcile` matches them; ad hoc ones never."""
+    by_contract: dict[str, list[InvoiceDto]] = defaultdict(list)
+    for invoice in invoices:
+        if not invoice.IsAdhoc and invoice.PeriodStartDate is not None:
+            by_contract[_key(invoice.ContractName)].append(invoice)
+    found: dict[ContractRef, set[date]] = {}
+    for ref in refs:
+        found[ref] = {
+            invoice.PeriodStartDate.date()
+            for invoice in by_contract.get(_key(ref.contract), [])
+            if invoice.PeriodStartDate is not None and _customer_of(invoice, ref.psa_customer)
+        }
+    return found
+
+
+def _customer_of(invoice: InvoiceDto, psa_customer: str) -> bool:
+    company = invoice.To.CompanyName if invoice.To is not None else None
+    return not company or _key(company) == _key(psa_customer)
 
 
 def ref_of(line: Line) -> ContractRef:

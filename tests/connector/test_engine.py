@@ -77,8 +77,11 @@ class FakeSink:
 
 
 def settings(**extra: Any) -> Settings:
+    # These runs are on 10 November, some with October lines in the store: with the fallback invoice day 1 (this
+    # fake PSA shows no invoices) October is invoiced and November is open, whatever the default fallback day.
     return settings_from_data(
         {
+            "billing": {"invoice_day": 1},
             "customers": [
                 {
                     "psa_customer": "Contoso Ltd",
