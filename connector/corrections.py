@@ -98,6 +98,20 @@ def recorded(store: Store, period: str | None = None) -> list[StoredLine]:
     ]
 
 
+def pushed_lines(store: Store, period: str) -> list[StoredLine]:
+    """The period's lines as pushed: the pushed ones, and each correction of a pushed line as it was pushed (the
+    quantity an invoice can have read), to reconcile against the invoices."""
+    return [
+        as_pushed(stored)
+        for stored in store.outbox.lines()
+        if stored.line.period_key == period
+        and (
+            stored.status is LineStatus.PUSHED
+            or (stored.status is LineStatus.CORRECTION and stored.pushed_quantity is not None)
+        )
+    ]
+
+
 def as_pushed(stored: StoredLine) -> StoredLine:
     """A correction's line as it was pushed (what an invoice can have read), for reconciling against invoices."""
     if stored.status is not LineStatus.CORRECTION or stored.pushed_quantity is None:
@@ -120,6 +134,7 @@ def rows(corrections: Iterable[StoredLine]) -> list[dict[str, Any]]:
             "quantity": stored.line.quantity,
             "unit": stored.line.unit,
             "rate": stored.line.rate,
+            "amount": stored.line.amount,
             "bill_by_hand": to_bill(stored.line, invoiced_quantity(stored)),
             "recorded_at": stored.updated_at,
             "reason": stored.hold_reason or "",

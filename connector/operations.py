@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
 import providers
+from connector import corrections
 from connector.config import Settings
 from connector.errors import ConfigError, ConnectorError, Status, StoreError
 from connector.observe import observe
@@ -276,7 +277,8 @@ def reconcile(
 ) -> Reconciliation:
     """Check every line pushed for `period` against the PSA's invoices dated from the period's first day to its last
     day plus `grace_days` (invoices go out after the period)."""
-    pushed = [line for line in store.outbox.lines(LineStatus.PUSHED) if line.line.period_key == period]
+    # A line recorded as a correction since is reconciled as it was pushed: that is what the invoice read.
+    pushed = corrections.pushed_lines(store, period)
     if not pushed:
         raise ConnectorError(f"no pushed lines for period {period!r}; `connector explain CUSTOMER` lists periods")
     bounds = [day for s in pushed for day in (s.line.period_start, s.line.period_end) if day is not None]

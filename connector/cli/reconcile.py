@@ -1,13 +1,14 @@
-"""`connector reconcile`: the lines pushed for a period against the invoices the PSA generated from them."""
+"""`connector reconcile`: the lines pushed for a period against the invoices the PSA generated from them, and the
+corrections recorded for it (what the invoices missed, to bill by hand)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from connector import operations
+from connector import corrections, operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table
 from connector.errors import Status
@@ -25,34 +26,81 @@ def reconcile(
     ] = 45,
     output: FormatOption = "table",
 ) -> Status:
-    """Check every line pushed for a period against Atera's invoices: invoiced as pushed, differently, or not yet.
+    """Check every line pushed for a period against Atera's invoices: invoiced as pushed, differently, or not yet;
+    then list the period's corrections (usage the invoices missed, recorded by the syncs), with the amount to bill.
 
-    Exit 3 when any invoice carries another quantity than the one pushed.
+    Exit 3 when any invoice carries another quantity than the one pushed; else 5 when corrections wait to be billed.
     """
     settings = state(ctx, config).settings()
     with Store.open(settings.store.path) as store:
         result = operations.reconcile(settings, store, period, grace_days)
-    rows = result.rows()
+        owed = corrections.rows(corrections.recorded(store, period))
+    rows = [{**row, "correction_quantity": None, "bill_by_hand": None} for row in result.rows()]
     if output == "json":
-        print_json(rows)
+        print_json(rows + [_as_row(correction) for correction in owed])
     else:
-        print_table(
-            f"Pushed lines of {period} against {result.psa} invoices dated {result.start} to {result.end}",
-            ["PSA customer", "contract", "pushed", "invoiced", "invoices", "status", "why"],
-            [
-                (
-                    r["psa_customer"],
-                    r["contract"],
-                    f"{r['pushed_quantity']} = {r['pushed_amount']}",
-                    "" if r["invoiced_quantity"] is None else f"{r['invoiced_quantity']} = {r['invoiced_amount']}",
-                    ", ".join(map(str, r["invoices"])),
-                    r["status"],
-                    r["why"],
-                )
-                for r in rows
-            ],
-        )
+        _print_tables(result, rows, owed, period)
     # Loud after the table, at error level: a difference is money billed other than computed.
     for difference in result.differences():
         log.error("%s", difference)
-    return result.status
+    for correction in owed:
+        log.warning("%s / %s: correction: %s", correction["psa_customer"], correction["contract"], correction["reason"])
+    return Status.HELD if owed and result.status is Status.OK else result.status
+
+
+def _as_row(correction: dict[str, Any]) -> dict[str, Any]:
+    """A correction in the shape of the invoice rows (one list in JSON): what was invoiced, and what is owed."""
+    return {
+        "id": correction["id"],
+        "psa_customer": correction["psa_customer"],
+        "contract": correction["contract"],
+        "period": correction["period"],
+        "pushed_quantity": correction["invoiced_quantity"],
+        "pushed_amount": None,
+        "invoiced_quantity": None,
+        "invoiced_amount": None,
+        "invoices": [],
+        "status": "correction",
+        "why": correction["reason"],
+        "correction_quantity": correction["quantity"],
+        "bill_by_hand": correction["bill_by_hand"],
+    }
+
+
+def _print_tables(
+    result: operations.Reconciliation, rows: list[dict[str, Any]], owed: list[dict[str, Any]], period: str
+) -> None:
+    print_table(
+        f"Pushed lines of {period} against {result.psa} invoices dated {result.start} to {result.end}",
+        ["PSA customer", "contract", "pushed", "invoiced", "invoices", "status", "why"],
+        [
+            (
+                r["psa_customer"],
+                r["contract"],
+                f"{r['pushed_quantity']} = {r['pushed_amount']}",
+                "" if r["invoiced_quantity"] is None else f"{r['invoiced_quantity']} = {r['invoiced_amount']}",
+                ", ".join(map(str, r["invoices"])),
+                r["status"],
+                r["why"],
+            )
+            for r in rows
+        ],
+    )
+    if owed:
+        print_table(
+            f"Corrections of {period}: usage the invoices missed, to bill by hand (never pushed)",
+            ["PSA customer", "contract", "metric", "invoiced", "now", "bill by hand", "recorded"],
+            [
+                (
+                    c["psa_customer"],
+                    c["contract"],
+                    c["metric"],
+                    f"{c['invoiced_quantity']} {c['unit']}",
+                    f"{c['quantity']} {c['unit']}",
+                    f"{c['bill_by_hand']:+}",
+                    c["recorded_at"].isoformat(timespec="minutes") if c["recorded_at"] else "",
+                )
+                for c in owed
+            ],
+            numeric=("bill by hand",),
+        )

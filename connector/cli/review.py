@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from connector import operations
+from connector import corrections, operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import plain_number, print_json, print_table, stdout
 from connector.errors import Status
@@ -14,23 +14,44 @@ from connector.store import Store
 
 
 def review(ctx: typer.Context, config: ConfigOption = None, output: FormatOption = "table") -> Status:
-    """List the lines that need a person: held for review (a big change, a drop to zero, …) and failed pushes."""
+    """List the lines that need a person: held for review (a big change, a drop to zero, …), failed pushes, and
+    corrections (usage an invoice missed) to bill by hand."""
     settings = state(ctx, config).settings()
     with Store.open(settings.store.path) as store:
-        rows = operations.review(store)
+        rows = operations.review(store) + _corrections(store)
     if output == "json":
         print_json(rows)
     elif not rows:
-        stdout.print("Nothing is held for review and no push has failed.")
+        stdout.print("Nothing is held for review, no push has failed and no correction is recorded.")
     else:
         print_table("Waiting for you", list(rows[0]), [list(r.values()) for r in rows], numeric=("quantity", "amount"))
         stdout.print(
             "Held: approve with `connector approve ID …` (or --all); the next sync pushes them. Failed: every sync "
             "retries them; fix what the reason says, or `connector discard ID --note WHY` a line that must not be "
-            "pushed.",
+            "pushed. Correction: its period is invoiced, so it is never pushed: bill the amount its reason gives by "
+            "hand (`connector reconcile --period KEY` lists them per period).",
             markup=False,
         )
     return Status.OK
+
+
+def _corrections(store: Store) -> list[dict[str, Any]]:
+    """The recorded corrections, in the shape of the other rows (the reason says what to bill by hand)."""
+    return [
+        {
+            "id": row["id"],
+            "status": "correction",
+            "psa_customer": row["psa_customer"],
+            "contract": row["contract"],
+            "period": row["period"],
+            "metric": row["metric"],
+            "quantity": row["quantity"],
+            "pushed_before": row["invoiced_quantity"],
+            "amount": row["amount"],
+            "reason": row["reason"],
+        }
+        for row in corrections.rows(corrections.recorded(store))
+    ]
 
 
 def approve(

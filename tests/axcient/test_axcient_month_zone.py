@@ -1,4 +1,4 @@
-"""A portal snapshot belongs to the MSP's month (`[billing] timezone`), not to UTC's: the portal keys no month itself."""
+"""A portal snapshot belongs to the MSP's month (`[billing] timezone`), not UTC's: the portal keys no month itself."""
 
 from __future__ import annotations
 

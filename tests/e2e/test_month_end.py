@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +116,68 @@ def test_in_advance_december_moves_in_at_midnight_and_its_invoice_reads_what_was
     code = main(["reconcile", "--period", "2026-12", "--config", str(config), "--format", "json"])
     rows: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
     assert code == 0 and rows and {row["status"] for row in rows} == {"invoiced as pushed"}
+
+
+def with_late_users(*names: str) -> str:
+    """December's report, and November's rows still listed, with Contoso users November's first rows missed."""
+    november = demo_report("2026-11").splitlines()
+    contoso = november[1]
+    late = [contoso.replace("Ada Moss", name) for name in names]
+    assert all(row != contoso for row in late)
+    return demo_report("2026-12") + "\r\n".join([*november[1:], *late, ""])
+
+
+def contoso_m365(report: RunReport, period: str) -> list[str]:
+    return [
+        str(line.outcome)
+        for line in report.lines
+        if line.identity.psa_customer == "Contoso Ltd"
+        and line.identity.metric.startswith("altaro")
+        and line.identity.period_key == period
+    ]
+
+
+def test_november_stays_open_until_atera_shows_its_invoices_then_a_late_change_is_a_correction_listed_once(
+    tmp_path: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, sandboxes)  # no invoice_day: the fallback (the 10th) is not what moves it on
+    for day in range(1, 31):
+        run_at(config, sandboxes, datetime(2026, 11, day, 12, tzinfo=UTC))
+    # The 1st and the 2nd: November's final figures keep reaching its contracts (a user its rows had missed).
+    sandboxes["altaro"].set_report(with_late_users("Late Lee"))
+    first = run_at(config, sandboxes, datetime(2026, 12, 1, 12, tzinfo=UTC))
+    assert {key for key, _ in outcomes(first)} == {NOVEMBER} and contoso_m365(first, NOVEMBER) == ["pushed"]
+    second = run_at(config, sandboxes, datetime(2026, 12, 2, 12, tzinfo=UTC))
+    assert outcomes(second) == {(NOVEMBER, "unchanged")}
+
+    # Atera generates November's invoices on the 3rd: the first run after them moves every contract to December.
+    sandboxes["atera"].invoice_retainers(date(2026, 11, 1), date(2026, 11, 30), date(2026, 12, 3))
+    third = run_at(config, sandboxes, datetime(2026, 12, 3, 12, tzinfo=UTC))
+    assert outcomes(third) == {("2026-12", "pushed")}
+    code = main(["reconcile", "--period", NOVEMBER, "--config", str(config), "--format", "json"])
+    rows: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
+    assert code == 0 and rows and {row["status"] for row in rows} == {"invoiced as pushed"}
+
+    # Another November user afterwards: a correction, recorded once, never pushed; December stays on the contract.
+    writes = sandboxes["atera"].writes()
+    sandboxes["altaro"].set_report(with_late_users("Late Lee", "Later Lou"))
+    fourth = run_at(config, sandboxes, datetime(2026, 12, 4, 12, tzinfo=UTC))
+    assert contoso_m365(fourth, NOVEMBER) == ["correction"] and fourth.status == "held"
+    assert sandboxes["atera"].writes() == writes  # nothing of November pushed, December unchanged
+    fifth = run_at(config, sandboxes, datetime(2026, 12, 5, 12, tzinfo=UTC))
+    assert contoso_m365(fifth, NOVEMBER) == [] and fifth.status == "ok"  # not raised again
+
+    code = main(["reconcile", "--period", NOVEMBER, "--config", str(config), "--format", "json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 5  # every invoice as pushed; a correction waits to be billed by hand
+    (owed,) = [row for row in rows if row["status"] == "correction"]
+    assert owed["psa_customer"] == "Contoso Ltd"
+    assert Decimal(owed["correction_quantity"]) == Decimal(owed["pushed_quantity"]) + 1  # one user more than invoiced
+    assert Decimal(owed["bill_by_hand"]) > 0 and f"bill +{owed['bill_by_hand']} by hand" in owed["why"]
+    assert {row["status"] for row in rows if row is not owed} == {"invoiced as pushed"}
+    assert main(["reconcile", "--period", NOVEMBER, "--config", str(config)]) == 5
+    table = capsys.readouterr().out
+    assert "Corrections of 2026-11" in table and f"+{owed['bill_by_hand']}" in table
+    assert main(["review", "--config", str(config), "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(r["status"], r["period"], r["psa_customer"]) for r in listed] == [("correction", NOVEMBER, "Contoso Ltd")]
