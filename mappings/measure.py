@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -149,8 +149,9 @@ def coverage(observations: Iterable[Observation], period: Period, timezone: str)
             continue
         seen = observation.observed_at.astimezone(zone).date()
         month = month_bounds(observation.period_key)
-        # In UTC, the zone vendors key their months in: a snapshot late on the 30th is not a row seen after it.
-        if month is not None and observation.observed_at.astimezone(UTC).date() > month[1]:
+        # In the MSP's zone, the one a snapshot's month is keyed in: a snapshot late on the 30th there is November's
+        # own, not a row of November seen after it ended.
+        if month is not None and seen > month[1]:
             # A vendor row of a month seen after that month ended is the vendor's own account of all of it (Altaro's
             # report keeps past months); a snapshot (a portal without history) speaks only for the day it was taken.
             first, last = max(month[0], period.start), min(month[1], period.end)

@@ -23,10 +23,13 @@ def seen(source: str, when: datetime, period_key: str = "2026-11") -> Observatio
 def test_a_snapshot_covers_its_own_day_in_the_msp_zone() -> None:
     days = [seen("axcient", datetime(2026, 11, d, 12, tzinfo=UTC)) for d in (19, 19, 20, 30)]
     assert coverage(days, NOVEMBER, "UTC").describe() == "observed 3 of 30 days"
-    # 23:30 UTC on the 30th is already 1 December in Kiritimati (UTC+14): outside November there.
-    late = [seen("axcient", datetime(2026, 11, 30, 23, 30, tzinfo=UTC))]
-    assert coverage(late, NOVEMBER, "UTC").observed == 1
-    assert coverage(late, NOVEMBER, "Pacific/Kiritimati").observed == 0
+    # 23:30 UTC on the 30th is already 1 December in Kiritimati (UTC+14): the portal's snapshot is December's there.
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    assert coverage([seen("axcient", late)], NOVEMBER, "UTC").observed == 1
+    assert coverage([seen("axcient", late, "2026-12")], NOVEMBER, "Pacific/Kiritimati").observed == 0
+    # 05:00 UTC on 1 December is still the 30th in Adak (UTC-10): November's snapshot of its last day, no more.
+    adak = coverage([seen("axcient", datetime(2026, 12, 1, 5, tzinfo=UTC))], NOVEMBER, "America/Adak")
+    assert adak.observed == 1 and adak.partial
 
 
 def test_a_row_of_a_month_seen_after_the_month_ended_covers_all_of_it() -> None:
