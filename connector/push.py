@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import providers
+from connector.deferral import PushDeferred
 from connector.errors import ConnectorError, Status, VendorAuthError, VendorError, exit_code_for
 from connector.report import RunReport
 from connector.store import Store
@@ -61,10 +62,31 @@ def push_pending(
             _not_attempted(store, stored, result, down)
             error: ConnectorError | None = down
         else:
-            error = _push(store, sink, stored, result)
+            try:
+                error = _push(store, sink, stored, result)
+            except PushDeferred as deferred:
+                _defer(pending[number - 1 :], results, number - 1, len(pending), deferred)
+                return
             down = error if error is not None and psa_unreachable(error) else None
         if error is not None and exit_code_for(error) == exit_code_for(Status.INVALID):
             report.misconfigured.add(stored.identity)
+
+
+def _defer(
+    rest: list[StoredLine], results: dict[Any, LineResult], done: int, total: int, deferred: PushDeferred
+) -> None:
+    """The sink spent this run's requests: the lines left stay as they are in the outbox, pushed by the next cycle."""
+    log.warning(
+        "pushed %s of %s line(s); the other %s go out next cycle: %s",
+        f"{done:,}",
+        f"{total:,}",
+        f"{len(rest):,}",
+        deferred,
+    )
+    for stored in rest:
+        result = results.get(stored.identity)
+        if result is not None and result.outcome not in (Outcome.BLOCKED, *DIFFERENCES):
+            result.outcome, result.reason = Outcome.PENDING, f"next cycle: {deferred}"
 
 
 def psa_unreachable(error: ConnectorError) -> bool:
@@ -129,6 +151,8 @@ def _push(store: Store, sink: Sink, stored: StoredLine, result: LineResult) -> C
         return None
     try:
         pushed = sink.push(stored.line, _audit_events_of(store, stored.line))
+    except PushDeferred:
+        raise  # not the line's failure: the caller stops the run's pushes there
     except ConnectorError as error:
         log.error("push %s failed: %s", where, error)
         store.outbox.mark_failed(stored.identity, str(error))
