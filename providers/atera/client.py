@@ -73,10 +73,18 @@ def _problem(response: httpx.Response) -> str:
 class AteraClient:
     """Thin typed wrapper over `httpx.Client`; retries and throttling live in the client's transport."""
 
-    def __init__(self, http: httpx.Client, *, items_in_page: int = 50) -> None:
+    def __init__(self, http: httpx.Client, *, items_in_page: int = 50, request_budget: int | None = None) -> None:
         self._http = http
         self._api = VendorHttp(http, VENDOR, errors=ERRORS, detail=_problem)
         self._items_in_page = min(items_in_page, 50)
+        # Requests this client sent (retries of one request count once) and how many one run may send: the sink
+        # stops pushing there, so a run ends within its cycle and the listing it pushes from stays fresh.
+        self.requests = 0
+        self.request_budget = request_budget
+
+    @property
+    def budget_spent(self) -> bool:
+        return self.request_budget is not None and self.requests >= self.request_budget
 
     def close(self) -> None:
         self._http.close()
@@ -88,6 +96,7 @@ class AteraClient:
     ) -> Any:
         content = request_json(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
+        self.requests += 1
         response = self._api.send(method, path, params=params, content=content, headers=headers)
         return self._api.decode(response, allow_empty=True)
 
@@ -199,4 +208,4 @@ def build_atera_client(
         clock=clock,
         errors=ERRORS,
     )
-    return AteraClient(client, items_in_page=settings.items_in_page)
+    return AteraClient(client, items_in_page=settings.items_in_page, request_budget=settings.requests_per_run or None)

@@ -9,7 +9,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from connector.errors import ConfigError, DataError, VendorError
+from connector.deferral import PushDeferred
+from connector.errors import ConfigError, DataError
 from connector.usage import PsaEvents, PushResult
 from mappings.enums import ContractType
 from mappings.lines import Line, LineIdentity
@@ -22,6 +23,7 @@ from providers.atera.models import (
     CreateRetainerFlatFeeContractDto,
     CustomerDto,
     RateDto,
+    RetainerFlatFeeContractDto,
     UpdateContractDto,
     UpdateRetainerFlatFeeContractDto,
     same_number,
@@ -91,9 +93,11 @@ def _quantity_update(contract: ContractDto, line: Line) -> UpdateContractDto:
 class AteraSink:
     """Pushes computed lines into Atera. A push the contract already reflects writes nothing.
 
-    Customers and rates are read once per sink (one sync run); contracts are read on every push, because the
-    read-before-write is what makes a rerun after a crash harmless. What a push creates besides the Quantity (a rate
-    product, a contract) is told to the caller's `events`, which keeps the audit trail: the sink keeps no state.
+    Customers, contracts and rates are listed once per sink (one sync run), in full pages: a push finds its contract
+    in that listing, kept current with the sink's own writes, instead of reading it again. The record on the contract
+    is read only when the contract already holds the line's quantity (then the read can save a write); a changed
+    quantity costs exactly its two writes, the contract's and the record's. What a push creates besides the Quantity
+    (a rate product, a contract) is told to the caller's `events`, which keeps the audit trail.
     """
 
     def __init__(
@@ -114,7 +118,11 @@ class AteraSink:
         # Tests hook in here to simulate a crash between the contract write and anything after it.
         self.after_contract_write = after_contract_write
         self._customers: list[CustomerDto] | None = None
+        self._contracts: dict[int, ContractDto] | None = None
         self._rates: list[RateDto] | None = None
+        # What each contract's record says, as this run wrote or read it: the guards against an older period and a
+        # second metric on one contract work from it without a read per line.
+        self._recorded: dict[int, tuple[LineIdentity, Decimal]] = {}
 
     psa_title = PSA
 
@@ -123,19 +131,34 @@ class AteraSink:
 
     def snapshot(self, refs: Sequence[ContractRef]) -> dict[ContractRef, Held]:
         """What Atera holds for every mapped contract: one paged list of customers and one of contracts, whatever
-        the number of lines (a read per line would not scale to a large MSP, nor stay under Atera's limits)."""
+        the number of lines (a read per line would not scale to a large MSP, nor stay under Atera's limits). The
+        pushes of the run that follow use the same listing."""
         if not refs:
             return {}
+        customers = self._customer_list()
+        self._contracts = {c.ContractID: c for c in self.client.contracts()}
+        contracts = list(self._contracts.values())
+        return {ref: resolve(ref, customers, contracts) for ref in refs}
+
+    def _customer_list(self) -> list[CustomerDto]:
         if self._customers is None:
             self._customers = list(self.client.customers())
-        contracts = list(self.client.contracts())
-        return {ref: resolve(ref, self._customers, contracts) for ref in refs}
+        return self._customers
+
+    def _contract_list(self) -> dict[int, ContractDto]:
+        if self._contracts is None:
+            self._contracts = {c.ContractID: c for c in self.client.contracts()}
+        return self._contracts
 
     # -- the push ----------------------------------------------------------------------------------------------
 
     def push(self, line: Line, events: PsaEvents | None = None) -> AteraPushResult:
         told = events or _unheard
         _refuse_unsendable(line)
+        if self.client.budget_spent:
+            raise PushDeferred(
+                f"Atera: this run has sent the {self.client.request_budget:,} requests [atera] requests_per_run allows"
+            )
         customer_id = self._customer_id(line)
         contract = self._find_contract(line, customer_id)
         if contract is None:
@@ -145,43 +168,51 @@ class AteraSink:
         retainer = contract.RetainerFlatFeeContract
         assert retainer is not None
         self._check_rate(contract, line)
-        recorded = parse_record(self.client.contract_custom_value(contract.ContractID, self.custom_field))
+        holds = retainer.Quantity is not None and same_number(retainer.Quantity, line.quantity)
+        recorded = self._recorded.get(contract.ContractID)
+        if recorded is None and holds:
+            # Atera holds the quantity already: the record decides whether anything is written at all.
+            recorded = parse_record(self.client.contract_custom_value(contract.ContractID, self.custom_field))
+            if recorded is not None:
+                self._recorded[contract.ContractID] = recorded
         self._check_record(recorded, contract, line)
         # Decimal equality, so a record of "42" matches a line of 42.00.
         recorded_this = recorded == (line.identity, line.quantity)
-        wrote = False
-        if retainer.Quantity is None or not same_number(retainer.Quantity, line.quantity):
-            if recorded_this:
-                log.warning(
-                    "Atera contract %r holds %s, not the %s the connector set for %s: someone changed it in Atera; "
-                    "setting it back",
-                    contract.ContractName,
-                    retainer.Quantity,
-                    line.quantity,
-                    line.period_key,
-                )
-            if retainer.BillingPeriod not in (None, line.billing_period):
-                log.warning(
-                    "Atera contract %r bills %s, the mapping says %s; the contract's period is kept",
-                    contract.ContractName,
-                    retainer.BillingPeriod,
-                    line.billing_period,
-                )
-            self.client.update_contract(contract.ContractID, _quantity_update(contract, line))
-            self._contract_written(contract.ContractID)
-            wrote = True
+        if not holds:
+            self._set_quantity(contract, line, recorded_this)
         if not recorded_this:
             self._record(contract.ContractID, line)
-            wrote = True
-        return AteraPushResult(
-            psa_ref(contract.ContractID),
-            wrote=wrote,
-            previous_quantity=retainer.Quantity,
-            contract_id=contract.ContractID,
-        )
+        wrote = not holds or not recorded_this
+        return AteraPushResult(psa_ref(contract.ContractID), wrote, retainer.Quantity, contract.ContractID)
+
+    def _set_quantity(self, contract: ContractDto, line: Line, recorded_this: bool) -> None:
+        retainer = contract.RetainerFlatFeeContract
+        assert retainer is not None
+        if recorded_this:
+            log.warning(
+                "Atera contract %r holds %s, not the %s the connector set for %s: someone changed it in Atera; "
+                "setting it back",
+                contract.ContractName,
+                retainer.Quantity,
+                line.quantity,
+                line.period_key,
+            )
+        if retainer.BillingPeriod not in (None, line.billing_period):
+            log.warning(
+                "Atera contract %r bills %s, the mapping says %s; the contract's period is kept",
+                contract.ContractName,
+                retainer.BillingPeriod,
+                line.billing_period,
+            )
+        self.client.update_contract(contract.ContractID, _quantity_update(contract, line))
+        # The run's listing now says what Atera holds, for any later push of this contract in the run.
+        held = retainer.model_copy(update={"Quantity": line.quantity})
+        self._contract_list()[contract.ContractID] = contract.model_copy(update={"RetainerFlatFeeContract": held})
+        self._contract_written(contract.ContractID)
 
     def _record(self, contract_id: int, line: Line) -> None:
         self.client.set_contract_custom_value(contract_id, self.custom_field, record_text(line))
+        self._recorded[contract_id] = (line.identity, line.quantity)
 
     def _contract_written(self, contract_id: int) -> None:
         if self.after_contract_write is not None:
@@ -192,10 +223,8 @@ class AteraSink:
     def _customer_id(self, line: Line) -> int:
         if line.psa_customer_id is not None:
             return line.psa_customer_id
-        if self._customers is None:
-            self._customers = list(self.client.customers())
         wanted = line.psa_customer.strip().casefold()
-        found = [c for c in self._customers if c.CustomerName.strip().casefold() == wanted]
+        found = [c for c in self._customer_list() if c.CustomerName.strip().casefold() == wanted]
         if not found:
             raise ConfigError(
                 f"Atera has no customer named {line.psa_customer!r}: check psa_customer (or set psa_customer_id)"
@@ -209,17 +238,15 @@ class AteraSink:
 
     def _find_contract(self, line: Line, customer_id: int) -> ContractDto | None:
         where = f"Atera customer {line.psa_customer!r} ({customer_id})"
+        contracts = self._contract_list()
         if line.contract_id is not None:
-            try:
-                contract = self.client.contract(line.contract_id)
-            except VendorError as error:
-                if error.status_code != 404:
-                    raise
+            contract = contracts.get(line.contract_id)
+            if contract is None:
                 # The mapping names a contract Atera does not have: configuration to fix, not Atera failing.
                 raise ConfigError(
                     f"Atera has no contract {line.contract_id} (for {where}): check contract_id, or remove it to "
                     "find the contract by name"
-                ) from error
+                )
             if contract.CustomerID != customer_id:
                 raise ConfigError(
                     f"Atera contract {line.contract_id} belongs to customer {contract.CustomerID}, not to {where}: "
@@ -227,7 +254,11 @@ class AteraSink:
                 )
             return self._usable(contract, line)
         wanted = line.contract.strip().casefold()
-        named = [c for c in self.client.contracts(customer_id) if (c.ContractName or "").strip().casefold() == wanted]
+        named = [
+            c
+            for c in contracts.values()
+            if c.CustomerID == customer_id and (c.ContractName or "").strip().casefold() == wanted
+        ]
         if len(named) > 1:
             ids = ", ".join(str(c.ContractID) for c in named)
             raise ConfigError(
@@ -320,6 +351,20 @@ class AteraSink:
         )
         contract_id = self.client.create_contract(request)
         _tell(events, "atera.contract_created", line, {"contract_id": contract_id, "rate_id": rate_id})
+        # Into the run's listing as Atera now holds it, so a later line of the run finds it without a read.
+        self._contract_list()[contract_id] = ContractDto(
+            CustomerID=customer_id,
+            ContractID=contract_id,
+            ContractName=line.contract,
+            ContractType=ContractType.RETAINER_FLAT_FEE,
+            Active=True,
+            StartDate=request.StartDate,
+            RetainerFlatFeeContract=RetainerFlatFeeContractDto(
+                BillingPeriod=line.billing_period,
+                Quantity=line.quantity,
+                Rate=RateDto(RateID=rate_id, Amount=line.rate, SKU=_rate_sku(line)),
+            ),
+        )
         self._contract_written(contract_id)
         return contract_id
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from decimal import Decimal
@@ -64,7 +65,8 @@ def check_push_and_failure(settings: Settings, keyed_sandbox: AteraSandbox, capl
         # And a failure: the error text the engine stores must not carry the key either.
         keyed_sandbox.api_key = "rotated"
         with pytest.raises(ConnectorError) as failed:
-            sink.push(line)
+            # A changed quantity: the run's listing already says Atera holds the first, so only a write asks Atera.
+            sink.push(dataclasses.replace(line, quantity=Decimal(5), amount=Decimal("21.25")))
         store.outbox.mark_failed(line.identity, str(failed.value))
         store.runs.audit("test.failure", line.psa_customer, {"error": str(failed.value)})
         sink.close()

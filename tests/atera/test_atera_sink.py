@@ -16,6 +16,7 @@ from connector.http import HttpSettings
 from connector.store import Store
 from mappings.enums import BillingPeriod
 from mappings.lines import Line, LineIdentity
+from mappings.truth import ContractRef
 from providers.atera.client import AteraClient, build_atera_client
 from providers.atera.record import parse_record
 from providers.atera.sandbox import AteraSandbox
@@ -242,7 +243,7 @@ def test_a_throttled_sink_stays_under_atera_s_rate_limit(
         sink = AteraSink(
             lambda: build_atera_client(settings, http_settings, sleep=clock.sleep, clock=clock), custom_field=FIELD
         )
-        for month in ("2026-09", "2026-10", "2026-11"):
+        for month in ("2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"):
             sink.push(planned(str(100 + int(month[-2:])), period_key=month))
         assert server.rate_limited == 0
         assert len(server.requests) >= 12
@@ -330,12 +331,33 @@ def test_a_quantity_changed_by_hand_in_atera_is_set_back_loudly(
 ) -> None:
     sink.push(planned())
     sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] = 1
+    # The run reads Atera again (the engine's snapshot): the sink pushes from what that listing says.
+    sink.snapshot([ContractRef("Contoso Ltd", None, "Server backup (per GB)", None)])
     count = len(sandbox.writes())
     result = sink.push(planned())
     assert (result.wrote, result.previous_quantity) == (True, Decimal(1))
     assert writes(sandbox)[count:] == ["PUT /api/v3/contracts/101"]
     assert sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] == 412.5
     assert "someone changed it in Atera" in caplog.text
+
+
+def test_a_later_run_sets_a_hand_edited_quantity_back_with_its_record(
+    make_sink: Callable[..., AteraSink], sandbox: AteraSandbox
+) -> None:
+    # What `approve` of a line edited in Atera does: a new run's sink knows nothing of the record, and a changed
+    # quantity is written with its record without reading it first (two writes, no read).
+    make_sink().push(planned())
+    sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] = 1
+    count = len(sandbox.requests)
+    result = make_sink().push(planned())
+    assert (result.wrote, result.previous_quantity) == (True, Decimal(1))
+    assert [f"{r.method} {r.path}" for r in sandbox.requests[count:]] == [
+        "GET /api/v3/customers",
+        "GET /api/v3/contracts",
+        "PUT /api/v3/contracts/101",
+        "PUT /api/v3/customvalues/contractfield/101/Billing%20connector",
+    ]
+    assert recorded(sandbox, 101) == (planned().identity, Decimal("412.5"))
 
 
 def test_the_record_on_the_contract_keeps_its_text_so_older_records_are_recognised(
