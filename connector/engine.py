@@ -119,7 +119,14 @@ class SyncEngine:
         truth = read_psa(self.settings, self.sink, report, self.progress)
         # Once per run: which ended periods the PSA has invoiced decides which period each contract carries.
         invoiced = read_invoiced(
-            self.settings, self.sink, calendar, started, requested=requested, report=report, progress=self.progress
+            self.store,
+            self.settings,
+            self.sink,
+            calendar,
+            started,
+            requested=requested,
+            report=report,
+            progress=self.progress,
         )
         self.progress(f"computing the lines of {len(self.settings.customers)} customer(s)")
         for customer in self.settings.customers:

@@ -24,17 +24,28 @@ from mappings.periods import CALENDAR_KINDS, Period, period_containing
 log = logging.getLogger(__name__)
 
 
-def awaiting(settings: Settings, calendar: BillingCalendar, now: datetime, requested: Period | None) -> list[Period]:
-    """The ended periods whose invoice only the PSA can tell of now: the one before the current period of each
-    mapped kind until its fallback day, and a --period asked for that has ended and is not past its fallback."""
-    kinds = {line.billing_period for customer in settings.customers for line in customer.lines}
-    periods = [p for kind in kinds if kind in CALENDAR_KINDS and (p := calendar.awaiting_invoice(kind, now))]
+def awaiting(
+    store: Store, settings: Settings, calendar: BillingCalendar, now: datetime, requested: Period | None
+) -> list[Period]:
+    """The ended periods whose invoice only the PSA can tell of now: for each mapped line, the one before its current
+    period until its fallback day, if the line has anything of it in the outbox (else it moves on at once, see
+    `line_period`); and a --period asked for that has ended and is not past its fallback day."""
+    periods: dict[str, Period] = {}
+    for customer in settings.customers:
+        for line in customer.lines:
+            kind = line.billing_period
+            ended = calendar.awaiting_invoice(kind, now) if kind in CALENDAR_KINDS else None
+            if ended is None or ended.key in periods:
+                continue
+            if store.outbox.get(LineIdentity(customer.psa_customer, line.contract, ended.key, line.metric)):
+                periods[ended.key] = ended
     if requested is not None and requested.end < calendar.today(now) and not calendar.invoiced(requested, now):
-        periods.append(requested)
-    return periods
+        periods[requested.key] = requested
+    return list(periods.values())
 
 
 def read_invoiced(
+    store: Store,
     settings: Settings,
     sink: Sink | None,
     calendar: BillingCalendar,
@@ -51,7 +62,7 @@ def read_invoiced(
     """
     if not isinstance(sink, InvoicingSink):
         return Invoiced()
-    periods = awaiting(settings, calendar, now, requested)
+    periods = awaiting(store, settings, calendar, now, requested)
     if not periods:
         return Invoiced()
     refs = list(dict.fromkeys(contract_ref(c, m) for c in settings.customers for m in c.lines))

@@ -83,7 +83,7 @@ def test_the_fake_is_an_invoicing_sink() -> None:
 def test_a_period_stays_open_until_its_invoice_shows_then_each_contract_moves_on_alone() -> None:
     w, sink = world()  # the default fallback day: a period stays open on the 1st and the 2nd whatever the clock says
     november(w)
-    sink.reads.clear()  # early November read October's invoices (October was still before its fallback day)
+    assert sink.reads == []  # October has nothing in the outbox: nothing of it waits on an invoice
     for day in (1, 2):
         late_november(w, 13 + day)  # November's final figure keeps moving after its end
         report = at(w, datetime(2026, 12, day, 12, tzinfo=UTC))
@@ -103,6 +103,8 @@ def test_a_period_stays_open_until_its_invoice_shows_then_each_contract_moves_on
 def test_the_fallback_day_moves_every_contract_on_and_then_no_invoice_is_read() -> None:
     w, sink = world(invoice_day=4)
     november(w)
+    at(w, datetime(2026, 12, 2, 12, tzinfo=UTC))
+    assert len(sink.reads) == 1  # before the fallback day, November's invoices are asked about
     sink.reads.clear()
     report = at(w, datetime(2026, 12, 5, 12, tzinfo=UTC))
     assert all(keys == {"2026-12"} for keys in periods(report).values())
