@@ -163,14 +163,16 @@ def approve(store: Store, ids: Sequence[int] | Literal["all"], note: str) -> lis
 
 
 def discard(store: Store, ids: Sequence[int], note: str) -> list[StoredLine]:
-    """Never push these pending, held or failed lines; they stay in the outbox with why, and the audit says who."""
+    """Never push these pending, held or failed lines, or close these corrections (billed by hand); they stay in the
+    outbox with why, and the audit says who."""
     with store.sync_lock():
-        open_statuses = (LineStatus.PENDING, LineStatus.HELD, LineStatus.FAILED)
+        open_statuses = (LineStatus.PENDING, LineStatus.HELD, LineStatus.FAILED, LineStatus.CORRECTION)
         waiting = {line.id: line for line in store.outbox.lines() if line.status in open_statuses}
         unknown = [i for i in ids if i not in waiting]
         if unknown:
             raise StoreError(
-                f"not pending, held or failed, or no such line: {', '.join(map(str, unknown))} (see `connector review`)"
+                f"not pending, held, failed or a correction, or no such line: {', '.join(map(str, unknown))} "
+                "(see `connector review`)"
             )
         return [_decide(store, "discarded", waiting[line_id], note) for line_id in ids]
 

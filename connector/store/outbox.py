@@ -120,13 +120,14 @@ class Outbox:
         )
 
     def discard(self, identity: LineIdentity, note: str, now: datetime | None = None) -> StoredLine:
-        """An operator decides a line not in the PSA is never pushed (e.g. one the PSA can no longer take)."""
+        """An operator decides a line not in the PSA is never pushed (e.g. one the PSA can no longer take), or that
+        a correction is dealt with (billed by hand): it is no longer listed as waiting."""
         return self._decide(
             identity,
             LineStatus.DISCARDED,
             f"discarded: {redact(note)}",
-            allowed=(LineStatus.PENDING, LineStatus.FAILED, LineStatus.HELD),
-            refused=": only pending, failed or held lines can be discarded",
+            allowed=(LineStatus.PENDING, LineStatus.FAILED, LineStatus.HELD, LineStatus.CORRECTION),
+            refused=": only pending, failed, held or correction lines can be discarded",
             now=now,
         )
 

@@ -111,7 +111,7 @@ def test_approve_waits_for_no_sync(store: Store, tmp_path: Path) -> None:
 def test_discard_takes_open_lines_only_and_audits_each(store: Store) -> None:
     failed = stage(store, line("Failed"), failed="refused")
     pushed = push(store, line("Pushed"))
-    with pytest.raises(StoreError, match=f"not pending, held or failed, or no such line: {pushed.id}"):
+    with pytest.raises(StoreError, match=f"not pending, held, failed or a correction, or no such line: {pushed.id}"):
         operations.discard(store, [failed.id, pushed.id], "billed by hand")
     assert store.runs.audit_events() == []
     (discarded,) = operations.discard(store, [failed.id], "billed by hand")

@@ -190,7 +190,7 @@ def test_a_discarded_line_stays_discarded_until_its_quantity_changes() -> None:
     notes = [h["note"] for h in outbox.history(IDENTITY)]
     assert "discarded: November was invoiced by hand" in notes
     outbox.mark_pushed(IDENTITY, "contract:7")
-    with pytest.raises(StoreError, match="only pending, failed or held lines can be discarded"):
+    with pytest.raises(StoreError, match="only pending, failed, held or correction lines can be discarded"):
         outbox.discard(IDENTITY, "too late")
 
 
