@@ -21,6 +21,8 @@ from mappings.lines import Line, LineResult, LineStatus, Outcome, StoredLine
 log = logging.getLogger(__name__)
 
 WAITING = (LineStatus.PENDING, LineStatus.FAILED)
+# A correction, and one an operator closed (billed by hand): what was pushed of it is what the invoice read.
+SETTLED = (LineStatus.CORRECTION, LineStatus.DISCARDED)
 
 
 def invoiced_quantity(stored: StoredLine) -> Decimal:
@@ -53,11 +55,12 @@ def correct(store: Store, stored: StoredLine | None, line: Line, *, dry_run: boo
     recorded as a correction with this quantity is not news again; one held or discarded waits on, or was decided
     by, a person; one pushed whose quantity the invoice read is no correction at all.
     """
-    if stored is None or stored.status in (LineStatus.HELD, LineStatus.DISCARDED):
+    if stored is None or stored.status is LineStatus.HELD:
         return None
     if stored.status is LineStatus.PUSHED and line.quantity == stored.pushed_quantity:
         return None
-    if stored.status is LineStatus.CORRECTION and line.quantity == stored.line.quantity:
+    # Recorded, or closed by an operator (billed by hand), at this very quantity: only a further change is news.
+    if stored.status in (LineStatus.CORRECTION, LineStatus.DISCARDED) and line.quantity == stored.line.quantity:
         return None
     reason = _reason(line, stored)
     log.warning("%s / %s: correction: %s", line.psa_customer, line.contract, reason)
@@ -105,16 +108,13 @@ def pushed_lines(store: Store, period: str) -> list[StoredLine]:
         as_pushed(stored)
         for stored in store.outbox.lines()
         if stored.line.period_key == period
-        and (
-            stored.status is LineStatus.PUSHED
-            or (stored.status is LineStatus.CORRECTION and stored.pushed_quantity is not None)
-        )
+        and (stored.status is LineStatus.PUSHED or (stored.status in SETTLED and stored.pushed_quantity is not None))
     ]
 
 
 def as_pushed(stored: StoredLine) -> StoredLine:
     """A correction's line as it was pushed (what an invoice can have read), for reconciling against invoices."""
-    if stored.status is not LineStatus.CORRECTION or stored.pushed_quantity is None:
+    if stored.status not in SETTLED or stored.pushed_quantity is None:
         return stored
     quantity = stored.pushed_quantity
     line = dataclasses.replace(stored.line, quantity=quantity, amount=price(quantity, stored.line.rate))

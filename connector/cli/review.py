@@ -29,7 +29,8 @@ def review(ctx: typer.Context, config: ConfigOption = None, output: FormatOption
             "Held: approve with `connector approve ID …` (or --all); the next sync pushes them. Failed: every sync "
             "retries them; fix what the reason says, or `connector discard ID --note WHY` a line that must not be "
             "pushed. Correction: its period is invoiced, so it is never pushed: bill the amount its reason gives by "
-            "hand (`connector reconcile --period KEY` lists them per period).",
+            "hand, then close it with `connector discard ID --note WHY` (`connector reconcile --period KEY` lists "
+            "them per period).",
             markup=False,
         )
     return Status.OK
@@ -76,7 +77,8 @@ def discard(
     note: Annotated[str, typer.Option(help="Why this line is not billed (kept in its history and the audit).")],
     config: ConfigOption = None,
 ) -> Status:
-    """Never push these held or failed lines (such as a past period billed by hand); they are kept, with why."""
+    """Never push these held or failed lines (such as a past period billed by hand), or close corrections billed by
+    hand; they are kept, with why."""
     settings = state(ctx, config).settings()
     with Store.open(settings.store.path) as store:
         discarded = operations.discard(store, line_ids, note)

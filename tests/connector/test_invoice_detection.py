@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from connector import corrections
+from connector import corrections, operations
 from connector.errors import VendorError
 from connector.usage import CustomerUsage, InvoicingSink
 from mappings.calendar import BillingCalendar, Mode
@@ -209,3 +209,21 @@ def test_only_an_ended_period_before_its_fallback_day_waits_on_the_invoices() ->
     assert calendar.awaiting_invoice(BillingPeriod.MONTHLY, datetime(2026, 12, 11, tzinfo=UTC)) is None
     advance = BillingCalendar(mode=Mode.ADVANCE)
     assert advance.awaiting_invoice(BillingPeriod.MONTHLY, datetime(2026, 12, 3, tzinfo=UTC)) is None
+
+
+def test_a_correction_billed_by_hand_is_closed_by_discarding_it_and_only_a_further_change_is_news() -> None:
+    w, sink = world()
+    november(w)
+    sink.invoices = {("Contoso Ltd", "M365 backup"): {NOVEMBER}}
+    at(w, datetime(2026, 12, 3, 12, tzinfo=UTC))
+    late_november(w, 15)
+    at(w, datetime(2026, 12, 4, 12, tzinfo=UTC))
+    (stored,) = corrections.recorded(w.store)
+    assert [row["status"] for row in operations.review(w.store)] == []  # held and failed only: corrections apart
+
+    operations.discard(w.store, [stored.id], "billed by hand on invoice 7001")
+    assert corrections.recorded(w.store) == []
+    assert [line for line in at(w, datetime(2026, 12, 5, 12, tzinfo=UTC)).lines if line.identity == M365_NOV] == []
+    late_november(w, 16)
+    (again,) = [line for line in at(w, datetime(2026, 12, 6, 12, tzinfo=UTC)).lines if line.identity == M365_NOV]
+    assert again.outcome == "correction" and "bill +14.00 by hand" in again.reason  # still against the invoice
