@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from connector.errors import ConfigError, DataError, VendorAuthError
+from connector.backoff import SharedBackoff
+from connector.errors import ConfigError, ConnectorError, DataError, VendorAuthError
 from connector.http import HttpSettings, Rule, VendorHttp, body_text, build_client
 from connector.paging import CountedPaging, paginate
 from connector.redact import register_secret
@@ -114,6 +118,8 @@ class AxcientClient:
         self._password = password
         self._per_page = per_page
         self._token: str | None = None
+        # Concurrent account lists share the session: one thread logs in again when it expires, the others reuse it.
+        self._login_lock = threading.Lock()
         self.logins = 0
 
     def close(self) -> None:
@@ -140,15 +146,21 @@ class AxcientClient:
     # -- reads through the boundary ----------------------------------------------------------------------------
 
     def _get(self, path: str, params: dict[str, Any]) -> Any:
-        if self._token is None:
-            self.login()
+        self._session(stale=None)
+        used = self._token
         response = self._api.send("GET", path, params=params, headers=self._auth(), accept=(401,))
         if response.status_code == 401:
             # Tokens expire; one fresh login is the documented remedy, a second refusal is a real problem.
             log.info("axcient: session refused on GET %s (expired token?); logging in again", path)
-            self.login()
+            self._session(stale=used)
             response = self._api.send("GET", path, params=params, headers=self._auth())
         return self._api.decode(response)
+
+    def _session(self, stale: str | None) -> None:
+        """Log in when there is no session, or when the one a request used was refused and nobody renewed it yet."""
+        with self._login_lock:
+            if self._token is None or (stale is not None and self._token == stale):
+                self.login()
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
@@ -177,6 +189,36 @@ class AxcientClient:
         params = {"customer_id": customer_id} if customer_id is not None else {}
         return validate_items(Account, self._pages(f"{API}/accounts", params, "account"), "account")
 
+    def accounts_of(
+        self,
+        customer_ids: Sequence[str],
+        *,
+        concurrency: int = 1,
+        fatal: Callable[[ConnectorError], bool] = lambda error: True,
+    ) -> Iterator[tuple[str, Listing[Account] | ConnectorError]]:
+        """Each customer's accounts, or the error its list failed with, in the order given, listing up to
+        `concurrency` customers at once. After an error `fatal` says fails the whole portal, no further list is
+        started: the customers not listed carry that error, so the caller stops at the first, as one at a time would.
+        """
+        stopped: list[ConnectorError] = []
+
+        def one(customer_id: str) -> Listing[Account] | ConnectorError:
+            if stopped:
+                return stopped[0]
+            try:
+                return self.accounts(customer_id)
+            except ConnectorError as error:
+                if fatal(error):
+                    stopped.append(error)
+                return error
+
+        if concurrency <= 1 or len(customer_ids) <= 1:
+            yield from ((customer_id, one(customer_id)) for customer_id in customer_ids)
+            return
+        self._session(stale=None)  # one login before the threads start, not one per thread
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="axcient-accounts") as pool:
+            yield from zip(customer_ids, pool.map(one, customer_ids), strict=True)
+
 
 def build_axcient_client(
     settings: AxcientSettings,
@@ -192,11 +234,18 @@ def build_axcient_client(
         raise ConfigError(f"[axcient] {', '.join(missing)} not set")
     assert settings.password is not None and settings.username is not None
     password = settings.password.secret("axcient.password")
+    # Under the retries: a 429 one concurrent list meets pauses the others too, for the Retry-After it was given.
+    shared = SharedBackoff(
+        transport if transport is not None else httpx.HTTPTransport(),
+        pause_seconds=http.backoff_initial_seconds,
+        clock=clock or time.monotonic,
+        sleep=sleep or time.sleep,
+    )
     client = build_client(
         http,
         base_url=str(settings.base_url).rstrip("/"),
         headers={"Accept": "application/json"},
-        transport=transport,
+        transport=shared,
         sleep=sleep,
         clock=clock,
         errors=ERRORS,

@@ -17,6 +17,12 @@ class AxcientSettings(BaseModel):
     username: str | None = Field(default=None, description="User name of the sub-account with role Partner API")
     password: SecretRef | None = None
     per_page: int = Field(default=100, ge=1, le=1000)
+    concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Customers whose account lists are read at once; a 429 on any of them pauses them all",
+    )
     storage: Literal["compressed", "uncompressed"] = "compressed"
     mb_per_gb: Literal[1024, 1000] = 1024
     bill_suspended: bool = Field(default=False, description="Bill suspended accounts (deleted and trial never)")

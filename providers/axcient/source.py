@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from connector.errors import DataError, VendorError
+from connector.errors import ConnectorError, DataError, VendorError
 from connector.usage import UsageReport
-from providers.axcient.client import AxcientClient, Invalid
+from providers.axcient.client import AxcientClient, Invalid, Listing
 from providers.axcient.models import Account, Customer
 from providers.axcient.settings import AxcientSettings
 from providers.axcient.usage import SOURCE, CustomerResult, UsageRules, compute_customer
@@ -42,6 +42,11 @@ class Collection:
 def _customer_level(error: VendorError) -> bool:
     """A plain 4xx on one customer's list (gone, refused for that id) spoils that customer, not the whole run."""
     return type(error) is VendorError and error.status_code is not None and 400 <= error.status_code < 500
+
+
+def _fatal(error: ConnectorError) -> bool:
+    """Whether a customer's list failed on the portal as a whole (then the run stops) rather than on that customer."""
+    return not (isinstance(error, DataError) or (isinstance(error, VendorError) and _customer_level(error)))
 
 
 class AxcientSource:
@@ -108,19 +113,15 @@ class AxcientSource:
                     )
             self._attribute(snapshot, listing.invalid, known)
             return snapshot
-        for customer in customers.items:
-            try:
-                listing = client.accounts(customer.id)
-            except DataError as error:
-                snapshot.customer_problems[customer.id].append(f"accounts list: {error}")
-                continue
-            except VendorError as error:
-                if not _customer_level(error):
-                    raise
-                snapshot.customer_problems[customer.id].append(f"accounts list: {error}")
-                continue
-            snapshot.accounts[customer.id] = listing.items
-            self._attribute(snapshot, listing.invalid, known, listed_under=customer.id)
+        ids = [customer.id for customer in customers.items]
+        for customer_id, listed in client.accounts_of(ids, concurrency=self.settings.concurrency, fatal=_fatal):
+            if isinstance(listed, Listing):
+                snapshot.accounts[customer_id] = listed.items
+                self._attribute(snapshot, listed.invalid, known, listed_under=customer_id)
+            elif _fatal(listed):
+                raise listed
+            else:
+                snapshot.customer_problems[customer_id].append(f"accounts list: {listed}")
         return snapshot
 
     @staticmethod

@@ -84,16 +84,24 @@ def test_paging_edge_cases_at_the_sandbox(
     assert found["Empty"][("axcient.devices", "")] == 0
     assert found["Single"][("axcient.devices", "")] == 1
     pages = [r.query for r in sandbox.api_requests("/api/v1/accounts")]
-    # Exact multiple: 2 pages, no empty third; empty customer and single item: one page each.
-    assert [(q["customer_id"][0], q["page"][0]) for q in pages] == [("1", "1"), ("1", "2"), ("2", "1"), ("3", "1")]
+    # Exact multiple: 2 pages, no empty third; empty customer and single item: one page each (customers are listed
+    # concurrently, so in any order).
+    assert sorted((q["customer_id"][0], q["page"][0]) for q in pages) == [
+        ("1", "1"),
+        ("1", "2"),
+        ("2", "1"),
+        ("3", "1"),
+    ]
 
 
 def test_a_token_expiring_mid_run_means_logging_in_again(http_settings: HttpSettings, clock: FakeClock) -> None:
     ticks = iter(range(10**6))
     # Each request the sandbox sees moves its clock a second; tokens last three: they expire throughout the run.
+    # One list at a time: with tokens this short, a token renewed by one concurrent list expires before the others
+    # can use it (test_axcient_concurrency covers a token renewed while lists run concurrently).
     with AxcientSandbox(password=PASSWORD, token_lifetime=3, clock=lambda: float(next(ticks))) as server:
         assert isinstance(server, AxcientSandbox)
-        settings = axcient_settings(server.url, per_page=1)
+        settings = axcient_settings(server.url, per_page=1, concurrency=1)
         source = AxcientSource(settings, client_factory(settings, http_settings, sleep=clock.sleep))
         report = source.collect()
         logins = server.api_requests("/api/v1/session")
@@ -106,7 +114,8 @@ def test_a_token_refused_even_after_a_new_login_fails_the_source(
 ) -> None:
     sandbox.inject(Fault(status=401, path_prefix="/api/v1/accounts"), times=2)
     with pytest.raises(VendorAuthError, match="even right after a fresh login"):
-        make_source().collect()
+        # One list at a time, so both refusals meet the same list (concurrent lists would each meet one and recover).
+        make_source(concurrency=1).collect()
     assert len(sandbox.api_requests("/api/v1/session")) == 2
     assert store.observations.query("axcient") == []
 
@@ -114,7 +123,8 @@ def test_a_token_refused_even_after_a_new_login_fails_the_source(
 def test_429_with_retry_after_then_success(http_settings: HttpSettings, clock: FakeClock) -> None:
     with AxcientSandbox(password=PASSWORD, rate_limit_every=3, retry_after=5) as server:
         assert isinstance(server, AxcientSandbox)
-        settings = axcient_settings(server.url, per_page=2)
+        # One list at a time: each wait is the Retry-After itself (the concurrent case is in test_axcient_concurrency).
+        settings = axcient_settings(server.url, per_page=2, concurrency=1)
         source = AxcientSource(settings, client_factory(settings, http_settings, sleep=clock.sleep))
         assert source.collect().complete
         assert server.rate_limited > 0
@@ -123,7 +133,8 @@ def test_429_with_retry_after_then_success(http_settings: HttpSettings, clock: F
 
 def test_5xx_then_success(sandbox: AxcientSandbox, make_source: MakeSource, clock: FakeClock) -> None:
     sandbox.inject(Fault(status=503, path_prefix="/api/v1/accounts"), times=2)
-    assert make_source().collect().complete
+    # One list at a time, so both faults meet the same request and its backoff doubles.
+    assert make_source(concurrency=1).collect().complete
     assert clock.sleeps == [1.0, 2.0]
 
 
