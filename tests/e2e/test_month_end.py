@@ -15,6 +15,7 @@ from connector.cli import main
 from connector.config import load_settings
 from connector.demo import Sandboxes, running_sandboxes, write_config
 from connector.report import RunReport
+from connector.store import Store
 from connector.sync import sync_once
 from providers.altaro.demo import demo_report
 
@@ -181,3 +182,16 @@ def test_november_stays_open_until_atera_shows_its_invoices_then_a_late_change_i
     assert main(["review", "--config", str(config), "--format", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(r["status"], r["period"], r["psa_customer"]) for r in listed] == [("correction", NOVEMBER, "Contoso Ltd")]
+
+
+def test_a_portal_snapshot_taken_after_utc_midnight_is_novembers_in_the_msp_zone(
+    tmp_path: Path, sandboxes: Sandboxes
+) -> None:
+    config = write_config(tmp_path, sandboxes)
+    config.write_text(config.read_text() + '\n[billing]\ntimezone = "America/Adak"\n')
+    taken = datetime(2026, 12, 1, 5, tzinfo=UTC)  # 19:00 on 30 November in Adak (UTC-10)
+    run_at(config, sandboxes, taken)
+    settings = load_settings(config)
+    with Store.open(settings.store.path) as store:
+        snapshots = [o for o in store.observations.query("axcient") if o.observed_at == taken]
+    assert snapshots and {o.period_key for o in snapshots} == {NOVEMBER}
