@@ -36,7 +36,16 @@ def run(
             if onboarding.ready and not _confirmed(onboarding, yes=yes, as_json=as_json, result=result):
                 stderr.print("nothing was created", markup=False)
                 return onboarding
-            onboard.execute(onboarding, store)
+            try:
+                onboard.execute(onboarding, store)
+            except Exception:
+                # Nothing made is lost: each create is in the audit, and a rerun finds it before creating anything.
+                stderr.print(
+                    "error: onboarding stopped; what it created is in the audit log, and running the same command "
+                    "again finishes it without creating anything twice",
+                    markup=False,
+                )
+                raise
         finally:
             onboarding.onboarder.close()
     if not as_json:

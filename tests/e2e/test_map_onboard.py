@@ -123,8 +123,9 @@ def test_a_failure_between_creates_is_finished_by_the_next_run_without_duplicate
     atera = sandboxes["atera"]
     atera.inject(Fault(status=400, path_prefix="/api/v3/contracts", method="POST"))
     args = ("map", "-c", str(config), "--create-customers", "--customer", "Tailspin Toys", "--yes")
-    code, _, _ = cli(capsys, *args)
-    assert code != 0
+    code, _, err = cli(capsys, *args)
+    assert code == 3
+    assert "running the same command again finishes it" in err
     assert [c["CustomerName"] for c in atera.customers.values()].count("Tailspin Toys") == 1
     code, out, err = cli(capsys, *args, "--format", "json")
     assert code == 0, err
