@@ -76,6 +76,8 @@ def map_customers(
     dry_run: DryRunOption = False,
 ) -> Status:
     """Match every vendor customer to a PSA customer; reuses a stored Altaro report inside its 5 minutes."""
+    if (customer or yes) and not create_customers:
+        raise ConfigError("--customer and --yes go with --create-customers")
     options = state(ctx, config)
     settings = options.settings()
     reports, problems = vendor_reports(settings)
@@ -86,9 +88,8 @@ def map_customers(
             _print(result)
         picked = customer or []
         onboarding = onboard_cli.run(settings, result, picked, yes=yes, dry_run=dry_run, as_json=output == "json")
-        if onboarding.created:
-            # The new PSA customers now match their vendor customers by name: what --write writes for them.
-            result = _classify(settings, reports, problems)
+        # The new PSA customers now match their vendor customers by name: what --write writes for them.
+        result = _classify(settings, reports, problems) if onboarding.created else result
     if output == "json":
         print_json({**result.to_data(), **({"onboarding": onboarding.to_data()} if onboarding else {})})
     elif onboarding is None:

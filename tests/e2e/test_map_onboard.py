@@ -247,3 +247,8 @@ def test_a_contract_name_pattern_names_each_new_customer_s_own_contract(
     text = written.read_text()
     assert 'contract = "Tailspin Toys: devices"' in text and 'contract = "Contoso Ltd: devices"' in text
     assert "{customer}" not in text
+
+
+def test_yes_without_create_customers_is_refused(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    code, _, err = cli(capsys, "map", "-c", str(config), "--yes")
+    assert code == 2 and "--create-customers" in err
