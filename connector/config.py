@@ -29,7 +29,13 @@ from connector.http import HttpSettings
 from connector.overrides import Overrides
 from connector.review import ReviewSettings
 from connector.secrets import SecretRef
-from mappings.calendar import DEFAULT_INVOICE_DAY, BillingCalendar, Mode
+from mappings.calendar import (
+    DEFAULT_INVOICE_AFTER_DAYS,
+    DEFAULT_INVOICE_DAY,
+    MAX_INVOICE_AFTER_DAYS,
+    BillingCalendar,
+    Mode,
+)
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.templates import MappingSettings
 
@@ -110,6 +116,12 @@ class BillingSettings(BaseModel):
         le=31,
         description="fallback: day of the next month after which a period counts as invoiced if no invoice shows it",
     )
+    invoice_after_days: int = Field(
+        default=DEFAULT_INVOICE_AFTER_DAYS,
+        ge=0,
+        le=MAX_INVOICE_AFTER_DAYS,
+        description="fallback for weekly and twice-monthly periods: days after the period's end",
+    )
 
     @model_validator(mode="after")
     def _known_zone(self) -> BillingSettings:
@@ -120,7 +132,7 @@ class BillingSettings(BaseModel):
         return self
 
     def calendar(self) -> BillingCalendar:
-        return BillingCalendar(self.mode, self.timezone, self.invoice_day)
+        return BillingCalendar(self.mode, self.timezone, self.invoice_day, self.invoice_after_days)
 
 
 class IgnoredCustomer(BaseModel):

@@ -30,6 +30,12 @@ KEY_FORMS = {
 # (invoices generated outside the PSA, or under another contract name). Late, because the invoices are the signal and
 # moving on too early puts the next period's first figure on a contract the period's invoice has not read yet.
 DEFAULT_INVOICE_DAY = 10
+# Periods shorter than a month cannot take a day of the month as their fallback (a week may end after the 10th and the
+# next 10th is weeks away, or before it and count as invoiced at once): they count as invoiced this many days after
+# they end. At most 6, so a week is invoiced before the next one ends and a contract always moves on.
+DEFAULT_INVOICE_AFTER_DAYS = 3
+MAX_INVOICE_AFTER_DAYS = 6
+SHORT_KINDS = (BillingPeriod.WEEKLY, BillingPeriod.BI_WEEKLY)
 
 NO_INVOICES: frozenset[date] = frozenset()
 
@@ -52,6 +58,7 @@ class BillingCalendar:
     mode: Mode = Mode.ARREARS
     timezone: str = "UTC"
     invoice_day: int = DEFAULT_INVOICE_DAY
+    invoice_after_days: int = DEFAULT_INVOICE_AFTER_DAYS
 
     def today(self, now: datetime) -> date:
         """The MSP's date at `now`: a period ends at the MSP's midnight, not the server's nor UTC's."""
@@ -59,11 +66,19 @@ class BillingCalendar:
         return aware.astimezone(ZoneInfo(self.timezone)).date()
 
     def invoice_date(self, period: Period) -> date:
-        """The day the period's invoices are generated: `invoice_day` of the month after it ends (in arrears), or
-        of its first month (in advance: the invoice bills the period it opens)."""
+        """The day the period's invoices are generated, by the fallback; the period counts as invoiced after it.
+
+        Weekly and twice-monthly periods: `invoice_after_days` after the period ends (in advance, after it starts,
+        within it). Longer ones: the first `invoice_day` on or after the day after the period ends (in arrears), or on
+        or after its first day (in advance: the invoice bills the period it opens); a month without that day takes
+        its last day.
+        """
+        if period.kind in SHORT_KINDS:
+            if self.mode is Mode.ADVANCE:
+                return min(period.start + timedelta(days=self.invoice_after_days), period.end)
+            return period.end + timedelta(days=self.invoice_after_days)
         anchor = period.start if self.mode is Mode.ADVANCE else period.end + timedelta(days=1)
-        last = calendar.monthrange(anchor.year, anchor.month)[1]
-        return date(anchor.year, anchor.month, min(self.invoice_day, last))
+        return _day_on_or_after(anchor, self.invoice_day)
 
     def invoiced(self, period: Period, now: datetime, invoiced: Collection[date] = NO_INVOICES) -> bool:
         """Whether the period counts as invoiced for a contract: an invoice of the contract bills it (`invoiced`
@@ -116,6 +131,16 @@ class BillingCalendar:
     def closed_period(self, kind: BillingPeriod, now: datetime, invoiced: Collection[date] = NO_INVOICES) -> Period:
         """The period before the open one: closed, so a change to it is a correction, never a push."""
         return period_containing(kind, self.open_period(kind, now, invoiced).start - timedelta(days=1))
+
+
+def _day_on_or_after(anchor: date, day: int) -> date:
+    """The first `day` of a month on or after `anchor` (a month too short for it takes its last day)."""
+    last = calendar.monthrange(anchor.year, anchor.month)[1]
+    candidate = date(anchor.year, anchor.month, min(day, last))
+    if candidate >= anchor:
+        return candidate
+    year, month = (anchor.year + 1, 1) if anchor.month == 12 else (anchor.year, anchor.month + 1)
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
 @dataclass(frozen=True)
