@@ -57,6 +57,8 @@ def correct(store: Store, stored: StoredLine | None, line: Line, *, dry_run: boo
     """
     if stored is None or stored.status is LineStatus.HELD:
         return None
+    if stored.status is LineStatus.CORRECTION and line.quantity == stored.pushed_quantity:
+        return clear(store, stored, line, dry_run=dry_run)
     if stored.status is LineStatus.PUSHED and line.quantity == stored.pushed_quantity:
         return None
     # Recorded, or closed by an operator (billed by hand), at this very quantity: only a further change is news.
@@ -70,6 +72,22 @@ def correct(store: Store, stored: StoredLine | None, line: Line, *, dry_run: boo
             details = {"identity": list(line.identity), "quantity": str(line.quantity), "reason": reason}
             store.runs.audit("correction", line.psa_customer, details)
     return LineResult(line.identity, Outcome.CORRECTION, line, reason)
+
+
+def clear(store: Store, stored: StoredLine, line: Line, *, dry_run: bool) -> LineResult:
+    """A recorded correction whose usage is back at what was invoiced: nothing to bill by hand, so it is no longer a
+    correction (no "bill +0.00" left waiting); the line is pushed again, as before the correction."""
+    reason = (
+        f"correction cleared: {line.period_key}'s usage is back at the invoiced {line.quantity} {line.unit} "
+        f"(recorded as {stored.line.quantity})"
+    )
+    log.info("%s / %s: %s", line.psa_customer, line.contract, reason)
+    if not dry_run:
+        with store.transaction():
+            store.outbox.clear_correction(line, reason)
+            details = {"identity": list(line.identity), "quantity": str(line.quantity), "reason": reason}
+            store.runs.audit("correction cleared", line.psa_customer, details)
+    return LineResult(line.identity, Outcome.UNCHANGED, line, reason, stored.psa_ref)
 
 
 def settle(store: Store, report: RunReport, moved_on: Callable[[Line], bool], *, dry_run: bool) -> None:

@@ -196,6 +196,25 @@ class Outbox:
             self._history(stored.id, LineStatus.CORRECTION, line.quantity, line.amount, reason, stamp)
         return self._require(line.identity)
 
+    def clear_correction(self, line: Line, note: str, now: datetime | None = None) -> StoredLine:
+        """A correction whose usage is back at the quantity pushed (and so invoiced): nothing is owed, so the line is
+        pushed again as it was before the correction, with `line` as computed now; the history says it cleared."""
+        stamp = iso(now or utcnow())
+        with self._db.transaction():
+            stored = self._require(line.identity)
+            if stored.status is not LineStatus.CORRECTION or stored.pushed_quantity != line.quantity:
+                raise StoreError(f"line {stored.id} is {stored.status}, pushed {stored.pushed_quantity}: not cleared")
+            self._db.execute(
+                "UPDATE line_items SET quantity = ?, unit = ?, rate = ?, amount = ?, status = ?, inputs = ?, plan = ?, "
+                "hold_reason = NULL, updated_at = ? WHERE id = ?",
+                [
+                    *(str(line.quantity), line.unit, str(line.rate), str(line.amount), LineStatus.PUSHED.value),
+                    *(to_json(line.inputs), to_json(line.to_record()), stamp, stored.id),
+                ],
+            )
+            self._history(stored.id, LineStatus.PUSHED, line.quantity, line.amount, note, stamp)
+        return self._require(line.identity)
+
     def mark_failed(self, identity: LineIdentity, error: str, now: datetime | None = None) -> None:
         stamp = iso(now or utcnow())
         with self._db.transaction():
