@@ -14,8 +14,8 @@ from decimal import Decimal
 import providers
 from connector import automatch, corrections
 from connector.config import Settings
-from connector.errors import ConnectorError, ParameterError, Status, exit_code_for
-from connector.invoiced import line_period, read_invoiced
+from connector.errors import ConnectorError, Status, exit_code_for
+from connector.invoiced import line_period, read_invoiced, requested_period_of
 from connector.matching import did_you_mean
 from connector.observe import observe
 from connector.psa_truth import contract_rate, contract_ref, judge, named, read_psa, unverified
@@ -26,7 +26,7 @@ from connector.review import hold_reason
 from connector.store import Store
 from connector.usage import CustomerUsage, Sink, UsageReport, UsageSource
 from mappings.billing import bill_line
-from mappings.calendar import BillingCalendar, Invoiced, coverage_hold, requested_period
+from mappings.calendar import BillingCalendar, Invoiced, coverage_hold
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.lines import (
     Decision,
@@ -109,7 +109,7 @@ class SyncEngine:
     ) -> None:
         # A bad --period is refused before any vendor is called: a fetch spent for nothing costs Altaro's 5 minutes.
         calendar = self.settings.billing.calendar()
-        requested = self._requested(period_key, calendar, started) if period_key else None
+        requested = requested_period_of(self.settings, period_key, calendar, started) if period_key else None
         reports = self._collect(report, run_id)
         self.settings = automatch.resolve(self.settings, reports, self.store)
         tell_renames(self.settings, reports, self.store, record=not dry_run)
@@ -119,33 +119,31 @@ class SyncEngine:
         truth = read_psa(self.settings, self.sink, report, self.progress)
         # Once per run: which ended periods the PSA has invoiced decides which period each contract carries.
         invoiced = read_invoiced(
-            self.store,
-            self.settings,
-            self.sink,
-            calendar,
-            started,
-            requested=requested,
-            report=report,
-            progress=self.progress,
+            self.store, self.settings, self.sink, calendar, started, requested, report, self.progress
         )
         self.progress(f"computing the lines of {len(self.settings.customers)} customer(s)")
+        compared = 0
         for customer in self.settings.customers:
             for mapping in customer.lines:
                 held = truth.get(contract_ref(customer, mapping)) if truth is not None else None
                 seen = invoiced.of(customer.psa_customer, mapping.contract)
                 period = line_period(self.store, customer, mapping, calendar, requested, started, seen)
-                if requested is None or calendar.invoiced(period, started, seen):
+                if requested is not None and calendar.invoiced(period, started, seen):
+                    # An invoiced period asked for is only compared: what it would record is said, nothing written.
+                    self._correction(report, customer, mapping, period, reports, dry_run=True)
+                    compared += 1
+                    continue
+                if requested is None:
                     # The period before the open one is closed: a late change to it is news, but not for the PSA.
-                    closed = period if requested else period_containing(period.kind, period.start - timedelta(days=1))
-                    correction = self._correction(customer, mapping, closed, reports, dry_run=dry_run)
-                    if correction is not None:
-                        report.lines.append(correction)
-                    if requested is not None:  # an invoiced period asked for: compared, never pushed
-                        continue
+                    closed = period_containing(period.kind, period.start - timedelta(days=1))
+                    self._correction(report, customer, mapping, closed, reports, dry_run=dry_run)
                 result = self._plan_line(customer, mapping, period, reports, held, dry_run=dry_run)
                 if result.outcome is Outcome.BLOCKED and mapping.source in misconfigured:
                     report.misconfigured.add(result.identity)
                 report.lines.append(result)
+        if requested is not None and compared == sum(len(c.lines) for c in self.settings.customers):
+            # Every line's period asked for is invoiced: a dry comparison, so no other period's line is pushed either.
+            report.dry_run = dry_run = True
         if truth is None:
             unverified(report, self.sink)
         self._report_held(report)
@@ -219,34 +217,29 @@ class SyncEngine:
 
     # -- the billing calendar ----------------------------------------------------------------------------------
 
-    def _requested(self, key: str, calendar: BillingCalendar, now: datetime) -> Period:
-        """The period `--period` names, refused (exit 2) unless the mapped lines bill such periods and it has begun."""
-        kinds = {line.billing_period for customer in self.settings.customers for line in customer.lines}
-        try:
-            return requested_period(key, kinds, calendar.today(now))
-        except ValueError as error:
-            raise ParameterError(f"--period: {error}", param="--period") from None
-
     def _correction(
         self,
+        report: RunReport,
         customer: CustomerMapping,
         mapping: LineMapping,
         closed: Period,
         reports: Mapping[str, UsageReport | str],
         *,
         dry_run: bool,
-    ) -> LineResult | None:
+    ) -> None:
         """A closed (invoiced) period whose quantity moved since its invoice: recorded once and reported to bill by
         hand, not pushed (the contract has moved on: pushing would bill the old usage under the new period)."""
         identity = LineIdentity(customer.psa_customer, mapping.contract, closed.key, mapping.metric)
         stored = self.store.outbox.get(identity)
         if stored is None:
-            return None
+            return
         try:
             line = self._price(customer, mapping, closed, reports, stored.line.rate)
         except Blocked:
-            return None  # nothing newer to compare: what was invoiced stands (a waiting line is settled later)
-        return corrections.correct(self.store, stored, line, dry_run=dry_run)
+            return  # nothing newer to compare: what was invoiced stands (a waiting line is settled later)
+        correction = corrections.correct(self.store, stored, line, dry_run=dry_run)
+        if correction is not None:
+            report.lines.append(correction)
 
     # -- compute and review ------------------------------------------------------------------------------------
 

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from connector.config import Settings
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, ParameterError
 from connector.psa_truth import contract_ref
 from connector.report import RunReport
 from connector.store import Store
 from connector.usage import InvoicingSink, Sink
-from mappings.calendar import BillingCalendar, Invoiced
+from mappings.calendar import BillingCalendar, Invoiced, requested_period
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.lines import LineIdentity
 from mappings.periods import CALENDAR_KINDS, Period, period_containing
@@ -50,7 +50,6 @@ def read_invoiced(
     sink: Sink | None,
     calendar: BillingCalendar,
     now: datetime,
-    *,
     requested: Period | None,
     report: RunReport,
     progress: Callable[[str], None],
@@ -104,3 +103,12 @@ def line_period(
         # figure of it is owed to the contract, so the contract bills the current period.
         return period_containing(mapping.billing_period, today)
     return period
+
+
+def requested_period_of(settings: Settings, key: str, calendar: BillingCalendar, now: datetime) -> Period:
+    """The period `--period` names, refused (exit 2) unless the mapped lines bill such periods and it has begun."""
+    kinds = {line.billing_period for customer in settings.customers for line in customer.lines}
+    try:
+        return requested_period(key, kinds, calendar.today(now))
+    except ValueError as error:
+        raise ParameterError(f"--period: {error}", param="--period") from None

@@ -68,12 +68,25 @@ def print_run_report(report: RunReport) -> None:
     for problem in report.problems:
         stderr.print(f"error: {problem}", markup=False)
     always = (Outcome.PUSHED, Outcome.UNCHANGED, Outcome.PLANNED, Outcome.HELD, Outcome.BLOCKED, Outcome.FAILED)
-    # Each difference with the PSA is named when present: the line's "why" says what to do about it.
-    shown = always + tuple(k for k in DIFFERENCES if report.count(k))
+    # Each difference with the PSA, and each correction, is named when present: the line's "why" says what to do.
+    shown = always + tuple(k for k in (*DIFFERENCES, Outcome.CORRECTION) if report.count(k))
     totals = ", ".join(f"{report.count(k)} {k}" for k in shown)
     stdout.print(f"Run {report.run_id or '-'}: {report.status.upper()} — {totals}", markup=False)
     if report.count(Outcome.HELD) or report.count(Outcome.EDITED):
         stdout.print("Held lines wait for you: `connector review`, then `connector approve`.", markup=False)
+    print_corrections(report)
+
+
+def print_corrections(report: RunReport) -> None:
+    """The corrections the run found, each with the amount to bill by hand (in a dry run or the comparison of an
+    invoiced period: those a sync would record)."""
+    found = [line for line in report.lines if line.outcome is Outcome.CORRECTION]
+    if not found:
+        return
+    told = "a sync would record" if report.dry_run else "recorded"
+    stdout.print(f"{len(found)} correction(s) to bill by hand ({told}; never pushed):", markup=False)
+    for line in found:
+        stdout.print(f"  {' / '.join(line.identity)}: {line.reason}", markup=False)
 
 
 def print_demo(result: DemoResult) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from connector import operations
 from connector.cli import main
 from connector.config import load_settings
 from connector.demo import Sandboxes, running_sandboxes, write_config
@@ -195,3 +197,42 @@ def test_a_portal_snapshot_taken_after_utc_midnight_is_novembers_in_the_msp_zone
     with Store.open(settings.store.path) as store:
         snapshots = [o for o in store.observations.query("axcient") if o.observed_at == taken]
     assert snapshots and {o.period_key for o in snapshots} == {NOVEMBER}
+
+
+def outbox_of(config: Path) -> list[tuple[Any, ...]]:
+    with Store.open(load_settings(config).store.path) as store:
+        return [
+            (s.identity, s.status, s.line.quantity, len(store.outbox.history(s.identity))) for s in store.outbox.lines()
+        ]
+
+
+def test_sync_period_of_an_invoiced_month_compares_prints_the_corrections_and_writes_nothing(
+    tmp_path: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path, sandboxes)
+    config.write_text(config.read_text() + '\n[billing]\nmode = "arrears"\ninvoice_day = 2\n')
+    for day in range(1, 31):
+        run_at(config, sandboxes, datetime(2026, 11, day, 12, tzinfo=UTC))
+    sandboxes["atera"].invoice_retainers(date(2026, 11, 1), date(2026, 11, 30), date(2026, 12, 2))
+    sandboxes["altaro"].set_report(with_late_users("Late Lee"))
+    before, writes = outbox_of(config), sandboxes["atera"].writes()
+
+    # The real CLI, its one clock frozen on 3 December: November is invoiced, so `--period 2026-11` only compares.
+    when = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    monkeypatch.setattr(operations, "sync", functools.partial(sync_once, now=lambda: when))
+    sandboxes["altaro"].reset_window()
+    capsys.readouterr()
+    code = main(["sync", "--period", NOVEMBER, "--config", str(config)])
+    out = capsys.readouterr().out
+    assert code == 5  # a difference found: the review/held code, as the sync that records it ends
+    assert "1 correction(s) to bill by hand (a sync would record; never pushed):" in out
+    assert "Contoso Ltd / " in out and "bill +" in out and "by hand" in out
+    assert outbox_of(config) == before  # no correction recorded, no status changed
+    assert sandboxes["atera"].writes() == writes  # nothing written to Atera, not even December's lines
+
+    sandboxes["altaro"].reset_window()
+    code = main(["sync", "--period", NOVEMBER, "--config", str(config), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 5 and report["dry_run"] is True
+    (owed,) = [line for line in report["lines"] if line["outcome"] == "correction"]
+    assert owed["psa_customer"] == "Contoso Ltd" and owed["period_key"] == NOVEMBER
