@@ -32,6 +32,8 @@ class StatusSummary:
     problems: list[str]
     links: list[dict[str, Any]] = field(default_factory=list)
     progress: list[dict[str, Any]] = field(default_factory=list)
+    # Recorded corrections of invoiced periods: amounts a person bills by hand, then closes with `connector discard`.
+    corrections: int = 0
 
     @property
     def last_run(self) -> dict[str, Any] | None:
@@ -40,11 +42,11 @@ class StatusSummary:
     @property
     def status(self) -> Status:
         """incomplete when something was not billed (a failed push, an unmapped customer, a failed last run);
-        held when lines only wait for review; ok otherwise."""
+        held when lines only wait for review or corrections to be billed by hand; ok otherwise."""
         last = self.last_run
         if self.failed or self.unmapped or (last is not None and last["status"] in _UNHEALTHY_RUNS):
             return Status.INCOMPLETE
-        if self.held:
+        if self.held or self.corrections:
             return Status.HELD
         return Status.OK
 
@@ -55,6 +57,11 @@ class StatusSummary:
             notes.append(f"{self.held} line(s) held for review: `connector review`, then `connector approve`")
         if self.failed:
             notes.append(f"{self.failed} line(s) failed to push: `connector review` says why")
+        if self.corrections:
+            notes.append(
+                f"{self.corrections} correction(s) of invoiced periods to bill by hand: `connector review` lists them "
+                "with the amounts, `connector discard ID` closes one once billed"
+            )
         notes += [f"{u.get('source')} customer {u.get('vendor_customer')!r} is not mapped" for u in self.unmapped]
         last = self.last_run
         if last is not None and last["status"] in _UNHEALTHY_RUNS:
@@ -75,7 +82,12 @@ class StatusSummary:
             "status": self.status,
             "store": {"path": self.store_path, "schema_version": self.schema_version, "bytes": self.store_bytes},
             "runs": self.runs,
-            "waiting": {"held": self.held, "failed": self.failed, "unmapped": self.unmapped},
+            "waiting": {
+                "held": self.held,
+                "failed": self.failed,
+                "corrections": self.corrections,
+                "unmapped": self.unmapped,
+            },
             "attention": self.attention(),
             "links": self.links,
             "progress": self.progress,
@@ -127,4 +139,5 @@ def summarise(settings: Settings, store: Store, *, runs: int = 5, now: datetime 
         problems=list(last_sync["problems"]) if last_sync else [],
         links=_links(store, settings, now or utcnow()),
         progress=push_progress(store.database),
+        corrections=sum(1 for line in lines if line.status is LineStatus.CORRECTION),
     )

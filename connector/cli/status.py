@@ -51,8 +51,8 @@ def status(
 ) -> Status:
     """Show the last runs and what waits for a person.
 
-    Exit 0 when nothing does, 5 when lines are held for review, 3 when something was not billed (a failed push, an
-    unmapped customer, a last run that failed or was incomplete).
+    Exit 0 when nothing does, 5 when lines are held for review or corrections wait to be billed by hand, 3 when
+    something was not billed (a failed push, an unmapped customer, a last run that failed or was incomplete).
     """
     summary = operations.status(state(ctx, config).settings(), runs=runs)
     if output == "json":

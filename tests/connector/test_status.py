@@ -49,7 +49,11 @@ def test_status_exits_5_for_held_lines_and_3_for_a_failed_push(tmp_path: Path) -
     with Store.open(tmp_path / "state.db") as store:
         store.outbox.stage(_line("8"), "first line")
     code, data = _status(config)
-    assert (code, data["status"], data["waiting"]) == (5, "held", {"held": 1, "failed": 0, "unmapped": []})
+    assert (code, data["status"], data["waiting"]) == (
+        5,
+        "held",
+        {"held": 1, "failed": 0, "corrections": 0, "unmapped": []},
+    )
     with Store.open(tmp_path / "state.db") as store:
         failed = store.outbox.stage(_line("3", "Backup servers"), None)
         store.outbox.mark_failed(failed.identity, "HTTP 500")
