@@ -1,4 +1,6 @@
-"""Alerts through apprise: one message per run that has new conditions, one when conditions clear, none repeated."""
+"""Alerts through apprise: one message per run that has new conditions, one when conditions clear, none repeated.
+
+A condition is a failed or incomplete run, an unmapped customer, a line for a person, or a recorded correction."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ from collections.abc import Iterable, Mapping
 
 import apprise
 
+from connector import corrections
 from connector.config import AlertSettings
 from connector.errors import Status
 from connector.report import TO_FIX, RunReport
 from connector.store import Store
-from mappings.lines import Outcome
+from mappings.lines import Outcome, StoredLine
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +26,18 @@ TABLE = "alert_state"
 NEEDS_PERSON = (Outcome.HELD, Outcome.EDITED, *TO_FIX)
 
 
-def conditions(report: RunReport | None, error: BaseException | None = None) -> dict[str, str]:
-    """What needs a person after a run, keyed so the same condition in the next run has the same key."""
+def conditions(
+    report: RunReport | None, error: BaseException | None = None, recorded: Iterable[StoredLine] = ()
+) -> dict[str, str]:
+    """What needs a person after a run, keyed so the same condition in the next run has the same key.
+
+    `recorded`: the corrections the store holds. Read from the store, not the run, since only the run that finds one
+    reports it: it stays a condition until billed by hand (discarded) or cleared, and a further change is new again.
+    """
     found: dict[str, str] = {}
+    for stored in recorded:
+        name = "/".join(stored.identity)
+        found[f"correction:{name}:{stored.line.quantity}"] = f"correction: {name} ({stored.hold_reason or ''})"
     if report is None:
         found["run"] = f"sync failed: {error}" if error is not None else "sync failed"
         return found
@@ -71,7 +83,7 @@ class Alerter:
         """Tell what is new since the last message and what has cleared; remember it only once it was sent."""
         if not self.enabled:
             return
-        now = conditions(report, error)
+        now = conditions(report, error, corrections.recorded(store))
         told = _load(store)
         new = {key: text for key, text in now.items() if key not in told}
         cleared = {key: text for key, text in told.items() if key not in now}

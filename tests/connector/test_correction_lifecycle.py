@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from connector import corrections
 from connector.config import settings_from_data
+from connector.store import Store
 from mappings.lines import LineStatus
 from tests.connector.test_engine import World
 from tests.connector.test_invoice_detection import (
@@ -21,8 +23,9 @@ from tests.connector.test_invoice_detection import (
 )
 
 
-def last_measure_world() -> tuple[World, InvoicingFakeSink]:
-    """Contoso's M365 line bills the month's last observation, so a late figure can go down as well as up."""
+def last_measure_world(store_path: Path | None = None) -> tuple[World, InvoicingFakeSink]:
+    """Contoso's M365 line bills the month's last observation, so a late figure can go down as well as up; the store
+    in memory, or in a file another process (the CLI) can read."""
     config = settings_from_data(
         {
             "customers": [
@@ -37,6 +40,8 @@ def last_measure_world() -> tuple[World, InvoicingFakeSink]:
         }
     )
     w = World(config)
+    if store_path is not None:
+        w.store = w.altaro.store = w.axcient.store = Store.open(store_path)
     del w.altaro.usage["Fabrikam"]
     w.axcient.usage = {}
     sink = InvoicingFakeSink()
@@ -44,8 +49,8 @@ def last_measure_world() -> tuple[World, InvoicingFakeSink]:
     return w, sink
 
 
-def invoiced_november_with_a_correction() -> tuple[World, InvoicingFakeSink]:
-    w, sink = last_measure_world()
+def invoiced_november_with_a_correction(store_path: Path | None = None) -> tuple[World, InvoicingFakeSink]:
+    w, sink = last_measure_world(store_path)
     november(w, 12)
     sink.invoices = {("Contoso Ltd", "M365 backup"): {NOVEMBER}}
     at(w, datetime(2026, 12, 3, 12, tzinfo=UTC))
