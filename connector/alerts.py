@@ -86,13 +86,24 @@ class Alerter:
         now = conditions(report, error, corrections.recorded(store))
         told = _load(store)
         new = {key: text for key, text in now.items() if key not in told}
-        cleared = {key: text for key, text in told.items() if key not in now}
+        # A correction recorded again at another quantity is told as new; its older figure is dropped, not "recovered".
+        superseded = {key for key in told if key not in now and _superseded(key, now)}
+        cleared = {key: text for key, text in told.items() if key not in now and key not in superseded}
         if new and not self.send(f"{TITLE}: {len(new)} new to look at", _body(new.values())):
-            new = {}
+            new, superseded = {}, set()
         if cleared and not self.send(f"{TITLE}: recovered", _body(f"cleared: {text}" for text in cleared.values())):
             cleared = {}
         if new or cleared:
-            _save(store, {key: text for key, text in {**told, **new}.items() if key not in cleared})
+            dropped = cleared.keys() | superseded
+            _save(store, {key: text for key, text in {**told, **new}.items() if key not in dropped})
+
+
+def _superseded(key: str, now: Mapping[str, str]) -> bool:
+    """A correction recorded again at another quantity: the new one is told, the old one did not recover."""
+    if not key.startswith("correction:"):
+        return False
+    line = key.rsplit(":", 1)[0] + ":"
+    return any(other.startswith(line) for other in now)
 
 
 def _body(texts: Iterable[str]) -> str:

@@ -91,3 +91,18 @@ def test_connector_status_exits_held_while_a_correction_waits(
     assert data["waiting"]["corrections"] == 1 and data["status"] == "held"
     assert main(["status", "--config", str(config)]) == 5
     assert "needs attention: 1 correction(s) of invoiced periods to bill by hand" in capsys.readouterr().out
+
+
+def test_a_correction_that_changes_again_is_told_as_new_and_its_older_figure_is_not_recovered(
+    receiver: Receiver,
+) -> None:
+    w, _ = invoiced_november_with_a_correction()
+    alerts = alerter()
+    alerts.after_run(w.store, at(w, DAY_5))
+    late_november(w, 13)  # still above the invoice, by less
+    alerts.after_run(w.store, at(w, datetime(2026, 12, 6, 12, tzinfo=UTC)))
+    assert [body["title"].rsplit(": ", 1)[1] for body in receiver.bodies] == ["1 new to look at", "1 new to look at"]
+    assert "bill +3.50 by hand" in receiver.bodies[1]["message"]
+    late_november(w, 12)  # then back at the invoice: one recovery, of the figure still recorded
+    alerts.after_run(w.store, at(w, datetime(2026, 12, 7, 12, tzinfo=UTC)))
+    assert receiver.bodies[-1]["title"].endswith("recovered") and receiver.bodies[-1]["message"].count("cleared:") == 1
