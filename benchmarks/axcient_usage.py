@@ -28,8 +28,10 @@ def minimum_requests(customers: int, per_customer: list[int], per_page: int, all
     return 1 + customer_pages + sum(max(1, math.ceil(n / per_page)) for n in per_customer)
 
 
-def run(sandbox: AxcientSandbox, directory: Path, per_page: int, all_at_once: bool) -> tuple[float, int, int]:
-    config = directory / f"bench-{per_page}-{all_at_once}.toml"
+def run(
+    sandbox: AxcientSandbox, directory: Path, per_page: int, all_at_once: bool, concurrency: int
+) -> tuple[float, int, int]:
+    config = directory / f"bench-{per_page}-{all_at_once}-{concurrency}.toml"
     config.write_text(
         f"""
 [store]
@@ -42,6 +44,7 @@ username = "{DEFAULT_USERNAME}"
 password = {{ env = "{PASSWORD_ENV}" }}
 per_page = {per_page}
 list_all_accounts = {"true" if all_at_once else "false"}
+concurrency = {concurrency}
 """,
         encoding="utf-8",
     )
@@ -66,20 +69,29 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0, help="added by the sandbox to every answer")
     args = parser.parse_args()
     data = generate_dataset(args.customers, accounts=args.accounts, seed=args.seed)
     owners = Counter(a["customer_id"] for a in data["accounts"])
     per_customer = [owners.get(c["id"], 0) for c in data["customers"]]
     print(f"portal: {len(data['customers'])} customers, {len(data['accounts'])} accounts")
-    print("| accounts listed | per_page | wall time | requests | minimum possible | customers printed |")
-    print("|---|---|---|---|---|---|")
-    with AxcientSandbox(data) as sandbox, tempfile.TemporaryDirectory() as temp:
+    print(f"latency {args.latency_ms:g} ms per request")
+    print("| accounts listed | per_page | concurrency | wall time | latency floor | requests | minimum | customers |")
+    print("|---|---|---|---|---|---|---|---|")
+    variants = ((100, False, 4), (1000, False, 1), (1000, False, 4), (1000, True, 4))
+    with AxcientSandbox(data, latency_ms=args.latency_ms) as sandbox, tempfile.TemporaryDirectory() as temp:
         assert isinstance(sandbox, AxcientSandbox)
-        for per_page, all_at_once in ((100, False), (1000, False), (1000, True)):
-            elapsed, requests, printed = run(sandbox, Path(temp), per_page, all_at_once)
+        for per_page, all_at_once, concurrency in variants:
+            elapsed, requests, printed = run(sandbox, Path(temp), per_page, all_at_once, concurrency)
             least = minimum_requests(len(data["customers"]), per_customer, per_page, all_at_once)
             mode = "all at once" if all_at_once else "per customer"
-            print(f"| {mode} | {per_page} | {elapsed:.2f} s | {requests} | {least} | {printed} |")
+            # The login and the customer pages go one at a time; only the account lists run concurrently.
+            lists = least - 1 - max(1, math.ceil(len(data["customers"]) / per_page))
+            floor = (least - lists + lists / (1 if all_at_once else concurrency)) * args.latency_ms / 1000
+            print(
+                f"| {mode} | {per_page} | {concurrency} | {elapsed:.2f} s | {floor:.2f} s | {requests} | {least} "
+                f"| {printed} |"
+            )
 
 
 if __name__ == "__main__":
