@@ -236,3 +236,36 @@ def test_sync_period_of_an_invoiced_month_compares_prints_the_corrections_and_wr
     assert code == 5 and report["dry_run"] is True
     (owed,) = [line for line in report["lines"] if line["outcome"] == "correction"]
     assert owed["psa_customer"] == "Contoso Ltd" and owed["period_key"] == NOVEMBER
+
+
+def test_a_correction_whose_usage_returns_to_the_invoice_clears_and_status_review_and_reconcile_follow(
+    tmp_path: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, sandboxes)
+    # Billed on the month's last figure, so a late figure can also be withdrawn.
+    text = config.read_text().replace(
+        'metric = "altaro.billed_users"\n', 'metric = "altaro.billed_users"\nmeasure = "last"\n'
+    )
+    config.write_text(text + "\n[billing]\ninvoice_day = 2\n")
+    for day in range(1, 31):
+        run_at(config, sandboxes, datetime(2026, 11, day, 12, tzinfo=UTC))
+    sandboxes["atera"].invoice_retainers(date(2026, 11, 1), date(2026, 11, 30), date(2026, 12, 2))
+    sandboxes["altaro"].set_report(with_late_users("Later Lou"))
+    found = run_at(config, sandboxes, datetime(2026, 12, 3, 12, tzinfo=UTC))
+    assert contoso_m365(found, NOVEMBER) == ["correction"]
+    capsys.readouterr()
+    assert main(["status", "--config", str(config), "--format", "json"]) == 5
+    assert json.loads(capsys.readouterr().out)["waiting"]["corrections"] == 1
+
+    writes = sandboxes["atera"].writes()
+    sandboxes["altaro"].set_report(with_late_users())  # the late user is gone from November's rows
+    cleared = run_at(config, sandboxes, datetime(2026, 12, 4, 12, tzinfo=UTC))
+    assert contoso_m365(cleared, NOVEMBER) == ["unchanged"] and cleared.status == "ok"
+    assert sandboxes["atera"].writes() == writes
+    assert main(["review", "--config", str(config), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["reconcile", "--period", NOVEMBER, "--config", str(config), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and {row["status"] for row in rows} == {"invoiced as pushed"}
+    assert main(["status", "--config", str(config), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["waiting"]["corrections"] == 0
