@@ -316,7 +316,7 @@ class SyncEngine:
         observations = self.store.observations.query(
             source, vendor_customer=usage.vendor_customer, metric=mapping.metric, product=product
         )
-        measured = measure(mapping.measure, observations, period)
+        measured = measure(mapping.measure, observations, period, self.settings.billing.timezone)
         if measured is None:
             raise Blocked(
                 f"no complete {mapping.metric} observation for {usage.vendor_customer!r}"

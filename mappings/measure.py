@@ -60,10 +60,11 @@ def vendor_period_overlaps(period_key: str, period: Period) -> bool:
     return month is None or period.overlaps(*month)
 
 
-def counts_in(observation: Observation, period: Period) -> bool:
-    """Whether an observation belongs to the billing period."""
+def counts_in(observation: Observation, period: Period, timezone: str = "UTC") -> bool:
+    """Whether an observation belongs to the billing period, its day taken in the MSP's zone (the periods' own)."""
     month = month_bounds(observation.period_key)
-    seen_on = observation.observed_at.date()
+    # A poll at noon in Kiritimati is the day before in UTC: a week bounded in the MSP's zone must date it there.
+    seen_on = observation.observed_at.astimezone(ZoneInfo(timezone)).date()
     if month is None:
         return period.contains(seen_on)
     if not period.overlaps(*month):
@@ -73,13 +74,13 @@ def counts_in(observation: Observation, period: Period) -> bool:
     return whole_month_inside or period.contains(seen_on)
 
 
-def peak(observations: Iterable[Observation], period: Period) -> Measured | None:
+def peak(observations: Iterable[Observation], period: Period, timezone: str = "UTC") -> Measured | None:
     """The period's quantity: the peak of its complete observations, or None when nothing complete was observed.
 
     Vendors bill the highest usage seen in their month, so several polls in a month bill their maximum; a quarterly
     or yearly line bills the highest monthly peak inside it.
     """
-    counted = [o for o in observations if o.complete and counts_in(o, period)]
+    counted = [o for o in observations if o.complete and counts_in(o, period, timezone)]
     # Observations recorded before sources' numbers were guarded may hold a NaN (comparing it raises) or a negative
     # (a credit): never billable, and one must not stop every later sync.
     candidates = [o for o in counted if o.quantity.is_finite() and o.quantity >= 0]
@@ -100,11 +101,11 @@ def peak(observations: Iterable[Observation], period: Period) -> Measured | None
     )
 
 
-def measure(how: str, observations: Iterable[Observation], period: Period) -> Measured | None:
+def measure(how: str, observations: Iterable[Observation], period: Period, timezone: str = "UTC") -> Measured | None:
     """The period's quantity by the line's measure: peak (what vendors bill), last, or average of complete ones."""
     if how == "peak":
-        return peak(observations, period)
-    counted = [o for o in observations if o.complete and counts_in(o, period) and o.quantity.is_finite()]
+        return peak(observations, period, timezone)
+    counted = [o for o in observations if o.complete and counts_in(o, period, timezone) and o.quantity.is_finite()]
     counted = sorted((o for o in counted if o.quantity >= 0), key=lambda o: o.observed_at)
     if not counted:
         return None
@@ -145,7 +146,7 @@ def coverage(observations: Iterable[Observation], period: Period, timezone: str)
     zone = ZoneInfo(timezone)
     covered: set[date] = set()
     for observation in observations:
-        if not (observation.complete and counts_in(observation, period)):
+        if not (observation.complete and counts_in(observation, period, timezone)):
             continue
         seen = observation.observed_at.astimezone(zone).date()
         month = month_bounds(observation.period_key)
