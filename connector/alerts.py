@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 import apprise
 
 from connector import corrections
-from connector.config import AlertSettings
 from connector.errors import Status
 from connector.report import TO_FIX, RunReport
+from connector.sections import AlertSettings
 from connector.store import Store
 from mappings.lines import Outcome, StoredLine
 

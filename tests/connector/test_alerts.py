@@ -15,9 +15,9 @@ import pytest
 
 from connector.alerts import Alerter, conditions
 from connector.cli import build_app, run
-from connector.config import AlertSettings
 from connector.report import RunReport
 from connector.secrets import SecretRef
+from connector.sections import AlertSettings
 from connector.store import Store
 from mappings.lines import LineIdentity, LineResult, Outcome
 
