@@ -67,11 +67,16 @@ def correct(store: Store, stored: StoredLine | None, line: Line, *, dry_run: boo
     reason = _reason(line, stored)
     log.warning("%s / %s: correction: %s", line.psa_customer, line.contract, reason)
     if not dry_run:
-        with store.transaction():
-            store.outbox.mark_correction(line, reason)
-            details = {"identity": list(line.identity), "quantity": str(line.quantity), "reason": reason}
-            store.runs.audit("correction", line.psa_customer, details)
+        _recorded(store, line, reason, "correction", store.outbox.mark_correction)
     return LineResult(line.identity, Outcome.CORRECTION, line, reason)
+
+
+def _recorded(store: Store, line: Line, reason: str, event: str, change: Callable[[Line, str], object]) -> None:
+    """The outbox change and its audit entry, in one transaction: the audit never tells of a change not made."""
+    with store.transaction():
+        change(line, reason)
+        details = {"identity": list(line.identity), "quantity": str(line.quantity), "reason": reason}
+        store.runs.audit(event, line.psa_customer, details)
 
 
 def clear(store: Store, stored: StoredLine, line: Line, *, dry_run: bool) -> LineResult:
@@ -83,10 +88,7 @@ def clear(store: Store, stored: StoredLine, line: Line, *, dry_run: bool) -> Lin
     )
     log.info("%s / %s: %s", line.psa_customer, line.contract, reason)
     if not dry_run:
-        with store.transaction():
-            store.outbox.clear_correction(line, reason)
-            details = {"identity": list(line.identity), "quantity": str(line.quantity), "reason": reason}
-            store.runs.audit("correction cleared", line.psa_customer, details)
+        _recorded(store, line, reason, "correction cleared", store.outbox.clear_correction)
     return LineResult(line.identity, Outcome.UNCHANGED, line, reason, stored.psa_ref)
 
 
