@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any
 
 from connector.errors import DataError
+from providers.altaro.cells import Cells
 from providers.altaro.counts import (
     EXCLUDED_SAMPLE,
-    MAX_OBJECT_GB,
     SAMPLE_SIZE,
     CustomerCount,
     Group,
@@ -92,7 +91,8 @@ class BillingRules:
 # Fingerprints of the rows counted, per customer (`customer_key`), Month cell and Customer ID.
 Fingerprints = dict[tuple[str, str, str], set[int]]
 # What the tally's loop holds in locals for one group: Month and Customer ID cells, the group, its row fingerprints
-# (this report's, earlier ones'), its users, exclusions, sizes by product and customer key.
+# (this report's, earlier ones'), its users, exclusions, sizes by product (`cells.Size` values while the loop runs)
+# and customer key.
 _Slot = tuple[
     str,
     str,
@@ -101,70 +101,9 @@ _Slot = tuple[
     AbstractSet[int],
     dict[str, int],
     tuple[tuple[re.Pattern[str], str], ...],
-    dict[str, Decimal],
+    dict[str, Any],
     str,
 ]
-
-SIZES_REMEMBERED = 1 << 16  # size cells: a report repeats a few thousand values (12.40); memory stays bounded
-
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class _Remembered(dict[K, V]):
-    """A dict that works a missing key's value out once (`learn`): the loop subscripts it, no `.get` call per row."""
-
-    def __init__(self, learn: Callable[[K], V]) -> None:
-        super().__init__()
-        self._learn = learn
-
-    def __missing__(self, key: K) -> V:
-        value = self[key] = self._learn(key)
-        return value
-
-
-class _Cells:
-    """What raw Object Type, Product and size cells mean, remembered: a report has few of each, and a million rows.
-
-    The tally's loop subscripts `types` and `products` (a new spelling is worked out on its first row) and looks a
-    size up in `sizes`, calling `size_of` on a miss (a bad size is noted on every row that has it).
-    """
-
-    def __init__(self, billable: frozenset[str], product_bits: dict[str, int]) -> None:
-        self.types = _Remembered(self.type_of)  # raw type -> (billable, the spelling shown for it)
-        self.products = _Remembered(self.product_of)  # raw product -> (product, its bit in the users' masks)
-        self.sizes: dict[str, tuple[Decimal]] = {}  # raw size -> (GB,), for plausible sizes only
-        self._spellings: dict[str, str] = {}
-        self._billable = billable
-        self._product_bits = product_bits
-
-    def type_of(self, raw: str) -> tuple[bool, str]:
-        folded = raw.strip().casefold()
-        # One spelling per type in the explanation (MAILBOX and Mailbox are one type).
-        return folded in self._billable, self._spellings.setdefault(folded, raw.strip())
-
-    def product_of(self, raw: str) -> tuple[str, int]:
-        product = raw.strip()
-        if product not in self._product_bits:
-            self._product_bits[product] = len(self._product_bits)
-        return product, 1 << self._product_bits[product]
-
-    def size_of(self, raw: str, group: Group, report: ReportRows) -> tuple[Decimal]:
-        """The GB a size cell holds; a cell that is not a finite size from 0 to MAX_OBJECT_GB is noted on the group
-        as bad vendor data and adds nothing (the group then bills no size at all)."""
-        try:
-            value = Decimal(raw)
-            plausible = Decimal(0) <= value <= MAX_OBJECT_GB
-        except InvalidOperation:  # not a number; or NaN, which no comparison accepts
-            plausible = False
-        if not plausible:
-            group.bad_size(report.position, raw)
-            return (Decimal(0),)
-        known = (value,)
-        if len(self.sizes) < SIZES_REMEMBERED:
-            self.sizes[raw] = known
-        return known
 
 
 def _skip_odd_row(report: ReportRows, row: list[str]) -> bool:
@@ -217,7 +156,7 @@ class ReportTally:
 
     # The per-row hot loop, benchmarked on a 1,000,000-row report (benchmarks/altaro_users.py). It stays one loop
     # over local variables because a call or an attribute lookup per row costs more than the counting itself. What
-    # does not happen on every row (a new customer or month, a new user, a new type, product or size spelling, an
+    # does not happen on every row (a new customer or month, a new user, a new type, product, name or size spelling, an
     # excluded name, a size that is not a plausible size, a row of the wrong width) is handled outside it.
     def _count(self, report: ReportRows, groups: dict[tuple[str, str, str], Group]) -> int:
         """Count a report's rows into `groups` (customer, Month and ID cells -> totals); returns the rows counted."""
@@ -226,9 +165,9 @@ class ReportTally:
         # An absent Month or Customer ID column reads the customer cell again: one group key for every report
         # shape, with no test per row (`_group` knows the column is absent).
         mi, ii = (ci if index is None else index for index in (cols.month, cols.customer_id))
-        width, zero = report.width, Decimal(0)
-        cells = _Cells(self.rules.billable_types, self.products)
-        types, products, known_sizes = cells.types, cells.products, cells.sizes
+        width = report.width
+        cells = Cells(self.rules.billable_types, self.products, groups.values())
+        types, products, keys, known_sizes = cells.types, cells.products, cells.keys, cells.sizes
         # Each customer cell's last group and its containers: a row of another customer than the previous one
         # (reports in random order) costs one string-keyed lookup and two compares, no tuple and no call.
         slots: dict[str, _Slot] = {}
@@ -251,7 +190,7 @@ class ReportTally:
             if exclusions and group.exclude(row[ni], row[ki]):
                 continue  # neither a user nor storage the MSP charges for
             billable, shown_kind = types[row[ti]]
-            key = row[ki].strip().casefold()
+            key = keys[row[ki]]
             if not key:
                 group.blank += 1
             elif billable:
@@ -263,9 +202,10 @@ class ReportTally:
             else:
                 group.not_users[shown_kind].add(key)
             if si is not None and (cell := row[si]):
-                # Sizes are remembered as 1-tuples: a zero Decimal is falsy, so "0.00" would be parsed on every row.
+                # Sizes are remembered as 1-tuples: a zero is falsy, so "0.00" would be parsed on every row.
                 (size,) = known_sizes.get(cell) or cells.size_of(cell, group, report)
-                sizes[product] = sizes.get(product, zero) + size
+                sizes[product] = sizes.get(product, 0) + size
+        cells.finish()
         return sum(group.rows for group in groups.values())
 
     def _group(
