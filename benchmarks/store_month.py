@@ -13,6 +13,7 @@ import argparse
 import csv
 import io
 import random
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -128,14 +129,16 @@ def poll(store: Store, body: bytes, at: datetime, keep: int) -> int:
     return call.fetch_id
 
 
-def sizes(path: Path) -> dict[str, float]:
-    """MiB per table and index (SQLite's dbstat), for the breakdown."""
+def sizes(path: Path) -> dict[str, tuple[float, float]]:
+    """MiB per table and index, and how much of it holds data (SQLite's dbstat), for the breakdown."""
     with sqlite3.connect(path) as db:
         try:
-            rows = db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+            rows = db.execute(
+                "SELECT name, SUM(pgsize), SUM(payload) FROM dbstat GROUP BY name ORDER BY 2 DESC"
+            ).fetchall()
         except sqlite3.OperationalError:
             return {}
-    return {name: size / 2**20 for name, size in rows}
+    return {name: (size / 2**20, used / 2**20) for name, size, used in rows}
 
 
 def main() -> None:
@@ -149,6 +152,7 @@ def main() -> None:
     parser.add_argument("--new-users", type=int, default=20, help="users added to the report each day")
     parser.add_argument("--grow", type=float, default=0.05, help="share of portal accounts growing each day")
     parser.add_argument("--keep-periods", type=int, default=None, help="[store] keep_periods, applied each day")
+    parser.add_argument("--save", type=Path, default=None, help="copy the store there at the end, to study it")
     args = parser.parse_args()
     rng = random.Random(0)
     altaro, axcient = Altaro(args.customers, args.rows, rng), Axcient(args.customers, args.accounts, rng)
@@ -171,18 +175,21 @@ def main() -> None:
                         store.prune(first, at)
                 store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 rows = store.db.execute("SELECT COUNT(*) FROM observations").fetchone()[0]
+                parts = store.db.execute("SELECT MAX(id) FROM explanation_parts").fetchone()[0]
                 print(
                     f"day {day + 1:>2}: {path.stat().st_size / 2**20:6.1f} MiB, {rows:>7} observation rows "
-                    "(their daily repeats inside them), "
+                    f"(their daily repeats inside them), explanation parts up to id {parts}, "
                     f"report {len(body) / 1e6:.1f} MB, {time.perf_counter() - started:5.0f} s",
                     flush=True,
                 )
         breakdown = sizes(path)
+        if args.save is not None:
+            shutil.copyfile(path, args.save)
         total = path.stat().st_size / 2**20
     print(f"after {args.days} days of {args.polls} polls: store {total:.1f} MiB")
-    for name, mib in breakdown.items():
+    for name, (mib, used) in breakdown.items():
         if mib >= 0.05:
-            print(f"  {name:<36} {mib:7.1f} MiB")
+            print(f"  {name:<36} {mib:7.1f} MiB ({used:.1f} MiB of data)")
 
 
 if __name__ == "__main__":

@@ -106,24 +106,39 @@ class Observations:
 
     def _insert(self, news: list[Observation]) -> None:
         roots = self.explanations.keep([o.inputs for o in news])
+        series = self._series(news)
         self._db.db.conn.executemany(
-            f"INSERT INTO observations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)",
+            "INSERT INTO observation_rows (series_id, quantity, observed_at, complete, inputs, fetch_id, run_id, "
+            "explanation_id) VALUES (?, ?, ?, ?, '', ?, ?, ?)",
             [
-                (
-                    *_keys(o.source, o.vendor_customer, o.metric),
-                    o.period_key,
-                    str(o.quantity),
-                    masked(o.unit),
-                    iso(o.observed_at),
-                    int(o.complete),
-                    masked(o.product),
-                    o.fetch_id,
-                    o.run_id,
-                    root,
-                )
-                for o, root in zip(news, roots, strict=True)
+                (serie, str(o.quantity), iso(o.observed_at), int(o.complete), o.fetch_id, o.run_id, root)
+                for o, root, serie in zip(news, roots, series, strict=True)
             ],
         )
+
+    def _series(self, news: list[Observation]) -> list[int]:
+        """Each observation's series (its identity, exactly as sent), added when it is the first of its series."""
+        ids: dict[tuple[str | None, ...], int] = {}
+        for o in news:
+            key = (*_keys(o.source, o.vendor_customer, o.metric, o.product), o.period_key, masked(o.unit))
+            if key in ids:
+                continue
+            # The index ignores a name's case; the series is the one spelled exactly so.
+            row = self._db.execute(
+                "SELECT id FROM observation_series WHERE source = ? AND vendor_customer = ? COLLATE NOCASE "
+                "AND metric = ? AND product = ? AND period_key = ? AND vendor_customer = ? AND unit = ?",
+                [*key[:5], key[1], key[5]],
+            ).fetchone()
+            if row is None:
+                row = self._db.execute(
+                    "INSERT INTO observation_series (source, vendor_customer, metric, product, period_key, unit) "
+                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    list(key),
+                ).fetchone()
+            ids[key] = int(row[0])
+        return [
+            ids[(*_keys(o.source, o.vendor_customer, o.metric, o.product), o.period_key, masked(o.unit))] for o in news
+        ]
 
     def _repeat(self, repeats: list[tuple[_Last, Observation]]) -> None:
         refs = self.explanations.against([o.inputs for _, o in repeats], [last.explanation_id for last, _ in repeats])
@@ -139,7 +154,7 @@ class Observations:
             last.repeats.append((batches[key], ref))
             changed[last.id] = last
         self._db.db.conn.executemany(
-            "UPDATE observations SET repeats = ?, last_seen_at = ? WHERE id = ?",
+            "UPDATE observation_rows SET repeats = ?, last_seen_at = ? WHERE id = ?",
             [(encode(last.repeats), iso(last.seen), last.id) for last in changed.values()],
         )
 
@@ -219,9 +234,9 @@ class Observations:
         """Whether observations taken from this ledger call are stored already (as rows, or repeats of rows)."""
         # A call is one source's: its id in a batch of repeats is enough.
         row = self._db.execute(
-            "SELECT 1 FROM observations WHERE source = ? AND fetch_id = ? UNION ALL "
+            "SELECT 1 FROM observations WHERE fetch_id = ? AND source = ? UNION ALL "
             "SELECT 1 FROM observation_batches WHERE fetch_id = ? LIMIT 1",
-            [masked(source), fetch_id, fetch_id],
+            [fetch_id, masked(source), fetch_id],
         ).fetchone()
         return row is not None
 

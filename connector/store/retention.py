@@ -74,10 +74,14 @@ def prune(database: Database, first_kept: date) -> Pruned:
     moment = datetime.combine(first_kept - timedelta(days=1), time(), tzinfo=UTC)
     with database.transaction():
         observations = database.execute(
-            f"DELETE FROM observations WHERE CASE WHEN {_MONTH_KEY} THEN period_key < ? "
-            "ELSE COALESCE(last_seen_at, observed_at) < ? END",
+            "DELETE FROM observation_rows WHERE id IN (SELECT id FROM observations WHERE "
+            f"CASE WHEN {_MONTH_KEY} THEN period_key < ? ELSE COALESCE(last_seen_at, observed_at) < ? END)",
             [first_kept.strftime("%Y-%m"), iso(moment)],
         ).rowcount
+        database.execute(
+            "DELETE FROM observation_series WHERE NOT EXISTS "
+            "(SELECT 1 FROM observation_rows WHERE series_id = observation_series.id)"
+        )
         if observations:
             Explanations(database).forget_unreached(_explanations(database))
         payloads = database.execute(

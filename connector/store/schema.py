@@ -119,5 +119,50 @@ def _v7(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE payloads ADD COLUMN compressed INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+# What identifies a series: the columns every observation of it shares.
+SERIES_KEY = "source, vendor_customer, metric, product, period_key, unit"
+
+
+def _v8(db: sqlite_utils.Database) -> None:
+    # A row and its index entry spelled out its source, customer, metric, product, vendor period and unit again:
+    # over half the bytes of a month of observations. Those now live once in `observation_series`, the rows
+    # (`observation_rows`) refer to theirs by number, and `observations` is a view that reads as the table did.
+    db.execute(
+        "CREATE TABLE observation_series (id INTEGER PRIMARY KEY, source TEXT NOT NULL, vendor_customer TEXT NOT NULL, "
+        "metric TEXT NOT NULL, product TEXT NOT NULL, period_key TEXT NOT NULL, unit TEXT NOT NULL)"
+    )
+    db.execute(
+        f"INSERT INTO observation_series ({SERIES_KEY}) SELECT {SERIES_KEY} FROM observations "
+        f"GROUP BY {SERIES_KEY} ORDER BY MIN(id)"
+    )
+    # Only the copy below looks series up by their exact key; lookups ignore a name's case (the index after it).
+    db.execute(f"CREATE UNIQUE INDEX series_exact ON observation_series ({SERIES_KEY})")
+    db.execute(
+        "CREATE TABLE observation_rows (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, quantity TEXT NOT NULL, "
+        "observed_at TEXT NOT NULL, complete INTEGER NOT NULL, inputs TEXT NOT NULL DEFAULT '', run_id INTEGER, "
+        "fetch_id INTEGER, explanation_id INTEGER, repeats BLOB, last_seen_at TEXT)"
+    )
+    joined = " AND ".join(f"s.{column} = o.{column}" for column in SERIES_KEY.split(", "))
+    db.execute(
+        "INSERT INTO observation_rows SELECT o.id, s.id, o.quantity, o.observed_at, o.complete, o.inputs, o.run_id, "
+        "o.fetch_id, o.explanation_id, o.repeats, o.last_seen_at "
+        f"FROM observations o JOIN observation_series s ON {joined}"
+    )
+    db.execute("DROP INDEX series_exact")
+    db.execute("DROP TABLE observations")
+    db.execute(
+        "CREATE INDEX series_by_customer ON observation_series "
+        "(source, vendor_customer COLLATE NOCASE, metric, product, period_key)"
+    )
+    # An index entry holds its row's id too: a series' last row is the end of its range.
+    db.execute("CREATE INDEX observation_rows_by_series ON observation_rows (series_id)")
+    db.execute("CREATE INDEX observation_rows_by_fetch ON observation_rows (fetch_id)")
+    db.execute(
+        "CREATE VIEW observations AS SELECT r.id, s.source, s.vendor_customer, s.metric, s.product, s.period_key, "
+        "r.quantity, s.unit, r.observed_at, r.complete, r.inputs, r.run_id, r.fetch_id, r.explanation_id, r.repeats, "
+        "r.last_seen_at, r.series_id FROM observation_rows r JOIN observation_series s ON s.id = r.series_id"
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.store import MIGRATIONS, Store
+from connector.store.observations import encode
 from mappings.measure import Observation
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -101,30 +102,52 @@ def test_a_repeat_whose_explanation_changed_shape_is_kept_whole() -> None:
     assert store.db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 1
 
 
-@pytest.mark.parametrize("schema", [5, 6])
+@pytest.mark.parametrize("schema", [5, 6, 7])
 def test_a_store_of_an_earlier_schema_keeps_its_rows_and_they_take_repeats(tmp_path: Path, schema: int) -> None:
-    """Before v6 an explanation was stored inline; v6 stored it in parts; since v7 a daily repeat joins its row."""
+    """Before v6 an explanation was stored inline; v6 stored it in parts; since v7 a daily repeat joins its row; since
+    v8 a row refers to its series (source, customer, metric, product, period and unit kept once)."""
     path = tmp_path / "state.db"
     with Store.open(path, migrations=MIGRATIONS[:schema]) as old:
         assert old.schema_version == schema
         inline = json.dumps(explanation(1, call=6)) if schema == 5 else ""
-        old.db.execute(
-            "INSERT INTO observations (source, vendor_customer, metric, product, period_key, quantity, unit, "
-            "observed_at, complete, inputs) VALUES ('axcient', 'Contoso', 'axcient.pc_gb', '', '2026-11', '3', "
-            "'GB', ?, 1, ?)",
-            [T0.isoformat(), inline],
-        )
-        if schema == 6:  # as v6 wrote it: the explanation in parts
+        for customer in ("Contoso", "CONTOSO", "Fabrikam"):  # a name whose capitalisation changed stays as sent
+            old.db.execute(
+                "INSERT INTO observations (source, vendor_customer, metric, product, period_key, quantity, unit, "
+                "observed_at, complete, inputs) VALUES ('axcient', ?, 'axcient.pc_gb', '', '2026-11', '3', "
+                "'GB', ?, 1, ?)",
+                [customer, T0.isoformat(), inline],
+            )
+        if schema >= 6:  # as v6 wrote it: the explanation in parts
             (root,) = old.observations.explanations.keep([explanation(1, call=6)])
             old.db.execute("UPDATE observations SET explanation_id = ?", [root])
+        if schema == 7:  # as v7 wrote a daily repeat: appended to its row, with its poll's batch
+            batch = old.db.execute(
+                "INSERT INTO observation_batches (observed_at, fetch_id, run_id) VALUES (?, NULL, NULL)",
+                [(T0 + timedelta(hours=12)).isoformat()],
+            ).lastrowid
+            old.db.execute(
+                "UPDATE observations SET repeats = ?, last_seen_at = ? WHERE vendor_customer = 'Fabrikam'",
+                [encode([(batch, 0)]), (T0 + timedelta(hours=12)).isoformat()],
+            )
     with Store.open(path) as new:
-        new.observations.record([observation(explanation(1, call=7), at=T0 + timedelta(days=1))])
-        new.observations.record([observation(explanation(1, call=7), at=T0 + timedelta(days=2), quantity=4)])
+        assert new.schema_version == len(MIGRATIONS)
+        new.observations.record([observation(explanation(1, call=7), at=T0 + timedelta(days=1), customer="CONTOSO")])
+        new.observations.record(
+            [observation(explanation(1, call=7), at=T0 + timedelta(days=2), quantity=4, customer="CONTOSO")]
+        )
         stored = new.observations.query("axcient", vendor_customer="contoso")
-        assert [(o.observed_at - T0, o.quantity, o.inputs) for o in stored] == [
-            (timedelta(0), 3, explanation(1, call=6)),
-            (timedelta(days=1), 3, explanation(1, call=7)),
-            (timedelta(days=2), 4, explanation(1, call=7)),
+        assert [(o.vendor_customer, o.observed_at - T0, o.quantity, o.inputs) for o in stored] == [
+            ("Contoso", timedelta(0), 3, explanation(1, call=6)),
+            ("CONTOSO", timedelta(0), 3, explanation(1, call=6)),
+            ("CONTOSO", timedelta(days=1), 3, explanation(1, call=7)),
+            ("CONTOSO", timedelta(days=2), 4, explanation(1, call=7)),
+        ]
+        fabrikam = new.observations.query("axcient", vendor_customer="Fabrikam")
+        repeated = [timedelta(0), timedelta(hours=12)] if schema == 7 else [timedelta(0)]
+        assert [(o.observed_at - T0, o.quantity, o.unit, o.inputs) for o in fabrikam] == [
+            (at, 3, "GB", explanation(1, call=6)) for at in repeated
         ]
         inline = new.db.execute("SELECT inputs = '', repeats IS NOT NULL FROM observations ORDER BY id").fetchall()
-        assert inline == [(schema == 6, 1), (1, 0)]
+        assert inline == [(schema >= 6, 0), (schema >= 6, 1), (schema >= 6, schema == 7), (1, 0)]
+        # Three series came from the old rows, the new row joined one of them; no series was added for it.
+        assert new.db.execute("SELECT COUNT(*) FROM observation_series").fetchone()[0] == 3
