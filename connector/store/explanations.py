@@ -23,12 +23,17 @@ from connector.store.database import Database
 # "objects", ...). Deeper values repeat as a whole or not at all, so splitting them would only add nodes.
 DEPTH = 2
 
-# What a part is: a value's JSON, a node mapping keys to parts, a patch of another explanation (see `against`), or
-# a value's JSON compressed (zlib): lists of accounts or users, which change from day to day, compress 2 to 4 times.
-LEAF, NODE, PATCH, PACKED = 0, 1, 2, 3
+# What a part is: a value's JSON, a node mapping keys to parts, a patch of another explanation (see `against`), a
+# value's JSON compressed (zlib): lists of accounts or users, which change from day to day, compress 2 to 4 times;
+# or a patch that names the explanation it applies to (`[base id, patch]`, see `rebased`).
+LEAF, NODE, PATCH, PACKED, REBASED = 0, 1, 2, 3, 4
 
 # Leaves from this long (in characters) are compressed, when that makes them shorter.
 _PACK_FROM = 200
+
+# A row explained as a change of the row before it makes a chain that reading follows to its start: after this many
+# links the next row starts a chain of its own (a month of daily changes is one chain).
+CHAIN = 32
 
 # Parameters per statement stay well under SQLite's limit (32,766 since 3.32; 999 before).
 _CHUNK = 500
@@ -36,7 +41,7 @@ _CHUNK = 500
 # Reachable parts from given roots: a node's or a patch's body is JSON whose integers are the ids of parts.
 _TREE = (
     "WITH RECURSIVE tree(id) AS (SELECT value FROM json_each(?) UNION "
-    "SELECT child.value FROM tree JOIN explanation_parts p ON p.id = tree.id AND p.node IN (1, 2), "
+    "SELECT child.value FROM tree JOIN explanation_parts p ON p.id = tree.id AND p.node IN (1, 2, 4), "
     "json_tree(p.body) child WHERE child.type = 'integer') "
 )
 
@@ -138,6 +143,22 @@ def _split(values: Sequence[Any]) -> tuple[list[_Part], list[_Part]]:
     return roots, [part for _, part in splitter.seen.values()]
 
 
+def _diff(node: _Part, base: _Part, depth: int) -> dict[str, Any]:
+    """What turns `base` into `node`: a key's new part, None for a key gone, a dict for a changed child node (within
+    `depth`); empty when they are equal."""
+    base_children = dict(base.children or [])
+    patch: dict[str, Any] = {key: None for key in base_children if key not in dict(node.children or [])}
+    for key, child in node.children or []:
+        old = base_children.get(key)
+        if old is not None and old.digest == child.digest:
+            continue
+        if old is not None and old.children is not None and child.children is not None and depth > 1:
+            patch[key] = _diff(child, old, depth - 1)
+        else:
+            patch[key] = child
+    return patch
+
+
 class Explanations:
     """The `explanation_parts` table: write within the caller's transaction; read any time."""
 
@@ -160,35 +181,60 @@ class Explanations:
         A source repeating yesterday's explanation but for one member (the call it came from) costs one patch that
         every customer of that call shares, not a copy of each explanation.
         """
-        roots, _ = _split(values)
-        base_ids = sorted({base for base in bases if base is not None})
-        known = self._parts(base_ids)
         refs = []
-        for root, base in zip(roots, bases, strict=True):
-            if base is None or base not in known or known[base][0] != NODE or root.children is None:
+        for root, _, patch in self._diffs(values, bases):
+            if patch is None:
                 refs.append(self._store_tree(root))
-            elif known[base][1] == root.digest:
+            elif not patch:
                 refs.append(0)
             else:
-                patch = self._patch(root, known[base][2], DEPTH)
-                refs.append(self._store_parts([(PATCH, _dumps(patch))])[0])
+                refs.append(self._store_parts([(PATCH, _dumps(self._stored(patch)))])[0])
         return refs
 
-    def _patch(self, node: _Part, base_body: str, depth: int) -> dict[str, Any]:
-        """What turns the base node into `node`: a key's new part id, None for a key gone, a dict for a changed
-        child node (within `depth`)."""
-        base_children: dict[str, int] = json.loads(base_body)
-        known = self._parts(list(base_children.values()))
-        patch: dict[str, Any] = {key: None for key in base_children if key not in dict(node.children or [])}
-        for key, child in node.children or []:
-            base = known.get(base_children.get(key, -1))
-            if base is not None and base[1] == child.digest:
-                continue
-            if base is not None and base[0] == NODE and child.children is not None and depth > 1:
-                patch[key] = self._patch(child, base[2], depth - 1)
+    def rebased(self, values: Sequence[Any], bases: Sequence[int | None]) -> list[int]:
+        """Store each value as a change of its base explanation that names its base; returns the value's id: the
+        base's own when they are equal, else a part that needs nothing else to be read.
+
+        A series' next row differs from the row before it in what changed (a grown account's list): it stores that,
+        not a new copy of each node above it.
+        """
+        ids = []
+        for root, base, patch in self._diffs(values, bases):
+            if patch is None or base is None:
+                ids.append(self._store_tree(root))
+            elif not patch:
+                ids.append(base)
             else:
-                patch[key] = self._store_tree(child)
-        return patch
+                ids.append(self._store_parts([(REBASED, _dumps([base, self._stored(patch)]))])[0])
+        return ids
+
+    def _diffs(
+        self, values: Sequence[Any], bases: Sequence[int | None]
+    ) -> Iterator[tuple[_Part, int | None, dict[str, Any] | None]]:
+        """Each value's parts, its base, and what turns the base into it (None when the shapes differ)."""
+        roots, _ = _split(values)
+        wanted = sorted({base for base in bases if base is not None})
+        rebuilder = self.load(wanted)
+        # The bases as they read back, split alike: parts compare by digest, as stored ones would.
+        splitter = _Splitter()
+        known = {base: splitter.split(rebuilder.value(base)) for base in wanted}
+        for root, base in zip(roots, bases, strict=True):
+            old = known.get(base) if base is not None else None
+            if old is None or rebuilder.links(base or 0) >= CHAIN - 1 or old.children is None or root.children is None:
+                yield root, base, None
+            else:
+                yield root, base, _diff(root, old, DEPTH)
+
+    def _stored(self, patch: dict[str, Any]) -> dict[str, Any]:
+        """A patch as stored: each new part replaced by its id, once its parts are stored."""
+        return {
+            key: change
+            if change is None
+            else self._stored(change)
+            if isinstance(change, dict)
+            else self._store_tree(change)
+            for key, change in patch.items()
+        }
 
     def _store_tree(self, root: _Part) -> int:
         self._store_all(list({id(part): part for part in root.reachable()}.values()))
@@ -223,18 +269,6 @@ class Explanations:
             )
             known |= self._ids(list(missing))
         return [known[d] for d in digests]
-
-    def _parts(self, ids: list[int]) -> dict[int, tuple[int, bytes, str]]:
-        """Kind, digest and body of stored parts."""
-        found: dict[int, tuple[int, bytes, str]] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT id, node, digest, body FROM explanation_parts WHERE id IN ({marks})", chunk
-            )
-            found.update((int(i), (int(kind), bytes(digest), body)) for i, kind, digest, body in rows)
-        return found
 
     def _ids(self, digests: list[bytes]) -> dict[bytes, int]:
         found: dict[bytes, int] = {}
@@ -275,6 +309,8 @@ class Rebuilder:
     def value(self, part_id: int, base: int | None = None) -> Any:
         """The explanation `part_id` holds; a patch is applied to the explanation `base` holds."""
         kind, body = self._bodies[part_id]
+        if kind == REBASED:
+            return self._rebased(part_id)
         if kind == LEAF:
             return json.loads(body)
         if kind == PACKED:
@@ -284,6 +320,27 @@ class Rebuilder:
         if base is None:
             raise ValueError(f"explanation part {part_id} is a patch, and no explanation was given to apply it to")
         return self._apply(self.value(base), json.loads(body))
+
+    def links(self, part_id: int) -> int:
+        """How many patches lead from this explanation to a whole one."""
+        count = 0
+        kind, body = self._bodies[part_id]
+        while kind == REBASED:
+            count += 1
+            kind, body = self._bodies[json.loads(body)[0]]
+        return count
+
+    def _rebased(self, part_id: int) -> Any:
+        patches = []
+        kind, body = self._bodies[part_id]
+        while kind == REBASED:
+            part_id, patch = json.loads(body)
+            patches.append(patch)
+            kind, body = self._bodies[part_id]
+        value = self.value(part_id)
+        for patch in reversed(patches):
+            value = self._apply(value, patch)
+        return value
 
     def _apply(self, value: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         for key, change in patch.items():

@@ -86,10 +86,11 @@ class Observations:
         That daily repeat is appended to the row it repeats (a few bytes: its poll's batch, and its explanation as a
         patch of the row's when it differs); `query` gives it back as the observation it was.
 
-        Explanations are kept in parts, each distinct part once (`Explanations`): the row's `inputs` stays empty.
+        Explanations are kept in parts, each distinct part once (`Explanations`): the row's `inputs` stays empty. A
+        new row of a series keeps what changed from its last row's explanation, naming that one.
         """
         with self._db.transaction():
-            news: list[Observation] = []
+            news: list[tuple[Observation, int | None]] = []
             repeats: list[tuple[_Last, Observation]] = []
             lasts: dict[int, _Last] = {}
             for observation in observations:
@@ -97,21 +98,36 @@ class Observations:
                 if last is not None:
                     last = lasts.setdefault(last.id, last)  # one row repeated twice in a call keeps both
                 if last is None or last.quantity != observation.quantity or last.complete != observation.complete:
-                    news.append(observation)
+                    news.append((observation, None if last is None else last.explanation_id))
                 elif not last.same_day(observation):
                     repeats.append((last, observation))
                     last.seen = observation.observed_at.astimezone(UTC)
-            self._insert(news)
-            self._repeat(repeats)
+            batches: dict[tuple[str, int | None, int | None], int] = {}
+            self._insert(news, batches)
+            self._repeat(repeats, batches)
 
-    def _insert(self, news: list[Observation]) -> None:
-        roots = self.explanations.keep([o.inputs for o in news])
+    def _batch(self, observation: Observation, batches: dict[tuple[str, int | None, int | None], int]) -> int:
+        """The batch of the poll an observation came from (its time, call and run), added once per call."""
+        key = (iso(observation.observed_at), observation.fetch_id, observation.run_id)
+        if key not in batches:
+            cursor = self._db.execute(
+                "INSERT INTO observation_batches (observed_at, fetch_id, run_id) VALUES (?, ?, ?)", list(key)
+            )
+            batches[key] = int(cursor.lastrowid or 0)
+        return batches[key]
+
+    def _insert(
+        self, changes: list[tuple[Observation, int | None]], batches: dict[tuple[str, int | None, int | None], int]
+    ) -> None:
+        # A series' new row is explained as a change of its last row's explanation (a grown account's list).
+        news = [o for o, _ in changes]
+        roots = self.explanations.rebased([o.inputs for o in news], [base for _, base in changes])
         series = self._series(news)
         self._db.db.conn.executemany(
-            "INSERT INTO observation_rows (series_id, quantity, observed_at, complete, inputs, fetch_id, run_id, "
-            "explanation_id) VALUES (?, ?, ?, ?, '', ?, ?, ?)",
+            "INSERT INTO observation_rows (series_id, batch_id, quantity, complete, explanation_id) "
+            "VALUES (?, ?, ?, ?, ?)",
             [
-                (serie, str(o.quantity), iso(o.observed_at), int(o.complete), o.fetch_id, o.run_id, root)
+                (serie, self._batch(o, batches), str(o.quantity), int(o.complete), root)
                 for o, root, serie in zip(news, roots, series, strict=True)
             ],
         )
@@ -140,22 +156,17 @@ class Observations:
             ids[(*_keys(o.source, o.vendor_customer, o.metric, o.product), o.period_key, masked(o.unit))] for o in news
         ]
 
-    def _repeat(self, repeats: list[tuple[_Last, Observation]]) -> None:
+    def _repeat(
+        self, repeats: list[tuple[_Last, Observation]], batches: dict[tuple[str, int | None, int | None], int]
+    ) -> None:
         refs = self.explanations.against([o.inputs for _, o in repeats], [last.explanation_id for last, _ in repeats])
-        batches: dict[tuple[str, int | None, int | None], int] = {}
         changed: dict[int, _Last] = {}
         for (last, observation), ref in zip(repeats, refs, strict=True):
-            key = (iso(observation.observed_at), observation.fetch_id, observation.run_id)
-            if key not in batches:
-                cursor = self._db.execute(
-                    "INSERT INTO observation_batches (observed_at, fetch_id, run_id) VALUES (?, ?, ?)", list(key)
-                )
-                batches[key] = int(cursor.lastrowid or 0)
-            last.repeats.append((batches[key], ref))
+            last.repeats.append((self._batch(observation, batches), ref))
             changed[last.id] = last
         self._db.db.conn.executemany(
-            "UPDATE observation_rows SET repeats = ?, last_seen_at = ? WHERE id = ?",
-            [(encode(last.repeats), iso(last.seen), last.id) for last in changed.values()],
+            "UPDATE observation_rows SET repeats = ?, last_batch = ? WHERE id = ?",
+            [(encode(last.repeats), last.repeats[-1][0], last.id) for last in changed.values()],
         )
 
     def _last(self, observation: Observation) -> _Last | None:
@@ -232,12 +243,9 @@ class Observations:
 
     def from_fetch(self, source: str, fetch_id: int) -> bool:
         """Whether observations taken from this ledger call are stored already (as rows, or repeats of rows)."""
-        # A call is one source's: its id in a batch of repeats is enough.
-        row = self._db.execute(
-            "SELECT 1 FROM observations WHERE fetch_id = ? AND source = ? UNION ALL "
-            "SELECT 1 FROM observation_batches WHERE fetch_id = ? LIMIT 1",
-            [fetch_id, masked(source), fetch_id],
-        ).fetchone()
+        # A call is one source's, and a batch is written only with a row or a repeat: its batch is enough.
+        del source
+        row = self._db.execute("SELECT 1 FROM observation_batches WHERE fetch_id = ? LIMIT 1", [fetch_id]).fetchone()
         return row is not None
 
 

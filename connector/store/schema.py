@@ -122,11 +122,16 @@ def _v7(db: sqlite_utils.Database) -> None:
 # What identifies a series: the columns every observation of it shares.
 SERIES_KEY = "source, vendor_customer, metric, product, period_key, unit"
 
+# A batch as a row names it: its time, call and run (a call or a run may be none).
+_SAME_BATCH = "b.observed_at = o.observed_at AND b.fetch_id IS o.fetch_id AND b.run_id IS o.run_id"
+
 
 def _v8(db: sqlite_utils.Database) -> None:
-    # A row and its index entry spelled out its source, customer, metric, product, vendor period and unit again:
-    # over half the bytes of a month of observations. Those now live once in `observation_series`, the rows
-    # (`observation_rows`) refer to theirs by number, and `observations` is a view that reads as the table did.
+    # A row and its index entry spelled out its source, customer, metric, product, vendor period and unit again, and
+    # its poll's time, call and run: most of the bytes of a month of observations. A series (`observation_series`)
+    # holds the first once, a batch (`observation_batches`, as repeats use since v7) the second; a row
+    # (`observation_rows`) refers to both by number, and to the batch it was last seen in. `observations` is a view
+    # that reads as the table did.
     db.execute(
         "CREATE TABLE observation_series (id INTEGER PRIMARY KEY, source TEXT NOT NULL, vendor_customer TEXT NOT NULL, "
         "metric TEXT NOT NULL, product TEXT NOT NULL, period_key TEXT NOT NULL, unit TEXT NOT NULL)"
@@ -135,20 +140,35 @@ def _v8(db: sqlite_utils.Database) -> None:
         f"INSERT INTO observation_series ({SERIES_KEY}) SELECT {SERIES_KEY} FROM observations "
         f"GROUP BY {SERIES_KEY} ORDER BY MIN(id)"
     )
-    # Only the copy below looks series up by their exact key; lookups ignore a name's case (the index after it).
+    # Only the copy below looks series and batches up by their exact key; lookups ignore a name's case (the index
+    # after it), and a batch is found by its call.
     db.execute(f"CREATE UNIQUE INDEX series_exact ON observation_series ({SERIES_KEY})")
+    db.execute("CREATE INDEX batches_exact ON observation_batches (observed_at, fetch_id, run_id)")
     db.execute(
-        "CREATE TABLE observation_rows (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, quantity TEXT NOT NULL, "
-        "observed_at TEXT NOT NULL, complete INTEGER NOT NULL, inputs TEXT NOT NULL DEFAULT '', run_id INTEGER, "
-        "fetch_id INTEGER, explanation_id INTEGER, repeats BLOB, last_seen_at TEXT)"
+        "INSERT INTO observation_batches (observed_at, fetch_id, run_id) SELECT DISTINCT observed_at, fetch_id, run_id "
+        f"FROM observations o WHERE NOT EXISTS (SELECT 1 FROM observation_batches b WHERE {_SAME_BATCH})"
+    )
+    db.execute(
+        "CREATE TABLE observation_rows (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, batch_id INTEGER NOT NULL, "
+        "quantity TEXT NOT NULL, complete INTEGER NOT NULL, inputs TEXT NOT NULL DEFAULT '', explanation_id INTEGER, "
+        "repeats BLOB, last_batch INTEGER)"
     )
     joined = " AND ".join(f"s.{column} = o.{column}" for column in SERIES_KEY.split(", "))
     db.execute(
-        "INSERT INTO observation_rows SELECT o.id, s.id, o.quantity, o.observed_at, o.complete, o.inputs, o.run_id, "
-        "o.fetch_id, o.explanation_id, o.repeats, o.last_seen_at "
-        f"FROM observations o JOIN observation_series s ON {joined}"
+        "INSERT INTO observation_rows SELECT o.id, s.id, "
+        f"(SELECT b.id FROM observation_batches b WHERE {_SAME_BATCH} LIMIT 1), o.quantity, o.complete, o.inputs, "
+        f"o.explanation_id, o.repeats, NULL FROM observations o JOIN observation_series s ON {joined}"
+    )
+    # A repeated row was last seen in its last repeat's batch. (Imported here: the store's modules import the schema.)
+    from connector.store.observations import decode
+
+    rows = db.execute("SELECT id, repeats FROM observation_rows WHERE repeats IS NOT NULL").fetchall()
+    db.conn.executemany(
+        "UPDATE observation_rows SET last_batch = ? WHERE id = ?",
+        [(decode(repeats)[-1][0], row_id) for row_id, repeats in rows if decode(repeats)],
     )
     db.execute("DROP INDEX series_exact")
+    db.execute("DROP INDEX batches_exact")
     db.execute("DROP TABLE observations")
     db.execute(
         "CREATE INDEX series_by_customer ON observation_series "
@@ -156,11 +176,13 @@ def _v8(db: sqlite_utils.Database) -> None:
     )
     # An index entry holds its row's id too: a series' last row is the end of its range.
     db.execute("CREATE INDEX observation_rows_by_series ON observation_rows (series_id)")
-    db.execute("CREATE INDEX observation_rows_by_fetch ON observation_rows (fetch_id)")
+    db.execute("CREATE INDEX observation_batches_by_fetch ON observation_batches (fetch_id)")
     db.execute(
         "CREATE VIEW observations AS SELECT r.id, s.source, s.vendor_customer, s.metric, s.product, s.period_key, "
-        "r.quantity, s.unit, r.observed_at, r.complete, r.inputs, r.run_id, r.fetch_id, r.explanation_id, r.repeats, "
-        "r.last_seen_at, r.series_id FROM observation_rows r JOIN observation_series s ON s.id = r.series_id"
+        "r.quantity, s.unit, b.observed_at, r.complete, r.inputs, b.run_id, b.fetch_id, r.explanation_id, r.repeats, "
+        "l.observed_at AS last_seen_at, r.series_id, r.batch_id FROM observation_rows r "
+        "JOIN observation_series s ON s.id = r.series_id JOIN observation_batches b ON b.id = r.batch_id "
+        "LEFT JOIN observation_batches l ON l.id = r.last_batch"
     )
 
 

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.store import MIGRATIONS, Store
+from connector.store.explanations import CHAIN
 from connector.store.observations import encode
 from mappings.measure import Observation
 
@@ -151,3 +152,31 @@ def test_a_store_of_an_earlier_schema_keeps_its_rows_and_they_take_repeats(tmp_p
         assert inline == [(schema >= 6, 0), (schema >= 6, 1), (schema >= 6, schema == 7), (1, 0)]
         # Three series came from the old rows, the new row joined one of them; no series was added for it.
         assert new.db.execute("SELECT COUNT(*) FROM observation_series").fetchone()[0] == 3
+
+
+def test_a_series_next_row_keeps_only_what_changed_and_reads_back_whole() -> None:
+    """A grown account changes a customer's quantity and its account list: the new row stores that list and a patch
+    naming the row before's explanation, not new nodes above it; every CHAIN rows a whole explanation starts again."""
+    store = Store.open(":memory:")
+    accounts = [[f"acc{i}", f"pc-{i:04d}", "Business Plan", "pc", 1000 + i] for i in range(20)]
+    written = []
+    days = 2 * CHAIN + 5
+    for day in range(days):
+        accounts[day % 20][4] += 1
+        inputs = {
+            "metric": {"accounts": [list(a) for a in accounts], "rule": "sum of used MB", "storage": "compressed"},
+            "problems": [],
+        }
+        written.append(inputs)
+        store.observations.record([observation(inputs, at=T0 + timedelta(days=day), quantity=day)])
+    stored = store.observations.query("axcient")
+    assert [(o.quantity, o.inputs) for o in stored] == [(day, inputs) for day, inputs in enumerate(written)]
+    kinds = dict(store.db.execute("SELECT node, COUNT(*) FROM explanation_parts GROUP BY node").fetchall())
+    # Three whole explanations (two nodes each; their leaves but the list shared), one patch per other row, and
+    # each day's list.
+    assert (kinds[1], kinds[4], kinds[0], kinds[3]) == (3 * 2, days - 3, 3, days)
+    # The same explanation again on a new row refers to the row before's explanation, adding nothing.
+    before = store.db.execute("SELECT COUNT(*) FROM explanation_parts").fetchone()[0]
+    store.observations.record([observation(written[-1], at=T0 + timedelta(days=days + 1), quantity=7)])
+    assert store.db.execute("SELECT COUNT(*) FROM explanation_parts").fetchone()[0] == before
+    assert store.observations.query("axcient")[-1].inputs == written[-1]
