@@ -9,6 +9,7 @@ rebuilds exactly the JSON the explanation was written as (keys sorted, values as
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import zlib
@@ -25,14 +26,16 @@ DEPTH = 2
 
 # What a part is: a value's JSON, a node mapping keys to parts, a patch of another explanation (see `against`), a
 # value's JSON compressed (zlib): lists of accounts or users, which change from day to day, compress 2 to 4 times;
-# or a patch that names the explanation it applies to (`[base id, patch]`, see `rebased`).
-LEAF, NODE, PATCH, PACKED, REBASED = 0, 1, 2, 3, 4
+# a patch that names the explanation it applies to (`[base id, patch]`, see `rebased`); or a long leaf compressed
+# with the leaf it replaces as zlib's dictionary (`[base id, base64]`): an account list one account apart from the
+# day before's costs tens of bytes.
+LEAF, NODE, PATCH, PACKED, REBASED, DELTA = 0, 1, 2, 3, 4, 5
 
 # Leaves from this long (in characters) are compressed, when that makes them shorter.
 _PACK_FROM = 200
 
 # A row explained as a change of the row before it makes a chain that reading follows to its start: after this many
-# links the next row starts a chain of its own (a month of daily changes is one chain).
+# links the next row starts a chain of its own (a month of daily changes is one chain). Deltas chain alike.
 CHAIN = 32
 
 # Parameters per statement stay well under SQLite's limit (32,766 since 3.32; 999 before).
@@ -41,7 +44,7 @@ _CHUNK = 500
 # Reachable parts from given roots: a node's or a patch's body is JSON whose integers are the ids of parts.
 _TREE = (
     "WITH RECURSIVE tree(id) AS (SELECT value FROM json_each(?) UNION "
-    "SELECT child.value FROM tree JOIN explanation_parts p ON p.id = tree.id AND p.node IN (1, 2, 4), "
+    "SELECT child.value FROM tree JOIN explanation_parts p ON p.id = tree.id AND p.node IN (1, 2, 4, 5), "
     "json_tree(p.body) child WHERE child.type = 'integer') "
 )
 
@@ -144,8 +147,8 @@ def _split(values: Sequence[Any]) -> tuple[list[_Part], list[_Part]]:
 
 
 def _diff(node: _Part, base: _Part, depth: int) -> dict[str, Any]:
-    """What turns `base` into `node`: a key's new part, None for a key gone, a dict for a changed child node (within
-    `depth`); empty when they are equal."""
+    """What turns `base` into `node`: a key's new part (with the one it replaces, if any), None for a key gone, a dict
+    for a changed child node (within `depth`); empty when they are equal."""
     base_children = dict(base.children or [])
     patch: dict[str, Any] = {key: None for key in base_children if key not in dict(node.children or [])}
     for key, child in node.children or []:
@@ -155,7 +158,7 @@ def _diff(node: _Part, base: _Part, depth: int) -> dict[str, Any]:
         if old is not None and old.children is not None and child.children is not None and depth > 1:
             patch[key] = _diff(child, old, depth - 1)
         else:
-            patch[key] = child
+            patch[key] = (child, old)
     return patch
 
 
@@ -182,13 +185,13 @@ class Explanations:
         every customer of that call shares, not a copy of each explanation.
         """
         refs = []
-        for root, _, patch in self._diffs(values, bases):
+        for root, _, patch, rebuilder in self._diffs(values, bases):
             if patch is None:
                 refs.append(self._store_tree(root))
             elif not patch:
                 refs.append(0)
             else:
-                refs.append(self._store_parts([(PATCH, _dumps(self._stored(patch)))])[0])
+                refs.append(self._store_parts([(PATCH, _dumps(self._stored(patch, rebuilder)))])[0])
         return refs
 
     def rebased(self, values: Sequence[Any], bases: Sequence[int | None]) -> list[int]:
@@ -199,18 +202,18 @@ class Explanations:
         not a new copy of each node above it.
         """
         ids = []
-        for root, base, patch in self._diffs(values, bases):
+        for root, base, patch, rebuilder in self._diffs(values, bases):
             if patch is None or base is None:
                 ids.append(self._store_tree(root))
             elif not patch:
                 ids.append(base)
             else:
-                ids.append(self._store_parts([(REBASED, _dumps([base, self._stored(patch)]))])[0])
+                ids.append(self._store_parts([(REBASED, _dumps([base, self._stored(patch, rebuilder)]))])[0])
         return ids
 
     def _diffs(
         self, values: Sequence[Any], bases: Sequence[int | None]
-    ) -> Iterator[tuple[_Part, int | None, dict[str, Any] | None]]:
+    ) -> Iterator[tuple[_Part, int | None, dict[str, Any] | None, Rebuilder]]:
         """Each value's parts, its base, and what turns the base into it (None when the shapes differ)."""
         roots, _ = _split(values)
         wanted = sorted({base for base in bases if base is not None})
@@ -221,20 +224,38 @@ class Explanations:
         for root, base in zip(roots, bases, strict=True):
             old = known.get(base) if base is not None else None
             if old is None or rebuilder.links(base or 0) >= CHAIN - 1 or old.children is None or root.children is None:
-                yield root, base, None
+                yield root, base, None, rebuilder
             else:
-                yield root, base, _diff(root, old, DEPTH)
+                yield root, base, _diff(root, old, DEPTH), rebuilder
 
-    def _stored(self, patch: dict[str, Any]) -> dict[str, Any]:
+    def _stored(self, patch: dict[str, Any], rebuilder: Rebuilder) -> dict[str, Any]:
         """A patch as stored: each new part replaced by its id, once its parts are stored."""
-        return {
-            key: change
-            if change is None
-            else self._stored(change)
-            if isinstance(change, dict)
-            else self._store_tree(change)
-            for key, change in patch.items()
-        }
+        stored: dict[str, Any] = {}
+        for key, change in patch.items():
+            if change is None:
+                stored[key] = None
+            elif isinstance(change, dict):
+                stored[key] = self._stored(change, rebuilder)
+            else:
+                part, old = change
+                stored[key] = self._store_change(part, old, rebuilder)
+        return stored
+
+    def _store_change(self, part: _Part, old: _Part | None, rebuilder: Rebuilder) -> int:
+        """A new part in a patch: a long leaf replacing a leaf is stored as its delta when that is shorter."""
+        if old is None or part.children is not None or old.children is not None or len(part.text) < _PACK_FROM:
+            return self._store_tree(part)
+        known = self._ids([part.digest, old.digest])
+        base = known.get(old.digest)
+        if part.digest in known or base is None or rebuilder.links(base) >= CHAIN - 1:
+            return self._store_tree(part)
+        packer = zlib.compressobj(6, zdict=old.text.encode())
+        delta = base64.b64encode(packer.compress(part.text.encode()) + packer.flush()).decode()
+        if len(delta) >= len(_packed(LEAF, part.text)[1]):
+            return self._store_tree(part)
+        # Its digest is the leaf's: the same content found again later is this part.
+        (part.id,) = self._store_parts([(DELTA, _dumps([base, delta]))], [part.digest])
+        return part.id
 
     def _store_tree(self, root: _Part) -> int:
         self._store_all(list({id(part): part for part in root.reachable()}.values()))
@@ -311,6 +332,8 @@ class Rebuilder:
         kind, body = self._bodies[part_id]
         if kind == REBASED:
             return self._rebased(part_id)
+        if kind == DELTA:
+            return json.loads(self._text(part_id))
         if kind == LEAF:
             return json.loads(body)
         if kind == PACKED:
@@ -322,13 +345,26 @@ class Rebuilder:
         return self._apply(self.value(base), json.loads(body))
 
     def links(self, part_id: int) -> int:
-        """How many patches lead from this explanation to a whole one."""
+        """How many patches or deltas lead from this part to a whole one."""
         count = 0
         kind, body = self._bodies[part_id]
-        while kind == REBASED:
+        while kind in (REBASED, DELTA):
             count += 1
             kind, body = self._bodies[json.loads(body)[0]]
         return count
+
+    def _text(self, part_id: int) -> str:
+        """A leaf's JSON, a delta's after its chain is applied from the whole leaf it starts at."""
+        deltas = []
+        kind, body = self._bodies[part_id]
+        while kind == DELTA:
+            part_id, delta = json.loads(body)
+            deltas.append(base64.b64decode(delta))
+            kind, body = self._bodies[part_id]
+        text = zlib.decompress(body).decode() if kind == PACKED else str(body)
+        for delta in reversed(deltas):
+            text = zlib.decompressobj(zdict=text.encode()).decompress(delta).decode()
+        return text
 
     def _rebased(self, part_id: int) -> Any:
         patches = []

@@ -155,8 +155,9 @@ def test_a_store_of_an_earlier_schema_keeps_its_rows_and_they_take_repeats(tmp_p
 
 
 def test_a_series_next_row_keeps_only_what_changed_and_reads_back_whole() -> None:
-    """A grown account changes a customer's quantity and its account list: the new row stores that list and a patch
-    naming the row before's explanation, not new nodes above it; every CHAIN rows a whole explanation starts again."""
+    """A grown account changes a customer's quantity and its account list: the new row stores a patch naming the row
+    before's explanation and the list as a delta of the list before, not new nodes above it; every CHAIN rows a
+    whole explanation starts again."""
     store = Store.open(":memory:")
     accounts = [[f"acc{i}", f"pc-{i:04d}", "Business Plan", "pc", 1000 + i] for i in range(20)]
     written = []
@@ -172,9 +173,14 @@ def test_a_series_next_row_keeps_only_what_changed_and_reads_back_whole() -> Non
     stored = store.observations.query("axcient")
     assert [(o.quantity, o.inputs) for o in stored] == [(day, inputs) for day, inputs in enumerate(written)]
     kinds = dict(store.db.execute("SELECT node, COUNT(*) FROM explanation_parts GROUP BY node").fetchall())
-    # Three whole explanations (two nodes each; their leaves but the list shared), one patch per other row, and
-    # each day's list.
-    assert (kinds[1], kinds[4], kinds[0], kinds[3]) == (3 * 2, days - 3, 3, days)
+    # Three whole explanations (two nodes each, their leaves shared but the list, compressed); on every other row a
+    # patch naming the row before's, and its list as a delta of the list before.
+    assert (kinds[1], kinds[4], kinds[0], kinds[3], kinds[5]) == (3 * 2, days - 3, 3, 3, days - 3)
+    whole, delta = store.db.execute(
+        "SELECT MAX(LENGTH(body)) FILTER (WHERE node = 3), MAX(LENGTH(body)) FILTER (WHERE node = 5) "
+        "FROM explanation_parts"
+    ).fetchone()
+    assert delta * 3 < whole  # one account apart: a delta is a fraction of the compressed list
     # The same explanation again on a new row refers to the row before's explanation, adding nothing.
     before = store.db.execute("SELECT COUNT(*) FROM explanation_parts").fetchone()[0]
     store.observations.record([observation(written[-1], at=T0 + timedelta(days=days + 1), quantity=7)])
