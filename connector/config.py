@@ -24,6 +24,7 @@ import providers
 from connector.ambiguity import ambiguities
 from connector.errors import ConfigError
 from connector.http import HttpSettings
+from connector.matching import did_you_mean
 from connector.overrides import Overrides
 from connector.review import ReviewSettings
 from connector.secrets import SecretRef
@@ -173,8 +174,10 @@ def _unknown_source(name: str) -> str | None:
 def _line_problems(where: str, line: LineMapping) -> list[str]:
     found = []
     if providers.metric(line.metric) is None:
-        known = ", ".join(repr(m.name) for p in providers.sources() for m in p.metrics)
-        found.append(f"{where}.metric: Input should be one of {known}, not {line.metric!r}")
+        metrics = [m for p in providers.sources() for m in p.metrics]
+        hint = did_you_mean(line.metric, [m.name for m in metrics])
+        known = "; ".join(f"{m.name!r} ({m.unit}: {m.description})" for m in metrics)
+        found.append(f"{where}.metric: {line.metric!r} is not a metric{hint}. The metrics: {known}")
     psa = providers.psa()
     for name, options in line.psa.items():
         if psa is None or name != psa.name or psa.line_options is None:

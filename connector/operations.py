@@ -90,7 +90,10 @@ def check(settings: Settings, config_path: Path, *, online: bool = False) -> Che
     """Summarise a valid configuration: sources, secrets, and lines whose source is not enabled; `online` also tests
     each vendor's credentials and resolves every mapped customer and contract in the PSA."""
     sources = {
-        name: (settings.enabled(name), provider.describe(settings.section(name)))
+        # A part that is off says what it would bill, so a new user sees what turning it on gives.
+        name: (True, provider.describe(settings.section(name)))
+        if settings.enabled(name)
+        else (False, f"{provider.summary} (off: [{name}] enabled = true turns it on)")
         for name, provider in providers.REGISTRY.items()
     }
     refs = settings.secrets()

@@ -42,7 +42,7 @@ def test_example_configuration_is_valid() -> None:
         (
             '[[customers]]\npsa_customer = "A"\naltaro_customer = "A"\n[[customers.lines]]\nmetric = "altaro.users"\n'
             'contract = "C"\nrate = "1"\n',
-            "customers[0].lines[0].metric: Input should be",
+            "customers[0].lines[0].metric: 'altaro.users' is not a metric (did you mean 'altaro.billed_users'",
         ),
         (
             '[[customers]]\npsa_customer = "A"\n[[customers.lines]]\nmetric = "altaro.billed_users"\n'
@@ -174,7 +174,7 @@ def test_the_example_uses_the_vendor_keyed_layout_and_the_old_one_still_loads(tm
         ({"altrao": {"customer": "A"}}, "customers[0].altrao: no source named 'altrao' is registered"),
         (
             {"altaro": {"customer": "A"}, "lines": [{"metric": "altaro.users", "contract": "C", "rate": "1"}]},
-            "customers[0].lines[0].metric: Input should be one of 'altaro.billed_users'",
+            "The metrics: 'altaro.billed_users' (user: Total Backup 365 billed users: distinct objects",
         ),
         (
             {"altaro": "A", "lines": [{"metric": "altaro.billed_users", "contract": "C", "rate": "1", "halo": {}}]},

@@ -311,3 +311,11 @@ def test_check_warns_of_lines_whose_source_is_off_and_only_strict_fails(tmp_path
     data = summary.to_data()
     assert (data["customers"], data["lines"], data["sources"]["altaro"]["enabled"]) == (1, 1, False)
     assert summary.vendors == [p.name for p in providers.sources()]
+
+
+def test_check_says_what_a_part_that_is_off_would_bill_and_how_to_turn_it_on() -> None:
+    summary = operations.check(settings_from_data({"altaro": {"enabled": False}}), Path("connector.toml"))
+    enabled, detail = summary.sources["altaro"]
+    assert not enabled
+    assert detail.startswith(providers.REGISTRY["altaro"].summary)
+    assert "[altaro] enabled = true" in detail
