@@ -186,3 +186,28 @@ def test_a_series_next_row_keeps_only_what_changed_and_reads_back_whole() -> Non
     store.observations.record([observation(written[-1], at=T0 + timedelta(days=days + 1), quantity=7)])
     assert store.db.execute("SELECT COUNT(*) FROM explanation_parts").fetchone()[0] == before
     assert store.observations.query("axcient")[-1].inputs == written[-1]
+
+
+long_lists = st.lists(st.lists(st.text(min_size=5, max_size=12), min_size=3, max_size=3), min_size=8, max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    days=st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.dictionaries(st.sampled_from(["accounts", "rule", "other"]), json_values | long_lists, max_size=3),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_any_history_of_changes_and_repeats_reads_back_as_written(days: list[tuple[int, dict[str, Any]]]) -> None:
+    """New rows (patches naming the row before's, deltas of long lists) and repeats (shared patches) alike."""
+    store = Store.open(":memory:")
+    written = []
+    for day, (quantity, metric) in enumerate(days):
+        inputs = {"metric": metric, "problems": []}
+        store.observations.record([observation(inputs, at=T0 + timedelta(days=day), quantity=quantity)])
+        written.append((quantity, json.loads(json.dumps(inputs, sort_keys=True, default=str))))
+    assert [(o.quantity, o.inputs) for o in store.observations.query("axcient")] == written
