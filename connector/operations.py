@@ -22,7 +22,7 @@ from connector.sync import sync_once
 from connector.usage import UsageReport, UsageSource
 from mappings.billing import price
 from mappings.lines import LineStatus, StoredLine
-from providers.spec import BuildContext, Finding, Reconciled
+from providers.spec import BuildContext, Finding, Provider, Reconciled
 
 __all__ = [
     "CheckSummary",
@@ -86,16 +86,19 @@ def _finding_data(finding: Finding) -> dict[str, Any]:
     }
 
 
+def _source_state(settings: Settings, name: str, provider: Provider[Any]) -> tuple[bool, str]:
+    """Whether a part is on, and what it is set to; a part that is off also says what it would bill, so a new user
+    sees what turning it on gives."""
+    detail = provider.describe(settings.section(name))
+    if settings.enabled(name):
+        return True, detail
+    return False, f"off: {provider.summary}; [{name}] enabled = true turns it on ({detail})"
+
+
 def check(settings: Settings, config_path: Path, *, online: bool = False) -> CheckSummary:
     """Summarise a valid configuration: sources, secrets, and lines whose source is not enabled; `online` also tests
     each vendor's credentials and resolves every mapped customer and contract in the PSA."""
-    sources = {
-        # A part that is off says what it would bill, so a new user sees what turning it on gives.
-        name: (True, provider.describe(settings.section(name)))
-        if settings.enabled(name)
-        else (False, f"{provider.summary} (off: [{name}] enabled = true turns it on)")
-        for name, provider in providers.REGISTRY.items()
-    }
+    sources = {name: _source_state(settings, name, provider) for name, provider in providers.REGISTRY.items()}
     refs = settings.secrets()
     secrets = {key: (ref.describe(), ref.problem(key)) for key, ref in refs.items()}
     warnings = [problem for _, problem in secrets.values() if problem] + _exposed(refs, config_path)

@@ -317,5 +317,5 @@ def test_check_says_what_a_part_that_is_off_would_bill_and_how_to_turn_it_on() -
     summary = operations.check(settings_from_data({"altaro": {"enabled": False}}), Path("connector.toml"))
     enabled, detail = summary.sources["altaro"]
     assert not enabled
-    assert detail.startswith(providers.REGISTRY["altaro"].summary)
+    assert detail.startswith("off: " + providers.REGISTRY["altaro"].summary)
     assert "[altaro] enabled = true" in detail
