@@ -61,11 +61,6 @@ def _packed(kind: int, body: str) -> tuple[int, str | bytes]:
     return (PACKED, packed) if len(packed) < len(body) else (kind, body)
 
 
-def _patch_digest(body: str) -> bytes:
-    """A patch's digest, of its JSON and its kind (leaves and nodes are digested by `_Part`)."""
-    return hashlib.blake2b(b"p" + body.encode(), digest_size=16).digest()
-
-
 @dataclass(eq=False)
 class _Part:
     """One part to store: a leaf's JSON, or a node's children (its JSON is known once they have ids)."""
@@ -184,14 +179,15 @@ class Explanations:
         A source repeating yesterday's explanation but for one member (the call it came from) costs one patch that
         every customer of that call shares, not a copy of each explanation.
         """
-        refs = []
+        refs: list[int] = []
+        patches: dict[tuple[int, str], int] = {}
         for root, _, patch, rebuilder in self._diffs(values, bases):
             if patch is None:
                 refs.append(self._store_tree(root))
             elif not patch:
                 refs.append(0)
             else:
-                refs.append(self._store_parts([(PATCH, _dumps(self._stored(patch, rebuilder)))])[0])
+                refs.append(self._store_patch(PATCH, _dumps(self._stored(patch, rebuilder)), patches))
         return refs
 
     def rebased(self, values: Sequence[Any], bases: Sequence[int | None]) -> list[int]:
@@ -201,14 +197,15 @@ class Explanations:
         A series' next row differs from the row before it in what changed (a grown account's list): it stores that,
         not a new copy of each node above it.
         """
-        ids = []
+        ids: list[int] = []
+        patches: dict[tuple[int, str], int] = {}
         for root, base, patch, rebuilder in self._diffs(values, bases):
             if patch is None or base is None:
                 ids.append(self._store_tree(root))
             elif not patch:
                 ids.append(base)
             else:
-                ids.append(self._store_parts([(REBASED, _dumps([base, self._stored(patch, rebuilder)]))])[0])
+                ids.append(self._store_patch(REBASED, _dumps([base, self._stored(patch, rebuilder)]), patches))
         return ids
 
     def _diffs(
@@ -275,11 +272,20 @@ class Explanations:
         for part in parts:
             part.id = ids[part.digest]
 
-    def _store_parts(self, rows: list[tuple[int, str]], digests: list[bytes] | None = None) -> list[int]:
-        """Ids of parts (kind, body), each inserted unless a part of that digest is stored already; without
-        `digests`, the rows are patches."""
-        if digests is None:
-            digests = [_patch_digest(body) for _, body in rows]
+    def _store_patch(self, kind: int, body: str, patches: dict[tuple[int, str], int]) -> int:
+        """A patch's id: stored without a digest, once per call (`patches`, by its JSON).
+
+        A patch names parts of the day it was made (its call's id, a list that changed), so it is not met again on
+        a later day: a digest and its index entry (about 45 bytes, as much as the patch) would only cost space.
+        """
+        key = (kind, body)
+        if key not in patches:
+            cursor = self._db.execute("INSERT INTO explanation_parts (digest, node, body) VALUES (NULL, ?, ?)", key)
+            patches[key] = int(cursor.lastrowid or 0)
+        return patches[key]
+
+    def _store_parts(self, rows: list[tuple[int, str]], digests: list[bytes]) -> list[int]:
+        """Ids of parts (kind, body), each inserted unless a part of that digest is stored already."""
         known = self._ids(digests)
         missing = {
             d: (d, *_packed(kind, body)) for d, (kind, body) in zip(digests, rows, strict=True) if d not in known

@@ -169,6 +169,14 @@ def _v8(db: sqlite_utils.Database) -> None:
     )
     db.execute("DROP INDEX series_exact")
     db.execute("DROP INDEX batches_exact")
+    # Patches are stored without a digest from now on (connector.store.explanations: none is met again a later day).
+    db.execute(
+        "CREATE TABLE explanation_parts_v8 (id INTEGER PRIMARY KEY, digest BLOB UNIQUE, node INTEGER NOT NULL, "
+        "body TEXT NOT NULL)"
+    )
+    db.execute("INSERT INTO explanation_parts_v8 SELECT id, digest, node, body FROM explanation_parts")
+    db.execute("DROP TABLE explanation_parts")
+    db.execute("ALTER TABLE explanation_parts_v8 RENAME TO explanation_parts")
     db.execute("DROP TABLE observations")
     db.execute(
         "CREATE INDEX series_by_customer ON observation_series "

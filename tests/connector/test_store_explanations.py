@@ -181,6 +181,8 @@ def test_a_series_next_row_keeps_only_what_changed_and_reads_back_whole() -> Non
         "FROM explanation_parts"
     ).fetchone()
     assert delta * 3 < whole  # one account apart: a delta is a fraction of the compressed list
+    # A patch is never met again a later day: it is stored without a digest (nor its index entry).
+    assert store.db.execute("SELECT COUNT(*) FROM explanation_parts WHERE digest IS NULL").fetchone()[0] == days - 3
     # The same explanation again on a new row refers to the row before's explanation, adding nothing.
     before = store.db.execute("SELECT COUNT(*) FROM explanation_parts").fetchone()[0]
     store.observations.record([observation(written[-1], at=T0 + timedelta(days=days + 1), quantity=7)])
