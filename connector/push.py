@@ -56,7 +56,7 @@ def push_pending(
             # Staged by an earlier run, but what stops this run's computation stops the push too.
             continue
         if result is None:  # approved or failed earlier, pushed now
-            result = LineResult(stored.identity, Outcome.PENDING, stored.line)
+            result = results[stored.identity] = LineResult(stored.identity, Outcome.PENDING, stored.line)
             report.lines.append(result)
         if down is not None:
             _not_attempted(store, stored, result, down)
@@ -65,7 +65,7 @@ def push_pending(
             try:
                 error = _push(store, sink, stored, result)
             except PushDeferred as deferred:
-                _defer(pending[number - 1 :], results, number - 1, len(pending), deferred)
+                _defer(pending[number - 1 :], report, results, number - 1, len(pending), deferred)
                 return
             down = error if error is not None and psa_unreachable(error) else None
         if error is not None and exit_code_for(error) == exit_code_for(Status.INVALID):
@@ -73,9 +73,18 @@ def push_pending(
 
 
 def _defer(
-    rest: list[StoredLine], results: dict[Any, LineResult], done: int, total: int, deferred: PushDeferred
+    rest: list[StoredLine],
+    report: RunReport,
+    results: dict[Any, LineResult],
+    done: int,
+    total: int,
+    deferred: PushDeferred,
 ) -> None:
-    """The sink spent this run's requests: the lines left stay as they are in the outbox, pushed by the next cycle."""
+    """The sink spent this run's requests: the lines left stay as they are in the outbox, pushed by the next cycle.
+
+    Each is in the run report as pending with that reason, those this run did not compute (approved or failed
+    earlier) too: nothing waits unseen.
+    """
     log.warning(
         "pushed %s of %s line(s); the other %s go out next cycle: %s",
         f"{done:,}",
@@ -85,7 +94,10 @@ def _defer(
     )
     for stored in rest:
         result = results.get(stored.identity)
-        if result is not None and result.outcome not in (Outcome.BLOCKED, *DIFFERENCES):
+        if result is None:
+            result = LineResult(stored.identity, Outcome.PENDING, stored.line)
+            report.lines.append(result)
+        if result.outcome not in (Outcome.BLOCKED, *DIFFERENCES):
             result.outcome, result.reason = Outcome.PENDING, f"next cycle: {deferred}"
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from connector.deferral import PushDeferred
 from connector.errors import ConnectorError, VendorAuthError, VendorError
 from connector.push import psa_unreachable, push_pending
 from connector.report import RunReport
@@ -117,3 +118,16 @@ def test_a_refused_key_stops_the_pushes_and_says_fix_the_configuration() -> None
 )
 def test_which_errors_mean_the_psa_is_down(error: ConnectorError, down: bool) -> None:
     assert psa_unreachable(error) is down
+
+
+def test_lines_a_spent_request_budget_defers_are_each_in_the_report_once_as_pending_for_the_next_cycle() -> None:
+    budget = PushDeferred("2,000 requests sent in this run ([atera] requests_per_run)")
+    with Store.open(":memory:") as store:
+        # Staged earlier (approved or failed before): this run computed none of them, so the report starts empty.
+        staged(store, "Alpha", "Beta", "Gamma")
+        sink, run = Sink(None, budget), report()
+        push_pending(store, sink, run)
+        outcomes = [(r.identity.psa_customer, r.outcome) for r in run.lines]
+        assert outcomes == [("Alpha", Outcome.PUSHED), ("Beta", Outcome.PENDING), ("Gamma", Outcome.PENDING)]
+        assert all(r.reason.startswith("next cycle: ") for r in run.lines[1:])
+        assert [s.line.psa_customer for s in store.outbox.lines(LineStatus.PENDING)] == ["Beta", "Gamma"]
