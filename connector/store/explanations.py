@@ -127,6 +127,11 @@ class _Splitter:
         return _Part(None, text=text)
 
 
+def _patch_digest(body: str) -> bytes:
+    """A repeat's patch's digest, of its JSON and its kind (leaves and nodes are digested by `_Part`)."""
+    return hashlib.blake2b(b"p" + body.encode(), digest_size=16).digest()
+
+
 def _split(values: Sequence[Any]) -> tuple[list[_Part], list[_Part]]:
     """The roots of the values and every distinct part under them, secrets masked.
 
@@ -180,14 +185,14 @@ class Explanations:
         every customer of that call shares, not a copy of each explanation.
         """
         refs: list[int] = []
-        patches: dict[tuple[int, str], int] = {}
         for root, _, patch, rebuilder in self._diffs(values, bases):
             if patch is None:
                 refs.append(self._store_tree(root))
             elif not patch:
                 refs.append(0)
             else:
-                refs.append(self._store_patch(PATCH, _dumps(self._stored(patch, rebuilder)), patches))
+                body = _dumps(self._stored(patch, rebuilder))
+                refs.append(self._store_parts([(PATCH, body)], [_patch_digest(body)])[0])
         return refs
 
     def rebased(self, values: Sequence[Any], bases: Sequence[int | None]) -> list[int]:
@@ -273,10 +278,11 @@ class Explanations:
             part.id = ids[part.digest]
 
     def _store_patch(self, kind: int, body: str, patches: dict[tuple[int, str], int]) -> int:
-        """A patch's id: stored without a digest, once per call (`patches`, by its JSON).
+        """A rebased patch's id: stored without a digest, once per call (`patches`, by its JSON).
 
-        A patch names parts of the day it was made (its call's id, a list that changed), so it is not met again on
-        a later day: a digest and its index entry (about 45 bytes, as much as the patch) would only cost space.
+        It names the explanation of the row before its own, so no later row meets it again: a digest and its index
+        entry (about 45 bytes, as much as the patch) would only cost space. A repeat's patch, by contrast, recurs
+        every day its customer's list stays as it became, and is found again by its digest.
         """
         key = (kind, body)
         if key not in patches:

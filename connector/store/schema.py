@@ -169,7 +169,7 @@ def _v8(db: sqlite_utils.Database) -> None:
     )
     db.execute("DROP INDEX series_exact")
     db.execute("DROP INDEX batches_exact")
-    # Patches are stored without a digest from now on (connector.store.explanations: none is met again a later day).
+    # A rebased patch is stored without a digest (connector.store.explanations: no later row meets it again).
     db.execute(
         "CREATE TABLE explanation_parts_v8 (id INTEGER PRIMARY KEY, digest BLOB UNIQUE, node INTEGER NOT NULL, "
         "body TEXT NOT NULL)"

@@ -213,3 +213,15 @@ def test_any_history_of_changes_and_repeats_reads_back_as_written(days: list[tup
         store.observations.record([observation(inputs, at=T0 + timedelta(days=day), quantity=quantity)])
         written.append((quantity, json.loads(json.dumps(inputs, sort_keys=True, default=str))))
     assert [(o.quantity, o.inputs) for o in store.observations.query("axcient")] == written
+
+
+def test_a_repeat_that_keeps_differing_from_its_row_the_same_way_shares_one_patch() -> None:
+    """A customer's device count stays while an account grew once: each later day's repeat is the same patch."""
+    store = Store.open(":memory:")
+    first = {"metric": {"accounts": [["a1", 10], ["a2", 20]], "rule": "r"}, "problems": []}
+    grown = {"metric": {"accounts": [["a1", 10], ["a2", 25]], "rule": "r"}, "problems": []}
+    store.observations.record([observation(first)])
+    for day in range(1, 8):
+        store.observations.record([observation(grown, at=T0 + timedelta(days=day))])
+    assert [o.inputs for o in store.observations.query("axcient")] == [first] + [grown] * 7
+    assert store.db.execute("SELECT COUNT(*) FROM explanation_parts WHERE node = 2").fetchone()[0] == 1
