@@ -189,14 +189,17 @@ def _explain(metric: str, uses: list[AccountUse], rules: UsageRules) -> dict[str
     classes, kind = METRICS[metric]
     chosen = [u for u in uses if u.account.device_type in classes]
     counted = "computers (accounts)" if kind == "devices" else f"used_mb_{rules.storage} / {rules.mb_per_gb}"
+    # A count of computers is explained by the computers, not their storage (the last column): left out, a grown
+    # account does not change the explanation of a count that stayed the same, which the store keeps once a day.
+    width = len(ACCOUNT_COLUMNS) - 1 if kind == "devices" else len(ACCOUNT_COLUMNS)
     return {
         "rule": f"{counted} of billed {' and '.join(classes)} accounts; sub-accounts on their parent's plan",
-        "not_billed_columns": [*ACCOUNT_COLUMNS, "reason"],
+        "not_billed_columns": [*ACCOUNT_COLUMNS[:width], "reason"],
         "storage": rules.storage,
         "mb_per_gb": rules.mb_per_gb,
         "bill_suspended": rules.bill_suspended,
-        "columns": [*ACCOUNT_COLUMNS],
-        "accounts": [u.row() for u in chosen if u.billed],
-        "not_billed": [[*u.row(), u.error or u.reason] for u in chosen if not u.billed],
+        "columns": [*ACCOUNT_COLUMNS[:width]],
+        "accounts": [u.row()[:width] for u in chosen if u.billed],
+        "not_billed": [[*u.row()[:width], u.error or u.reason] for u in chosen if not u.billed],
         "over_quota": {u.account.id: u.account.effective_quota_mb for u in chosen if u.over_quota},
     }

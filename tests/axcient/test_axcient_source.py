@@ -63,6 +63,12 @@ def test_it_is_a_usage_source_and_records_the_demo_portal(make_source: MakeSourc
     assert explained["over_quota"] == {"1003": "10240"}
     products = {o.product for o in store.observations.query("axcient", vendor_customer="Contoso")}
     assert products == {"", "Basic", "Select"}
+    # A count of computers is explained by the computers, without their storage: a grown account leaves it as it was.
+    (devices,) = store.observations.query("axcient", vendor_customer="Contoso", metric="axcient.pc_devices", product="")
+    counted = devices.inputs["metric"]
+    assert counted["columns"] == ["id", "computer", "plan", "device"]
+    assert counted["accounts"] == [[row[0], row[1], row[2], row[3]] for row in explained["accounts"]]
+    assert counted["not_billed"] == [["1004", "CONTOSO-PC02", "Select", "pc", "suspended"]]
 
 
 @pytest.mark.parametrize("per_page", [1, 2, 3, 1000])
