@@ -18,22 +18,20 @@ import sqlite3
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from connector.observe import observe
 from connector.store import FetchReserved, Store
 from connector.store.retention import first_day_kept
-from connector.usage import CustomerUsage, UsageReport
+from connector.usage import UsageReport
 from mappings.calendar import BillingCalendar
 from mappings.enums import BillingPeriod
 from providers.altaro.parser import read_payload
-from providers.altaro.provider import BACKUP_GB, BILLED_USERS
 from providers.altaro.rules import BillingRules, ReportTally
 from providers.altaro.sandbox import HEADER, generate_rows
 from providers.altaro.settings import AltaroColumns
-from providers.altaro.source import users_explanation
+from providers.altaro.source import customer_usage
 from providers.axcient.generate import generate_dataset
 from providers.axcient.models import Account, Customer
 from providers.axcient.usage import UsageRules, compute_customer
@@ -69,23 +67,7 @@ class Altaro:
         tally = ReportTally(self.rules).add(read_payload(body, AltaroColumns(), content_type="text/csv"))
         links = {"fetch_ids": [fetch_id], "from_cache": [False]}
         for count in tally.customers(MONTH):
-            usage = CustomerUsage("altaro", count.customer, count.period_key, vendor_id=count.customer_id or None)
-            usage.quantities[(BILLED_USERS, "")] = Decimal(count.billed_users)
-            for product, users in count.users_by_product.items():
-                if product:
-                    usage.quantities[(BILLED_USERS, product)] = Decimal(users)
-            usage.inputs[BILLED_USERS] = users_explanation(count, self.rules) | links
-            if count.backup_gb is not None and count.size_by_product is not None:
-                usage.quantities[(BACKUP_GB, "")] = count.backup_gb
-                for product, gb in count.size_by_product.items():
-                    if product:
-                        usage.quantities[(BACKUP_GB, product)] = gb
-                usage.inputs[BACKUP_GB] = {
-                    "rule": "sum of the backed-up size column over the customer's rows, excluded objects left out",
-                    "rows": count.rows,
-                    "duplicate_rows_ignored": count.duplicates,
-                    "gb_by_product": {p or "(none)": str(v) for p, v in sorted(count.size_by_product.items())},
-                } | links
+            usage = customer_usage("altaro", count, self.rules, links)
             report.customers.append(usage)
         return report
 

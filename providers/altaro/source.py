@@ -235,33 +235,8 @@ class AltaroSource:
         )
 
     def _usage(self, count: CustomerCount, fetched: list[LinkPayload]) -> CustomerUsage:
-        usage = CustomerUsage(
-            source=self.name,
-            vendor_customer=count.customer,
-            period_key=count.period_key,
-            vendor_id=count.customer_id or None,
-        )
-        usage.quantities[(BILLED_USERS, "")] = Decimal(count.billed_users)
-        for product, users in count.users_by_product.items():
-            if product:
-                usage.quantities[(BILLED_USERS, product)] = Decimal(users)
         links = {"fetch_ids": [p.fetch_id for p in fetched], "from_cache": [p.from_cache for p in fetched]}
-        usage.inputs[BILLED_USERS] = users_explanation(count, self.rules) | links
-        size = count.backup_gb
-        if size is not None and count.size_by_product is not None:
-            usage.quantities[(BACKUP_GB, "")] = size
-            for product, gb in sorted(count.size_by_product.items()):
-                if product:
-                    usage.quantities[(BACKUP_GB, product)] = gb
-            usage.inputs[BACKUP_GB] = {
-                "rule": "sum of the backed-up size column over the customer's rows, excluded objects left out",
-                "rows": count.rows,
-                "duplicate_rows_ignored": count.duplicates,
-                "gb_by_product": {p or "(none)": str(v) for p, v in sorted(count.size_by_product.items())},
-            } | links
-        for problem in count.problems:
-            usage.fail(problem)
-        return usage
+        return customer_usage(self.name, count, self.rules, links)
 
 
 def users_explanation(count: CustomerCount, rules: BillingRules) -> dict[str, Any]:
@@ -280,3 +255,33 @@ def users_explanation(count: CustomerCount, rules: BillingRules) -> dict[str, An
         "by_product": count.users_by_product,
         "excluded": count.exclusion_summary(),
     }
+
+
+def customer_usage(source: str, count: CustomerCount, rules: BillingRules, links: dict[str, Any]) -> CustomerUsage:
+    """One customer's quantities and their explanations, from its count; `links` says which fetches it came from."""
+    usage = CustomerUsage(
+        source=source,
+        vendor_customer=count.customer,
+        period_key=count.period_key,
+        vendor_id=count.customer_id or None,
+    )
+    usage.quantities[(BILLED_USERS, "")] = Decimal(count.billed_users)
+    for product, users in count.users_by_product.items():
+        if product:
+            usage.quantities[(BILLED_USERS, product)] = Decimal(users)
+    usage.inputs[BILLED_USERS] = users_explanation(count, rules) | links
+    size = count.backup_gb
+    if size is not None and count.size_by_product is not None:
+        usage.quantities[(BACKUP_GB, "")] = size
+        for product, gb in sorted(count.size_by_product.items()):
+            if product:
+                usage.quantities[(BACKUP_GB, product)] = gb
+        usage.inputs[BACKUP_GB] = {
+            "rule": "sum of the backed-up size column over the customer's rows, excluded objects left out",
+            "rows": count.rows,
+            "duplicate_rows_ignored": count.duplicates,
+            "gb_by_product": {p or "(none)": str(v) for p, v in sorted(count.size_by_product.items())},
+        } | links
+    for problem in count.problems:
+        usage.fail(problem)
+    return usage
