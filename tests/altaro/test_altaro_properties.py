@@ -16,19 +16,11 @@ from hypothesis import strategies as st
 from connector.errors import DataError
 from providers.altaro.parser import read_payload
 from providers.altaro.rules import BillingRules, ReportTally
+from providers.altaro.sandbox import HEADER
 from providers.altaro.settings import AltaroSettings
 
 DEFAULT = AltaroSettings()
 RULES = BillingRules.from_settings(DEFAULT)
-HEADER = (
-    "Customer Name",
-    "Customer ID",
-    "Product",
-    "Month",
-    "Object Type Backed Up",
-    "Object Name",
-    "Backed Up Size (GB)",
-)
 
 NAMES = st.sampled_from(["Jane Doe", "jane doe", " Jane Doe ", "Ann, Smith", 'Bob "B" Jones', "Line\nBreak", "Zoë"])
 TYPES = st.sampled_from(["Mailbox", "MAILBOX", " onedrive ", "N/A", "User Teams Chats", "SharePoint", "Teams"])

@@ -20,18 +20,10 @@ from hypothesis import strategies as st
 from providers.altaro.counts import MAX_OBJECT_GB, customer_key, parse_month
 from providers.altaro.parser import read_payload
 from providers.altaro.rules import BillingRules, ReportTally
+from providers.altaro.sandbox import HEADER
 from providers.altaro.settings import DEFAULT_BILLABLE_TYPES, AltaroExclusion, AltaroSettings
 
 COLUMNS = AltaroSettings().columns
-HEADER = (
-    "Customer Name",
-    "Customer ID",
-    "Product",
-    "Month",
-    "Object Type Backed Up",
-    "Object Name",
-    "Backed Up Size (GB)",
-)
 PERIOD = "2026-11"
 EXCLUSIONS = (
     AltaroExclusion(customer="contoso", pattern="shared-*", reason="shared mailbox"),
