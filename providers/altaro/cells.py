@@ -24,6 +24,10 @@ KEYS_REMEMBERED = 1 << 16  # object names: real reports have one per user, so th
 K = TypeVar("K")
 V = TypeVar("V")
 Size = int | Decimal  # integer hundredths of a GB, or the Decimal GB once a report writes sizes otherwise
+# What a size cell adds, with its product: one shared tuple per distinct cell and product, which is also what a
+# recording tally keeps for the row (`ReportTally.record`). A bad size adds nothing and has no product.
+Added = tuple[Size, str | None]
+BAD_SIZE: Added = (0, None)
 
 
 class Remembered(dict[K, V]):
@@ -51,18 +55,24 @@ class Cells:
     """What raw Object Type, Product, object name and size cells mean, remembered.
 
     The tally's loop subscripts `types`, `products` and `keys` (a new spelling is worked out on its first row; past
-    KEYS_REMEMBERED object names, a new one is worked out on each of its rows) and looks a size up in `sizes`,
-    calling `size_of` on a miss (a bad size is noted on every row that has it).
+    KEYS_REMEMBERED object names, a new one is worked out on each of its rows) and looks a size up in its product's
+    sizes (the third item of `products`), calling `size_of` on a miss (a bad size is noted on every row that has it).
     """
 
-    def __init__(self, billable: frozenset[str], product_bits: dict[str, int], groups: Iterable[Group]) -> None:
+    def __init__(
+        self,
+        billable: frozenset[str],
+        product_bits: dict[str, int],
+        groups: Iterable[Group],
+        spellings: dict[str, str] | None = None,
+    ) -> None:
         self.types = Remembered(self.type_of)  # raw type -> (billable, the spelling shown for it)
-        self.products = Remembered(self.product_of)  # raw product -> (product, its bit in the users' masks)
+        # raw product -> (product, its bit in the users' masks, its sizes: raw size -> (GB, product))
+        self.products = Remembered(self.product_of)
         self.keys = Remembered(user_key, KEYS_REMEMBERED)  # raw object name (or key cell) -> the key counted
-        # raw size -> (GB,), for plausible sizes only: 1-tuples, since a zero is falsy and would be parsed every row
-        self.sizes: dict[str, tuple[Size]] = {}
+        self.sizes: list[dict[str, Added]] = []  # each product's remembered sizes (plausible ones only)
         self.hundredths = True  # every size so far had two decimals: the sums are integer hundredths
-        self._spellings: dict[str, str] = {}
+        self._spellings = {} if spellings is None else spellings  # casefolded type -> its first spelling
         self._billable = billable
         self._product_bits = product_bits
         self._groups = groups  # the report's groups, whose sums change kind with the sizes
@@ -72,15 +82,17 @@ class Cells:
         # One spelling per type in the explanation (MAILBOX and Mailbox are one type).
         return folded in self._billable, self._spellings.setdefault(folded, raw.strip())
 
-    def product_of(self, raw: str) -> tuple[str, int]:
+    def product_of(self, raw: str) -> tuple[str, int, dict[str, Added]]:
         product = raw.strip()
         if product not in self._product_bits:
             self._product_bits[product] = len(self._product_bits)
-        return product, 1 << self._product_bits[product]
+        self.sizes.append({})
+        return product, 1 << self._product_bits[product], self.sizes[-1]
 
-    def size_of(self, raw: str, group: Group, report: ReportRows) -> tuple[Size]:
-        """What a size cell adds to its group's sum; a cell that is not a finite size from 0 to MAX_OBJECT_GB is
-        noted on the group as bad vendor data and adds nothing (the group then bills no size at all)."""
+    def size_of(self, raw: str, product: str, sizes: dict[str, Added], group: Group, report: ReportRows) -> Added:
+        """What a size cell adds to its group's sum of `product` (remembered in `sizes`, the product's); a cell that
+        is not a finite size from 0 to MAX_OBJECT_GB is noted on the group as bad vendor data and adds nothing (the
+        group then bills no size at all)."""
         try:
             value = Decimal(raw)
             plausible = Decimal(0) <= value <= MAX_OBJECT_GB
@@ -88,12 +100,12 @@ class Cells:
             plausible = False
         if not plausible:
             group.bad_size(report.position, raw)
-            return (0,)
+            return BAD_SIZE
         if self.hundredths and value.as_tuple().exponent != -2:
             self._to_decimal()
-        known: tuple[Size] = (int(value.scaleb(2)),) if self.hundredths else (_addend(value),)
-        if len(self.sizes) < SIZES_REMEMBERED:
-            self.sizes[raw] = known
+        known: Added = (int(value.scaleb(2)) if self.hundredths else _addend(value), product)
+        if len(sizes) < SIZES_REMEMBERED:
+            sizes[raw] = known
         return known
 
     def _to_decimal(self) -> None:
@@ -101,8 +113,9 @@ class Cells:
         self.hundredths = False
         for group in self._groups:
             to_decimal(group.size_by_product)
-        for raw in self.sizes:
-            self.sizes[raw] = (_addend(Decimal(raw)),)
+        for sizes in self.sizes:
+            for raw, (_, product) in sizes.items():
+                sizes[raw] = (_addend(Decimal(raw)), product)
 
     def finish(self) -> None:
         """The report's sums as Decimal GB, as the rest of the rules expect them."""

@@ -73,7 +73,7 @@ class Group:
     exclusions: tuple[tuple[re.Pattern[str], str], ...]
     rows: int = 0
     users: dict[str, int] = field(default_factory=dict)
-    sample: list[str] = field(default_factory=list)
+    sample: dict[str, str] = field(default_factory=dict)  # the first users counted: key -> name as written
     not_users: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # type -> keys
     excluded: dict[str, set[str]] = field(default_factory=dict)
     excluded_sample: dict[str, list[str]] = field(default_factory=dict)
@@ -100,7 +100,7 @@ class Group:
         """Count a key seen for the first time (under the product of `bit`); the first few names are kept."""
         self.users[key] = bit
         if len(self.sample) < SAMPLE_SIZE:
-            self.sample.append(raw_name.strip())
+            self.sample[key] = raw_name.strip()
 
     def bad_size(self, position: str, cell: str) -> None:
         """Note a size cell that is not a plausible size (the first few with their line, all of them counted)."""
@@ -113,20 +113,22 @@ class Group:
             )
 
     def absorb(self, other: Group) -> None:
-        """Add another group's totals to this one (same customer and month, from another spelling or link)."""
+        """Add another group's totals to this one (same customer and month, from another spelling, link or part of
+        the report). What is kept of both reads as if their rows had been counted one after the other: the sample
+        lists the first users new to this group, the bad sizes the first few."""
         self.rows += other.rows
         self.blank += other.blank
+        room = SAMPLE_SIZE - len(self.sample)
+        if room > 0:
+            new = [(key, name) for key, name in other.sample.items() if key not in self.users]
+            self.sample.update(new[:room])
         if not self.users:
             self.users = dict(other.users)
         else:
             for key, mask in other.users.items():
                 self.users[key] = self.users.get(key, 0) | mask
-        room = SAMPLE_SIZE - len(self.sample)
-        if room > 0:
-            seen = set(self.sample)
-            self.sample += [name for name in other.sample if name not in seen][:room]
         for kind, keys in other.not_users.items():
-            self.not_users.setdefault(kind, set()).update(keys)
+            self.not_users[kind].update(keys)
         for reason, keys in other.excluded.items():
             self.excluded.setdefault(reason, set()).update(keys)
             shown = self.excluded_sample.setdefault(reason, [])
@@ -135,7 +137,7 @@ class Group:
             ]
         for product, size in other.size_by_product.items():
             self.size_by_product[product] = self.size_by_product.get(product, Decimal(0)) + size
-        self.bad_sizes += other.bad_sizes
+        self.bad_sizes += other.bad_sizes[: BAD_SIZES_KEPT - len(self.bad_sizes)]
         self.bad_size_count += other.bad_size_count
         self.duplicates += other.duplicates
 
@@ -243,7 +245,7 @@ class CustomerCount:
             rows=group.rows,
             users=group.users,
             products=products,
-            sample=group.sample,
+            sample=list(group.sample.values()),
             not_users=dict(group.not_users),
             excluded=group.excluded,
             excluded_sample=group.excluded_sample,

@@ -76,6 +76,12 @@ customer. Column names, billed types and exclusions come from [altaro] when a co
 Exit 3 when the file is unusable (missing columns, truncated, empty).""",
     params=(
         Param("report_file", "Itemised billing report (CSV or JSON) as downloaded.", Path, required=True),
+        Param(
+            "jobs",
+            "Processes counting a large CSV file (default: one per CPU available; 1 counts in this one).",
+            int,
+            flag="--jobs",
+        ),
         CONFIG,
         FORMAT,
     ),

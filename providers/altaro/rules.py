@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from connector.errors import DataError
-from providers.altaro.cells import Cells
+from providers.altaro.cells import Added, Cells
 from providers.altaro.counts import (
     EXCLUDED_SAMPLE,
     SAMPLE_SIZE,
@@ -88,8 +88,10 @@ class BillingRules:
         return tuple((e.pattern, e.reason) for e in self.exclusions if e.customer.match(wanted))
 
 
-# Fingerprints of the rows counted, per customer (`customer_key`), Month cell and Customer ID.
-Fingerprints = dict[tuple[str, str, str], set[int]]
+# Fingerprints of the rows counted, per customer (`customer_key`), Month cell and Customer ID; each maps to the
+# size its row added with its product (`cells.Added`: a shared tuple, so keeping it costs no memory), or None.
+Fingerprints = dict[tuple[str, str, str], dict[int, Added | None]]
+_NOTHING_BEFORE: Mapping[int, Added | None] = MappingProxyType({})
 # What the tally's loop holds in locals for one group: Month and Customer ID cells, the group, its row fingerprints
 # (this report's, earlier ones'), its users, exclusions, sizes by product (`cells.Size` values while the loop runs)
 # and customer key.
@@ -97,8 +99,8 @@ _Slot = tuple[
     str,
     str,
     Group,
-    set[int],
-    AbstractSet[int],
+    dict[int, Added | None],
+    Mapping[int, Added | None],
     dict[str, int],
     tuple[tuple[re.Pattern[str], str], ...],
     dict[str, Any],
@@ -138,19 +140,23 @@ class ReportTally:
         self.rules = rules
         self.groups: dict[tuple[str, str, str], Group] = {}  # by Customer Name, Month and Customer ID cells
         self.products: dict[str, int] = {}  # product name -> its bit in the users' masks
+        self.type_spellings: dict[str, str] = {}  # casefolded Object Type -> the spelling shown, the first seen
         self.rows = 0
         self.has_size = has_size
         self.fingerprints: Fingerprints = {}  # of the rows counted
         self._seen_before: Fingerprints = seen_before if seen_before is not None else {}
+        self.blank_rows: set[int] = set()  # fingerprints of the rows without an object name
 
-    def add(self, report: ReportRows) -> ReportTally:
-        """Stream a report's rows into the counts. Raises DataError on a malformed row; then discard the tally."""
+    def add(self, report: ReportRows, *, whole: bool = True) -> ReportTally:
+        """Stream a report's rows into the counts. Raises DataError on a malformed row; then discard the tally.
+
+        A `whole` report without rows is an error; a part of one (`providers.altaro.parts`) may have none."""
         self.has_size = self.has_size or report.columns.size_gb is not None
         groups: dict[tuple[str, str, str], Group] = {}
         rows = self._count(report, groups)
-        if rows == 0:
+        if rows == 0 and whole:
             raise _no_rows(report)
-        self._merge(groups, self.products)
+        self._merge(groups, self.products, self.type_spellings)
         self.rows += rows
         return self
 
@@ -166,8 +172,9 @@ class ReportTally:
         # shape, with no test per row (`_group` knows the column is absent).
         mi, ii = (ci if index is None else index for index in (cols.month, cols.customer_id))
         width = report.width
-        cells = Cells(self.rules.billable_types, self.products, groups.values())
-        types, products, keys, known_sizes = cells.types, cells.products, cells.keys, cells.sizes
+        cells = Cells(self.rules.billable_types, self.products, groups.values(), self.type_spellings)
+        types, products, keys = cells.types, cells.products, cells.keys
+        blanks = self.blank_rows
         # Each customer cell's last group and its containers: a row of another customer than the previous one
         # (reports in random order) costs one string-keyed lookup and two compares, no tuple and no call.
         slots: dict[str, _Slot] = {}
@@ -185,14 +192,15 @@ class ReportTally:
             if fingerprint in seen or fingerprint in before:
                 group.duplicates += 1
                 continue
-            seen.add(fingerprint)
-            product, bit = products[row[pi] if pi is not None else ""]
+            product, bit, known_sizes = products[row[pi] if pi is not None else ""]
             if exclusions and group.exclude(row[ni], row[ki]):
+                seen[fingerprint] = None
                 continue  # neither a user nor storage the MSP charges for
             billable, shown_kind = types[row[ti]]
             key = keys[row[ki]]
             if not key:
                 group.blank += 1
+                blanks.add(fingerprint)
             elif billable:
                 mask = users.get(key)
                 if mask is None:
@@ -201,10 +209,12 @@ class ReportTally:
                     users[key] = mask | bit  # a store costs what a test would: one branch fewer
             else:
                 group.not_users[shown_kind].add(key)
+            size = None
             if si is not None and (cell := row[si]):
-                # Sizes are remembered as 1-tuples: a zero is falsy, so "0.00" would be parsed on every row.
-                (size,) = known_sizes.get(cell) or cells.size_of(cell, group, report)
-                sizes[product] = sizes.get(product, 0) + size
+                # Sizes are remembered as tuples: a zero is falsy, so "0.00" would be parsed on every row.
+                size = known_sizes.get(cell) or cells.size_of(cell, product, known_sizes, group, report)
+                sizes[product] = sizes.get(product, 0) + size[0]
+            seen[fingerprint] = size
         cells.finish()
         return sum(group.rows for group in groups.values())
 
@@ -256,17 +266,27 @@ class ReportTally:
             )
         return slot
 
-    def _fingerprints(self, group: Group) -> tuple[set[int], AbstractSet[int]]:
+    def _fingerprints(self, group: Group) -> tuple[dict[int, Any], Mapping[int, Any]]:
         """The fingerprints of the rows counted for a group's customer, month and ID, and of those counted before."""
         identity = (group.key, group.month, group.customer_id)
-        return self.fingerprints.setdefault(identity, set()), self._seen_before.get(identity, frozenset())
+        return self.fingerprints.setdefault(identity, {}), self._seen_before.get(identity, _NOTHING_BEFORE)
 
-    def _merge(self, groups: dict[tuple[str, str, str], Group], products: dict[str, int]) -> None:
+    def _merge(
+        self, groups: dict[tuple[str, str, str], Group], products: dict[str, int], spellings: dict[str, str]
+    ) -> None:
+        """Take groups counted with their own product bits and type spellings (another link's, another part's)."""
         remap = {1 << bit: self._product_bit(name) for name, bit in products.items()}
         identity = all(old == new for old, new in remap.items())
+        # A type is shown as first spelled in the tally: MAILBOX in a later link is the Mailbox already listed.
+        shown = {kind: self.type_spellings.setdefault(folded, kind) for folded, kind in spellings.items()}
         for key, group in groups.items():
             if not identity:
                 group.users = {user: remapped(mask, remap) for user, mask in group.users.items()}
+            if any(shown[kind] != kind for kind in group.not_users):
+                not_users = group.not_users.copy()
+                group.not_users.clear()
+                for kind, objects in not_users.items():
+                    group.not_users[shown[kind]].update(objects)
             mine = self.groups.get(key)
             if mine is None:
                 self.groups[key] = group
@@ -285,8 +305,8 @@ class ReportTally:
         for identity, rows in other.fingerprints.items():
             mine = self.fingerprints.setdefault(identity, rows)
             if mine is not rows:
-                mine |= rows
-        self._merge(other.groups, other.products)
+                mine.update(rows)
+        self._merge(other.groups, other.products, other.type_spellings)
 
     def customers(self, default_period: str) -> list[CustomerCount]:
         """Counts per customer (in any spelling; see `counts.merge_groups`) and month, sorted by name then month.

@@ -8,23 +8,24 @@ from typing import Any
 
 from connector.errors import DataError, Status
 from connector.usage import UsageReport
-from providers.altaro.parser import open_report, read_csv, read_json
+from providers.altaro.parser import open_report, read_json
+from providers.altaro.parts import available_cpus, count_csv_file
 from providers.altaro.provider import BACKUP_GB, BILLED_USERS, PROVIDER
 from providers.altaro.rules import BillingRules, CustomerCount, ReportTally
 from providers.altaro.settings import AltaroSettings
 from providers.spec import Table, ViewInput, ViewResult
 
 
-def count_file(path: Path, settings: AltaroSettings) -> list[CustomerCount]:
-    """Counts per customer and month of a report file (CSV streamed, or JSON)."""
+def count_file(path: Path, settings: AltaroSettings, processes: int = 1) -> list[CustomerCount]:
+    """Counts per customer and month of a report file (JSON, or CSV streamed in up to `processes` parts at once)."""
     kind, stream = open_report(path)
     with stream:
         try:
             if kind == "json":
                 rows = read_json(stream.read(), settings.columns, settings.distinct_key_column, where=str(path))
+                tally = ReportTally(BillingRules.from_settings(settings)).add(rows)
             else:
-                rows = read_csv(stream, settings.columns, settings.distinct_key_column, where=str(path))
-            tally = ReportTally(BillingRules.from_settings(settings)).add(rows)
+                tally = count_csv_file(path, settings, processes)
         except UnicodeDecodeError as error:
             raise DataError(f"{path}: not UTF-8 text ({error.reason})") from error
     return tally.customers(datetime.now(UTC).strftime("%Y-%m"))
@@ -68,7 +69,8 @@ def _why(excluded: list[dict[str, Any]]) -> str:
 def users(view: ViewInput) -> ViewResult:
     """`connector users FILE`: billed users per customer of a report file, its problems failing the count."""
     report_file: Path = view.args["report_file"]
-    summary = summarise(count_file(report_file, PROVIDER.view_section(view)))
+    processes = view.args.get("jobs") or available_cpus()
+    summary = summarise(count_file(report_file, PROVIDER.view_section(view), processes))
     table = Table(
         f"Billed users in {report_file.name}",
         ["customer", "month", "billed users", "GB", "excluded", "why (objects)"],

@@ -1,0 +1,272 @@
+"""Counting a large CSV report file in parts, one process per CPU, with the answer one process would give.
+
+The file is cut after line breaks near equal shares of its bytes. This process reads the header and counts the
+first part; a forked worker counts each other part with the same columns and rules. Merged in the file's order, the
+tallies give the one-pass count, because what a part cannot know alone is settled when it is merged:
+
+- a row identical to one in an earlier part (exports repeat rows): the worker sends its rows' fingerprints, this
+  process names the ones counted before, and the worker takes back what those rows added (a size, a blank), since
+  each fingerprint keeps that (`ReportTally.fingerprints`); they then count as duplicates, as in one pass.
+- the line numbers of its rows, which a bad size is reported with: a worker numbers from 1, so a part with a bad
+  size (or a repeated row with one) is counted again here, after the parts before it, when its first line is known.
+- anything that fails (a malformed row; a cut that fell inside a quoted field that runs over a line break, which
+  leaves the part before it with an unterminated quote): the whole file is counted again in one pass, which reports
+  the error, with its line, exactly as it would have without parts.
+
+Only files of at least `MIN_PART_BYTES` per part are cut, where processes can be forked; anything else (JSON, a
+small file, Windows) is counted in one pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing
+import os
+import threading
+from array import array
+from dataclasses import dataclass, field
+from decimal import Decimal
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, TextIO
+
+from connector.errors import DataError
+from providers.altaro.cells import BAD_SIZE
+from providers.altaro.counts import Group
+from providers.altaro.parser import ColumnIndex, read_csv, read_csv_part
+from providers.altaro.rules import BillingRules, ReportTally
+from providers.altaro.settings import AltaroSettings
+
+MIN_PART_BYTES = 16 * 1024 * 1024  # below this a worker costs more than it saves
+MAX_PARTS = 8
+BLOCK = 1024 * 1024
+
+Identity = tuple[str, str, str]  # customer key, Month and Customer ID, as the tally's fingerprints are kept
+
+
+@dataclass(frozen=True)
+class Part:
+    """Bytes `start` to `end` of the file."""
+
+    start: int
+    end: int
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (a container's or a taskset's limit, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def cut(path: Path, parts: int, min_part_bytes: int = MIN_PART_BYTES) -> list[Part]:
+    """The file in up to `parts` near-equal shares, each cut just after a line break (the whole file as one part
+    when it is too small for two)."""
+    size = path.stat().st_size
+    parts = min(parts, MAX_PARTS, size // max(min_part_bytes, 1))
+    starts = [0]
+    with path.open("rb") as file:
+        for share in range(1, parts):
+            file.seek(max(size * share // parts, starts[-1]))
+            file.readline()  # to the end of the line the share ends in
+            if (at := file.tell()) < size:
+                starts.append(at)
+    return [Part(start, end) for start, end in zip(starts, [*starts[1:], size], strict=True)]
+
+
+class _Bytes(io.RawIOBase):
+    """Bytes `start` to `end` of a file, as a stream."""
+
+    def __init__(self, path: Path, part: Part) -> None:
+        super().__init__()
+        self._file = path.open("rb")
+        self._file.seek(part.start)
+        self._left = part.end - part.start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        read = self._file.readinto(memoryview(buffer)[: self._left])
+        self._left -= read
+        return read
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def open_part(path: Path, part: Part) -> TextIO:
+    """A part of the file as text (UTF-8; the file's byte-order mark is skipped)."""
+    encoding = "utf-8-sig" if part.start == 0 else "utf-8"
+    return io.TextIOWrapper(io.BufferedReader(_Bytes(path, part), BLOCK), encoding, newline="")
+
+
+def count_csv_file(
+    path: Path, settings: AltaroSettings, processes: int, min_part_bytes: int = MIN_PART_BYTES
+) -> ReportTally:
+    """The tally of a CSV report file, counted in up to `processes` parts of at least `min_part_bytes` at once;
+    the same as one pass gives.
+
+    The tally is for reading counts from (`ReportTally.customers`): the fingerprints of the parts counted by
+    workers are kept without the sizes they added, so it is not for merging into another tally.
+    """
+    rules = BillingRules.from_settings(settings)
+    parts = cut(path, processes, min_part_bytes) if "fork" in multiprocessing.get_all_start_methods() else []
+    if len(parts) < 2:
+        return _one_pass(path, settings, rules)
+    with open_part(path, parts[0]) as stream:
+        rows = read_csv(stream, settings.columns, settings.distinct_key_column, where=str(path))
+        workers = [_Worker(path, part, rows.columns, rules) for part in parts[1:]]
+        try:
+            tally = ReportTally(rules).add(rows)
+            line = rows.line + 1
+            for worker in workers:
+                line += worker.merge_into(tally, line, more_to_come=worker is not workers[-1])
+        except (DataError, _PartFailed):
+            # Counted again in one pass, which says what is wrong and where, as it would without parts.
+            return _one_pass(path, settings, rules)
+        finally:
+            for worker in workers:
+                worker.stop()
+    return tally
+
+
+def _one_pass(path: Path, settings: AltaroSettings, rules: BillingRules) -> ReportTally:
+    with open_part(path, Part(0, path.stat().st_size)) as stream:
+        rows = read_csv(stream, settings.columns, settings.distinct_key_column, where=str(path))
+        return ReportTally(rules).add(rows)
+
+
+class _PartFailed(Exception):
+    """A worker ended without a tally (an error in its part, or it died)."""
+
+
+@dataclass
+class _Repeats:
+    """What the rows of a part that repeat rows of earlier parts added to their customer's counts, to take back."""
+
+    rows: int = 0
+    blanks: int = 0
+    sizes: dict[str, Decimal] = field(default_factory=dict)  # product -> GB
+
+
+class _Worker:
+    """A forked process counting one part of the file; `merge_into` takes its count, `stop` ends it either way.
+
+    The exchange, once the worker has counted: it sends its tally (without fingerprints) and its number of lines;
+    this process sends the fingerprints of the parts before, from a thread, so that the worker finds its repeated
+    rows while this process reads and merges its tally; the worker sends what those rows added and then, when more
+    parts follow, its own fingerprints.
+    """
+
+    def __init__(self, path: Path, part: Part, columns: ColumnIndex, rules: BillingRules) -> None:
+        context = multiprocessing.get_context("fork")
+        self.path, self.part, self._columns = path, part, columns
+        self._up, up = context.Pipe(duplex=False)  # worker -> here
+        down, self._down = context.Pipe(duplex=False)  # here -> worker
+        self._process = context.Process(target=_work, args=(up, down, path, part, columns, rules), daemon=True)
+        self._process.start()
+        up.close()  # the worker holds its ends: its exit ends the pipe
+        down.close()
+
+    def merge_into(self, tally: ReportTally, first_line: int, *, more_to_come: bool) -> int:
+        """Add the part's count to `tally`, which holds every part before it; the part starts at `first_line` of
+        the report. Returns the part's number of lines."""
+        earlier = {identity: array("q", rows).tobytes() for identity, rows in tally.fingerprints.items()}
+        sending = threading.Thread(target=self._send, args=((earlier, more_to_come),), daemon=True)
+        sending.start()
+        counted: ReportTally
+        lines: int
+        counted, lines = self._receive()
+        if any(group.bad_size_count for group in counted.groups.values()):
+            # Its bad sizes need the report's line numbers: counted here, after the parts before it.
+            with open_part(self.path, self.part) as stream:
+                rows = read_csv_part(stream, self._columns, where=str(self.path), first_line=first_line)
+                tally.add(rows, whole=False)
+            return lines
+        tally.merge(counted)  # while the worker finds its repeated rows
+        _take_back(tally, self._receive())
+        sending.join()
+        if more_to_come:  # the next part's repeats are found among this one's rows too
+            for identity, rows in self._receive().items():
+                tally.fingerprints.setdefault(identity, {}).update(dict.fromkeys(array("q", rows)))
+        return lines
+
+    def _send(self, message: Any) -> None:
+        with contextlib.suppress(OSError):  # the worker has ended: `_receive` says why
+            self._down.send(message)
+
+    def _receive(self) -> Any:
+        try:
+            message = self._up.recv()
+        except EOFError as error:
+            raise _PartFailed(f"the worker counting bytes {self.part.start}-{self.part.end} ended") from error
+        if isinstance(message, str):
+            raise _PartFailed(message)
+        return message
+
+    def stop(self) -> None:
+        self._up.close()
+        self._down.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+
+def _take_back(tally: ReportTally, repeats: dict[Identity, _Repeats]) -> None:
+    """Take repeated rows' additions back from their customer and month: from the first of its groups (its
+    spellings are added together when counts are read, so which one does not matter)."""
+    groups: dict[Identity, Group] = {}
+    for group in tally.groups.values():
+        groups.setdefault((group.key, group.month, group.customer_id), group)
+    for identity, taken in repeats.items():
+        group = groups[identity]
+        group.duplicates += taken.rows
+        group.blank -= taken.blanks
+        for product, size in taken.sizes.items():
+            group.size_by_product[product] = group.size_by_product.get(product, Decimal(0)) - size
+
+
+def _work(up: Connection, down: Connection, path: Path, part: Part, columns: ColumnIndex, rules: BillingRules) -> None:
+    """In the worker: count the part and take part in the exchange `_Worker` describes. A failure is sent as its
+    message."""
+    try:
+        with open_part(path, part) as stream:
+            rows = read_csv_part(stream, columns, where=str(path), first_line=1)
+            tally = ReportTally(rules).add(rows, whole=False)
+    except Exception as error:  # the one-pass count in the parent reports it properly
+        up.send(f"{type(error).__name__}: {error}")
+        return
+    counted, tally.fingerprints = tally.fingerprints, {}
+    up.send((tally, rows.line))
+    earlier, more_to_come = down.recv()
+    up.send(_repeats(tally, counted, earlier))
+    if more_to_come:
+        up.send({identity: array("q", rows).tobytes() for identity, rows in counted.items()})
+
+
+def _repeats(
+    tally: ReportTally, counted: dict[Identity, dict[int, Any]], earlier: dict[Identity, bytes]
+) -> dict[Identity, _Repeats]:
+    """What this part's rows that earlier parts counted added, by customer (a bad size added nothing: a part with
+    one is counted again anyway)."""
+    found: dict[Identity, _Repeats] = {}
+    for identity, fingerprints in earlier.items():
+        mine = counted.get(identity)
+        if not mine:
+            continue
+        repeated = mine.keys() & set(array("q", fingerprints))
+        if not repeated:
+            continue
+        taken = found[identity] = _Repeats(rows=len(repeated))
+        for row in repeated:
+            added = mine[row]
+            taken.blanks += row in tally.blank_rows
+            if added is not None and added is not BAD_SIZE:
+                size, product = added
+                gb = Decimal(size).scaleb(-2) if isinstance(size, int) else size
+                taken.sizes[product] = taken.sizes.get(product, Decimal(0)) + gb
+    return found
