@@ -193,18 +193,35 @@ def _cut_short(where: str, line: int) -> DataError:
     )
 
 
+def _one_quoted(line: str) -> list[str] | None:
+    """The cells of a line whose only quotes enclose one whole field (`"Proseware, Inc.",...`, as exports quote a
+    name with a comma), split as the csv module would; None for any other line."""
+    cells = line.rstrip("\r\n")
+    start = cells.find('"')
+    end = cells.find('"', start + 1)
+    after = end + 1
+    if end < 0 or '"' in cells[after:] or (start and cells[start - 1] != ",") or cells[after : after + 1] not in ",":
+        return None
+    head = cells[: start - 1].split(",") if start else []
+    tail = cells[after + 1 :].split(",") if after < len(cells) else []
+    return [*head, cells[start + 1 : end], *tail]
+
+
 def _csv_rows(lines: _Lines, physical: Iterator[str], feed: _Feed, reader: Any, where: str) -> Iterator[list[str]]:
     """The rows after the header. A line without a quote (and within the csv module's field limit) is split at its
-    commas, which is all the csv module would do with it, at a fraction of the cost; any other line is parsed by the
-    csv reader, with the lines its quoted fields run over (tests/altaro/test_altaro_split_lines.py)."""
+    commas, which is all the csv module would do with it, at a fraction of the cost, and so is a line with one quoted
+    field; any other line is parsed by the csv reader, with the lines its quoted fields run over
+    (tests/altaro/test_altaro_split_lines.py)."""
     try:
         for line in physical:
-            if '"' in line or len(line) > FIELD_LIMIT:
-                feed.next_line = line
-                yield next(reader)
-            else:
+            if '"' not in line and len(line) <= FIELD_LIMIT:
                 cells = line.rstrip("\r\n")
                 yield cells.split(",") if cells else []
+            elif len(line) <= FIELD_LIMIT and (row := _one_quoted(line)) is not None:
+                yield row
+            else:
+                feed.next_line = line
+                yield next(reader)
         if not lines.ends_complete():
             raise _cut_short(where, lines.count)
     except csv.Error as error:

@@ -17,7 +17,6 @@ import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 from connector.errors import DataError
@@ -91,7 +90,6 @@ class BillingRules:
 # Fingerprints of the rows counted, per customer (`customer_key`), Month cell and Customer ID; each maps to the
 # size its row added with its product (`cells.Added`: a shared tuple, so keeping it costs no memory), or None.
 Fingerprints = dict[tuple[str, str, str], dict[int, Added | None]]
-_NOTHING_BEFORE: Mapping[int, Added | None] = MappingProxyType({})
 # What the tally's loop holds in locals for one group: Month and Customer ID cells, the group, its row fingerprints
 # (this report's, earlier ones'), its users, exclusions, sizes by product (`cells.Size` values while the loop runs)
 # and customer key.
@@ -189,7 +187,7 @@ class ReportTally:
             # The customer as the engine knows it: a row repeated under another spelling of its name is a duplicate.
             row[ci] = name_key
             fingerprint = hash(tuple(row))
-            if fingerprint in seen or fingerprint in before:
+            if fingerprint in seen or (before and fingerprint in before):  # before: usually empty
                 group.duplicates += 1
                 continue
             product, bit, known_sizes = products[row[pi] if pi is not None else ""]
@@ -269,7 +267,7 @@ class ReportTally:
     def _fingerprints(self, group: Group) -> tuple[dict[int, Any], Mapping[int, Any]]:
         """The fingerprints of the rows counted for a group's customer, month and ID, and of those counted before."""
         identity = (group.key, group.month, group.customer_id)
-        return self.fingerprints.setdefault(identity, {}), self._seen_before.get(identity, _NOTHING_BEFORE)
+        return self.fingerprints.setdefault(identity, {}), self._seen_before.get(identity) or {}
 
     def _merge(
         self, groups: dict[tuple[str, str, str], Group], products: dict[str, int], spellings: dict[str, str]
