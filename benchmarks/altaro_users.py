@@ -3,10 +3,10 @@
 The report's customers are in random order (real exports are not sorted). Each variant runs in its own subprocess;
 the variants run in interleaved rounds (connector, pandas, csv, then again, the first moved to the end each round),
 so drifting load from other work on the machine hits each alike, and each figure is a median over the rounds. Wall
-time is measured around the process; peak memory is its maximum resident set size, read by a small wrapper process
-through RUSAGE_CHILDREN, so each figure belongs to one run only. Every variant must give every customer the same
-billed users. pandas comes with the `bench` extra (`pip install -e '.[bench]'`); without it the pandas variant is
-left out. The report is written to benchmarks/data/ (git-ignored).
+time is measured around the process; peak memory is sampled over the process and any it starts by a small wrapper
+process (see MEASURE), so each figure belongs to one run only. Every variant must give
+every customer the same billed users. pandas comes with the `bench` extra (`pip install -e '.[bench]'`); without it
+the pandas variant is left out. The report is written to benchmarks/data/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -65,15 +65,64 @@ print(json.dumps({name: len(names) for name, names in users.items()}))
 """
 HAS_PANDAS = importlib.util.find_spec("pandas") is not None
 
-# Runs the command given as arguments and reports its wall time and peak RSS (its own child, so nothing else counts).
+# Runs the command given as arguments (after "time" or "memory") and reports its wall time, or its peak memory
+# sampled every 10 ms over the command and every process it starts (`connector users` forks a worker per CPU): the
+# peak of their resident sets summed, which counts memory a forked worker shares with its parent twice (an upper
+# bound), and the peak of their proportional set sizes (PSS: shared pages split between the processes sharing them),
+# the fair figure for a process tree. A single process's peak is at least its own maximum RSS, taken when larger (a
+# peak between two samples). Sampling reads /proc/*/smaps_rollup, which costs the kernel enough to slow the command,
+# so the timed runs are not sampled.
 MEASURE = """
-import json, resource, subprocess, sys, time
-started = time.perf_counter()
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-elapsed = time.perf_counter() - started
-if done.returncode:
-    sys.exit(done.stderr.decode()[-2000:])
-print(json.dumps({"seconds": elapsed, "max_rss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+import json, os, resource, subprocess, sys, tempfile, time
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+def tree(pid):
+    found, pending = [], [pid]
+    while pending:
+        process = pending.pop()
+        found.append(process)
+        try:
+            with open(f"/proc/{process}/task/{process}/children") as children:
+                pending += [int(child) for child in children.read().split()]
+        except (OSError, ValueError):
+            pass  # ended meanwhile
+    return found
+
+def rss(process):
+    try:
+        with open(f"/proc/{process}/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+def pss(process):
+    try:
+        with open(f"/proc/{process}/smaps_rollup") as rollup:
+            return next(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Pss:"))
+    except (OSError, ValueError, StopIteration):
+        return 0
+
+sampled = sys.argv[1] == "memory"
+with tempfile.TemporaryFile() as errors:
+    started = time.perf_counter()
+    command = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=errors)
+    peak_rss = peak_pss = 0
+    while sampled and command.poll() is None:
+        processes = tree(command.pid)
+        peak_rss = max(peak_rss, sum(map(rss, processes)))
+        peak_pss = max(peak_pss, sum(map(pss, processes)))
+        time.sleep(0.01)
+    command.wait()
+    elapsed = time.perf_counter() - started
+    if command.returncode:
+        errors.seek(0)
+        sys.exit(errors.read().decode()[-2000:])
+if not sampled:
+    print(json.dumps({"seconds": elapsed}))
+else:
+    own = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    print(json.dumps({"rss": max(own, peak_rss), "pss": peak_pss or own}))
 """
 
 
@@ -91,9 +140,10 @@ def environment() -> dict[str, str]:
     return {**env, "PYTHONPATH": str(ROOT)}
 
 
-def measure(command: list[str], env: dict[str, str], cwd: Path) -> dict[str, float]:
+def measure(what: str, command: list[str], env: dict[str, str], cwd: Path) -> dict[str, float]:
+    """The command's wall time (`what` = "time") or peak memory ("memory"), each from a run of its own."""
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, env=env, cwd=cwd, check=False
+        [sys.executable, "-c", MEASURE, what, *command], capture_output=True, text=True, env=env, cwd=cwd, check=False
     )
     if done.returncode:
         raise SystemExit(f"{command[2:4]} failed: {done.stderr}")
@@ -143,11 +193,14 @@ def prepare(rows: int, order: str, regenerate: bool) -> Path:
 
 
 def rounds(report: Path, repeat: int, env: dict[str, str], cwd: Path) -> list[dict[str, dict[str, float]]]:
-    """`repeat` rounds of every variant, one after the other; each round starts one variant later than the last."""
+    """`repeat` rounds of every variant, one after the other (a timed run, then a run sampled for memory); each round
+    starts one variant later than the last."""
     order = deque(variants(report).items())
     done = []
     for number in range(repeat):
-        round_ = {name: measure(command, env, cwd) for name, command in order}
+        round_ = {
+            name: measure("time", command, env, cwd) | measure("memory", command, env, cwd) for name, command in order
+        }
         done.append(round_)
         print(f"  round {number + 1}: " + ", ".join(f"{n} {r['seconds']:.2f} s" for n, r in round_.items()), flush=True)
         order.rotate(-1)
@@ -156,17 +209,22 @@ def rounds(report: Path, repeat: int, env: dict[str, str], cwd: Path) -> list[di
 
 def summary(done: list[dict[str, dict[str, float]]]) -> list[str]:
     """The table of medians, then the connector against pandas as the median of each round's own ratio."""
-    lines = ["| variant | wall time | peak memory (max RSS) |", "|---|---|---|"]
+    lines = ["| variant | wall time | peak memory: RSS summed | PSS summed |", "|---|---|---|---|"]
     for name in done[0]:
         seconds = statistics.median(r[name]["seconds"] for r in done)
-        rss_mib = statistics.median(r[name]["max_rss_kib"] for r in done) / 1024
-        lines.append(f"| {name} | {seconds:.2f} s | {rss_mib:.0f} MiB |")
+        rss, pss = (statistics.median(r[name][kind] for r in done) / 2**20 for kind in ("rss", "pss"))
+        lines.append(f"| {name} | {seconds:.2f} s | {rss:.0f} MiB | {pss:.0f} MiB |")
     for other, target in ((PANDAS, " (target <= 1.5x; memory <= 0.6x)"), (CSV_LOOP, "")):
         if other not in done[0]:
             continue
-        time_ratio = statistics.median(r[CONNECTOR]["seconds"] / r[other]["seconds"] for r in done)
-        rss_ratio = statistics.median(r[CONNECTOR]["max_rss_kib"] / r[other]["max_rss_kib"] for r in done)
-        lines.append(f"connector / {other}: time {time_ratio:.2f}x, memory {rss_ratio:.2f}x{target}")
+        ratios = {
+            kind: statistics.median(r[CONNECTOR][kind] / r[other][kind] for r in done)
+            for kind in ("seconds", "rss", "pss")
+        }
+        lines.append(
+            f"connector / {other}: time {ratios['seconds']:.2f}x, memory {ratios['rss']:.2f}x by RSS, "
+            f"{ratios['pss']:.2f}x by PSS{target}"
+        )
     return lines
 
 

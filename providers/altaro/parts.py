@@ -110,8 +110,8 @@ def count_csv_file(
     """The tally of a CSV report file, counted in up to `processes` parts of at least `min_part_bytes` at once;
     the same as one pass gives.
 
-    The tally is for reading counts from (`ReportTally.customers`): the fingerprints of the parts counted by
-    workers are kept without the sizes they added, so it is not for merging into another tally.
+    The tally is for reading counts from (`ReportTally.customers`), not for merging into another: it does not keep
+    every row's fingerprint.
     """
     rules = BillingRules.from_settings(settings)
     parts = cut(path, processes, min_part_bytes) if "fork" in multiprocessing.get_all_start_methods() else []
@@ -156,10 +156,10 @@ class _Repeats:
 class _Worker:
     """A forked process counting one part of the file; `merge_into` takes its count, `stop` ends it either way.
 
-    The exchange, once the worker has counted: it sends its tally (without fingerprints) and its number of lines;
-    this process sends the fingerprints of the parts before, from a thread, so that the worker finds its repeated
-    rows while this process reads and merges its tally; the worker sends what those rows added and then, when more
-    parts follow, its own fingerprints.
+    The exchange, once the worker has counted: it sends its number of lines and whether a size was bad (then this
+    process counts the part again itself), then its tally without fingerprints; this process sends the fingerprints
+    of the parts before, from a thread, so that the worker finds its repeated rows while this process reads and
+    merges its tally; the worker sends what those rows added and then, when more parts follow, its own fingerprints.
     """
 
     def __init__(self, path: Path, part: Part, columns: ColumnIndex, rules: BillingRules) -> None:
@@ -176,17 +176,19 @@ class _Worker:
         """Add the part's count to `tally`, which holds every part before it; the part starts at `first_line` of
         the report. Returns the part's number of lines."""
         earlier = {identity: array("q", rows).tobytes() for identity, rows in tally.fingerprints.items()}
-        sending = threading.Thread(target=self._send, args=((earlier, more_to_come),), daemon=True)
-        sending.start()
-        counted: ReportTally
         lines: int
-        counted, lines = self._receive()
-        if any(group.bad_size_count for group in counted.groups.values()):
+        lines, bad_sizes = self._receive()
+        if bad_sizes:
             # Its bad sizes need the report's line numbers: counted here, after the parts before it.
             with open_part(self.path, self.part) as stream:
                 rows = read_csv_part(stream, self._columns, where=str(self.path), first_line=first_line)
                 tally.add(rows, whole=False)
             return lines
+        if not more_to_come:
+            tally.fingerprints = {}  # the worker finds the last part's repeats: memory back before its tally comes
+        sending = threading.Thread(target=self._send, args=((earlier, more_to_come),), daemon=True)
+        sending.start()
+        counted: ReportTally = self._receive()
         tally.merge(counted)  # while the worker finds its repeated rows
         _take_back(tally, self._receive())
         sending.join()
@@ -240,8 +242,12 @@ def _work(up: Connection, down: Connection, path: Path, part: Part, columns: Col
     except Exception as error:  # the one-pass count in the parent reports it properly
         up.send(f"{type(error).__name__}: {error}")
         return
+    bad_sizes = any(group.bad_size_count for group in tally.groups.values())
+    up.send((rows.line, bad_sizes))
+    if bad_sizes:
+        return  # counted again by the parent, with the report's line numbers
     counted, tally.fingerprints = tally.fingerprints, {}
-    up.send((tally, rows.line))
+    up.send(tally)
     earlier, more_to_come = down.recv()
     up.send(_repeats(tally, counted, earlier))
     if more_to_come:
