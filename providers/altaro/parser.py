@@ -145,22 +145,20 @@ class ReportRows:
 class _Lines:
     """A text stream's physical lines, counting them and remembering how the first and the last one ended."""
 
-    def __init__(self, stream: TextIO, first_line: int = 1) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self._stream = stream
-        self._first_line = first_line  # the stream's first line is this line of the report (a part starts later)
         self.first = ""
         self.last: str | None = None  # set once the stream is exhausted
-        self.count = first_line - 1  # the line of the row last parsed
+        self.count = 0  # lines read so far: the line of the row last parsed
 
     def __iter__(self) -> Iterator[str]:
         lines = iter(self._stream)
         line = self.first = next(lines, "")
         if line:
-            self.count = self._first_line
+            self.count = 1
             yield line
         # A bare loop: one generator step per line is all this costs on a million-row report.
-        second = self._first_line + 1
-        for self.count, line in enumerate(lines, start=second):
+        for self.count, line in enumerate(lines, start=2):
             yield line
         self.last = line
 
@@ -280,10 +278,10 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def read_csv_part(stream: TextIO, columns: ColumnIndex, *, where: str, first_line: int) -> ReportRows:
-    """The rows of a part of a CSV report that starts at a row's first line (`first_line` of the report), with the
-    columns its header gave (`providers.altaro.parts` counts a large file's parts in parallel)."""
-    lines = _Lines(stream, first_line)
+def read_csv_part(stream: TextIO, columns: ColumnIndex, *, where: str) -> ReportRows:
+    """The rows of a part of a CSV report that starts at a row's first line, with the columns its header gave
+    (`providers.altaro.parts` counts a large file's parts in parallel); lines are numbered from the part's start."""
+    lines = _Lines(stream)
     physical = iter(lines)
     feed = _Feed(physical)
     reader = csv.reader(feed, strict=True)

@@ -4,14 +4,13 @@ The file is cut after line breaks near equal shares of its bytes. This process r
 first part; a forked worker counts each other part with the same columns and rules. Merged in the file's order, the
 tallies give the one-pass count, because what a part cannot know alone is settled when it is merged:
 
-- a row identical to one in an earlier part (exports repeat rows): the worker sends its rows' fingerprints, this
-  process names the ones counted before, and the worker takes back what those rows added (a size, a blank), since
-  each fingerprint keeps that (`ReportTally.fingerprints`); they then count as duplicates, as in one pass.
-- the line numbers of its rows, which a bad size is reported with: a worker numbers from 1, so a part with a bad
-  size (or a repeated row with one) is counted again here, after the parts before it, when its first line is known.
-- anything that fails (a malformed row; a cut that fell inside a quoted field that runs over a line break, which
-  leaves the part before it with an unterminated quote): the whole file is counted again in one pass, which reports
-  the error, with its line, exactly as it would have without parts.
+- a row identical to one in an earlier part (exports repeat rows): this process sends the fingerprints of the rows
+  counted before, and the worker takes back what its copies added (a size, a blank), since each fingerprint keeps
+  that (`ReportTally.fingerprints`); they then count as duplicates, as in one pass.
+- anything else a part cannot settle: a malformed row, a bad size (reported with its line in the report, which a
+  worker does not know), a cut that fell inside a quoted field running over a line break (the part before it ends
+  in an unterminated quote). The whole file is then counted again in one pass, which gives the count, or the error
+  with its line, exactly as it would have without parts.
 
 Only files of at least `MIN_PART_BYTES` per part are cut, where processes can be forked; anything else (JSON, a
 small file, Windows) is counted in one pass.
@@ -40,6 +39,7 @@ from providers.altaro.settings import AltaroSettings
 
 MIN_PART_BYTES = 16 * 1024 * 1024  # below this a worker costs more than it saves
 MAX_PARTS = 8
+DEFAULT_JOBS = 4  # each worker holds its part's counts: more CPUs than this add memory more than speed
 BLOCK = 1024 * 1024
 
 Identity = tuple[str, str, str]  # customer key, Month and Customer ID, as the tally's fingerprints are kept
@@ -122,9 +122,8 @@ def count_csv_file(
         workers = [_Worker(path, part, rows.columns, rules) for part in parts[1:]]
         try:
             tally = ReportTally(rules).add(rows)
-            line = rows.line + 1
             for worker in workers:
-                line += worker.merge_into(tally, line, more_to_come=worker is not workers[-1])
+                worker.merge_into(tally, more_to_come=worker is not workers[-1])
         except (DataError, _PartFailed):
             # Counted again in one pass, which says what is wrong and where, as it would without parts.
             return _one_pass(path, settings, rules)
@@ -156,15 +155,15 @@ class _Repeats:
 class _Worker:
     """A forked process counting one part of the file; `merge_into` takes its count, `stop` ends it either way.
 
-    The exchange, once the worker has counted: it sends its number of lines and whether a size was bad (then this
-    process counts the part again itself), then its tally without fingerprints; this process sends the fingerprints
-    of the parts before, from a thread, so that the worker finds its repeated rows while this process reads and
-    merges its tally; the worker sends what those rows added and then, when more parts follow, its own fingerprints.
+    The exchange, once the worker has counted: it sends its tally without fingerprints (pickling it while this
+    process lists the fingerprints of the parts before); this process sends those from a thread, so that the worker
+    finds its repeated rows while this process merges its tally; the worker then sends what those rows added and,
+    when more parts follow, its own fingerprints.
     """
 
     def __init__(self, path: Path, part: Part, columns: ColumnIndex, rules: BillingRules) -> None:
         context = multiprocessing.get_context("fork")
-        self.path, self.part, self._columns = path, part, columns
+        self.part = part
         self._up, up = context.Pipe(duplex=False)  # worker -> here
         down, self._down = context.Pipe(duplex=False)  # here -> worker
         self._process = context.Process(target=_work, args=(up, down, path, part, columns, rules), daemon=True)
@@ -172,30 +171,23 @@ class _Worker:
         up.close()  # the worker holds its ends: its exit ends the pipe
         down.close()
 
-    def merge_into(self, tally: ReportTally, first_line: int, *, more_to_come: bool) -> int:
-        """Add the part's count to `tally`, which holds every part before it; the part starts at `first_line` of
-        the report. Returns the part's number of lines."""
+    def merge_into(self, tally: ReportTally, *, more_to_come: bool) -> None:
+        """Add the part's count to `tally`, which holds every part before it."""
         earlier = {identity: array("q", rows).tobytes() for identity, rows in tally.fingerprints.items()}
-        lines: int
-        lines, bad_sizes = self._receive()
-        if bad_sizes:
-            # Its bad sizes need the report's line numbers: counted here, after the parts before it.
-            with open_part(self.path, self.part) as stream:
-                rows = read_csv_part(stream, self._columns, where=str(self.path), first_line=first_line)
-                tally.add(rows, whole=False)
-            return lines
         if not more_to_come:
             tally.fingerprints = {}  # the worker finds the last part's repeats: memory back before its tally comes
         sending = threading.Thread(target=self._send, args=((earlier, more_to_come),), daemon=True)
         sending.start()
         counted: ReportTally = self._receive()
+        if any(group.bad_size_count for group in counted.groups.values()):
+            # A bad size is reported with its line in the report, which a worker does not know.
+            raise _PartFailed("a bad size: counted in one pass")
         tally.merge(counted)  # while the worker finds its repeated rows
         _take_back(tally, self._receive())
         sending.join()
         if more_to_come:  # the next part's repeats are found among this one's rows too
             for identity, rows in self._receive().items():
                 tally.fingerprints.setdefault(identity, {}).update(dict.fromkeys(array("q", rows)))
-        return lines
 
     def _send(self, message: Any) -> None:
         with contextlib.suppress(OSError):  # the worker has ended: `_receive` says why
@@ -237,15 +229,10 @@ def _work(up: Connection, down: Connection, path: Path, part: Part, columns: Col
     message."""
     try:
         with open_part(path, part) as stream:
-            rows = read_csv_part(stream, columns, where=str(path), first_line=1)
-            tally = ReportTally(rules).add(rows, whole=False)
+            tally = ReportTally(rules).add(read_csv_part(stream, columns, where=str(path)), whole=False)
     except Exception as error:  # the one-pass count in the parent reports it properly
         up.send(f"{type(error).__name__}: {error}")
         return
-    bad_sizes = any(group.bad_size_count for group in tally.groups.values())
-    up.send((rows.line, bad_sizes))
-    if bad_sizes:
-        return  # counted again by the parent, with the report's line numbers
     counted, tally.fingerprints = tally.fingerprints, {}
     up.send(tally)
     earlier, more_to_come = down.recv()
@@ -257,8 +244,8 @@ def _work(up: Connection, down: Connection, path: Path, part: Part, columns: Col
 def _repeats(
     tally: ReportTally, counted: dict[Identity, dict[int, Any]], earlier: dict[Identity, bytes]
 ) -> dict[Identity, _Repeats]:
-    """What this part's rows that earlier parts counted added, by customer (a bad size added nothing: a part with
-    one is counted again anyway)."""
+    """What this part's rows that earlier parts counted added, by customer (a bad size added nothing, and a part
+    with one is counted again anyway)."""
     found: dict[Identity, _Repeats] = {}
     for identity, fingerprints in earlier.items():
         mine = counted.get(identity)

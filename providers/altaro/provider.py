@@ -78,7 +78,7 @@ Exit 3 when the file is unusable (missing columns, truncated, empty).""",
         Param("report_file", "Itemised billing report (CSV or JSON) as downloaded.", Path, required=True),
         Param(
             "jobs",
-            "Processes counting a large CSV file (default: one per CPU available; 1 counts in this one).",
+            "Processes counting a CSV file, 16 MiB or more each (default: one per CPU, at most 4; 1: no worker).",
             int,
             flag="--jobs",
         ),

@@ -9,7 +9,7 @@ from typing import Any
 from connector.errors import DataError, Status
 from connector.usage import UsageReport
 from providers.altaro.parser import open_report, read_json
-from providers.altaro.parts import available_cpus, count_csv_file
+from providers.altaro.parts import DEFAULT_JOBS, available_cpus, count_csv_file
 from providers.altaro.provider import BACKUP_GB, BILLED_USERS, PROVIDER
 from providers.altaro.rules import BillingRules, CustomerCount, ReportTally
 from providers.altaro.settings import AltaroSettings
@@ -69,7 +69,7 @@ def _why(excluded: list[dict[str, Any]]) -> str:
 def users(view: ViewInput) -> ViewResult:
     """`connector users FILE`: billed users per customer of a report file, its problems failing the count."""
     report_file: Path = view.args["report_file"]
-    processes = view.args.get("jobs") or available_cpus()
+    processes = view.args.get("jobs") or min(available_cpus(), DEFAULT_JOBS)
     summary = summarise(count_file(report_file, PROVIDER.view_section(view), processes))
     table = Table(
         f"Billed users in {report_file.name}",
