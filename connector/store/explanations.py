@@ -286,21 +286,24 @@ class Explanations:
         """
         key = (kind, body)
         if key not in patches:
-            cursor = self._db.execute("INSERT INTO explanation_parts (digest, node, body) VALUES (NULL, ?, ?)", key)
+            cursor = self._db.execute("INSERT INTO explanation_parts (node, body) VALUES (?, ?)", key)
             patches[key] = int(cursor.lastrowid or 0)
         return patches[key]
 
     def _store_parts(self, rows: list[tuple[int, str]], digests: list[bytes]) -> list[int]:
         """Ids of parts (kind, body), each inserted unless a part of that digest is stored already."""
         known = self._ids(digests)
-        missing = {
-            d: (d, *_packed(kind, body)) for d, (kind, body) in zip(digests, rows, strict=True) if d not in known
-        }
+        missing = {d: _packed(kind, body) for d, (kind, body) in zip(digests, rows, strict=True) if d not in known}
         if missing:
-            self._db.db.conn.executemany(
-                "INSERT INTO explanation_parts (digest, node, body) VALUES (?, ?, ?)", list(missing.values())
+            (last,) = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM explanation_parts").fetchone()
+            new = {digest: last + number for number, digest in enumerate(missing, start=1)}
+            conn = self._db.db.conn
+            conn.executemany(
+                "INSERT INTO explanation_parts (id, node, body) VALUES (?, ?, ?)",
+                [(new[digest], *part) for digest, part in missing.items()],
             )
-            known |= self._ids(list(missing))
+            conn.executemany("INSERT INTO explanation_digests (digest, id) VALUES (?, ?)", list(new.items()))
+            known |= new
         return [known[d] for d in digests]
 
     def _ids(self, digests: list[bytes]) -> dict[bytes, int]:
@@ -308,7 +311,7 @@ class Explanations:
         for start in range(0, len(digests), _CHUNK):
             chunk = digests[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT digest, id FROM explanation_parts WHERE digest IN ({marks})", chunk)
+            rows = self._db.execute(f"SELECT digest, id FROM explanation_digests WHERE digest IN ({marks})", chunk)
             found.update((bytes(digest), int(part_id)) for digest, part_id in rows)
         return found
 
@@ -318,6 +321,8 @@ class Explanations:
         stored = [part_id for (part_id,) in self._db.execute("SELECT id FROM explanation_parts")]
         dead = [(part_id,) for part_id in stored if part_id not in live]
         self._db.db.conn.executemany("DELETE FROM explanation_parts WHERE id = ?", dead)
+        if dead:
+            self._db.execute("DELETE FROM explanation_digests WHERE id NOT IN (SELECT id FROM explanation_parts)")
         return len(dead)
 
     def _tree(self, wanted: list[int]) -> Iterator[tuple[int, int, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -118,8 +119,12 @@ def test_a_store_of_an_earlier_schema_keeps_its_rows_and_they_take_repeats(tmp_p
                 "'GB', ?, 1, ?)",
                 [customer, T0.isoformat(), inline],
             )
-        if schema >= 6:  # as v6 wrote it: the explanation in parts
-            (root,) = old.observations.explanations.keep([explanation(1, call=6)])
+        if schema >= 6:  # as v6 to v8 wrote it: in parts, each with its digest (here one part, a leaf)
+            text = json.dumps(explanation(1, call=6), sort_keys=True, default=str)
+            digest = hashlib.blake2b(b"l" + text.encode(), digest_size=16).digest()
+            root = old.db.execute(
+                "INSERT INTO explanation_parts (digest, node, body) VALUES (?, 0, ?)", [digest, text]
+            ).lastrowid
             old.db.execute("UPDATE observations SET explanation_id = ?", [root])
         if schema == 7:  # as v7 wrote a daily repeat: appended to its row, with its poll's batch
             batch = old.db.execute(
@@ -182,7 +187,8 @@ def test_a_series_next_row_keeps_only_what_changed_and_reads_back_whole() -> Non
     ).fetchone()
     assert delta * 3 < whole  # one account apart: a delta is a fraction of the compressed list
     # A patch is never met again a later day: it is stored without a digest (nor its index entry).
-    assert store.db.execute("SELECT COUNT(*) FROM explanation_parts WHERE digest IS NULL").fetchone()[0] == days - 3
+    undigested = "SELECT COUNT(*) FROM explanation_parts WHERE id NOT IN (SELECT id FROM explanation_digests)"
+    assert store.db.execute(undigested).fetchone()[0] == days - 3
     # The same explanation again on a new row refers to the row before's explanation, adding nothing.
     before = store.db.execute("SELECT COUNT(*) FROM explanation_parts").fetchone()[0]
     store.observations.record([observation(written[-1], at=T0 + timedelta(days=days + 1), quantity=7)])
@@ -225,3 +231,33 @@ def test_a_repeat_that_keeps_differing_from_its_row_the_same_way_shares_one_patc
         store.observations.record([observation(grown, at=T0 + timedelta(days=day))])
     assert [o.inputs for o in store.observations.query("axcient")] == [first] + [grown] * 7
     assert store.db.execute("SELECT COUNT(*) FROM explanation_parts WHERE node = 2").fetchone()[0] == 1
+
+
+def test_a_schema_8_store_keeps_its_explanation_parts_with_their_digests_kept_apart(tmp_path: Path) -> None:
+    """Since v9 a part's digest is in `explanation_digests` only: the parts read back as they did, a part found again
+    by its digest is not stored twice, and a part without one (a rebased patch) stays without one."""
+    path = tmp_path / "state.db"
+    text = json.dumps(["Ann", "Bo"])  # a list is a leaf at any depth
+    digest = hashlib.blake2b(b"l" + text.encode(), digest_size=16).digest()
+    with Store.open(path, migrations=MIGRATIONS[:8]) as old:
+        leaf = old.db.execute("INSERT INTO explanation_parts (digest, node, body) VALUES (?, 0, ?)", [digest, text])
+        node = old.db.execute(
+            "INSERT INTO explanation_parts (digest, node, body) VALUES (?, 1, ?)",
+            [b"n" * 16, json.dumps({"metric": leaf.lastrowid})],
+        )
+        rebased = old.db.execute(
+            "INSERT INTO explanation_parts (digest, node, body) VALUES (NULL, 4, ?)",
+            [json.dumps([node.lastrowid, {"count": leaf.lastrowid}])],
+        )
+    with Store.open(path) as new:
+        assert new.schema_version == len(MIGRATIONS)
+        columns = [row[1] for row in new.db.execute("PRAGMA table_info(explanation_parts)")]
+        assert columns == ["id", "node", "body"]
+        digests = dict(new.db.execute("SELECT digest, id FROM explanation_digests").fetchall())
+        assert digests == {digest: leaf.lastrowid, b"n" * 16: node.lastrowid}
+        explanations = new.observations.explanations
+        rebuilt = explanations.load([rebased.lastrowid]).value(rebased.lastrowid)
+        assert rebuilt == {"metric": ["Ann", "Bo"], "count": ["Ann", "Bo"]}
+        with new.db.conn:
+            assert explanations.keep([["Ann", "Bo"]]) == [leaf.lastrowid]
+        assert new.db.execute("SELECT COUNT(*) FROM explanation_parts").fetchone()[0] == 3
