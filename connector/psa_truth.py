@@ -7,7 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from connector.config import Settings
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, VendorAuthError
 from connector.report import RunReport
 from connector.store import Store
 from connector.usage import Sink, VerifyingSink
@@ -38,9 +38,14 @@ def read_psa(
     try:
         return sink.snapshot(refs)
     except ConnectorError as error:
+        then = (
+            "fix that, then run the sync again"
+            if isinstance(error, VendorAuthError)
+            else "run the sync again once it answers"
+        )
         problem = (
             f"could not read {sink.psa_title} to verify the mapped contracts: {error}; what {sink.psa_title} "
-            "invoices is unknown: run the sync again once it answers"
+            f"invoices is unknown: {then}"
         )
         log.error("%s", problem)
         report.problems.append(problem)

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from connector.errors import ConnectorError, Status, exit_code_for
+from connector.errors import ConnectorError, Status, VendorAuthError, exit_code_for
 from mappings.lines import LineIdentity, LineResult, Outcome
 
 # The PSA would invoice other money than computed: the mapping or the contract is to fix (exit 2, like a refused push).
@@ -48,17 +48,19 @@ class RunReport:
 
         incomplete: something was not billed for a reason the configuration alone does not explain (a vendor, its
         data, an unmapped customer, a failed push); invalid: every line not billed failed on configuration to fix
-        (the PSA has no such customer or contract, or holds another rate, an inactive or ended contract); held: lines
-        wait for review (an edit made in the PSA too); ok: the PSA holds everything computed. A run that could not
-        read the PSA has a problem, so it is incomplete.
+        (the PSA has no such customer or contract, or holds another rate, an inactive or ended contract, or refused
+        the credentials); held: lines wait for review (an edit made in the PSA too); ok: the PSA holds everything
+        computed. A run that could not read the PSA has a problem, so it is not ok: incomplete, or invalid when the
+        PSA refused the credentials (configuration to fix, and the only problem).
         """
         unbilled = [line.identity for line in self.lines if line.outcome in (Outcome.FAILED, Outcome.BLOCKED)]
         to_fix = [identity for identity in unbilled if identity in self.misconfigured]
         to_fix += [line.identity for line in self.lines if line.outcome in TO_FIX]
         failed_source = any(s.status in {"failed", "incomplete"} for s in self.sources)
-        if self.problems or failed_source or self.unmapped or len(to_fix) < len(unbilled):
+        refused = isinstance(self.psa_error, VendorAuthError)  # its one problem is configuration to fix
+        if len(self.problems) > refused or failed_source or self.unmapped or len(to_fix) < len(unbilled):
             return Status.INCOMPLETE
-        if to_fix:
+        if to_fix or refused:
             return Status.INVALID
         if self.count(Outcome.HELD) or self.count(Outcome.EDITED) or self.count(Outcome.CORRECTION):
             return Status.HELD

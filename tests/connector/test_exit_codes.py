@@ -90,3 +90,20 @@ def test_a_run_report_s_code_comes_from_its_status() -> None:
         (Status.INCOMPLETE, 3),
         (Status.INVALID, 2),
     ]
+
+
+@pytest.mark.parametrize(
+    ("error", "others", "status"),
+    [
+        (VendorAuthError("atera", "access denied (401)", status_code=401), [], Status.INVALID),
+        (VendorAuthError("atera", "access denied (401)", status_code=401), ["altaro: link expired"], Status.INCOMPLETE),
+        (VendorError("atera", "HTTP 503", status_code=503), [], Status.INCOMPLETE),
+    ],
+)
+def test_a_psa_that_refused_the_key_is_configuration_to_fix_unless_something_else_went_wrong(
+    error: VendorError, others: list[str], status: Status
+) -> None:
+    run = RunReport(None, datetime(2026, 11, 30, tzinfo=UTC), dry_run=False)
+    run.problems += ["could not read Atera to verify the mapped contracts", *others]
+    run.psa_error = error
+    assert run.status is status
