@@ -172,13 +172,15 @@ def test_atera_down_with_nothing_to_push_is_not_ok(
         assert reasons == {"pushed earlier; Atera could not be read to confirm it still holds it"}
 
 
-def test_a_rejected_atera_key_is_not_ok_even_on_a_dry_run(
-    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+@pytest.mark.parametrize("extra", [("--dry-run",), ()])
+def test_a_rejected_atera_key_is_configuration_to_fix_even_on_a_dry_run(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, extra: tuple[str, ...]
 ) -> None:
     atera(sandboxes).api_key = "another-key"
-    code, report, err = sync(capsys, config, "--dry-run")
-    assert code == 3 and report["status"] == "incomplete", err
-    assert any("401" in p for p in report["problems"])
+    code, report, err = sync(capsys, config, *extra)
+    assert code == 2 and report["status"] == "invalid", err
+    assert any("(401): check [atera] api_key" in p and "fix that" in p for p in report["problems"])
+    assert "pushed" not in {line["outcome"] for line in report["lines"]}
 
 
 def test_a_mapping_without_a_rate_bills_the_contract_s_rate(

@@ -284,17 +284,6 @@ def test_a_psa_mapping_atera_refuses_is_configuration_to_fix_exit_2(
     assert {o for (customer, _), o in outcomes(report).items() if not customer.startswith("Fabrikam")} == {"pushed"}
 
 
-def test_an_atera_key_refused_when_the_run_reads_atera_is_configuration_to_fix_exit_2(
-    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
-) -> None:
-    sandboxes["atera"].inject(Fault(status=401, body=b'{"message": "invalid API key"}'), times=1000)
-    code, report, err = sync(capsys, config)
-    assert code == 2, (report["status"], err)
-    assert report["status"] == "invalid"
-    assert any("(401): check [atera] api_key" in p and "fix that" in p for p in report["problems"]), report["problems"]
-    assert "pushed" not in outcomes(report).values()
-
-
 @pytest.mark.parametrize("period", ["november", "2026-13", "2026-11-31..2026-12-01"])
 def test_a_period_key_that_names_no_period_is_refused_before_any_vendor_is_called(
     capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, period: str
