@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.errors import DataError, Status
+from connector.errors import DataError, ParameterError, Status
 from connector.usage import UsageReport
 from providers.altaro.parser import open_report, read_json
 from providers.altaro.parts import DEFAULT_JOBS, available_cpus, count_csv_file
@@ -69,7 +69,10 @@ def _why(excluded: list[dict[str, Any]]) -> str:
 def users(view: ViewInput) -> ViewResult:
     """`connector users FILE`: billed users per customer of a report file, its problems failing the count."""
     report_file: Path = view.args["report_file"]
-    processes = view.args.get("jobs") or min(available_cpus(), DEFAULT_JOBS)
+    jobs: int | None = view.args.get("jobs")
+    if jobs is not None and jobs < 1:
+        raise ParameterError(f"--jobs {jobs}: give the number of processes, 1 or more", param="--jobs")
+    processes = jobs or min(available_cpus(), DEFAULT_JOBS)
     summary = summarise(count_file(report_file, PROVIDER.view_section(view), processes))
     table = Table(
         f"Billed users in {report_file.name}",

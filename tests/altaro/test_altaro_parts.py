@@ -166,3 +166,14 @@ def test_connector_users_counts_a_large_file_in_parts_with_the_one_process_answe
     two = runner.invoke(app, ["users", str(report), "--format", "json", "--jobs", "2"])
     assert one.exit_code == two.exit_code == 0
     assert one.stdout == two.stdout
+
+
+def test_connector_users_refuses_a_number_of_processes_below_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from connector.cli import app
+
+    report = write(tmp_path / "report.csv", [["Contoso", "", "", "2026-11", "Mailbox", "Ann", "1.00"]])
+    done = CliRunner().invoke(app, ["users", str(report), "--jobs", "0"])
+    assert done.exit_code == 2
+    assert "--jobs 0: give the number of processes, 1 or more" in done.output
