@@ -24,10 +24,9 @@ KEYS_REMEMBERED = 1 << 16  # object names: real reports have one per user, so th
 K = TypeVar("K")
 V = TypeVar("V")
 Size = int | Decimal  # integer hundredths of a GB, or the Decimal GB once a report writes sizes otherwise
-# What a size cell adds, with its product: one shared tuple per distinct cell and product, which is also what a
-# recording tally keeps for the row (`ReportTally.record`). A bad size adds nothing and has no product.
-Added = tuple[Size, str | None]
-BAD_SIZE: Added = (0, None)
+# What a size cell adds, with its product: one shared tuple per distinct cell and product, which the tally also keeps
+# with the row's fingerprint (`ReportTally.fingerprints`). A bad size adds nothing.
+Added = tuple[Size, str]
 
 
 class Remembered(dict[K, V]):
@@ -100,7 +99,7 @@ class Cells:
             plausible = False
         if not plausible:
             group.bad_size(report.position, raw)
-            return BAD_SIZE
+            return (0, product)
         if self.hundredths and value.as_tuple().exponent != -2:
             self._to_decimal()
         known: Added = (int(value.scaleb(2)) if self.hundredths else _addend(value), product)

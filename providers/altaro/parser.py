@@ -379,12 +379,11 @@ def read_payload(
     return read_csv(text_stream(payload), columns, distinct_key_column, where=where)
 
 
-def open_report(path: Path) -> tuple[ReportFormat, TextIO]:
-    """Open a report file for reading (CSV streamed); the format is sniffed from its first bytes."""
+def report_format(path: Path) -> ReportFormat:
+    """A report file's format: JSON by its suffix or first bytes, else CSV."""
     try:
         with path.open("rb") as probe:
             head = probe.read(64)
-        kind = "json" if path.suffix.lower() == ".json" else sniff_format(head)
-        return kind, path.open(encoding="utf-8-sig", newline="")
     except OSError as error:
         raise DataError(f"{path}: cannot read: {error.strerror or error}") from error
+    return "json" if path.suffix.lower() == ".json" else sniff_format(head)

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from connector.errors import DataError
-from providers.altaro.cells import BAD_SIZE
 from providers.altaro.counts import Group
 from providers.altaro.parser import ColumnIndex, read_csv, read_csv_part
 from providers.altaro.rules import BillingRules, ReportTally
@@ -244,8 +243,7 @@ def _work(up: Connection, down: Connection, path: Path, part: Part, columns: Col
 def _repeats(
     tally: ReportTally, counted: dict[Identity, dict[int, Any]], earlier: dict[Identity, bytes]
 ) -> dict[Identity, _Repeats]:
-    """What this part's rows that earlier parts counted added, by customer (a bad size added nothing, and a part
-    with one is counted again anyway)."""
+    """What this part's rows that earlier parts counted added, by customer."""
     found: dict[Identity, _Repeats] = {}
     for identity, fingerprints in earlier.items():
         mine = counted.get(identity)
@@ -258,7 +256,7 @@ def _repeats(
         for row in repeated:
             added = mine[row]
             taken.blanks += row in tally.blank_rows
-            if added is not None and added is not BAD_SIZE:
+            if added is not None:
                 size, product = added
                 gb = Decimal(size).scaleb(-2) if isinstance(size, int) else size
                 taken.sizes[product] = taken.sizes.get(product, Decimal(0)) + gb

@@ -8,7 +8,7 @@ from typing import Any
 
 from connector.errors import DataError, ParameterError, Status
 from connector.usage import UsageReport
-from providers.altaro.parser import open_report, read_json
+from providers.altaro.parser import read_json, report_format
 from providers.altaro.parts import DEFAULT_JOBS, available_cpus, count_csv_file
 from providers.altaro.provider import BACKUP_GB, BILLED_USERS, PROVIDER
 from providers.altaro.rules import BillingRules, CustomerCount, ReportTally
@@ -18,16 +18,17 @@ from providers.spec import Table, ViewInput, ViewResult
 
 def count_file(path: Path, settings: AltaroSettings, processes: int = 1) -> list[CustomerCount]:
     """Counts per customer and month of a report file (JSON, or CSV streamed in up to `processes` parts at once)."""
-    kind, stream = open_report(path)
-    with stream:
-        try:
-            if kind == "json":
-                rows = read_json(stream.read(), settings.columns, settings.distinct_key_column, where=str(path))
-                tally = ReportTally(BillingRules.from_settings(settings)).add(rows)
-            else:
-                tally = count_csv_file(path, settings, processes)
-        except UnicodeDecodeError as error:
-            raise DataError(f"{path}: not UTF-8 text ({error.reason})") from error
+    try:
+        if report_format(path) == "csv":
+            tally = count_csv_file(path, settings, processes)
+        else:
+            body = path.read_bytes()
+            rows = read_json(body, settings.columns, settings.distinct_key_column, where=str(path))
+            tally = ReportTally(BillingRules.from_settings(settings)).add(rows)
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text ({error.reason})") from error
+    except OSError as error:
+        raise DataError(f"{path}: cannot read: {error.strerror or error}") from error
     return tally.customers(datetime.now(UTC).strftime("%Y-%m"))
 
 
