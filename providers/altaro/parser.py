@@ -239,15 +239,20 @@ def _only_line(reader: Any) -> bool:
         return False
 
 
+def _reading(stream: TextIO) -> tuple[_Lines, Iterator[str], _Feed, Any]:
+    """A stream's lines, counted, and the csv reader fed from them (`_csv_rows` hands it the lines it needs)."""
+    lines = _Lines(stream)
+    physical = iter(lines)
+    feed = _Feed(physical)
+    # strict: a quote left open at the end of the body is an error, not a field that silently runs to EOF.
+    return lines, physical, feed, csv.reader(feed, strict=True)
+
+
 def read_csv(
     stream: TextIO, columns: AltaroColumns, distinct_key_column: str | None = None, *, where: str = "report"
 ) -> ReportRows:
     """Rows of a CSV report read from a text stream (opened with `newline=""`)."""
-    # strict: a quote left open at the end of the body is an error, not a field that silently runs to EOF.
-    lines = _Lines(stream)
-    physical = iter(lines)
-    feed = _Feed(physical)
-    reader = csv.reader(feed, strict=True)
+    lines, physical, feed, reader = _reading(stream)
     try:
         header = next(reader, None)
         while header is not None and not any(cell.strip() for cell in header):
@@ -281,10 +286,7 @@ def _cell(value: Any) -> str:
 def read_csv_part(stream: TextIO, columns: ColumnIndex, *, where: str) -> ReportRows:
     """The rows of a part of a CSV report that starts at a row's first line, with the columns its header gave
     (`providers.altaro.parts` counts a large file's parts in parallel); lines are numbered from the part's start."""
-    lines = _Lines(stream)
-    physical = iter(lines)
-    feed = _Feed(physical)
-    reader = csv.reader(feed, strict=True)
+    lines, physical, feed, reader = _reading(stream)
     return ReportRows(where, columns, _csv_rows(lines, physical, feed, reader, where), lines)
 
 
@@ -380,10 +382,7 @@ def read_payload(
 
 
 def report_format(path: Path) -> ReportFormat:
-    """A report file's format: JSON by its suffix or first bytes, else CSV."""
-    try:
-        with path.open("rb") as probe:
-            head = probe.read(64)
-    except OSError as error:
-        raise DataError(f"{path}: cannot read: {error.strerror or error}") from error
+    """A report file's format: JSON by its suffix or first bytes, else CSV (raises OSError when unreadable)."""
+    with path.open("rb") as probe:
+        head = probe.read(64)
     return "json" if path.suffix.lower() == ".json" else sniff_format(head)
