@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import multiprocessing
 import os
 import threading
@@ -40,6 +41,7 @@ MIN_PART_BYTES = 16 * 1024 * 1024  # below this a worker costs more than it save
 MAX_PARTS = 8
 DEFAULT_JOBS = 4  # each worker holds its part's counts: more CPUs than this add memory more than speed
 BLOCK = 1024 * 1024
+CGROUP = Path("/sys/fs/cgroup")
 
 Identity = tuple[str, str, str]  # customer key, Month and Customer ID, as the tally's fingerprints are kept
 
@@ -52,12 +54,33 @@ class Part:
     end: int
 
 
-def available_cpus() -> int:
-    """The CPUs this process may run on (a container's or a taskset's limit, not the machine's count)."""
+def available_cpus(cgroup: Path = CGROUP) -> int:
+    """The CPUs this process may use: those it may run on (a taskset), or fewer when its container's CPU quota
+    allows fewer (Docker's `--cpus`), not the machine's count."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    quota = _cpu_quota(cgroup)
+    return max(1, min(cpus, math.ceil(quota))) if quota else cpus
+
+
+def _cpu_quota(cgroup: Path) -> float | None:
+    """The CPUs a cgroup's quota allows (v2 `cpu.max`, v1 `cpu.cfs_quota_us` over `cpu.cfs_period_us`); None when
+    unlimited or not readable."""
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]  # "max 100000" or "150000 100000"
+    except (OSError, ValueError):
+        try:
+            quota = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text().strip()  # -1: unlimited
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        allowed, per = int(quota), int(period)
+    except ValueError:  # "max"
+        return None
+    return allowed / per if allowed > 0 and per > 0 else None
 
 
 def cut(path: Path, parts: int, min_part_bytes: int = MIN_PART_BYTES) -> list[Part]:

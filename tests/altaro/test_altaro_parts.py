@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from connector.errors import DataError
 from providers.altaro.counts import CustomerCount
-from providers.altaro.parts import Part, count_csv_file, cut, open_part
+from providers.altaro.parts import Part, available_cpus, count_csv_file, cut, open_part
 from providers.altaro.sandbox import HEADER, write_report
 from providers.altaro.settings import AltaroExclusion, AltaroSettings
 
@@ -177,3 +177,24 @@ def test_connector_users_refuses_a_number_of_processes_below_one(tmp_path: Path)
     done = CliRunner().invoke(app, ["users", str(report), "--jobs", "0"])
     assert done.exit_code == 2
     assert "--jobs 0: give the number of processes, 1 or more" in done.output
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"cpu.max": "150000 100000\n"}, 2),  # Docker --cpus=1.5 (cgroup v2)
+        ({"cpu.max": "50000 100000\n"}, 1),
+        ({"cpu.max": "max 100000\n"}, None),  # no quota
+        ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),  # cgroup v1
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({}, None),  # no cgroup files
+    ],
+)
+def test_the_processes_counted_are_those_the_container_s_cpu_quota_allows(
+    tmp_path: Path, files: dict[str, str], expected: int | None
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    unlimited = available_cpus(tmp_path / "absent")
+    assert available_cpus(tmp_path) == (unlimited if expected is None else min(expected, unlimited))
