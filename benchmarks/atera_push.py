@@ -16,6 +16,7 @@ from mappings.enums import BillingPeriod
 from mappings.lines import Line
 from providers.atera.client import build_atera_client
 from providers.atera.sandbox import DEFAULT_API_KEY, AteraSandbox, default_data
+from providers.atera.sandbox_account import retainer_contract
 from providers.atera.settings import AteraSettings
 from providers.atera.sink import AteraSink
 
@@ -28,21 +29,7 @@ def account(customers: int) -> dict[str, Any]:
         customer_id, contract_id = 10_000 + n, 50_000 + n
         name = f"Bench customer {n:05d}"
         data["customers"].append({"CustomerID": customer_id, "CustomerName": name})
-        data["contracts"].append(
-            {
-                "CustomerID": customer_id,
-                "CustomerName": name,
-                "ContractID": contract_id,
-                "ContractName": "Server backup (per GB)",
-                "ContractType": "RetainerFlatFee",
-                "Active": True,
-                "Default": False,
-                "Taxable": False,
-                "StartDate": "2026-01-01T00:00:00",
-                "EndDate": None,
-                "RetainerFlatFeeContract": {"BillingPeriod": "Monthly", "Quantity": 0, "Rate": dict(rate)},
-            }
-        )
+        data["contracts"].append(retainer_contract(customer_id, name, contract_id, "Server backup (per GB)", rate))
     return data
 
 

@@ -25,6 +25,7 @@ from providers.altaro.sandbox import DEFAULT_API_KEY as ALTARO_KEY
 from providers.altaro.sandbox import AltaroSandbox, generate_report_with_counts
 from providers.atera.sandbox import DEFAULT_API_KEY as ATERA_KEY
 from providers.atera.sandbox import AteraSandbox, default_data
+from providers.atera.sandbox_account import retainer_contract
 from providers.axcient.generate import generate_dataset
 from providers.axcient.sandbox import DEFAULT_PASSWORD, AxcientSandbox
 
@@ -63,21 +64,8 @@ def atera_account(customers: int) -> dict[str, Any]:
         customer_id, name = 100_000 + i, f"PSA customer {i:05d}"
         data["customers"].append({"CustomerID": customer_id, "CustomerName": name})
         for k, (contract, _, _, _) in enumerate(CONTRACTS):
-            data["contracts"].append(
-                {
-                    "CustomerID": customer_id,
-                    "CustomerName": name,
-                    "ContractID": 1_000_000 + len(CONTRACTS) * i + k,
-                    "ContractName": contract,
-                    "ContractType": "RetainerFlatFee",
-                    "Active": True,
-                    "Default": False,
-                    "Taxable": False,
-                    "StartDate": "2026-01-01T00:00:00",
-                    "EndDate": None,
-                    "RetainerFlatFeeContract": {"BillingPeriod": "Monthly", "Quantity": 0, "Rate": dict(rates[k])},
-                }
-            )
+            contract_id = 1_000_000 + len(CONTRACTS) * i + k
+            data["contracts"].append(retainer_contract(customer_id, name, contract_id, contract, rates[k]))
     return data
 
 

@@ -18,6 +18,26 @@ def default_data() -> dict[str, Any]:
     return data
 
 
+def retainer_contract(
+    customer_id: int, customer_name: str, contract_id: int, name: str, rate: dict[str, Any]
+) -> dict[str, Any]:
+    """An active monthly Retainer (flat fee) contract of quantity 0, as the data file holds one (`rate` is the rate
+    product's record): what generated accounts for tests and benchmarks are made of."""
+    return {
+        "CustomerID": customer_id,
+        "CustomerName": customer_name,
+        "ContractID": contract_id,
+        "ContractName": name,
+        "ContractType": "RetainerFlatFee",
+        "Active": True,
+        "Default": False,
+        "Taxable": False,
+        "StartDate": "2026-01-01T00:00:00",
+        "EndDate": None,
+        "RetainerFlatFeeContract": {"BillingPeriod": "Monthly", "Quantity": 0, "Rate": dict(rate)},
+    }
+
+
 class AteraAccount:
     """Customers, contacts, agents, rates, contracts, custom fields and values, and invoices, keyed by their IDs.
 

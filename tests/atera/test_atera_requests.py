@@ -19,6 +19,7 @@ from mappings.truth import ContractRef
 from providers.atera.client import build_atera_client
 from providers.atera.record import parse_record
 from providers.atera.sandbox import DEFAULT_API_KEY, AteraSandbox, default_data
+from providers.atera.sandbox_account import retainer_contract
 from providers.atera.settings import AteraSettings
 from providers.atera.sink import AteraSink
 
@@ -34,21 +35,7 @@ def account(customers: int) -> dict[str, Any]:
         name = f"Customer {n:03d}"
         data["customers"].append({"CustomerID": 10_000 + n, "CustomerName": name})
         for k, contract in enumerate(("Server backup", "PC backup")):
-            data["contracts"].append(
-                {
-                    "CustomerID": 10_000 + n,
-                    "CustomerName": name,
-                    "ContractID": 50_000 + 2 * n + k,
-                    "ContractName": contract,
-                    "ContractType": "RetainerFlatFee",
-                    "Active": True,
-                    "Default": False,
-                    "Taxable": False,
-                    "StartDate": "2026-01-01T00:00:00",
-                    "EndDate": None,
-                    "RetainerFlatFeeContract": {"BillingPeriod": "Monthly", "Quantity": 0, "Rate": dict(rate)},
-                }
-            )
+            data["contracts"].append(retainer_contract(10_000 + n, name, 50_000 + 2 * n + k, contract, rate))
     return data
 
 
