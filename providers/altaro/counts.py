@@ -99,8 +99,13 @@ class Group:
     def new_user(self, key: str, bit: int, raw_name: str) -> None:
         """Count a key seen for the first time (under the product of `bit`); the first few names are kept."""
         self.users[key] = bit
-        if len(self.sample) < SAMPLE_SIZE:
+        if len(self.sample) < SAMPLE_SIZE:  # not `sample_full`: a call per new user costs
             self.sample[key] = raw_name.strip()
+
+    @property
+    def sample_full(self) -> bool:
+        """Whether the sample holds all the names it keeps: names counted later (another part's) are not shown."""
+        return len(self.sample) >= SAMPLE_SIZE
 
     def bad_size(self, position: str, cell: str) -> None:
         """Note a size cell that is not a plausible size (the first few with their line, all of them counted)."""

@@ -210,12 +210,13 @@ def _csv_rows(lines: _Lines, physical: Iterator[str], feed: _Feed, reader: Any, 
     commas, which is all the csv module would do with it, at a fraction of the cost, and so is a line with one quoted
     field; any other line is parsed by the csv reader, with the lines its quoted fields run over
     (tests/altaro/test_altaro_split_lines.py)."""
+    limit = FIELD_LIMIT  # a local: looked up on every line
     try:
         for line in physical:
-            if '"' not in line and len(line) <= FIELD_LIMIT:
+            if '"' not in line and len(line) <= limit:
                 cells = line.rstrip("\r\n")
                 yield cells.split(",") if cells else []
-            elif len(line) <= FIELD_LIMIT and (row := _one_quoted(line)) is not None:
+            elif len(line) <= limit and (row := _one_quoted(line)) is not None:
                 yield row
             else:
                 feed.next_line = line
