@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -196,11 +196,8 @@ class CustomerCount:
     @property
     def users_by_product(self) -> dict[str, int]:
         """Distinct users per product (a user on two products counts under each); empty without a Product column."""
-        per_mask: dict[int, int] = {}
-        for mask in self.users.values():
-            per_mask[mask] = per_mask.get(mask, 0) + 1
         counts: dict[str, int] = {}
-        for mask, users in per_mask.items():
+        for mask, users in Counter(self.users.values()).items():  # a few masks for any number of users
             for bit, product in enumerate(self.products):
                 if mask >> bit & 1 and product:
                     counts[product] = counts.get(product, 0) + users
