@@ -9,6 +9,7 @@ quotes (a cut can fall inside a quoted field), and some sizes are bad (their lin
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 from pathlib import Path
@@ -100,6 +101,14 @@ def test_a_generated_report_counts_the_same_in_parts(tmp_path: Path) -> None:
     parts = cut(report, 3, 1)
     assert len(parts) == 3
     assert counted(report, 3) == counted(report, 1)
+
+
+def test_a_byte_order_mark_is_skipped_in_one_pass_and_in_parts(tmp_path: Path) -> None:
+    plain, marked = tmp_path / "plain.csv", tmp_path / "marked.csv"
+    write_report(plain, customers=6, users_per_customer=20, seed=5)
+    marked.write_bytes(codecs.BOM_UTF8 + plain.read_bytes())
+    assert counted(marked, 1) == counted(plain, 1) == counted(marked, 3) == counted(plain, 3)
+    assert len(counted(plain, 1)) == 6
 
 
 def test_rows_repeated_in_a_later_part_count_once_with_their_size_and_blank(tmp_path: Path) -> None:
