@@ -24,6 +24,7 @@ import io
 import math
 import multiprocessing
 import os
+import pickle
 from array import array
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,7 +45,7 @@ DEFAULT_JOBS = 4  # each worker holds its part's counts: more CPUs than this add
 BLOCK = 1024 * 1024
 # The first part, counted by this process, against each other one: this process lists its rows' fingerprints for the
 # worker once it has counted (a tenth of its count), so it gets a tenth less to count and the two finish together.
-FIRST_SHARE = 0.9
+FIRST_SHARE = 0.95
 CGROUP = Path("/sys/fs/cgroup")
 
 Identity = tuple[str, str, str]  # customer key, Month and Customer ID, as the tally's fingerprints are kept
@@ -199,12 +200,12 @@ class _Repeats:
 class _Worker:
     """A forked process counting one part of the file; `merge_into` takes its count, `stop` ends it either way.
 
-    The exchange, once both have counted: this process sends the fingerprints of the rows of the parts before, and
-    which of its groups already hold a full sample of names; the worker sends its tally without fingerprints and
-    without the samples of those groups (a merged group shows the first names, so a later part's would never be
-    shown: leaving them out makes the tally a third of the size to pickle and read), then finds its repeated rows
-    while this process merges the tally, and sends what those rows added and, when more parts follow, its own
-    fingerprints.
+    The exchange, once both have counted: the worker pickles its tally without fingerprints and without samples of
+    names, while this process lists the fingerprints of the rows of the parts before and sends them, with which of
+    its groups already hold a full sample; the worker sends its pickled tally and the samples of the other groups (a
+    merged group shows the first names, so a later part's would never be shown: leaving them out makes the tally a
+    third of the size to pickle and read), then finds its repeated rows while this process merges the tally, and
+    sends what those rows added and, when more parts follow, its own fingerprints.
     """
 
     def __init__(self, path: Path, part: Part, columns: ColumnIndex, rules: BillingRules) -> None:
@@ -226,7 +227,10 @@ class _Worker:
         with contextlib.suppress(OSError):  # the worker has ended: `_receive` says why
             self._down.send((earlier, full, more_to_come))
         del earlier
-        counted: ReportTally = self._receive()
+        pickled, samples = self._receive()
+        counted: ReportTally = pickle.loads(pickled)
+        for key, sample in samples.items():
+            counted.groups[key].sample = sample
         if any(group.bad_size_count for group in counted.groups.values()):
             # A bad size is reported with its line in the report, which a worker does not know.
             raise _PartFailed("a bad size: counted in one pass")
@@ -277,11 +281,14 @@ def _work(up: Connection, down: Connection, path: Path, part: Part, columns: Col
         up.send(f"{type(error).__name__}: {error}")
         return
     counted, tally.fingerprints = tally.fingerprints, {}
+    samples = {key: group.sample for key, group in tally.groups.items()}
+    for group in tally.groups.values():
+        group.sample = {}
+    pickled = pickle.dumps(tally, pickle.HIGHEST_PROTOCOL)  # while the parent lists its fingerprints
     earlier, full, more_to_come = down.recv()
     for key in full:
-        if (group := tally.groups.get(key)) is not None:
-            group.sample = {}
-    up.send(tally)
+        samples.pop(key, None)
+    up.send((pickled, samples))
     up.send(_repeats(tally, counted, earlier))
     if more_to_come:
         up.send({identity: array("q", rows).tobytes() for identity, rows in counted.items()})

@@ -279,7 +279,8 @@ class ReportTally:
         shown = {kind: self.type_spellings.setdefault(folded, kind) for folded, kind in spellings.items()}
         for key, group in groups.items():
             if not identity:
-                group.users = {user: remapped(mask, remap) for user, mask in group.users.items()}
+                masks = {mask: remapped(mask, remap) for mask in set(group.users.values())}  # a few for all users
+                group.users = {user: masks[mask] for user, mask in group.users.items()}
             if any(shown[kind] != kind for kind in group.not_users):
                 not_users = group.not_users.copy()
                 group.not_users.clear()
