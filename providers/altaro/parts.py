@@ -45,7 +45,7 @@ DEFAULT_JOBS = 4  # each worker holds its part's counts: more CPUs than this add
 BLOCK = 1024 * 1024
 # The first part, counted by this process, against each other one: this process lists its rows' fingerprints for the
 # worker once it has counted (a tenth of its count), so it gets a tenth less to count and the two finish together.
-FIRST_SHARE = 0.95
+FIRST_SHARE = 0.9
 CGROUP = Path("/sys/fs/cgroup")
 
 Identity = tuple[str, str, str]  # customer key, Month and Customer ID, as the tally's fingerprints are kept
