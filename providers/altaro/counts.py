@@ -83,6 +83,7 @@ class Group:
     bad_size_count: int = 0
     duplicates: int = 0  # rows identical to one counted before, not counted again
     key: str = ""  # customer_key(customer)
+    sample_size: int = SAMPLE_SIZE  # names kept in `sample` (0 where no explanation shows them)
 
     def exclude(self, raw_name: str, raw_key: str) -> bool:
         """Whether an object name matches one of the customer's exclusions; if so, it is recorded with the reason."""
@@ -99,13 +100,13 @@ class Group:
     def new_user(self, key: str, bit: int, raw_name: str) -> None:
         """Count a key seen for the first time (under the product of `bit`); the first few names are kept."""
         self.users[key] = bit
-        if len(self.sample) < SAMPLE_SIZE:  # not `sample_full`: a call per new user costs
+        if len(self.sample) < self.sample_size:  # not `sample_full`: a call per new user costs
             self.sample[key] = raw_name.strip()
 
     @property
     def sample_full(self) -> bool:
         """Whether the sample holds all the names it keeps: names counted later (another part's) are not shown."""
-        return len(self.sample) >= SAMPLE_SIZE
+        return len(self.sample) >= self.sample_size
 
     def bad_size(self, position: str, cell: str) -> None:
         """Note a size cell that is not a plausible size (the first few with their line, all of them counted)."""
@@ -123,7 +124,7 @@ class Group:
         lists the first users new to this group, the bad sizes the first few."""
         self.rows += other.rows
         self.blank += other.blank
-        room = SAMPLE_SIZE - len(self.sample)
+        room = self.sample_size - len(self.sample)
         if room > 0:
             new = [(key, name) for key, name in other.sample.items() if key not in self.users]
             self.sample.update(new[:room])
@@ -275,8 +276,9 @@ class Merged:
 
     def add(self, group: Group) -> None:
         if not self.copied:
-            copy = Group(self.group.customer, self.group.customer_id, self.group.month, ())
-            copy.absorb(self.group)
+            first = self.group
+            copy = Group(first.customer, first.customer_id, first.month, (), sample_size=first.sample_size)
+            copy.absorb(first)
             self.group, self.copied = copy, True
         self.group.absorb(group)
 

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import io
 import math
 import multiprocessing
 import os
 import pickle
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from multiprocessing.connection import Connection
@@ -34,7 +36,7 @@ from typing import Any, TextIO
 
 from connector.errors import DataError
 from connector.heap import fewer_collections
-from providers.altaro.counts import Group
+from providers.altaro.counts import SAMPLE_SIZE, Group
 from providers.altaro.parser import ColumnIndex, read_csv, read_csv_part
 from providers.altaro.rules import BillingRules, ReportTally
 from providers.altaro.settings import AltaroSettings
@@ -48,6 +50,7 @@ BLOCK = 1024 * 1024
 FIRST_SHARE = 0.9
 CGROUP = Path("/sys/fs/cgroup")
 
+NewTally = Callable[[], ReportTally]  # an empty tally with the count's rules and sample size
 Identity = tuple[str, str, str]  # customer key, Month and Customer ID, as the tally's fingerprints are kept
 
 
@@ -143,45 +146,53 @@ def open_part(path: Path, part: Part) -> TextIO:
 
 
 def count_csv_file(
-    path: Path, settings: AltaroSettings, processes: int, min_part_bytes: int = MIN_PART_BYTES
+    path: Path,
+    settings: AltaroSettings,
+    processes: int,
+    min_part_bytes: int = MIN_PART_BYTES,
+    *,
+    sample_size: int = SAMPLE_SIZE,
 ) -> ReportTally:
     """The tally of a CSV report file, counted in up to `processes` parts of at least `min_part_bytes` at once;
-    the same as one pass gives.
+    the same as one pass gives. `sample_size` names of billed objects are kept per customer (0 when nothing shows
+    them).
 
     The tally is for reading counts from (`ReportTally.customers`), not for merging into another: it does not keep
     every row's fingerprint.
     """
+    tally = functools.partial(ReportTally, BillingRules.from_settings(settings), sample_size=sample_size)
     # Nearly every object the count makes lives until the end: a full collection (the exchange's unpickling sets off
     # one) would walk them all for nothing, a tenth of the count in the worker.
     with fewer_collections():
-        return _count_csv_file(path, settings, processes, min_part_bytes)
+        return _count_csv_file(path, settings, processes, min_part_bytes, tally)
 
 
-def _count_csv_file(path: Path, settings: AltaroSettings, processes: int, min_part_bytes: int) -> ReportTally:
-    rules = BillingRules.from_settings(settings)
+def _count_csv_file(
+    path: Path, settings: AltaroSettings, processes: int, min_part_bytes: int, new_tally: NewTally
+) -> ReportTally:
     parts = cut(path, processes, min_part_bytes) if "fork" in multiprocessing.get_all_start_methods() else []
     if len(parts) < 2:
-        return _one_pass(path, settings, rules)
+        return _one_pass(path, settings, new_tally)
     with open_part(path, parts[0]) as stream:
         rows = read_csv(stream, settings.columns, settings.distinct_key_column, where=str(path))
-        workers = [_Worker(path, part, rows.columns, rules) for part in parts[1:]]
+        workers = [_Worker(path, part, rows.columns, new_tally) for part in parts[1:]]
         try:
-            tally = ReportTally(rules).add(rows)
+            tally = new_tally().add(rows)
             for worker in workers:
                 worker.merge_into(tally, more_to_come=worker is not workers[-1])
         except (DataError, _PartFailed):
             # Counted again in one pass, which says what is wrong and where, as it would without parts.
-            return _one_pass(path, settings, rules)
+            return _one_pass(path, settings, new_tally)
         finally:
             for worker in workers:
                 worker.stop()
     return tally
 
 
-def _one_pass(path: Path, settings: AltaroSettings, rules: BillingRules) -> ReportTally:
+def _one_pass(path: Path, settings: AltaroSettings, new_tally: NewTally) -> ReportTally:
     with open_part(path, Part(0, path.stat().st_size)) as stream:
         rows = read_csv(stream, settings.columns, settings.distinct_key_column, where=str(path))
-        return ReportTally(rules).add(rows)
+        return new_tally().add(rows)
 
 
 class _PartFailed(Exception):
@@ -208,12 +219,12 @@ class _Worker:
     sends what those rows added and, when more parts follow, its own fingerprints.
     """
 
-    def __init__(self, path: Path, part: Part, columns: ColumnIndex, rules: BillingRules) -> None:
+    def __init__(self, path: Path, part: Part, columns: ColumnIndex, new_tally: NewTally) -> None:
         context = multiprocessing.get_context("fork")
         self.part = part
         self._up, up = context.Pipe(duplex=False)  # worker -> here
         down, self._down = context.Pipe(duplex=False)  # here -> worker
-        self._process = context.Process(target=_work, args=(up, down, path, part, columns, rules), daemon=True)
+        self._process = context.Process(target=_work, args=(up, down, path, part, columns, new_tally), daemon=True)
         self._process.start()
         up.close()  # the worker holds its ends: its exit ends the pipe
         down.close()
@@ -271,12 +282,12 @@ def _take_back(tally: ReportTally, repeats: dict[Identity, _Repeats]) -> None:
             group.size_by_product[product] = group.size_by_product.get(product, Decimal(0)) - size
 
 
-def _work(up: Connection, down: Connection, path: Path, part: Part, columns: ColumnIndex, rules: BillingRules) -> None:
+def _work(up: Connection, down: Connection, path: Path, part: Part, columns: ColumnIndex, new_tally: NewTally) -> None:
     """In the worker: count the part and take part in the exchange `_Worker` describes. A failure is sent as its
     message."""
     try:
         with open_part(path, part) as stream:
-            tally = ReportTally(rules).add(read_csv_part(stream, columns, where=str(path)), whole=False)
+            tally = new_tally().add(read_csv_part(stream, columns, where=str(path)), whole=False)
     except Exception as error:  # the one-pass count in the parent reports it properly
         up.send(f"{type(error).__name__}: {error}")
         return
@@ -289,6 +300,7 @@ def _work(up: Connection, down: Connection, path: Path, part: Part, columns: Col
     for key in full:
         samples.pop(key, None)
     up.send((pickled, samples))
+    del pickled, samples  # sent: the memory is the repeats' to use
     up.send(_repeats(tally, counted, earlier))
     if more_to_come:
         up.send({identity: array("q", rows).tobytes() for identity, rows in counted.items()})

@@ -134,8 +134,10 @@ class ReportTally:
         *,
         has_size: bool = False,
         seen_before: Fingerprints | None = None,
+        sample_size: int = SAMPLE_SIZE,
     ) -> None:
         self.rules = rules
+        self.sample_size = sample_size  # names of billed objects kept per customer for its explanation
         self.groups: dict[tuple[str, str, str], Group] = {}  # by Customer Name, Month and Customer ID cells
         self.products: dict[str, int] = {}  # product name -> its bit in the users' masks
         self.type_spellings: dict[str, str] = {}  # casefolded Object Type -> the spelling shown, the first seen
@@ -236,6 +238,7 @@ class ReportTally:
                 month=month.strip(),
                 exclusions=self.rules.exclusions_for(name),
                 key=customer_key(name),
+                sample_size=self.sample_size,
             )
         return group
 

@@ -17,14 +17,15 @@ from providers.spec import Table, ViewInput, ViewResult
 
 
 def count_file(path: Path, settings: AltaroSettings, processes: int = 1) -> list[CustomerCount]:
-    """Counts per customer and month of a report file (JSON, or CSV streamed in up to `processes` parts at once)."""
+    """Counts per customer and month of a report file (JSON, or CSV streamed in up to `processes` parts at once),
+    without the names of billed objects that explain a synced line: nothing shows them here."""
     try:
         if report_format(path) == "csv":
-            tally = count_csv_file(path, settings, processes)
+            tally = count_csv_file(path, settings, processes, sample_size=0)
         else:
             body = path.read_bytes()
             rows = read_json(body, settings.columns, settings.distinct_key_column, where=str(path))
-            tally = ReportTally(BillingRules.from_settings(settings)).add(rows)
+            tally = ReportTally(BillingRules.from_settings(settings), sample_size=0).add(rows)
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not UTF-8 text ({error.reason})") from error
     except OSError as error:

@@ -14,15 +14,13 @@ import csv
 import itertools
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.errors import DataError
-from providers.altaro import counts
-from providers.altaro.counts import CustomerCount
+from providers.altaro.counts import SAMPLE_SIZE, CustomerCount
 from providers.altaro.parts import Part, available_cpus, count_csv_file, cut, open_part
 from providers.altaro.sandbox import HEADER, write_report
 from providers.altaro.settings import AltaroExclusion, AltaroSettings
@@ -74,8 +72,8 @@ def snapshot(counts: list[CustomerCount]) -> list[dict[str, Any]]:
     ]
 
 
-def counted(path: Path, processes: int, min_part_bytes: int = 1) -> list[dict[str, Any]]:
-    return snapshot(count_csv_file(path, SETTINGS, processes, min_part_bytes).customers(PERIOD))
+def counted(path: Path, processes: int, min_part_bytes: int = 1, sample: int = SAMPLE_SIZE) -> list[dict[str, Any]]:
+    return snapshot(count_csv_file(path, SETTINGS, processes, min_part_bytes, sample_size=sample).customers(PERIOD))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -90,9 +88,9 @@ def test_property_counting_in_parts_gives_the_one_pass_count(
     report = write(tmp_path / f"report-{len(rows)}.csv", [list(row) for row in rows])
     processes = data.draw(st.integers(2, 4))
     part_bytes = max(1, report.stat().st_size // (processes + 1))
-    # A sample of 2 names fills in the first part, so later parts leave theirs out of the exchange.
-    with mock.patch.object(counts, "SAMPLE_SIZE", data.draw(st.sampled_from([2, counts.SAMPLE_SIZE]))):
-        assert counted(report, processes, part_bytes) == counted(report, 1)
+    # A sample of 2 names fills in the first part, so later parts leave theirs out of the exchange; 0 keeps none.
+    sample = data.draw(st.sampled_from([0, 2, SAMPLE_SIZE]))
+    assert counted(report, processes, part_bytes, sample) == counted(report, 1, sample=sample)
 
 
 def test_a_generated_report_counts_the_same_in_parts(tmp_path: Path) -> None:
