@@ -1,8 +1,9 @@
 """Counting a large CSV report file in parts, one process per CPU, with the answer one process would give.
 
-The file is cut after line breaks near equal shares of its bytes. This process reads the header and counts the
-first part; a forked worker counts each other part with the same columns and rules. Merged in the file's order, the
-tallies give the one-pass count, because what a part cannot know alone is settled when it is merged:
+The file is cut after line breaks into shares of its bytes, near equal but for a smaller first one. This process
+reads the header and counts the first part; a forked worker counts each other part with the same columns and rules.
+Merged in the file's order, the tallies give the one-pass count, because what a part cannot know alone is settled
+when it is merged:
 
 - a row identical to one in an earlier part (exports repeat rows): this process sends the fingerprints of the rows
   counted before, and the worker takes back what its copies added (a size, a blank), since each fingerprint keeps
