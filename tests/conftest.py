@@ -1,4 +1,5 @@
-"""Fixtures every test package shares: a fake monotonic clock for throttles and backoffs."""
+"""Fixtures every test package shares: the frozen wall clock (tests/clock.py), a fake monotonic clock for throttles
+and backoffs, and secrets forgotten between tests."""
 
 from __future__ import annotations
 
@@ -6,8 +7,50 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from connector import redact
+from tests.clock import FROZEN_AT
+
+
+class WallClock:
+    """The session's time travel: started once, moved back to `FROZEN_AT` before each module and test, and paused
+    for a test marked `realtime` (one that needs the machine's own clock, and says why in its marker)."""
+
+    def __init__(self) -> None:
+        self.travel = time_machine.travel(FROZEN_AT, tick=True)
+        self.coordinates: time_machine.Coordinates | None = self.travel.start()
+
+    def reset(self) -> None:
+        if self.coordinates is None:
+            self.coordinates = self.travel.start()
+        self.coordinates.move_to(FROZEN_AT)
+
+    def pause(self) -> None:
+        if self.coordinates is not None:
+            self.travel.stop()
+            self.coordinates = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def wall_clock() -> Iterator[WallClock]:
+    clock = WallClock()
+    yield clock
+    clock.pause()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_starts_at_the_frozen_instant(wall_clock: WallClock) -> None:
+    """Module-scoped fixtures (sandboxes, reference runs) are built at the same instant as the tests."""
+    wall_clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def test_starts_at_the_frozen_instant(request: pytest.FixtureRequest, wall_clock: WallClock) -> None:
+    if request.node.get_closest_marker("realtime"):
+        wall_clock.pause()
+    else:
+        wall_clock.reset()
 
 
 class FakeClock:

@@ -22,6 +22,7 @@ from providers.altaro.rules import BillingRules, CustomerCount, ReportTally
 from providers.altaro.sandbox import AltaroSandbox
 from providers.altaro.settings import AltaroSettings
 from providers.altaro.source import AltaroSource
+from tests.clock import MONTH
 
 from .conftest import altaro_settings, link
 
@@ -101,7 +102,7 @@ def test_the_source_blocks_only_the_bad_customer(make_source: Callable[..., Alta
 def test_sync_pushes_every_other_customer_and_exits_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    month = "2026-11"
+    month = MONTH  # the sandboxes serve the month the clock is in
     with running_sandboxes(tmp_path, month) as sandboxes:
         sandboxes["altaro"].set_report(demo_report(month).replace("Ina Park,2.75", "Ina Park,NaN", 1))  # Fabrikam
         config = write_config(tmp_path, sandboxes)

@@ -19,6 +19,7 @@ from providers.altaro.rules import ReportTally
 from providers.altaro.sandbox import DEFAULT_API_KEY, AltaroSandbox, generate_report
 from providers.altaro.settings import AltaroLink
 from providers.altaro.source import AltaroSource, link_target
+from tests.clock import MONTH
 
 from ..conftest import write_vendor_config
 from .conftest import altaro_settings, link
@@ -81,10 +82,10 @@ def test_usage_altaro_without_its_key_exits_2_naming_it_and_reserves_nothing(
 def test_sync_without_the_altaro_key_exits_2_and_still_bills_the_other_vendors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with running_sandboxes(tmp_path, "2026-11") as sandboxes:
+    with running_sandboxes(tmp_path, MONTH) as sandboxes:
         config = write_config(tmp_path, sandboxes)
         (tmp_path / "secrets" / "altaro.key").unlink()
-        code = main(["sync", "--config", str(config), "--period", "2026-11", "--format", "json"])
+        code = main(["sync", "--config", str(config), "--period", MONTH, "--format", "json"])
         assert sandboxes["altaro"].requests == []
     out, err = capsys.readouterr()
     assert code == 2, err

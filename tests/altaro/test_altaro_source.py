@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from decimal import Decimal
@@ -23,6 +22,7 @@ from mappings.periods import parse_period_key
 from providers.altaro.sandbox import AltaroSandbox, generate_report, generate_report_with_counts
 from providers.altaro.source import AltaroSource, link_target
 from providers.sandbox import Fault
+from tests.clock import frozen_python
 
 from .conftest import FakeClock, altaro_settings, link
 
@@ -184,7 +184,7 @@ def test_the_rule_holds_across_processes_sharing_one_store(tmp_path: Path) -> No
         store_path = str(tmp_path / "processes.db")
         workers = [
             subprocess.Popen(
-                [sys.executable, "-c", WORKER, store_path, sandbox.link_url],  # type: ignore[attr-defined]
+                frozen_python("-c", WORKER, store_path, sandbox.link_url),  # type: ignore[attr-defined]
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,8 @@ from connector.demo import Sandboxes, running_sandboxes, write_config
 from connector.store import Store
 from mappings.lines import LineStatus
 from providers.axcient.generate import demo_dataset
+from tests.clock import MONTH
 
-MONTH = datetime.now(UTC).strftime("%Y-%m")
 NORTHWIND_LINE = ("Northwind Traders", "axcient.total_gb")
 
 

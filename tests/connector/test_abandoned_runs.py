@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 
 from connector.cli import main
 from connector.store import MIGRATIONS, FetchReserved, FetchTooSoon, Store
+from tests.clock import frozen_python
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -48,7 +48,7 @@ def test_a_sync_killed_with_kill_9_is_recorded_as_abandoned_by_the_next_one(
     config = tmp_path / "connector.toml"
     config.write_text('[store]\npath = "state.db"\n', encoding="utf-8")
     killed = subprocess.Popen(
-        [sys.executable, "-c", KILLED_SYNC, str(config)], stdout=subprocess.PIPE, text=True, cwd=REPO
+        frozen_python("-c", KILLED_SYNC, str(config)), stdout=subprocess.PIPE, text=True, cwd=REPO
     )
     try:
         assert killed.stdout is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,14 @@ from typer.testing import CliRunner
 
 from connector import __version__
 from connector.cli import app, main
+from tests.clock import frozen_python
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "connector.cli", *args], capture_output=True, text=True, cwd=cwd or REPO, timeout=60
+        frozen_python("-m", "connector.cli", *args), capture_output=True, text=True, cwd=cwd or REPO, timeout=60
     )
 
 
@@ -80,7 +80,7 @@ def test_a_dry_run_with_vendors_disabled_blocks_every_line_and_says_which_sectio
     config = tmp_path / "connector.toml"
     config.write_text((REPO / "config.example.toml").read_text())
     done = subprocess.run(
-        [sys.executable, "-m", "connector.cli", "sync", "--config", str(config), "--dry-run"],
+        frozen_python("-m", "connector.cli", "sync", "--config", str(config), "--dry-run"),
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -6,7 +6,6 @@ import json
 import sqlite3
 import stat
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +17,7 @@ from connector.store import MIGRATIONS, SCHEMA_VERSION, FetchReserved, FetchTooS
 from connector.store.ledger import PAYLOAD_COLUMN
 from mappings.lines import Line, LineIdentity, LineStatus
 from mappings.measure import Observation
+from tests.clock import frozen_python
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 IDENTITY = LineIdentity("Contoso Ltd", "Backup users", "2026-11", "altaro.billed_users")
@@ -85,7 +85,7 @@ with Store.open(sys.argv[1]) as store, store.sync_lock():
 def test_second_sync_is_refused_cleanly(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        frozen_python("-c", HOLD_LOCK, str(path)), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"

@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connector.demo import Sandboxes
 from providers.sandbox import Fault
+from tests.clock import frozen_python
 
 REPO = Path(__file__).resolve().parents[2]
 SERVING = re.compile(r"serving /healthz and /metrics on (http://\S+)")
@@ -80,7 +80,7 @@ class Daemon:
     def __init__(self, config: Path, log: Path) -> None:
         self.log = log
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "connector.cli", "daemon", "--config", str(config), "--interval", "1"],
+            frozen_python("-m", "connector.cli", "daemon", "--config", str(config), "--interval", "1"),
             cwd=config.parent,
             stdout=subprocess.DEVNULL,
             stderr=log.open("w", encoding="utf-8"),

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 from decimal import Decimal
 from fnmatch import fnmatch
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from providers.altaro.demo import demo_report
 from providers.axcient.generate import demo_dataset
+from tests.clock import frozen_python
 
 REPO = Path(__file__).resolve().parents[2]
 USER_TYPES = {"mailbox", "n/a", "onedrive", "user teams chats"}
@@ -57,7 +57,7 @@ def expected_axcient() -> dict[str, dict[str, Decimal]]:
 
 def run_demo(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     done = subprocess.run(
-        [sys.executable, "-m", "connector.cli", "demo", "--dir", str(tmp_path / "demo"), "--format", "json"],
+        frozen_python("-m", "connector.cli", "demo", "--dir", str(tmp_path / "demo"), "--format", "json"),
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -114,7 +114,7 @@ def test_the_demo_leaves_a_usable_store_and_keeps_secrets_out_of_it(tmp_path: Pa
         assert secret.encode() not in Path(result["store"]).read_bytes()
     assert oct((demo_dir / "connector-state.db").stat().st_mode & 0o777) == "0o600"
     explained = subprocess.run(
-        [sys.executable, "-m", "connector.cli", "explain", "Contoso Ltd", "--config", result["config"], "-f", "json"],
+        frozen_python("-m", "connector.cli", "explain", "Contoso Ltd", "--config", result["config"], "-f", "json"),
         capture_output=True,
         text=True,
         timeout=60,

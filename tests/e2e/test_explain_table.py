@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from connector.cli import main
 from connector.demo import Sandboxes, running_sandboxes, write_config
-
-MONTH = datetime.now(UTC).strftime("%Y-%m")
+from tests.clock import MONTH
 
 
 @pytest.fixture

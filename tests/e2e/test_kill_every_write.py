@@ -8,13 +8,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +24,8 @@ from connector.store import Store
 from providers.atera.sandbox import AteraSandbox
 from providers.axcient.generate import demo_dataset
 from providers.sandbox import SandboxRequest, SandboxResponse
+from tests.clock import MONTH, frozen_python
 
-MONTH = datetime.now(UTC).strftime("%Y-%m")
 # The demo's first push: 3 rate products and 5 contracts created, 2 contracts updated, 7 records written.
 FIRST_PUSH_WRITES = 17
 # After `grow_the_vendor_data`: 4 quantities change, each a contract update and its record.
@@ -220,7 +218,7 @@ def sync_killed(made: World, number: int, *, landed: bool) -> str:
 
 def run_process(made: World, killer: KillAt) -> tuple[int, str]:
     """`python -m connector.cli sync` run to its end or its kill: the exit code and what it wrote to stderr."""
-    command = [sys.executable, "-m", "connector.cli", "sync", "--config", str(made.config), "--format", "json"]
+    command = frozen_python("-m", "connector.cli", "sync", "--config", str(made.config), "--format", "json")
     # Its report is not needed (the reruns say what happened); its stderr says why a sync was not killed.
     with subprocess.Popen(
         command, cwd=made.directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.clock import frozen_python
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def connector(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "connector.cli", *args],
+        frozen_python("-m", "connector.cli", *args),
         capture_output=True,
         text=True,
         cwd=cwd,
