@@ -55,6 +55,10 @@ class DataError(ConnectorError):
     """Vendor data is malformed, truncated or incomplete: nothing from it may be billed."""
 
 
+class ClockError(ConnectorError):
+    """The machine's clock reads earlier than a run the store already recorded: nothing may be dated by it."""
+
+
 class ReviewRequiredError(ConnectorError):
     """Lines are held for an operator's review before they can be pushed."""
 

@@ -6,12 +6,17 @@ import json
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from connector.errors import ClockError
 from connector.logs import current_run_id
 from connector.redact import redact
-from connector.store.database import Database, iso, to_json, utcnow
+from connector.store.database import Database, from_iso, iso, to_json, utcnow
+
+# How far a run's clock may read behind the last run's start: two clocks stepped by NTP disagree by seconds; a clock
+# set back (by hand, a dead battery, a restored VM) is hours or months behind, and would date periods wrongly.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -51,15 +56,28 @@ class Runs:
         self._db = database
 
     def start(self, command: str, now: datetime | None = None) -> int:
-        """Record a run starting, with the process that runs it (so a run that never finishes can be named)."""
+        """Record a run starting, with the process that runs it (so a run that never finishes can be named).
+
+        A clock earlier than the last run's start refuses the run (ClockError) before anything is recorded.
+        """
+        moment = now or utcnow()
         with self._db.transaction():
+            self._refuse_a_clock_set_back(moment)
             cursor = self._db.execute(
                 "INSERT INTO runs (command, started_at, status, pid, host) VALUES (?, ?, 'running', ?, ?)",
-                [redact(command), iso(now or utcnow()), os.getpid(), redact(socket.gethostname())],
+                [redact(command), iso(moment), os.getpid(), redact(socket.gethostname())],
             )
         run_id = int(cursor.lastrowid or 0)
         current_run_id.set(run_id)  # every log line from here on names this run
         return run_id
+
+    def _refuse_a_clock_set_back(self, moment: datetime) -> None:
+        latest = self._db.execute("SELECT MAX(started_at) FROM runs").fetchone()[0]
+        if latest is not None and moment < from_iso(latest) - CLOCK_SKEW:
+            raise ClockError(
+                f"this machine's clock reads {iso(moment)}, earlier than the last run's start {latest}: "
+                "set the clock right (check NTP and the time zone) and run again; nothing was recorded"
+            )
 
     def abandon_running(self, found_by: int) -> list[AbandonedRun]:
         """Mark every run before `found_by` still `running` as abandoned, with a note naming its pid.

@@ -18,7 +18,7 @@ from connector.store import MIGRATIONS, FetchReserved, FetchTooSoon, Store
 from tests.clock import frozen_python
 
 REPO = Path(__file__).resolve().parents[2]
-T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+T0 = datetime(2026, 11, 12, 12, 0, tzinfo=UTC)  # before the frozen clock: a run's clock is never behind the last
 
 # `connector sync` as the operator runs it, stopped mid-run (while fetching) until the test kills it.
 KILLED_SYNC = """
