@@ -11,7 +11,8 @@ from typing import Any, Literal, TypeVar, overload
 import providers
 from connector import corrections
 from connector.config import Settings
-from connector.errors import ConfigError, ConnectorError, Status, StoreError
+from connector.errors import ConfigError, ConnectorError, ParameterError, Status
+from connector.matching import did_you_mean
 from connector.observe import observe
 from connector.resolve import check_online, online_status
 from connector.secrets import SecretRef, chmod_hint, open_to_others
@@ -162,9 +163,7 @@ def approve(store: Store, ids: Sequence[int] | Literal["all"], note: str) -> lis
         chosen = list(held) if ids == "all" else list(ids)
         if not chosen:
             raise ConnectorError("name the line ids to approve (see `connector review`) or pass --all")
-        unknown = [i for i in chosen if i not in held]
-        if unknown:
-            raise StoreError(f"not held, or no such line: {', '.join(map(str, unknown))} (see `connector review`)")
+        _refuse_unknown_ids(chosen, held, "held")
         return [_decide(store, "approved", held[line_id], note) for line_id in chosen]
 
 
@@ -174,13 +173,29 @@ def discard(store: Store, ids: Sequence[int], note: str) -> list[StoredLine]:
     with store.sync_lock():
         open_statuses = (LineStatus.PENDING, LineStatus.HELD, LineStatus.FAILED, LineStatus.CORRECTION)
         waiting = {line.id: line for line in store.outbox.lines() if line.status in open_statuses}
-        unknown = [i for i in ids if i not in waiting]
-        if unknown:
-            raise StoreError(
-                f"not pending, held, failed or a correction, or no such line: {', '.join(map(str, unknown))} "
-                "(see `connector review`)"
-            )
+        _refuse_unknown_ids(ids, waiting, "pending, held, failed or a correction")
         return [_decide(store, "discarded", waiting[line_id], note) for line_id in ids]
+
+
+def _refuse_unknown_ids(ids: Sequence[int], waiting: dict[int, StoredLine], what: str) -> None:
+    unknown = [i for i in ids if i not in waiting]
+    if unknown:
+        there = ", ".join(map(str, sorted(waiting))) or "none"
+        raise ParameterError(
+            f"no line {', '.join(map(str, unknown))} is {what} (those that are: {there}); "
+            "`connector review` lists them with their ids",
+            param="line_ids",
+        )
+
+
+def known_customer(store: Store, customer: str, mapped: Iterable[str]) -> None:
+    """Refuse a customer name neither the mapping nor the store knows (any case), with the closest names."""
+    names = sorted({*mapped, *store.outbox.customers()})
+    if customer.casefold() not in {name.casefold() for name in names}:
+        raise ParameterError(
+            f"no customer {customer!r} in the mapping or the store{did_you_mean(customer, names)}",
+            param="customer",
+        )
 
 
 def _decide(store: Store, event: Literal["approved", "discarded"], stored: StoredLine, note: str) -> StoredLine:
@@ -196,6 +211,7 @@ def explain(
     store: Store, customer: str, period: str | None = None, *, mapped: Iterable[str] = ()
 ) -> list[dict[str, Any]]:
     """Every line of a customer (any case), with the inputs behind its number and its history."""
+    known_customer(store, customer, mapped)
     lines = [
         stored
         for stored in store.outbox.lines()
@@ -312,6 +328,8 @@ def status(settings: Settings, *, runs: int = 5) -> StatusSummary:
 def history(settings: Settings, customer: str | None = None, period: str | None = None) -> list[dict[str, Any]]:
     """Every recorded change of every line of a customer (any case) and period, oldest first."""
     with Store.open(settings.store.path) as store:
+        if customer is not None:
+            known_customer(store, customer, (c.psa_customer for c in settings.customers))
         return line_history(store.database, customer, period)
 
 

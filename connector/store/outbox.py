@@ -72,6 +72,11 @@ class Outbox:
             sql, params = sql + " WHERE status = ?", [status.value]
         return [_stored(r) for r in self._db.execute(sql + " ORDER BY id", params).fetchall()]
 
+    def customers(self) -> list[str]:
+        """Every PSA customer a line was ever staged for."""
+        rows = self._db.execute("SELECT DISTINCT psa_customer FROM line_items ORDER BY psa_customer").fetchall()
+        return [name for (name,) in rows]
+
     def stage(
         self, line: Line, hold_reason: str | None, *, now: datetime | None = None, recheck: bool = False
     ) -> StoredLine:

@@ -168,8 +168,9 @@ class AltaroSource:
                 try:
                     payload = self.fetch(index, link, client, run_id=run_id)
                 except ConnectorError as error:
-                    log.error("altaro link %s: %s", link.name, error)
-                    report.problems.append(f"link {link.name!r}: {error}")
+                    # The client's error already names the vendor and the link (with its address): said once.
+                    log.error("%s", error)
+                    report.problems.append(str(error))
                     continue
                 linked = self._count(link, payload, report, tally)
                 if linked is not None:

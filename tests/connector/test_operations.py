@@ -15,7 +15,7 @@ import pytest
 import providers
 from connector import operations
 from connector.config import Settings, settings_from_data
-from connector.errors import ConfigError, ConnectorError, Status, StoreBusyError, StoreError
+from connector.errors import ConfigError, ConnectorError, ParameterError, Status, StoreBusyError
 from connector.store import Store
 from connector.usage import UsageReport, UsageSource
 from mappings.billing import price
@@ -96,7 +96,7 @@ def test_approve_needs_ids_and_refuses_what_is_not_held(store: Store) -> None:
     pending = stage(store, line("Pending"))
     with pytest.raises(ConnectorError, match="name the line ids"):
         operations.approve(store, "all", "nothing is held")
-    with pytest.raises(StoreError, match=f"not held, or no such line: {pending.id}, 99"):
+    with pytest.raises(ParameterError, match=rf"no line {pending.id}, 99 is held \(those that are: none\)"):
         operations.approve(store, [pending.id, 99], "no")
     assert store.runs.audit_events() == []
 
@@ -111,7 +111,10 @@ def test_approve_waits_for_no_sync(store: Store, tmp_path: Path) -> None:
 def test_discard_takes_open_lines_only_and_audits_each(store: Store) -> None:
     failed = stage(store, line("Failed"), failed="refused")
     pushed = push(store, line("Pushed"))
-    with pytest.raises(StoreError, match=f"not pending, held, failed or a correction, or no such line: {pushed.id}"):
+    with pytest.raises(
+        ParameterError,
+        match=rf"no line {pushed.id} is pending, held, failed or a correction \(those that are: {failed.id}\)",
+    ):
         operations.discard(store, [failed.id, pushed.id], "billed by hand")
     assert store.runs.audit_events() == []
     (discarded,) = operations.discard(store, [failed.id], "billed by hand")
@@ -137,10 +140,12 @@ def test_explain_finds_a_customer_in_any_case_with_inputs_and_history(store: Sto
 
 
 def test_explain_without_lines_names_the_mapped_customers(store: Store) -> None:
-    with pytest.raises(ConnectorError, match=r"no line items for 'Nobody' in 2026-11; mapped customers: A, B$"):
-        operations.explain(store, "Nobody", "2026-11", mapped=["B", "A", "B"])
-    with pytest.raises(ConnectorError, match="mapped customers: none"):
+    with pytest.raises(ConnectorError, match=r"no line items for 'A' in 2026-11; mapped customers: A, B$"):
+        operations.explain(store, "A", "2026-11", mapped=["B", "A", "B"])
+    with pytest.raises(ParameterError, match=r"no customer 'Nobody' in the mapping or the store$"):
         operations.explain(store, "Nobody")
+    with pytest.raises(ParameterError, match=r"no customer 'Contosso' .* \(did you mean 'Contoso Ltd'\?\)"):
+        operations.explain(store, "Contosso", mapped=["Contoso Ltd", "Fabrikam Inc"])
 
 
 # -- reconcile ----------------------------------------------------------------------------------------------------
