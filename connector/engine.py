@@ -41,7 +41,7 @@ from mappings.lines import (
 )
 from mappings.measure import Measured, measure, vendor_period_overlaps
 from mappings.periods import Period, period_containing
-from mappings.truth import Held
+from mappings.truth import Held, HeldContract
 
 log = logging.getLogger(__name__)
 
@@ -276,23 +276,31 @@ class SyncEngine:
         edited = verdict  # the PSA's quantity was edited: held for a person, whatever the review says
         # Days of an ended period never observed may have held more usage: a person decides, whatever the review says.
         partial = coverage_hold(line, existing)
-        reason = (
-            edited
-            or partial
-            or hold_reason(
-                self.settings.review,
-                line.quantity,
-                previous,
-                approved=existing.approved_quantity if existing else None,
-                unit=line.unit,
-            )
-        )
+        in_psa = held.quantity if isinstance(held, HeldContract) else None
+        # Never pushed by the connector: what the PSA bills now (typed by hand before it) is what the push changes.
+        found = (psa, in_psa) if previous is None and in_psa is not None else None
+        reason = edited or partial or self._review(line, existing, previous, found)
         if dry_run:
             # What staging would decide, by the very rule staging uses, with nothing written.
             decision = next_status(line, existing, reason, recheck=edited is not None or partial is not None)
-            return named(staged_result(line, decision, dry_run=True), edited)
-        staged = self.store.outbox.stage(line, reason, recheck=edited is not None or partial is not None)
-        return named(staged_result(line, _decided(staged), dry_run=False, psa_ref=staged.psa_ref), edited)
+            result = named(staged_result(line, decision, dry_run=True), edited)
+        else:
+            recheck = edited is not None or partial is not None
+            staged = self.store.outbox.stage(line, reason, recheck=recheck, found_in_psa=found)
+            result = named(staged_result(line, _decided(staged), dry_run=False, psa_ref=staged.psa_ref), edited)
+        result.psa_quantity = in_psa
+        return result
+
+    def _review(
+        self, line: Line, existing: StoredLine | None, previous: Decimal | None, found: tuple[str, Decimal] | None
+    ) -> str | None:
+        """The review step's reason to hold, against the last push, or else against what the PSA holds now."""
+        baseline = previous if previous is not None or found is None else found[1]
+        approved = existing.approved_quantity if existing else None
+        reason = hold_reason(self.settings.review, line.quantity, baseline, approved=approved, unit=line.unit)
+        if reason is not None and previous is None and found is not None:
+            reason += f", against what {found[0]} holds now (the connector never pushed this contract)"
+        return reason
 
     def _report_held(self, report: RunReport) -> None:
         """Lines of other periods still waiting for approval: unbilled until someone acts, so never out of sight."""

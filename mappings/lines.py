@@ -156,6 +156,8 @@ class LineResult:
     line: Line | None = None
     reason: str = ""
     psa_ref: str | None = None
+    # What the PSA held for this line's contract when the run read it (None: not read, or no such contract).
+    psa_quantity: Decimal | None = None
 
     def to_data(self) -> dict[str, Any]:
         line = self.line
@@ -168,6 +170,7 @@ class LineResult:
             "amount": line.amount if line else None,
             "reason": self.reason,
             "psa_ref": self.psa_ref,
+            "psa_quantity": self.psa_quantity,
         }
 
 

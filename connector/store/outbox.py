@@ -10,7 +10,11 @@ from typing import Any
 from connector.errors import StoreError
 from connector.redact import redact
 from connector.store.database import Database, from_iso, iso, masked, to_json, utcnow
+from mappings.billing import price
 from mappings.lines import Line, LineIdentity, LineStatus, StoredLine, next_status
+
+# A history row that is no status of the line: what the PSA held before the connector first pushed the contract.
+IN_PSA = "in PSA"
 
 _COLUMNS = (
     "id, psa_customer, contract, period_key, metric, quantity, unit, rate, amount, status, psa_ref, attempts, "
@@ -78,12 +82,19 @@ class Outbox:
         return [name for (name,) in rows]
 
     def stage(
-        self, line: Line, hold_reason: str | None, *, now: datetime | None = None, recheck: bool = False
+        self,
+        line: Line,
+        hold_reason: str | None,
+        *,
+        now: datetime | None = None,
+        recheck: bool = False,
+        found_in_psa: tuple[str, Decimal] | None = None,
     ) -> StoredLine:
         """Write a computed line as pending (or held) before anything is pushed; `next_status` decides which.
 
         An identity already pushed with the same quantity stays pushed; a changed quantity goes back to pending
-        so the PSA is corrected, and the history keeps both values.
+        so the PSA is corrected, and the history keeps both values. `found_in_psa` (the PSA's name, its quantity):
+        what the PSA held before the connector ever pushed this contract, the history's first "old" figure.
         """
         stamp = iso(now or utcnow())
         with self._db.transaction():
@@ -101,6 +112,10 @@ class Outbox:
                     [*values, *line.identity, stamp],
                 )
                 line_id = int(cursor.lastrowid or 0)
+                if found_in_psa is not None:
+                    psa, held = found_in_psa
+                    note = f"{psa} held this before the connector's first push"
+                    self._history(line_id, IN_PSA, held, price(held, line.rate), note, stamp)
             else:
                 line_id = existing.id
                 self._db.execute(
@@ -258,10 +273,8 @@ class Outbox:
             raise StoreError(f"no staged line item {tuple(identity)}")
         return stored
 
-    def _history(
-        self, line_id: int, status: LineStatus, quantity: Decimal, amount: Decimal, note: str, at: str
-    ) -> None:
+    def _history(self, line_id: int, status: str, quantity: Decimal, amount: Decimal, note: str, at: str) -> None:
         self._db.execute(
             "INSERT INTO line_item_history (line_id, at, status, quantity, amount, note) VALUES (?, ?, ?, ?, ?, ?)",
-            [line_id, at, status.value, str(quantity), str(amount), masked(note)],
+            [line_id, at, str(status), str(quantity), str(amount), masked(note)],
         )

@@ -122,7 +122,7 @@ def test_a_retainer_rate_cannot_change_on_update(api: httpx.Client, sandbox: Ate
     response = api.put("/contracts/101", json={"RetainerFlatFeeContract": {"Quantity": 3, "RateID": 13}})
     assert response.status_code == 400
     assert "rates cannot change on update" in response.json()["detail"]
-    assert sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] == 0
+    assert sandbox.contracts[101]["RetainerFlatFeeContract"]["Quantity"] == 560
 
 
 def test_project_contracts_cannot_be_updated(api: httpx.Client) -> None:
