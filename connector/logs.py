@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from io import TextIOWrapper
 from pathlib import Path
 from typing import Literal
 
 from rich.console import Console
 from rich.logging import RichHandler
 
+from connector.errors import ConfigError
+from connector.files import open_private_append
 from connector.redact import RedactingFilter, redact
 
 LogFormat = Literal["text", "json"]
@@ -81,14 +85,35 @@ def configure_logging(
         root.removeHandler(handler)
     _install(root, _console(fmt, verbose=verbose))
     if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        to_file = logging.FileHandler(file, encoding="utf-8")
+        to_file = _file_handler(file)
         to_file.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
         _install(root, to_file)
     root.setLevel("DEBUG" if verbose else level)
     # httpx logs full URLs (report links may carry tokens) at INFO; our own hooks log safe URLs instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+class PrivateFileHandler(logging.FileHandler):
+    """A log file created 0600 (it names customers and runs, like the store) and never opened through a link."""
+
+    def _open(self) -> TextIOWrapper:
+        return open_private_append(Path(self.baseFilename))
+
+
+def _file_handler(file: Path) -> logging.Handler:
+    """The `[log] file` handler; a file that cannot be opened is a configuration error naming the setting."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        return PrivateFileHandler(file, encoding="utf-8")
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            # Appended to for months, the log is opened rather than replaced: a link there is refused, not followed.
+            raise ConfigError(
+                f"[log] file {file} is a symbolic link: the connector never writes a log through one; "
+                "name the file itself"
+            ) from None
+        raise ConfigError(f"[log] file {file}: cannot open: {error.strerror or error}") from None
 
 
 def _install(root: logging.Logger, handler: logging.Handler) -> None:

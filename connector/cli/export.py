@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import typer
 
 from connector.cli.options import ConfigOption, state
-from connector.cli.output import stderr
+from connector.cli.output import stderr, write_file
 from connector.errors import ConfigError, Status
 from connector.store import Store, utcnow
 
@@ -42,7 +42,7 @@ def export(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8", newline="")
+        write_file(output, text, "--output")
         where = output.resolve()
         stderr.print(f"{len(data.lines)} line(s) of {len(data.customers)} customer(s) written to {where}", markup=False)
     return Status.OK

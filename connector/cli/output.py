@@ -15,10 +15,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from connector.errors import ParameterError
+from connector.files import write_private
 from connector.redact import redact
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+# No emoji codes: a name such as ":smile: Ltd" prints as written, and printing never loads rich's emoji table (a
+# lazy import that fails where memory has run out, so the message saying so could not be printed).
+stdout = Console(highlight=False, soft_wrap=True, emoji=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 # Piped into a file or a CI log, rich would assume 80 columns and wrap every table cell; a log has room.
 if not stdout.is_terminal and "COLUMNS" not in os.environ:
     stdout.width = 160
@@ -49,6 +53,15 @@ def to_json(data: Any) -> str:
 def print_json(data: Any) -> None:
     """JSON for machines on stdout, nothing else on that stream."""
     print(to_json(data))
+
+
+def write_file(path: Path, text: str, option: str) -> None:
+    """What a command was asked to put in a file (`--output`, `--report`): written whole, owner-only, never through a
+    symbolic link; a file that cannot be written is an error naming the option."""
+    try:
+        write_private(path, text)
+    except OSError as error:
+        raise ParameterError(f"{option} {path}: cannot write: {error.strerror or error}", param=option) from None
 
 
 def print_table(

@@ -172,8 +172,14 @@ def _count_csv_file(
     path: Path, settings: AltaroSettings, processes: int, min_part_bytes: int, new_tally: NewTally
 ) -> ReportTally:
     parts = cut(path, processes, min_part_bytes) if "fork" in multiprocessing.get_all_start_methods() else []
-    if len(parts) < 2:
-        return _one_pass(path, settings, new_tally)
+    tally = _in_parts(path, settings, parts, new_tally) if len(parts) > 1 else None
+    # Counted again in one pass, which says what is wrong and where, as it would without parts. Only here, once every
+    # worker has ended and the partial count is gone: after a worker ran out of memory, the one pass needs it all.
+    return _one_pass(path, settings, new_tally) if tally is None else tally
+
+
+def _in_parts(path: Path, settings: AltaroSettings, parts: list[Part], new_tally: NewTally) -> ReportTally | None:
+    """The tally of the parts merged, or None when a part cannot be settled alone (see the module's docstring)."""
     with open_part(path, parts[0]) as stream:
         rows = read_csv(stream, settings.columns, settings.distinct_key_column, where=str(path))
         workers = [_Worker(path, part, rows.columns, new_tally) for part in parts[1:]]
@@ -182,8 +188,7 @@ def _count_csv_file(
             for worker in workers:
                 worker.merge_into(tally, more_to_come=worker is not workers[-1])
         except (DataError, _PartFailed):
-            # Counted again in one pass, which says what is wrong and where, as it would without parts.
-            return _one_pass(path, settings, new_tally)
+            return None
         finally:
             for worker in workers:
                 worker.stop()
@@ -284,14 +289,22 @@ def _take_back(tally: ReportTally, repeats: dict[Identity, _Repeats]) -> None:
 
 
 def _work(up: Connection, down: Connection, path: Path, part: Part, columns: ColumnIndex, new_tally: NewTally) -> None:
-    """In the worker: count the part and take part in the exchange `_Worker` describes. A failure is sent as its
-    message."""
+    """In the worker: count the part and take part in the exchange `_Worker` describes. A failure at any point (a
+    malformed row, memory running out) is sent as its message, never printed: the parent then counts in one pass,
+    which reports it properly, and its message is the only one the operator reads."""
     try:
-        with open_part(path, part) as stream:
-            tally = new_tally().add(read_csv_part(stream, columns, where=str(path)), whole=False)
-    except Exception as error:  # the one-pass count in the parent reports it properly
-        up.send(f"{type(error).__name__}: {error}")
-        return
+        _count_part(up, down, path, part, columns, new_tally)
+    except Exception as error:
+        # The parent may have stopped listening, or memory is too short to send: the pipe's end then says it.
+        with contextlib.suppress(Exception):
+            up.send(f"{type(error).__name__}: {error}")
+
+
+def _count_part(
+    up: Connection, down: Connection, path: Path, part: Part, columns: ColumnIndex, new_tally: NewTally
+) -> None:
+    with open_part(path, part) as stream:
+        tally = new_tally().add(read_csv_part(stream, columns, where=str(path)), whole=False)
     counted, tally.fingerprints = tally.fingerprints, {}
     samples = {key: group.sample for key, group in tally.groups.items()}
     for group in tally.groups.values():

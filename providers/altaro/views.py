@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.errors import DataError, ParameterError, Status
+from connector.errors import ConnectorError, DataError, ParameterError, Status
 from connector.usage import UsageReport
-from providers.altaro.parser import read_json, report_format
+from providers.altaro.parser import ReportFormat, read_json, report_format
 from providers.altaro.parts import DEFAULT_JOBS, available_cpus, count_csv_file
 from providers.altaro.provider import BACKUP_GB, BILLED_USERS, PROVIDER
 from providers.altaro.rules import BillingRules, CustomerCount, ReportTally
@@ -19,18 +19,41 @@ from providers.spec import Table, ViewInput, ViewResult
 def count_file(path: Path, settings: AltaroSettings, processes: int = 1) -> list[CustomerCount]:
     """Counts per customer and month of a report file (JSON, or CSV streamed in up to `processes` parts at once),
     without the names of billed objects that explain a synced line: nothing shows them here."""
+    tally: ReportTally | None
+    file_format: ReportFormat | None = None
     try:
-        if report_format(path) == "csv":
-            tally = count_csv_file(path, settings, processes, sample_size=0)
-        else:
-            body = path.read_bytes()
-            rows = read_json(body, settings.columns, settings.distinct_key_column, where=str(path))
-            tally = ReportTally(BillingRules.from_settings(settings), sample_size=0).add(rows)
+        file_format = report_format(path)
+        tally = _tally(path, file_format, settings, processes)
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not UTF-8 text ({error.reason})") from error
     except OSError as error:
         raise DataError(f"{path}: cannot read: {error.strerror or error}") from error
+    except MemoryError:
+        tally = None
+    if tally is None:
+        # Raised here, past the handler: chained to the MemoryError, the new error would keep its traceback, and with
+        # it every frame and the partial count, alive while the message is printed with what memory is left.
+        raise _out_of_memory(path, in_parts=file_format == "csv" and processes > 1)
     return tally.customers(datetime.now(UTC).strftime("%Y-%m"))
+
+
+def _tally(path: Path, file_format: ReportFormat, settings: AltaroSettings, processes: int) -> ReportTally:
+    if file_format == "csv":
+        return count_csv_file(path, settings, processes, sample_size=0)
+    body = path.read_bytes()
+    rows = read_json(body, settings.columns, settings.distinct_key_column, where=str(path))
+    return ReportTally(BillingRules.from_settings(settings), sample_size=0).add(rows)
+
+
+def _out_of_memory(path: Path, *, in_parts: bool) -> ConnectorError:
+    """What to do when counting a file needs more memory than the process may have (exit 1, not a bug's 70)."""
+    # The workers' memory adds up under a limit they share (219 against 135 MiB, benchmarks/README.md), but under a
+    # limit per process (ulimit -v) one process holding the whole count needs more: the advice says which.
+    fewer = "; under a container's limit, --jobs 1 (one process) needs less in all" if in_parts else ""
+    return ConnectorError(
+        f"{path}: memory ran out while counting this report file: free memory or raise the memory limit "
+        f"(ulimit -v, the container's memory limit){fewer}"
+    )
 
 
 def summarise(counts: list[CustomerCount]) -> list[dict[str, Any]]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from connector.cli import main
+from providers.altaro import views
 from providers.altaro.sandbox import AltaroSandbox, generate_report_with_counts, write_report
 
 from ..conftest import write_vendor_config
@@ -110,6 +112,38 @@ def test_a_missing_file_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert code == 3 and "cannot read" in err
 
 
+def test_a_message_prints_names_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Not turned into emoji; and printing loads no emoji table, so a message still prints when memory is short.
+    missing = tmp_path / ":smile: report.csv"
+    code, _, err = run(capsys, "users", str(missing))
+    assert code == 3 and f"{missing}: cannot read" in err
+
+
+def _out_of_memory(*args: object, **kwargs: object) -> NoReturn:
+    raise MemoryError
+
+
+@pytest.mark.parametrize(("fmt", "counter", "hint"), [("csv", "count_csv_file", True), ("json", "read_json", False)])
+def test_running_out_of_memory_names_the_file_and_what_to_do(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: str,
+    counter: str,
+    hint: bool,
+) -> None:
+    report = tmp_path / f"report.{fmt}"
+    text, _ = generate_report_with_counts(customers=2, users_per_customer=3, seed=1, fmt=fmt)
+    report.write_text(text, encoding="utf-8", newline="")
+    monkeypatch.setattr(views, counter, _out_of_memory)
+    code, out, err = run(capsys, "users", str(report), "--format", "json", "--jobs", "2")
+    assert code == 1 and out == ""
+    assert err.startswith(f"error: {report}: memory ran out") and "unexpected" not in err
+    assert "memory limit" in err
+    # Fewer processes need less memory; a JSON file is read in one process anyway.
+    assert ("--jobs 1" in err) is hint
+
+
 # -- connector usage altaro ----------------------------------------------------------------------------------------
 
 
@@ -161,6 +195,8 @@ def test_usage_altaro_with_a_rejected_key_exits_non_zero_without_the_key(
     code, out, err = run(capsys, "usage", "altaro", "--config", str(config))
     assert code == 3
     assert "key rejected or this host's IP is not on the link's allow list" in err
+    # One sentence per error: the link is named once in the log line and once in the error, not three times.
+    assert err.count("'all-customers'") == 2, err
     assert wrong not in out + err and KEY not in out + err
     assert wrong.encode() not in (tmp_path / "state.db").read_bytes()
 

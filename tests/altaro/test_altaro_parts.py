@@ -12,14 +12,16 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import multiprocessing
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TextIO
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.errors import DataError
+from providers.altaro import parts
 from providers.altaro.counts import SAMPLE_SIZE, CustomerCount
 from providers.altaro.parts import Part, available_cpus, count_csv_file, cut, open_part
 from providers.altaro.sandbox import HEADER, write_report
@@ -150,6 +152,48 @@ def test_a_cut_inside_a_quoted_field_is_counted_again_in_one_pass(tmp_path: Path
     middle = report.stat().st_size // 2
     assert any(p.start and 0 < p.start - report.read_bytes().index(b"long") < 2000 for p in cut(report, 2, middle))
     assert counted(report, 2, middle) == counted(report, 1)
+
+
+def test_a_worker_out_of_memory_is_counted_again_in_one_pass_once_every_worker_has_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers' memory is given back before the one pass needs as much again in this process.
+    rows = [["Contoso", "", "", "2026-11", "Mailbox", f"user {n}", "1.00"] for n in range(300)]
+    report = write(tmp_path / "report.csv", rows)
+    whole, size = counted(report, 1), report.stat().st_size // 4
+    first_worker = cut(report, 3, size)[1]
+    real_open, real_one_pass = parts.open_part, parts._one_pass
+
+    def open_short_of_memory(path: Path, part: Part) -> TextIO:
+        if part == first_worker:
+            raise MemoryError
+        return real_open(path, part)
+
+    workers_alive: list[int] = []
+
+    def one_pass(*args: Any) -> Any:
+        workers_alive.append(len(multiprocessing.active_children()))
+        return real_one_pass(*args)
+
+    monkeypatch.setattr(parts, "open_part", open_short_of_memory)
+    monkeypatch.setattr(parts, "_one_pass", one_pass)
+    assert counted(report, 3, size) == whole
+    assert workers_alive == [0]
+
+
+def test_a_worker_failing_in_the_exchange_prints_nothing_and_the_count_is_the_one_pass_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    rows = [["Contoso", "", "", "2026-11", "Mailbox", f"user {n}", "1.00"] for n in range(300)]
+    report = write(tmp_path / "report.csv", rows)
+    whole = counted(report, 1)
+
+    def short_of_memory(*args: Any) -> NoReturn:
+        raise MemoryError
+
+    monkeypatch.setattr(parts, "_repeats", short_of_memory)  # the worker's part of the exchange, once counted
+    assert counted(report, 2, report.stat().st_size // 3) == whole
+    assert capfd.readouterr().err == ""  # no worker's traceback before the command's own message
 
 
 def test_the_file_is_cut_after_line_breaks_into_parts_that_read_back_as_the_file(tmp_path: Path) -> None:

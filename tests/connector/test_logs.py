@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from connector.config import settings_from_data
+from connector.errors import ConfigError
 from connector.logs import configure_logging, current_run_id
 from connector.redact import register_secret
 from connector.store import Store
@@ -59,3 +61,22 @@ def test_secrets_are_masked_in_every_format(fmt: str, tmp_path: Path, capsys: py
 def test_the_log_format_is_a_setting() -> None:
     assert settings_from_data({"log": {"format": "json"}}).log.format == "json"
     assert settings_from_data({}).log.format == "text"
+
+
+def test_a_new_log_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "connector.log"
+    configure_logging(file=log)
+    logging.getLogger("connector.test").warning("written")
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert "written" in log.read_text(encoding="utf-8")
+
+
+def test_a_log_file_that_is_a_symbolic_link_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    target = tmp_path / "not-a-log"
+    target.write_text("keep me\n", encoding="utf-8")
+    log = tmp_path / "connector.log"
+    log.symlink_to(target)
+    with pytest.raises(ConfigError, match=r"\[log\] file .*connector\.log.* symbolic link"):
+        configure_logging(file=log)
+    logging.getLogger("connector.test").warning("never in the target")
+    assert target.read_text(encoding="utf-8") == "keep me\n"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
+import stat
 import subprocess
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -176,3 +178,42 @@ def test_export_says_what_to_fix(capsys: pytest.CaptureFixture[str], config: Pat
     assert code == 2 and f"periods in the store: {MONTH}" in err
     code, _, err = cli(capsys, "export", "--config", str(config), "--period", "november")
     assert code == 2 and "unrecognised period key" in err
+
+
+@pytest.mark.parametrize("output_format", ["csv", "html"])
+def test_output_replaces_a_symbolic_link_and_is_owner_only(
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path, output_format: str
+) -> None:
+    _add_hostile_customer(config)  # a line in the store: no sync needed
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me", encoding="utf-8")
+    link = tmp_path / f"export.{output_format}"
+    link.symlink_to(target)
+    code, _, err = _export(capsys, config, "--format", output_format, "--output", str(link))
+    assert code == 0, err
+    assert target.read_text(encoding="utf-8") == "keep me"
+    assert not link.is_symlink() and "Evil" in link.read_text(encoding="utf-8")
+    assert stat.S_IMODE(link.stat().st_mode) == 0o600
+
+
+def test_output_in_a_missing_directory_says_which_file(
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
+    _add_hostile_customer(config)
+    missing = tmp_path / "no-such-dir" / "export.csv"
+    code, _, err = _export(capsys, config, "--output", str(missing))
+    assert code == 2 and f"--output {missing}: cannot write" in err and "Traceback" not in err
+
+
+def test_the_run_report_file_replaces_a_symbolic_link_and_is_owner_only(
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me", encoding="utf-8")
+    link = tmp_path / "report.json"
+    link.symlink_to(target)
+    code, report, err = sync(capsys, config, "--report", str(link))
+    assert code == 0, err
+    assert target.read_text(encoding="utf-8") == "keep me"
+    assert not link.is_symlink() and json.loads(link.read_text(encoding="utf-8"))["status"] == report["status"]
+    assert stat.S_IMODE(link.stat().st_mode) == 0o600
