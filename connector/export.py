@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from connector import corrections
 from connector.errors import ParameterError
 from connector.redact import redact
 from connector.store import Store
@@ -20,7 +21,7 @@ from mappings.periods import parse_period_key
 CHART_MONTHS = 6
 
 COLUMNS = (
-    "psa_customer", "contract", "period", "metric", "quantity", "unit", "rate", "amount", "outcome", "why",
+    "psa_customer", "contract", "period", "metric", "quantity", "unit", "rate", "amount", "by_hand", "outcome", "why",
     "source", "vendor_customer", "rule",
 )  # fmt: skip
 # A spreadsheet runs a cell starting with one of these as a formula: a vendor name must never become one.
@@ -29,7 +30,12 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class ExportLine:
-    """One line of the outbox as finance reads it: what, how much, where it stands and why."""
+    """One line of the outbox as finance reads it: what, how much, where it stands and why.
+
+    `quantity` and `amount` are what goes through the PSA: the quantity pushed once a push landed (a later change
+    that was never pushed, such as a correction, does not rewrite it), else the quantity computed and waiting.
+    `by_hand` is what a person billed outside the PSA: a correction they closed.
+    """
 
     psa_customer: str
     contract: str
@@ -39,6 +45,7 @@ class ExportLine:
     unit: str
     rate: Decimal
     amount: Decimal
+    by_hand: Decimal
     outcome: str
     why: str
     source: str
@@ -69,8 +76,13 @@ class CustomerExport:
 
     @property
     def total(self) -> Decimal:
-        """What the customer's lines come to, discarded lines left out (a person decided they are not billed)."""
-        return sum((line.amount for line in self.lines if line.outcome != LineStatus.DISCARDED), Decimal(0))
+        """What the customer's lines bill through the PSA (a line discarded before any push bills nothing there)."""
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+    @property
+    def by_hand_total(self) -> Decimal:
+        """What was billed by hand for the customer: the corrections closed."""
+        return sum((line.by_hand for line in self.lines), Decimal(0))
 
 
 @dataclass
@@ -87,6 +99,10 @@ class Export:
     @property
     def total(self) -> Decimal:
         return sum((customer.total for customer in self.customers), Decimal(0))
+
+    @property
+    def by_hand_total(self) -> Decimal:
+        return sum((customer.by_hand_total for customer in self.customers), Decimal(0))
 
 
 def _text(value: Any) -> str:
@@ -142,20 +158,42 @@ def _why(store: Store, stored: StoredLine) -> str:
     return notes[-1] if notes else str(status)
 
 
+def _through_psa(stored: StoredLine) -> Decimal:
+    """The quantity the PSA bills for the line: the one pushed, else (never pushed) the one computed, unless a
+    person discarded it."""
+    if stored.pushed_quantity is not None:
+        return stored.pushed_quantity
+    return Decimal(0) if stored.status is LineStatus.DISCARDED else stored.line.quantity
+
+
+def _by_hand(store: Store, stored: StoredLine) -> Decimal:
+    """What a person billed by hand for the line: a correction they closed (the usage now, less what was invoiced)."""
+    if stored.status is not LineStatus.DISCARDED:
+        return Decimal(0)
+    was_correction = any(entry["status"] == LineStatus.CORRECTION for entry in store.outbox.history(stored.identity))
+    return corrections.to_bill(stored.line, corrections.invoiced_quantity(stored)) if was_correction else Decimal(0)
+
+
 def export_line(store: Store, stored: StoredLine) -> ExportLine:
     line, inputs = stored.line, stored.line.inputs
+    quantity = _through_psa(stored)
+    by_hand = _by_hand(store, stored)
+    why = _why(store, stored)
+    if (quantity != line.quantity and stored.status is not LineStatus.DISCARDED) or by_hand:
+        why = f"{why} (usage now {line.quantity} {line.unit}" + (f"; {by_hand:+} billed by hand)" if by_hand else ")")
     return ExportLine(
         psa_customer=line.psa_customer,
         contract=line.contract,
         period=line.period_key,
         metric=line.metric,
-        quantity=line.quantity,
+        quantity=quantity,
         unit=line.unit,
         rate=line.rate,
         # The one money function, on the stored quantity and rate: the export cannot disagree with the bill.
-        amount=price(line.quantity, line.rate),
+        amount=price(quantity, line.rate),
+        by_hand=by_hand,
         outcome=str(stored.status),
-        why=_why(store, stored),
+        why=why,
         source=str(inputs.get("source", "")),
         vendor_customer=str(inputs.get("vendor_customer", "")),
         rule=str(inputs.get("rule", "")),

@@ -57,7 +57,9 @@ def to_html(export: Export) -> str:
 <header>
 <h1>Backup billing for {_e(export.period)}</h1>
 <p class="meta">Generated {_e(generated)} from the connector's store. Amounts are quantity &times; rate, rounded once
-per line; discarded lines are not counted in the totals. Charts show the peak usage observed each month.</p>
+per line. An amount is what goes through the PSA (the quantity pushed, or computed and waiting; nothing for a line
+discarded before a push); what was billed by hand (a correction closed) is counted apart. Charts show the peak usage
+observed each month.</p>
 </header>
 {_summary(export)}
 {sections}
@@ -69,15 +71,16 @@ per line; discarded lines are not counted in the totals. Charts show the peak us
 def _summary(export: Export) -> str:
     rows = "\n".join(
         f'<tr><td><a href="#customer-{index}">{_e(c.psa_customer)}</a></td><td class="num">{len(c.lines)}</td>'
-        f'<td class="num">{_number(c.total)}</td></tr>'
+        f'<td class="num">{_number(c.total)}</td><td class="num">{_number(c.by_hand_total)}</td></tr>'
         for index, c in enumerate(export.customers, start=1)
     )
     return f"""<table id="summary">
-<thead><tr><th>Customer</th><th class="num">Lines</th><th class="num">Amount</th></tr></thead>
+<thead><tr><th>Customer</th><th class="num">Lines</th><th class="num">Through the PSA</th>
+<th class="num">Billed by hand</th></tr></thead>
 <tbody>
 {rows}
 <tr class="total"><td>Total</td><td class="num">{len(export.lines)}</td>
-<td class="num">{_number(export.total)}</td></tr>
+<td class="num">{_number(export.total)}</td><td class="num">{_number(export.by_hand_total)}</td></tr>
 </tbody>
 </table>"""
 
@@ -92,7 +95,10 @@ def _customer(index: int, customer: CustomerExport) -> str:
 <th class="num">Amount</th><th>Outcome</th><th>Why</th><th>Measured at</th></tr></thead>
 <tbody>
 {rows}
-<tr class="total"><td colspan="4">Total</td><td class="num">{_number(customer.total)}</td><td colspan="3"></td></tr>
+<tr class="total"><td colspan="4">Total through the PSA</td><td class="num">{_number(customer.total)}</td>
+<td colspan="3"></td></tr>
+<tr class="total"><td colspan="4">Billed by hand</td><td class="num">{_number(customer.by_hand_total)}</td>
+<td colspan="3"></td></tr>
 </tbody>
 </table>
 <div class="charts">
