@@ -1,6 +1,7 @@
 """Alerts through apprise: one message per run that has new conditions, one when conditions clear, none repeated.
 
-A condition is a failed or incomplete run, an unmapped customer, a line for a person, or a recorded correction."""
+A condition is a run that bills less than it should (failed, incomplete, invalid, differs), an unmapped customer, a
+line for a person, or a recorded correction."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ TITLE = "backup-billing connector"
 TABLE = "alert_state"
 # A person has to look at these lines: held for review, or the PSA holds something else than computed.
 NEEDS_PERSON = (Outcome.HELD, Outcome.EDITED, *TO_FIX)
+# The run statuses that bill all they should: held lines are told one by one, as lines needing a person.
+BILLS_ALL = (Status.OK, Status.HELD)
+# What a run of that status missed, when it recorded no problem saying so.
+WHY = {
+    Status.INCOMPLETE: "a source, an unmapped customer or a push did not finish",
+    Status.INVALID: "a line's mapping or contract is to fix",
+    Status.DIFFERS: "the PSA invoiced other than what was pushed",
+}
 
 
 def conditions(
@@ -41,9 +50,11 @@ def conditions(
     if report is None:
         found["run"] = f"sync failed: {error}" if error is not None else "sync failed"
         return found
-    if report.status is Status.INCOMPLETE:
-        why = "; ".join(report.problems[:3]) or "a source, an unmapped customer or a push did not finish"
-        found["run"] = f"sync run {report.run_id} incomplete: {why}"
+    # Every run that bills less than it should (invalid included: a refused key bills nothing) is one condition, under
+    # one key whatever its status, so a run that goes from incomplete to invalid is not told again.
+    if report.status not in BILLS_ALL:
+        why = "; ".join(report.problems[:3]) or WHY.get(report.status, "see the log")
+        found["run"] = f"sync run {report.run_id} {report.status}: {why}"
     for unmapped in report.unmapped:
         source, customer = unmapped.get("source", ""), unmapped.get("vendor_customer", "")
         found[f"unmapped:{source}:{customer}"] = f"new unmapped customer in {source}: {customer}"

@@ -70,7 +70,10 @@ class SecretRef(BaseModel):
     env: str | None = None
     file: Path | None = None
     value: SecretStr | None = None
-    _cached: SecretStr | None = PrivateAttr(default=None)
+    # The last value read and the last exposure warned about: a file is read at every use, but a value is registered
+    # for redaction, and an exposure warned about, once until it changes.
+    _last: SecretStr | None = PrivateAttr(default=None)
+    _warned: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -117,15 +120,19 @@ class SecretRef(BaseModel):
         return f"{key}: secret file {path} {found}: run {chmod_hint(path)}"
 
     def secret(self, key: str = "secret") -> SecretStr:
-        """The secret, read once; a missing source is a ConfigError naming `key` and the source."""
-        if self._cached is None and (exposure := self.exposure(key)):
-            # Said where the secret is used (sync, daemon), not only by `connector check`.
+        """The secret as its source holds it now; a missing source is a ConfigError naming `key` and the source.
+
+        A file is read at every use, not once: the daemon keeps its configuration for weeks, and a key file fixed
+        meanwhile must be used by the next cycle without a restart.
+        """
+        exposure = self.exposure(key)
+        if exposure and exposure != self._warned:
+            # Said where the secret is used (sync, daemon), not only by `connector check`; once, not every cycle.
             log.warning("%s", exposure)
+        self._warned = exposure
         return self._read(key)
 
     def _read(self, key: str) -> SecretStr:
-        if self._cached is not None:
-            return self._cached
         if self.value is not None:
             found = self.value
         elif self.env is not None:
@@ -143,6 +150,8 @@ class SecretRef(BaseModel):
             if not text:
                 raise ConfigError(f"{key}: secret file {self.file} is empty")
             found = SecretStr(text)
-        register_secret(found.get_secret_value())
-        self._cached = found
+        if found != self._last:
+            # A key changed in its file is masked from now on too (the old one stays masked).
+            register_secret(found.get_secret_value())
+            self._last = found
         return found

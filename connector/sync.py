@@ -34,8 +34,10 @@ def sync_once(
     """
     with Store.open(settings.store.path) as store, store.sync_lock():
         context = BuildContext(settings.http, store, now, settings.billing.timezone)
-        sink = enabled_sink(settings, context)
+        sink = None
         try:
+            # Inside the try: a sink that cannot be built (its key file missing) bills nothing and is alerted too.
+            sink = enabled_sink(settings, context)
             sources = enabled_sources(settings, context)
             engine = SyncEngine(settings, store, sources, sink, now=now, progress=progress)
             with fewer_collections():

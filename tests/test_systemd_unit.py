@@ -105,3 +105,8 @@ def test_the_unit_parses_as_ini_with_the_three_sections() -> None:
     parser.read_string(UNIT.read_text(encoding="utf-8"))
     assert parser.sections() == ["Unit", "Service", "Install"]
     assert parser["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_systemctl_reload_sends_the_daemon_sighup() -> None:
+    # The daemon reloads its configuration on SIGHUP (a valid one only); `systemctl reload` is how an operator asks.
+    assert service()["ExecReload"] == ["/bin/kill -HUP $MAINPID"]

@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.status import Status as Spinner
 
 from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
-from connector.cli.output import plain_number, print_json, print_table, stderr, stdout, to_json
-from connector.config import Settings
-from connector.daemon import CycleObserver, install_stop_signals, run_forever
+from connector.cli.output import plain_number, print_json, print_table, stderr, stdout, to_json, write_file
+from connector.config import Settings, load_settings
+from connector.daemon import ConfigReload, CycleObserver, install_reload_signal, install_stop_signals, run_forever
 from connector.errors import Status
 from connector.report import RunReport
 from mappings.lines import Outcome
@@ -36,6 +36,15 @@ def sync_with_status(settings: Settings, *, period: str | None, dry_run: bool, p
         )
 
 
+def _quantity(line: dict[str, Any]) -> str:
+    """`16 user`, or `10 -> 16 user` when the PSA holds another figure now (what a push would change)."""
+    if line["quantity"] is None:
+        return ""
+    held = line["psa_quantity"]
+    before = f"{held} -> " if held is not None and held != line["quantity"] else ""
+    return f"{before}{line['quantity']} {line['unit']}"
+
+
 def print_run_report(report: RunReport) -> None:
     print_table(
         "Sources",
@@ -51,7 +60,7 @@ def print_run_report(report: RunReport) -> None:
                 o["contract"],
                 o["period_key"],
                 o["metric"],
-                "" if o["quantity"] is None else f"{o['quantity']} {o['unit']}",
+                _quantity(o),
                 o["rate"],
                 o["amount"],
                 o["outcome"],
@@ -132,7 +141,7 @@ def sync(
     state(ctx, config)
     report = sync_with_status(state(ctx).settings(), period=period, dry_run=dry_run, push=not no_push)
     if report_file is not None:
-        report_file.write_text(to_json(report.to_data()) + "\n", encoding="utf-8")
+        write_file(report_file, to_json(report.to_data()) + "\n", "--report")
     if output == "json":
         print_json(report.to_data())
     else:
@@ -199,14 +208,25 @@ def daemon(
         int | None, typer.Option(help="Stop after this many cycles (default: run until stopped).")
     ] = None,
 ) -> Status:
-    """Run a sync every --interval seconds until SIGTERM/SIGINT; a failed cycle never stops the daemon."""
-    settings = state(ctx, config).settings()
+    """Run a sync every --interval seconds until SIGTERM/SIGINT; SIGHUP reloads the configuration (a valid one only);
+    a failed cycle never stops the daemon."""
+    options = state(ctx, config)
+    settings = options.settings()
     stop = threading.Event()
+    reload = ConfigReload(settings, lambda: load_settings(options.config_path))
     install_stop_signals(stop)
+    install_reload_signal(reload)
     log.info("daemon started: syncing every %.0fs with store %s", interval, settings.store.path)
     observer, close = _endpoints(settings, interval)
     try:
-        failures = run_forever(lambda: operations.sync(settings), interval, stop, max_cycles=cycles, on_cycle=observer)
+        failures = run_forever(
+            lambda: operations.sync(reload.settings),
+            interval,
+            stop,
+            max_cycles=cycles,
+            on_cycle=observer,
+            reload=reload,
+        )
     finally:
         if close is not None:
             close()

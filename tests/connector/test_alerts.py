@@ -15,10 +15,13 @@ import pytest
 
 from connector.alerts import Alerter, conditions
 from connector.cli import build_app, run
+from connector.config import settings_from_data
+from connector.errors import ConfigError, Status, VendorAuthError
 from connector.report import RunReport
 from connector.secrets import SecretRef
 from connector.sections import AlertSettings
 from connector.store import Store
+from connector.sync import sync_once
 from mappings.lines import LineIdentity, LineResult, Outcome
 
 TOKEN = "s3cr3t-alert-token"
@@ -117,7 +120,9 @@ def test_an_undelivered_alert_is_told_again_next_time(receiver: Receiver, monkey
 def test_no_urls_sends_nothing_and_writes_nothing() -> None:
     with Store.open(":memory:") as store:
         Alerter(AlertSettings()).after_run(store, report(HELD))
-        assert "alert_state" not in store.db.table_names()
+        # The table may come with the schema (store v10) or on first use; either way nothing is recorded as told.
+        tables = store.db.table_names()
+        assert "alert_state" not in tables or store.db.execute("SELECT count(*) FROM alert_state").fetchone()[0] == 0
 
 
 def test_connector_alerts_test_sends_one(
@@ -132,3 +137,48 @@ def test_connector_alerts_test_sends_one(
     config.write_text('[store]\npath = "state.db"\n')
     assert run(build_app(), ["alerts", "test", "--config", str(config)]) == 2
     assert "no alert URL configured" in capsys.readouterr().err
+
+
+def refused_key_report() -> RunReport:
+    """What a run that Atera refused the key to looks like: status invalid (exit 2), nothing pushed."""
+    run = report()
+    run.psa_error = VendorAuthError("atera", "HTTP 401: the API key was refused", status_code=401)
+    run.problems.append("could not read Atera (401): check [atera] api_key")
+    return run
+
+
+def test_every_run_that_bills_less_than_it_should_is_a_condition_invalid_included() -> None:
+    refused = refused_key_report()
+    assert refused.status is Status.INVALID
+    assert conditions(refused)["run"] == "sync run 1 invalid: could not read Atera (401): check [atera] api_key"
+    assert report(RATE).status is Status.INVALID and "run" in conditions(report(RATE))
+    # Held lines and a clean run bill all they should: only the held line itself needs a person.
+    assert "run" not in conditions(report(HELD)) and conditions(report(PUSHED)) == {}
+
+
+def test_an_invalid_run_alerts_once_and_its_recovery_is_told_once(receiver: Receiver) -> None:
+    with Store.open(":memory:") as store:
+        alerts = alerter()
+        alerts.after_run(store, refused_key_report())
+        alerts.after_run(store, refused_key_report())  # the key is still refused: nothing new to tell
+        assert [body["title"] for body in receiver.bodies] == ["backup-billing connector: 1 new to look at"]
+        assert "sync run 1 invalid: could not read Atera (401)" in receiver.bodies[0]["message"]
+        alerts.after_run(store, report(PUSHED))
+        alerts.after_run(store, report(PUSHED))
+        assert [body["title"] for body in receiver.bodies][1:] == ["backup-billing connector: recovered"]
+        assert "cleared: sync run 1 invalid" in receiver.bodies[1]["message"]
+
+
+def test_a_sync_whose_psa_cannot_even_be_set_up_alerts(receiver: Receiver, tmp_path: Path) -> None:
+    # The Atera key file is missing: the sink cannot be built, so nothing can be billed; a person must hear of it.
+    settings = settings_from_data(
+        {
+            "store": {"path": str(tmp_path / "state.db")},
+            "atera": {"enabled": True, "api_key": {"file": str(tmp_path / "atera.key")}},
+            "alerts": {"urls": [{"env": "TEST_ALERT_URL"}]},
+        }
+    )
+    with pytest.raises(ConfigError, match=r"atera\.api_key: cannot read secret file"):
+        sync_once(settings)
+    assert [body["title"] for body in receiver.bodies] == ["backup-billing connector: 1 new to look at"]
+    assert "sync failed: atera.api_key: cannot read secret file" in receiver.bodies[0]["message"]

@@ -134,3 +134,30 @@ def test_an_inline_secret_in_a_configuration_file_every_user_can_read_is_a_warni
     assert SECRET not in err
     config.chmod(0o600)
     assert main(["check", "--strict", "--config", str(config)]) == 0
+
+
+def test_a_secret_file_is_read_again_at_each_use(tmp_path: Path) -> None:
+    # The daemon keeps one configuration for weeks: a key file fixed meanwhile is used at the next cycle.
+    key = tmp_path / "atera.key"
+    key.write_text("old-key-0a1b2c\n")
+    ref = SecretRef(file=key)
+    assert ref.secret("atera.api_key").get_secret_value() == "old-key-0a1b2c"
+    key.write_text(SECRET + "\n")
+    assert ref.secret("atera.api_key").get_secret_value() == SECRET
+    assert redact(f"key {SECRET}") == "key ***"  # the new key is masked like the first
+    key.unlink()
+    with pytest.raises(ConfigError, match=r"atera\.api_key: cannot read secret file"):
+        ref.secret("atera.api_key")
+
+
+def test_an_exposed_secret_file_read_at_each_cycle_is_warned_about_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = tmp_path / "atera.key"
+    key.write_text(SECRET)
+    key.chmod(0o644)
+    ref = SecretRef(file=key)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            ref.secret("atera.api_key")
+    assert caplog.text.count("can be read by every user") == 1

@@ -27,6 +27,9 @@ from connector.demo import Sandboxes
 from providers.sandbox import Fault
 from tests.clock import frozen_python
 
+# Real daemon processes, cycling every second: `make test-slow` runs them, `make test` leaves them out.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 SERVING = re.compile(r"serving /healthz and /metrics on (http://\S+)")
 
