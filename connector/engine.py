@@ -116,7 +116,7 @@ class SyncEngine:
         self._find_unmapped(report, reports)
         misconfigured = {s.name for s in report.sources if s.status == "misconfigured"}
         # Read once per run, dry runs included: "unchanged" must mean the PSA holds what was computed.
-        truth = read_psa(self.settings, self.sink, report, self.progress)
+        truth = read_psa(self.settings, self.sink, report, self.progress, self.store)
         # Once per run: which ended periods the PSA has invoiced decides which period each contract carries.
         invoiced = read_invoiced(
             self.store, self.settings, self.sink, calendar, started, requested, report, self.progress
@@ -129,8 +129,7 @@ class SyncEngine:
                 seen = invoiced.of(customer.psa_customer, mapping.contract)
                 period = line_period(self.store, customer, mapping, calendar, requested, started, seen)
                 if requested is not None and calendar.invoiced(period, started, seen):
-                    # An invoiced period asked for is only compared: what it would record is said, nothing written.
-                    self._correction(report, customer, mapping, period, reports, dry_run=True)
+                    self._compare_invoiced(report, customer, mapping, period, reports)
                     compared += 1
                     continue
                 if requested is None:
@@ -226,20 +225,48 @@ class SyncEngine:
         reports: Mapping[str, UsageReport | str],
         *,
         dry_run: bool,
-    ) -> None:
+    ) -> bool:
         """A closed (invoiced) period whose quantity moved since its invoice: recorded once and reported to bill by
-        hand, not pushed (the contract has moved on: pushing would bill the old usage under the new period)."""
+        hand, not pushed (the contract has moved on: pushing would bill the old usage under the new period).
+        False when the store holds no line of that period to compare with."""
         identity = LineIdentity(customer.psa_customer, mapping.contract, closed.key, mapping.metric)
         stored = self.store.outbox.get(identity)
         if stored is None:
-            return
+            return False
         try:
             line = self._price(customer, mapping, closed, reports, stored.line.rate)
         except Blocked:
-            return  # nothing newer to compare: what was invoiced stands (a waiting line is settled later)
+            return True  # nothing newer to compare: what was invoiced stands (a waiting line is settled later)
         correction = corrections.correct(self.store, stored, line, dry_run=dry_run)
         if correction is not None:
             report.lines.append(correction)
+        return True
+
+    def _compare_invoiced(
+        self,
+        report: RunReport,
+        customer: CustomerMapping,
+        mapping: LineMapping,
+        period: Period,
+        reports: Mapping[str, UsageReport | str],
+    ) -> None:
+        """An invoiced period asked for is only compared: what it would record is said, nothing written."""
+        if not self._correction(report, customer, mapping, period, reports, dry_run=True):
+            report.lines.append(self._nothing_recorded(customer, mapping, period))
+
+    def _nothing_recorded(self, customer: CustomerMapping, mapping: LineMapping, period: Period) -> LineResult:
+        """An invoiced period asked for that no run ever staged a line of: said, with what its source has, never an
+        "ok" with no line (nothing can be billed for it, and nothing says it was)."""
+        identity = LineIdentity(customer.psa_customer, mapping.contract, period.key, mapping.metric)
+        observed = sorted(
+            {o.period_key[:7] for o in self.store.observations.query(mapping.source, metric=mapping.metric)}
+        )
+        held = f"it holds {observed[0]} to {observed[-1]}" if observed else "it holds none yet"
+        reason = (
+            f"no line of {period.key} was ever staged and {mapping.source} has no observation in it ({held}): "
+            "vendors report only the current period, so a past one is billed only from what earlier runs observed"
+        )
+        return LineResult(identity, Outcome.BLOCKED, reason=reason)
 
     # -- compute and review ------------------------------------------------------------------------------------
 
