@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint check clean
+.PHONY: demo test test-slow test-dates lint check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -23,8 +23,14 @@ check: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# What `make test` leaves out (`-m 'not slow'` in pyproject.toml): every kill point, real daemon processes.
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+# The end-to-end tests again at a month's first minutes and at New Year's Eve (tests/clock.py reads TESTS_FROZEN_AT).
+test-dates: $(STAMP)
+	TESTS_FROZEN_AT=2027-01-01T00:30:00+00:00 $(BIN)/python -m pytest tests/e2e
+	TESTS_FROZEN_AT=2026-12-31T23:30:00+00:00 $(BIN)/python -m pytest tests/e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -72,6 +72,7 @@ LATER_COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("connector.cli.status", "status"),
     "history": ("connector.cli.history", "history"),
     "export": ("connector.cli.export", "export"),
+    "store": ("connector.cli.store", "store_app"),
 }
 
 

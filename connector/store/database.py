@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -53,11 +54,99 @@ def to_json(value: Any) -> str:
     return json.dumps(redact_data(value), sort_keys=True, default=str)
 
 
-def _create_private(path: Path) -> None:
-    """Create the database file readable by its owner only, before SQLite creates it with the umask."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+# What to do with a store that is lost or damaged: README, "Back up, check and restore the store". The WAL files go
+# first: one left beside a restored store would be replayed onto it.
+RESTORE = (
+    "restore the last backup (`connector store backup FILE` wrote it): stop every connector process, delete "
+    "{path}-wal and {path}-shm, copy the backup to {path}, then run `connector store check`"
+)
+# SQLite's result codes for a file whose pages are not a database's (SQLITE_CORRUPT, SQLITE_NOTADB).
+_DAMAGED = {11, 26}
+
+
+def damaged(error: sqlite3.DatabaseError, path: Path | str | None) -> StoreError | None:
+    """A StoreError naming the path and the fix when SQLite found the file damaged; None for any other error."""
+    if (getattr(error, "sqlite_errorcode", 0) & 0xFF) not in _DAMAGED:
+        return None
+    if "not a database" in str(error):
+        return StoreError(
+            f"state store {path}: {error}: store.path must name the connector's SQLite store; if it does, the file "
+            f"is damaged: {RESTORE.format(path=path)}"
+        )
+    return StoreError(f"state store {path} is damaged ({error}): {RESTORE.format(path=path)}")
+
+
+def connect(file: Path) -> sqlite3.Connection:
+    """A connection to an existing store file, in autocommit mode (the store opens its own transactions)."""
+    return sqlite3.connect(file, timeout=30, isolation_level=None, check_same_thread=False)
+
+
+def existing(file: Path) -> bool:
+    """Whether the store file exists; one that exists but cannot be opened to read and write is a StoreError."""
+    try:
+        descriptor = os.open(file, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise os_problem(error, file) from error
     os.close(descriptor)
+    return True
+
+
+def refuse_unless_store(conn: sqlite3.Connection, file: Path) -> int:
+    """The schema version of an existing store file; an empty file, or a database that is not a connector store, is
+    refused: taken for a new store, it would lose the history, the audit trail and the outbox without a word."""
+    if file.stat().st_size == 0:
+        raise StoreError(
+            f"state store {file} is empty (0 bytes): it holds no history, audit trail or outbox, and the connector "
+            f"will not start a new store in its place: {RESTORE.format(path=file)}; only if this is a new installation "
+            "whose first run was interrupted, delete the file"
+        )
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version == 0:
+        raise StoreError(
+            f"state store {file} is not a connector store (an SQLite database without the connector's schema): set "
+            f"store.path to the connector's store, or {RESTORE.format(path=file)}"
+        )
+    return version
+
+
+def _create(file: Path, migrations: Sequence[Migration]) -> None:
+    """A new store, built beside `file` (mode 0600) and linked into place whole: a first run that is interrupted
+    leaves no empty file that the next run would have to refuse, and two first runs at once share one store."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".new", dir=file.parent)
+        os.close(descriptor)
+    except OSError as error:
+        raise os_problem(error, file) from error
+    fresh = Path(name)
+    try:
+        database = Database(sqlite_utils.Database(connect(fresh)), file)
+        try:
+            database.execute("PRAGMA journal_mode=WAL")
+            database.migrate(migrations)
+        finally:
+            database.close()
+        _put_in_place(fresh, file)
+    finally:
+        for leftover in (fresh, *(fresh.with_name(fresh.name + end) for end in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+
+
+def _put_in_place(fresh: Path, file: Path) -> None:
+    """Give the new store its name, unless another process created the store meanwhile (then that one is used)."""
+    try:
+        os.link(fresh, file)  # refuses, rather than replaces, a file that appeared meanwhile
+    except FileExistsError:
+        pass
+    except OSError as error:
+        # A file system without hard links: a rename, checked first (only two first runs at one instant could race).
+        try:
+            if not file.exists():
+                os.replace(fresh, file)
+        except OSError:
+            raise os_problem(error, file) from error
 
 
 def _not_a_directory(path: Path) -> Path | None:
@@ -98,29 +187,31 @@ class Database:
 
     @classmethod
     def open(cls, path: Path | str, migrations: Sequence[Migration] = MIGRATIONS) -> Database:
-        """Open (creating with mode 0600) and migrate; `":memory:"` gives a throwaway database."""
+        """Open and migrate the store; only where no file exists is a new one created (mode 0600).
+
+        `":memory:"` gives a throwaway database.
+        """
         if str(path) == ":memory:":
             database = cls(sqlite_utils.Database(memory=True), None)
         else:
             file = Path(path)
-            try:
-                _create_private(file)
-                conn = sqlite3.connect(file, timeout=30, isolation_level=None, check_same_thread=False)
-            except OSError as error:
-                raise os_problem(error, file) from error
-            database = cls(sqlite_utils.Database(conn), file)
+            if not existing(file):
+                _create(file, migrations)
+            database = cls(sqlite_utils.Database(connect(file)), file)
         try:
             if database.path is not None:
+                refuse_unless_store(database.db.conn, database.path)
                 database.execute("PRAGMA journal_mode=WAL")
             database.execute("PRAGMA foreign_keys=ON")
             database.migrate(migrations)
         except BaseException as error:
             database.close()  # a store that cannot be used must not keep its file open
             if isinstance(error, sqlite3.DatabaseError):
-                raise StoreError(
+                problem = damaged(error, path) or StoreError(
                     f"state store {path}: {error}: store.path must name the connector's SQLite store (or a file "
                     "not yet created) in a directory the connector can write"
-                ) from error
+                )
+                raise problem from error
             raise
         return database
 

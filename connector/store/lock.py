@@ -23,8 +23,9 @@ class SyncLock:
         """True while this process holds the lock (always for a store in memory: no other process can see it)."""
         return self.store_path is None or self._handle is not None
 
-    def acquire(self) -> None:
-        """Claim the store for a sync; a second process gets StoreBusyError instead of interleaved writes."""
+    def acquire(self, activity: str = "a sync") -> None:
+        """Claim the store for a sync (or another `activity` that must not interleave with one, such as onboarding);
+        a second process gets StoreBusyError, naming what holds it, instead of interleaved writes."""
         if self.store_path is None or self._handle is not None:
             return
         lock_path = self.store_path.with_name(self.store_path.name + ".lock")
@@ -36,10 +37,12 @@ class SyncLock:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            # The holder wrote "pid N since T" and, on the next line, what it does (a file without it: a sync).
+            lines = handle.read().splitlines() or [""]
             handle.close()
+            holder, running = lines[0].strip() or "another process", " ".join(lines[1:2]).strip() or "a sync"
             raise StoreBusyError(
-                f"a sync is already running on {self.store_path} ({holder}); wait for it to finish"
+                f"{running} is already running on {self.store_path} ({holder}); wait for it to finish"
             ) from None
         except OSError as error:  # e.g. a file system without locks: no sync may run unexcluded
             handle.close()
@@ -47,7 +50,7 @@ class SyncLock:
         try:
             handle.seek(0)
             handle.truncate()
-            handle.write(f"pid {os.getpid()} since {iso(utcnow())}")
+            handle.write(f"pid {os.getpid()} since {iso(utcnow())}\n{activity}")
             handle.flush()
         except OSError as error:
             handle.close()

@@ -127,11 +127,18 @@ _SAME_BATCH = "b.observed_at = o.observed_at AND b.fetch_id IS o.fetch_id AND b.
 
 
 def _v8(db: sqlite_utils.Database) -> None:
+    # Series first: it drops the table `observations`, whose explanation_id the first v6 (commit ff16c4b) made a
+    # foreign key to explanation_parts, so that rebuilding the parts' table after it leaves no row to refuse it.
+    _series_and_batches(db)
+    _digests_optional(db)
+
+
+def _series_and_batches(db: sqlite_utils.Database) -> None:
     # A row and its index entry spelled out its source, customer, metric, product, vendor period and unit again, and
     # its poll's time, call and run: most of the bytes of a month of observations. A series (`observation_series`)
     # holds the first once, a batch (`observation_batches`, as repeats use since v7) the second; a row
     # (`observation_rows`) refers to both by number, and to the batch it was last seen in. `observations` is a view
-    # that reads as the table did.
+    # that reads as the table did. Reads the table `observations` as v7 left it.
     db.execute(
         "CREATE TABLE observation_series (id INTEGER PRIMARY KEY, source TEXT NOT NULL, vendor_customer TEXT NOT NULL, "
         "metric TEXT NOT NULL, product TEXT NOT NULL, period_key TEXT NOT NULL, unit TEXT NOT NULL)"
@@ -169,14 +176,6 @@ def _v8(db: sqlite_utils.Database) -> None:
     )
     db.execute("DROP INDEX series_exact")
     db.execute("DROP INDEX batches_exact")
-    # A rebased patch is stored without a digest (connector.store.explanations: no later row meets it again).
-    db.execute(
-        "CREATE TABLE explanation_parts_v8 (id INTEGER PRIMARY KEY, digest BLOB UNIQUE, node INTEGER NOT NULL, "
-        "body TEXT NOT NULL)"
-    )
-    db.execute("INSERT INTO explanation_parts_v8 SELECT id, digest, node, body FROM explanation_parts")
-    db.execute("DROP TABLE explanation_parts")
-    db.execute("ALTER TABLE explanation_parts_v8 RENAME TO explanation_parts")
     db.execute("DROP TABLE observations")
     db.execute(
         "CREATE INDEX series_by_customer ON observation_series "
@@ -194,6 +193,17 @@ def _v8(db: sqlite_utils.Database) -> None:
     )
 
 
+def _digests_optional(db: sqlite_utils.Database) -> None:
+    # A rebased patch is stored without a digest (connector.store.explanations: no later row meets it again).
+    db.execute(
+        "CREATE TABLE explanation_parts_v8 (id INTEGER PRIMARY KEY, digest BLOB UNIQUE, node INTEGER NOT NULL, "
+        "body TEXT NOT NULL)"
+    )
+    db.execute("INSERT INTO explanation_parts_v8 SELECT id, digest, node, body FROM explanation_parts")
+    db.execute("DROP TABLE explanation_parts")
+    db.execute("ALTER TABLE explanation_parts_v8 RENAME TO explanation_parts")
+
+
 def _v9(db: sqlite_utils.Database) -> None:
     # A part's digest lives only in the table that finds a part by it (WITHOUT ROWID: keyed by the digest itself),
     # not also in the parts' table beside an index of it: 17 bytes less per part (connector.store.explanations).
@@ -205,5 +215,43 @@ def _v9(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE explanation_parts_v9 RENAME TO explanation_parts")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+def _v10(db: sqlite_utils.Database) -> None:
+    # Two version numbers each meant two schemas on main: a store is repaired from what it holds, not its number.
+    _line_review_columns(db)
+    _rows_by_batch(db)
+    # The alerts already told (connector.alerts) were kept in a table made on first use, outside any version.
+    db.execute("CREATE TABLE IF NOT EXISTS alert_state (id INTEGER PRIMARY KEY CHECK (id = 1), told TEXT NOT NULL)")
+
+
+def _columns(db: sqlite_utils.Database, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_xinfo({table})").fetchall()}
+
+
+def _line_review_columns(db: sqlite_utils.Database) -> None:
+    # The first v2 (commit 77227b7) had no approved quantity or plan; later code reads and writes both.
+    present = _columns(db, "line_items")
+    for column in ("approved_quantity", "plan"):
+        if column not in present:
+            db.execute(f"ALTER TABLE line_items ADD COLUMN {column} TEXT")
+
+
+def _rows_by_batch(db: sqlite_utils.Database) -> None:
+    # The first v8 (commit ac314fc) kept each row's poll time, call and run in the row, with no batch; v9 stamped
+    # such a store without noticing. Its rows are read back as v7 kept them and laid out again as v8 does.
+    if "batch_id" in _columns(db, "observation_rows"):
+        return
+    flat = ", ".join(f"s.{column}" for column in SERIES_KEY.split(", "))
+    db.execute(
+        f"CREATE TABLE observations_v7 AS SELECT r.id, {flat}, r.quantity, r.observed_at, r.complete, r.inputs, "
+        "r.run_id, r.fetch_id, r.explanation_id, r.repeats FROM observation_rows r "
+        "JOIN observation_series s ON s.id = r.series_id"
+    )
+    db.execute("DROP VIEW observations")
+    db.execute("DROP TABLE observation_rows")
+    db.execute("DROP TABLE observation_series")
+    db.execute("ALTER TABLE observations_v7 RENAME TO observations")
+    _series_and_batches(db)
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,6 +6,7 @@ exactly-once and numbers explainable. The schema is versioned with `PRAGMA user_
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from connector.store.database import Database
+from connector.store.database import Database, damaged
 from connector.store.ledger import Ledger
 from connector.store.lock import SyncLock
 from connector.store.observations import Observations
@@ -62,8 +63,14 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
         self.close()
+        # A damaged page shows only when a read or write reaches it: the command ends with the store's path and the
+        # fix (exit 4), not as a bug.
+        if isinstance(error, sqlite3.DatabaseError):
+            problem = damaged(error, self.path)
+            if problem is not None:
+                raise problem from error
 
     def start_run(self, command: str, now: datetime | None = None) -> tuple[int, list[AbandonedRun]]:
         """Record a run starting, and the earlier runs it finds abandoned.
@@ -89,16 +96,16 @@ class Store:
 
     # -- one sync at a time -------------------------------------------------------------------------------------
 
-    def acquire_sync_lock(self) -> None:
+    def acquire_sync_lock(self, activity: str = "a sync") -> None:
         """Claim the store for a sync; a second process gets StoreBusyError instead of interleaved writes."""
-        self._lock.acquire()
+        self._lock.acquire(activity)
 
     def release_sync_lock(self) -> None:
         self._lock.release()
 
     @contextmanager
-    def sync_lock(self) -> Iterator[None]:
-        self.acquire_sync_lock()
+    def sync_lock(self, activity: str = "a sync") -> Iterator[None]:
+        self.acquire_sync_lock(activity)
         try:
             yield
         finally:

@@ -39,11 +39,8 @@ FAST_POINTS = {
     ("first", 6): "POST /api/v3/contracts",  # a contract created
     ("second", 1): "PUT /api/v3/contracts/",  # a changed quantity set while the record still names the old one
 }
-SLOW = (
-    pytest.mark.slow,
-    # A run that does not ask for the slow marker skips them (pyproject.toml registers it).
-    pytest.mark.skipif("'slow' not in config.getoption('markexpr')", reason="a slow kill point: run with -m slow"),
-)
+# `make test` deselects them (`-m 'not slow'` in pyproject.toml); `make test-slow` runs them.
+SLOW = (pytest.mark.slow,)
 KILLED = -signal.SIGKILL
 # Far above a sync's second or so: only a hung process reaches it.
 PROCESS_TIMEOUT = 60
