@@ -9,6 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from connector.cli import app
+from connector.errors import ParameterError
 from connector.store import Store
 from mappings.billing import price
 from mappings.lines import Line
@@ -93,7 +94,7 @@ def test_history_shows_old_and_new_quantity_and_the_approval_note(tmp_path: Path
     assert rows[3]["note"] == "approved: new office opened"
     # A customer neither the mapping nor the store knows is a typo, not an empty history.
     other = runner.invoke(app, ["history", "Fabrikam", "--config", str(config), "--format", "json"])
-    assert other.exit_code == 2 and "no customer 'Fabrikam'" in other.output
+    assert isinstance(other.exception, ParameterError) and "no customer 'Fabrikam'" in str(other.exception)
     table = runner.invoke(app, ["history", "--config", str(config), "--period", "2026-11"])
     assert "new office opened" in table.stdout
 
