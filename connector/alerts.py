@@ -1,7 +1,7 @@
 """Alerts through apprise: one message per run that has new conditions, one when conditions clear, none repeated.
 
 A condition is a run that bills less than it should (failed, incomplete, invalid, differs), an unmapped customer, a
-line for a person, or a recorded correction."""
+line for a person, a recorded correction, or a contract the PSA bills that no mapping names any more."""
 
 from __future__ import annotations
 
@@ -53,8 +53,14 @@ def conditions(
     # Every run that bills less than it should (invalid included: a refused key bills nothing) is one condition, under
     # one key whatever its status, so a run that goes from incomplete to invalid is not told again.
     if report.status not in BILLS_ALL:
-        why = "; ".join(report.problems[:3]) or WHY.get(report.status, "see the log")
+        strays = f"the PSA bills {len(report.strays)} contract(s) no mapping names" if report.strays else None
+        why = "; ".join(report.problems[:3]) or strays or WHY.get(report.status, "see the log")
         found["run"] = f"sync run {report.run_id} {report.status}: {why}"
+    for stray in report.strays:
+        # Keyed by its quantity too: set to another figure it is news again; set to 0 it clears.
+        found[f"stray:{stray.get('contract')}:{stray.get('quantity')}"] = (
+            f"billed but not mapped: {stray.get('reason')}"
+        )
     for unmapped in report.unmapped:
         source, customer = unmapped.get("source", ""), unmapped.get("vendor_customer", "")
         found[f"unmapped:{source}:{customer}"] = f"new unmapped customer in {source}: {customer}"

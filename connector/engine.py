@@ -305,7 +305,8 @@ class SyncEngine:
         partial = coverage_hold(line, existing)
         in_psa = held.quantity if isinstance(held, HeldContract) else None
         # Never pushed by the connector: what the PSA bills now (typed by hand before it) is what the push changes.
-        found = (psa, in_psa) if previous is None and in_psa is not None else None
+        # A contract at 0 bills nothing yet (onboarding and create_if_missing create them so): no figure to compare.
+        found = (psa, in_psa) if previous is None and in_psa else None
         reason = edited or partial or self._review(line, existing, previous, found)
         if dry_run:
             # What staging would decide, by the very rule staging uses, with nothing written.

@@ -6,6 +6,10 @@ Which vendor customers (the unmatched ones chosen, and any whose onboarding a cr
 record is written before the first create of a customer and `onboard_completed` after its last: a vendor customer
 with a start and no completion is taken up again by the next run (already matched by then, since its PSA customer
 exists), and the PSA's read-before-create makes that rerun create only what is still missing.
+
+Creating is exclusive, as a sync is: it holds the store's lock (a second onboarding, or a sync, is refused while it
+runs), and once it holds it asks the PSA again, so what another run created since the plan was shown is found, not
+created twice. The plan is shown without the lock: a question waiting for its answer blocks no sync.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from providers.spec import BuildContext
 
 STARTED = "onboard_started"
 COMPLETED = "onboard_completed"
+ACTIVITY = "onboarding (connector map --create-customers)"
 
 
 @dataclass
@@ -35,12 +40,21 @@ class Onboarding:
 
     plans: list[CustomerPlan]
     onboarder: Onboarder
+    wanted: list[NewCustomer] = field(default_factory=list)
     created: list[Created] = field(default_factory=list)
+    # Once the lock is taken: what the PSA holds that the plan shown had to create, and plans that no longer hold.
+    found: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
 
     @property
     def ready(self) -> list[CustomerPlan]:
         """The plans that create something and have no problem."""
         return [p for p in self.plans if p.creates and not p.problems]
+
+    @property
+    def changed(self) -> bool:
+        """Whether the PSA holds new customers since the vendor customers were matched."""
+        return bool(self.created or self.found)
 
     @property
     def problems(self) -> list[str]:
@@ -49,6 +63,7 @@ class Onboarding:
     def to_data(self) -> dict[str, Any]:
         return {
             "plans": [p.to_data() for p in self.plans],
+            "found_since_plan": list(self.found),
             "created": [
                 {"customer_id": c.customer_id, "items": [{"kind": k, "name": n, "id": i} for k, n, i in c.made]}
                 for c in self.created
@@ -137,15 +152,16 @@ def _contract(line: LineMapping, settings: Settings, now: datetime) -> ContractW
     psa = providers.psa()
     options = line.psa.get(psa.name, {}) if psa is not None else {}
     sku = options.get("rate_sku")
-    # From the period the sync bills now, so the first push finds a contract that has started.
-    start = line.start_date or settings.billing.calendar().open_period(line.billing_period, now).start
+    # The sync asks the same function which period a line with nothing staged bills: the contract starts with it.
+    first = settings.billing.calendar().start_period(line.billing_period, now, line.start_date)
     return ContractWanted(
         name=line.contract,
         metric=line.metric,
         rate=line.rate,
         rate_sku=str(sku) if sku else None,
         billing_period=line.billing_period.value,
-        start=start,
+        start=line.start_date or first.start,
+        first_period=first.key,
     )
 
 
@@ -172,11 +188,42 @@ def plan(settings: Settings, result: MapResult, chosen: Sequence[str], store: St
     contacts = vendor_contacts(settings, {i.vendor.source for i in items}, store) if items else {}
     wanted = new_customers(items, settings, contacts, resumed, datetime.now(UTC))
     onboarder = psa.onboarder(section, BuildContext(settings.http, store))
-    return Onboarding(onboarder.plan(wanted) if wanted else [], onboarder)
+    return Onboarding(onboarder.plan(wanted) if wanted else [], onboarder, wanted)
+
+
+def recheck(onboarding: Onboarding) -> None:
+    """Plan again from what the PSA holds now (under the lock): what another run made since the plan was shown is
+    found and said, not made again; a customer that now needs something the plan did not show creates nothing."""
+    if not onboarding.wanted:
+        return
+    fresh = onboarding.onboarder.plan(onboarding.wanted)
+    plans = []
+    for shown, now in zip(onboarding.plans, fresh, strict=True):
+        before = {(step.kind, step.name) for step in shown.creates}
+        after = {(step.kind, step.name) for step in now.creates}
+        if gone := sorted(before - after):
+            what = ", ".join(f"{kind} {name!r}" for kind, name in gone)
+            onboarding.found.append(f"{now.customer.name}: found in the PSA since the plan was shown: {what}")
+        if more := sorted(after - before):
+            what = ", ".join(f"{kind} {name!r}" for kind, name in more)
+            problem = f"the PSA changed since the plan was shown ({what} is now missing): run again to see the plan"
+            now = CustomerPlan(now.customer, now.steps, (*now.problems, problem), now.notes)
+            onboarding.stale.append(f"{now.customer.name}: {problem}")
+        plans.append(now)
+    onboarding.plans = plans
 
 
 def execute(onboarding: Onboarding, store: Store) -> list[Created]:
-    """Create what the ready plans show, each customer between a start and a completion record in the audit."""
+    """Create what the ready plans show, each customer between a start and a completion record in the audit; under
+    the store's lock, from what the PSA holds once it is taken."""
+    if not onboarding.ready:
+        return _create(onboarding, store)  # nothing for the PSA: at most an interrupted onboarding's completion
+    with store.sync_lock(ACTIVITY):
+        recheck(onboarding)
+        return _create(onboarding, store)
+
+
+def _create(onboarding: Onboarding, store: Store) -> list[Created]:
     interrupted = unfinished(store)
     for customer_plan in onboarding.plans:
         customer = customer_plan.customer

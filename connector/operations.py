@@ -312,7 +312,10 @@ def reconcile(
     if psa is None or psa.reconcile is None:
         raise ConfigError("no registered PSA can reconcile pushed lines against its invoices")
     section = psa.enabled_section(settings)
-    found = psa.reconcile(section, BuildContext(settings.http, store), pushed, start, end)
+    # The MSP's zone: the PSA's dates are read as its days, the days the pushed periods are in.
+    found = psa.reconcile(
+        section, BuildContext(settings.http, store, timezone=settings.billing.timezone), pushed, start, end
+    )
     return Reconciliation(psa.name.capitalize(), period, start, end, found)
 
 

@@ -27,16 +27,26 @@ def contract_ref(customer: CustomerMapping, mapping: LineMapping) -> ContractRef
 
 
 def read_psa(
-    settings: Settings, sink: Sink | None, report: RunReport, progress: Callable[[str], None]
+    settings: Settings,
+    sink: Sink | None,
+    report: RunReport,
+    progress: Callable[[str], None],
+    store: Store | None = None,
 ) -> dict[ContractRef, Held] | None:
     """What the PSA holds for every mapped contract, or None when it cannot say (a problem on the report then:
-    a run that could not read the PSA does not know what it invoices, so it is never "ok")."""
+    a run that could not read the PSA does not know what it invoices, so it is never "ok").
+
+    With the `store`, the contracts the connector pushed to that no mapping names any more are read in the same
+    lists, and each that still bills a quantity is a stray on the report."""
     if not isinstance(sink, VerifyingSink):
         return None
     refs = list(dict.fromkeys(contract_ref(c, m) for c in settings.customers for m in c.lines))
+    pushed = pushed_unnamed(store, refs) if store is not None else {}
     progress(f"reading {sink.psa_title}'s customers and contracts")
     try:
-        return sink.snapshot(refs)
+        held = sink.snapshot([*refs, *pushed])
+        report_strays(report, held, refs, pushed, sink.psa_title)
+        return held
     except ConnectorError as error:
         then = (
             "fix that, then run the sync again"
@@ -51,6 +61,45 @@ def read_psa(
         report.problems.append(problem)
         report.psa_error = error
         return None
+
+
+def pushed_unnamed(store: Store, mapped: list[ContractRef]) -> dict[ContractRef, StoredLine]:
+    """The contracts the connector pushed to that no mapping names now (a typo fixed, a line removed), each with
+    the last line pushed to it."""
+    named = set(mapped)
+    found: dict[ContractRef, StoredLine] = {}
+    for stored in store.outbox.lines(LineStatus.PUSHED):  # oldest first: the last one pushed stays
+        line = stored.line
+        ref = ContractRef(line.psa_customer, line.psa_customer_id, line.contract, line.contract_id)
+        if ref not in named:
+            found[ref] = stored
+    return found
+
+
+def report_strays(
+    report: RunReport,
+    held: dict[ContractRef, Held],
+    mapped: list[ContractRef],
+    pushed: dict[ContractRef, StoredLine],
+    psa: str,
+) -> None:
+    """Each contract pushed earlier that no mapping names any more and that the PSA still bills a quantity on: the
+    PSA invoices it every period, and nothing the connector computes accounts for it."""
+    mapped_contracts = {h.ref for ref in mapped if isinstance(h := held.get(ref), HeldContract)}
+    for ref, stored in pushed.items():
+        contract = held.get(ref)
+        if not isinstance(contract, HeldContract) or contract.ref in mapped_contracts:
+            continue  # gone from the PSA, or the very contract a mapping names under another name or id
+        if not contract.active or not contract.quantity:
+            continue
+        line = stored.line
+        reason = (
+            f"{psa} contract {contract.name!r} ({contract.ref}) of {contract.customer!r} holds {contract.quantity}, "
+            f"pushed by the connector for {line.metric} ({line.period_key}), but no mapping names it any more: "
+            f"{psa} invoices it every period. Set its quantity to 0 or deactivate it in {psa}, or map it again"
+        )
+        log.error("%s", reason)
+        report.strays.append({"contract": contract.ref, "quantity": str(contract.quantity), "reason": reason})
 
 
 def contract_rate(held: Held | None) -> Decimal | None:

@@ -13,7 +13,7 @@ from connector.deferral import PushDeferred
 from connector.errors import ConnectorError, Status, VendorAuthError, VendorError, exit_code_for
 from connector.report import RunReport
 from connector.store import Store
-from connector.usage import PsaEvents, Sink
+from connector.usage import PsaEvents, PushRefused, Sink
 from mappings.billing import price
 from mappings.calendar import BillingCalendar
 from mappings.lines import Line, LineResult, LineStatus, Outcome, StoredLine
@@ -49,6 +49,7 @@ def push_pending(
         pending = [stored for stored in pending if not _invoiced_already(stored, calendar, now, report, results)]
     # The run's read of the PSA found it down: that cause is logged once already, so no line asks it again.
     down = report.psa_error if report.psa_error is not None and psa_unreachable(report.psa_error) else None
+    attempted = 0
     for number, stored in enumerate(pending, start=1):
         progress(f"pushing line {number} of {len(pending)} to the PSA")
         result = results.get(stored.identity)
@@ -65,8 +66,9 @@ def push_pending(
             try:
                 error = _push(store, sink, stored, result)
             except PushDeferred as deferred:
-                _defer(pending[number - 1 :], report, results, number - 1, len(pending), deferred)
+                _defer(pending[number - 1 :], report, results, attempted, len(pending), deferred)
                 return
+            attempted += 1
             down = error if error is not None and psa_unreachable(error) else None
         if error is not None and exit_code_for(error) == exit_code_for(Status.INVALID):
             report.misconfigured.add(stored.identity)
@@ -83,8 +85,10 @@ def _defer(
     """The sink spent this run's requests: the lines left stay as they are in the outbox, pushed by the next cycle.
 
     Each is in the run report as pending with that reason, those this run did not compute (approved or failed
-    earlier) too: nothing waits unseen.
+    earlier) too: nothing waits unseen. `done`: the pushes the run made before; none is a problem of the run.
     """
+    if done == 0:
+        _unreached(report, total, deferred)
     log.warning(
         "pushed %s of %s line(s); the other %s go out next cycle: %s",
         f"{done:,}",
@@ -99,6 +103,17 @@ def _defer(
             report.lines.append(result)
         if result.outcome not in (Outcome.BLOCKED, *DIFFERENCES):
             result.outcome, result.reason = Outcome.PENDING, f"next cycle: {deferred}"
+
+
+def _unreached(report: RunReport, waiting: int, deferred: PushDeferred) -> None:
+    """No push at all fitted in the run's request budget: its reads spent it, and would again at every cycle, so
+    the lines would wait for good. A problem of the run (not "ok"), which `status` and the alerts show."""
+    problem = (
+        f"none of the {waiting:,} waiting line(s) was pushed: {deferred} before the first push (the run's reads spent "
+        "it); raise that budget so a run reaches its pushes"
+    )
+    log.error("%s", problem)
+    report.problems.append(problem)
 
 
 def psa_unreachable(error: ConnectorError) -> bool:
@@ -168,7 +183,10 @@ def _push(store: Store, sink: Sink, stored: StoredLine, result: LineResult) -> C
     except ConnectorError as error:
         log.error("push %s failed: %s", where, error)
         store.outbox.mark_failed(stored.identity, str(error))
-        result.outcome, result.reason = Outcome.FAILED, str(error)
+        # A contract found changed just before the write is that difference (inactive, ended), as the run's read
+        # would have named it; the outbox keeps the line to push once the contract is fixed.
+        outcome = error.outcome if isinstance(error, PushRefused) else Outcome.FAILED
+        result.outcome, result.reason = outcome, str(error)
         return error
     except Exception as error:
         # Unexpected: keep the outbox truthful, then let it be loud.

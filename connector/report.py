@@ -38,6 +38,9 @@ class RunReport:
     misconfigured: set[LineIdentity] = field(default_factory=set)
     # Why this run could not read the PSA, if it could not: a PSA found down then is not asked again per line.
     psa_error: ConnectorError | None = None
+    # Contracts the connector pushed that no mapping names any more and the PSA still bills (contract, quantity,
+    # reason): money no computed line accounts for.
+    strays: list[dict[str, str]] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for line in self.lines if line.outcome == outcome)
@@ -46,19 +49,20 @@ class RunReport:
     def status(self) -> Status:
         """How the run ended, the worst first.
 
-        incomplete: something was not billed for a reason the configuration alone does not explain (a vendor, its
-        data, an unmapped customer, a failed push); invalid: every line not billed failed on configuration to fix
-        (the PSA has no such customer or contract, or holds another rate, an inactive or ended contract, or refused
-        the credentials); held: lines wait for review (an edit made in the PSA too); ok: the PSA holds everything
-        computed. A run that could not read the PSA has a problem, so it is not ok: incomplete, or invalid when the
-        PSA refused the credentials (configuration to fix, and the only problem).
+        incomplete: something was not billed for a reason the configuration alone does not explain (a vendor, its data,
+        an unmapped customer, a failed push), or the PSA bills a contract no mapping names (a stray); invalid: every
+        line not billed failed on configuration to fix (the PSA has no such customer or contract, or holds another rate,
+        an inactive or ended contract, or refused the credentials); held: lines wait for review (an edit made in the PSA
+        too); ok: the PSA holds everything computed. A run that could not read the PSA has a problem, so it is not ok:
+        incomplete, or invalid when the PSA refused the credentials (configuration to fix, and the only problem).
         """
         unbilled = [line.identity for line in self.lines if line.outcome in (Outcome.FAILED, Outcome.BLOCKED)]
         to_fix = [identity for identity in unbilled if identity in self.misconfigured]
         to_fix += [line.identity for line in self.lines if line.outcome in TO_FIX]
         failed_source = any(s.status in {"failed", "incomplete"} for s in self.sources)
         refused = isinstance(self.psa_error, VendorAuthError)  # its one problem is configuration to fix
-        if len(self.problems) > refused or failed_source or self.unmapped or len(to_fix) < len(unbilled):
+        problems = len(self.problems) > refused or failed_source or self.unmapped or self.strays
+        if problems or len(to_fix) < len(unbilled):
             return Status.INCOMPLETE
         if to_fix or refused:
             return Status.INVALID
@@ -82,6 +86,7 @@ class RunReport:
             "unmapped": [dict(unmapped) for unmapped in self.unmapped],
             "problems": list(self.problems),
             "abandoned": [dict(run) for run in self.abandoned],
+            "strays": [dict(stray) for stray in self.strays],
             "status": self.status,
             "totals": {outcome.value: self.count(outcome) for outcome in Outcome},
             "amount_pushed": sum(pushed, Decimal(0)),

@@ -34,6 +34,8 @@ class StatusSummary:
     progress: list[dict[str, Any]] = field(default_factory=list)
     # Recorded corrections of invoiced periods: amounts a person bills by hand, then closes with `connector discard`.
     corrections: int = 0
+    # The last sync's contracts the connector pushed that no mapping names any more and the PSA still bills.
+    strays: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def last_run(self) -> dict[str, Any] | None:
@@ -44,7 +46,7 @@ class StatusSummary:
         """incomplete when something was not billed (a failed push, an unmapped customer, a failed last run);
         held when lines only wait for review or corrections to be billed by hand; ok otherwise."""
         last = self.last_run
-        if self.failed or self.unmapped or (last is not None and last["status"] in _UNHEALTHY_RUNS):
+        if self.failed or self.unmapped or self.strays or (last is not None and last["status"] in _UNHEALTHY_RUNS):
             return Status.INCOMPLETE
         if self.held or self.corrections:
             return Status.HELD
@@ -63,6 +65,7 @@ class StatusSummary:
                 "with the amounts, `connector discard ID` closes one once billed"
             )
         notes += [f"{u.get('source')} customer {u.get('vendor_customer')!r} is not mapped" for u in self.unmapped]
+        notes += [stray.get("reason", f"{stray.get('contract')} is billed but not mapped") for stray in self.strays]
         last = self.last_run
         if last is not None and last["status"] in _UNHEALTHY_RUNS:
             notes.append(f"the last run ({last['run_id']}) ended {last['status']}")
@@ -88,6 +91,7 @@ class StatusSummary:
                 "corrections": self.corrections,
                 "unmapped": self.unmapped,
             },
+            "strays": self.strays,
             "attention": self.attention(),
             "links": self.links,
             "progress": self.progress,
@@ -140,4 +144,6 @@ def summarise(settings: Settings, store: Store, *, runs: int = 5, now: datetime 
         links=_links(store, settings, now or utcnow()),
         progress=push_progress(store.database),
         corrections=sum(1 for line in lines if line.status is LineStatus.CORRECTION),
+        # Runs recorded before strays were reported have none.
+        strays=list(last_sync.get("strays") or []) if last_sync else [],
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
-from mappings.lines import Line
+from connector.errors import ConfigError
+from mappings.lines import Line, Outcome
 from mappings.truth import ContractRef, Held
 
 # Past a trillion of anything (GB, users, devices) a number is broken, not big: the review's per-unit ceilings hold
@@ -145,6 +146,16 @@ class PushResult:
     previous_quantity: Decimal | None = None
 
 
+class PushRefused(ConfigError):
+    """Raised by a sink that found, just before a write, that the PSA would invoice other money than computed (the
+    contract was deactivated, ended or changed since the run read it): nothing was written, and the line ends with
+    `outcome`, as if the run's read had found it so."""
+
+    def __init__(self, outcome: Outcome, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
 # Told of everything a push creates in the PSA besides the line (a rate product, a contract), as it happens: the
 # caller keeps the audit trail, and an event told before a crash is not lost with the push's result.
 PsaEvents = Callable[[str, dict[str, Any]], None]
@@ -170,14 +181,17 @@ class VerifyingSink(Sink, Protocol):
 
 @runtime_checkable
 class InvoicingSink(Sink, Protocol):
-    """A sink that can say which periods the PSA has invoiced for the mapped contracts, in one read per run.
+    """A sink that can say which periods the PSA has invoiced for the contracts waiting on an invoice, in one read
+    per run.
 
-    `invoiced_periods` gives, per contract, the first day of every period that an invoice dated from `first` to
-    `last` (both included) bills for it; it raises ConnectorError when the PSA cannot be read.
+    `invoiced_periods` gives, per contract in `wanted`, the first day of every period that an invoice dated from
+    `first` to `last` (both included) bills for it. `wanted` holds, per contract, the first days of the periods it
+    waits on: the read may stop once each is found. It raises ConnectorError when the PSA cannot be read, and
+    `InvoicesCutShort` (holding what it found) when the run's request budget stopped the read.
     """
 
     psa_title: str
 
     def invoiced_periods(
-        self, refs: Sequence[ContractRef], first: date, last: date
+        self, wanted: Mapping[ContractRef, Collection[date]], first: date, last: date
     ) -> dict[ContractRef, set[date]]: ...

@@ -97,6 +97,17 @@ class BillingCalendar:
         previous = period_containing(kind, current.start - timedelta(days=1))
         return current if self.invoiced(previous, now, invoiced) else previous
 
+    def start_period(self, kind: BillingPeriod, now: datetime, start_date: date | None = None) -> Period:
+        """The period a new contract starts in: the one running now in the MSP's zone (or the one a later
+        `start_date` falls in). The sync bills a line with nothing staged from it, and onboarding dates the contract
+        from it. In arrears an ended period stays open for its invoice, but a contract new since owes nothing of it:
+        dated back into it, that period's invoicing run would bill the customer with the next period's quantity.
+        """
+        current = period_containing(kind, self.today(now))
+        if start_date is not None and start_date > current.end:
+            return period_containing(kind, start_date)
+        return current
+
     def awaiting_invoice(self, kind: BillingPeriod, now: datetime) -> Period | None:
         """The ended period whose invoice only the PSA can tell of now (in arrears, before the fallback day), else
         None: then no invoice needs reading to know which period a contract of this kind carries."""

@@ -39,6 +39,7 @@ class ContractWanted:
     rate_sku: str | None
     billing_period: str
     start: date
+    first_period: str  # the key of the first period the sync bills on it (its StartDate falls in it)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -57,6 +58,14 @@ CustomerOption = Annotated[
     ),
 ]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="With --create-customers: create without asking.")]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="With --write: replace a file that is not a mapping file new blocks can be added to (a copy is kept as "
+        "FILE.bak). A mapping file is always merged into, never replaced.",
+    ),
+]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show what --create-customers and --write would do; change nothing.")
 ]
@@ -74,12 +83,15 @@ def map_customers(
     customer: CustomerOption = None,
     yes: YesOption = False,
     dry_run: DryRunOption = False,
+    force: ForceOption = False,
 ) -> Status:
     """Match every vendor customer to a PSA customer; reuses a stored Altaro report inside its 5 minutes."""
-    if (customer or yes) and not create_customers:
-        raise ConfigError("--customer and --yes go with --create-customers")
+    _check_options(bool(customer or yes), create_customers, force=force, write=write)
     options = state(ctx, config)
     settings = options.settings()
+    if write is not None:
+        # Refused now, before anything is created in the PSA, rather than after.
+        _writable(write, options.config_path, force=force)
     reports, problems = vendor_reports(settings)
     result = _classify(settings, reports, problems)
     onboarding = None
@@ -88,8 +100,9 @@ def map_customers(
             _print(result)
         picked = customer or []
         onboarding = onboard_cli.run(settings, result, picked, yes=yes, dry_run=dry_run, as_json=output == "json")
-        # The new PSA customers now match their vendor customers by name: what --write writes for them.
-        result = _classify(settings, reports, problems) if onboarding.created else result
+        # The new PSA customers (this run's, or another's it found since its plan) now match their vendor customers
+        # by name: what --write writes for them.
+        result = _classify(settings, reports, problems) if onboarding.changed else result
     if output == "json":
         print_json({**result.to_data(), **({"onboarding": onboarding.to_data()} if onboarding else {})})
     elif onboarding is None:
@@ -105,10 +118,19 @@ def map_customers(
         made = frozenset(c.customer_id for c in onboarding.created if c.customer_id) if onboarding else frozenset()
         # With JSON on stdout, what was written is said on stderr: stdout stays one JSON document.
         said = stderr if output == "json" else stdout
-        _write(write, chosen, taken, ignored, settings.mapping, options.config_path, created=made, said=said)
+        _write(
+            write, chosen, taken, ignored, settings.mapping, options.config_path, created=made, said=said, force=force
+        )
     if onboarding is not None and onboarding.problems:
         return Status.INVALID
     return Status.INCOMPLETE if result.problems else Status.OK
+
+
+def _check_options(onboarding_options: bool, create_customers: bool, *, force: bool, write: Path | None) -> None:
+    if onboarding_options and not create_customers:
+        raise ConfigError("--customer and --yes go with --create-customers")
+    if force and write is None:
+        raise ConfigError("--force goes with --write")
 
 
 def _classify(settings: Settings, reports: dict[str, UsageReport], problems: list[str]) -> mapper.MapResult:
@@ -183,6 +205,13 @@ def _ask(suggested: list[mapper.MapItem]) -> list[mapper.MapItem]:
     return accepted
 
 
+def _writable(path: Path, config_path: Path, *, force: bool) -> mapfile.Held:
+    if path.resolve() == config_path.resolve():
+        # The user's own file keeps its comments and order: never rewritten.
+        raise ConfigError(f"--write {path}: that is the main configuration; name a separate mapping file")
+    return mapfile.read(path, force=force)
+
+
 def _write(
     path: Path,
     chosen: list[mapper.MapItem],
@@ -193,26 +222,42 @@ def _write(
     *,
     created: frozenset[int] = frozenset(),
     said: Console = stdout,
+    force: bool = False,
 ) -> None:
-    if path.resolve() == config_path.resolve():
-        # The user's own file keeps its comments and order: never rewritten.
-        raise ConfigError(f"--write {path}: that is the main configuration; name a separate mapping file")
-    text, skipped = mapfile.render(chosen, taken, templates, ignored, created)
-    path.write_text(text, encoding="utf-8")
-    for item in skipped:
+    held = _writable(path, config_path, force=force)  # read again: what the file holds now is what is kept
+    rendered = mapfile.render(chosen, taken, templates, ignored, created, held)
+    for item in rendered.skipped:
         assert item.psa is not None
+        where = path if held.names_psa(item.psa) else config_path
         stderr.print(
-            f"note: {item.vendor.source} customer {item.vendor.name!r} matches {item.psa.name!r}, which the main "
-            "configuration maps already: add it to that block by hand",
+            f"note: {item.vendor.source} customer {item.vendor.name!r} matches {item.psa.name!r}, which a "
+            f"[[customers]] block in {where} maps already: add it to that block by hand",
             markup=False,
         )
-    relative = path.name if path.parent.resolve() == config_path.parent.resolve() else str(path)
+    if path.exists() and not rendered.blocks and not rendered.ignores and held.text:
+        said.print(f"nothing new to write: {path} holds every mapping already; it is unchanged", markup=False)
+        return
+    backup = mapfile.write(path, rendered.text)
+    kept = f" (added to what it held; its previous content is in {backup})" if backup else ""
     said.print(
-        f"wrote {len(chosen) - len(skipped)} mapping(s) and {len(ignored)} ignored customer(s) to {path}; "
-        f"include it from {config_path} with\n"
-        f'  [mappings]\n  file = "{relative}"',
+        f"wrote {rendered.blocks} mapping(s) and {rendered.ignores} ignored customer(s) to {path}{kept}; "
+        + _inclusion(path, config_path),
         markup=False,
     )
+
+
+def _inclusion(path: Path, config_path: Path) -> str:
+    """Whether the main configuration includes the file already, and how to include it if not."""
+    included = mapfile.included(config_path)
+    if path.resolve() in included:
+        return f"{config_path} already includes it: the next sync bills them"
+    relative = path.name if path.parent.resolve() == config_path.parent.resolve() else str(path)
+    if included:
+        # A second [mappings] table would not load: the file joins the list the existing one names.
+        names = [p.name if p.parent == config_path.parent.resolve() else str(p) for p in included]
+        listed = ", ".join(json.dumps(n) for n in [*names, relative])
+        return f"include it from {config_path} by changing its [mappings] table to\n  [mappings]\n  files = [{listed}]"
+    return f'include it from {config_path} with\n  [mappings]\n  file = "{relative}"'
 
 
 def vendor_reports(settings: Settings) -> tuple[dict[str, UsageReport], list[str]]:

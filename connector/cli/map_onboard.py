@@ -10,7 +10,7 @@ import typer
 from connector import onboard
 from connector.cli.output import print_json, print_table, stderr, stdout
 from connector.config import Settings
-from connector.errors import ConfigError
+from connector.errors import ConfigError, StoreBusyError
 from connector.mapper import MapResult
 from connector.store import Store
 
@@ -36,21 +36,31 @@ def run(
             if onboarding.ready and not _confirmed(onboarding, yes=yes, as_json=as_json, result=result):
                 stderr.print("nothing was created", markup=False)
                 return onboarding
-            try:
-                onboard.execute(onboarding, store)
-            except Exception:
-                # Nothing made is lost: each create is in the audit, and a rerun finds it before creating anything.
-                stderr.print(
-                    "error: onboarding stopped; what it created is in the audit log, and running the same command "
-                    "again finishes it without creating anything twice",
-                    markup=False,
-                )
-                raise
+            _execute(onboarding, store)
         finally:
             onboarding.onboarder.close()
+    for found in onboarding.found:
+        stderr.print(f"note: {found}: not created again", markup=False)
+    for problem in onboarding.stale:
+        stderr.print(f"error: {problem}", markup=False)
     if not as_json:
         _show_created(onboarding)
     return onboarding
+
+
+def _execute(onboarding: onboard.Onboarding, store: Store) -> None:
+    try:
+        onboard.execute(onboarding, store)
+    except StoreBusyError as error:
+        raise StoreBusyError(f"--create-customers: nothing was created: {error}") from None
+    except Exception:
+        # Nothing made is lost: each create is in the audit, and a rerun finds it before creating anything.
+        stderr.print(
+            "error: onboarding stopped; what it created is in the audit log, and running the same command "
+            "again finishes it without creating anything twice",
+            markup=False,
+        )
+        raise
 
 
 def _confirmed(onboarding: onboard.Onboarding, *, yes: bool, as_json: bool, result: MapResult) -> bool:

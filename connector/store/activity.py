@@ -28,6 +28,7 @@ def recent_runs(database: Database, limit: int = 10) -> list[dict[str, Any]]:
                 "totals": data.get("totals", {}),
                 "unmapped": data.get("unmapped", []),
                 "problems": data.get("problems", []),
+                "strays": data.get("strays", []),
             }
         )
     return runs

@@ -54,6 +54,18 @@ ERRORS: dict[int, Rule] = {
 M = TypeVar("M", bound=BaseModel)
 
 
+class ReadLimitReached(Exception):
+    """A read its caller bounded (`AteraClient.read_limit`) stopped there: not an Atera error; the caller keeps
+    what came and says what it did not read."""
+
+
+IdOf = Callable[[M], str | None]
+
+
+def _id(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def auth_headers(key: SecretStr) -> dict[str, str]:
     """`X-API-KEY` for a classic key, `Authorization: Bearer` for a token longer than 100 characters."""
     raw = key.get_secret_value()
@@ -81,6 +93,9 @@ class AteraClient:
         # stops pushing there, so a run ends within its cycle and the listing it pushes from stays fresh.
         self.requests = 0
         self.request_budget = request_budget
+        # The request count at which a bounded read stops before sending another (None: no bound), so a long
+        # listing leaves the run's pushes their share of the budget.
+        self.read_limit: int | None = None
 
     @property
     def budget_spent(self) -> bool:
@@ -96,6 +111,8 @@ class AteraClient:
     ) -> Any:
         content = request_json(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
+        if self.read_limit is not None and self.requests >= self.read_limit:
+            raise ReadLimitReached(f"{self.requests} requests sent, the bound set for {method} {path}")
         self.requests += 1
         response = self._api.send(method, path, params=params, content=content, headers=headers)
         return self._api.decode(response, allow_empty=True)
@@ -111,15 +128,18 @@ class AteraClient:
     def _get(self, model: type[M], path: str, params: dict[str, Any] | None = None) -> M:
         return self._model(model, self._request("GET", path, params=params), f"GET {path}")
 
-    def _pages(self, model: type[M], path: str, params: dict[str, Any] | None = None) -> Iterator[M]:
-        """Every item of a list, page by page, stopping on an empty `nextLink` or at `totalPages`."""
+    def _pages(
+        self, model: type[M], path: str, params: dict[str, Any] | None = None, *, kind: str, id_of: IdOf[M]
+    ) -> Iterator[M]:
+        """Every item of a list, page by page, verified: a list that does not add up is a DataError (see
+        `LinkedPaging`), never a list with an item missing or twice."""
         page_model: type[Page[Any]] = Page[model]  # type: ignore[valid-type]
 
         def fetch(query: dict[str, Any]) -> Page[Any]:
             data = self._request("GET", path, params={**(params or {}), **query})
             return self._model(page_model, data, f"GET {path} page {query['page']}")
 
-        return paginate(fetch, LinkedPaging(self._items_in_page, f"{VENDOR}: GET {path}"))
+        return paginate(fetch, LinkedPaging(self._items_in_page, f"{VENDOR}: GET {path}", kind, id_of))
 
     def _created_id(self, data: Any, where: str) -> int:
         result = self._model(Result, data, where)
@@ -133,35 +153,38 @@ class AteraClient:
     def customers(self, *, modified_since: str | None = None) -> Iterator[CustomerDto]:
         """All customers; `modified_since` is `yyyy-MM-ddTHH:mm:ss` in the account's time zone."""
         params = {"FromLastModifiedDate": modified_since} if modified_since else None
-        return self._pages(CustomerDto, "/customers", params)
+        return self._pages(CustomerDto, "/customers", params, kind="customer", id_of=lambda c: str(c.CustomerID))
 
     def customer(self, customer_id: int) -> CustomerDto:
         return self._get(CustomerDto, f"/customers/{customer_id}")
 
     def contacts(self, *, email: str | None = None) -> Iterator[ContactDto]:
-        return self._pages(ContactDto, "/contacts", {"Email": email} if email else None)
+        params = {"Email": email} if email else None
+        return self._pages(ContactDto, "/contacts", params, kind="contact", id_of=lambda c: _id(c.EndUserID))
 
     def agents(self, customer_id: int | None = None) -> Iterator[AgentDto]:
         path = "/agents" if customer_id is None else f"/agents/customer/{customer_id}"
-        return self._pages(AgentDto, path)
+        return self._pages(AgentDto, path, kind="agent", id_of=lambda a: _id(a.AgentID))
 
     def contracts(self, customer_id: int | None = None) -> Iterator[ContractDto]:
         path = "/contracts" if customer_id is None else f"/contracts/customer/{customer_id}"
-        return self._pages(ContractDto, path)
+        return self._pages(ContractDto, path, kind="contract", id_of=lambda c: str(c.ContractID))
 
     def contract(self, contract_id: int) -> ContractDto:
         return self._get(ContractDto, f"/contracts/{contract_id}")
 
     def rates(self) -> Iterator[RateDto]:
         """Product rates (the price list contracts point at)."""
-        return self._pages(RateDto, "/rates/products")
+        return self._pages(RateDto, "/rates/products", kind="rate", id_of=lambda r: str(r.RateID))
 
     def invoices(self, start: date, end: date) -> Iterator[InvoiceDto]:
         """Invoices dated from `start` to `end`, both included (account time zone)."""
         if end < start:
             raise ValueError(f"invoice range ends ({end}) before it starts ({start})")
         params = {"invoiceDateFrom": start.isoformat(), "invoiceDateTo": end.isoformat()}
-        return self._pages(InvoiceDto, "/billing/invoices", params)
+        return self._pages(
+            InvoiceDto, "/billing/invoices", params, kind="invoice", id_of=lambda i: str(i.InvoiceNumber)
+        )
 
     def contract_custom_value(self, contract_id: int, field_name: str) -> str | None:
         """The text of a contract's custom field, or None when it has no value."""

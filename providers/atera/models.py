@@ -77,10 +77,11 @@ class Page(Dto, Generic[T]):
     """One page of any list: `{"items", "page", "itemsInPage", "totalItemCount", "totalPages", "nextLink"}`."""
 
     items: list[T] | None = None
-    page: int = 1
+    # None where Atera leaves a figure out: the paginator then verifies what the page does say.
+    page: int | None = None
     itemsInPage: int = 0
-    totalItemCount: int = 0
-    totalPages: int = 0
+    totalItemCount: int | None = None
+    totalPages: int | None = None
     prevLink: str | None = None
     nextLink: str | None = None
 

@@ -154,7 +154,10 @@ class AteraOnboarder:
             return f"{where}: Atera rate product {sku!r} costs {amount}, the template says {wanted.rate}"
         else:
             amount = wanted.rate or amount  # the same number; the template's digits read as the user wrote them
-        detail = f"Retainer/flat fee, {wanted.billing_period}, {amount} per unit ({sku}), from {wanted.start}"
+        detail = (
+            f"Retainer/flat fee, {wanted.billing_period}, {amount} per unit ({sku}), "
+            f"first period {wanted.first_period}, from {wanted.start}"
+        )
         steps.append(Step("contract", wanted.name, detail))
         return steps
 

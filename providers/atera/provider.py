@@ -51,6 +51,7 @@ def _sink(settings: AteraSettings, context: BuildContext) -> Sink:
         custom_field=settings.custom_field,
         rate_category=settings.rate_category,
         sla_id=settings.sla_id,
+        timezone=context.timezone,
     )
 
 
@@ -70,8 +71,8 @@ def _reconcile(
     try:
         # The contracts as every sync reads them (two lists), so a line not invoiced says why its contract differs.
         customers, contracts = reader.customers(), reader.contract_dtos()
-        held = {ref: resolve(ref, customers, contracts) for ref in {ref_of(s.line) for s in lines}}
-        return reconcile(lines, reader.invoices(start, end), held)
+        held = {ref: resolve(ref, customers, contracts, context.timezone) for ref in {ref_of(s.line) for s in lines}}
+        return reconcile(lines, reader.invoices(start, end), held, zone=context.timezone)
     finally:
         reader.close()
 

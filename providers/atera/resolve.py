@@ -11,6 +11,7 @@ from mappings.customer import CustomerMapping, LineMapping
 from providers.atera.models import ContractDto, CustomerDto
 from providers.atera.settings import AteraSettings
 from providers.atera.source import AteraReader
+from providers.atera.verify import beside, creation_held, did_you_mean_contract
 from providers.spec import BuildContext, Finding
 
 __all__ = ["did_you_mean", "probe", "resolve", "resolve_names"]
@@ -80,9 +81,17 @@ def _contract(
         return Finding(check, f"{len(named)} contracts have this name (IDs {ids}): set contract_id", Status.INVALID)
     if named:
         return Finding(check)
-    if line.psa.get("atera", {}).get("create_if_missing"):
-        # Not a mismatch: the first push creates it, as the mapping allows.
-        return Finding(check, note="created at the first push (create_if_missing)")
+    options = line.psa.get("atera", {})
+    if options.get("create_if_missing"):
+        sku = str(options["rate_sku"]) if options.get("rate_sku") else None
+        where = f"Atera customer {mapping.psa_customer!r} ({customer_id})"
+        held_back = creation_held(where, line.contract, sku, own)
+        if held_back is not None:
+            # The push would hold it too: a close name is a typo, not a contract to create beside it.
+            return Finding(check, held_back, Status.INVALID, did_you_mean_contract(beside(line.contract, sku, own)))
+        # Not a mismatch: the first push creates it, as the mapping allows; said, so a person sees what will be.
+        on = f", on rate product {sku}" if sku else ""
+        return Finding(check, note=f"would be created at the first push (create_if_missing){on}")
     problem = (
         f"Atera customer {mapping.psa_customer!r} ({customer_id}) has no contract named {line.contract!r}: fix the "
         "name, set contract_id, "

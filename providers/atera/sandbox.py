@@ -48,6 +48,9 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BeforeWrite = Callable[[SandboxRequest], SandboxResponse | None]
 # A hook told of a routed write after it is applied, before its response is sent.
 AfterWrite = Callable[[SandboxRequest, SandboxResponse], None]
+# A hook told of a routed read before it is answered: a test changes the account there, as a person in Atera might
+# between two pages of a list, or between a list and a push.
+BeforeRead = Callable[[SandboxRequest], None]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     (method, re.compile(f"^{pattern}$"), handler)
     for method, pattern, handler in (
@@ -95,6 +98,7 @@ class AteraSandbox(SandboxServer):
         rate_limit: tuple[int, float] | None = None,
         clock: Callable[[], float] = time.monotonic,
         empty_next_link: bool = False,
+        ignore_page: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
         latency_ms: float = 0,
@@ -107,6 +111,8 @@ class AteraSandbox(SandboxServer):
         self.clock = clock
         # Atera ends a list with nextLink null on some endpoints and "" on others: both shapes are servable.
         self.empty_next_link = empty_next_link
+        # A broken server serves page 1 whatever `page` asks (and says so): a client must not read it for ever.
+        self.ignore_page = ignore_page
         self._state_lock = threading.Lock()
         self._served: deque[float] = deque()
         self.rate_limited = 0  # how many requests the rate limit refused, so tests can assert a client stayed under it
@@ -114,6 +120,7 @@ class AteraSandbox(SandboxServer):
         # after it landed but before the client heard back). They run outside the state lock, so a hook may block.
         self.before_write: BeforeWrite | None = None
         self.after_write: AfterWrite | None = None
+        self.before_read: BeforeRead | None = None
 
     @classmethod
     def from_file(cls, path: Path, **options: Any) -> AteraSandbox:
@@ -163,11 +170,14 @@ class AteraSandbox(SandboxServer):
         with self._state_lock:
             return self.account.custom_values.get((kind, item_id, field))
 
-    def invoice_retainers(self, start: date, end: date, invoice_date: date) -> list[dict[str, Any]]:
+    def invoice_retainers(
+        self, start: date, end: date, invoice_date: date, *, utc: bool = False
+    ) -> list[dict[str, Any]]:
         """Invoice every active Retainer contract for [start, end] at its current Quantity x Rate, as Atera's
-        invoicing run would (untaxed, so totals are easy to check). Returns the invoices it added."""
+        invoicing run would (untaxed, so totals are easy to check). Returns the invoices it added. `utc`: dates
+        written as the UTC instants of the account zone's midnights (`...T23:00:00Z`), as Atera may send them."""
         with self._state_lock:
-            return invoices.invoice_retainers(self.account, start, end, invoice_date)
+            return invoices.invoice_retainers(self.account, start, end, invoice_date, utc=utc)
 
     # -- the front door: auth, request rate, routing, paging ---------------------------------------------------
 
@@ -190,6 +200,8 @@ class AteraSandbox(SandboxServer):
 
     def _route(self, handler: Handler, request: SandboxRequest, groups: dict[str, str]) -> SandboxResponse:
         write = request.method in WRITE_METHODS
+        if not write and self.before_read is not None:
+            self.before_read(request)
         if write and self.before_write is not None:
             instead = self.before_write(request)
             if instead is not None:
@@ -231,6 +243,8 @@ class AteraSandbox(SandboxServer):
             return problem(400, "Bad Request", "page and itemsInPage must be integers")
         if page < 1 or size < 1:
             return problem(400, "Bad Request", "page and itemsInPage start at 1")
+        if self.ignore_page:
+            page = 1
         size = min(size, 50)
         total_pages = math.ceil(len(items) / size)
         base = f"{self.api_url}{request.path[len(API_PREFIX) :]}"

@@ -59,6 +59,8 @@ class AteraAccount:
             (v["kind"], v["id"], v["field"]): v["value"] for v in state.get("custom_values", [])
         }
         self.invoices: list[dict[str, Any]] = state.get("invoices", [])
+        # The zone the account's dates are in (Atera's settings): the date filters and the invoicing run's dates.
+        self.timezone: str = state.get("timezone", "UTC")
         self._next_id = 1 + max(
             [1000, *self.customers, *self.contracts, *self.rates["products"], *self.rates["expenses"]]
         )

@@ -11,10 +11,10 @@ from typing import Any
 
 from connector.deferral import PushDeferred
 from connector.errors import ConfigError, DataError
-from connector.usage import PsaEvents, PushResult
+from connector.usage import PsaEvents, PushRefused, PushResult
 from mappings.enums import ContractType
-from mappings.lines import Line, LineIdentity
-from mappings.truth import ContractRef, Held
+from mappings.lines import Line, LineIdentity, Outcome
+from mappings.truth import ContractRef, Held, compare
 from providers.atera.client import AteraClient
 from providers.atera.models import (
     ContractDto,
@@ -30,7 +30,8 @@ from providers.atera.models import (
     wire_problem,
 )
 from providers.atera.record import is_later, parse_record, record_text
-from providers.atera.verify import PSA, resolve
+from providers.atera.verify import PSA, creation_held, resolve
+from providers.atera.verify import held as held_contract
 
 __all__ = ["AteraPushResult", "AteraSink", "PushResult"]
 
@@ -108,6 +109,7 @@ class AteraSink:
         rate_category: str | None = "Backup",
         sla_id: int | None = None,
         after_contract_write: ContractWritten | None = None,
+        timezone: str = "UTC",
     ) -> None:
         # Opened now and kept until `close()`: one client per push run, so Atera's throttle spans the whole run,
         # and a key that cannot be read stops the sync before any vendor is called (as it always has).
@@ -115,6 +117,8 @@ class AteraSink:
         self.custom_field = custom_field
         self.rate_category = rate_category
         self.sla_id = sla_id
+        # The MSP's billing zone: Atera's dates are read as its days before any comparison with a period.
+        self.timezone = timezone
         # Tests hook in here to simulate a crash between the contract write and anything after it.
         self.after_contract_write = after_contract_write
         self._customers: list[CustomerDto] | None = None
@@ -138,7 +142,7 @@ class AteraSink:
         customers = self._customer_list()
         self._contracts = {c.ContractID: c for c in self.client.contracts()}
         contracts = list(self._contracts.values())
-        return {ref: resolve(ref, customers, contracts) for ref in refs}
+        return {ref: resolve(ref, customers, contracts, self.timezone) for ref in refs}
 
     def _customer_list(self) -> list[CustomerDto]:
         if self._customers is None:
@@ -149,6 +153,14 @@ class AteraSink:
         if self._contracts is None:
             self._contracts = {c.ContractID: c for c in self.client.contracts()}
         return self._contracts
+
+    def _reread_contracts(self, customer_id: int) -> None:
+        """The customer's contracts as Atera holds them now, in place of the run's listing of them."""
+        fresh = {c.ContractID: c for c in self.client.contracts(customer_id)}
+        listing = self._contract_list()
+        for contract_id in [i for i, c in listing.items() if c.CustomerID == customer_id and i not in fresh]:
+            del listing[contract_id]
+        listing.update(fresh)
 
     # -- the push ----------------------------------------------------------------------------------------------
 
@@ -161,6 +173,11 @@ class AteraSink:
             )
         customer_id = self._customer_id(line)
         contract = self._find_contract(line, customer_id)
+        if contract is None:
+            # Created only on positive evidence that it is absent: the run's listing may be older than a contract
+            # someone made since, so the customer's own contracts are read again just before the POST.
+            self._reread_contracts(customer_id)
+            contract = self._find_contract(line, customer_id)
         if contract is None:
             contract_id = self._create_contract(line, customer_id, told)
             self._record(contract_id, line)
@@ -185,9 +202,14 @@ class AteraSink:
         wrote = not holds or not recorded_this
         return AteraPushResult(psa_ref(contract.ContractID), wrote, retainer.Quantity, contract.ContractID)
 
-    def _set_quantity(self, contract: ContractDto, line: Line, recorded_this: bool) -> None:
+    def _set_quantity(self, listed: ContractDto, line: Line, recorded_this: bool) -> None:
+        # Atera's PUT takes the header with the Quantity: the header sent is the one Atera holds now, never the
+        # run's listing of it (sent back, a contract deactivated since would be active again, and billed).
+        contract = self._current(listed, line)
         retainer = contract.RetainerFlatFeeContract
         assert retainer is not None
+        if retainer.Quantity is not None and same_number(retainer.Quantity, line.quantity):
+            return  # set since the listing (a rerun after a crash, a person): nothing to write
         if recorded_this:
             log.warning(
                 "Atera contract %r holds %s, not the %s the connector set for %s: someone changed it in Atera; "
@@ -209,6 +231,26 @@ class AteraSink:
         held = retainer.model_copy(update={"Quantity": line.quantity})
         self._contract_list()[contract.ContractID] = contract.model_copy(update={"RetainerFlatFeeContract": held})
         self._contract_written(contract.ContractID)
+
+    def _current(self, listed: ContractDto, line: Line) -> ContractDto:
+        """The contract as Atera holds it just before a write, into the run's listing; PushRefused when it would now
+        invoice other money than computed (deactivated, ended, moved): then nothing is written."""
+        contract = self.client.contract(listed.ContractID)
+        self._contract_list()[contract.ContractID] = contract
+        if line.period_start is None or line.period_end is None:
+            self._usable(contract, line)  # a line staged before it carried its period: at least active
+            return contract
+        finding = compare(
+            held_contract(contract, listed.CustomerID, self.timezone),
+            psa=PSA,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            rate=line.rate,
+            pushed=None,
+        )
+        if finding is not None:
+            raise PushRefused(finding.outcome, f"{finding.reason}; it changed since this run read it, nothing was sent")
+        return contract
 
     def _record(self, contract_id: int, line: Line) -> None:
         self.client.set_contract_custom_value(contract_id, self.custom_field, record_text(line))
@@ -282,7 +324,9 @@ class AteraSink:
             )
         if not contract.Active:
             # An inactive contract is not invoiced: pushing to it would bill nothing, silently.
-            raise ConfigError(f"{what} is inactive: activate it in Atera or map the line to an active contract")
+            raise PushRefused(
+                Outcome.CONTRACT_INACTIVE, f"{what} is inactive: activate it in Atera or map the line to an active one"
+            )
         return contract
 
     def _check_rate(self, contract: ContractDto, line: Line) -> None:
@@ -337,6 +381,13 @@ class AteraSink:
         return rate_id
 
     def _create_contract(self, line: Line, customer_id: int, events: PsaEvents) -> int:
+        # A close name is a typo of a contract the customer has, and a second contract on its rate product would
+        # bill the usage twice: held with a "did you mean", nothing created (not even the rate product).
+        own = [c for c in self._contract_list().values() if c.CustomerID == customer_id]
+        where = f"Atera customer {line.psa_customer!r} ({customer_id})"
+        held_back = creation_held(where, line.contract, _rate_sku(line), own)
+        if held_back is not None:
+            raise PushRefused(Outcome.CONTRACT_MISSING, held_back)
         rate_id = self._rate_id(line, events)
         request = CreateContractDto(
             ContractName=line.contract,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 
 from connector.errors import ParameterError
+from providers.atera.dates import day_in
 from providers.atera.provider import PROVIDER
 from providers.atera.source import AteraReader
 from providers.spec import Table, ViewInput, ViewResult
@@ -81,10 +82,11 @@ def invoices(view: ViewInput) -> ViewResult:
         raise ParameterError(f"{end} is before --from {start}", param="--to")
     with _reader(view) as reader:
         found = reader.invoices(start, end)
+    zone = view.settings().billing.timezone  # the day shown is the MSP's, as the sync compares it
     rows = [
         (
             i.InvoiceNumber,
-            _date_text(i.InvoiceDate),
+            day_in(i.InvoiceDate, zone).isoformat(),
             i.To.CompanyName if i.To else "",
             i.ContractName,
             item.Product,
@@ -100,7 +102,3 @@ def invoices(view: ViewInput) -> ViewResult:
         data=[i.model_dump(mode="json") for i in found],
         tables=[Table("Atera invoices", columns, rows, numeric=("quantity", "rate", "subtotal"))],
     )
-
-
-def _date_text(value: datetime) -> str:
-    return value.date().isoformat()

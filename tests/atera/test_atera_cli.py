@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,15 @@ def test_invoices_in_a_range(config: Path) -> None:
     assert "5001" in output and "5002" not in output
     code, output = run("atera", "invoices", "--config", str(config), "--from", "2026-02-01", "--to", "2026-01-01")
     assert code == 2
+
+
+def test_an_invoice_shows_the_msp_s_day(config: Path, keyed_sandbox: AteraSandbox) -> None:
+    config.write_text(config.read_text() + '\n[billing]\ntimezone = "Europe/Berlin"\n')
+    keyed_sandbox.account.timezone = "Europe/Berlin"
+    keyed_sandbox.invoice_retainers(date(2026, 11, 1), date(2026, 11, 30), date(2026, 12, 1), utc=True)
+    code, output = run("atera", "invoices", "--config", str(config), "--from", "2026-12-01", "--to", "2026-12-01")
+    assert code == 0, output
+    assert "2026-12-01" in output and "2026-11-30" not in output  # written 2026-11-30T23:00:00Z
 
 
 def test_a_disabled_atera_section_is_a_config_error(

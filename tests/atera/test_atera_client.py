@@ -26,12 +26,15 @@ SHORT_KEY = "0123456789abcdef0123456789abcdef"
 JWT = "eyJ" + "a" * 150 + ".payload.signature"
 
 
-def page(items: list[dict[str, Any]], number: int, total_pages: int, next_link: str | None) -> dict[str, Any]:
+def page(
+    items: list[dict[str, Any]], number: int, total_pages: int, next_link: str | None, total: int | None = None
+) -> dict[str, Any]:
+    """One page as Atera answers it; `total` is the whole list's count (default: this page's items, one page)."""
     return {
         "items": items,
         "page": number,
         "itemsInPage": 50,
-        "totalItemCount": sum(1 for _ in items),
+        "totalItemCount": len(items) if total is None else total,
         "totalPages": total_pages,
         "prevLink": None,
         "nextLink": next_link,
@@ -85,7 +88,7 @@ def test_paging_stops_on_an_empty_next_link(router: respx.MockRouter, atera: Ate
         assert request.url.params["itemsInPage"] == "50"
         link = f"{BASE}/customers?page={number + 1}" if number < 3 else last_link
         # totalPages claims more than there are: the empty nextLink must be what stops the loop.
-        return httpx.Response(200, json=page([customer(number * 10 + i) for i in range(2)], number, 9, link))
+        return httpx.Response(200, json=page([customer(number * 10 + i) for i in range(2)], number, 9, link, 6))
 
     route = router.get("/customers").mock(side_effect=answer)
     found = [c.CustomerID for c in atera.customers()]
@@ -96,7 +99,8 @@ def test_paging_stops_on_an_empty_next_link(router: respx.MockRouter, atera: Ate
 def test_paging_stops_at_total_pages_even_when_next_link_is_set(router: respx.MockRouter, atera: AteraClient) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         number = int(request.url.params["page"])
-        return httpx.Response(200, json=page([customer(number)], number, 2, f"{BASE}/customers?page={number + 1}"))
+        link = f"{BASE}/customers?page={number + 1}"
+        return httpx.Response(200, json=page([customer(number)], number, 2, link, 2))
 
     route = router.get("/customers").mock(side_effect=answer)
     assert [c.CustomerID for c in atera.customers()] == [1, 2]

@@ -37,7 +37,7 @@ def test_contracts_carry_their_type_s_sub_object(reader: AteraReader) -> None:
     assert retainer is not None and retainer.Rate is not None
     assert (retainer.BillingPeriod, retainer.Quantity, retainer.Rate.Amount) == (
         BillingPeriod.MONTHLY,
-        Decimal(0),
+        Decimal(560),  # typed by hand before the connector
         Decimal("0.12"),
     )
     monitoring = contracts[105].RemoteMonitoringContract

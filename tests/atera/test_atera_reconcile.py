@@ -59,6 +59,9 @@ def invoice(number: int = 5001, quantity: str = "8", rate: str = "3.5", **header
         # Not this line's invoice: another period, another customer, another contract, an ad-hoc invoice.
         ([invoice(PeriodStartDate="2026-10-01T00:00:00")], NOT_INVOICED, None),
         ([invoice(To={"CompanyName": "Fabrikam Inc"})], NOT_INVOICED, None),
+        # An invoice that names no customer is nobody's: never every customer's of that contract name.
+        ([invoice(To=None)], NOT_INVOICED, None),
+        ([invoice(To={"CompanyName": ""})], NOT_INVOICED, None),
         ([invoice(ContractName="Server backup (per GB)")], NOT_INVOICED, None),
         ([invoice(IsAdhoc=True)], NOT_INVOICED, None),
         # Names match ignoring case and spaces, as Atera's UI lets them drift.
@@ -131,3 +134,17 @@ def test_a_line_not_invoiced_yet_whose_contract_agrees_is_no_mismatch() -> None:
     stored = line()
     (found,) = reconcile([stored], [], {ref_of(stored.line): held()})
     assert found.status == NOT_INVOICED and not found.mismatch and found.reason == ""
+
+
+@pytest.mark.parametrize(
+    ("start", "zone", "status"),
+    [
+        # Midnight of 1 November in Berlin, as Atera writes it in UTC: November's invoice in the MSP's zone.
+        ("2026-10-31T23:00:00Z", "Europe/Berlin", MATCHED),
+        ("2026-10-31T23:00:00Z", "UTC", NOT_INVOICED),
+        ("2026-11-01T00:00:00", "Europe/Berlin", MATCHED),
+    ],
+)
+def test_an_invoice_s_period_is_read_with_its_offset_in_the_msp_zone(start: str, zone: str, status: str) -> None:
+    (found,) = reconcile([line()], [invoice(PeriodStartDate=start)], zone=zone)
+    assert found.status == status

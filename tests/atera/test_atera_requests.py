@@ -1,5 +1,6 @@
-"""What a push costs in Atera requests: lists once per run, two writes per changed line, no read per line; a run that
-has spent its request budget defers the rest to the next cycle before sending anything for them."""
+"""What a push costs in Atera requests: lists once per run, and per changed line two writes and the one read of its
+contract's header just before them (the header the PUT sends back must be current); a run that has spent its request
+budget defers the rest to the next cycle before sending anything for them."""
 
 from __future__ import annotations
 
@@ -87,14 +88,14 @@ def kinds(requests: list[Any]) -> Counter[str]:
     for request in requests:
         if request.path.startswith("/api/v3/customvalues/"):
             counted[f"{request.method} record"] += 1
-        elif request.path.startswith("/api/v3/contracts/") and request.method == "PUT":
-            counted["PUT contract"] += 1
+        elif request.path.startswith("/api/v3/contracts/") and request.method in ("GET", "PUT"):
+            counted[f"{request.method} contract"] += 1
         else:
             counted[f"{request.method} {request.path}"] += 1
     return counted
 
 
-def test_a_first_push_costs_the_list_pages_and_two_writes_per_line_and_no_read_per_line(
+def test_a_first_push_costs_the_list_pages_and_per_line_two_writes_and_the_header_read_before_them(
     open_sink: Callable[..., AteraSink], big: AteraSandbox
 ) -> None:
     lines = every_line()
@@ -105,6 +106,8 @@ def test_a_first_push_costs_the_list_pages_and_two_writes_per_line_and_no_read_p
     assert kinds(big.requests) == {
         "GET /api/v3/customers": -(-customers // 50),
         "GET /api/v3/contracts": -(-contracts // 50),
+        # The contract read right before its PUT: the header sent back is the one Atera holds at the write.
+        "GET contract": len(lines),
         "PUT contract": len(lines),
         "PUT record": len(lines),
     }
@@ -128,7 +131,12 @@ def test_the_engine_s_snapshot_is_the_listing_the_pushes_use(
     listed = len(big.requests)
     for planned in lines:
         sink.push(planned)
-    assert {r.method for r in big.requests[listed:]} == {"PUT"}
+    # No list is read again: the only reads are each contract's header, just before its PUT.
+    assert kinds(big.requests[listed:]) == {
+        "GET contract": len(lines),
+        "PUT contract": len(lines),
+        "PUT record": len(lines),
+    }
 
 
 def test_a_new_period_with_the_same_quantity_reads_the_record_once_and_writes_only_the_record(
@@ -174,9 +182,9 @@ def test_a_run_that_spent_its_request_budget_defers_the_rest_before_sending_anyt
             sink.push(planned)
             pushed += 1
     sent = len(big.requests)
-    # Lists (2 customer pages, 3 contract pages), then two writes per line until the budget is reached: the line
-    # under way when it is reached ends, no line starts after it.
-    assert sent == 5 + 2 * pushed and 30 <= sent < 30 + 2
+    # Lists (2 customer pages, 3 contract pages), then per line the header read and two writes until the budget is
+    # reached: the line under way when it is reached ends, no line starts after it.
+    assert sent == 5 + 3 * pushed and 30 <= sent < 30 + 3
     with pytest.raises(PushDeferred):
         sink.push(lines[pushed])
     assert len(big.requests) == sent

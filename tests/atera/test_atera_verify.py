@@ -60,3 +60,22 @@ def test_what_atera_lacks_is_missing_with_what_to_set() -> None:
 def test_two_contracts_of_one_name_ask_for_the_id() -> None:
     held = resolve(ref(), CUSTOMERS, [*CONTRACTS, contract(13, 1, "server backup")])
     assert isinstance(held, Missing) and "(IDs 10, 13): set contract_id" in held.reason
+
+
+def test_a_contract_s_dates_are_read_with_their_offset_in_the_msp_zone() -> None:
+    # Midnight of 1 November and of 30 November in Berlin, as Atera may write them in UTC.
+    dated = contract(10, 1, "Server backup", StartDate="2026-10-31T23:00:00Z", EndDate="2026-11-29T23:00:00Z")
+    held = resolve(ref(), CUSTOMERS, [dated], zone="Europe/Berlin")
+    assert isinstance(held, HeldContract)
+    assert (str(held.start_date), str(held.end_date)) == ("2026-11-01", "2026-11-30")
+    naive = resolve(ref(), CUSTOMERS, CONTRACTS, zone="Pacific/Kiritimati")  # no offset: the day as written
+    assert isinstance(naive, HeldContract) and str(naive.end_date) == "2026-12-31"
+
+
+def test_a_contract_missing_beside_a_close_name_is_not_creatable_and_says_did_you_mean() -> None:
+    held = resolve(ref(name="Server backup per GB"), CUSTOMERS, CONTRACTS)
+    assert isinstance(held, Missing) and held.customer_found is False
+    assert "did you mean 'Server backup' (id 10)?" in held.reason
+    # A name far from every contract of the customer stays creatable.
+    far = resolve(ref(name="Workstation devices"), CUSTOMERS, CONTRACTS)
+    assert isinstance(far, Missing) and far.customer_found is True

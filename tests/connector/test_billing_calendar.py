@@ -13,7 +13,7 @@ from connector.errors import ParameterError
 from connector.usage import CustomerUsage
 from mappings.calendar import BillingCalendar, Mode
 from mappings.enums import BillingPeriod
-from mappings.lines import LineIdentity
+from mappings.lines import LineIdentity, Outcome
 from tests.connector.test_engine import World, settings
 
 M365_NOV = ("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users")
@@ -143,7 +143,11 @@ def test_a_past_period_not_yet_invoiced_runs_and_an_invoiced_one_is_only_compare
     w.altaro.usage["Contoso"] = {"altaro.billed_users": Decimal(20)}
     writes = w.sink.writes
     report = w.engine().run(period_key="2026-10")
-    assert w.sink.writes == writes and not [o for o in report.lines if o.identity.period_key == "2026-10"]
+    assert w.sink.writes == writes
+    # No run ever staged October: said per line (never "ok" with no line), and nothing is written for it.
+    october = [o for o in report.lines if o.identity.period_key == "2026-10"]
+    assert october and {o.outcome for o in october} == {Outcome.BLOCKED}
+    assert all("no line of 2026-10 was ever staged" in o.reason for o in october)
 
 
 @pytest.mark.parametrize(("how", "expected"), [("peak", Decimal(14)), ("last", Decimal(9)), ("average", Decimal(11))])

@@ -98,3 +98,16 @@ def test_a_refused_key_is_configuration_and_a_vendor_down_cannot_verify() -> Non
     assert Finding.failed("x", ConfigError("missing")).status is Status.INVALID
     assert online_status([down]) is Status.INCOMPLETE
     assert online_status([down, refused]) is Status.INVALID
+
+
+def test_what_would_be_created_is_listed_and_a_close_one_is_flagged() -> None:
+    new = line("Workstation backup (per PC)", atera={"rate_sku": "BFF-PC", "create_if_missing": True})
+    typo = line("Server backup per GB", atera={"rate_sku": "BFF-SERVER-GB", "create_if_missing": True})
+    found = by_check(resolve_names([mapping("Contoso Ltd", new, typo)], CUSTOMERS, CONTRACTS))
+    created = found["contract 'Contoso Ltd' / 'Workstation backup (per PC)'"]
+    assert created.status is Status.OK
+    assert created.note == "would be created at the first push (create_if_missing), on rate product BFF-PC"
+    held = found["contract 'Contoso Ltd' / 'Server backup per GB'"]
+    assert held.status is Status.INVALID
+    assert held.suggestion == "did you mean 'Server backup (per GB)' (id 101)?"
+    assert "create_if_missing" in (held.problem or "")

@@ -438,7 +438,7 @@ def test_the_report_keeps_its_json_shape() -> None:
     data = world.engine().run().to_data()
     assert list(data) == [
         *("run_id", "started_at", "dry_run", "finished_at", "sources", "lines", "unmapped", "problems"),
-        *("abandoned", "status", "totals", "amount_pushed"),
+        *("abandoned", "strays", "status", "totals", "amount_pushed"),
     ]
     assert list(data["totals"]) == [
         "unchanged",
@@ -469,6 +469,7 @@ def test_the_report_keeps_its_json_shape() -> None:
         "amount": None,
         "reason": "axcient failed: axcient: HTTP 503 after 5 attempts",
         "psa_ref": None,
+        "psa_quantity": None,
     }
     assert data["amount_pushed"] == Decimal("58.25") and data["totals"]["pushed"] == 2
 

@@ -3,7 +3,7 @@ correction is recorded once: reported by the run that finds it, listed from the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from connector import corrections, operations
-from connector.errors import VendorError
+from connector.deferral import InvoicesCutShort
+from connector.errors import Status, VendorError
 from connector.usage import CustomerUsage, InvoicingSink
 from mappings.calendar import BillingCalendar, Mode
 from mappings.enums import BillingPeriod
@@ -22,6 +23,7 @@ from tests.connector.test_engine import FakeSink, World, settings
 
 NOVEMBER = date(2026, 11, 1)
 M365_NOV = LineIdentity("Contoso Ltd", "M365 backup", "2026-11", "altaro.billed_users")
+CONTRACTS = [("Contoso Ltd", "M365 backup"), ("Contoso Ltd", "Server backup"), ("Fabrikam Inc", "M365 backup")]
 
 
 class InvoicingFakeSink(FakeSink):
@@ -33,13 +35,28 @@ class InvoicingFakeSink(FakeSink):
         super().__init__()
         self.invoices: dict[tuple[str, str], set[date]] = {}
         self.reads: list[tuple[date, date]] = []
+        self.wanted: list[dict[tuple[str, str], set[date]]] = []
         self.down = False
+        # Reads stopped by the request budget find only these contracts' invoices.
+        self.cut_short: set[tuple[str, str]] | None = None
 
-    def invoiced_periods(self, refs: Sequence[ContractRef], first: date, last: date) -> dict[ContractRef, set[date]]:
+    def invoiced_periods(
+        self, wanted: Mapping[ContractRef, Collection[date]], first: date, last: date
+    ) -> dict[ContractRef, set[date]]:
         self.reads.append((first, last))
+        self.wanted.append({(ref.psa_customer, ref.contract): set(days) for ref, days in wanted.items()})
         if self.down:
             raise VendorError("fake", "HTTP 503 after 5 attempts")
-        return {ref: self.invoices.get((ref.psa_customer, ref.contract), set()) for ref in refs}
+        found = {ref: self.invoices.get((ref.psa_customer, ref.contract), set()) for ref in wanted}
+        if self.cut_short is not None:
+            partial = {
+                ref: days if (ref.psa_customer, ref.contract) in self.cut_short else set()
+                for ref, days in found.items()
+            }
+            raise InvoicesCutShort(
+                "the fake PSA: read stopped at 5 requests, half of what requests_per_run left", partial
+            )
+        return found
 
 
 def world(**billing: Any) -> tuple[World, InvoicingFakeSink]:
@@ -90,6 +107,8 @@ def test_a_period_stays_open_until_its_invoice_shows_then_each_contract_moves_on
         assert all(keys == {"2026-11"} for keys in periods(report).values())
     assert w.sink.held[tuple(M365_NOV)] == Decimal(15)
     assert len(sink.reads) == 2 and sink.reads[-1] == (NOVEMBER, date(2026, 12, 3))  # one read per run
+    # Each contract waits on November's invoice, and only that is asked about.
+    assert sink.wanted[-1] == {ref: {NOVEMBER} for ref in CONTRACTS}
 
     # Atera generated November's invoice of Contoso's M365 contract on the 3rd: that contract, alone, moves on.
     sink.invoices[("Contoso Ltd", "M365 backup")] = {NOVEMBER}
@@ -120,6 +139,27 @@ def test_invoices_that_cannot_be_read_leave_the_period_open_and_the_run_incomple
     assert periods(report)[("Contoso Ltd", "M365 backup")] == {"2026-11"}
     assert report.status == "incomplete"
     assert any("invoices" in problem and "invoice_day (10)" in problem for problem in report.problems)
+
+
+def test_a_read_the_request_budget_cut_short_keeps_what_it_found_and_says_so() -> None:
+    w, sink = world()
+    november(w)
+    sink.invoices = {key: {NOVEMBER} for key in CONTRACTS}
+    sink.cut_short = {("Contoso Ltd", "M365 backup")}  # the others' invoices were on pages not read
+    report = at(w, datetime(2026, 12, 3, 12, tzinfo=UTC))
+    assert periods(report)[("Contoso Ltd", "M365 backup")] == {"2026-12"}  # its invoice was read: it moves on
+    assert periods(report)[("Fabrikam Inc", "M365 backup")] == {"2026-11"}  # not seen: it keeps November
+    (problem,) = report.problems
+    assert "read only in part" in problem and "requests_per_run" in problem and "invoice_day (10)" in problem
+    assert report.status is Status.INCOMPLETE
+
+
+def test_a_period_asked_for_is_what_each_contract_waits_on() -> None:
+    w, sink = world()
+    november(w)
+    w.now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    w.engine().run(period_key="2026-11")
+    assert sink.wanted[-1] == {ref: {NOVEMBER} for ref in CONTRACTS}
 
 
 def test_a_pending_line_of_an_invoiced_period_is_a_correction_recorded_once_and_never_pushed() -> None:

@@ -1,4 +1,4 @@
-"""The paging loop and its schemes: counted pages that must add up, linked pages, and the page limit."""
+"""The paging loop and its schemes: counted pages that must add up, linked pages that must too, and the page limit."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ class Counted:
 @dataclass(frozen=True)
 class Linked:
     items: list[int] | None
-    totalPages: int
+    totalPages: int | None
     nextLink: str | None
+    page: int | None = None
+    totalItemCount: int | None = None
 
 
 def rows(n: int) -> list[dict[str, Any]]:
@@ -100,7 +102,8 @@ def linked_server(pages: list[Linked]) -> tuple[list[dict[str, Any]], Callable[[
 
     def fetch(params: dict[str, Any]) -> Linked:
         asked.append(params)
-        return pages[params["page"] - 1]
+        number: int = params["page"]
+        return pages[number - 1]
 
     return asked, fetch
 
@@ -133,3 +136,79 @@ def test_paging_is_lazy_and_yields_items_page_by_page() -> None:
     items: Iterator[int] = paginate(fetch, linked())
     assert asked == []
     assert next(items) == 1 and len(asked) == 1
+
+
+CHANGED = "the listing is inconsistent: "
+
+
+def verified() -> LinkedPaging[int]:
+    return LinkedPaging(2, "acme: GET /things", "thing", str)
+
+
+@pytest.mark.parametrize(
+    ("pages", "message"),
+    [
+        (
+            [Linked([1, 2], 2, "p2", 1, 4), Linked([4], 2, None, 2, 3)],
+            r"the listing is inconsistent: page 1 counted 4 things in 2 pages, page 2 counts 3 in 2 pages",
+        ),
+        (
+            [Linked([1, 2], 2, "p2", 1, 4), Linked([3, 4], 3, "p3", 2, 4)],
+            CHANGED,
+        ),
+        ([Linked([1, 2], 3, "p2", 1, 6), Linked([3, 4], 3, None, 2, 6)], f"{CHANGED}4 things received but .* 6"),
+        ([Linked([1, 2], 3, "p2", 1, 6), Linked(None, 3, "p3", 2, 6)], f"{CHANGED}2 things received but .* 6"),
+        ([Linked([1, 2, 3], 1, None, 1, 2)], f"{CHANGED}3 things received but the server counts 2"),
+        ([Linked([1, 2], 2, "p2", 1, 4), Linked([2, 3], 2, None, 2, 4)], f"{CHANGED}thing 2 listed twice"),
+        ([Linked([1, 2], 2, "p2", 1, 4), Linked([3, 4], 2, None, 1, 4)], "asked for page 2, the server sent page 1"),
+        ([Linked([1, 2], 2, "p2", 1, 4), Linked([1, 2], 2, None, 2, 4)], "page 2 is page 1 again"),
+    ],
+    ids=[
+        "count changed",
+        "pages changed",
+        "ended short",
+        "empty page short",
+        "more than counted",
+        "repeated id",
+        "wrong page",
+        "same page",
+    ],
+)
+def test_linked_paging_refuses_a_list_that_does_not_add_up(pages: list[Linked], message: str) -> None:
+    _, fetch = linked_server(pages)
+    with pytest.raises(DataError, match=f"acme: GET /things: {message}"):
+        list(paginate(fetch, verified()))
+
+
+def test_a_linked_list_that_adds_up_is_read_whole() -> None:
+    pages = [Linked([1, 2], 3, "p2", 1, 5), Linked([3, 4], 3, "p3", 2, 5), Linked([5], 3, "", 3, 5)]
+    asked, fetch = linked_server(pages)
+    assert list(paginate(fetch, verified())) == [1, 2, 3, 4, 5]
+    assert len(asked) == 3
+
+
+@pytest.mark.parametrize("echo", [True, False], ids=["echoes the page asked", "says page 1"])
+def test_a_server_that_ignores_the_page_number_is_caught_at_page_2(echo: bool) -> None:
+    asked: list[dict[str, Any]] = []
+
+    def fetch(params: dict[str, Any]) -> Linked:
+        asked.append(params)
+        # Page 1 whatever is asked, and a count that would take a million pages to reach.
+        return Linked([1, 2], 10**6, "next", params["page"] if echo else 1, 2 * 10**6)
+
+    with pytest.raises(DataError, match=r"acme: GET /things: .*page"):
+        list(paginate(fetch, verified()))
+    assert len(asked) == 2
+
+
+def test_the_first_page_s_count_bounds_the_pages_read() -> None:
+    asked: list[dict[str, Any]] = []
+
+    def fetch(params: dict[str, Any]) -> Linked:
+        # No totalPages, a count of 4, and a next link for ever: the list ends at page 2 (4 things, 2 a page).
+        asked.append(params)
+        number = params["page"]
+        return Linked([2 * number - 1, 2 * number], None, "next", number, 4)
+
+    assert list(paginate(fetch, verified())) == [1, 2, 3, 4]
+    assert len(asked) == 2

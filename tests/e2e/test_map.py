@@ -204,8 +204,13 @@ def test_outside_a_terminal_suggestions_wait_for_accept(
     written = tmp_path / "mappings.toml"
     cli(capsys, "map", "--config", str(bare_config), "--write", str(written))
     assert "Northwnd" not in written.read_text()
-    cli(capsys, "map", "--config", str(bare_config), "--write", str(written), "--accept", "suggested")
-    assert "Northwnd" in written.read_text()
+    accepted = tmp_path / "accepted.toml"
+    cli(capsys, "map", "--config", str(bare_config), "--write", str(accepted), "--accept", "suggested")
+    assert "Northwnd" in accepted.read_text()
+    # Into the first file, the suggestion's PSA customer has its block already: added by hand, never a second block.
+    _, _, err = cli(capsys, "map", "--config", str(bare_config), "--write", str(written), "--accept", "suggested")
+    assert "matches 'Northwind Traders', which a [[customers]] block in" in err
+    assert "Northwnd" not in written.read_text()
 
 
 def test_a_rename_is_told_once(

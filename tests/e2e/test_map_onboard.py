@@ -3,15 +3,24 @@
 
 from __future__ import annotations
 
+import subprocess
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from connector.cli import main
 from connector.demo import Sandboxes, write_config
 from connector.store import Store
-from providers.sandbox import Fault
+from providers.sandbox import Fault, SandboxRequest, SandboxResponse
+from tests.clock import frozen_python
+from tests.conftest import WallClock
 from tests.e2e.conftest import cli, sync
+
+REPO = Path(__file__).resolve().parents[2]
 
 TEMPLATES = """
 [[mapping.templates.altaro]]
@@ -252,3 +261,168 @@ def test_a_contract_name_pattern_names_each_new_customer_s_own_contract(
 def test_yes_without_create_customers_is_refused(capsys: pytest.CaptureFixture[str], config: Path) -> None:
     code, _, err = cli(capsys, "map", "-c", str(config), "--yes")
     assert code == 2 and "--create-customers" in err
+
+
+def test_on_7_december_in_arrears_a_new_contract_starts_in_december_as_the_sync_bills_it(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, tmp_path: Path, wall_clock: WallClock
+) -> None:
+    """November waits for its invoice until the 10th; a customer onboarded on the 7th has no November to bill, so
+    its contracts start on 1 December (a November invoicing run would read them otherwise) and the sync bills
+    December on them."""
+    assert wall_clock.coordinates is not None
+    wall_clock.coordinates.move_to(datetime(2026, 12, 7, 10, tzinfo=UTC))
+    args = ("map", "-c", str(config), "--create-customers", "--customer", "Tailspin Toys")
+    code, shown, err = cli(capsys, *args, "--dry-run", "--format", "json")
+    assert code == 0, err
+    [plan] = shown["onboarding"]["plans"]
+    details = {s["detail"] for s in plan["create"] if s["kind"] == "contract"}
+    assert details and all(d.endswith("first period 2026-12, from 2026-12-01") for d in details), details
+    written = tmp_path / "mappings.toml"
+    code, _, err = cli(capsys, *args, "--yes", "--write", str(written))
+    assert code == 0, err
+    atera = sandboxes["atera"]
+    [tailspin] = [c["CustomerID"] for c in atera.customers.values() if c["CustomerName"] == "Tailspin Toys"]
+    starts = {c["StartDate"] for c in atera.contracts.values() if c["CustomerID"] == tailspin}
+    assert starts == {"2026-12-01T00:00:00"}
+    config.write_text(config.read_text() + '\n[mappings]\nfile = "mappings.toml"\n')
+    _, report, err = sync(capsys, config, "--dry-run")
+    periods = {r["period_key"] for r in report["lines"] if r["psa_customer"] == "Tailspin Toys"}
+    assert periods == {"2026-12"}, err
+
+
+def test_writing_into_the_included_mapping_file_keeps_every_block_and_says_it_is_included(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, tmp_path: Path
+) -> None:
+    written = tmp_path / "mappings.toml"
+    code, _, err = cli(capsys, "map", "-c", str(config), "--write", str(written))
+    assert code == 0, err
+    config.write_text(config.read_text() + '\n[mappings]\nfile = "mappings.toml"\n')
+    before = written.read_text() + "# a note of the MSP's own\n"
+    written.write_text(before)
+    args = ("--create-customers", "--customer", "Tailspin Toys", "--yes", "--write", str(written))
+    code, out, err = cli(capsys, "map", "-c", str(config), *args)
+    assert code == 0, err
+    text = written.read_text()
+    assert text.startswith(before)  # every block as it was, comments and all
+    assert text.count("[[customers]]") == 4 and 'psa_customer = "Tailspin Toys"' in text
+    backup = tmp_path / "mappings.toml.bak"
+    assert backup.read_text() == before and str(backup) in out
+    assert "already includes it" in out and "[mappings]" not in out
+    assert sorted(p.name for p in tmp_path.glob(".mappings.toml*")) == []  # written through a renamed temporary file
+    code, summary, err = cli(capsys, "check", "-c", str(config), "--json")
+    assert code == 0, err
+    assert summary["customers"] == 4
+
+
+def test_writing_into_an_existing_mapping_file_adds_only_what_it_lacks(
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
+    written = tmp_path / "mappings.toml"
+    by_hand = (
+        '# Contoso is billed by hand for now\n[[customers]]\npsa_customer = "Contoso Ltd"\n'
+        'altaro = { customer = "Contoso Ltd" }\naxcient = { customer = "Contoso" }\n'
+    )
+    written.write_text(by_hand)
+    code, out, err = cli(capsys, "map", "-c", str(config), "--write", str(written))
+    assert code == 0, err
+    text = written.read_text()
+    assert text.startswith(by_hand) and text.count('psa_customer = "Contoso Ltd"') == 1
+    assert 'psa_customer = "Fabrikam Inc"' in text and 'psa_customer = "Northwind Traders"' in text
+    assert "wrote 2 mapping(s)" in out
+    config.write_text(config.read_text() + '\n[mappings]\nfile = "mappings.toml"\n')
+    code, summary, err = cli(capsys, "check", "-c", str(config), "--json")
+    assert code == 0, err
+    assert summary["customers"] == 3
+    # Nothing left to add: the file is not touched again.
+    (tmp_path / "mappings.toml.bak").unlink()
+    code, out, err = cli(capsys, "map", "-c", str(config), "--write", str(written))
+    assert code == 0, err
+    assert written.read_text() == text and not (tmp_path / "mappings.toml.bak").exists()
+    assert "nothing new to write" in out
+
+
+@pytest.mark.parametrize("content", ["not = [valid toml\n", '[atera]\nurl = "https://example.invalid"\n'])
+def test_a_file_that_is_no_mapping_file_is_replaced_only_with_force(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, tmp_path: Path, content: str
+) -> None:
+    target = tmp_path / "other.toml"
+    target.write_text(content)
+    args = ("map", "-c", str(config), "--create-customers", "--yes", "--write", str(target))
+    code, _, err = cli(capsys, *args)
+    assert code == 2
+    assert "--force" in err and str(target) in err
+    assert target.read_text() == content
+    assert sandboxes["atera"].writes() == []  # refused before anything was created
+    code, out, err = cli(capsys, *args, "--force")
+    assert code == 0, err
+    assert 'psa_customer = "Tailspin Toys"' in target.read_text()
+    assert (tmp_path / "other.toml.bak").read_text() == content and "other.toml.bak" in out
+
+
+def tailspin_contracts(sandboxes: Sandboxes) -> list[str]:
+    """The contracts of every Atera customer named Tailspin Toys: there must be one such customer."""
+    atera = sandboxes["atera"]
+    [tailspin] = [c["CustomerID"] for c in atera.customers.values() if c["CustomerName"] == "Tailspin Toys"]
+    return sorted(c["ContractName"] for c in atera.contracts.values() if c["CustomerID"] == tailspin)
+
+
+def test_a_second_onboarding_while_the_first_holds_the_store_creates_nothing(
+    config: Path, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    atera = sandboxes["atera"]
+    serve: Callable[[SandboxRequest], SandboxResponse] = atera.handle
+    inside, leave = threading.Event(), threading.Event()
+
+    def first_contract_waits(request: SandboxRequest) -> SandboxResponse:
+        # The first run stops inside its first contract create, its customer made, until the second has run.
+        if request.method == "POST" and request.path.endswith("/contracts") and not inside.is_set():
+            inside.set()
+            leave.wait(30)
+        return serve(request)
+
+    monkeypatch.setattr(atera, "handle", first_contract_waits)
+    args = ["map", "-c", str(config), "--create-customers", "--customer", "Tailspin Toys", "--yes"]
+    codes: list[int] = []
+    first = threading.Thread(target=lambda: codes.append(main(args)))
+    first.start()
+    try:
+        assert inside.wait(30)
+        second = subprocess.run(
+            frozen_python("-m", "connector.cli", *args), capture_output=True, text=True, timeout=60, cwd=REPO
+        )
+    finally:
+        leave.set()
+        first.join(30)
+    assert second.returncode == 4, second.stderr
+    assert "onboarding (connector map --create-customers) is already running" in second.stderr
+    assert codes == [0]
+    assert tailspin_contracts(sandboxes) == ["Backup devices", "Online backup (per GB)"]
+
+
+def test_a_customer_onboarded_by_another_run_since_the_plan_is_found_not_made_again(
+    capsys: pytest.CaptureFixture[str],
+    config: Path,
+    sandboxes: Sandboxes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    args = ["map", "-c", str(config), "--create-customers", "--customer", "Tailspin Toys"]
+    others: list[subprocess.CompletedProcess[str]] = []
+
+    def another_run_meanwhile(text: str, **_: object) -> bool:
+        # While this run waits for its answer (holding nothing), another one onboards the same customer.
+        command = frozen_python("-m", "connector.cli", *args, "--yes")
+        others.append(subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO))
+        return True
+
+    monkeypatch.setattr("connector.cli.map_onboard._in_terminal", lambda: True)
+    monkeypatch.setattr("typer.confirm", another_run_meanwhile)
+    written = tmp_path / "mappings.toml"
+    code, out, err = cli(capsys, *args, "--write", str(written))
+    [other] = others
+    assert other.returncode == 0, other.stderr
+    assert code == 0, err
+    assert tailspin_contracts(sandboxes) == ["Backup devices", "Online backup (per GB)"]
+    assert "Tailspin Toys: found in the PSA since the plan was shown" in err
+    assert "Created (recorded in the audit log)" not in out
+    assert 'psa_customer = "Tailspin Toys"' in written.read_text()

@@ -83,6 +83,31 @@ def test_november_usage_that_rises_after_its_invoice_is_a_correction_not_a_push(
     assert {key for key, outcome in outcomes(report) if outcome == "pushed"} == {"2026-12"}
 
 
+def test_in_berlin_an_invoice_atera_dates_in_utc_is_november_s_and_a_later_rise_is_a_correction(
+    tmp_path: Path, sandboxes: Sandboxes
+) -> None:
+    # Issue 20, row 5: Atera wrote November's period as 2026-10-31T23:00:00Z (1 November in Berlin); read as
+    # 31 October, November stayed open, the rise was pushed after November was invoiced and never invoiced.
+    config = write_config(tmp_path, sandboxes)
+    config.write_text(config.read_text() + '\n[billing]\ntimezone = "Europe/Berlin"\ninvoice_day = 10\n')
+    for day in range(1, 31):
+        run_at(config, sandboxes, datetime(2026, 11, day, 12, tzinfo=UTC))
+    atera = sandboxes["atera"]
+    atera.account.timezone = "Europe/Berlin"
+    (invoice, *_) = atera.invoice_retainers(date(2026, 11, 1), date(2026, 11, 30), date(2026, 12, 1), utc=True)
+    assert invoice["PeriodStartDate"] == "2026-10-31T23:00:00Z"
+    contoso = demo_report("2026-11").splitlines()[1]
+    late_user = contoso.replace("Ada Moss", "Late Lee")
+    december = demo_report("2026-12")
+    sandboxes["altaro"].set_report(december + "\r\n".join([*demo_report("2026-11").splitlines()[1:], late_user, ""]))
+    writes = sandboxes.psa_writes()
+    report = run_at(config, sandboxes, datetime(2026, 12, 1, 12, tzinfo=UTC))
+    corrections = [line for line in report.lines if line.outcome == "correction"]
+    assert [line.identity.period_key for line in corrections] == [NOVEMBER], outcomes(report)
+    assert {key for key, outcome in outcomes(report) if outcome == "pushed"} == {"2026-12"}
+    assert sandboxes.psa_writes() > writes
+
+
 @pytest.mark.parametrize(
     ("zone", "poll_hour", "before", "after"),
     [

@@ -110,18 +110,19 @@ def test_a_failed_push_waits_in_review_is_retried_and_can_be_discarded(
     capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
 ) -> None:
     # A contract to create whose rate product exists at another price: verified as creatable, refused at the push.
+    # (On a rate product none of Fabrikam's contracts bills: one beside such a contract is never created at all.)
     text = config.read_text().replace(
         'atera = { rate_sku = "BFF-PC-GB", create_if_missing = true }\n',
         'atera = { rate_sku = "BFF-PC-GB", create_if_missing = true }\n\n[[customers.lines]]\n'
         'metric = "axcient.pc_devices"\ncontract = "No such contract"\nrate = "4.00"\n'
-        'atera = { rate_sku = "BFF-PC-GB", create_if_missing = true }\n',
+        'atera = { rate_sku = "BFF-SERVER-GB", create_if_missing = true }\n',
     )
     config.write_text(text)
     code, first, _ = sync(capsys, config)
     assert code == 2 and outcomes(first)[("Fabrikam Inc", "axcient.pc_devices")] == "failed"  # configuration to fix
     code, waiting, _ = cli(capsys, "review", "--config", str(config), "--format", "json")
     (failed,) = waiting
-    assert failed["status"] == "failed" and "BFF-PC-GB" in failed["reason"]
+    assert failed["status"] == "failed" and "BFF-SERVER-GB" in failed["reason"]
 
     code, second, _ = sync(capsys, config)
     assert code == 2 and outcomes(second)[("Fabrikam Inc", "axcient.pc_devices")] == "failed"
