@@ -65,7 +65,10 @@ def retain(settings: Settings, store: Store, now: datetime) -> None:
     if keep is None:
         return
     calendar = settings.billing.calendar()
-    kinds = {line.billing_period for customer in settings.customers for line in customer.lines}
+    # Every line a run may bill: explicit ones and those `auto_match` templates give, each with its own period kind.
+    explicit = {line.billing_period for customer in settings.customers for line in customer.lines}
+    templated = {line.billing_period for lines in settings.mapping.templates.values() for line in lines}
+    kinds = explicit | templated
     first = first_day_kept(calendar, kinds, keep, waiting_periods(store.database), now)
     if first is None:
         log.debug("store: nothing pruned: no mapped line, or one billed on demand, leaves no period known closed")

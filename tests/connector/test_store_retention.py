@@ -145,3 +145,15 @@ def test_retention_follows_the_setting_and_is_off_unless_set() -> None:
     store.outbox.mark_pushed(line("2026-06").identity, "contract:6", now=NOW)
     retain(settings(keep_periods=2), store, NOW)
     assert store.observations.query("altaro")[0].period_key == "2026-10"
+
+
+def test_a_template_s_billing_period_keeps_what_its_open_period_needs() -> None:
+    """An `auto_match` template billing by quarter: its open quarter's observations stay, though every explicit line
+    bills by month (retention used to look at the explicit lines' periods only)."""
+    data = settings(keep_periods=1).model_dump(mode="json", exclude_defaults=True)
+    quarterly = {"metric": "altaro.billed_users", "contract": "Backup", "rate": "1", "billing_period": "Quarterly"}
+    data["mapping"] = {"templates": {"altaro": [quarterly]}}
+    store = Store.open(":memory:")
+    observe(store, "2026-10", datetime(2026, 10, 2, tzinfo=UTC))  # early in Q4, the open quarter on 15 December
+    retain(settings_from_data(data), store, NOW)
+    assert [o.period_key for o in store.observations.query("altaro")] == ["2026-10"]
