@@ -18,7 +18,7 @@ from connector.errors import ConnectorError, Status, exit_code_for
 from connector.invoiced import line_period, read_invoiced, requested_period_of
 from connector.matching import did_you_mean
 from connector.observe import observe
-from connector.psa_truth import contract_rate, contract_ref, judge, named, read_psa, unverified
+from connector.psa_truth import contract_rate, contract_ref, created_empty, judge, named, read_psa, unverified
 from connector.push import push_pending
 from connector.renames import tell_renames
 from connector.report import RunReport, SourceOutcome
@@ -304,9 +304,11 @@ class SyncEngine:
         # Days of an ended period never observed may have held more usage: a person decides, whatever the review says.
         partial = coverage_hold(line, existing)
         in_psa = held.quantity if isinstance(held, HeldContract) else None
-        # Never pushed by the connector: what the PSA bills now (typed by hand before it) is what the push changes.
-        # A contract at 0 bills nothing yet (onboarding and create_if_missing create them so): no figure to compare.
-        found = (psa, in_psa) if previous is None and in_psa else None
+        # Never pushed by the connector: what the PSA bills now (typed by hand before it, 0 included) is what the push
+        # changes. Only the 0 of a contract the connector itself created (onboarding does so) is no one's figure.
+        found = None
+        if previous is None and isinstance(held, HeldContract) and in_psa is not None:
+            found = None if created_empty(self.store, line.psa_customer, held) else (psa, in_psa)
         reason = edited or partial or self._review(line, existing, previous, found)
         if dry_run:
             # What staging would decide, by the very rule staging uses, with nothing written.

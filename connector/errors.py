@@ -91,6 +91,7 @@ EXIT_CODES: dict[type[BaseException] | Status, int] = {
     DataError: 3,
     StoreBusyError: 4,
     StoreError: 4,
+    MemoryError: 1,  # a limit to raise, not a bug: the message says which
     Status.HELD: 5,
     ReviewRequiredError: 5,
     BaseException: 70,  # unexpected: a bug (EX_SOFTWARE)

@@ -12,8 +12,9 @@ from pathlib import Path
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def write_private(path: Path, data: str | bytes) -> None:
-    """Replace `path` with `data` (text as UTF-8, line endings as given), readable by its owner only.
+def write_private(path: Path, data: str | bytes, mode: int | None = None) -> None:
+    """Replace `path` with `data` (text as UTF-8, line endings as given), readable by its owner only (or `mode`:
+    a file the user edits, such as a mapping file, keeps the mode it had).
 
     The data goes to a new file beside `path`, created 0600 whatever the umask, and is renamed onto `path` once it is
     on disk: a reader sees the old file or the whole new one, never half of it, and a symbolic link at `path` is
@@ -27,6 +28,8 @@ def write_private(path: Path, data: str | bytes) -> None:
             file.write(body)
             file.flush()
             os.fsync(file.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

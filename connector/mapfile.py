@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
+import stat
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from connector.errors import ConfigError
+from connector.files import write_private
 from connector.mapper import MapItem, PsaRef
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.templates import MappingSettings
@@ -161,26 +162,15 @@ def backup_path(path: Path) -> Path:
 
 
 def write(path: Path, text: str) -> Path | None:
-    """Replace `path` with `text` through a temporary file renamed over it, keeping the file's mode; an existing file
-    is first copied to `FILE.bak` (returned, else None)."""
+    """Replace `path` with `text` (`files.write_private`: whole or not at all, never through a link), keeping the
+    file's mode; an existing file is first copied to `FILE.bak` (returned, else None)."""
     backup = None
+    mode = None
     if path.exists():
         backup = backup_path(path)
         shutil.copy2(path, backup)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.unlink(missing_ok=True)  # left by a run of this same pid that died: ours to replace
-        with open(temporary, "x", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        if backup is not None:
-            shutil.copymode(backup, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+        mode = stat.S_IMODE(backup.stat().st_mode)
+    write_private(path, text, mode)
     return backup
 
 

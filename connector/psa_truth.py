@@ -107,6 +107,14 @@ def contract_rate(held: Held | None) -> Decimal | None:
     return held.rate if isinstance(held, HeldContract) else None
 
 
+def created_empty(store: Store, customer: str, held: HeldContract) -> bool:
+    """The connector created this contract at 0 (onboarding does, with the audit's `psa_ref`): a 0 nobody billed."""
+    if held.quantity != 0:
+        return False
+    created = (e for e in store.runs.audit_events(customer) if e["event"].endswith(".contract_created"))
+    return any(event["details"].get("psa_ref") == held.ref for event in created)
+
+
 def check_line(
     held: Held,
     line: Line,

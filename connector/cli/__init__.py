@@ -197,6 +197,16 @@ def run(application: typer.Typer, argv: list[str] | None = None) -> int:
         if show is not None:
             show()
         return exit_code_for(ParameterError)
+    except MemoryError as error:
+        # No bug but a limit: say what to change. The traceback goes first, and with it every frame that held memory.
+        error.__traceback__ = None
+        command = " ".join(a for a in args[:1] if not a.startswith("-"))
+        stderr.print(
+            f"error: memory ran out running `connector {command}`: raise the memory limit it runs under (ulimit -v, "
+            "the container's limit, systemd's MemoryMax) or free memory, then run it again",
+            markup=False,
+        )
+        return exit_code_for(error)
     except Exception as error:  # the one place every failure becomes a message
         if "--verbose" in args or "-v" in args:
             stderr.print(redact("".join(traceback.format_exception(error))), markup=False)

@@ -25,6 +25,7 @@ from providers.atera.models import (
     same_number,
 )
 from providers.atera.settings import AteraSettings
+from providers.atera.verify import psa_ref
 from providers.onboarding import ContractWanted, Created, CustomerPlan, NewCustomer, Step, Told
 from providers.spec import BuildContext
 
@@ -234,7 +235,14 @@ class AteraOnboarder:
         contract_id = self.client.create_contract(request)
         told(
             "atera.contract_created",
-            {"contract_id": contract_id, "customer_id": customer_id, "name": wanted.name, "rate_id": rate_id},
+            {
+                "contract_id": contract_id,
+                "customer_id": customer_id,
+                "name": wanted.name,
+                "rate_id": rate_id,
+                # The engine knows by it that this contract's 0 is the connector's, not a figure anyone billed.
+                "psa_ref": psa_ref(contract_id),
+            },
         )
         return contract_id
 

@@ -30,7 +30,7 @@ from providers.atera.models import (
     wire_problem,
 )
 from providers.atera.record import is_later, parse_record, record_text
-from providers.atera.verify import PSA, creation_held, resolve
+from providers.atera.verify import PSA, creation_held, psa_ref, resolve
 from providers.atera.verify import held as held_contract
 
 __all__ = ["AteraPushResult", "AteraSink", "PushResult"]
@@ -45,10 +45,6 @@ class AteraPushResult(PushResult):
     """The engine's PushResult plus the Atera contract that holds the line."""
 
     contract_id: int = 0
-
-
-def psa_ref(contract_id: int) -> str:
-    return f"contract/{contract_id}"
 
 
 def _day(value: date | None) -> datetime | None:
@@ -401,7 +397,12 @@ class AteraSink:
             ),
         )
         contract_id = self.client.create_contract(request)
-        _tell(events, "atera.contract_created", line, {"contract_id": contract_id, "rate_id": rate_id})
+        _tell(
+            events,
+            "atera.contract_created",
+            line,
+            {"contract_id": contract_id, "rate_id": rate_id, "psa_ref": psa_ref(contract_id)},
+        )
         # Into the run's listing as Atera now holds it, so a later line of the run finds it without a read.
         self._contract_list()[contract_id] = ContractDto(
             CustomerID=customer_id,

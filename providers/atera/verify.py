@@ -17,6 +17,11 @@ PSA = "Atera"
 CLOSE_NAME = 85
 
 
+def psa_ref(contract_id: int) -> str:
+    """How the engine, the outbox and the audit name an Atera contract."""
+    return f"contract/{contract_id}"
+
+
 def held(contract: ContractDto, customer_id: int | None, zone: str = "UTC") -> HeldContract:
     """A contract as the comparison sees it; `customer_id` is the mapped customer's (None: not known). Its dates are
     days of `zone`, the MSP's billing zone, as the periods they are compared with."""
@@ -25,7 +30,7 @@ def held(contract: ContractDto, customer_id: int | None, zone: str = "UTC") -> H
     rate = retainer.Rate.Amount if retainer is not None and retainer.Rate is not None else None
     quantity = retainer.Quantity if retainer is not None else None
     return HeldContract(
-        ref=f"contract/{contract.ContractID}",
+        ref=psa_ref(contract.ContractID),
         name=contract.ContractName or "",
         customer=contract.CustomerName or str(contract.CustomerID),
         customer_matches=customer_id is None or contract.CustomerID == customer_id,

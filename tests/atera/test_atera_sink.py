@@ -384,7 +384,10 @@ def test_what_a_push_creates_is_told_to_the_caller_in_order(sink: AteraSink, san
     (rate,) = [r for r in sandbox.rates["products"].values() if r.get("SKU") == "BFF-PC-DEVICE"]
     assert told == [
         ("atera.rate_created", {"rate_id": rate["RateID"], "sku": "BFF-PC-DEVICE", "amount": "4.25"}),
-        ("atera.contract_created", {"contract_id": result.contract_id, "rate_id": rate["RateID"]}),
+        (
+            "atera.contract_created",
+            {"contract_id": result.contract_id, "rate_id": rate["RateID"], "psa_ref": result.psa_ref},
+        ),
     ]
     told.clear()
     sink.push(new_line(), lambda event, details: told.append((event, details)))

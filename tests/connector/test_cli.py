@@ -92,3 +92,25 @@ def test_a_dry_run_with_vendors_disabled_blocks_every_line_and_says_which_sectio
     assert "[altaro] is not enabled in the configuration" in done.stdout
     assert "[axcient] is not enabled in the configuration" in done.stdout
     assert "INCOMPLETE" in done.stdout
+
+
+def test_memory_running_out_in_any_command_exits_1_and_says_what_to_raise(capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    from connector.cli import run as run_command_line
+
+    application = typer.Typer()
+
+    @application.command()
+    def export() -> None:
+        raise MemoryError
+
+    @application.command()
+    def other() -> None:
+        pass
+
+    code = run_command_line(application, ["export"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "memory ran out running `connector export`" in err and "unexpected" not in err
+    assert "raise the memory limit" in err

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from connector.files import open_private_append, write_private
+from connector.mapfile import write as write_mapping_file
 
 
 def _mode(path: Path) -> int:
@@ -73,3 +74,16 @@ def test_appending_never_follows_a_symbolic_link(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         open_private_append(dangling)
     assert target.read_text(encoding="utf-8") == "root\n" and not (tmp_path / "nowhere").exists()
+
+
+def test_a_mapping_file_written_over_keeps_its_mode_a_backup_and_its_link_target(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.toml"
+    shared.write_text("# the team's file\n", encoding="utf-8")
+    shared.chmod(0o640)
+    link = tmp_path / "mappings.toml"
+    link.symlink_to(shared)
+    backup = write_mapping_file(link, "# merged\n")
+    assert backup == tmp_path / "mappings.toml.bak" and backup.read_text(encoding="utf-8") == "# the team's file\n"
+    assert not link.is_symlink() and link.read_text(encoding="utf-8") == "# merged\n" and _mode(link) == 0o640
+    assert shared.read_text(encoding="utf-8") == "# the team's file\n"  # never written through the link
+    assert write_mapping_file(tmp_path / "new.toml", "# new\n") is None and _mode(tmp_path / "new.toml") == 0o600

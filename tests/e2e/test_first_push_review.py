@@ -63,3 +63,18 @@ def test_a_small_difference_from_what_atera_holds_is_pushed_and_history_shows_at
     assert [Decimal(str(r["previous_quantity"])) for r in pushed] == [ours], rows
     computed = [r for r in rows if r["contract"] == SERVER[1] and r["status"] == "pending"]
     assert [Decimal(str(r["previous_quantity"])) for r in computed] == [typed], rows
+
+
+def test_a_contract_typed_in_atera_at_0_is_a_rise_from_zero_to_review(
+    capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes
+) -> None:
+    # A contract an MSP created by hand and left at 0 bills nothing today: the first push starts billing it.
+    ours = computed_quantity(capsys, config)
+    edit_in_atera(sandboxes, *SERVER, {"RetainerFlatFeeContract": {"Quantity": 0}})
+    code, report, err = sync(capsys, config)
+    assert code == 5, err
+    line = line_of(report, *SERVER)
+    assert line["outcome"] == "held" and f"rose from 0 to {ours}" in line["reason"], line
+    assert "Atera holds now" in line["reason"], line["reason"]
+    held = next(c for c in atera(sandboxes).contracts.values() if c["ContractID"] == contract_id(sandboxes, *SERVER))
+    assert Decimal(str(held["RetainerFlatFeeContract"]["Quantity"])) == 0  # nothing pushed unseen
