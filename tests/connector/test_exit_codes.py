@@ -40,6 +40,7 @@ ROWS: list[tuple[type[BaseException] | Status, int]] = [
     (StoreBusyError, 4),
     (StoreError, 4),
     (Status.HELD, 5),
+    (MemoryError, 1),  # a limit to raise, not a bug
     (ReviewRequiredError, 5),
     (BaseException, 70),
     (Status.ABORTED, 130),
