@@ -63,8 +63,8 @@ def parse_month(value: str) -> str | None:
 class Group:
     """Running totals of one customer and one Month value while rows stream past.
 
-    `users` maps each counted key to a bit mask of the products it was seen under (bit i = the tally's product i):
-    one dict serves both the all-products count and the per-product counts, and holds each key once.
+    `users` maps each counted key to the products it was seen under: its length is the billed users, and the
+    per-product counts come from the sets.
     """
 
     customer: str
@@ -72,7 +72,7 @@ class Group:
     month: str
     exclusions: tuple[tuple[re.Pattern[str], str], ...]
     rows: int = 0
-    users: dict[str, int] = field(default_factory=dict)
+    users: dict[str, set[str]] = field(default_factory=dict)
     sample: dict[str, str] = field(default_factory=dict)  # the first users counted: key -> name as written
     not_users: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # type -> keys
     excluded: dict[str, set[str]] = field(default_factory=dict)
@@ -97,16 +97,26 @@ class Group:
                 return True
         return False
 
-    def new_user(self, key: str, bit: int, raw_name: str) -> None:
-        """Count a key seen for the first time (under the product of `bit`); the first few names are kept."""
-        self.users[key] = bit
-        if len(self.sample) < self.sample_size:  # not `sample_full`: a call per new user costs
-            self.sample[key] = raw_name.strip()
+    def add_user(self, key: str, product: str, raw_name: str) -> None:
+        """Count a key under a product; the names of the first few keys are kept as written."""
+        products = self.users.get(key)
+        if products is None:
+            products = self.users[key] = set()
+            if len(self.sample) < self.sample_size:
+                self.sample[key] = raw_name.strip()
+        products.add(product)
 
-    @property
-    def sample_full(self) -> bool:
-        """Whether the sample holds all the names it keeps: names counted later (another part's) are not shown."""
-        return len(self.sample) >= self.sample_size
+    def add_size(self, cell: str, product: str) -> bool:
+        """Add a size cell to the product's sum. False, adding nothing, for a cell that is not a finite size from 0
+        to MAX_OBJECT_GB: bad vendor data (`bad_size`)."""
+        try:
+            value = Decimal(cell)
+            plausible = Decimal(0) <= value <= MAX_OBJECT_GB
+        except InvalidOperation:  # not a number; or NaN, which no comparison accepts
+            plausible = False
+        if plausible:
+            self.size_by_product[product] = self.size_by_product.get(product, Decimal(0)) + value
+        return plausible
 
     def bad_size(self, position: str, cell: str) -> None:
         """Note a size cell that is not a plausible size (the first few with their line, all of them counted)."""
@@ -128,11 +138,8 @@ class Group:
         if room > 0:
             new = [(key, name) for key, name in other.sample.items() if key not in self.users]
             self.sample.update(new[:room])
-        if not self.users:
-            self.users = dict(other.users)
-        else:
-            for key, mask in other.users.items():
-                self.users[key] = self.users.get(key, 0) | mask
+        for key, products in other.users.items():
+            self.users.setdefault(key, set()).update(products)  # a set of its own: `other` is still its tally's
         for kind, keys in other.not_users.items():
             self.not_users[kind].update(keys)
         for reason, keys in other.excluded.items():
@@ -161,15 +168,6 @@ def size_problem(cell: str) -> str:
     return f"is over {MAX_OBJECT_GB} GB, more than one object can hold"
 
 
-def remapped(mask: int, remap: dict[int, int]) -> int:
-    """A users' product mask with each old product bit replaced by its new one."""
-    result = 0
-    for old, new in remap.items():
-        if mask & old:
-            result |= new
-    return result
-
-
 @dataclass
 class CustomerCount:
     """One customer's counts for one month: what is billed and everything needed to explain it."""
@@ -178,8 +176,7 @@ class CustomerCount:
     customer_id: str
     period_key: str
     rows: int
-    users: dict[str, int]
-    products: list[str]
+    users: dict[str, set[str]]
     sample: list[str]
     not_users: dict[str, set[str]]
     excluded: dict[str, set[str]]
@@ -197,11 +194,7 @@ class CustomerCount:
     @property
     def users_by_product(self) -> dict[str, int]:
         """Distinct users per product (a user on two products counts under each); empty without a Product column."""
-        counts: dict[str, int] = {}
-        for mask, users in Counter(self.users.values()).items():  # a few masks for any number of users
-            for bit, product in enumerate(self.products):
-                if mask >> bit & 1 and product:
-                    counts[product] = counts.get(product, 0) + users
+        counts = Counter(product for products in self.users.values() for product in products if product)
         return dict(sorted(counts.items()))
 
     @property
@@ -238,7 +231,7 @@ class CustomerCount:
         return sum(item["objects"] for item in self.exclusion_summary())
 
     @classmethod
-    def of(cls, merged: Merged, products: list[str], *, has_size: bool) -> CustomerCount:
+    def of(cls, merged: Merged, *, has_size: bool) -> CustomerCount:
         """The count a customer's merged totals give."""
         group = merged.group
         return cls(
@@ -247,7 +240,6 @@ class CustomerCount:
             period_key=group.month,
             rows=group.rows,
             users=group.users,
-            products=products,
             sample=list(group.sample.values()),
             not_users=dict(group.not_users),
             excluded=group.excluded,

@@ -284,13 +284,6 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def read_csv_part(stream: TextIO, columns: ColumnIndex, *, where: str) -> ReportRows:
-    """The rows of a part of a CSV report that starts at a row's first line, with the columns its header gave
-    (`providers.altaro.parts` counts a large file's parts in parallel); lines are numbered from the part's start."""
-    lines, physical, feed, reader = _reading(stream)
-    return ReportRows(where, columns, _csv_rows(lines, physical, feed, reader, where), lines)
-
-
 def _json_items(data: Any, where: str) -> list[Any]:
     if isinstance(data, list):
         return data

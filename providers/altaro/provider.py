@@ -76,12 +76,6 @@ customer. Column names, billed types and exclusions come from [altaro] when a co
 Exit 3 when the file is unusable (missing columns, truncated, empty).""",
     params=(
         Param("report_file", "Itemised billing report (CSV or JSON) as downloaded.", Path, required=True),
-        Param(
-            "jobs",
-            "Processes counting a CSV file, 16 MiB or more each (default: one per CPU, at most 4; 1: no worker).",
-            int,
-            flag="--jobs",
-        ),
         CONFIG,
         FORMAT,
     ),

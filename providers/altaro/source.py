@@ -207,7 +207,7 @@ class AltaroSource:
                 declared=link.format,
                 where=where,
             )
-            counted = ReportTally(self.rules, seen_before=before.fingerprints).add(rows)
+            counted = ReportTally(self.rules, seen_before=before.rows_seen).add(rows)
         except DataError as error:
             log.error("%s", error)
             report.problems.append(str(error))

@@ -6,24 +6,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.errors import ConnectorError, DataError, ParameterError, Status
+from connector.errors import ConnectorError, DataError, Status
 from connector.usage import UsageReport
-from providers.altaro.parser import ReportFormat, read_json, report_format
-from providers.altaro.parts import DEFAULT_JOBS, available_cpus, count_csv_file
+from providers.altaro.parser import read_csv, read_json, report_format
 from providers.altaro.provider import BACKUP_GB, BILLED_USERS, PROVIDER
 from providers.altaro.rules import BillingRules, CustomerCount, ReportTally
 from providers.altaro.settings import AltaroSettings
 from providers.spec import Table, ViewInput, ViewResult
 
 
-def count_file(path: Path, settings: AltaroSettings, processes: int = 1) -> list[CustomerCount]:
-    """Counts per customer and month of a report file (JSON, or CSV streamed in up to `processes` parts at once),
-    without the names of billed objects that explain a synced line: nothing shows them here."""
+def count_file(path: Path, settings: AltaroSettings) -> list[CustomerCount]:
+    """Counts per customer and month of a report file (JSON, or CSV streamed row by row), without the names of
+    billed objects that explain a synced line: nothing shows them here."""
     tally: ReportTally | None
-    file_format: ReportFormat | None = None
     try:
-        file_format = report_format(path)
-        tally = _tally(path, file_format, settings, processes)
+        tally = _tally(path, settings)
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not UTF-8 text ({error.reason})") from error
     except OSError as error:
@@ -33,26 +30,25 @@ def count_file(path: Path, settings: AltaroSettings, processes: int = 1) -> list
     if tally is None:
         # Raised here, past the handler: chained to the MemoryError, the new error would keep its traceback, and with
         # it every frame and the partial count, alive while the message is printed with what memory is left.
-        raise _out_of_memory(path, in_parts=file_format == "csv" and processes > 1)
+        raise _out_of_memory(path)
     return tally.customers(datetime.now(UTC).strftime("%Y-%m"))
 
 
-def _tally(path: Path, file_format: ReportFormat, settings: AltaroSettings, processes: int) -> ReportTally:
-    if file_format == "csv":
-        return count_csv_file(path, settings, processes, sample_size=0)
-    body = path.read_bytes()
-    rows = read_json(body, settings.columns, settings.distinct_key_column, where=str(path))
-    return ReportTally(BillingRules.from_settings(settings), sample_size=0).add(rows)
+def _tally(path: Path, settings: AltaroSettings) -> ReportTally:
+    tally = ReportTally(BillingRules.from_settings(settings), sample_size=0)
+    if report_format(path) == "json":
+        rows = read_json(path.read_bytes(), settings.columns, settings.distinct_key_column, where=str(path))
+        return tally.add(rows)
+    # "utf-8-sig": a byte-order mark before the header is not part of its first column's name.
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        return tally.add(read_csv(stream, settings.columns, settings.distinct_key_column, where=str(path)))
 
 
-def _out_of_memory(path: Path, *, in_parts: bool) -> ConnectorError:
+def _out_of_memory(path: Path) -> ConnectorError:
     """What to do when counting a file needs more memory than the process may have (exit 1, not a bug's 70)."""
-    # The workers' memory adds up under a limit they share (219 against 135 MiB, benchmarks/README.md), but under a
-    # limit per process (ulimit -v) one process holding the whole count needs more: the advice says which.
-    fewer = "; under a container's limit, --jobs 1 (one process) needs less in all" if in_parts else ""
     return ConnectorError(
         f"{path}: memory ran out while counting this report file: free memory or raise the memory limit "
-        f"(ulimit -v, the container's memory limit){fewer}"
+        "(ulimit -v, the container's memory limit)"
     )
 
 
@@ -94,11 +90,7 @@ def _why(excluded: list[dict[str, Any]]) -> str:
 def users(view: ViewInput) -> ViewResult:
     """`connector users FILE`: billed users per customer of a report file, its problems failing the count."""
     report_file: Path = view.args["report_file"]
-    jobs: int | None = view.args.get("jobs")
-    if jobs is not None and jobs < 1:
-        raise ParameterError(f"--jobs {jobs}: give the number of processes, 1 or more", param="--jobs")
-    processes = jobs or min(available_cpus(), DEFAULT_JOBS)
-    summary = summarise(count_file(report_file, PROVIDER.view_section(view), processes))
+    summary = summarise(count_file(report_file, PROVIDER.view_section(view)))
     table = Table(
         f"Billed users in {report_file.name}",
         ["customer", "month", "billed users", "GB", "excluded", "why (objects)"],

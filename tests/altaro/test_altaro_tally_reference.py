@@ -1,8 +1,11 @@
-"""The tally's streaming loop (tuned for a million rows in random order, issue 14) against a plain reading of the
-billing rule: for any report, in any row order, both give the same counts, exclusions, sizes and row totals.
+"""The tally (`providers.altaro.rules.ReportTally`, reading a report through the CSV reader) against the billing
+rule written out independently: for any report, in any row order, both give the same counts, exclusions, sizes and
+row totals.
 
-`reference` below is the rule as written in providers/altaro/rules.py's docstring, computed the slow, obvious way
-(whole rows kept in a set, every size parsed on every row); the tally must agree with it on every customer and month.
+`reference` below is the rule as written in providers/altaro/rules.py's docstring, in fifty lines that share nothing
+with the tally but `customer_key`, `parse_month` and the settings' defaults: whole rows kept in a set, every size
+parsed on every row. The tally must agree with it on every customer and month; the same cases fail on a tally broken
+in any of several ways (`test_the_property_fails_on_a_tally_that_breaks_the_rule`), so they can tell.
 """
 
 from __future__ import annotations
@@ -11,15 +14,19 @@ import csv
 import fnmatch
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from providers.altaro.counts import MAX_OBJECT_GB, customer_key, parse_month
+from providers.altaro import counts
+from providers.altaro.counts import MAX_OBJECT_GB, Group, customer_key, parse_month
 from providers.altaro.parser import read_payload
-from providers.altaro.rules import BillingRules, ReportTally
+from providers.altaro.rules import BillingRules, ReportTally, Row
 from providers.altaro.sandbox import HEADER
 from providers.altaro.settings import DEFAULT_BILLABLE_TYPES, AltaroExclusion, AltaroSettings
 
@@ -142,12 +149,63 @@ def tallied(rows: list[list[str]]) -> dict[tuple[str, str], tuple[object, ...]]:
     }
 
 
-@settings(max_examples=300, deadline=None)
-@given(rows=st.lists(ROW, min_size=1, max_size=40), data=st.data())
-def test_property_the_tally_counts_what_the_rule_says_in_any_row_order(
-    rows: list[list[str]], data: st.DataObject
-) -> None:
+CASES = given(rows=st.lists(ROW, min_size=1, max_size=40), data=st.data())
+
+
+def tally_follows_the_rule(rows: list[list[str]], data: st.DataObject) -> None:
     # Repeats, so duplicates (and the same customer's rows far apart) are common, in an order hypothesis picks.
     repeated = data.draw(st.permutations(rows + data.draw(st.lists(st.sampled_from(rows), max_size=10))))
     expected = reference([list(row) for row in repeated])
     assert tallied([list(row) for row in repeated]) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@CASES
+def test_property_the_tally_counts_what_the_rule_says_in_any_row_order(
+    rows: list[list[str]], data: st.DataObject
+) -> None:
+    tally_follows_the_rule(rows, data)
+
+
+class _NothingSeen(set[Row]):
+    def __contains__(self, row: object) -> bool:
+        return False
+
+
+def _forget_rows(patch: pytest.MonkeyPatch) -> None:
+    real = ReportTally.__init__
+
+    def init(self: ReportTally, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        self.rows_seen = _NothingSeen()
+
+    patch.setattr(ReportTally, "__init__", init)
+
+
+def _one_product(patch: pytest.MonkeyPatch) -> None:
+    real = Group.add_user
+    patch.setattr(Group, "add_user", lambda self, key, product, name: real(self, key, "", name))
+
+
+# Tallies that break the rule, each in one way: the same cases must find every one of them.
+BROKEN = {
+    "duplicate rows counted again": _forget_rows,
+    "products not told apart": _one_product,
+    "exclusions ignored": lambda patch: patch.setattr(Group, "exclude", lambda self, name, key: False),
+    "sizes over the plausible maximum billed": lambda patch: patch.setattr(counts, "MAX_OBJECT_GB", Decimal(10**6)),
+    "rows without a name not counted": lambda patch: patch.setattr(
+        Group, "blank", property(lambda self: 0, lambda self, value: None)
+    ),
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN.values(), ids=BROKEN.keys())
+def test_the_property_fails_on_a_tally_that_breaks_the_rule(broken: Callable[[pytest.MonkeyPatch], None]) -> None:
+    # Generation only (no shrinking) and no example database: the first failure is all this needs.
+    check = settings(max_examples=300, deadline=None, database=None, phases=[Phase.generate])(
+        CASES(tally_follows_the_rule)
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        broken(patch)
+        with pytest.raises(AssertionError):
+            check()
