@@ -156,12 +156,15 @@ def main() -> None:
                     if first is not None:
                         store.prune(first, at)
                 store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                rows = store.db.execute("SELECT COUNT(*) FROM observations").fetchone()[0]
-                parts = store.db.execute("SELECT MAX(id) FROM explanation_parts").fetchone()[0]
+                counts = {
+                    table: store.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                    for table in ("observation_rows", "observation_repeats", "explanations")
+                }
                 print(
-                    f"day {day + 1:>2}: {path.stat().st_size / 2**20:6.1f} MiB, {rows:>7} observation rows "
-                    f"(their daily repeats inside them), explanation parts up to id {parts}, "
-                    f"report {len(body) / 1e6:.1f} MB, {time.perf_counter() - started:5.0f} s",
+                    f"day {day + 1:>2}: {path.stat().st_size / 2**20:6.1f} MiB, {counts['observation_rows']:>7} "
+                    f"observation rows and {counts['observation_repeats']:>8} daily repeats, "
+                    f"{counts['explanations']:>7} explanations, report {len(body) / 1e6:.1f} MB, "
+                    f"{time.perf_counter() - started:5.0f} s",
                     flush=True,
                 )
         breakdown = sizes(path)

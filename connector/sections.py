@@ -26,10 +26,12 @@ class StoreSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: Path = Field(default=Path("connector-state.db"), description="SQLite state store, created 0600")
+    # 13: the open period and a year and a month before it, so the last invoiced period can still be compared with the
+    # same month a year earlier (a customer's "why more than last year?"); waiting lines' periods are kept regardless.
     keep_periods: int | None = Field(
-        default=None,
+        default=13,
         ge=1,
-        description="closed billing periods whose observations and report bodies are kept; unset keeps all",
+        description="closed billing periods whose observations and report bodies are kept, besides the open one",
     )
 
 

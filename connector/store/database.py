@@ -221,6 +221,14 @@ class Database:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.db.execute(sql, list(params))
 
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Every row the query gives, each by column name."""
+        return list(self.db.query(sql, list(params)))
+
+    def row(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        """The query's first row by column name, or None when it gives none."""
+        return next(iter(self.db.query(sql, list(params))), None)
+
     @property
     def schema_version(self) -> int:
         return int(self.execute("PRAGMA user_version").fetchone()[0])

@@ -98,8 +98,8 @@ _COMPRESSED = (
     "(SELECT compressed FROM payloads WHERE hash = fetches.payload_hash) ELSE 0 END"
 )
 _COLUMNS = (
-    f"id, source, target, requested_at, outcome, status_code, content_type, payload_hash, {PAYLOAD_COLUMN}, error, "
-    f"finished_at, {_COMPRESSED}"
+    f"id, source, target, requested_at, outcome, status_code, content_type, payload_hash, {PAYLOAD_COLUMN} AS body, "
+    f"error, finished_at, {_COMPRESSED} AS compressed"
 )
 
 # Bodies smaller than this are kept as they are: compressing them would save little.
@@ -107,19 +107,19 @@ _COMPRESS_FROM = 4096
 _HAS_PAYLOAD = "(payload IS NOT NULL OR payload_kept = 1)"
 
 
-def _record(row: tuple[Any, ...]) -> FetchRecord:
+def _record(row: dict[str, Any]) -> FetchRecord:
     return FetchRecord(
-        id=row[0],
-        source=row[1],
-        target=row[2],
-        requested_at=from_iso(row[3]),
-        outcome=row[4],
-        status_code=row[5],
-        content_type=row[6],
-        payload_hash=row[7],
-        payload=zlib.decompress(row[8]) if row[11] else row[8],
-        error=row[9],
-        finished_at=from_iso(row[10]) if row[10] else None,
+        id=row["id"],
+        source=row["source"],
+        target=row["target"],
+        requested_at=from_iso(row["requested_at"]),
+        outcome=row["outcome"],
+        status_code=row["status_code"],
+        content_type=row["content_type"],
+        payload_hash=row["payload_hash"],
+        payload=zlib.decompress(row["body"]) if row["compressed"] else row["body"],
+        error=row["error"],
+        finished_at=from_iso(row["finished_at"]) if row["finished_at"] else None,
     )
 
 
@@ -131,19 +131,19 @@ class Ledger:
 
     def last(self, source: str, target: str) -> FetchRecord | None:
         """The most recent call recorded for a target, whatever its outcome."""
-        row = self._db.execute(
+        row = self._db.row(
             f"SELECT {_COLUMNS} FROM fetches WHERE source = ? AND target = ? ORDER BY id DESC LIMIT 1",
             [masked(source), masked(target)],
-        ).fetchone()
+        )
         return _record(row) if row else None
 
     def last_good(self, source: str, target: str) -> FetchRecord | None:
         """The most recent call that returned a usable payload."""
-        row = self._db.execute(
+        row = self._db.row(
             f"SELECT {_COLUMNS} FROM fetches WHERE source = ? AND target = ? AND outcome = 'ok' "
             f"AND {_HAS_PAYLOAD} ORDER BY id DESC LIMIT 1",
             [masked(source), masked(target)],
-        ).fetchone()
+        )
         return _record(row) if row else None
 
     def reserve(

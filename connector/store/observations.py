@@ -1,10 +1,16 @@
-"""Observation history: every change of a measured quantity, where billing takes its peaks and explanations from."""
+"""Observation history: every change of a measured quantity, where billing takes its peaks and explanations from.
+
+An observation is stored as a row when its quantity changes, and once a day when it does not: that daily repeat is
+a row of `observation_repeats` (the row it repeats, its poll's batch, its explanation). A row names its series
+(`observation_series`: source, vendor customer, metric, product, vendor period, unit) and its poll
+(`observation_batches`: time, call, run) by number, and its explanation (`explanations`) by id. The view
+`observations` reads every observation, rows and repeats alike, as one.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,40 +19,8 @@ from connector.store.database import Database, from_iso, iso, masked
 from connector.store.explanations import Explanations
 from mappings.measure import Observation
 
-_COLUMNS = (
-    "source, vendor_customer, metric, period_key, quantity, unit, observed_at, complete, inputs, product, fetch_id, "
-    "run_id, explanation_id"
-)
-_READ = f"id, {_COLUMNS}, repeats"
-
-
-def encode(entries: Iterable[tuple[int, int]]) -> bytes:
-    """Repeats as bytes: per repeat its batch (as the step from the one before) and its explanation, as varints."""
-    out, previous = bytearray(), 0
-    for batch, ref in entries:
-        for number in (batch - previous, ref):
-            while number >= 0x80:
-                out.append(number & 0x7F | 0x80)
-                number >>= 7
-            out.append(number)
-        previous = batch
-    return bytes(out)
-
-
-def decode(data: bytes | None) -> list[tuple[int, int]]:
-    """The (batch, explanation) of each repeat `encode` wrote, in order; explanation 0 is the row's own."""
-    numbers, number, shift = [], 0, 0
-    for byte in data or b"":
-        number |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            numbers.append(number)
-            number, shift = 0, 0
-    entries, batch = [], 0
-    for step, ref in zip(numbers[::2], numbers[1::2], strict=True):
-        batch += step
-        entries.append((batch, ref))
-    return entries
+# A batch as the observations of one call of `record` from one poll share it: its time, call and run.
+BatchKey = tuple[str, int | None, int | None]
 
 
 @dataclass
@@ -57,8 +31,6 @@ class _Last:
     quantity: Decimal
     complete: bool
     seen: datetime
-    explanation_id: int | None
-    repeats: list[tuple[int, int]]
 
     def same_day(self, observation: Observation) -> bool:
         return self.seen.date() == observation.observed_at.astimezone(UTC).date()
@@ -70,7 +42,7 @@ def _keys(*names: str) -> list[str | None]:
 
 
 class Observations:
-    """The `observations` table, each row with the repeats of its quantity, and the batches they were polled in."""
+    """The observations: rows, their daily repeats, and the batches they were polled in."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -82,31 +54,34 @@ class Observations:
         A quantity equal to the last one recorded the same UTC day for the same customer, metric, product and vendor
         period (and as complete) adds nothing a peak could use, so it is not stored again: an hourly poll of a large
         portal would otherwise add tens of thousands of identical rows a day. One a day is kept because billing
-        periods shorter than the vendor's month (weekly, twice a month) take only what was observed inside them.
-        That daily repeat is appended to the row it repeats (a few bytes: its poll's batch, and its explanation as a
-        patch of the row's when it differs); `query` gives it back as the observation it was.
-
-        Explanations are kept in parts, each distinct part once (`Explanations`): the row's `inputs` stays empty. A
-        new row of a series keeps what changed from its last row's explanation, naming that one.
+        periods shorter than the vendor's month (weekly, twice a month) take only what was observed inside them;
+        it is a repeat of the row, with its own poll and explanation.
         """
         with self._db.transaction():
-            news: list[tuple[Observation, int | None]] = []
-            repeats: list[tuple[_Last, Observation]] = []
+            news: list[Observation] = []
+            repeats: list[tuple[int, Observation]] = []
             lasts: dict[int, _Last] = {}
             for observation in observations:
                 last = self._last(observation)
                 if last is not None:
                     last = lasts.setdefault(last.id, last)  # one row repeated twice in a call keeps both
                 if last is None or last.quantity != observation.quantity or last.complete != observation.complete:
-                    news.append((observation, None if last is None else last.explanation_id))
+                    news.append(observation)
                 elif not last.same_day(observation):
-                    repeats.append((last, observation))
+                    repeats.append((last.id, observation))
                     last.seen = observation.observed_at.astimezone(UTC)
-            batches: dict[tuple[str, int | None, int | None], int] = {}
-            self._insert(news, batches)
-            self._repeat(repeats, batches)
+            explained = self.explanations.keep([o.inputs for o in news] + [o.inputs for _, o in repeats])
+            batches: dict[BatchKey, int] = {}
+            self._insert(news, explained[: len(news)], batches)
+            self._db.db.conn.executemany(
+                "INSERT INTO observation_repeats (row_id, batch_id, explanation_id) VALUES (?, ?, ?)",
+                [
+                    (row_id, self._batch(o, batches), explanation)
+                    for (row_id, o), explanation in zip(repeats, explained[len(news) :], strict=True)
+                ],
+            )
 
-    def _batch(self, observation: Observation, batches: dict[tuple[str, int | None, int | None], int]) -> int:
+    def _batch(self, observation: Observation, batches: dict[BatchKey, int]) -> int:
         """The batch of the poll an observation came from (its time, call and run), added once per call."""
         key = (iso(observation.observed_at), observation.fetch_id, observation.run_id)
         if key not in batches:
@@ -116,19 +91,14 @@ class Observations:
             batches[key] = int(cursor.lastrowid or 0)
         return batches[key]
 
-    def _insert(
-        self, changes: list[tuple[Observation, int | None]], batches: dict[tuple[str, int | None, int | None], int]
-    ) -> None:
-        # A series' new row is explained as a change of its last row's explanation (a grown account's list).
-        news = [o for o, _ in changes]
-        roots = self.explanations.rebased([o.inputs for o in news], [base for _, base in changes])
+    def _insert(self, news: list[Observation], explained: list[int], batches: dict[BatchKey, int]) -> None:
         series = self._series(news)
         self._db.db.conn.executemany(
             "INSERT INTO observation_rows (series_id, batch_id, quantity, complete, explanation_id) "
             "VALUES (?, ?, ?, ?, ?)",
             [
-                (serie, self._batch(o, batches), str(o.quantity), int(o.complete), root)
-                for o, root, serie in zip(news, roots, series, strict=True)
+                (serie, self._batch(o, batches), str(o.quantity), int(o.complete), explanation)
+                for o, explanation, serie in zip(news, explained, series, strict=True)
             ],
         )
 
@@ -140,48 +110,35 @@ class Observations:
             if key in ids:
                 continue
             # The index ignores a name's case; the series is the one spelled exactly so.
-            row = self._db.execute(
+            found = self._db.row(
                 "SELECT id FROM observation_series WHERE source = ? AND vendor_customer = ? COLLATE NOCASE "
                 "AND metric = ? AND product = ? AND period_key = ? AND vendor_customer = ? AND unit = ?",
                 [*key[:5], key[1], key[5]],
-            ).fetchone()
-            if row is None:
-                row = self._db.execute(
-                    "INSERT INTO observation_series (source, vendor_customer, metric, product, period_key, unit) "
-                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                    list(key),
-                ).fetchone()
-            ids[key] = int(row[0])
+            ) or self._db.row(
+                "INSERT INTO observation_series (source, vendor_customer, metric, product, period_key, unit) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                key,
+            )
+            assert found is not None  # an INSERT ... RETURNING gives its row
+            ids[key] = int(found["id"])
         return [
             ids[(*_keys(o.source, o.vendor_customer, o.metric, o.product), o.period_key, masked(o.unit))] for o in news
         ]
 
-    def _repeat(
-        self, repeats: list[tuple[_Last, Observation]], batches: dict[tuple[str, int | None, int | None], int]
-    ) -> None:
-        refs = self.explanations.against([o.inputs for _, o in repeats], [last.explanation_id for last, _ in repeats])
-        changed: dict[int, _Last] = {}
-        for (last, observation), ref in zip(repeats, refs, strict=True):
-            last.repeats.append((self._batch(observation, batches), ref))
-            changed[last.id] = last
-        self._db.db.conn.executemany(
-            "UPDATE observation_rows SET repeats = ?, last_batch = ? WHERE id = ?",
-            [(encode(last.repeats), last.repeats[-1][0], last.id) for last in changed.values()],
-        )
-
     def _last(self, observation: Observation) -> _Last | None:
-        row = self._db.execute(
-            "SELECT id, quantity, complete, COALESCE(last_seen_at, observed_at), explanation_id, repeats "
-            "FROM observations WHERE source = ? AND vendor_customer = ? COLLATE NOCASE "
-            "AND metric = ? AND product = ? AND period_key = ? ORDER BY id DESC LIMIT 1",
+        """The series' last row, and when it was last seen (its own poll's time, or its last repeat's)."""
+        row = self._db.row(
+            "SELECT id, quantity, complete, observed_at FROM observations WHERE source = ? "
+            "AND vendor_customer = ? COLLATE NOCASE AND metric = ? AND product = ? AND period_key = ? "
+            "ORDER BY id DESC, is_repeat DESC, batch_id DESC LIMIT 1",
             [
                 *_keys(observation.source, observation.vendor_customer, observation.metric, observation.product),
                 observation.period_key,
             ],
-        ).fetchone()
+        )
         if row is None:
             return None
-        return _Last(row[0], Decimal(row[1]), bool(row[2]), from_iso(row[3]), row[4], decode(row[5]))
+        return _Last(row["id"], Decimal(row["quantity"]), bool(row["complete"]), from_iso(row["observed_at"]))
 
     def query(
         self,
@@ -209,58 +166,31 @@ class Observations:
                 # case, so the observation history must too, or a month's earlier peak would vanish.
                 where.append(f"{column} = ? COLLATE NOCASE" if column == "vendor_customer" else f"{column} = ?")
                 params.append(value if column == "period_key" else masked(value))
-        rows = self._db.execute(
-            f"SELECT {_READ} FROM observations WHERE {' AND '.join(where)} ORDER BY id", params
-        ).fetchall()
-        repeats = {r[0]: decode(r[14]) for r in rows if r[14]}
-        batches = self._batches({batch for entries in repeats.values() for batch, _ in entries})
-        explained = self.explanations.load(
-            [r[13] for r in rows if r[13] is not None] + [ref for e in repeats.values() for _, ref in e if ref]
+        rows = self._db.rows(
+            f"SELECT * FROM observations WHERE {' AND '.join(where)} ORDER BY id, is_repeat, batch_id", params
         )
-        found = []
-        for r in rows:
-            # Rows written before schema v6 keep their explanation inline.
-            row = _observation(r, json.loads(r[9]) if r[13] is None else explained.value(r[13]))
-            found.append(row)
-            for batch, ref in repeats.get(r[0], []):
-                observed_at, fetch_id, run_id = batches[batch]
-                inputs = explained.value(r[13]) if ref == 0 else explained.value(ref, base=r[13])
-                found.append(replace(row, observed_at=observed_at, fetch_id=fetch_id, run_id=run_id, inputs=inputs))
-        return found
-
-    def _batches(self, ids: set[int]) -> dict[int, tuple[datetime, int | None, int | None]]:
-        found: dict[int, tuple[datetime, int | None, int | None]] = {}
-        wanted = sorted(ids)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = self._db.execute(
-                "SELECT id, observed_at, fetch_id, run_id FROM observation_batches "
-                f"WHERE id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update((int(i), (from_iso(at), fetch_id, run_id)) for i, at, fetch_id, run_id in rows)
-        return found
+        texts = self.explanations.texts(row["explanation_id"] for row in rows)
+        return [_observation(row, json.loads(texts[row["explanation_id"]])) for row in rows]
 
     def from_fetch(self, source: str, fetch_id: int) -> bool:
         """Whether observations taken from this ledger call are stored already (as rows, or repeats of rows)."""
         # A call is one source's, and a batch is written only with a row or a repeat: its batch is enough.
         del source
-        row = self._db.execute("SELECT 1 FROM observation_batches WHERE fetch_id = ? LIMIT 1", [fetch_id]).fetchone()
-        return row is not None
+        return self._db.row("SELECT 1 FROM observation_batches WHERE fetch_id = ? LIMIT 1", [fetch_id]) is not None
 
 
-def _observation(r: tuple[Any, ...], inputs: dict[str, Any]) -> Observation:
+def _observation(row: dict[str, Any], inputs: dict[str, Any]) -> Observation:
     return Observation(
-        source=r[1],
-        vendor_customer=r[2],
-        metric=r[3],
-        period_key=r[4],
-        quantity=Decimal(r[5]),
-        unit=r[6],
-        observed_at=from_iso(r[7]),
-        complete=bool(r[8]),
+        source=row["source"],
+        vendor_customer=row["vendor_customer"],
+        metric=row["metric"],
+        period_key=row["period_key"],
+        quantity=Decimal(row["quantity"]),
+        unit=row["unit"],
+        observed_at=from_iso(row["observed_at"]),
+        complete=bool(row["complete"]),
         inputs=inputs,
-        product=r[10],
-        fetch_id=r[11],
-        run_id=r[12],
+        product=row["product"],
+        fetch_id=row["fetch_id"],
+        run_id=row["run_id"],
     )

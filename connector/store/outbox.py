@@ -27,35 +27,35 @@ def _decimal(text: str | None) -> Decimal | None:
     return Decimal(text) if text is not None else None
 
 
-def _stored(row: tuple[Any, ...]) -> StoredLine:
-    inputs = json.loads(row[13])
-    plan = json.loads(row[17]) if row[17] else {}
+def _stored(row: dict[str, Any]) -> StoredLine:
+    inputs = json.loads(row["inputs"])
+    plan = json.loads(row["plan"]) if row["plan"] else {}
     if plan:
         line = Line.from_record(plan, inputs)
     else:
         # Staged before the outbox kept the whole line (schema v1): its columns still say what was computed.
         line = Line(
-            psa_customer=row[1],
-            contract=row[2],
-            period_key=row[3],
-            metric=row[4],
-            quantity=Decimal(row[5]),
-            unit=row[6],
-            rate=Decimal(row[7]),
-            amount=Decimal(row[8]),
+            psa_customer=row["psa_customer"],
+            contract=row["contract"],
+            period_key=row["period_key"],
+            metric=row["metric"],
+            quantity=Decimal(row["quantity"]),
+            unit=row["unit"],
+            rate=Decimal(row["rate"]),
+            amount=Decimal(row["amount"]),
             inputs=inputs,
         )
     return StoredLine(
-        id=row[0],
+        id=row["id"],
         line=line,
-        status=LineStatus(row[9]),
-        psa_ref=row[10],
-        attempts=row[11],
-        last_error=row[12],
-        pushed_quantity=_decimal(row[14]),
-        hold_reason=row[15],
-        approved_quantity=_decimal(row[16]),
-        updated_at=from_iso(row[18]),
+        status=LineStatus(row["status"]),
+        psa_ref=row["psa_ref"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        pushed_quantity=_decimal(row["pushed_quantity"]),
+        hold_reason=row["hold_reason"],
+        approved_quantity=_decimal(row["approved_quantity"]),
+        updated_at=from_iso(row["updated_at"]),
         has_plan=bool(plan),
     )
 
@@ -67,14 +67,14 @@ class Outbox:
         self._db = database
 
     def get(self, identity: LineIdentity) -> StoredLine | None:
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM line_items WHERE {_WHERE_IDENTITY}", identity).fetchone()
+        row = self._db.row(f"SELECT {_COLUMNS} FROM line_items WHERE {_WHERE_IDENTITY}", identity)
         return _stored(row) if row else None
 
     def lines(self, status: LineStatus | None = None) -> list[StoredLine]:
         sql, params = f"SELECT {_COLUMNS} FROM line_items", []
         if status is not None:
             sql, params = sql + " WHERE status = ?", [status.value]
-        return [_stored(r) for r in self._db.execute(sql + " ORDER BY id", params).fetchall()]
+        return [_stored(row) for row in self._db.rows(sql + " ORDER BY id", params)]
 
     def customers(self) -> list[str]:
         """Every PSA customer a line was ever staged for."""
@@ -249,23 +249,21 @@ class Outbox:
 
     def last_pushed_quantity(self, psa_customer: str, contract: str, metric: str, before_or_at: str) -> Decimal | None:
         """The quantity last pushed for this customer, contract and metric in this period or an earlier one."""
-        row = self._db.execute(
+        row = self._db.row(
             "SELECT pushed_quantity FROM line_items WHERE psa_customer = ? AND contract = ? AND metric = ? "
             "AND period_key <= ? AND pushed_quantity IS NOT NULL ORDER BY period_key DESC LIMIT 1",
             [psa_customer, contract, metric, before_or_at],
-        ).fetchone()
-        return Decimal(row[0]) if row else None
+        )
+        return Decimal(row["pushed_quantity"]) if row else None
 
     def history(self, identity: LineIdentity) -> list[dict[str, Any]]:
         """Every status and value the line has had, oldest first."""
         stored = self._require(identity)
-        rows = self._db.execute(
+        rows = self._db.rows(
             "SELECT at, status, quantity, amount, note FROM line_item_history WHERE line_id = ? ORDER BY id",
             [stored.id],
-        ).fetchall()
-        return [
-            {"at": r[0], "status": r[1], "quantity": Decimal(r[2]), "amount": Decimal(r[3]), "note": r[4]} for r in rows
-        ]
+        )
+        return [row | {"quantity": Decimal(row["quantity"]), "amount": Decimal(row["amount"])} for row in rows]
 
     def _require(self, identity: LineIdentity) -> StoredLine:
         stored = self.get(identity)

@@ -8,13 +8,12 @@ are the record of what was billed. A fetch keeps its time, outcome and hash; onl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from connector.store.database import Database, iso
 from connector.store.explanations import Explanations
-from connector.store.observations import decode
 from mappings.calendar import BillingCalendar
 from mappings.enums import BillingPeriod
 from mappings.lines import LineStatus
@@ -24,6 +23,9 @@ _WAITING = (LineStatus.PENDING.value, LineStatus.HELD.value, LineStatus.FAILED.v
 
 # A vendor's month (YYYY-MM) is a period key SQLite can compare as text.
 _MONTH_KEY = "period_key GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]'"
+
+# Parameters per statement stay well under SQLite's limit.
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -73,17 +75,18 @@ def prune(database: Database, first_kept: date) -> Pruned:
     """
     moment = datetime.combine(first_kept - timedelta(days=1), time(), tzinfo=UTC)
     with database.transaction():
-        observations = database.execute(
-            "DELETE FROM observation_rows WHERE id IN (SELECT id FROM observations WHERE "
-            f"CASE WHEN {_MONTH_KEY} THEN period_key < ? ELSE COALESCE(last_seen_at, observed_at) < ? END)",
-            [first_kept.strftime("%Y-%m"), iso(moment)],
-        ).rowcount
-        database.execute(
-            "DELETE FROM observation_series WHERE NOT EXISTS "
-            "(SELECT 1 FROM observation_rows WHERE series_id = observation_series.id)"
-        )
-        if observations:
-            Explanations(database).forget_unreached(_explanations(database))
+        doomed = _rows_before(database, first_kept.strftime("%Y-%m"), iso(moment))
+        for start in range(0, len(doomed), _CHUNK):
+            chunk = doomed[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            database.execute(f"DELETE FROM observation_repeats WHERE row_id IN ({marks})", chunk)
+            database.execute(f"DELETE FROM observation_rows WHERE id IN ({marks})", chunk)
+        if doomed:  # what only those rows used; checked only then, as it reads every row and repeat
+            database.execute(
+                "DELETE FROM observation_series WHERE NOT EXISTS "
+                "(SELECT 1 FROM observation_rows WHERE series_id = observation_series.id)"
+            )
+            Explanations(database).forget_unused()
         payloads = database.execute(
             "UPDATE fetches SET payload = NULL, payload_kept = 0 "
             "WHERE requested_at < ? AND (payload IS NOT NULL OR payload_kept = 1)",
@@ -93,17 +96,20 @@ def prune(database: Database, first_kept: date) -> Pruned:
             "DELETE FROM payloads WHERE NOT EXISTS "
             "(SELECT 1 FROM fetches WHERE payload_kept = 1 AND payload_hash = payloads.hash)"
         )
-    return Pruned(first_kept, observations, payloads)
+    return Pruned(first_kept, len(doomed), payloads)
 
 
-def _explanations(database: Database) -> Iterator[int]:
-    """Every explanation an observation refers to: its row's, and its repeats' own."""
-    for explanation_id, repeats in database.execute(
-        "SELECT explanation_id, repeats FROM observations WHERE explanation_id IS NOT NULL OR repeats IS NOT NULL"
-    ):
-        if explanation_id is not None:
-            yield explanation_id
-        yield from (ref for _, ref in decode(repeats) if ref)
+def _rows_before(database: Database, month: str, moment: str) -> list[int]:
+    """The rows (each with its repeats) to drop: of a vendor month before `month`, or of another vendor period and
+    last seen before `moment`. Every sync asks, so a month's rows are found by their series without reading them."""
+    query = (
+        "SELECT r.id FROM observation_series s JOIN observation_rows r ON r.series_id = s.id "
+        f"WHERE s.{_MONTH_KEY} AND s.period_key < ? "
+        "UNION ALL SELECT r.id FROM observation_series s JOIN observation_rows r ON r.series_id = s.id "
+        f"WHERE NOT s.{_MONTH_KEY} AND NOT EXISTS "
+        "(SELECT 1 FROM observations o WHERE o.id = r.id AND o.observed_at >= ?)"
+    )
+    return [int(row["id"]) for row in database.rows(query, [month, moment])]
 
 
 def waiting_periods(database: Database) -> list[str]:

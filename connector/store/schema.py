@@ -1,10 +1,20 @@
-"""The store's schema, one migration per version: `PRAGMA user_version` says how many have run."""
+"""The store's schema, one migration per version: `PRAGMA user_version` says how many have run.
+
+A migration reads what the store holds with code that never changes (the v6 to v10 encodings: `frozen_v10`), never
+with the live store code: what an old store upgrades to must not depend on what the store does today.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import zlib
 from collections.abc import Callable
+from typing import Any
 
 import sqlite_utils
+
+from connector.store import frozen_v10
 
 Migration = Callable[[sqlite_utils.Database], None]
 
@@ -166,13 +176,14 @@ def _series_and_batches(db: sqlite_utils.Database) -> None:
         f"(SELECT b.id FROM observation_batches b WHERE {_SAME_BATCH} LIMIT 1), o.quantity, o.complete, o.inputs, "
         f"o.explanation_id, o.repeats, NULL FROM observations o JOIN observation_series s ON {joined}"
     )
-    # A repeated row was last seen in its last repeat's batch. (Imported here: the store's modules import the schema.)
-    from connector.store.observations import decode
-
-    rows = db.execute("SELECT id, repeats FROM observation_rows WHERE repeats IS NOT NULL").fetchall()
+    # A repeated row was last seen in its last repeat's batch.
+    last = {
+        row["id"]: frozen_v10.repeats(row["repeats"])
+        for row in db.query("SELECT id, repeats FROM observation_rows WHERE repeats IS NOT NULL")
+    }
     db.conn.executemany(
         "UPDATE observation_rows SET last_batch = ? WHERE id = ?",
-        [(decode(repeats)[-1][0], row_id) for row_id, repeats in rows if decode(repeats)],
+        [(entries[-1][0], row_id) for row_id, entries in last.items() if entries],
     )
     db.execute("DROP INDEX series_exact")
     db.execute("DROP INDEX batches_exact")
@@ -253,5 +264,89 @@ def _rows_by_batch(db: sqlite_utils.Database) -> None:
     _series_and_batches(db)
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
+def _v11(db: sqlite_utils.Database) -> None:
+    # v6 to v10 kept an explanation as a tree of parts of six kinds (leaves, nodes, patches, compressed leaves, patches
+    # naming the row before, zlib deltas of a list) and a row's daily repeats as varints inside the row: a month of a
+    # large MSP in 37 MiB instead of 122 (benchmarks/README.md), but four files and a migration to touch whenever a
+    # source changed what it explains. Now each distinct explanation is one compressed JSON
+    # (connector.store.explanations) and a daily repeat is a row of its own. Every explanation is read as v10 wrote it
+    # (frozen_v10) and stored anew.
+    db.execute("CREATE TABLE explanations (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, body BLOB NOT NULL)")
+    db.execute(
+        "CREATE TABLE observation_rows_v11 (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, "
+        "batch_id INTEGER NOT NULL, quantity TEXT NOT NULL, complete INTEGER NOT NULL, explanation_id INTEGER NOT NULL)"
+    )
+    # Keyed by the row it repeats (WITHOUT ROWID): a row's repeats are read together, and the key is the only index.
+    db.execute(
+        "CREATE TABLE observation_repeats (row_id INTEGER NOT NULL, batch_id INTEGER NOT NULL, "
+        "explanation_id INTEGER NOT NULL, PRIMARY KEY (row_id, batch_id)) WITHOUT ROWID"
+    )
+    _explanations_as_json(db)
+    db.execute("DROP VIEW observations")
+    db.execute("DROP TABLE observation_rows")
+    db.execute("ALTER TABLE observation_rows_v11 RENAME TO observation_rows")
+    db.execute("CREATE INDEX observation_rows_by_series ON observation_rows (series_id)")
+    db.execute("DROP TABLE explanation_parts")
+    db.execute("DROP TABLE explanation_digests")
+    # Every observation, a row or a daily repeat, as one: a repeat reads as its row with its own poll and explanation.
+    columns = (
+        "s.source, s.vendor_customer, s.metric, s.product, s.period_key, r.quantity, s.unit, b.observed_at, "
+        "r.complete, b.run_id, b.fetch_id"
+    )
+    db.execute(
+        f"CREATE VIEW observations AS SELECT r.id, {columns}, r.explanation_id, r.series_id, r.batch_id, "
+        "0 AS is_repeat FROM observation_rows r JOIN observation_series s ON s.id = r.series_id "
+        "JOIN observation_batches b ON b.id = r.batch_id "
+        f"UNION ALL SELECT r.id, {columns}, p.explanation_id, r.series_id, p.batch_id, 1 AS is_repeat "
+        "FROM observation_repeats p JOIN observation_rows r ON r.id = p.row_id "
+        "JOIN observation_series s ON s.id = r.series_id JOIN observation_batches b ON b.id = p.batch_id"
+    )
+
+
+def _explanations_as_json(db: sqlite_utils.Database) -> None:
+    """Copy every row and repeat to v11's tables, each explanation as v10 read it, stored once as compressed JSON."""
+    kept: dict[tuple[int | None, int], int] = {}  # (a row's part, a repeat's part or 0) -> the explanation's new id
+    after = 0
+    while rows := list(
+        db.query("SELECT * FROM observation_rows WHERE id > ? ORDER BY id LIMIT 500", [after])  # a page at a time
+    ):
+        after = rows[-1]["id"]
+        repeats = {row["id"]: frozen_v10.repeats(row["repeats"]) for row in rows}
+        parts = frozen_v10.load(
+            db.conn,
+            [row["explanation_id"] for row in rows if row["explanation_id"] is not None]
+            + [ref for entries in repeats.values() for _, ref in entries if ref],
+        )
+        copied: list[tuple[Any, ...]] = []
+        repeated: list[tuple[int, int, int]] = []
+        for row in rows:
+            own = row["explanation_id"]
+            if own is None:  # written before v6: the explanation is in the row
+                explained = _keep_v11(db, json.loads(row["inputs"]))
+            elif (own, 0) in kept:
+                explained = kept[own, 0]
+            else:
+                explained = kept[own, 0] = _keep_v11(db, parts.value(own))
+            copied.append((row["id"], row["series_id"], row["batch_id"], row["quantity"], row["complete"], explained))
+            for batch, ref in repeats[row["id"]]:
+                if ref and (own, ref) not in kept:
+                    kept[own, ref] = _keep_v11(db, parts.value(ref, base=own))
+                repeated.append((row["id"], batch, kept[own, ref] if ref else explained))
+        db.conn.executemany("INSERT INTO observation_rows_v11 VALUES (?, ?, ?, ?, ?, ?)", copied)
+        db.conn.executemany("INSERT INTO observation_repeats VALUES (?, ?, ?)", repeated)
+
+
+def _keep_v11(db: sqlite_utils.Database, value: Any) -> int:
+    """The id of an explanation as v11 stores it (zlib of its sorted JSON, found by 16 bytes of its SHA-256)."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).digest()[:16]
+    for row in db.query("SELECT id FROM explanations WHERE digest = ?", [digest]):
+        return int(row["id"])
+    cursor = db.execute(
+        "INSERT INTO explanations (digest, body) VALUES (?, ?)", [digest, zlib.compress(text.encode(), 9)]
+    )
+    return int(cursor.lastrowid or 0)
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
 SCHEMA_VERSION = len(MIGRATIONS)

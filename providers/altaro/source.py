@@ -186,7 +186,9 @@ class AltaroSource:
             report.observed_at = min(p.fetched_at for p in fetched)
         default_period = report.observed_at.strftime("%Y-%m")
         for count in tally.customers(default_period):
-            report.customers.append(self._usage(count, fetched))
+            # The calls a count came from are the report's (`fetch_ids`) and each observation's poll, not the
+            # explanation's: a per-call value there would make every day's explanation new, stored again.
+            report.customers.append(customer_usage(self.name, count, self.rules))
         if report.problems:
             for usage in report.customers:
                 usage.fail("the altaro report is incomplete this run: " + "; ".join(report.problems))
@@ -235,10 +237,6 @@ class AltaroSource:
             keep_payloads=self.settings.keep_reports,
         )
 
-    def _usage(self, count: CustomerCount, fetched: list[LinkPayload]) -> CustomerUsage:
-        links = {"fetch_ids": [p.fetch_id for p in fetched], "from_cache": [p.from_cache for p in fetched]}
-        return customer_usage(self.name, count, self.rules, links)
-
 
 def users_explanation(count: CustomerCount, rules: BillingRules) -> dict[str, Any]:
     """Why a customer is billed this many users: the rule, the objects counted (capped) and what was left out."""
@@ -258,8 +256,8 @@ def users_explanation(count: CustomerCount, rules: BillingRules) -> dict[str, An
     }
 
 
-def customer_usage(source: str, count: CustomerCount, rules: BillingRules, links: dict[str, Any]) -> CustomerUsage:
-    """One customer's quantities and their explanations, from its count; `links` says which fetches it came from."""
+def customer_usage(source: str, count: CustomerCount, rules: BillingRules) -> CustomerUsage:
+    """One customer's quantities and their explanations, from its count."""
     usage = CustomerUsage(
         source=source,
         vendor_customer=count.customer,
@@ -270,7 +268,7 @@ def customer_usage(source: str, count: CustomerCount, rules: BillingRules, links
     for product, users in count.users_by_product.items():
         if product:
             usage.quantities[(BILLED_USERS, product)] = Decimal(users)
-    usage.inputs[BILLED_USERS] = users_explanation(count, rules) | links
+    usage.inputs[BILLED_USERS] = users_explanation(count, rules)
     size = count.backup_gb
     if size is not None and count.size_by_product is not None:
         usage.quantities[(BACKUP_GB, "")] = size
@@ -282,7 +280,7 @@ def customer_usage(source: str, count: CustomerCount, rules: BillingRules, links
             "rows": count.rows,
             "duplicate_rows_ignored": count.duplicates,
             "gb_by_product": {p or "(none)": str(v) for p, v in sorted(count.size_by_product.items())},
-        } | links
+        }
     for problem in count.problems:
         usage.fail(problem)
     return usage

@@ -1,4 +1,5 @@
-"""Observation explanations are kept in parts, each distinct part once, and read back exactly as they were written."""
+"""Observation explanations are kept once each, shared by the observations they explain, and read back exactly as
+they were written; stores of earlier schemas keep theirs."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.store import MIGRATIONS, Store
-from connector.store.explanations import CHAIN
-from connector.store.observations import encode
 from mappings.measure import Observation
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -25,6 +24,20 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=20,
 )
+
+
+def encode(entries: list[tuple[int, int]]) -> bytes:
+    """Daily repeats as v7 to v10 appended them to their row: per repeat, its batch (as the step from the one before)
+    and its explanation, as varints."""
+    out, previous = bytearray(), 0
+    for batch, ref in entries:
+        for number in (batch - previous, ref):
+            while number >= 0x80:
+                out.append(number & 0x7F | 0x80)
+                number >>= 7
+            out.append(number)
+        previous = batch
+    return bytes(out)
 
 
 def observation(
@@ -58,10 +71,14 @@ def test_any_explanation_reads_back_as_the_json_it_was_written_as(inputs: dict[s
     assert [o.inputs for o in store.observations.query("axcient")] == [expected, expected]
 
 
+def count(store: Store, table: str) -> int:
+    return int(store.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
 def test_what_repeats_across_products_and_days_is_stored_once() -> None:
     store = Store.open(":memory:")
     for day in range(30):
-        inputs = [explanation(customer, call=day) for customer in range(20)]
+        inputs = [explanation(customer, call=day % 3) for customer in range(20)]
         store.observations.record(
             [
                 observation(
@@ -74,19 +91,18 @@ def test_what_repeats_across_products_and_days_is_stored_once() -> None:
     stored = store.observations.query("axcient")
     assert len(stored) == 30 * 20 * 2
     assert [(o.observed_at, o.inputs) for o in stored[-30:]] == [
-        (T0 + timedelta(days=day), explanation(19, call=day)) for day in range(30)
+        (T0 + timedelta(days=day), explanation(19, call=day % 3)) for day in range(30)
     ]
-    # One row per customer and product; each later day a repeat of it, a few bytes long.
-    rows, longest = store.db.execute("SELECT COUNT(*), MAX(LENGTH(repeats)) FROM observations").fetchone()
-    assert rows == 40 and longest <= 29 * 3
-    parts = store.db.execute("SELECT COUNT(*), SUM(LENGTH(body)) FROM explanation_parts").fetchone()
+    # One row per customer and product, and each later day a repeat of it.
+    assert (count(store, "observation_rows"), count(store, "observation_repeats")) == (40, 29 * 40)
+    # An explanation per customer and call, whichever product and day it explains.
+    assert count(store, "explanations") == 20 * 3
+    (compressed,) = store.db.execute("SELECT SUM(LENGTH(body)) FROM explanations").fetchone()
     whole = sum(len(json.dumps(o.inputs, sort_keys=True)) for o in stored)
-    # Per customer once: its objects, its exclusions and two nodes; per day once: the call's id and a patch naming it.
-    assert parts[0] <= 20 * 4 + 30 * 2 + 3
-    assert parts[1] * 40 < whole  # a fortieth of the text, measured
+    assert compressed * 40 < whole
 
 
-def test_a_repeat_whose_explanation_changed_shape_is_kept_whole() -> None:
+def test_a_repeat_keeps_its_explanation_whatever_its_shape() -> None:
     store = Store.open(":memory:")
     first = {"metric": {"accounts": [1, 2], "rule": "r"}, "problems": []}
     changes = [
@@ -101,7 +117,9 @@ def test_a_repeat_whose_explanation_changed_shape_is_kept_whole() -> None:
         store.observations.record([observation(inputs, at=T0 + timedelta(days=day))])
     stored = store.observations.query("axcient")
     assert [o.inputs for o in stored] == [first, *changes]
-    assert store.db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 1
+    # One row; every later day a repeat of it, with the explanation it came with (the fourth change is the first's).
+    tables = ("observation_rows", "observation_repeats", "explanations")
+    assert [count(store, table) for table in tables] == [1, 5, 5]
 
 
 @pytest.mark.parametrize("schema", [5, 6, 7])
@@ -153,20 +171,19 @@ def test_a_store_of_an_earlier_schema_keeps_its_rows_and_they_take_repeats(tmp_p
         assert [(o.observed_at - T0, o.quantity, o.unit, o.inputs) for o in fabrikam] == [
             (at, 3, "GB", explanation(1, call=6)) for at in repeated
         ]
-        inline = new.db.execute("SELECT inputs = '', repeats IS NOT NULL FROM observations ORDER BY id").fetchall()
-        assert inline == [(schema >= 6, 0), (schema >= 6, 1), (schema >= 6, schema == 7), (1, 0)]
+        # One row per observation but the repeats: Fabrikam's of v7, and the day-1 CONTOSO one.
+        assert (count(new, "observation_rows"), count(new, "observation_repeats")) == (4, 1 + (schema == 7))
         # Three series came from the old rows, the new row joined one of them; no series was added for it.
         assert new.db.execute("SELECT COUNT(*) FROM observation_series").fetchone()[0] == 3
 
 
-def test_a_series_next_row_keeps_only_what_changed_and_reads_back_whole() -> None:
-    """A grown account changes a customer's quantity and its account list: the new row stores a patch naming the row
-    before's explanation and the list as a delta of the list before, not new nodes above it; every CHAIN rows a
-    whole explanation starts again."""
+def test_a_series_whose_list_grows_every_day_reads_back_whole() -> None:
+    """A grown account changes a customer's quantity and its account list every day: each row keeps its own
+    explanation, and one that comes back (the same list again) is the one stored before."""
     store = Store.open(":memory:")
     accounts = [[f"acc{i}", f"pc-{i:04d}", "Business Plan", "pc", 1000 + i] for i in range(20)]
     written = []
-    days = 2 * CHAIN + 5
+    days = 40
     for day in range(days):
         accounts[day % 20][4] += 1
         inputs = {
@@ -177,23 +194,11 @@ def test_a_series_next_row_keeps_only_what_changed_and_reads_back_whole() -> Non
         store.observations.record([observation(inputs, at=T0 + timedelta(days=day), quantity=day)])
     stored = store.observations.query("axcient")
     assert [(o.quantity, o.inputs) for o in stored] == [(day, inputs) for day, inputs in enumerate(written)]
-    kinds = dict(store.db.execute("SELECT node, COUNT(*) FROM explanation_parts GROUP BY node").fetchall())
-    # Three whole explanations (two nodes each, their leaves shared but the list, compressed); on every other row a
-    # patch naming the row before's, and its list as a delta of the list before.
-    assert (kinds[1], kinds[4], kinds[0], kinds[3], kinds[5]) == (3 * 2, days - 3, 3, 3, days - 3)
-    whole, delta = store.db.execute(
-        "SELECT MAX(LENGTH(body)) FILTER (WHERE node = 3), MAX(LENGTH(body)) FILTER (WHERE node = 5) "
-        "FROM explanation_parts"
-    ).fetchone()
-    assert delta * 3 < whole  # one account apart: a delta is a fraction of the compressed list
-    # A patch is never met again a later day: it is stored without a digest (nor its index entry).
-    undigested = "SELECT COUNT(*) FROM explanation_parts WHERE id NOT IN (SELECT id FROM explanation_digests)"
-    assert store.db.execute(undigested).fetchone()[0] == days - 3
-    # The same explanation again on a new row refers to the row before's explanation, adding nothing.
-    before = store.db.execute("SELECT COUNT(*) FROM explanation_parts").fetchone()[0]
+    assert (count(store, "observation_rows"), count(store, "explanations")) == (days, days)
     store.observations.record([observation(written[-1], at=T0 + timedelta(days=days + 1), quantity=7)])
-    assert store.db.execute("SELECT COUNT(*) FROM explanation_parts").fetchone()[0] == before
-    assert store.observations.query("axcient")[-1].inputs == written[-1]
+    store.observations.record([observation(written[0], at=T0 + timedelta(days=days + 2), quantity=8)])
+    assert count(store, "explanations") == days
+    assert [o.inputs for o in store.observations.query("axcient")[-2:]] == [written[-1], written[0]]
 
 
 long_lists = st.lists(st.lists(st.text(min_size=5, max_size=12), min_size=3, max_size=3), min_size=8, max_size=12)
@@ -221,8 +226,8 @@ def test_any_history_of_changes_and_repeats_reads_back_as_written(days: list[tup
     assert [(o.quantity, o.inputs) for o in store.observations.query("axcient")] == written
 
 
-def test_a_repeat_that_keeps_differing_from_its_row_the_same_way_shares_one_patch() -> None:
-    """A customer's device count stays while an account grew once: each later day's repeat is the same patch."""
+def test_a_repeat_that_keeps_differing_from_its_row_the_same_way_shares_one_explanation() -> None:
+    """A customer's device count stays while an account grew once: each later day's repeat is the same explanation."""
     store = Store.open(":memory:")
     first = {"metric": {"accounts": [["a1", 10], ["a2", 20]], "rule": "r"}, "problems": []}
     grown = {"metric": {"accounts": [["a1", 10], ["a2", 25]], "rule": "r"}, "problems": []}
@@ -230,34 +235,32 @@ def test_a_repeat_that_keeps_differing_from_its_row_the_same_way_shares_one_patc
     for day in range(1, 8):
         store.observations.record([observation(grown, at=T0 + timedelta(days=day))])
     assert [o.inputs for o in store.observations.query("axcient")] == [first] + [grown] * 7
-    assert store.db.execute("SELECT COUNT(*) FROM explanation_parts WHERE node = 2").fetchone()[0] == 1
+    assert (count(store, "observation_repeats"), count(store, "explanations")) == (7, 2)
 
 
-def test_a_schema_8_store_keeps_its_explanation_parts_with_their_digests_kept_apart(tmp_path: Path) -> None:
-    """Since v9 a part's digest is in `explanation_digests` only: the parts read back as they did, a part found again
-    by its digest is not stored twice, and a part without one (a rebased patch) stays without one."""
-    path = tmp_path / "state.db"
-    text = json.dumps(["Ann", "Bo"])  # a list is a leaf at any depth
-    digest = hashlib.blake2b(b"l" + text.encode(), digest_size=16).digest()
-    with Store.open(path, migrations=MIGRATIONS[:8]) as old:
-        leaf = old.db.execute("INSERT INTO explanation_parts (digest, node, body) VALUES (?, 0, ?)", [digest, text])
-        node = old.db.execute(
-            "INSERT INTO explanation_parts (digest, node, body) VALUES (?, 1, ?)",
-            [b"n" * 16, json.dumps({"metric": leaf.lastrowid})],
+def test_observations_read_alike_one_at_a_time_and_all_together() -> None:
+    """Each row with its repeats right after it, in the order recorded, whichever keys narrow the query."""
+    store = Store.open(":memory:")
+    for day in range(3):
+        store.observations.record(
+            [
+                observation({"day": day, "customer": name}, at=T0 + timedelta(days=day), customer=name, quantity=q)
+                for name, q in (("Contoso", 3), ("Fabrikam", 4 + day))
+            ]
         )
-        rebased = old.db.execute(
-            "INSERT INTO explanation_parts (digest, node, body) VALUES (NULL, 4, ?)",
-            [json.dumps([node.lastrowid, {"count": leaf.lastrowid}])],
-        )
-    with Store.open(path) as new:
-        assert new.schema_version == len(MIGRATIONS)
-        columns = [row[1] for row in new.db.execute("PRAGMA table_info(explanation_parts)")]
-        assert columns == ["id", "node", "body"]
-        digests = dict(new.db.execute("SELECT digest, id FROM explanation_digests").fetchall())
-        assert digests == {digest: leaf.lastrowid, b"n" * 16: node.lastrowid}
-        explanations = new.observations.explanations
-        rebuilt = explanations.load([rebased.lastrowid]).value(rebased.lastrowid)
-        assert rebuilt == {"metric": ["Ann", "Bo"], "count": ["Ann", "Bo"]}
-        with new.db.conn:
-            assert explanations.keep([["Ann", "Bo"]]) == [leaf.lastrowid]
-        assert new.db.execute("SELECT COUNT(*) FROM explanation_parts").fetchone()[0] == 3
+    everything = store.observations.query("axcient")
+    assert [(o.vendor_customer, o.quantity, (o.observed_at - T0).days) for o in everything] == [
+        ("Contoso", 3, 0),
+        ("Contoso", 3, 1),
+        ("Contoso", 3, 2),
+        ("Fabrikam", 4, 0),
+        ("Fabrikam", 5, 1),
+        ("Fabrikam", 6, 2),
+    ]
+    assert [o.inputs["day"] for o in everything] == [0, 1, 2, 0, 1, 2]
+    contoso = store.observations.query("axcient", vendor_customer="CONTOSO", metric="axcient.pc_gb", product="")
+    assert contoso == everything[:3]
+    assert store.observations.query("axcient", period_key="2026-10") == []
+    # Every observation is a fresh value: changing one read changes no other.
+    everything[0].inputs["day"] = 99
+    assert store.observations.query("axcient")[0].inputs["day"] == 0

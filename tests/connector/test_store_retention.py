@@ -73,7 +73,7 @@ def a_year_of_history(store: Store) -> None:
     for month in range(1, 13):
         key, at = f"2026-{month:02d}", datetime(2026, month, 20, tzinfo=UTC)
         observe(store, key, at, objects=[f"user{month}"], rule="shared by every month")
-        # The next day, the same quantity from another call: a repeat of that row, its explanation a patch.
+        # The next day, the same quantity from another call: a repeat of that row, with its own explanation.
         observe(store, key, at + timedelta(days=1), objects=[f"user{month}"], rule="shared by every month", call=month)
         fetch(store, at, f"report {month}".encode())
         store.outbox.stage(line(key), "held for review" if month == 6 else None, now=at)
@@ -98,9 +98,10 @@ def test_a_sync_drops_only_what_no_kept_or_waiting_period_uses() -> None:
     rows = store.db.execute("SELECT payload_kept FROM fetches ORDER BY id").fetchall()
     assert [kept for (kept,) in rows] == [0] * 5 + [1] * 7
     assert store.db.execute("SELECT COUNT(*) FROM payloads").fetchone()[0] == 7
-    # The parts only January to May reached are gone; the rule all months share is not.
-    bodies = [body for (body,) in store.db.execute("SELECT body FROM explanation_parts")]
-    assert '["user1"]' not in bodies and '["user6"]' in bodies and '"shared by every month"' in bodies
+    # The explanations only January to May used are gone: June to December's rows and repeats keep two each.
+    ids = [row["id"] for row in store.db.query("SELECT id FROM explanations")]
+    texts = store.observations.explanations.texts(ids).values()
+    assert len(ids) == 14 and not any('"user1"' in text for text in texts)
     (event,) = [e for e in store.runs.audit_events() if e["event"] == "prune"]
     assert event["details"] == {"before": "2026-06-01", "observations": 5, "payloads": 5}
     assert store.prune(first, NOW).observations == 0  # nothing more to drop, and no second audit event
@@ -134,11 +135,14 @@ def settings(**store: Any) -> Any:
     )
 
 
-def test_retention_follows_the_setting_and_is_off_unless_set() -> None:
+def test_retention_follows_the_setting_and_keeps_13_closed_periods_unless_told() -> None:
     store = Store.open(":memory:")
     a_year_of_history(store)
-    retain(settings(), store, NOW)
-    assert len(store.observations.query("altaro")) == 24
+    for month in (10, 11):
+        observe(store, f"2025-{month}", datetime(2025, month, 20, tzinfo=UTC))
+    retain(settings(), store, NOW)  # December open: November 2025 is the 13th closed period before it
+    periods = [o.period_key for o in store.observations.query("altaro")]
+    assert len(periods) == 25 and "2025-11" in periods and "2025-10" not in periods
     retain(settings(keep_periods=2), store, NOW)
     assert store.observations.query("altaro")[0].period_key == "2026-06"  # June's line still waits
     store.outbox.approve(line("2026-06").identity, "checked")

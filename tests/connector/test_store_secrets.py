@@ -60,7 +60,8 @@ def test_every_text_column_is_masked_and_a_masked_name_still_finds_its_rows(tmp_
         store.observations.record([observation])
         store.observations.record([observation])  # a repeat is still recognised
         (found,) = store.observations.query("altaro", vendor_customer=echoed, product=SECRET)
-        assert found.vendor_customer == "Echo ***"
+        # Explanations are stored compressed, where the file scan below could not see a secret: masked before.
+        assert found.vendor_customer == "Echo ***" and found.inputs == {"why": "***"}
         line = Line(*IDENTITY, quantity=Decimal(3), unit="user", rate=Decimal("3.50"), amount=Decimal("10.50"))
         store.outbox.stage(line, f"held: {SECRET}")
         store.outbox.approve(IDENTITY, f"ok {SECRET}")

@@ -33,7 +33,7 @@ HELD = LineIdentity("Fabrikam", "Backup storage", "2026-11", "storage_gb")
 
 # Schema version -> the package version that first shipped it. A schema change records its release here, and that
 # release must be newer than the one before it and no newer than the package: no schema change without a version bump.
-RELEASED = {10: "0.2.0"}
+RELEASED = {10: "0.2.0", 11: "0.3.0"}
 
 
 def load(fixture: Path, path: Path) -> None:

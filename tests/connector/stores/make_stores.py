@@ -1,9 +1,11 @@
 """Writes the fixture stores in this folder: each is a store as a commit of main that changed the schema left it.
 
-Run from the repository (`.venv/bin/python tests/connector/stores/make_stores.py`). For each fixture, every commit
-in its list is unpacked with `git archive` into a temporary folder and its own store code writes three days of runs,
-calls, observations, lines and audit into the store (so a later commit's list upgrades what an earlier one wrote,
-as an operator's store was). The store is saved as an SQL dump with its `user_version`: text that reviews in a diff.
+Run from the repository (`.venv/bin/python tests/connector/stores/make_stores.py [NAME ...]`, every fixture or those
+named). For each fixture, every commit in its list is unpacked with `git archive` into a temporary folder and its own
+store code writes three days of runs, calls, observations, lines and audit into the store (so a later commit's list
+upgrades what an earlier one wrote, as an operator's store was). The store is saved as an SQL dump with its
+`user_version`: text that reviews in a diff; for the fixtures in `READ_BACK`, with the observations that code read
+back from it, as JSON.
 The clock is fixed, so running this again writes the same files.
 """
 
@@ -38,6 +40,7 @@ FIXTURES: dict[str, list[str]] = {
     "v8-74dfa97": ["74dfa97"],  # v8 with batches, explanation_parts.digest NOT NULL
     "v8-5ff11d9": ["5ff11d9"],  # v8 as it stayed: digest nullable
     "v9-f78cacd": ["f78cacd"],
+    "v10-0235289": ["0235289"],  # explanations in parts of all six kinds, as 0.2.0 shipped them
     # Upgraded by a later commit: what an operator who kept updating has.
     "v7-f846213-from-v6-ff16c4b": ["ff16c4b", "f846213"],
     "v9-f78cacd-from-v2-77227b7": ["77227b7", "f78cacd"],
@@ -45,6 +48,10 @@ FIXTURES: dict[str, list[str]] = {
 }
 
 DAYS = 3
+
+# Fixtures whose observations are also saved as that commit's own code read them back (`<name>.json`), so a test can
+# tell that an upgrade changes no explanation: those of an encoding a later schema replaced.
+READ_BACK = {"v10-0235289"}
 
 # Run in the commit's own tree: writes one day (argv[2]) to the store at argv[1] through that commit's store API.
 WRITER = """
@@ -120,6 +127,23 @@ store.close()
 """
 
 
+# Run in the commit's own tree: every observation of the store at argv[1], as that code reads them, as JSON on stdout.
+READER = """
+import json, sys
+from connector.store import Store
+
+store = Store.open(sys.argv[1])
+observed = [
+    {"vendor_customer": o.vendor_customer, "metric": o.metric, "product": o.product, "period_key": o.period_key,
+     "quantity": str(o.quantity), "unit": o.unit, "observed_at": o.observed_at.isoformat(), "complete": o.complete,
+     "inputs": o.inputs, "fetch_id": o.fetch_id, "run_id": o.run_id}
+    for o in store.observations.query("vendor")
+]
+store.close()
+print(json.dumps(observed, indent=1, sort_keys=True))
+"""
+
+
 def unpack(commit: str, into: Path) -> Path:
     """The commit's packages, as `git archive` gives them (read-only: the working tree is not touched)."""
     tree = into / commit
@@ -163,14 +187,28 @@ def dump(conn: sqlite3.Connection) -> str:
     return "\n".join([*conn.iterdump(), f"PRAGMA user_version = {version};", ""])
 
 
-def main() -> None:
+def read_back(commit: str, scratch: Path) -> str:
+    """The store's observations as the commit's code reads them (the store is at its version: nothing migrates)."""
+    tree = unpack(commit, scratch)
+    environment = {**os.environ, "PYTHONPATH": str(tree)}
+    command = [sys.executable, "-c", READER, str(scratch / "store.db")]
+    return subprocess.run(command, cwd=tree, env=environment, capture_output=True, text=True, check=True).stdout
+
+
+def main(names: list[str]) -> None:
+    """Write every fixture, or only those named."""
     with tempfile.TemporaryDirectory() as folder:
         for name, commits in FIXTURES.items():
+            if names and name not in names:
+                continue
             conn = write(commits, Path(folder))
             (HERE / f"{name}.sql").write_text(dump(conn), encoding="utf-8")
             conn.close()
             print(f"{name}.sql")
+            if name in READ_BACK:
+                (HERE / f"{name}.json").write_text(read_back(commits[-1], Path(folder)), encoding="utf-8")
+                print(f"{name}.json")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
