@@ -65,10 +65,8 @@ class Altaro:
     def usage(self, body: bytes, fetch_id: int, at: datetime) -> UsageReport:
         report = UsageReport("altaro", at, fetch_ids=[fetch_id])
         tally = ReportTally(self.rules).add(read_payload(body, AltaroColumns(), content_type="text/csv"))
-        links = {"fetch_ids": [fetch_id], "from_cache": [False]}
         for count in tally.customers(MONTH):
-            usage = customer_usage("altaro", count, self.rules, links)
-            report.customers.append(usage)
+            report.customers.append(customer_usage("altaro", count, self.rules))
         return report
 
 
