@@ -10,8 +10,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from connector.http import HttpSettings
-from connector.secrets import SecretRef
+from connector.core.http import HttpSettings
+from connector.core.secrets import SecretRef
 from mappings.enums import BillingPeriod
 from mappings.lines import Line
 from providers.atera.client import build_atera_client

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from connector.config import Settings, settings_from_data
-from connector.engine import SyncEngine
-from connector.heap import fewer_collections
-from connector.observe import observe
+from connector.core.config import Settings, settings_from_data
+from connector.interfaces.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
+from connector.operations.heap import fewer_collections
 from connector.store import Store
-from connector.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
+from connector.sync.engine import SyncEngine
+from connector.sync.observe import observe
 from mappings.lines import Line
 
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
@@ -84,7 +84,7 @@ def main() -> None:
         "--collector",
         choices=["sync", "default", "both"],
         default="sync",
-        help="garbage collector settings: as a sync sets them (connector.heap), Python's defaults, or both in turn",
+        help="garbage collector settings: as a sync sets them (connector.operations.heap), Python's defaults, or both in turn",
     )
     args = parser.parse_args()
     collectors = ["default", "sync"] if args.collector == "both" else [args.collector]

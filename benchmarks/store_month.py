@@ -2,7 +2,7 @@
 
 Every hour the Altaro link returns the day's report (about 29.5 MB: 2,000 customers, 260,767 rows), recorded through
 the fetch ledger as the source records it (`keep_payloads` = `[altaro] keep_reports`). Once a day the report gains a
-few users and some portal accounts grow; the day's first poll observes both sources through `connector.observe`, as
+few users and some portal accounts grow; the day's first poll observes both sources through `connector.sync.observe`, as
 the engine does, with the explanations the sources write. Later polls of a day observe nothing new: the store keeps an
 unchanged quantity once a day (tests/connector/test_store.py checks that rule), so they are not replayed here.
 """
@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connector.observe import observe
+from connector.interfaces.usage import UsageReport
 from connector.store import FetchReserved, Store
 from connector.store.retention import first_day_kept
-from connector.usage import UsageReport
+from connector.sync.observe import observe
 from mappings.calendar import BillingCalendar
 from mappings.enums import BillingPeriod
 from providers.altaro.parser import read_payload

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from connector.errors import ConfigError, ConnectorError, Status, exit_code_for
-from connector.secrets import SecretRef
+from connector.core.errors import ConfigError, ConnectorError, Status, exit_code_for
+from connector.core.secrets import SecretRef
 
 if TYPE_CHECKING:
-    from connector.config import Settings
-    from connector.http import HttpSettings  # httpx and tenacity: loaded by what builds a source, not the registry
+    from connector.core.config import Settings
+    from connector.core.http import HttpSettings  # httpx and tenacity: loaded by what builds a source, not the registry
+    from connector.interfaces.usage import Sink, UsageReport, UsageSource
     from connector.store import Store
-    from connector.usage import Sink, UsageReport, UsageSource
     from mappings.customer import CustomerMapping
     from mappings.lines import StoredLine
     from providers.onboarding import Onboarder, VendorContact

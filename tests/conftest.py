@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from connector import redact
+from connector.core import redact
 from tests.clock import FROZEN_AT
 
 

@@ -48,7 +48,7 @@ def test_only_the_cli_package_imports_a_vendor_package() -> None:
     assert {path: names for path, names in offenders.items() if names} == {}
 
 
-@pytest.mark.parametrize("folder", ["connector/engine.py", "connector/store", "mappings"])
+@pytest.mark.parametrize("folder", ["connector/sync/engine.py", "connector/store", "mappings"])
 def test_no_vendor_is_named_where_billing_is_decided(folder: str) -> None:
     target = REPO / folder
     paths = [target] if target.is_file() else list(modules(folder))

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from connector.cli import COMMANDS, main
-from connector.health import Health, serve
-from connector.metrics import Metrics
-from connector.report import RunReport
+from connector.sync.report import RunReport
+from connector.unattended.health import Health, serve
+from connector.unattended.metrics import Metrics
 
 REPO = Path(__file__).resolve().parents[1]
 STATE = "/var/lib/backup-billing-connector"

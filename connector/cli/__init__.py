@@ -17,9 +17,9 @@ from typer.core import TyperCommand, TyperGroup
 from connector import __version__
 from connector.cli.options import DEFAULT_CONFIG_PATH, ConfigOption, State
 from connector.cli.output import stderr, stdout
-from connector.errors import ConnectorError, ParameterError, Status, exit_code_for
-from connector.logs import configure_logging
-from connector.redact import redact
+from connector.core.errors import ConnectorError, ParameterError, Status, exit_code_for
+from connector.core.logs import configure_logging
+from connector.core.redact import redact
 
 HELP = (
     "Bill MSP customers for backup usage. Polls Altaro/Hornetsecurity and Axcient, maps usage onto Atera "

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from connector.alerts import TITLE, Alerter
 from connector.cli.options import ConfigOption, state
 from connector.cli.output import stdout
-from connector.errors import ConfigError, Status, VendorError
+from connector.core.errors import ConfigError, Status, VendorError
+from connector.operations.alerts import TITLE, Alerter
 
 alerts_app = typer.Typer(help="Alerts: apprise URLs under [alerts] urls.", no_args_is_help=True)
 

@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 import typer
 
-from connector import automatch, mapper, operations
+from connector import operations
 from connector.cli.map import vendor_reports
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
-from connector.config import Settings
-from connector.errors import Status
+from connector.core.config import Settings
+from connector.core.errors import Status
+from connector.mapping import automatch, mapper
 from providers.spec import Finding
 
 

@@ -10,7 +10,7 @@ import typer
 
 from connector.cli.options import ConfigOption, state
 from connector.cli.output import stderr, write_file
-from connector.errors import ConfigError, Status
+from connector.core.errors import ConfigError, Status
 from connector.store import Store, utcnow
 
 
@@ -30,8 +30,8 @@ def export(
 
     Read from the state store only (no vendor is called): run it after a sync. Money and quantities are exact decimals.
     """
-    from connector.export import build_export, to_csv
-    from connector.export_html import to_html
+    from connector.operations.export import build_export, to_csv
+    from connector.operations.export_html import to_html
 
     path = state(ctx, config).settings().store.path
     if not Path(path).exists():

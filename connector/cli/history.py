@@ -9,7 +9,7 @@ import typer
 from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import plain_number, print_json, print_table, stdout
-from connector.errors import Status
+from connector.core.errors import Status
 
 
 def history(

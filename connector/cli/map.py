@@ -12,14 +12,14 @@ import typer
 from rich.console import Console
 
 import providers
-from connector import mapfile, mapper
 from connector.cli import map_onboard as onboard_cli
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
-from connector.config import Settings
-from connector.errors import ConfigError, Status
+from connector.core.config import Settings
+from connector.core.errors import ConfigError, Status
+from connector.interfaces.usage import UsageReport
+from connector.mapping import mapfile, mapper
 from connector.operations import fetch_usage
-from connector.usage import UsageReport
 from mappings.templates import MappingSettings
 
 WriteOption = Annotated[

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 import typer
 
-from connector import onboard
 from connector.cli.output import print_json, print_table, stderr, stdout
-from connector.config import Settings
-from connector.errors import ConfigError, StoreBusyError
-from connector.mapper import MapResult
+from connector.core.config import Settings
+from connector.core.errors import ConfigError, StoreBusyError
+from connector.mapping import onboard
+from connector.mapping.mapper import MapResult
 from connector.store import Store
 
 

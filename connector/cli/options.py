@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from connector.logs import configure_logging
+from connector.core.logs import configure_logging
 
 if TYPE_CHECKING:
-    from connector.config import Settings
+    from connector.core.config import Settings
 
-# connector.config's own default (a test checks they agree), repeated so `--version` need not import the config
+# connector.core.config's own default (a test checks they agree), repeated so `--version` need not import the config
 # models (pydantic-settings and every provider).
 DEFAULT_CONFIG_PATH = Path("connector.toml")
 
@@ -43,7 +43,7 @@ class State:
     def settings(self, *, required: bool = True) -> Settings:
         """The configuration, loaded once; not `required`, a missing file gives the defaults."""
         if self._settings is None:
-            from connector.config import load_settings
+            from connector.core.config import load_settings
 
             self._settings = load_settings(self.config_path, required=required)
             configure_logging(

@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from connector.errors import ParameterError
-from connector.files import write_private
-from connector.redact import redact
+from connector.core.errors import ParameterError
+from connector.core.files import write_private
+from connector.core.redact import redact
 
 # No emoji codes: a name such as ":smile: Ltd" prints as written, and printing never loads rich's emoji table (a
 # lazy import that fails where memory has run out, so the message saying so could not be printed).

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from connector import corrections, operations
+from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table
-from connector.errors import Status
+from connector.core.errors import Status
 from connector.store import Store
+from connector.sync import corrections
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 import typer
 
-from connector import corrections, operations
+from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import plain_number, print_json, print_table, stdout
-from connector.errors import Status
+from connector.core.errors import Status
 from connector.store import Store
+from connector.sync import corrections
 
 
 def review(ctx: typer.Context, config: ConfigOption = None, output: FormatOption = "table") -> Status:

@@ -9,8 +9,8 @@ import typer
 from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stdout
-from connector.errors import Status
-from connector.status import StatusSummary
+from connector.core.errors import Status
+from connector.operations.status import StatusSummary
 
 
 def _print(summary: StatusSummary) -> None:

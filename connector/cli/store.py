@@ -9,7 +9,7 @@ import typer
 
 from connector.cli.options import ConfigOption, state
 from connector.cli.output import stdout
-from connector.errors import ParameterError, Status
+from connector.core.errors import ParameterError, Status
 from connector.store import maintenance
 
 store_app = typer.Typer(help="The state store: check it, back it up (restoring: see the README).", no_args_is_help=True)

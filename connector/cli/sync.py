@@ -13,17 +13,23 @@ from rich.status import Status as Spinner
 from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import plain_number, print_json, print_table, stderr, stdout, to_json, write_file
-from connector.config import Settings, load_settings
-from connector.daemon import ConfigReload, CycleObserver, install_reload_signal, install_stop_signals, run_forever
-from connector.errors import Status
-from connector.report import RunReport
+from connector.core.config import Settings, load_settings
+from connector.core.errors import Status
+from connector.sync.report import RunReport
+from connector.unattended.daemon import (
+    ConfigReload,
+    CycleObserver,
+    install_reload_signal,
+    install_stop_signals,
+    run_forever,
+)
 from mappings.lines import Outcome
 from mappings.truth import DIFFERENCES
 
 if TYPE_CHECKING:  # the demo (and the sandboxes it imports) loads only when `connector demo` runs
     from collections.abc import Callable
 
-    from connector.demo import DemoResult
+    from connector.operations.demo import DemoResult
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +169,7 @@ def demo(
 
     Needs no configuration and no network: Altaro, Axcient and Atera sandboxes start on 127.0.0.1.
     """
-    from connector.demo import run_demo
+    from connector.operations.demo import run_demo
 
     def show(result: DemoResult) -> None:
         result.report_path.write_text(to_json(result.steps[-1].report.to_data()) + "\n", encoding="utf-8")
@@ -180,8 +186,8 @@ def _endpoints(settings: Settings, interval: float) -> tuple[CycleObserver | Non
     listen = settings.daemon.listen
     if listen is None:
         return None, None
-    from connector.health import Health, address, serve
-    from connector.metrics import Metrics
+    from connector.unattended.health import Health, address, serve
+    from connector.unattended.metrics import Metrics
 
     health, metrics = Health(settings.store.path, interval), Metrics()
 

@@ -14,11 +14,11 @@ from rich.status import Status as Spinner
 import providers
 from connector.cli.options import DEFAULT_CONFIG_PATH, ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
-from connector.errors import ParameterError, Status
+from connector.core.errors import ParameterError, Status
 from providers.spec import CONFIG, FORMAT, Param, Provider, View, ViewInput, ViewResult
 
 if TYPE_CHECKING:
-    from connector.config import Settings  # pydantic-settings: loaded only when a view reads the configuration
+    from connector.core.config import Settings  # pydantic-settings: loaded only when a view reads the configuration
 
 USAGE_HELP = "Fetch usage from one vendor and print it per customer (nothing is pushed)."
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlite_utils
 
-from connector.errors import StoreError
-from connector.redact import json_may_hold_secret, redact, redact_data
+from connector.core.errors import StoreError
+from connector.core.redact import json_may_hold_secret, redact, redact_data
 from connector.store.schema import MIGRATIONS, Migration
 
 

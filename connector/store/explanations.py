@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from connector.redact import json_may_hold_secret
+from connector.core.redact import json_may_hold_secret
 from connector.store.database import Database, to_json
 
 # Parameters per statement stay well under SQLite's limit (32,766 since 3.32; 999 before).

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from connector.redact import redact_bytes
+from connector.core.redact import redact_bytes
 from connector.store.database import Database, from_iso, iso, masked, utcnow
 
 # Told after each reservation: source, target, and when that target may next be called (the daemon's metrics

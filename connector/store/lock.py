@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from connector.errors import StoreBusyError
+from connector.core.errors import StoreBusyError
 from connector.store.database import iso, os_problem, utcnow
 
 

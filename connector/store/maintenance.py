@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from connector.errors import StoreError
+from connector.core.errors import StoreError
 from connector.store.database import RESTORE, connect, damaged, existing, refuse_unless_store
 
 # How many of SQLite's findings a message names; the first few say enough to know the file is damaged.

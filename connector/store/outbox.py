@@ -7,8 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from connector.errors import StoreError
-from connector.redact import redact
+from connector.core.errors import StoreError
+from connector.core.redact import redact
 from connector.store.database import Database, from_iso, iso, masked, to_json, utcnow
 from mappings.billing import price
 from mappings.lines import Line, LineIdentity, LineStatus, StoredLine, next_status

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from connector.errors import ClockError
-from connector.logs import current_run_id
-from connector.redact import redact
+from connector.core.errors import ClockError
+from connector.core.logs import current_run_id
+from connector.core.redact import redact
 from connector.store.database import Database, from_iso, iso, to_json, utcnow
 
 # How far a run's clock may read behind the last run's start: two clocks stepped by NTP disagree by seconds; a clock

@@ -230,7 +230,7 @@ def _v10(db: sqlite_utils.Database) -> None:
     # Two version numbers each meant two schemas on main: a store is repaired from what it holds, not its number.
     _line_review_columns(db)
     _rows_by_batch(db)
-    # The alerts already told (connector.alerts) were kept in a table made on first use, outside any version.
+    # The alerts already told (connector.operations.alerts) were kept in a table made on first use, outside any version.
     db.execute("CREATE TABLE IF NOT EXISTS alert_state (id INTEGER PRIMARY KEY CHECK (id = 1), told TEXT NOT NULL)")
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from connector.errors import RateLimitedError, VendorAuthError, VendorError
-from connector.http import HttpSettings, Rule, VendorHttp, build_client, safe_url
+from connector.core.errors import RateLimitedError, VendorAuthError, VendorError
+from connector.core.http import HttpSettings, Rule, VendorHttp, build_client, safe_url
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from connector.errors import DataError
+from connector.core.errors import DataError
 from providers.altaro.settings import AltaroColumns
 
 ReportFormat = Literal["csv", "json"]

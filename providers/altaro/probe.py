@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from connector.errors import ConnectorError, Status
+from connector.core.errors import ConnectorError, Status
 from connector.store import FetchRecord
 from providers.altaro.client import VENDOR, build_altaro_client
 from providers.altaro.settings import AltaroLink, AltaroSettings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from connector.secrets import SecretRef
+from connector.core.secrets import SecretRef
 from mappings.enums import Unit
 from providers.altaro.settings import AltaroSettings
 from providers.spec import (
@@ -22,7 +22,7 @@ from providers.spec import (
 )
 
 if TYPE_CHECKING:
-    from connector.usage import UsageSource
+    from connector.interfaces.usage import UsageSource
     from providers.spec import DemoKit, DemoPart
 
 BILLED_USERS = "altaro.billed_users"

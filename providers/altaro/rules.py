@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from connector.errors import DataError
+from connector.core.errors import DataError
 from providers.altaro.counts import (
     EXCLUDED_SAMPLE,
     SAMPLE_SIZE,

@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from connector.errors import ConnectorError, DataError, RateLimitedError
+from connector.core.errors import ConnectorError, DataError, RateLimitedError
+from connector.interfaces.usage import CustomerUsage, UsageReport
 from connector.store import FetchLedger, FetchReserved, FetchTooSoon, utcnow
-from connector.usage import CustomerUsage, UsageReport
 from providers.altaro.client import VENDOR, AltaroClient
 from providers.altaro.parser import read_payload
 from providers.altaro.provider import BACKUP_GB, BILLED_USERS, link_key_name

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.errors import ConnectorError, DataError, Status
-from connector.usage import UsageReport
+from connector.core.errors import ConnectorError, DataError, Status
+from connector.interfaces.usage import UsageReport
 from providers.altaro.parser import read_csv, read_json, report_format
 from providers.altaro.provider import BACKUP_GB, BILLED_USERS, PROVIDER
 from providers.altaro.rules import BillingRules, CustomerCount, ReportTally

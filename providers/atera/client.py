@@ -11,9 +11,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from connector.errors import ConfigError, DataError, RateLimitedError, VendorAuthError
-from connector.http import HttpSettings, Rule, VendorHttp, body_text, build_client
-from connector.paging import LinkedPaging, paginate
+from connector.core.errors import ConfigError, DataError, RateLimitedError, VendorAuthError
+from connector.core.http import HttpSettings, Rule, VendorHttp, body_text, build_client
+from connector.core.paging import LinkedPaging, paginate
 from providers.atera.models import (
     AgentDto,
     ContactDto,

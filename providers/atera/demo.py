@@ -10,7 +10,7 @@ from providers.atera.source import AteraReader
 from providers.spec import DemoKit, DemoPart
 
 if TYPE_CHECKING:
-    from connector.config import Settings
+    from connector.core.config import Settings
 
 
 def demo_part(kit: DemoKit) -> DemoPart[AteraSandbox]:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from connector.deferral import InvoicesCutShort
+from connector.interfaces.deferral import InvoicesCutShort
 from mappings.truth import ContractRef, Held
 from providers.atera.client import AteraClient, ReadLimitReached
 from providers.atera.models import InvoiceDto

@@ -12,7 +12,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
-from connector.errors import ConfigError, DataError
+from connector.core.errors import ConfigError, DataError
 from mappings.enums import BillingPeriod, ContractType
 from providers.atera.client import AteraClient, build_atera_client
 from providers.atera.models import (

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.secrets import SecretRef
+from connector.core.secrets import SecretRef
 from providers.atera.settings import AteraSettings
 from providers.spec import (
     CONFIG,
@@ -24,7 +24,7 @@ from providers.spec import (
 )
 
 if TYPE_CHECKING:
-    from connector.usage import Sink
+    from connector.interfaces.usage import Sink
     from mappings.customer import CustomerMapping
     from mappings.lines import StoredLine
     from providers.onboarding import Onboarder

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from rapidfuzz import fuzz, process, utils
 
-from connector.errors import ConnectorError, Status
+from connector.core.errors import ConnectorError, Status
 from mappings.customer import CustomerMapping, LineMapping
 from providers.atera.models import ContractDto, CustomerDto
 from providers.atera.settings import AteraSettings

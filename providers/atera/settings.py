@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from connector.secrets import SecretRef
+from connector.core.secrets import SecretRef
 
 
 class AteraSettings(BaseModel):

@@ -9,9 +9,9 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from connector.deferral import PushDeferred
-from connector.errors import ConfigError, DataError
-from connector.usage import PsaEvents, PushRefused, PushResult
+from connector.core.errors import ConfigError, DataError
+from connector.interfaces.deferral import PushDeferred
+from connector.interfaces.usage import PsaEvents, PushRefused, PushResult
 from mappings.enums import ContractType
 from mappings.lines import Line, LineIdentity, Outcome
 from mappings.truth import ContractRef, Held, compare

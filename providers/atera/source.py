@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from connector.http import HttpSettings
+from connector.core.http import HttpSettings
 from providers.atera.agents import DeviceCounts, count_devices
 from providers.atera.client import AteraClient, build_atera_client
 from providers.atera.models import AgentDto, ContractDto, CustomerDto, InvoiceDto, RateDto

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from connector.matching import closest, did_you_mean
+from connector.core.matching import closest, did_you_mean
 from mappings.enums import ContractType
 from mappings.truth import ContractRef, Held, HeldContract, Missing
 from providers.atera.dates import day_in

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-from connector.errors import ParameterError
+from connector.core.errors import ParameterError
 from providers.atera.dates import day_in
 from providers.atera.provider import PROVIDER
 from providers.atera.source import AteraReader

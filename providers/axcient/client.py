@@ -13,11 +13,11 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from connector.backoff import SharedBackoff
-from connector.errors import ConfigError, ConnectorError, DataError, VendorAuthError
-from connector.http import HttpSettings, Rule, VendorHttp, body_text, build_client
-from connector.paging import CountedPaging, paginate
-from connector.redact import register_secret
+from connector.core.backoff import SharedBackoff
+from connector.core.errors import ConfigError, ConnectorError, DataError, VendorAuthError
+from connector.core.http import HttpSettings, Rule, VendorHttp, body_text, build_client
+from connector.core.paging import CountedPaging, paginate
+from connector.core.redact import register_secret
 from providers.axcient.models import Account, Customer, ErrorBody, Page, Session
 from providers.axcient.settings import AxcientSettings
 

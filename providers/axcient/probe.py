@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.errors import ConnectorError
+from connector.core.errors import ConnectorError
 from providers.axcient.client import build_axcient_client
 from providers.axcient.settings import AxcientSettings
 from providers.spec import BuildContext, Finding

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connector.secrets import SecretRef
+from connector.core.secrets import SecretRef
 from mappings.enums import Unit
 from providers.axcient.settings import AxcientSettings
 from providers.spec import (
@@ -21,7 +21,7 @@ from providers.spec import (
 )
 
 if TYPE_CHECKING:
-    from connector.usage import UsageReport, UsageSource
+    from connector.interfaces.usage import UsageReport, UsageSource
     from providers.onboarding import VendorContact
     from providers.spec import DemoKit, DemoPart
 

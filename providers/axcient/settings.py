@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
-from connector.secrets import SecretRef
+from connector.core.secrets import SecretRef
 
 
 class AxcientSettings(BaseModel):

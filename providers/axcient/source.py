@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from connector.errors import ConnectorError, DataError, VendorError
-from connector.usage import UsageReport
+from connector.core.errors import ConnectorError, DataError, VendorError
+from connector.interfaces.usage import UsageReport
 from providers.axcient.client import AxcientClient, Invalid, Listing
 from providers.axcient.models import Account, Customer
 from providers.axcient.settings import AxcientSettings

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from connector.usage import CustomerUsage
+from connector.interfaces.usage import CustomerUsage
 from providers.axcient.models import Account, Customer, is_trial_plan
 from providers.axcient.provider import DEVICES, PC_DEVICES, PC_GB, SERVER_DEVICES, SERVER_GB, TOTAL_GB
 

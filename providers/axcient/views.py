@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from connector.errors import DataError
-from connector.usage import UsageReport, UsageSource
+from connector.core.errors import DataError
+from connector.interfaces.usage import UsageReport, UsageSource
 from providers.axcient.source import AxcientSource, Collection
 from providers.axcient.usage import AccountUse, CustomerResult, Totals, UsageRules
 from providers.spec import Table, ViewInput, ViewResult

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from connector.http import HttpSettings
-from connector.secrets import SecretRef
+from connector.core.http import HttpSettings
+from connector.core.secrets import SecretRef
 from connector.store import Store
 from providers.altaro.client import AltaroClient, build_altaro_client
 from providers.altaro.sandbox import DEFAULT_API_KEY, AltaroSandbox, generate_report

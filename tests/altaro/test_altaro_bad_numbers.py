@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
-from connector.demo import running_sandboxes, write_config
-from connector.errors import DataError
-from connector.usage import UsageReport
+from connector.core.errors import DataError
+from connector.interfaces.usage import UsageReport
+from connector.operations.demo import running_sandboxes, write_config
 from providers.altaro.demo import demo_report
 from providers.altaro.parser import read_payload
 from providers.altaro.rules import BillingRules, CustomerCount, ReportTally

@@ -10,9 +10,9 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from connector.errors import DataError, RateLimitedError, VendorAuthError, VendorError
-from connector.http import HttpSettings, RetryAfterTooLong
-from connector.redact import register_secret
+from connector.core.errors import DataError, RateLimitedError, VendorAuthError, VendorError
+from connector.core.http import HttpSettings, RetryAfterTooLong
+from connector.core.redact import register_secret
 from providers.altaro.client import AltaroClient, build_altaro_client
 
 from .conftest import FakeClock

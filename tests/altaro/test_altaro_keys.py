@@ -11,9 +11,9 @@ import pytest
 from pydantic import SecretStr
 
 from connector.cli import main
-from connector.demo import running_sandboxes, write_config
-from connector.errors import ConfigError
-from connector.secrets import SecretRef
+from connector.core.errors import ConfigError
+from connector.core.secrets import SecretRef
+from connector.operations.demo import running_sandboxes, write_config
 from connector.store import Store
 from providers.altaro.rules import ReportTally
 from providers.altaro.sandbox import DEFAULT_API_KEY, AltaroSandbox, generate_report

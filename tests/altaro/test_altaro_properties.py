@@ -13,7 +13,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.errors import DataError
+from connector.core.errors import DataError
 from providers.altaro.parser import read_payload
 from providers.altaro.rules import BillingRules, ReportTally
 from providers.altaro.sandbox import HEADER

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
-from connector.errors import DataError
+from connector.core.errors import DataError
 from providers.altaro.counts import CustomerCount
 from providers.altaro.sandbox import HEADER, write_report
 from providers.altaro.settings import AltaroExclusion, AltaroSettings

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.errors import DataError
+from connector.core.errors import DataError
 from providers.altaro.parser import read_payload, sniff_format
 from providers.altaro.rules import BillingRules, CustomerCount, ReportTally, parse_month
 from providers.altaro.sandbox import HEADER, generate_report_with_counts

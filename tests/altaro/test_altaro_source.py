@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connector.observe import observe
 from connector.store import Store
 from connector.store.ledger import PAYLOAD_COLUMN
+from connector.sync.observe import observe
 from mappings.measure import Measured, peak
 from mappings.periods import parse_period_key
 from providers.altaro.sandbox import AltaroSandbox, generate_report, generate_report_with_counts
@@ -160,8 +160,8 @@ def test_two_store_objects_in_one_process_share_the_rule(
 WORKER = textwrap.dedent(
     """
     import json, os, sys
-    from connector.http import HttpSettings
-    from connector.secrets import SecretRef
+    from connector.core.http import HttpSettings
+    from connector.core.secrets import SecretRef
     from connector.store import Store
     from providers.altaro.client import build_altaro_client
     from providers.altaro.settings import AltaroLink, AltaroSettings

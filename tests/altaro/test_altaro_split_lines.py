@@ -10,7 +10,7 @@ import io
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from connector.errors import DataError
+from connector.core.errors import DataError
 from providers.altaro.parser import read_csv
 from providers.altaro.settings import AltaroSettings
 

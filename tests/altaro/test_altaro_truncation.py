@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
-from connector.errors import DataError
+from connector.core.errors import DataError
 from providers.altaro.demo import demo_report
 from providers.altaro.parser import read_payload
 from providers.altaro.rules import BillingRules, ReportTally

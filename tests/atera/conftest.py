@@ -14,8 +14,8 @@ import jsonschema
 import pytest
 from pydantic import SecretStr
 
-from connector.http import HttpSettings
-from connector.secrets import SecretRef
+from connector.core.http import HttpSettings
+from connector.core.secrets import SecretRef
 from providers.atera.client import AteraClient, build_atera_client
 from providers.atera.sandbox import DEFAULT_API_KEY, AteraSandbox
 from providers.atera.settings import AteraSettings

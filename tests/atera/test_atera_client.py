@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from connector.errors import ConfigError, DataError, RateLimitedError, VendorAuthError, VendorError
-from connector.http import HttpSettings, RetryAfterTooLong
+from connector.core.errors import ConfigError, DataError, RateLimitedError, VendorAuthError, VendorError
+from connector.core.http import HttpSettings, RetryAfterTooLong
 from providers.atera.client import AteraClient, build_atera_client
 from providers.atera.models import UpdateContractDto, UpdateRetainerFlatFeeContractDto, request_json
 from providers.atera.settings import AteraSettings
@@ -46,7 +46,7 @@ def customer(n: int) -> dict[str, Any]:
 
 
 def make(key: str, clock: Any, http: HttpSettings, **overrides: Any) -> AteraClient:
-    from connector.secrets import SecretRef
+    from connector.core.secrets import SecretRef
 
     settings = AteraSettings(enabled=True, base_url=BASE, api_key=SecretRef(value=key), **overrides)
     return build_atera_client(settings, http, sleep=clock.sleep, clock=clock)

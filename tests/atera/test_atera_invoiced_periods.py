@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from connector.deferral import InvoicesCutShort
-from connector.usage import InvoicingSink
+from connector.interfaces.deferral import InvoicesCutShort
+from connector.interfaces.usage import InvoicingSink
 from mappings.truth import ContractRef
 from providers.atera.client import AteraClient
 from providers.atera.invoicing import InvoicingAteraSink

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from connector.errors import DataError
+from connector.core.errors import DataError
 from mappings.lines import Line
 from mappings.truth import ContractRef
 from providers.atera.client import AteraClient

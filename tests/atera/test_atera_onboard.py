@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connector.errors import ConfigError
+from connector.core.errors import ConfigError
 from providers.atera.client import AteraClient
 from providers.atera.onboard import AteraOnboarder
 from providers.atera.sandbox import AteraSandbox

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from connector.deferral import PushDeferred
-from connector.http import HttpSettings
-from connector.secrets import SecretRef
+from connector.core.http import HttpSettings
+from connector.core.secrets import SecretRef
+from connector.interfaces.deferral import PushDeferred
 from mappings.enums import BillingPeriod
 from mappings.lines import Line
 from mappings.truth import ContractRef

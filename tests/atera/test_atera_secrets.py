@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.config import Settings, load_settings
-from connector.errors import ConnectorError
+from connector.core.config import Settings, load_settings
+from connector.core.errors import ConnectorError
 from connector.store import Store
 from mappings.lines import Line
 from providers.atera.client import build_atera_client

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from connector.errors import ConfigError, ConnectorError, DataError
-from connector.http import HttpSettings
+from connector.core.errors import ConfigError, ConnectorError, DataError
+from connector.core.http import HttpSettings
 from connector.store import Store
 from mappings.enums import BillingPeriod
 from mappings.lines import Line, LineIdentity

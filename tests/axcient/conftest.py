@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from connector.http import HttpSettings
-from connector.secrets import SecretRef
+from connector.core.http import HttpSettings
+from connector.core.secrets import SecretRef
 from connector.store import Store
 from providers.axcient.client import AxcientClient, build_axcient_client
 from providers.axcient.sandbox import DEFAULT_USERNAME, AxcientSandbox

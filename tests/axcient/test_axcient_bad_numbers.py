@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connector.cli import main
-from connector.demo import Sandboxes, running_sandboxes, write_config
+from connector.operations.demo import Sandboxes, running_sandboxes, write_config
 from connector.store import Store
 from mappings.lines import LineStatus
 from providers.axcient.generate import demo_dataset

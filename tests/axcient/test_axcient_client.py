@@ -11,8 +11,8 @@ import httpx
 import pytest
 import respx
 
-from connector.errors import DataError, RateLimitedError, VendorAuthError, VendorError
-from connector.http import HttpSettings, RetryAfterTooLong
+from connector.core.errors import DataError, RateLimitedError, VendorAuthError, VendorError
+from connector.core.http import HttpSettings, RetryAfterTooLong
 from providers.axcient.client import AxcientClient, build_axcient_client
 
 from .conftest import PASSWORD, FakeClock, axcient_settings
@@ -236,7 +236,7 @@ def test_other_4xx_fail_fast_with_the_vendors_message(router: respx.MockRouter, 
 def test_the_session_token_is_masked_in_logs(
     router: respx.MockRouter, client: AxcientClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from connector.redact import redact
+    from connector.core.redact import redact
 
     router.get("/api/v1/customers").mock(side_effect=paged(customers(1)))
     client.customers()

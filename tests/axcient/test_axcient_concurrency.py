@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from connector.backoff import SharedBackoff
-from connector.errors import VendorError
-from connector.http import HttpSettings
+from connector.core.backoff import SharedBackoff
+from connector.core.errors import VendorError
+from connector.core.http import HttpSettings
 from providers.axcient.generate import generate_dataset
 from providers.axcient.sandbox import AxcientSandbox
 from providers.axcient.source import AxcientSource

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from connector.config import settings_from_data
-from connector.engine import SyncEngine
-from connector.sources import enabled_sources
+from connector.core.config import settings_from_data
+from connector.interfaces.usage import PsaEvents, PushResult
 from connector.store import Store
-from connector.usage import PsaEvents, PushResult
+from connector.sync.engine import SyncEngine
+from connector.wiring import enabled_sources
 from mappings.lines import Line
 from providers.axcient.sandbox import AxcientSandbox
 from providers.spec import BuildContext

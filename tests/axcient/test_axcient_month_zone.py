@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.http import HttpSettings
+from connector.core.http import HttpSettings
 from connector.store import Store
 from providers.axcient.provider import PROVIDER
 from providers.axcient.sandbox import AxcientSandbox

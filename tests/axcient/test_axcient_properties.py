@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from connector.usage import quantity_problem
+from connector.interfaces.usage import quantity_problem
 from providers.axcient.client import Listing, validate_items
 from providers.axcient.models import MAX_ACCOUNT_MB, Account, Customer, ErrorBody, Page, Session
 from providers.axcient.usage import UsageRules, compute_customer

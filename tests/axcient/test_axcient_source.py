@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from connector.errors import VendorAuthError, VendorError
-from connector.http import HttpSettings
-from connector.observe import observe
+from connector.core.errors import VendorAuthError, VendorError
+from connector.core.http import HttpSettings
+from connector.interfaces.usage import UsageSource
 from connector.store import Store
-from connector.usage import UsageSource
+from connector.sync.observe import observe
 from providers.axcient.generate import generate_dataset
 from providers.axcient.sandbox import AxcientSandbox
 from providers.axcient.source import AxcientSource
@@ -31,7 +31,7 @@ def quantities(source: AxcientSource) -> dict[str, dict[tuple[str, str], Decimal
 
 def test_it_is_a_usage_source_and_records_the_demo_portal(make_source: MakeSource, store: Store) -> None:
     source = make_source(per_page=2)
-    typed: UsageSource = source  # connector/sources.py relies on this (mypy checks it there)
+    typed: UsageSource = source  # connector/wiring.py relies on this (mypy checks it there)
     assert typed.name == "axcient"
     report = source.collect(run_id=None)
     observe(store, report)

@@ -24,7 +24,7 @@ T0 = datetime(2026, 11, 12, 12, 0, tzinfo=UTC)  # before the frozen clock: a run
 KILLED_SYNC = """
 import sys, time
 from connector.cli import main
-from connector.engine import SyncEngine
+from connector.sync.engine import SyncEngine
 
 def hang(self, report, run_id):
     print("running", run_id, flush=True)

@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from connector.alerts import Alerter, conditions
 from connector.cli import build_app, run
-from connector.config import settings_from_data
-from connector.errors import ConfigError, Status, VendorAuthError
-from connector.report import RunReport
-from connector.secrets import SecretRef
-from connector.sections import AlertSettings
+from connector.core.config import settings_from_data
+from connector.core.errors import ConfigError, Status, VendorAuthError
+from connector.core.secrets import SecretRef
+from connector.core.sections import AlertSettings
+from connector.operations.alerts import Alerter, conditions
+from connector.operations.run import sync_once
 from connector.store import Store
-from connector.sync import sync_once
+from connector.sync.report import RunReport
 from mappings.lines import LineIdentity, LineResult, Outcome
 
 TOKEN = "s3cr3t-alert-token"

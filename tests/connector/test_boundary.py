@@ -15,11 +15,18 @@ import pytest
 from pydantic import BaseModel
 
 import providers
-from connector.config import settings_from_data
-from connector.engine import SyncEngine
-from connector.observe import observe
+from connector.core.config import settings_from_data
+from connector.interfaces.usage import (
+    MAX_QUANTITY,
+    CustomerUsage,
+    PsaEvents,
+    PushResult,
+    UsageReport,
+    refuse_bad_numbers,
+)
 from connector.store import Store
-from connector.usage import MAX_QUANTITY, CustomerUsage, PsaEvents, PushResult, UsageReport, refuse_bad_numbers
+from connector.sync.engine import SyncEngine
+from connector.sync.observe import observe
 from mappings.lines import Line, Outcome
 from providers.spec import MetricSpec, Provider
 

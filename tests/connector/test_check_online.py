@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.errors import ConfigError, Status, VendorAuthError, VendorError
-from connector.resolve import online_status
+from connector.core.errors import ConfigError, Status, VendorAuthError, VendorError
+from connector.operations.check import online_status
 from mappings.customer import CustomerMapping
 from mappings.enums import ContractType
 from providers.atera.models import ContractDto, CustomerDto

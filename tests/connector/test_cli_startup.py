@@ -16,9 +16,15 @@ from typer.core import TyperGroup
 
 from connector.cli import build_app
 from connector.cli.options import DEFAULT_CONFIG_PATH
-from connector.config import DEFAULT_CONFIG_PATH as CONFIG_DEFAULT
+from connector.core.config import DEFAULT_CONFIG_PATH as CONFIG_DEFAULT
 
-SYNC_STACK = ("connector.operations", "connector.sync", "connector.engine", "connector.store", "connector.config")
+SYNC_STACK = (
+    "connector.operations",
+    "connector.operations.run",
+    "connector.sync.engine",
+    "connector.store",
+    "connector.core.config",
+)
 # Top-level packages none of these commands needs; sqlite-utils imports pandas and numpy when they are installed.
 HEAVY = ("httpx", "pydantic_settings", "sqlite_utils", "tenacity", "apprise", "pandas", "numpy", "pyarrow")
 # httpx's command line imports rich's progress bars; the connector's own output never needs them.
@@ -95,7 +101,7 @@ def test_users_reads_the_configuration_when_one_applies(tmp_path: Path, where: s
         env["CONNECTOR_ALTARO__BILLABLE_OBJECT_TYPES"] = '["Mailbox"]'
     printed, modules = run(tmp_path, "users", str(report(tmp_path)), "--format", "json", env=env)
     assert json.loads(printed)[0]["billed_users"] == 1
-    assert "connector.config" in modules
+    assert "connector.core.config" in modules
 
 
 def test_the_cli_default_config_path_is_the_configurations() -> None:

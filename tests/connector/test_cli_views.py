@@ -12,9 +12,9 @@ import pytest
 import connector.cli
 import providers
 from connector.cli import build_app, run
-from connector.errors import ParameterError, Status
+from connector.core.errors import ParameterError, Status
+from connector.interfaces.usage import UsageReport
 from connector.store import Store
-from connector.usage import UsageReport
 from providers.spec import CONFIG, FORMAT, Param, Table, View, ViewInput, ViewResult
 
 from ..fakevendor.provider import PROVIDER as SEATS

@@ -13,9 +13,9 @@ import pytest
 from pydantic import BaseModel
 
 import providers
-from connector.config import Settings, load_settings, settings_from_data
-from connector.errors import ConfigError
-from connector.secrets import SecretRef
+from connector.core.config import Settings, load_settings, settings_from_data
+from connector.core.errors import ConfigError
+from connector.core.secrets import SecretRef
 from mappings.customer import VendorCustomer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
-from connector.config import settings_from_data
-from connector.errors import ConfigError
+from connector.core.config import settings_from_data
+from connector.core.errors import ConfigError
 
 
 def block(psa: str, vendor: str, *lines: str, extra: str = "") -> str:

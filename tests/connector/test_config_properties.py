@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import providers
-from connector.config import Settings, load_settings, settings_from_data
-from connector.errors import ConfigError
+from connector.core.config import Settings, load_settings, settings_from_data
+from connector.core.errors import ConfigError
 
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

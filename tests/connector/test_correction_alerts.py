@@ -11,7 +11,7 @@ import pytest
 
 from connector import operations
 from connector.cli import main
-from connector.status import summarise
+from connector.operations.status import summarise
 from tests.connector.test_alerts import Receiver, alerter, receiver
 from tests.connector.test_correction_lifecycle import invoiced_november_with_a_correction, m365_nov
 from tests.connector.test_invoice_detection import at, late_november

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from connector.config import Settings, settings_from_data
-from connector.engine import SyncEngine
-from connector.errors import ConfigError, Status, VendorAuthError, VendorError
+from connector.core.config import Settings, settings_from_data
+from connector.core.errors import ConfigError, Status, VendorAuthError, VendorError
+from connector.interfaces.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
 from connector.store import Store
-from connector.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
+from connector.sync.engine import SyncEngine
 from mappings.lines import Line, LineIdentity, LineResult, LineStatus, Outcome
 
 NOV = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)

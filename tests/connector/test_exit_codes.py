@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.errors import (
+from connector.core.errors import (
     EXIT_CODES,
     ConfigError,
     ConnectorError,
@@ -21,7 +21,7 @@ from connector.errors import (
     VendorError,
     exit_code_for,
 )
-from connector.report import RunReport, SourceOutcome
+from connector.sync.report import RunReport, SourceOutcome
 from mappings.lines import LineIdentity, LineResult, Outcome
 
 # The codes operators and their scripts rely on; a change here is a change of the command line's contract.

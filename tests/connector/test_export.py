@@ -6,8 +6,8 @@ import dataclasses
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from connector.export import build_export, month_window, to_csv
-from connector.export_html import to_html
+from connector.operations.export import build_export, month_window, to_csv
+from connector.operations.export_html import to_html
 from connector.store import Store
 from mappings.billing import price
 from mappings.lines import Line, LineIdentity

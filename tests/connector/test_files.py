@@ -1,4 +1,4 @@
-"""Files a user names: written whole and owner-only, never through a symbolic link (`connector.files`)."""
+"""Files a user names: written whole and owner-only, never through a symbolic link (`connector.core.files`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.files import open_private_append, write_private
-from connector.mapfile import write as write_mapping_file
+from connector.core.files import open_private_append, write_private
+from connector.mapping.mapfile import write as write_mapping_file
 
 
 def _mode(path: Path) -> int:

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from connector.config import settings_from_data
-from connector.daemon import run_forever
-from connector.errors import ConfigError, VendorError
-from connector.health import Health, serve
-from connector.metrics import Metrics
-from connector.report import RunReport
+from connector.core.config import settings_from_data
+from connector.core.errors import ConfigError, VendorError
+from connector.sync.report import RunReport
+from connector.unattended.daemon import run_forever
+from connector.unattended.health import Health, serve
+from connector.unattended.metrics import Metrics
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

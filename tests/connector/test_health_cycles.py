@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 
-from connector.errors import VendorError
-from connector.health import Health, address, cycle_failure, serve
-from connector.metrics import Metrics
-from connector.report import RunReport, SourceOutcome
+from connector.core.errors import VendorError
+from connector.sync.report import RunReport, SourceOutcome
+from connector.unattended.health import Health, address, cycle_failure, serve
+from connector.unattended.metrics import Metrics
 from mappings.lines import LineIdentity, LineResult, Outcome
 
 IDENTITY = LineIdentity("Contoso Ltd", "Backup users", "2026-11", "altaro.billed_users")

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from connector.heap import SYNC_THRESHOLDS, fewer_collections
+from connector.operations.heap import SYNC_THRESHOLDS, fewer_collections
 
 
 def test_the_collector_is_restored_after_a_sync_that_raises() -> None:

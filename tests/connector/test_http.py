@@ -10,8 +10,8 @@ import httpx
 import pytest
 import respx
 
-from connector.errors import DataError, RateLimitedError, VendorAuthError, VendorError
-from connector.http import (
+from connector.core.errors import DataError, RateLimitedError, VendorAuthError, VendorError
+from connector.core.http import (
     STATUS_RULES,
     HttpSettings,
     RetryAfterTooLong,
@@ -22,7 +22,7 @@ from connector.http import (
     rule_for,
     safe_url,
 )
-from connector.redact import register_secret
+from connector.core.redact import register_secret
 
 SETTINGS = HttpSettings(max_attempts=4, backoff_initial_seconds=1, backoff_max_seconds=5)
 

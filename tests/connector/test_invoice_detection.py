@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from connector import corrections, operations
-from connector.deferral import InvoicesCutShort
-from connector.errors import Status, VendorError
-from connector.usage import CustomerUsage, InvoicingSink
+from connector import operations
+from connector.core.errors import Status, VendorError
+from connector.interfaces.deferral import InvoicesCutShort
+from connector.interfaces.usage import CustomerUsage, InvoicingSink
+from connector.sync import corrections
 from mappings.calendar import BillingCalendar, Mode
 from mappings.enums import BillingPeriod
 from mappings.lines import LineIdentity, LineStatus

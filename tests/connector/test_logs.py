@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from connector.config import settings_from_data
-from connector.errors import ConfigError
-from connector.logs import configure_logging, current_run_id
-from connector.redact import register_secret
+from connector.core.config import settings_from_data
+from connector.core.errors import ConfigError
+from connector.core.logs import configure_logging, current_run_id
+from connector.core.redact import register_secret
 from connector.store import Store
 
 SECRET = "sk-live-abcdefghijklmnop1234"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.matching import closest, did_you_mean, exact, normalise
+from connector.core.matching import closest, did_you_mean, exact, normalise
 from mappings.customer import CustomerMapping
 
 

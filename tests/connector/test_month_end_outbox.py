@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from connector.usage import CustomerUsage
+from connector.interfaces.usage import CustomerUsage
 from mappings.lines import LineIdentity, LineStatus
 from tests.connector.test_billing_calendar import M365_DEC, M365_NOV, at, world
 

@@ -14,10 +14,10 @@ import pytest
 
 import providers
 from connector import operations
-from connector.config import Settings, settings_from_data
-from connector.errors import ConfigError, ConnectorError, ParameterError, Status, StoreBusyError
+from connector.core.config import Settings, settings_from_data
+from connector.core.errors import ConfigError, ConnectorError, ParameterError, Status, StoreBusyError
+from connector.interfaces.usage import UsageReport, UsageSource
 from connector.store import Store
-from connector.usage import UsageReport, UsageSource
 from mappings.billing import price
 from mappings.lines import Line, LineStatus, StoredLine
 from providers.spec import BuildContext, Reconciled

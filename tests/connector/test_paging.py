@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from connector.errors import DataError
-from connector.paging import CountedPaging, LinkedPaging, paginate
+from connector.core.errors import DataError
+from connector.core.paging import CountedPaging, LinkedPaging, paginate
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from connector.usage import CustomerUsage
+from connector.interfaces.usage import CustomerUsage
 from mappings.enums import BillingPeriod
 from mappings.lines import LineIdentity
 from mappings.measure import Observation, coverage

@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from connector.deferral import PushDeferred
-from connector.errors import ConnectorError, VendorAuthError, VendorError
-from connector.push import psa_unreachable, push_pending
-from connector.report import RunReport
+from connector.core.errors import ConnectorError, VendorAuthError, VendorError
+from connector.interfaces.deferral import PushDeferred
+from connector.interfaces.usage import PsaEvents, PushResult
 from connector.store import Store
-from connector.usage import PsaEvents, PushResult
+from connector.sync.push import psa_unreachable, push_pending
+from connector.sync.report import RunReport
 from mappings.billing import price
 from mappings.lines import Line, LineStatus, Outcome
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from connector.push import push_pending
-from connector.report import RunReport
+from connector.interfaces.usage import PsaEvents, PushRefused, PushResult
 from connector.store import Store
-from connector.usage import PsaEvents, PushRefused, PushResult
+from connector.sync.push import push_pending
+from connector.sync.report import RunReport
 from mappings.billing import price
 from mappings.lines import Line, LineStatus, Outcome
 from mappings.truth import DIFFERENCES

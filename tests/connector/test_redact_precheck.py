@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.redact import redact_data, register_secret
+from connector.core.redact import redact_data, register_secret
 from connector.store.database import to_json
 
 SECRET = 'k3y"wi/th\\odd-chärs'

@@ -3,10 +3,10 @@ alerts show it), never a deferral repeated silently at every cycle."""
 
 from __future__ import annotations
 
-from connector.deferral import PushDeferred
-from connector.errors import Status
-from connector.push import push_pending
+from connector.core.errors import Status
+from connector.interfaces.deferral import PushDeferred
 from connector.store import Store
+from connector.sync.push import push_pending
 from mappings.lines import LineStatus, Outcome
 
 from .test_push_psa_down import Sink, report, staged

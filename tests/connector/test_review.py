@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 from pydantic import ValidationError
 
-from connector.review import ReviewSettings, hold_reason
+from mappings.review import ReviewSettings, hold_reason
 
 DEFAULT = ReviewSettings()
 

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from connector.cli import app, main
-from connector.config import load_settings
-from connector.errors import ConfigError
-from connector.redact import RedactingFilter, redact
-from connector.secrets import SecretRef
+from connector.core.config import load_settings
+from connector.core.errors import ConfigError
+from connector.core.redact import RedactingFilter, redact
+from connector.core.secrets import SecretRef
 from connector.store import Store
 from mappings.lines import Line
 

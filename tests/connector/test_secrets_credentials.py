@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
-from connector.errors import ConfigError
-from connector.secrets import SecretRef
+from connector.core.errors import ConfigError
+from connector.core.secrets import SecretRef
 
 SECRET = "credential-9f3b2c71e0"
 

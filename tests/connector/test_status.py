@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from connector.cli import app
-from connector.errors import ParameterError
+from connector.core.errors import ParameterError
 from connector.store import Store
 from mappings.billing import price
 from mappings.lines import Line

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import StoreBusyError, StoreError
+from connector.core.errors import StoreBusyError, StoreError
 from connector.store import MIGRATIONS, SCHEMA_VERSION, FetchReserved, FetchTooSoon, Store
 from connector.store.ledger import PAYLOAD_COLUMN
 from mappings.lines import Line, LineIdentity, LineStatus

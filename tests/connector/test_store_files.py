@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
-from connector.errors import StoreError
+from connector.core.errors import StoreError
 from connector.store import MIGRATIONS, SCHEMA_VERSION, Store
 from mappings.lines import Line, LineIdentity, LineStatus
 

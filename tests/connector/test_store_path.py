@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
-from connector.errors import StoreError
+from connector.core.errors import StoreError
 from connector.store import Store
 
 

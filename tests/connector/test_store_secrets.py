@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from connector.redact import register_secret
+from connector.core.redact import register_secret
 from connector.store import FetchReserved, Store
 from mappings.lines import Line, LineIdentity
 from mappings.measure import Observation

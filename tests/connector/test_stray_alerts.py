@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connector.alerts import conditions
-from connector.errors import Status
-from connector.report import RunReport
+from connector.core.errors import Status
+from connector.operations.alerts import conditions
+from connector.sync.report import RunReport
 
 REASON = "Atera contract 'Server backup per GB' (contract/1010) of 'Contoso Ltd' holds 600, ... no mapping names it"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connector.cli import main
-from connector.demo import Sandboxes, running_sandboxes, write_config
+from connector.operations.demo import Sandboxes, running_sandboxes, write_config
 from tests.clock import MONTH
 
 

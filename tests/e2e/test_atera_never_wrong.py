@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.demo import Sandboxes
+from connector.operations.demo import Sandboxes
 from providers.atera.sandbox import AteraSandbox
 from providers.sandbox import SandboxRequest, SandboxResponse
 

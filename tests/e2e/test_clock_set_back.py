@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from connector.demo import STORE_NAME
+from connector.operations.demo import STORE_NAME
 from connector.store import Store
 from tests.clock import FROZEN_AT
 

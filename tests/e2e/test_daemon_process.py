@@ -23,7 +23,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from connector.demo import Sandboxes
+from connector.operations.demo import Sandboxes
 from providers.sandbox import Fault
 from tests.clock import frozen_python
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
-from connector.demo import Sandboxes, running_sandboxes, write_config
+from connector.operations.demo import Sandboxes, running_sandboxes, write_config
 from tests.clock import MONTH
 
 

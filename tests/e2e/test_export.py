@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.config import load_settings
-from connector.demo import Sandboxes
+from connector.core.config import load_settings
+from connector.operations.demo import Sandboxes
 from connector.store import Store
 from mappings.billing import price
 from mappings.lines import Line

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from connector.cli.sync import _quantity
-from connector.demo import Sandboxes
+from connector.operations.demo import Sandboxes
 
 from .conftest import cli, sync
 from .test_psa_truth import SERVER, atera, config, contract_id, edit_in_atera, line_of

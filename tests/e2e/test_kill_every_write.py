@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from connector.cli import main
-from connector.demo import STORE_NAME, Sandboxes, running_sandboxes, write_config
+from connector.operations.demo import STORE_NAME, Sandboxes, running_sandboxes, write_config
 from connector.store import Store
 from providers.atera.sandbox import AteraSandbox
 from providers.axcient.generate import demo_dataset

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
-from connector.demo import Sandboxes, write_config
+from connector.operations.demo import Sandboxes, write_config
 from providers.sandbox import Fault
 
 CAUSE = "HTTP 503 after retries where safe"

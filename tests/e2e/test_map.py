@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from connector.cli import main
-from connector.demo import Sandboxes, write_config
+from connector.operations.demo import Sandboxes, write_config
 
 
 @pytest.fixture

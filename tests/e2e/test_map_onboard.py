@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from connector.cli import main
-from connector.demo import Sandboxes, write_config
+from connector.operations.demo import Sandboxes, write_config
 from connector.store import Store
 from providers.sandbox import Fault, SandboxRequest, SandboxResponse
 from tests.clock import frozen_python

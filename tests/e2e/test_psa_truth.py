@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from connector.cli import main
-from connector.demo import Sandboxes, write_config
+from connector.operations.demo import Sandboxes, write_config
 from providers.atera.sandbox import DEFAULT_API_KEY, AteraSandbox
 from providers.sandbox import Fault
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from connector.demo import Sandboxes
+from connector.operations.demo import Sandboxes
 from connector.store import Store
 from connector.store.ledger import PAYLOAD_COLUMN
 from providers.axcient.generate import demo_dataset

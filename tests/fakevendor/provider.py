@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.secrets import SecretRef
-from connector.usage import CustomerUsage, UsageReport, UsageSource
+from connector.core.secrets import SecretRef
+from connector.interfaces.usage import CustomerUsage, UsageReport, UsageSource
 from providers.spec import BuildContext, MetricSpec, Provider
 
 SEATS = "seats.licensed"

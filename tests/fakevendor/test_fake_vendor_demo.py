@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-import connector.demo
+import connector.operations.demo
 import providers
-from connector.demo import run_demo
-from connector.errors import Status
+from connector.core.errors import Status
+from connector.operations.demo import run_demo
 from providers.spec import DemoKit, DemoPart
 
 from .provider import PROVIDER
 
-DEMO = Path(connector.demo.__file__)
+DEMO = Path(connector.operations.demo.__file__)
 # The vendor-free modules of providers/ the demo may use besides the registry itself.
 SHARED = {"providers", "providers.spec"}
 

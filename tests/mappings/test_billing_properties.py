@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from connector.usage import MAX_QUANTITY
+from connector.interfaces.usage import MAX_QUANTITY
 from mappings.billing import price
 
 EXAMPLES = settings(max_examples=1000, deadline=None)

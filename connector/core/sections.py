@@ -1,0 +1,112 @@
+"""The connector's own configuration sections: store, log, daemon endpoints, alerts and the billing calendar.
+
+Vendors bring their sections through the provider registry; these are the ones every installation has.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from connector.core.secrets import SecretRef
+from mappings.calendar import (
+    DEFAULT_INVOICE_AFTER_DAYS,
+    DEFAULT_INVOICE_DAY,
+    MAX_INVOICE_AFTER_DAYS,
+    BillingCalendar,
+    Mode,
+)
+
+
+class StoreSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path = Field(default=Path("connector-state.db"), description="SQLite state store, created 0600")
+    # 13: the open period and a year and a month before it, so the last invoiced period can still be compared with the
+    # same month a year earlier (a customer's "why more than last year?"); waiting lines' periods are kept regardless.
+    keep_periods: int | None = Field(
+        default=13,
+        ge=1,
+        description="closed billing periods whose observations and report bodies are kept, besides the open one",
+    )
+
+
+class LogSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: Path | None = None
+    format: Literal["text", "json"] = Field(default="text", description="text for people, json: one object a line")
+
+
+class DaemonSettings(BaseModel):
+    """The daemon's /healthz and /metrics endpoints: off unless `listen` is set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listen: str | None = Field(default=None, description="host:port for /healthz and /metrics, e.g. 127.0.0.1:9464")
+    allow_non_loopback: bool = Field(default=False, description="serve on an address other machines can reach")
+
+    @model_validator(mode="after")
+    def _loopback_unless_allowed(self) -> DaemonSettings:
+        # Metrics name customers and vendors: reachable from the network only when someone decided so.
+        if self.listen is not None and not self.allow_non_loopback and not is_loopback(self.listen):
+            raise ValueError(f"listen = {self.listen!r} is not a loopback address; set allow_non_loopback = true")
+        return self
+
+
+class AlertSettings(BaseModel):
+    """Where alerts go: apprise URLs (mailto://, msteams://, slack://, json:// …); none configured, none sent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # URLs carry tokens and passwords, so each may come from the environment or a file like any other secret.
+    urls: list[SecretRef] = Field(default_factory=list, description="apprise notification URLs")
+
+
+def is_loopback(listen: str) -> bool:
+    """Whether `host:port` names only this machine (127.0.0.0/8, ::1, localhost)."""
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class BillingSettings(BaseModel):
+    """The billing calendar: arrears or advance, the MSP's time zone for period boundaries, and the day after which a
+    period counts as invoiced when the PSA's invoices have not shown it yet (the fallback)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Mode = Field(default=Mode.ARREARS, description="arrears: final usage after the period; advance: running")
+    timezone: str = Field(default="UTC", description="IANA zone whose midnight ends a period, e.g. Europe/London")
+    invoice_day: int = Field(
+        default=DEFAULT_INVOICE_DAY,
+        ge=1,
+        le=31,
+        description="fallback: day of the next month after which a period counts as invoiced if no invoice shows it",
+    )
+    invoice_after_days: int = Field(
+        default=DEFAULT_INVOICE_AFTER_DAYS,
+        ge=0,
+        le=MAX_INVOICE_AFTER_DAYS,
+        description="fallback for weekly and twice-monthly periods: days after the period's end",
+    )
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> BillingSettings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA zone name (e.g. Europe/Paris)") from None
+        return self
+
+    def calendar(self) -> BillingCalendar:
+        return BillingCalendar(self.mode, self.timezone, self.invoice_day, self.invoice_after_days)

@@ -1,0 +1,1 @@
+"""What every provider implements and the engine calls: sources, PSA sinks, invoicing, deferral."""

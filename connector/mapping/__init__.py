@@ -1,0 +1,1 @@
+"""Vendor customers to PSA customers: `connector map`, the mapping file, onboarding, auto-match, renames."""

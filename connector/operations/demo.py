@@ -1,0 +1,200 @@
+"""`connector demo`: the whole job against every registered provider's sandbox: dry run, push, and push again."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+import providers
+from connector.core.config import Settings, load_settings
+from connector.core.errors import Status
+from connector.core.logs import configure_logging
+from connector.operations.run import sync_once
+from connector.sync.report import RunReport
+from providers.spec import DemoKit, DemoPart
+
+STORE_NAME = "connector-state.db"
+CONFIG_NAME = "connector.toml"
+REPORT_NAME = "report.json"
+# The demo's customer mappings ship as package data beside the providers: they name each source's customers and
+# the PSA's per-line options, which only the providers may know.
+MAPPINGS_FILE = "demo_mappings.toml"
+
+# Its own console, not the CLI's: the demo runs below the CLI and imports none of it.
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_HEAD = f"""# Written by `connector demo` for its sandbox vendors (their ports change at every run).
+[store]
+path = "{STORE_NAME}"
+
+[log]
+level = "WARNING"
+
+[http]
+max_attempts = 3
+backoff_initial_seconds = 0.2
+"""
+
+
+def title(name: str) -> str:
+    """A provider's registry name as the demo's texts name it: capitalised."""
+    return name.capitalize()
+
+
+@dataclass(frozen=True)
+class Sandboxes:
+    """Every registered provider's demo part, running, by registry name; `psa` names the PSA's."""
+
+    parts: dict[str, DemoPart[Any]]
+    psa: str
+    psa_writes: Callable[[], int]
+    psa_contracts: Callable[[Settings], list[dict[str, Any]]]
+
+    def __getitem__(self, name: str) -> Any:
+        """A provider's sandbox server (tests inject faults through it)."""
+        return self.parts[name].sandbox
+
+
+@dataclass
+class DemoStep:
+    title: str
+    report: RunReport
+    psa_writes: int
+
+
+@dataclass
+class DemoResult:
+    config_path: Path
+    store_path: Path
+    report_path: Path
+    steps: list[DemoStep]
+    psa: str
+    contracts_title: str
+    contracts: list[dict[str, Any]]
+
+    @property
+    def psa_title(self) -> str:
+        return title(self.psa)
+
+    @property
+    def status(self) -> Status:
+        """The last sync's status; failed if a repeated sync wrote anything (something would be billed twice)."""
+        if any(step.psa_writes for step in self.steps[2:]):
+            return Status.FAILED
+        return self.steps[-1].report.status
+
+    def to_data(self) -> dict[str, Any]:
+        writes = f"{self.psa}_writes"
+        return {
+            "config": str(self.config_path),
+            "store": str(self.store_path),
+            "steps": [{"title": s.title, writes: s.psa_writes, "report": s.report.to_data()} for s in self.steps],
+            f"{self.psa}_contracts": self.contracts,
+        }
+
+
+@contextmanager
+def running_sandboxes(directory: Path, month: str) -> Iterator[Sandboxes]:
+    """Each registered provider's demo part, started on 127.0.0.1 (ephemeral ports) and stopped on exit; the
+    secrets they are reached with are written under `directory`."""
+    psa = providers.psa()
+    if psa is None or psa.demo is None:
+        raise TypeError("the demo needs a registered PSA that declares a demo part")
+    kit = DemoKit(month, lambda name, value: _secret_file(directory, name, value))
+    with ExitStack() as stack:
+        parts: dict[str, DemoPart[Any]] = {}
+        for name, provider in providers.REGISTRY.items():
+            if provider.demo is not None:
+                parts[name] = part = provider.demo(kit)
+                stack.callback(part.stop)
+        held = parts[psa.name]
+        # Without them the demo could not show that a repeated sync writes nothing.
+        if held.writes is None or held.contracts is None:
+            raise TypeError(f"the {psa.name} demo part must count its writes and list its contracts")
+        yield Sandboxes(parts, psa.name, held.writes, held.contracts)
+
+
+def _secret_file(directory: Path, name: str, value: str) -> Path:
+    path = directory / "secrets" / f"{name}.key"
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(value + "\n", encoding="utf-8")
+    return path
+
+
+def write_config(directory: Path, sandboxes: Sandboxes) -> Path:
+    """An ordinary configuration pointing at the sandboxes; secrets live in files beside it, never in the TOML."""
+    sections = "".join(f"\n{part.config}" for part in sandboxes.parts.values())
+    mappings = resources.files(providers).joinpath(MAPPINGS_FILE).read_text(encoding="utf-8")
+    path = directory / CONFIG_NAME
+    path.write_text(f"{_HEAD}{sections}\n{mappings}", encoding="utf-8")
+    return path
+
+
+def _fresh_store(directory: Path) -> None:
+    # Each demo starts from an empty store, so it shows a first push and then that nothing is pushed twice.
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        with suppress(FileNotFoundError):
+            (directory / (STORE_NAME + suffix)).unlink()
+
+
+def _steps(psa: str) -> tuple[tuple[str, bool], ...]:
+    """Each step's title and whether it is a dry run."""
+    return (
+        ("1. Dry run: fetch and compute, write nothing", True),
+        (f"2. Sync: push every line into {title(psa)}", False),
+        ("3. Sync again: nothing is billed twice", False),
+    )
+
+
+def run_demo(
+    directory: Path,
+    *,
+    show: Callable[[DemoResult], None] = lambda result: None,
+    keep_running: bool = False,
+    verbose: bool = False,
+) -> DemoResult:
+    """Start the sandboxes, write the configuration, then dry-run, sync, and sync again; `show` the result
+    (before waiting for Ctrl-C, with `keep_running`)."""
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    _fresh_store(directory)
+    month = datetime.now(UTC).strftime("%Y-%m")
+    with running_sandboxes(directory, month) as sandboxes:
+        config_path = write_config(directory, sandboxes)
+        settings = load_settings(config_path)
+        configure_logging(settings.log.level, verbose=verbose)
+        steps = []
+        for step_title, dry_run in _steps(sandboxes.psa):
+            writes_before = sandboxes.psa_writes()
+            report = sync_once(settings, dry_run=dry_run)
+            steps.append(DemoStep(step_title, report, sandboxes.psa_writes() - writes_before))
+        result = DemoResult(
+            config_path=config_path,
+            store_path=settings.store.path,
+            report_path=directory / REPORT_NAME,
+            steps=steps,
+            psa=sandboxes.psa,
+            contracts_title=sandboxes.parts[sandboxes.psa].contracts_title,
+            contracts=sandboxes.psa_contracts(settings),
+        )
+        show(result)
+        if keep_running:
+            _wait_for_interrupt(sandboxes)
+    return result
+
+
+def _wait_for_interrupt(sandboxes: Sandboxes) -> None:
+    running = ", ".join(f"{title(name)} {part.url}" for name, part in sandboxes.parts.items())
+    stderr.print(f"Sandboxes keep running ({running}); press Ctrl-C to stop.", markup=False)
+    with suppress(KeyboardInterrupt):
+        threading.Event().wait()

@@ -1,0 +1,1 @@
+"""The connector left running: the daemon and its health and metrics endpoints."""
