@@ -84,7 +84,7 @@ def main() -> None:
         "--collector",
         choices=["sync", "default", "both"],
         default="sync",
-        help="garbage collector settings: as a sync sets them (connector.operations.heap), Python's defaults, or both in turn",
+        help="garbage collector settings: as a sync sets them (connector.operations.heap), Python's, or both",
     )
     args = parser.parse_args()
     collectors = ["default", "sync"] if args.collector == "both" else [args.collector]
