@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from connector.core.config import Settings, settings_from_data
+from connector.core.config import Settings
 from connector.interfaces.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
 from connector.operations.heap import fewer_collections
 from connector.store import Store
 from connector.sync.engine import SyncEngine
 from connector.sync.observe import observe
+from connector.wiring import settings_from_data
 from mappings.lines import Line
 
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)

@@ -1,11 +1,26 @@
-"""Wiring from the registry: the usage sources and the PSA sink a configuration enables, built for one run."""
+"""Where the application meets the registry: the configuration with every provider's section, and the usage sources
+and PSA sink a configuration enables, built for one run. Below it nothing names the registry."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import providers
+from connector.core import config
 from connector.core.config import Settings
 from connector.interfaces.usage import Sink, UsageSource
 from providers.spec import BuildContext
+
+
+def load_settings(path: Path | None = None, *, required: bool = True) -> Settings:
+    """The configuration file (`config.load_settings`) with a section per registered provider."""
+    return config.load_settings(path, tuple(providers.REGISTRY.values()), required=required)
+
+
+def settings_from_data(data: dict[str, Any], source: str = "<data>") -> Settings:
+    """Configuration given as a dict (tests, the demo), with a section per registered provider."""
+    return config.settings_from_data(data, tuple(providers.REGISTRY.values()), source)
 
 
 def enabled_sources(settings: Settings, context: BuildContext) -> dict[str, UsageSource | None]:

@@ -43,7 +43,7 @@ class State:
     def settings(self, *, required: bool = True) -> Settings:
         """The configuration, loaded once; not `required`, a missing file gives the defaults."""
         if self._settings is None:
-            from connector.core.config import load_settings
+            from connector.wiring import load_settings
 
             self._settings = load_settings(self.config_path, required=required)
             configure_logging(

@@ -13,7 +13,7 @@ from rich.status import Status as Spinner
 from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import plain_number, print_json, print_table, stderr, stdout, to_json, write_file
-from connector.core.config import Settings, load_settings
+from connector.core.config import Settings
 from connector.core.errors import Status
 from connector.sync.report import RunReport
 from connector.unattended.daemon import (
@@ -23,6 +23,7 @@ from connector.unattended.daemon import (
     install_stop_signals,
     run_forever,
 )
+from connector.wiring import load_settings
 from mappings.lines import Outcome
 from mappings.truth import DIFFERENCES
 

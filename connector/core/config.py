@@ -6,10 +6,10 @@ import json
 import logging
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 from pydantic_settings import (
@@ -20,7 +20,6 @@ from pydantic_settings import (
     SettingsError,
 )
 
-import providers
 from connector.core.errors import ConfigError
 from connector.core.http import HttpSettings
 from connector.core.matching import did_you_mean
@@ -38,6 +37,40 @@ LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")  # where str
 ENV_PREFIX = "CONNECTOR_"
 
 log = logging.getLogger(__name__)
+
+
+class Metric(Protocol):
+    """A quantity a source measures, as mappings name it (`altaro.billed_users`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+
+
+class Section(Protocol):
+    """What the configuration knows of a registered provider; the registry is handed in where the application is
+    wired (`connector.wiring`), so configuration imports no provider."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def settings(self) -> type[BaseModel]: ...
+    @property
+    def secrets(self) -> Callable[[Any], dict[str, SecretRef]]: ...
+    @property
+    def metrics(self) -> Sequence[Metric]: ...
+    @property
+    def line_options(self) -> type[BaseModel] | None: ...
+    @property
+    def legacy_line_keys(self) -> tuple[str, ...]: ...
+
+
+Registry = Sequence[Section]
 
 
 class IgnoredCustomer(BaseModel):
@@ -65,6 +98,7 @@ class Settings(BaseSettings):
         nested_model_default_partial_update=True,
     )
     file_data: ClassVar[dict[str, Any] | None] = None  # the parsed file, or the dict given to settings_from_data
+    registry: ClassVar[tuple[Section, ...]] = ()  # the providers whose sections this class holds
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     log: LogSettings = Field(default_factory=LogSettings)
@@ -96,7 +130,7 @@ class Settings(BaseSettings):
     @classmethod
     def _psa_options_under_the_psa(cls, data: Any) -> Any:
         # Configurations written before PSA options had their own table kept them on the line itself.
-        psa = providers.psa()
+        psa = _psa(cls.registry)
         if psa is None or not psa.legacy_line_keys or not isinstance(data, dict):
             return data
         customers = data.get("customers")
@@ -115,9 +149,9 @@ class Settings(BaseSettings):
     def secrets(self) -> dict[str, SecretRef]:
         """Every secret the enabled parts of the configuration need, by key path."""
         found: dict[str, SecretRef] = {}
-        for name, provider in providers.REGISTRY.items():
-            if self.enabled(name):
-                found.update(provider.secrets(self.section(name)))
+        for provider in self.registry:
+            if self.enabled(provider.name):
+                found.update(provider.secrets(self.section(provider.name)))
         return found
 
     def problems(self) -> list[str]:
@@ -126,18 +160,18 @@ class Settings(BaseSettings):
         found = [
             f"ignored_customers[{index}].source: {problem}"
             for index, ignored in enumerate(self.ignored_customers)
-            if (problem := _unknown_source(ignored.source))
+            if (problem := _unknown_source(self.registry, ignored.source))
         ]
         for index, customer in enumerate(self.customers):
             where = f"customers[{index}]"
-            found += [f"{where}.{_key(s)}: {p}" for s in customer.vendors if (p := _unknown_source(s))]
+            found += [f"{where}.{_key(s)}: {p}" for s in customer.vendors if (p := _unknown_source(self.registry, s))]
             found += [f"{where}: {problem}" for problem in customer.unmapped_sources()]
             for number, line in enumerate(customer.lines):
-                found += _line_problems(f"{where}.lines[{number}]", line)
+                found += _line_problems(self.registry, f"{where}.lines[{number}]", line)
         for source, lines in self.mapping.templates.items():
-            found += [f"mapping.templates.{source}: {p}" for p in [_unknown_source(source)] if p]
+            found += [f"mapping.templates.{source}: {p}" for p in [_unknown_source(self.registry, source)] if p]
             for number, line in enumerate(lines):
-                found += _line_problems(f"mapping.templates.{source}[{number}]", line)
+                found += _line_problems(self.registry, f"mapping.templates.{source}[{number}]", line)
         return found + ambiguities(self.customers, self.ignored_customers)
 
 
@@ -164,21 +198,29 @@ def _legacy_line_options(index: int, customer: Any, psa: str, keys: Iterable[str
     return {**customer, "lines": moved_lines}
 
 
-def _unknown_source(name: str) -> str | None:
-    if name in {p.name for p in providers.sources()}:
+def _sources(registry: Registry) -> list[Section]:
+    return [p for p in registry if p.role == "source"]
+
+
+def _psa(registry: Registry) -> Section | None:
+    return next((p for p in registry if p.role == "psa"), None)
+
+
+def _unknown_source(registry: Registry, name: str) -> str | None:
+    if name in {p.name for p in _sources(registry)}:
         return None
-    known = ", ".join(p.name for p in providers.sources())
+    known = ", ".join(p.name for p in _sources(registry))
     return f"no source named {name!r} is registered (known: {known})"
 
 
-def _line_problems(where: str, line: LineMapping) -> list[str]:
+def _line_problems(registry: Registry, where: str, line: LineMapping) -> list[str]:
     found = []
-    if providers.metric(line.metric) is None:
-        metrics = [m for p in providers.sources() for m in p.metrics]
+    metrics = [m for p in _sources(registry) for m in p.metrics]
+    if line.metric not in {m.name for m in metrics}:
         hint = did_you_mean(line.metric, [m.name for m in metrics])
         known = "; ".join(f"{m.name!r} ({m.unit}: {m.description})" for m in metrics)
         found.append(f"{where}.metric: {line.metric!r} is not a metric{hint}. The metrics: {known}")
-    psa = providers.psa()
+    psa = _psa(registry)
     for name, options in line.psa.items():
         if psa is None or name != psa.name or psa.line_options is None:
             found.append(f"{where}.{_key(name)}: unknown key (check its spelling and section)")
@@ -198,9 +240,9 @@ def settings_model(registered: tuple[tuple[str, type[BaseModel]], ...]) -> type[
     return model
 
 
-def _bound(file_data: dict[str, Any]) -> type[Settings]:
-    registered = tuple((name, p.settings) for name, p in providers.REGISTRY.items())
-    return type("BoundSettings", (settings_model(registered),), {"file_data": file_data})
+def _bound(file_data: dict[str, Any], registry: Registry) -> type[Settings]:
+    registered = tuple((p.name, p.settings) for p in registry)
+    return type("BoundSettings", (settings_model(registered),), {"file_data": file_data, "registry": tuple(registry)})
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:
@@ -247,8 +289,9 @@ def describe_validation_error(
     return "\n".join(lines)
 
 
-def load_settings(path: Path | None = None, *, required: bool = True) -> Settings:
-    """Read and validate the configuration; every problem becomes a ConfigError that names file and key."""
+def load_settings(path: Path | None, registry: Registry, *, required: bool = True) -> Settings:
+    """Read and validate the configuration, with a section per provider of `registry`; every problem becomes a
+    ConfigError that names file and key."""
     config_path = path or DEFAULT_CONFIG_PATH
     file_data: dict[str, Any] = {}
     if not config_path.exists():
@@ -266,7 +309,7 @@ def load_settings(path: Path | None = None, *, required: bool = True) -> Setting
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(f"{config_path}: cannot read: {error}") from None
     file_data = _with_included_mappings(config_path, file_data)
-    settings = _validated(str(config_path), file_data)
+    settings = _validated(str(config_path), file_data, registry)
     _resolve_relative_paths(settings, config_path)
     return settings
 
@@ -302,15 +345,15 @@ def _resolve_relative_paths(settings: Settings, config_path: Path) -> None:
         object.__setattr__(settings.store, "path", (config_path.parent / settings.store.path).resolve())
 
 
-def settings_from_data(data: dict[str, Any], source: str = "<data>") -> Settings:
+def settings_from_data(data: dict[str, Any], registry: Registry, source: str = "<data>") -> Settings:
     """Validate configuration given as a dict (tests, the demo); environment overrides still apply."""
-    return _validated(source, data)
+    return _validated(source, data, registry)
 
 
-def _validated(source: str, file_data: dict[str, Any]) -> Settings:
+def _validated(source: str, file_data: dict[str, Any], registry: Registry) -> Settings:
     # The data goes in as a file's would, not as keyword arguments: the environment overrides it, and keys such as
     # `_env_file` are unknown keys rather than pydantic-settings' own options.
-    bound = _bound(file_data)
+    bound = _bound(file_data, registry)
     env = Overrides(ENV_PREFIX, file_data)
     unknown = env.unknown(bound.model_fields)
     try:

@@ -14,11 +14,12 @@ from typing import Any
 from rich.console import Console
 
 import providers
-from connector.core.config import Settings, load_settings
+from connector.core.config import Settings
 from connector.core.errors import Status
 from connector.core.logs import configure_logging
 from connector.operations.run import sync_once
 from connector.sync.report import RunReport
+from connector.wiring import load_settings
 from providers.spec import DemoKit, DemoPart
 
 STORE_NAME = "connector-state.db"

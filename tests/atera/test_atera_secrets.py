@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from connector.core.config import Settings, load_settings
+from connector.core.config import Settings
 from connector.core.errors import ConnectorError
 from connector.store import Store
+from connector.wiring import load_settings
 from mappings.lines import Line
 from providers.atera.client import build_atera_client
 from providers.atera.sandbox import AteraSandbox

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from connector.core.config import settings_from_data
 from connector.interfaces.usage import PsaEvents, PushResult
 from connector.store import Store
 from connector.sync.engine import SyncEngine
-from connector.wiring import enabled_sources
+from connector.wiring import enabled_sources, settings_from_data
 from mappings.lines import Line
 from providers.axcient.sandbox import AxcientSandbox
 from providers.spec import BuildContext

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from connector.cli import build_app, run
-from connector.core.config import settings_from_data
 from connector.core.errors import ConfigError, Status, VendorAuthError
 from connector.core.secrets import SecretRef
 from connector.core.sections import AlertSettings
@@ -22,6 +21,7 @@ from connector.operations.alerts import Alerter, conditions
 from connector.operations.run import sync_once
 from connector.store import Store
 from connector.sync.report import RunReport
+from connector.wiring import settings_from_data
 from mappings.lines import LineIdentity, LineResult, Outcome
 
 TOKEN = "s3cr3t-alert-token"

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from connector.core.config import settings_from_data
 from connector.core.errors import ParameterError
 from connector.interfaces.usage import CustomerUsage
+from connector.wiring import settings_from_data
 from mappings.calendar import BillingCalendar, Mode
 from mappings.enums import BillingPeriod
 from mappings.lines import LineIdentity, Outcome

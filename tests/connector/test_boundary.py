@@ -15,7 +15,6 @@ import pytest
 from pydantic import BaseModel
 
 import providers
-from connector.core.config import settings_from_data
 from connector.interfaces.usage import (
     MAX_QUANTITY,
     CustomerUsage,
@@ -27,6 +26,7 @@ from connector.interfaces.usage import (
 from connector.store import Store
 from connector.sync.engine import SyncEngine
 from connector.sync.observe import observe
+from connector.wiring import settings_from_data
 from mappings.lines import Line, Outcome
 from providers.spec import MetricSpec, Provider
 

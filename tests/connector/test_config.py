@@ -13,9 +13,10 @@ import pytest
 from pydantic import BaseModel
 
 import providers
-from connector.core.config import Settings, load_settings, settings_from_data
+from connector.core.config import Settings
 from connector.core.errors import ConfigError
 from connector.core.secrets import SecretRef
+from connector.wiring import load_settings, settings_from_data
 from mappings.customer import VendorCustomer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
-from connector.core.config import settings_from_data
 from connector.core.errors import ConfigError
+from connector.wiring import settings_from_data
 
 
 def block(psa: str, vendor: str, *lines: str, extra: str = "") -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from connector.cli import main
-from connector.core.config import load_settings
 from connector.core.errors import ConfigError
+from connector.wiring import load_settings
 
 VALUE = "sk-live-0c2d9e7f41a84b6b"  # may be a secret: never printed
 

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import providers
-from connector.core.config import Settings, load_settings, settings_from_data
+from connector.core.config import Settings
 from connector.core.errors import ConfigError
+from connector.wiring import load_settings, settings_from_data
 
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

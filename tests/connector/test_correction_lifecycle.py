@@ -8,9 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from connector.core.config import settings_from_data
 from connector.store import Store
 from connector.sync import corrections
+from connector.wiring import settings_from_data
 from mappings.lines import LineStatus
 from tests.connector.test_engine import World
 from tests.connector.test_invoice_detection import (

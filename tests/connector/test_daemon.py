@@ -17,12 +17,13 @@ import pytest
 
 from connector import operations
 from connector.cli import main
-from connector.core.config import Settings, load_settings
+from connector.core.config import Settings
 from connector.core.errors import ConfigError, Status, VendorError
 from connector.operations.demo import running_sandboxes, write_config
 from connector.operations.run import sync_once
 from connector.sync.report import RunReport
 from connector.unattended.daemon import ConfigReload, install_reload_signal, run_forever
+from connector.wiring import load_settings
 from tests.clock import MONTH
 from tests.connector.test_alerts import Receiver, receiver
 

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from connector.core.config import Settings, settings_from_data
+from connector.core.config import Settings
 from connector.core.errors import ConfigError, Status, VendorAuthError, VendorError
 from connector.interfaces.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
 from connector.store import Store
 from connector.sync.engine import SyncEngine
+from connector.wiring import settings_from_data
 from mappings.lines import Line, LineIdentity, LineResult, LineStatus, Outcome
 
 NOV = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from connector.core.config import settings_from_data
 from connector.core.errors import ConfigError, VendorError
 from connector.sync.report import RunReport
 from connector.unattended.daemon import run_forever
 from connector.unattended.health import Health, serve
 from connector.unattended.metrics import Metrics
+from connector.wiring import settings_from_data
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

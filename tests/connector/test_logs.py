@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from connector.core.config import settings_from_data
 from connector.core.errors import ConfigError
 from connector.core.logs import configure_logging, current_run_id
 from connector.core.redact import register_secret
 from connector.store import Store
+from connector.wiring import settings_from_data
 
 SECRET = "sk-live-abcdefghijklmnop1234"
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from connector.core.config import settings_from_data
 from connector.core.errors import ConfigError, StoreBusyError
 from connector.mapping.mapper import MapItem, MapResult, PsaRef, VendorRef
 from connector.mapping.onboard import COMPLETED, STARTED, Onboarding, candidates, execute, new_customers, unfinished
 from connector.store import Store
 from connector.sync.invoiced import line_period
+from connector.wiring import settings_from_data
 from mappings.customer import CustomerMapping
 from providers.onboarding import Created, CustomerPlan, NewCustomer, Step, Told, VendorContact
 

@@ -14,10 +14,11 @@ import pytest
 
 import providers
 from connector import operations
-from connector.core.config import Settings, settings_from_data
+from connector.core.config import Settings
 from connector.core.errors import ConfigError, ConnectorError, ParameterError, Status, StoreBusyError
 from connector.interfaces.usage import UsageReport, UsageSource
 from connector.store import Store
+from connector.wiring import settings_from_data
 from mappings.billing import price
 from mappings.lines import Line, LineStatus, StoredLine
 from providers.spec import BuildContext, Reconciled

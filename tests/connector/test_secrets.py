@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from connector.cli import app, main
-from connector.core.config import load_settings
 from connector.core.errors import ConfigError
 from connector.core.redact import RedactingFilter, redact
 from connector.core.secrets import SecretRef
 from connector.store import Store
+from connector.wiring import load_settings
 from mappings.lines import Line
 
 SECRET = "sk-live-7f3c9a1e55b04d2c8e1f"

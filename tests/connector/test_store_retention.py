@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from connector.core.config import settings_from_data
 from connector.operations.run import retain
 from connector.store import FetchReserved, Store
 from connector.store.retention import first_day_kept, waiting_periods
+from connector.wiring import settings_from_data
 from mappings.calendar import BillingCalendar, Mode
 from mappings.enums import BillingPeriod
 from mappings.lines import Line, LineIdentity

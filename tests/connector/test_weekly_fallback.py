@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from connector.core.config import settings_from_data
+from connector.wiring import settings_from_data
 from tests.connector.test_engine import World
 from tests.connector.test_invoice_detection import InvoicingFakeSink, at
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from connector.core.config import load_settings
 from connector.core.errors import Status
 from connector.operations.alerts import conditions
 from connector.operations.demo import Sandboxes, running_sandboxes, write_config
 from connector.operations.run import sync_once
 from connector.sync.report import RunReport
+from connector.wiring import load_settings
 from providers.altaro.demo import demo_report
 
 from .conftest import cli, sync

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from connector.core.config import load_settings
 from connector.operations.demo import Sandboxes
 from connector.store import Store
+from connector.wiring import load_settings
 from mappings.billing import price
 from mappings.lines import Line
 from mappings.measure import Observation

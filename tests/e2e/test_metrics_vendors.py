@@ -10,9 +10,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from connector import operations
-from connector.core.config import load_settings
 from connector.operations.demo import Sandboxes, write_config
 from connector.unattended.metrics import Metrics
+from connector.wiring import load_settings
 from providers.sandbox import Fault
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

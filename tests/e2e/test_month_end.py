@@ -14,11 +14,11 @@ import pytest
 
 from connector import operations
 from connector.cli import main
-from connector.core.config import load_settings
 from connector.operations.demo import Sandboxes, running_sandboxes, write_config
 from connector.operations.run import sync_once
 from connector.store import Store
 from connector.sync.report import RunReport
+from connector.wiring import load_settings
 from providers.altaro.demo import demo_report
 
 NOVEMBER = "2026-11"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.core.config import settings_from_data
 from connector.core.errors import ConfigError
+from connector.wiring import settings_from_data
 from mappings.calendar import BillingCalendar, Mode
 from mappings.enums import BillingPeriod
 from mappings.periods import on_demand_period, parse_period_key, period_containing
