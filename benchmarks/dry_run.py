@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from connector.core.config import Settings
-from connector.interfaces.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
+from connector.interfaces.psa import PsaEvents, PushResult
+from connector.interfaces.usage import CustomerUsage, UsageReport
 from connector.operations.heap import fewer_collections
 from connector.store import Store
 from connector.sync.engine import SyncEngine

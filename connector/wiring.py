@@ -9,7 +9,8 @@ from typing import Any
 import providers
 from connector.core import config
 from connector.core.config import Settings
-from connector.interfaces.usage import Sink, UsageSource
+from connector.interfaces.psa import Sink
+from connector.interfaces.usage import UsageSource
 from providers.spec import BuildContext
 
 

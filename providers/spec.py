@@ -18,7 +18,8 @@ from connector.core.secrets import SecretRef
 if TYPE_CHECKING:
     from connector.core.config import Settings
     from connector.core.http import HttpSettings  # httpx and tenacity: loaded by what builds a source, not the registry
-    from connector.interfaces.usage import Sink, UsageReport, UsageSource
+    from connector.interfaces.psa import Sink
+    from connector.interfaces.usage import UsageReport, UsageSource
     from connector.store import Store
     from mappings.customer import CustomerMapping
     from mappings.lines import StoredLine

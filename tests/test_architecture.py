@@ -68,3 +68,59 @@ def test_mappings_does_no_io_and_imports_nothing_above_it() -> None:
         for p in modules("mappings")
     }
     assert {path: names for path, names in offenders.items() if names} == {}
+
+
+# The layers, lowest first: a module may import its own layer and those below it, never one above. `mappings` is the
+# billing domain (no I/O); `connector.core` the foundation; `connector.interfaces` what providers implement and the
+# engine calls; the registry and its providers stand on those and the store; `connector.wiring` hands the registry
+# to configuration and builds what a run enables; the sync stages, the operations the commands call, the unattended
+# side and the command line come last.
+LAYERS = (
+    "mappings",
+    "connector.core",
+    "connector.interfaces",
+    "connector.store",
+    "providers",
+    "connector.wiring",
+    "connector.mapping",
+    "connector.sync",
+    "connector.operations",
+    "connector.unattended",
+    "connector.cli",
+)
+
+
+def layer_of(module: str) -> int | None:
+    found = [index for index, name in enumerate(LAYERS) if module == name or module.startswith(name + ".")]
+    return max(found) if found else None
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_every_module_sits_in_a_layer() -> None:
+    homeless = [relative(p) for folder in ("connector", "providers", "mappings") for p in modules(folder)]
+    assert [p for p in homeless if layer_of(module_name(REPO / p)) is None and p != "connector/__init__.py"] == []
+
+
+def test_imports_go_down_the_layers() -> None:
+    upward = []
+    for folder in ("connector", "providers", "mappings"):
+        for path in modules(folder):
+            own = layer_of(module_name(path))
+            if own is None:
+                continue
+            for name in imported(path):
+                target = layer_of(name)
+                if target is not None and target > own:
+                    upward.append(f"{relative(path)} ({LAYERS[own]}) imports {name} ({LAYERS[target]})")
+    assert upward == []
+
+
+@pytest.mark.parametrize(
+    "folder", sorted(p.name for p in (REPO / "connector").iterdir() if p.is_dir() and p.name[0] != "_")
+)
+def test_no_package_holds_more_than_about_a_dozen_modules(folder: str) -> None:
+    assert len([p for p in (REPO / "connector" / folder).glob("*.py") if p.name != "__init__.py"]) <= 13

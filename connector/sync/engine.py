@@ -15,7 +15,8 @@ import providers
 from connector.core.config import Settings
 from connector.core.errors import ConnectorError, Status, exit_code_for
 from connector.core.matching import did_you_mean
-from connector.interfaces.usage import CustomerUsage, Sink, UsageReport, UsageSource
+from connector.interfaces.psa import Sink
+from connector.interfaces.usage import CustomerUsage, UsageReport, UsageSource
 from connector.mapping import automatch
 from connector.mapping.renames import tell_renames
 from connector.store import Store

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from connector.core.config import Settings
 from connector.core.errors import ConnectorError, ParameterError
 from connector.interfaces.deferral import InvoicesCutShort
-from connector.interfaces.usage import InvoicingSink, Sink
+from connector.interfaces.psa import InvoicingSink, Sink
 from connector.store import Store
 from connector.sync.psa_truth import contract_ref
 from connector.sync.report import RunReport

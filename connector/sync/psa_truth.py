@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from connector.core.config import Settings
 from connector.core.errors import ConnectorError, VendorAuthError
-from connector.interfaces.usage import Sink, VerifyingSink
+from connector.interfaces.psa import Sink, VerifyingSink
 from connector.store import Store
 from connector.sync.report import RunReport
 from mappings.customer import CustomerMapping, LineMapping

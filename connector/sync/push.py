@@ -11,7 +11,7 @@ from typing import Any
 import providers
 from connector.core.errors import ConnectorError, Status, VendorAuthError, VendorError, exit_code_for
 from connector.interfaces.deferral import PushDeferred
-from connector.interfaces.usage import PsaEvents, PushRefused, Sink
+from connector.interfaces.psa import PsaEvents, PushRefused, Sink
 from connector.store import Store
 from connector.sync.report import RunReport
 from mappings.billing import price

@@ -24,7 +24,7 @@ from providers.spec import (
 )
 
 if TYPE_CHECKING:
-    from connector.interfaces.usage import Sink
+    from connector.interfaces.psa import Sink
     from mappings.customer import CustomerMapping
     from mappings.lines import StoredLine
     from providers.onboarding import Onboarder

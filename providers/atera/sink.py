@@ -11,7 +11,7 @@ from typing import Any
 
 from connector.core.errors import ConfigError, DataError
 from connector.interfaces.deferral import PushDeferred
-from connector.interfaces.usage import PsaEvents, PushRefused, PushResult
+from connector.interfaces.psa import PsaEvents, PushRefused, PushResult
 from mappings.enums import ContractType
 from mappings.lines import Line, LineIdentity, Outcome
 from mappings.truth import ContractRef, Held, compare

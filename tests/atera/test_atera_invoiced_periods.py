@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from connector.interfaces.deferral import InvoicesCutShort
-from connector.interfaces.usage import InvoicingSink
+from connector.interfaces.psa import InvoicingSink
 from mappings.truth import ContractRef
 from providers.atera.client import AteraClient
 from providers.atera.invoicing import InvoicingAteraSink

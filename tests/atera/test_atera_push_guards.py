@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from connector.interfaces.usage import PushRefused
+from connector.interfaces.psa import PushRefused
 from mappings.lines import Line, Outcome
 from mappings.truth import ContractRef
 from providers.atera.client import AteraClient

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from connector.interfaces.usage import PsaEvents, PushResult
+from connector.interfaces.psa import PsaEvents, PushResult
 from connector.store import Store
 from connector.sync.engine import SyncEngine
 from connector.wiring import enabled_sources, settings_from_data

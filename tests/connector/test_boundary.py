@@ -15,14 +15,8 @@ import pytest
 from pydantic import BaseModel
 
 import providers
-from connector.interfaces.usage import (
-    MAX_QUANTITY,
-    CustomerUsage,
-    PsaEvents,
-    PushResult,
-    UsageReport,
-    refuse_bad_numbers,
-)
+from connector.interfaces.psa import PsaEvents, PushResult
+from connector.interfaces.usage import MAX_QUANTITY, CustomerUsage, UsageReport, refuse_bad_numbers
 from connector.store import Store
 from connector.sync.engine import SyncEngine
 from connector.sync.observe import observe

@@ -11,7 +11,8 @@ import pytest
 
 from connector.core.config import Settings
 from connector.core.errors import ConfigError, Status, VendorAuthError, VendorError
-from connector.interfaces.usage import CustomerUsage, PsaEvents, PushResult, UsageReport
+from connector.interfaces.psa import PsaEvents, PushResult
+from connector.interfaces.usage import CustomerUsage, UsageReport
 from connector.store import Store
 from connector.sync.engine import SyncEngine
 from connector.wiring import settings_from_data

@@ -13,7 +13,8 @@ import pytest
 from connector import operations
 from connector.core.errors import Status, VendorError
 from connector.interfaces.deferral import InvoicesCutShort
-from connector.interfaces.usage import CustomerUsage, InvoicingSink
+from connector.interfaces.psa import InvoicingSink
+from connector.interfaces.usage import CustomerUsage
 from connector.sync import corrections
 from mappings.calendar import BillingCalendar, Mode
 from mappings.enums import BillingPeriod

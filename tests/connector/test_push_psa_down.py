@@ -10,7 +10,7 @@ import pytest
 
 from connector.core.errors import ConnectorError, VendorAuthError, VendorError
 from connector.interfaces.deferral import PushDeferred
-from connector.interfaces.usage import PsaEvents, PushResult
+from connector.interfaces.psa import PsaEvents, PushResult
 from connector.store import Store
 from connector.sync.push import psa_unreachable, push_pending
 from connector.sync.report import RunReport

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from connector.interfaces.usage import PsaEvents, PushRefused, PushResult
+from connector.interfaces.psa import PsaEvents, PushRefused, PushResult
 from connector.store import Store
 from connector.sync.push import push_pending
 from connector.sync.report import RunReport
