@@ -28,17 +28,16 @@ def enabled_sources(settings: Settings, context: BuildContext) -> dict[str, Usag
     """Every registered source by name, built when the configuration enables it and None otherwise."""
     built: dict[str, UsageSource | None] = {}
     for provider in providers.sources():
-        section = provider.section(settings)
-        if settings.enabled(provider.name) and provider.build_source is not None:
-            built[provider.name] = provider.build_source(section, context)
-        else:
-            built[provider.name] = None
+        # A provider's factories (its HTTP client) load only when the configuration enables it.
+        build = provider.load().build_source if settings.enabled(provider.name) else None
+        built[provider.name] = build(provider.section(settings), context) if build is not None else None
     return built
 
 
 def enabled_sink(settings: Settings, context: BuildContext) -> Sink | None:
     """The PSA sink, when the registered PSA is enabled."""
     psa = providers.psa()
-    if psa is None or psa.build_sink is None or not settings.enabled(psa.name):
+    if psa is None or not settings.enabled(psa.name):
         return None
-    return psa.build_sink(psa.section(settings), context)
+    build = psa.load().build_sink
+    return build(psa.section(settings), context) if build is not None else None

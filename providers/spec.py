@@ -1,10 +1,12 @@
-"""What a provider declares once: name, settings, metrics, source or sink, secrets, read-only views, demo part."""
+"""What a provider declares once: a manifest (name, role, settings, metrics, secrets, line options, read-only views)
+naming the one module of factories that builds its parts (source or sink, checks, demo part)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,10 +14,12 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from connector.core.errors import ConfigError, ConnectorError, Status, exit_code_for
+from connector.core.errors import ConfigError, ConnectorError, ParameterError, Status, VendorAuthError
 from connector.core.secrets import SecretRef
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from connector.core.config import Settings
     from connector.core.http import HttpSettings  # httpx and tenacity: loaded by what builds a source, not the registry
     from connector.interfaces.psa import Sink
@@ -112,6 +116,10 @@ class ViewResult:
     error: ConnectorError | None = None
 
 
+ViewRun = Callable[[ViewInput], ViewResult]
+Collect = Callable[["UsageSource"], "tuple[UsageReport, Any]"]
+
+
 @dataclass(frozen=True)
 class View:
     """A read-only command a provider offers; the CLI builds it from this declaration.
@@ -120,16 +128,31 @@ class View:
     operations first: the report, or what `collect` returns from the built source, while `progress` is shown);
     "provider" is `connector <provider> <name>`; "top" is `connector <name>`. Without `needs_config`, a missing
     default configuration file means the defaults (offline use).
+
+    `run` and `collect` name functions as `module:function` (imported when the command runs, so declaring a view
+    loads nothing of what it needs), or are the functions themselves (a vendor declared in one file, a test).
     """
 
     name: str
     help: str
-    run: Callable[[ViewInput], ViewResult]
+    run: str | ViewRun
     params: tuple[Param, ...] = (CONFIG, FORMAT)
     group: Literal["usage", "provider", "top"] = "provider"
     progress: str | None = None
-    collect: Callable[[UsageSource], tuple[UsageReport, Any]] | None = None
+    collect: str | Collect | None = None
     needs_config: bool = True
+
+    def runner(self) -> ViewRun:
+        """The function that runs this view."""
+        run: ViewRun = _function(self.run) if isinstance(self.run, str) else self.run
+        return run
+
+    def collector(self) -> Collect | None:
+        """What a usage view collects from the built source, when not just the report."""
+        if isinstance(self.collect, str):
+            collect: Collect = _function(self.collect)
+            return collect
+        return self.collect
 
 
 class Reconciled(Protocol):
@@ -167,8 +190,11 @@ class Finding:
 
     @classmethod
     def failed(cls, check: str, error: ConnectorError) -> Finding:
-        """An error met while checking: configuration to fix when its exit code says so (2), else not verified."""
-        status = Status.INVALID if error.exit_code == exit_code_for(Status.INVALID) else Status.INCOMPLETE
+        """An error met while checking: configuration to fix (a wrong setting or key, as the exit table classes them),
+        else not verified."""
+        status = (
+            Status.INVALID if isinstance(error, ConfigError | ParameterError | VendorAuthError) else Status.INCOMPLETE
+        )
         return cls(check, str(error), status)
 
 
@@ -204,15 +230,44 @@ class DemoPart(Generic[SandboxT]):
 
 
 @dataclass(frozen=True)
+class Factories:
+    """What builds a provider's parts: the functions of its factories module, each optional.
+
+    A source builds its `build_source`, a PSA its `build_sink`; a PSA reconciles pushed lines against its invoices
+    (`reconcile`: section, context, lines, first and last invoice date). `probe` and `resolve` are `check
+    --online`'s (see Finding): the credentials tested with the least the vendor allows, and every mapped customer and
+    contract found in the PSA. For `connector map`, `customers` lists the PSA's customers as (id, name) and
+    `contracts` its active contracts as (customer id, customer name, contract name); for `--create-customers`
+    `contacts` gives a source's customer contacts and `onboarder` the PSA's side. `demo` starts its sandbox for
+    `connector demo` (see DemoPart).
+    """
+
+    build_source: Callable[[Any, BuildContext], UsageSource] | None = None
+    build_sink: Callable[[Any, BuildContext], Sink] | None = None
+    reconcile: Callable[[Any, BuildContext, list[StoredLine], date, date], Sequence[Reconciled]] | None = None
+    probe: Callable[[Any, BuildContext], list[Finding]] | None = None
+    resolve: Callable[[Any, BuildContext, Sequence[CustomerMapping]], list[Finding]] | None = None
+    customers: Callable[[Any, BuildContext], list[tuple[int, str]]] | None = None
+    contracts: Callable[[Any, BuildContext], list[tuple[int, str, str]]] | None = None
+    contacts: Callable[[Any, BuildContext], list[VendorContact]] | None = None
+    onboarder: Callable[[Any, BuildContext], Onboarder] | None = None
+    demo: Callable[[DemoKit], DemoPart[Any]] | None = None
+
+    @classmethod
+    def of(cls, module: ModuleType) -> Factories:
+        """The factories a module defines, by their names."""
+        return cls(**{f.name: getattr(module, f.name) for f in fields(cls) if hasattr(module, f.name)})
+
+
+@dataclass(frozen=True)
 class Provider(Generic[S]):
     """One vendor or PSA, declared once in its own folder and listed in `providers.REGISTRY`.
 
-    A source provider measures `metrics` and builds a usage source; a PSA provider builds the sink lines are pushed
-    to, may declare per-line options (`line_options`) that mappings give under the PSA's own key, and reconciles
-    pushed lines against its invoices (`reconcile`: section, context, lines, first and last invoice date). `probe` and
-    `resolve` are `check --online`'s (see Finding). `views`
-    are its read-only commands (`views_help` heads its own command group); `enable_hint` completes the error
-    "[name] enabled = false: …"; `demo` starts its sandbox for `connector demo` (see DemoPart).
+    The manifest is plain data: a source measures `metrics`; a PSA may declare per-line options (`line_options`)
+    that mappings give under its own key. `describe` says what a section is set to, `secrets` names its secrets.
+    `views` are its read-only commands (`views_help` heads its own command group); `enable_hint` completes the error
+    "[name] enabled = false: …". `factories` names the module whose functions build its parts (see Factories), or
+    is the Factories themselves; `load()` imports it, so the registry alone loads no HTTP stack.
     """
 
     name: str
@@ -222,27 +277,19 @@ class Provider(Generic[S]):
     describe: Callable[[S], str]
     secrets: Callable[[S], dict[str, SecretRef]]
     metrics: tuple[MetricSpec, ...] = ()
-    build_source: Callable[[S, BuildContext], UsageSource] | None = None
-    build_sink: Callable[[S, BuildContext], Sink] | None = None
     line_options: type[BaseModel] | None = None
     # Keys of `line_options` that older configurations wrote on the line itself; read from there still.
     legacy_line_keys: tuple[str, ...] = ()
-    reconcile: Callable[[S, BuildContext, list[StoredLine], date, date], Sequence[Reconciled]] | None = None
-    # `check --online`: test the credentials with the least the vendor allows (a source's report link is fetched
-    # through the ledger, so the call is not wasted); a PSA also resolves every mapped customer and contract.
-    probe: Callable[[S, BuildContext], list[Finding]] | None = None
-    resolve: Callable[[S, BuildContext, Sequence[CustomerMapping]], list[Finding]] | None = None
-    # `connector map`: the PSA's customers as (id, name), to match vendor customers against.
-    customers: Callable[[S, BuildContext], list[tuple[int, str]]] | None = None
-    # `connector map`: the PSA's active contracts as (customer id, customer name, contract name), to list customers
-    # with backup contracts but no vendor data; `--create-customers`: a source's customer contacts, the PSA's side.
-    contracts: Callable[[S, BuildContext], list[tuple[int, str, str]]] | None = None
-    contacts: Callable[[S, BuildContext], list[VendorContact]] | None = None
-    onboarder: Callable[[S, BuildContext], Onboarder] | None = None
     views: tuple[View, ...] = ()
     views_help: str = ""
     enable_hint: str = "enable it"
-    demo: Callable[[DemoKit], DemoPart[Any]] | None = None
+    factories: str | Factories = field(default_factory=Factories)
+
+    def load(self) -> Factories:
+        """What builds this provider's parts, its factories module imported on first use."""
+        if isinstance(self.factories, Factories):
+            return self.factories
+        return Factories.of(_module(self.factories))
 
     def metric(self, name: str) -> MetricSpec | None:
         return next((m for m in self.metrics if m.name == name), None)
@@ -272,3 +319,15 @@ def _environment_overrides() -> bool:
     """Whether a `CONNECTOR_` variable (other than the file's path) is set: it may override any section's key."""
     # Matched ignoring case, as the configuration reads the environment.
     return any(key.upper().startswith("CONNECTOR_") and key.upper() != "CONNECTOR_CONFIG" for key in os.environ)
+
+
+def _module(name: str) -> ModuleType:
+    """The one place a declaration's module is imported: when a command first needs what it builds (each vendor's
+    HTTP client, sandbox, parsers), never when the registry is read."""
+    return importlib.import_module(name)
+
+
+def _function(reference: str) -> Any:
+    """A function named `module:function`."""
+    module, _, name = reference.partition(":")
+    return getattr(_module(module), name)

@@ -124,3 +124,28 @@ def test_imports_go_down_the_layers() -> None:
 )
 def test_no_package_holds_more_than_about_a_dozen_modules(folder: str) -> None:
     assert len([p for p in (REPO / "connector" / folder).glob("*.py") if p.name != "__init__.py"]) <= 13
+
+
+def test_no_module_imports_the_project_inside_a_function() -> None:
+    """Imports sit at the top of a module, where the layering above can see them. A provider's parts load through
+    one loader (`providers.spec`, importlib) instead of trampolines; only the command line defers what a command
+    body needs, so `--help` and `connector users` load no sync stack."""
+    ours = ("connector", "providers", "mappings")
+    inside = []
+    for folder in ours:
+        for path in modules(folder):
+            if relative(path).startswith("connector/cli/"):
+                continue
+            for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                    if isinstance(node, ast.ImportFrom):
+                        names = [node.module or "." * node.level]
+                    inside += [
+                        f"{relative(path)}:{node.lineno} {name}"
+                        for name in names
+                        if name.split(".")[0] in ours or name.startswith(".")
+                    ]
+    assert inside == []

@@ -70,9 +70,9 @@ LATER_COMMANDS: dict[str, tuple[str, str]] = {
     "reconcile": ("connector.cli.reconcile", "reconcile"),
     "map": ("connector.cli.map", "map_customers"),
     "status": ("connector.cli.status", "status"),
-    "history": ("connector.cli.history", "history"),
+    "history": ("connector.cli.status", "history"),
     "export": ("connector.cli.export", "export"),
-    "store": ("connector.cli.store", "store_app"),
+    "store": ("connector.cli.upkeep", "store_app"),
 }
 
 
@@ -146,7 +146,7 @@ class LazyGroup(TyperGroup):
         if cmd_name not in self.commands:
             declared = COMMANDS.get(cmd_name) or LATER_COMMANDS.get(cmd_name)
             if cmd_name == "alerts":
-                declared = ("connector.cli.alerts", "alerts_app")
+                declared = ("connector.cli.upkeep", "alerts_app")
             if declared is not None and self._listing:
                 return TyperCommand(cmd_name, help=_declared_help(*declared))
             if declared is not None:

@@ -7,12 +7,11 @@ from typing import Annotated, Any
 import typer
 
 from connector import operations
-from connector.cli.map import vendor_reports
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
 from connector.core.config import Settings
 from connector.core.errors import Status
-from connector.mapping import automatch, mapper
+from connector.mapping import automatch
 from providers.spec import Finding
 
 
@@ -86,10 +85,10 @@ def _auto_matched(settings: Settings, *, online: bool) -> list[dict[str, Any]] |
         return None
     if not online:
         return []
-    reports, problems = vendor_reports(settings)
+    reports, problems = operations.vendor_reports(settings)
     for problem in problems:
         stderr.print(f"warning: auto_match: {problem}: its customers are not listed", markup=False)
-    items = automatch.billed_by_auto_match(settings, reports, mapper.psa_customers(settings))
+    items = automatch.billed_by_auto_match(settings, reports, operations.psa_customers(settings))
     return [item.to_data() for item in items]
 
 

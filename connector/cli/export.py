@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 
 import typer
 
+from connector import operations
 from connector.cli.options import ConfigOption, state
 from connector.cli.output import stderr, write_file
-from connector.core.errors import ConfigError, Status
-from connector.store import Store, utcnow
+from connector.core.errors import Status
 
 
 def export(
@@ -30,15 +30,7 @@ def export(
 
     Read from the state store only (no vendor is called): run it after a sync. Money and quantities are exact decimals.
     """
-    from connector.operations.export import build_export, to_csv
-    from connector.operations.export_html import to_html
-
-    path = state(ctx, config).settings().store.path
-    if not Path(path).exists():
-        raise ConfigError(f"no state store at {path}: run `connector sync` first, or check [store] path")
-    with Store.open(path) as store:
-        data = build_export(store, period, utcnow())
-    text = to_csv(data) if output_format == "csv" else to_html(data)
+    data, text = operations.export_period(state(ctx, config).settings(), period, output_format)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -1,9 +1,10 @@
-"""`connector map`: vendor customers against the PSA's (mapped, matched, suggested, unmatched); `--write` a file."""
+"""`connector map`: vendor customers against the PSA's (mapped, matched, suggested, unmatched); `--write` a file;
+`--create-customers`: show what onboarding will create, ask (or --yes), create, say what was made."""
 
 from __future__ import annotations
 
-import json
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal
@@ -11,15 +12,13 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 
-import providers
-from connector.cli import map_onboard as onboard_cli
+from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
 from connector.core.config import Settings
 from connector.core.errors import ConfigError, Status
-from connector.interfaces.usage import UsageReport
-from connector.mapping import mapfile, mapper
-from connector.operations import fetch_usage
+from connector.mapping import mapper, onboard
+from connector.mapping.mapper import MapResult
 from mappings.templates import MappingSettings
 
 WriteOption = Annotated[
@@ -91,18 +90,18 @@ def map_customers(
     settings = options.settings()
     if write is not None:
         # Refused now, before anything is created in the PSA, rather than after.
-        _writable(write, options.config_path, force=force)
-    reports, problems = vendor_reports(settings)
-    result = _classify(settings, reports, problems)
+        operations.writable(write, options.config_path, force=force)
+    reports, problems = operations.vendor_reports(settings)
+    result = operations.classify(settings, reports, problems)
     onboarding = None
     if create_customers:
         if output == "table":
             _print(result)
         picked = customer or []
-        onboarding = onboard_cli.run(settings, result, picked, yes=yes, dry_run=dry_run, as_json=output == "json")
+        onboarding = _onboard(settings, result, picked, yes=yes, dry_run=dry_run, as_json=output == "json")
         # The new PSA customers (this run's, or another's it found since its plan) now match their vendor customers
         # by name: what --write writes for them.
-        result = _classify(settings, reports, problems) if onboarding.changed else result
+        result = operations.classify(settings, reports, problems) if onboarding.changed else result
     if output == "json":
         print_json({**result.to_data(), **({"onboarding": onboarding.to_data()} if onboarding else {})})
     elif onboarding is None:
@@ -112,7 +111,7 @@ def map_customers(
     if write is not None and dry_run:
         stderr.print(f"note: --dry-run: {write} is not written", markup=False)
     elif write is not None:
-        ignored = _ignored(result, ignore or [], ignore_unmatched)
+        ignored = operations.ignored(result, ignore or [], ignore_unmatched)
         taken = [c.psa_customer for c in settings.customers]
         chosen = [item for item in _chosen(result, accept) if item not in ignored]
         made = frozenset(c.customer_id for c in onboarding.created if c.customer_id) if onboarding else frozenset()
@@ -131,13 +130,6 @@ def _check_options(onboarding_options: bool, create_customers: bool, *, force: b
         raise ConfigError("--customer and --yes go with --create-customers")
     if force and write is None:
         raise ConfigError("--force goes with --write")
-
-
-def _classify(settings: Settings, reports: dict[str, UsageReport], problems: list[str]) -> mapper.MapResult:
-    result = mapper.map_customers(settings, reports, mapper.psa_customers(settings))
-    result.psa_only = mapper.psa_only(settings, result, mapper.psa_contracts(settings))
-    result.problems += problems
-    return result
 
 
 def _print(result: mapper.MapResult) -> None:
@@ -161,19 +153,6 @@ def _print(result: mapper.MapResult) -> None:
         )
     counts = ", ".join(f"{len(result.of(kind))} {kind}" for kind in mapper.KINDS)
     stdout.print(counts)
-
-
-def _ignored(result: mapper.MapResult, names: list[str], unmatched: bool) -> list[mapper.MapItem]:
-    wanted = {name.casefold() for name in names}
-    chosen = [
-        item
-        for item in result.items
-        if item.kind != "mapped"
-        and ((unmatched and item.kind == "unmatched") or {item.vendor.name.casefold(), item.vendor.id} & wanted)
-    ]
-    if missing := wanted - {n for item in chosen for n in (item.vendor.name.casefold(), item.vendor.id)}:
-        raise ConfigError(f"--ignore {sorted(missing)[0]}: no such vendor customer left to map")
-    return chosen
 
 
 def _in_terminal() -> bool:
@@ -205,13 +184,6 @@ def _ask(suggested: list[mapper.MapItem]) -> list[mapper.MapItem]:
     return accepted
 
 
-def _writable(path: Path, config_path: Path, *, force: bool) -> mapfile.Held:
-    if path.resolve() == config_path.resolve():
-        # The user's own file keeps its comments and order: never rewritten.
-        raise ConfigError(f"--write {path}: that is the main configuration; name a separate mapping file")
-    return mapfile.read(path, force=force)
-
-
 def _write(
     path: Path,
     chosen: list[mapper.MapItem],
@@ -224,54 +196,111 @@ def _write(
     said: Console = stdout,
     force: bool = False,
 ) -> None:
-    held = _writable(path, config_path, force=force)  # read again: what the file holds now is what is kept
-    rendered = mapfile.render(chosen, taken, templates, ignored, created, held)
-    for item in rendered.skipped:
+    planned = operations.plan_mapping_file(
+        path, chosen, taken, ignored, templates, config_path, created=created, force=force
+    )
+    for item, where in planned.skipped:
         assert item.psa is not None
-        where = path if held.names_psa(item.psa) else config_path
         stderr.print(
             f"note: {item.vendor.source} customer {item.vendor.name!r} matches {item.psa.name!r}, which a "
             f"[[customers]] block in {where} maps already: add it to that block by hand",
             markup=False,
         )
-    if path.exists() and not rendered.blocks and not rendered.ignores and held.text:
+    if planned.unchanged:
         said.print(f"nothing new to write: {path} holds every mapping already; it is unchanged", markup=False)
         return
-    backup = mapfile.write(path, rendered.text)
+    backup = operations.write_mapping_file(planned)
     kept = f" (added to what it held; its previous content is in {backup})" if backup else ""
     said.print(
-        f"wrote {rendered.blocks} mapping(s) and {rendered.ignores} ignored customer(s) to {path}{kept}; "
-        + _inclusion(path, config_path),
+        f"wrote {planned.rendered.blocks} mapping(s) and {planned.rendered.ignores} ignored customer(s) to {path}"
+        f"{kept}; " + operations.inclusion(path, config_path),
         markup=False,
     )
 
 
-def _inclusion(path: Path, config_path: Path) -> str:
-    """Whether the main configuration includes the file already, and how to include it if not."""
-    included = mapfile.included(config_path)
-    if path.resolve() in included:
-        return f"{config_path} already includes it: the next sync bills them"
-    relative = path.name if path.parent.resolve() == config_path.parent.resolve() else str(path)
-    if included:
-        # A second [mappings] table would not load: the file joins the list the existing one names.
-        names = [p.name if p.parent == config_path.parent.resolve() else str(p) for p in included]
-        listed = ", ".join(json.dumps(n) for n in [*names, relative])
-        return f"include it from {config_path} by changing its [mappings] table to\n  [mappings]\n  files = [{listed}]"
-    return f'include it from {config_path} with\n  [mappings]\n  file = "{relative}"'
+# -- --create-customers -------------------------------------------------------------------------------------------
 
 
-def vendor_reports(settings: Settings) -> tuple[dict[str, UsageReport], list[str]]:
-    """Each enabled source's usage, fetched through the ledger (a report link called too soon answers from the last
-    stored report), and why a source gave none."""
-    reports: dict[str, UsageReport] = {}
-    problems: list[str] = []
-    for provider in providers.sources():
-        if not settings.enabled(provider.name):
+def _onboard(
+    settings: Settings, result: MapResult, chosen: Sequence[str], *, yes: bool, dry_run: bool, as_json: bool
+) -> onboard.Onboarding:
+    """Plan, show, confirm and create; a refusal to create without a terminal is a ConfigError (exit 2)."""
+    decided: list[bool] = []
+
+    def decide(onboarding: onboard.Onboarding) -> bool:
+        decided.append(_decide(onboarding, result, yes=yes, dry_run=dry_run, as_json=as_json))
+        return decided[-1]
+
+    onboarding = operations.onboard_customers(settings, result, chosen, decide=decide, stopped=_stopped)
+    if not all(decided):
+        return onboarding
+    for found in onboarding.found:
+        stderr.print(f"note: {found}: not created again", markup=False)
+    for problem in onboarding.stale:
+        stderr.print(f"error: {problem}", markup=False)
+    if not as_json:
+        _show_created(onboarding)
+    return onboarding
+
+
+def _decide(onboarding: onboard.Onboarding, result: MapResult, *, yes: bool, dry_run: bool, as_json: bool) -> bool:
+    """Show the plan and its problems; whether to create it (never on a dry run; asked, unless --yes)."""
+    if not as_json:
+        _show(onboarding)
+    for customer_plan in onboarding.plans:
+        for problem in customer_plan.problems:
+            stderr.print(f"error: {customer_plan.customer.name}: {problem}", markup=False)
+    if dry_run:
+        return False
+    if onboarding.ready and not _confirmed(onboarding, yes=yes, as_json=as_json, result=result):
+        stderr.print("nothing was created", markup=False)
+        return False
+    return True
+
+
+def _stopped() -> None:
+    stderr.print(
+        "error: onboarding stopped; what it created is in the audit log, and running the same command "
+        "again finishes it without creating anything twice",
+        markup=False,
+    )
+
+
+def _confirmed(onboarding: onboard.Onboarding, *, yes: bool, as_json: bool, result: MapResult) -> bool:
+    if yes:
+        return True
+    if not _in_terminal():
+        if as_json:
+            print_json({**result.to_data(), "onboarding": onboarding.to_data()})
+        raise ConfigError(
+            "--create-customers: nothing was created: confirm with --yes when not in a terminal (or --dry-run to "
+            "only see the plan)"
+        )
+    count = sum(len(p.creates) for p in onboarding.ready)
+    return typer.confirm(f"Create these {count} item(s) in the PSA?", default=False, err=True)
+
+
+def _show(onboarding: onboard.Onboarding) -> None:
+    rows = []
+    for customer_plan in onboarding.plans:
+        name = customer_plan.customer.name
+        if customer_plan.problems:
+            rows.append((name, "-", "nothing (see the error)", ""))
             continue
-        try:
-            reports[provider.name] = fetch_usage(settings, provider.name)
-        except ConfigError:
-            raise
-        except Exception as error:  # one vendor down must not hide the other vendors' customers
-            problems.append(f"{provider.name}: {error}")
-    return reports, problems
+        rows += [(name, step.kind, step.name, step.detail) for step in customer_plan.creates]
+        if not customer_plan.creates:
+            rows.append((name, "-", "nothing: the PSA holds all of it", ""))
+    if not rows:
+        stdout.print("Nothing to create: no vendor customer is unmatched.")
+        return
+    print_table("To create in the PSA", ["PSA customer", "what", "name", "detail"], rows)
+    for customer_plan in onboarding.plans:
+        for note in customer_plan.notes:
+            stdout.print(f"note: {customer_plan.customer.name}: {note}", markup=False)
+
+
+def _show_created(onboarding: onboard.Onboarding) -> None:
+    if not onboarding.created:
+        return
+    rows = [(kind, name, made) for created in onboarding.created for kind, name, made in created.made]
+    print_table("Created (recorded in the audit log)", ["what", "name", "id"], rows)

@@ -12,8 +12,6 @@ from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table
 from connector.core.errors import Status
-from connector.store import Store
-from connector.sync import corrections
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +30,8 @@ def reconcile(
 
     Exit 3 when any invoice carries another quantity than the one pushed; else 5 when corrections wait to be billed.
     """
-    settings = state(ctx, config).settings()
-    with Store.open(settings.store.path) as store:
-        result = operations.reconcile(settings, store, period, grace_days)
-        owed = corrections.rows(corrections.recorded(store, period))
+    checked = operations.reconcile_period(state(ctx, config).settings(), period, grace_days)
+    result, owed = checked.reconciliation, checked.owed
     rows = [{**row, "correction_quantity": None, "bill_by_hand": None} for row in result.rows()]
     if output == "json":
         print_json(rows + [_as_row(correction) for correction in owed])

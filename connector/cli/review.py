@@ -10,16 +10,12 @@ from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import plain_number, print_json, print_table, stdout
 from connector.core.errors import Status
-from connector.store import Store
-from connector.sync import corrections
 
 
 def review(ctx: typer.Context, config: ConfigOption = None, output: FormatOption = "table") -> Status:
     """List the lines that need a person: held for review (a big change, a drop to zero, …), failed pushes, and
     corrections (usage an invoice missed) to bill by hand."""
-    settings = state(ctx, config).settings()
-    with Store.open(settings.store.path) as store:
-        rows = operations.review(store) + _corrections(store)
+    rows = operations.waiting(state(ctx, config).settings())
     if output == "json":
         print_json(rows)
     elif not rows:
@@ -37,25 +33,6 @@ def review(ctx: typer.Context, config: ConfigOption = None, output: FormatOption
     return Status.OK
 
 
-def _corrections(store: Store) -> list[dict[str, Any]]:
-    """The recorded corrections, in the shape of the other rows (the reason says what to bill by hand)."""
-    return [
-        {
-            "id": row["id"],
-            "status": "correction",
-            "psa_customer": row["psa_customer"],
-            "contract": row["contract"],
-            "period": row["period"],
-            "metric": row["metric"],
-            "quantity": row["quantity"],
-            "pushed_before": row["invoiced_quantity"],
-            "amount": row["amount"],
-            "reason": row["reason"],
-        }
-        for row in corrections.rows(corrections.recorded(store))
-    ]
-
-
 def approve(
     ctx: typer.Context,
     line_ids: Annotated[list[int] | None, typer.Argument(help="Ids shown by `connector review`.")] = None,
@@ -64,9 +41,9 @@ def approve(
     note: Annotated[str, typer.Option(help="Why (kept in the line's history).")] = "approved by operator",
 ) -> Status:
     """Approve held lines: their quantity is accepted and pushed by the next sync."""
-    settings = state(ctx, config).settings()
-    with Store.open(settings.store.path) as store:
-        approved = operations.approve(store, "all" if all_held else list(line_ids or []), note)
+    approved = operations.approve_lines(
+        state(ctx, config).settings(), "all" if all_held else list(line_ids or []), note
+    )
     for line in approved:
         stdout.print(f"approved line {line.id}: {line.describe()}", markup=False)
     return Status.OK
@@ -80,9 +57,7 @@ def discard(
 ) -> Status:
     """Never push these held or failed lines (such as a past period billed by hand), or close corrections billed by
     hand; they are kept, with why."""
-    settings = state(ctx, config).settings()
-    with Store.open(settings.store.path) as store:
-        discarded = operations.discard(store, line_ids, note)
+    discarded = operations.discard_lines(state(ctx, config).settings(), line_ids, note)
     for line in discarded:
         stdout.print(f"discarded line {line.id}: {line.describe()} (not billed: {note})", markup=False)
     return Status.OK
@@ -96,9 +71,7 @@ def explain(
     output: FormatOption = "table",
 ) -> Status:
     """Show why a customer was billed what they were: every line, its inputs, and its history."""
-    settings = state(ctx, config).settings()
-    with Store.open(settings.store.path) as store:
-        explained = operations.explain(store, customer, period, mapped=(c.psa_customer for c in settings.customers))
+    explained = operations.explain_customer(state(ctx, config).settings(), customer, period)
     if output == "json":
         print_json(explained)
         return Status.OK

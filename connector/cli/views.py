@@ -53,7 +53,7 @@ def view_command(provider: Provider[Any], view: View) -> Callable[..., Status]:
         try:
             if view.group == "usage":
                 view_input = replace(view_input, fetched=_fetch(provider, view, view_input.settings()))
-            result = view.run(view_input)
+            result = view.runner()(view_input)
         except ParameterError as error:
             raise typer.BadParameter(str(error), param_hint=error.param) from error
         return show(result, output)
@@ -99,9 +99,10 @@ def _fetch(provider: Provider[Any], view: View, settings: Settings) -> Any:
     from connector import operations  # the sync stack: only a usage view needs it, not `users FILE`
 
     with Spinner(view.progress or f"Fetching usage from {provider.name}…", console=stderr):
-        if view.collect is None:
+        collect = view.collector()
+        if collect is None:
             return operations.fetch_usage(settings, provider.name)
-        return operations.fetch_usage(settings, provider.name, view.collect)
+        return operations.fetch_usage(settings, provider.name, collect)
 
 
 def show(result: ViewResult, output: str) -> Status:

@@ -1,4 +1,6 @@
-"""`connector map`: every vendor customer against the PSA's customers (mapped, matched, suggested, unmatched)."""
+"""`connector map`: every vendor customer against the PSA's customers (mapped, matched, suggested, unmatched).
+
+The PSA is read with a store the caller opened (`connector.operations.mapping`, or a run's): nothing here opens it."""
 
 from __future__ import annotations
 
@@ -74,26 +76,24 @@ class MapResult:
         return data
 
 
-def psa_customers(settings: Settings, store: Store | None = None) -> list[PsaRef]:
-    """The PSA's customers, read through its provider (with the run's store when one is open)."""
+def psa_customers(settings: Settings, store: Store) -> list[PsaRef]:
+    """The PSA's customers, read through its provider (with the store of the run or operation that opened it)."""
     psa = providers.psa()
-    if psa is None or psa.customers is None:
+    customers = psa.load().customers if psa is not None else None
+    if psa is None or customers is None:
         raise ConfigError("no registered PSA can list its customers")
     section = psa.enabled_section(settings)
-    if store is not None:
-        return [PsaRef(name, id_) for id_, name in psa.customers(section, BuildContext(settings.http, store))]
-    with Store.open(settings.store.path) as opened:
-        return psa_customers(settings, opened)
+    return [PsaRef(name, id_) for id_, name in customers(section, BuildContext(settings.http, store))]
 
 
-def psa_contracts(settings: Settings) -> list[tuple[int, str, str]]:
+def psa_contracts(settings: Settings, store: Store) -> list[tuple[int, str, str]]:
     """The PSA's active contracts as (customer id, customer name, contract name); none when it cannot list them."""
     psa = providers.psa()
-    if psa is None or psa.contracts is None:
+    contracts = psa.load().contracts if psa is not None else None
+    if psa is None or contracts is None:
         return []
     section = psa.enabled_section(settings)
-    with Store.open(settings.store.path) as store:
-        return psa.contracts(section, BuildContext(settings.http, store))
+    return contracts(section, BuildContext(settings.http, store))
 
 
 def psa_only(

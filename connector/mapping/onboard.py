@@ -169,9 +169,10 @@ def vendor_contacts(settings: Settings, sources: set[str], store: Store) -> dict
     """The contact of every customer of these sources that can tell one, by (source, id or name)."""
     found: dict[tuple[str, str], VendorContact] = {}
     for provider in providers.sources():
-        if provider.name not in sources or provider.contacts is None or not settings.enabled(provider.name):
+        contacts = provider.load().contacts if provider.name in sources and settings.enabled(provider.name) else None
+        if contacts is None:
             continue
-        for contact in provider.contacts(provider.section(settings), BuildContext(settings.http, store)):
+        for contact in contacts(provider.section(settings), BuildContext(settings.http, store)):
             found[_key(contact.source, contact.vendor_name, contact.vendor_id)] = contact
             found.setdefault(_key(contact.source, contact.vendor_name, None), contact)
     return found
@@ -180,14 +181,15 @@ def vendor_contacts(settings: Settings, sources: set[str], store: Store) -> dict
 def plan(settings: Settings, result: MapResult, chosen: Sequence[str], store: Store) -> Onboarding:
     """What onboarding the chosen vendor customers would create; nothing is written."""
     psa = providers.psa()
-    if psa is None or psa.onboarder is None:
+    make = psa.load().onboarder if psa is not None else None
+    if psa is None or make is None:
         raise ConfigError("no registered PSA can create customers")
     section = psa.enabled_section(settings)
     resumed = unfinished(store)
     items = candidates(result, chosen, resumed)
     contacts = vendor_contacts(settings, {i.vendor.source for i in items}, store) if items else {}
     wanted = new_customers(items, settings, contacts, resumed, datetime.now(UTC))
-    onboarder = psa.onboarder(section, BuildContext(settings.http, store))
+    onboarder = make(section, BuildContext(settings.http, store))
     return Onboarding(onboarder.plan(wanted) if wanted else [], onboarder, wanted)
 
 

@@ -5,7 +5,6 @@ line for a person, a recorded correction, or a contract the PSA bills that no ma
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 
@@ -21,8 +20,6 @@ from mappings.lines import Outcome, StoredLine
 log = logging.getLogger(__name__)
 
 TITLE = "backup-billing connector"
-# Additive and created on first use, so stores written before alerts existed open unchanged (no migration).
-TABLE = "alert_state"
 # A person has to look at these lines: held for review, or the PSA holds something else than computed.
 NEEDS_PERSON = (Outcome.HELD, Outcome.EDITED, *TO_FIX)
 # The run statuses that bill all they should: held lines are told one by one, as lines needing a person.
@@ -101,7 +98,7 @@ class Alerter:
         if not self.enabled:
             return
         now = conditions(report, error, corrections.recorded(store))
-        told = _load(store)
+        told = store.alerts.told()
         new = {key: text for key, text in now.items() if key not in told}
         # A correction recorded again at another quantity is told as new; its older figure is dropped, not "recovered".
         superseded = {key for key in told if key not in now and _superseded(key, now)}
@@ -112,7 +109,7 @@ class Alerter:
             cleared = {}
         if new or cleared:
             dropped = cleared.keys() | superseded
-            _save(store, {key: text for key, text in {**told, **new}.items() if key not in dropped})
+            store.alerts.save({key: text for key, text in {**told, **new}.items() if key not in dropped})
 
 
 def _superseded(key: str, now: Mapping[str, str]) -> bool:
@@ -125,22 +122,3 @@ def _superseded(key: str, now: Mapping[str, str]) -> bool:
 
 def _body(texts: Iterable[str]) -> str:
     return "\n".join(texts)
-
-
-def _ensure(store: Store) -> None:
-    store.db.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), told TEXT NOT NULL)")
-
-
-def _load(store: Store) -> dict[str, str]:
-    _ensure(store)
-    row = store.db.execute(f"SELECT told FROM {TABLE} WHERE id = 1").fetchone()
-    return dict(json.loads(row[0])) if row else {}
-
-
-def _save(store: Store, told: Mapping[str, str]) -> None:
-    with store.transaction():
-        _ensure(store)
-        store.db.execute(
-            f"INSERT INTO {TABLE} (id, told) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET told = excluded.told",
-            [json.dumps(dict(told), sort_keys=True)],
-        )

@@ -107,14 +107,15 @@ def running_sandboxes(directory: Path, month: str) -> Iterator[Sandboxes]:
     """Each registered provider's demo part, started on 127.0.0.1 (ephemeral ports) and stopped on exit; the
     secrets they are reached with are written under `directory`."""
     psa = providers.psa()
-    if psa is None or psa.demo is None:
+    if psa is None or psa.load().demo is None:
         raise TypeError("the demo needs a registered PSA that declares a demo part")
     kit = DemoKit(month, lambda name, value: _secret_file(directory, name, value))
     with ExitStack() as stack:
         parts: dict[str, DemoPart[Any]] = {}
         for name, provider in providers.REGISTRY.items():
-            if provider.demo is not None:
-                parts[name] = part = provider.demo(kit)
+            demo = provider.load().demo
+            if demo is not None:
+                parts[name] = part = demo(kit)
                 stack.callback(part.stop)
         held = parts[psa.name]
         # Without them the demo could not show that a repeated sync writes nothing.

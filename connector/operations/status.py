@@ -1,4 +1,6 @@
-"""What `connector status` reports: the last runs, what waits for a person, the report links' windows, the store."""
+"""What `connector status` reports (the last runs, what waits for a person, the report links' windows, the store) and
+`connector history` (every recorded change of every line). Both read the store without the sync lock: a daemon may be
+syncing."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from typing import Any
 
 from connector.core.config import Settings
 from connector.core.errors import Status
+from connector.operations.review import known_customer
 from connector.store import Store
-from connector.store.activity import last_calls, push_progress, recent_runs
+from connector.store.activity import last_calls, line_history, push_progress, recent_runs
 from connector.store.database import from_iso, utcnow
 from mappings.lines import LineStatus
 
@@ -147,3 +150,17 @@ def summarise(settings: Settings, store: Store, *, runs: int = 5, now: datetime 
         # Runs recorded before strays were reported have none.
         strays=list(last_sync.get("strays") or []) if last_sync else [],
     )
+
+
+def status(settings: Settings, *, runs: int = 5) -> StatusSummary:
+    """The last runs and what waits for a person; reads the store without the sync lock (a daemon may be syncing)."""
+    with Store.open(settings.store.path) as store:
+        return summarise(settings, store, runs=runs)
+
+
+def history(settings: Settings, customer: str | None = None, period: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded change of every line of a customer (any case) and period, oldest first."""
+    with Store.open(settings.store.path) as store:
+        if customer is not None:
+            known_customer(store, customer, (c.psa_customer for c in settings.customers))
+        return line_history(store.database, customer, period)

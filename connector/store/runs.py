@@ -1,10 +1,12 @@
-"""Runs and the audit trail: what each run did, and an append-only record of every decision and write."""
+"""Runs and the audit trail: what each run did, and an append-only record of every decision and write; and the alerts
+already told about runs."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -117,3 +119,36 @@ class Runs:
             sql, params = sql + " WHERE subject = ?", [subject]
         rows = self._db.execute(sql + " ORDER BY id", params).fetchall()
         return [{"at": r[0], "event": r[1], "subject": r[2], "details": json.loads(r[3])} for r in rows]
+
+
+ALERT_TABLE = "alert_state"
+
+
+class AlertState:
+    """Which alert conditions were told (`connector.operations.alerts`), so none is told twice; read and replaced
+    whole, as one JSON by key."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def _ensure(self) -> None:
+        # In the schema since v10; a store opened with fewer migrations (tests of old stores) gets it on first use.
+        self.database.execute(
+            f"CREATE TABLE IF NOT EXISTS {ALERT_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), told TEXT NOT NULL)"
+        )
+
+    def told(self) -> dict[str, str]:
+        """The conditions told and not cleared since, by key."""
+        self._ensure()
+        row = self.database.execute(f"SELECT told FROM {ALERT_TABLE} WHERE id = 1").fetchone()
+        return dict(json.loads(row[0])) if row else {}
+
+    def save(self, told: Mapping[str, str]) -> None:
+        """Replace what was told, in one transaction."""
+        with self.database.transaction():
+            self._ensure()
+            self.database.execute(
+                f"INSERT INTO {ALERT_TABLE} (id, told) VALUES (1, ?) "
+                "ON CONFLICT(id) DO UPDATE SET told = excluded.told",
+                [json.dumps(dict(told), sort_keys=True)],
+            )

@@ -20,7 +20,7 @@ from connector.store.lock import SyncLock
 from connector.store.observations import Observations
 from connector.store.outbox import Outbox
 from connector.store.retention import Pruned, prune
-from connector.store.runs import AbandonedRun, Runs
+from connector.store.runs import AbandonedRun, AlertState, Runs
 from connector.store.schema import MIGRATIONS, Migration
 
 
@@ -33,6 +33,7 @@ class Store:
         self.ledger = Ledger(database)
         self.observations = Observations(database)
         self.outbox = Outbox(database)
+        self.alerts = AlertState(database)
         self._lock = SyncLock(database.path)
 
     @classmethod
@@ -55,6 +56,10 @@ class Store:
     def transaction(self) -> AbstractContextManager[None]:
         """One IMMEDIATE transaction across every part of the store; nested uses join it."""
         return self.database.transaction()
+
+    def check_usable(self) -> None:
+        """Raise unless the store can be read (a health check: the next run would fail the same way)."""
+        self.database.execute("SELECT 1 FROM runs LIMIT 1")
 
     def close(self) -> None:
         self.release_sync_lock()

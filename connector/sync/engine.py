@@ -13,18 +13,19 @@ from decimal import Decimal
 
 import providers
 from connector.core.config import Settings
-from connector.core.errors import ConnectorError, Status, exit_code_for
+from connector.core.errors import ConnectorError
 from connector.core.matching import did_you_mean
 from connector.interfaces.psa import Sink
 from connector.interfaces.usage import CustomerUsage, UsageReport, UsageSource
 from connector.mapping import automatch
 from connector.mapping.renames import tell_renames
+from connector.mapping.unmapped import tell_unmapped
 from connector.store import Store
 from connector.sync import corrections
 from connector.sync.invoiced import line_period, read_invoiced, requested_period_of
 from connector.sync.observe import observe
 from connector.sync.psa_truth import contract_rate, contract_ref, created_empty, judge, named, read_psa, unverified
-from connector.sync.push import push_pending
+from connector.sync.push import misconfigured, push_pending
 from connector.sync.report import RunReport, SourceOutcome
 from mappings.billing import bill_line
 from mappings.calendar import BillingCalendar, Invoiced, coverage_hold
@@ -115,7 +116,7 @@ class SyncEngine:
         reports = self._collect(report, run_id)
         self.settings = automatch.resolve(self.settings, reports, self.store)
         tell_renames(self.settings, reports, self.store, record=not dry_run)
-        self._find_unmapped(report, reports)
+        report.unmapped += tell_unmapped(self.settings, reports, log)
         misconfigured = {s.name for s in report.sources if s.status == "misconfigured"}
         # Read once per run, dry runs included: "unchanged" must mean the PSA holds what was computed.
         truth = read_psa(self.settings, self.sink, report, self.progress, self.store)
@@ -171,7 +172,7 @@ class SyncEngine:
                 log.error("%s", error if str(error).startswith(f"{name}:") else f"{name}: {error}")
                 collected[name] = f"{name} failed: {error}"
                 # A key that is missing or refused is configuration to fix (exit 2), not a vendor being down.
-                status = "misconfigured" if exit_code_for(error) == exit_code_for(Status.INVALID) else "failed"
+                status = "misconfigured" if misconfigured(error) else "failed"
                 report.sources.append(SourceOutcome(name, status, problems=[str(error)]))
                 continue
             # The engine, not the source, keeps the history billing reads: one place decides what is observed.
@@ -187,34 +188,6 @@ class SyncEngine:
             report.sources.append(SourceOutcome(name, status, customers=len(usage.customers), problems=problems))
             collected[name] = usage
         return collected
-
-    def _find_unmapped(self, report: RunReport, reports: Mapping[str, UsageReport | str]) -> None:
-        """Vendor customers no mapping bills: never skipped in silence, each with the closest mapped names."""
-        ignored = {(i.source, i.customer.casefold()) for i in self.settings.ignored_customers}
-        for name, usage in reports.items():
-            if isinstance(usage, str):
-                continue
-            refs = [ref for c in self.settings.customers if (ref := c.vendor_ref(name)) is not None]
-            found = {ref: usage.find(ref) for ref in refs}
-            billed_names = {u.vendor_customer.casefold() for u in found.values() if u is not None}
-            # A mapping that finds nothing is likely the same customer under an older or misspelt name.
-            missing = [ref for ref, u in found.items() if u is None]
-            for customer in usage.customers:
-                key = customer.vendor_customer.casefold()
-                if key in billed_names or (name, key) in ignored:
-                    continue
-                hint = did_you_mean(customer.vendor_customer, missing)
-                log.error(
-                    "%s customer %r is not mapped to a PSA customer%s: add a [[customers]] block with "
-                    "[customers.%s] customer = %r, or list it under [[ignored_customers]] (`connector map` lists "
-                    "every unmapped customer with its closest PSA names)",
-                    name,
-                    customer.vendor_customer,
-                    hint,
-                    name,
-                    customer.vendor_customer,
-                )
-                report.unmapped.append({"source": name, "vendor_customer": customer.vendor_customer})
 
     # -- the billing calendar ----------------------------------------------------------------------------------
 

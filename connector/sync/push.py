@@ -5,21 +5,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import providers
-from connector.core.errors import ConnectorError, Status, VendorAuthError, VendorError, exit_code_for
+from connector.core.errors import ConfigError, ConnectorError, ParameterError, VendorAuthError, VendorError
 from connector.interfaces.deferral import PushDeferred
 from connector.interfaces.psa import PsaEvents, PushRefused, Sink
 from connector.store import Store
+from connector.sync.corrections import invoiced_quantity, to_bill
 from connector.sync.report import RunReport
-from mappings.billing import price
 from mappings.calendar import BillingCalendar
 from mappings.lines import Line, LineResult, LineStatus, Outcome, StoredLine
 from mappings.truth import DIFFERENCES
 
 log = logging.getLogger(__name__)
+
+# The errors the one exit-code table (connector.core.errors) ends with 2: configuration to fix, not a vendor or the PSA
+# being down. A push refused on the mapping (PushRefused) is a ConfigError.
+MISCONFIGURED = (ConfigError, ParameterError, VendorAuthError)
+
+
+def misconfigured(error: BaseException) -> bool:
+    """Whether an error is configuration to fix (a key missing or refused, a mapping the PSA refuses)."""
+    return isinstance(error, MISCONFIGURED)
 
 
 def push_pending(
@@ -70,7 +78,7 @@ def push_pending(
                 return
             attempted += 1
             down = error if error is not None and psa_unreachable(error) else None
-        if error is not None and exit_code_for(error) == exit_code_for(Status.INVALID):
+        if error is not None and misconfigured(error):
             report.misconfigured.add(stored.identity)
 
 
@@ -147,8 +155,8 @@ def _invoiced_already(
     if not stored.has_plan or not calendar.moved_on(stored.line.period_key, now):
         return False
     line = stored.line
-    invoiced = stored.pushed_quantity if stored.pushed_quantity is not None else Decimal(0)
-    difference = line.amount - price(invoiced, line.rate)
+    invoiced = invoiced_quantity(stored)
+    difference = to_bill(line, invoiced)
     reason = (
         f"{line.period_key} was invoiced with {invoiced} {line.unit} but {line.quantity} never reached it "
         f"({stored.status.value} in the outbox): bill {difference:+} by hand (not pushed: the contract has moved on)"

@@ -51,7 +51,7 @@ class Health:
             reasons.append(f"the last cycle failed: {self.last_error}")
         try:
             with Store.open(self.store_path) as store:
-                store.database.execute("SELECT 1 FROM runs LIMIT 1")
+                store.check_usable()
         except Exception as error:  # any failure to open or read means the next cycle cannot work either
             reasons.append(f"the store is not usable: {error}")
         data = {"ok": not reasons, "reasons": reasons, "last_status": self.last_status, "seconds_since": round(since)}

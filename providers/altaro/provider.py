@@ -1,47 +1,17 @@
-"""The Altaro / Hornetsecurity report-link provider as the registry knows it: settings, metrics, source, views."""
+"""The Altaro / Hornetsecurity report-link provider as the registry knows it: settings, metrics, secrets, views, and
+the module that builds its source, probe and demo part (`factories.py`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from connector.core.secrets import SecretRef
 from mappings.enums import Unit
 from providers.altaro.settings import AltaroSettings
-from providers.spec import (
-    CONFIG,
-    FORMAT,
-    BuildContext,
-    Finding,
-    MetricSpec,
-    Param,
-    Provider,
-    View,
-    ViewInput,
-    ViewResult,
-)
-
-if TYPE_CHECKING:
-    from connector.interfaces.usage import UsageSource
-    from providers.spec import DemoKit, DemoPart
+from providers.spec import CONFIG, FORMAT, MetricSpec, Param, Provider, View
 
 BILLED_USERS = "altaro.billed_users"
 BACKUP_GB = "altaro.backup_gb"
-
-
-def _source(settings: AltaroSettings, context: BuildContext) -> UsageSource:
-    # The client (httpx) and the source load when a sync builds them: `connector users` and `--help` need neither.
-    from providers.altaro.client import build_altaro_client
-    from providers.altaro.source import AltaroSource
-
-    return AltaroSource(settings, context.store.ledger, lambda: build_altaro_client(context.http), now=context.now)
-
-
-def _probe(settings: AltaroSettings, context: BuildContext) -> list[Finding]:
-    # Loaded only when `check --online` runs.
-    from providers.altaro.probe import probe
-
-    return probe(settings, context)
 
 
 def _secrets(settings: AltaroSettings) -> dict[str, SecretRef]:
@@ -51,19 +21,6 @@ def _secrets(settings: AltaroSettings) -> dict[str, SecretRef]:
 def link_key_name(index: int) -> str:
     """The configuration key of a link's API key, as errors name it."""
     return f"altaro.links[{index}].api_key"
-
-
-# The views module loads when its command runs: it imports the parser and the billing rules, which import this one.
-def _users(view: ViewInput) -> ViewResult:
-    from providers.altaro.views import users
-
-    return users(view)
-
-
-def _usage(view: ViewInput) -> ViewResult:
-    from providers.altaro.views import usage
-
-    return usage(view)
 
 
 USERS = View(
@@ -79,7 +36,7 @@ Exit 3 when the file is unusable (missing columns, truncated, empty).""",
         CONFIG,
         FORMAT,
     ),
-    run=_users,
+    run="providers.altaro.views:users",
     needs_config=False,
 )
 
@@ -90,16 +47,9 @@ USAGE = View(
 
 Inside the 5-minute window the last stored report answers (or the command waits, with when_too_soon =
 "wait"). Exit 3 when a link failed or its report was unusable.""",
-    run=_usage,
+    run="providers.altaro.views:usage",
     progress="Fetching the report link(s)…",
 )
-
-
-# The demo part (and the sandbox it starts) loads only when `connector demo` runs.
-def _demo(kit: DemoKit) -> DemoPart[Any]:
-    from providers.altaro.demo import demo_part
-
-    return demo_part(kit)
 
 
 PROVIDER = Provider(
@@ -113,9 +63,7 @@ PROVIDER = Provider(
         MetricSpec(BILLED_USERS, Unit.USER, "Total Backup 365 billed users: distinct objects of a billed user type"),
         MetricSpec(BACKUP_GB, Unit.GB, "sum of the backed-up size column over the customer's rows"),
     ),
-    build_source=_source,
-    probe=_probe,
     views=(USERS, USAGE),
     enable_hint="enable it and add [[altaro.links]] to fetch usage",
-    demo=_demo,
+    factories="providers.altaro.factories",
 )

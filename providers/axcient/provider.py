@@ -1,29 +1,12 @@
-"""The Axcient Backup for Files provider as the registry knows it: settings, metrics, source, secrets, views."""
+"""The Axcient Backup for Files provider as the registry knows it: settings, metrics, secrets, views, and the module
+that builds its source, probe, contacts and demo part (`factories.py`)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
 
 from connector.core.secrets import SecretRef
 from mappings.enums import Unit
 from providers.axcient.settings import AxcientSettings
-from providers.spec import (
-    CONFIG,
-    FORMAT,
-    BuildContext,
-    Finding,
-    MetricSpec,
-    Param,
-    Provider,
-    View,
-    ViewInput,
-    ViewResult,
-)
-
-if TYPE_CHECKING:
-    from connector.interfaces.usage import UsageReport, UsageSource
-    from providers.onboarding import VendorContact
-    from providers.spec import DemoKit, DemoPart
+from providers.spec import CONFIG, FORMAT, MetricSpec, Param, Provider, View
 
 PC_GB = "axcient.pc_gb"
 SERVER_GB = "axcient.server_gb"
@@ -33,46 +16,8 @@ SERVER_DEVICES = "axcient.server_devices"
 DEVICES = "axcient.devices"
 
 
-def _source(settings: AxcientSettings, context: BuildContext) -> UsageSource:
-    # The client (httpx) loads when a sync builds the source, so the registry alone imports no HTTP stack.
-    from providers.axcient.client import build_axcient_client
-    from providers.axcient.source import AxcientSource
-
-    # The password is read when a collection opens the client, not here: see AxcientSource.
-    return AxcientSource(
-        settings, lambda: build_axcient_client(settings, context.http), now=context.now, timezone=context.timezone
-    )
-
-
-def _probe(settings: AxcientSettings, context: BuildContext) -> list[Finding]:
-    # Loaded only when `check --online` runs.
-    from providers.axcient.probe import probe
-
-    return probe(settings, context)
-
-
-def _contacts(settings: AxcientSettings, context: BuildContext) -> list[VendorContact]:
-    # Loaded only when `connector map --create-customers` runs.
-    from providers.axcient.contacts import contacts
-
-    return contacts(settings, context)
-
-
 def _secrets(settings: AxcientSettings) -> dict[str, SecretRef]:
     return {"axcient.password": settings.password} if settings.password is not None else {}
-
-
-# The views module loads when its command runs: it imports the source and the usage rules, which import this one.
-def _collect(source: UsageSource) -> tuple[UsageReport, Any]:
-    from providers.axcient.views import collect
-
-    return collect(source)
-
-
-def _usage(view: ViewInput) -> ViewResult:
-    from providers.axcient.views import usage
-
-    return usage(view)
 
 
 USAGE = View(
@@ -84,17 +29,10 @@ USAGE = View(
         FORMAT,
         Param("details", "Table format: also list accounts not billed or over quota.", bool, flag="--details"),
     ),
-    run=_usage,
+    run="providers.axcient.views:usage",
     progress="Reading customers and accounts from the portal…",
-    collect=_collect,
+    collect="providers.axcient.views:collect",
 )
-
-
-# The demo part (and the sandbox it starts) loads only when `connector demo` runs.
-def _demo(kit: DemoKit) -> DemoPart[Any]:
-    from providers.axcient.demo import demo_part
-
-    return demo_part(kit)
 
 
 PROVIDER = Provider(
@@ -112,10 +50,7 @@ PROVIDER = Provider(
         MetricSpec(SERVER_DEVICES, Unit.DEVICE, "billed accounts backing up a server"),
         MetricSpec(DEVICES, Unit.DEVICE, "billed accounts, PCs and servers"),
     ),
-    build_source=_source,
-    probe=_probe,
-    contacts=_contacts,
     views=(USAGE,),
     enable_hint="enable it (with base_url, username and password) to read the portal",
-    demo=_demo,
+    factories="providers.axcient.factories",
 )

@@ -31,10 +31,11 @@ def test_the_snapshot_month_follows_the_msp_zone_given_to_the_source(
 ) -> None:
     settings = axcient_settings(sandbox.url)
     with Store.open(":memory:") as store:
-        assert PROVIDER.build_source is not None
+        build = PROVIDER.load().build_source
+        assert build is not None
         # What a sync builds it with: the MSP's zone reaches the source through the build context.
         context = BuildContext(http_settings, store, lambda: taken_at, zone)
-        source = PROVIDER.build_source(settings, context)
+        source = build(settings, context)
         report = source.collect()
     assert report.customers and {c.period_key for c in report.customers} == {month}
     assert report.observed_at == taken_at  # the observation keeps its instant; only the month is the MSP's

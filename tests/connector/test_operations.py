@@ -198,7 +198,11 @@ def invoices(monkeypatch: pytest.MonkeyPatch) -> FakeInvoices:
     fake = FakeInvoices("8")
     psa = providers.psa()
     assert psa is not None
-    monkeypatch.setitem(providers.REGISTRY, psa.name, dataclasses.replace(psa, reconcile=fake))
+    monkeypatch.setitem(
+        providers.REGISTRY,
+        psa.name,
+        dataclasses.replace(psa, factories=dataclasses.replace(psa.load(), reconcile=fake)),
+    )
     return fake
 
 

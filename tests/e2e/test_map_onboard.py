@@ -166,7 +166,7 @@ def test_in_a_terminal_it_asks_and_a_no_creates_nothing(
     capsys: pytest.CaptureFixture[str], config: Path, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[str] = []
-    monkeypatch.setattr("connector.cli.map_onboard._in_terminal", lambda: True)
+    monkeypatch.setattr("connector.cli.map._in_terminal", lambda: True)
     monkeypatch.setattr("typer.confirm", lambda text, **_: asked.append(text) or False)
     code, _, err = cli(capsys, "map", "-c", str(config), "--create-customers")
     assert code == 0
@@ -415,7 +415,7 @@ def test_a_customer_onboarded_by_another_run_since_the_plan_is_found_not_made_ag
         others.append(subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO))
         return True
 
-    monkeypatch.setattr("connector.cli.map_onboard._in_terminal", lambda: True)
+    monkeypatch.setattr("connector.cli.map._in_terminal", lambda: True)
     monkeypatch.setattr("typer.confirm", another_run_meanwhile)
     written = tmp_path / "mappings.toml"
     code, out, err = cli(capsys, *args, "--write", str(written))

@@ -45,7 +45,9 @@ def _seats_demo(kit: DemoKit) -> DemoPart[None]:
 
 def test_a_registered_source_with_a_demo_part_joins_the_demo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # The one change a new vendor needs, its registry entry, here with a demo part.
-    monkeypatch.setitem(providers.REGISTRY, PROVIDER.name, replace(PROVIDER, demo=_seats_demo))
+    monkeypatch.setitem(
+        providers.REGISTRY, PROVIDER.name, replace(PROVIDER, factories=replace(PROVIDER.load(), demo=_seats_demo))
+    )
     result = run_demo(tmp_path / "demo")
     text = result.config_path.read_text(encoding="utf-8")
     config = tomllib.loads(text)

@@ -1,4 +1,5 @@
-"""`connector store check` and `connector store backup FILE`: SQLite's integrity check, and an online backup."""
+"""`connector alerts test` and `connector store check|backup`: the set-up's own checks (an alert sent end to end,
+SQLite's integrity check) and an online backup of the store."""
 
 from __future__ import annotations
 
@@ -9,14 +10,30 @@ import typer
 
 from connector.cli.options import ConfigOption, state
 from connector.cli.output import stdout
-from connector.core.errors import ParameterError, Status
+from connector.core.errors import ConfigError, ParameterError, Status, VendorError
+from connector.operations.alerts import TITLE, Alerter
 from connector.store import maintenance
+
+alerts_app = typer.Typer(help="Alerts: apprise URLs under [alerts] urls.", no_args_is_help=True)
+
+
+@alerts_app.command("test")
+def test(ctx: typer.Context, config: ConfigOption = None) -> Status:
+    """Send one test message to every URL under [alerts] urls."""
+    alerter = Alerter(state(ctx, config).settings().alerts)
+    if not alerter.enabled:
+        raise ConfigError("no alert URL configured: add [alerts] urls = [...] (see config.example.toml)")
+    if not alerter.send(f"{TITLE}: test", "This is a test alert from `connector alerts test`."):
+        raise VendorError("alerts", "the test alert was not delivered to every URL (see the log above)")
+    stdout.print(f"test alert sent to {len(alerter.settings.urls)} URL(s)")
+    return Status.OK
+
 
 store_app = typer.Typer(help="The state store: check it, back it up (restoring: see the README).", no_args_is_help=True)
 
 
 @store_app.command("check")
-def check(ctx: typer.Context, config: ConfigOption = None) -> Status:
+def store_check(ctx: typer.Context, config: ConfigOption = None) -> Status:
     """SQLite's integrity and foreign key checks of the whole store; exit 4 naming what is damaged."""
     path = state(ctx, config).settings().store.path
     version = maintenance.check(path)
@@ -25,7 +42,7 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> Status:
 
 
 @store_app.command("backup")
-def backup(
+def store_backup(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Where to write the backup (owner-only; replaced if it exists).")],
     config: ConfigOption = None,

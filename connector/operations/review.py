@@ -1,0 +1,185 @@
+"""`connector review`, `approve`, `discard`, `explain`: the lines that need a person, the decisions on them (each with
+its audit row, under the sync lock), and what explains a line's number.
+
+The functions taking a store are the transitions themselves; those taking the settings open the store for a command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+from connector.core.config import Settings
+from connector.core.errors import ConnectorError, ParameterError
+from connector.core.matching import did_you_mean
+from connector.store import Store
+from connector.sync import corrections
+from mappings.lines import LineStatus, StoredLine
+
+__all__ = [
+    "approve",
+    "approve_lines",
+    "correction_rows",
+    "discard",
+    "discard_lines",
+    "explain",
+    "explain_customer",
+    "known_customer",
+    "review",
+    "waiting",
+]
+
+
+def review(store: Store) -> list[dict[str, Any]]:
+    """The lines that need a person: held for review, and failed pushes."""
+    waiting = [line for line in store.outbox.lines() if line.status in (LineStatus.HELD, LineStatus.FAILED)]
+    return [
+        {
+            "id": line.id,
+            "status": line.status,
+            "psa_customer": line.line.psa_customer,
+            "contract": line.line.contract,
+            "period": line.line.period_key,
+            "metric": line.line.metric,
+            "quantity": line.line.quantity,
+            "pushed_before": line.pushed_quantity,
+            "amount": line.line.amount,
+            "reason": line.hold_reason if line.status is LineStatus.HELD else line.last_error,
+        }
+        for line in waiting
+    ]
+
+
+def approve(store: Store, ids: Sequence[int] | Literal["all"], note: str) -> list[StoredLine]:
+    """Accept held lines' quantities (the next sync pushes them), each with its audit row."""
+    # Under the sync lock: a sync running now could re-stage the line with a quantity the operator never saw.
+    with store.sync_lock():
+        held = {line.id: line for line in store.outbox.lines(LineStatus.HELD)}
+        chosen = list(held) if ids == "all" else list(ids)
+        if not chosen:
+            raise ConnectorError("name the line ids to approve (see `connector review`) or pass --all")
+        _refuse_unknown_ids(chosen, held, "held")
+        return [_decide(store, "approved", held[line_id], note) for line_id in chosen]
+
+
+def discard(store: Store, ids: Sequence[int], note: str) -> list[StoredLine]:
+    """Never push these pending, held or failed lines, or close these corrections (billed by hand); they stay in the
+    outbox with why, and the audit says who."""
+    with store.sync_lock():
+        open_statuses = (LineStatus.PENDING, LineStatus.HELD, LineStatus.FAILED, LineStatus.CORRECTION)
+        waiting = {line.id: line for line in store.outbox.lines() if line.status in open_statuses}
+        _refuse_unknown_ids(ids, waiting, "pending, held, failed or a correction")
+        return [_decide(store, "discarded", waiting[line_id], note) for line_id in ids]
+
+
+def _refuse_unknown_ids(ids: Sequence[int], waiting: dict[int, StoredLine], what: str) -> None:
+    unknown = [i for i in ids if i not in waiting]
+    if unknown:
+        there = ", ".join(map(str, sorted(waiting))) or "none"
+        raise ParameterError(
+            f"no line {', '.join(map(str, unknown))} is {what} (those that are: {there}); "
+            "`connector review` lists them with their ids",
+            param="line_ids",
+        )
+
+
+def known_customer(store: Store, customer: str, mapped: Iterable[str]) -> None:
+    """Refuse a customer name neither the mapping nor the store knows (any case), with the closest names."""
+    names = sorted({*mapped, *store.outbox.customers()})
+    if customer.casefold() not in {name.casefold() for name in names}:
+        raise ParameterError(
+            f"no customer {customer!r} in the mapping or the store{did_you_mean(customer, names)}",
+            param="customer",
+        )
+
+
+def _decide(store: Store, event: Literal["approved", "discarded"], stored: StoredLine, note: str) -> StoredLine:
+    # The transition and its audit row commit together: the history never shows a decision nobody made.
+    with store.transaction():
+        change = store.outbox.approve if event == "approved" else store.outbox.discard
+        line = change(stored.identity, note)
+        store.runs.audit(event, line.line.psa_customer, {"identity": list(line.identity), "note": note})
+    return line
+
+
+def explain(
+    store: Store, customer: str, period: str | None = None, *, mapped: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """Every line of a customer (any case), with the inputs behind its number and its history."""
+    known_customer(store, customer, mapped)
+    lines = [
+        stored
+        for stored in store.outbox.lines()
+        if stored.line.psa_customer.casefold() == customer.casefold()
+        and (period is None or stored.line.period_key == period)
+    ]
+    if not lines:
+        known = sorted(set(mapped))
+        raise ConnectorError(
+            f"no line items for {customer!r}"
+            + (f" in {period}" if period else "")
+            + f"; mapped customers: {', '.join(known) or 'none'}"
+        )
+    return [
+        {
+            "id": stored.id,
+            "contract": stored.line.contract,
+            "period": stored.line.period_key,
+            "metric": stored.line.metric,
+            "quantity": stored.line.quantity,
+            "unit": stored.line.unit,
+            "rate": stored.line.rate,
+            "amount": stored.line.amount,
+            "status": stored.status,
+            "psa_ref": stored.psa_ref,
+            "inputs": stored.line.inputs,
+            "history": store.outbox.history(stored.identity),
+        }
+        for stored in lines
+    ]
+
+
+def correction_rows(store: Store) -> list[dict[str, Any]]:
+    """The recorded corrections, in the shape of `review`'s rows (the reason says what to bill by hand)."""
+    return [
+        {
+            "id": row["id"],
+            "status": "correction",
+            "psa_customer": row["psa_customer"],
+            "contract": row["contract"],
+            "period": row["period"],
+            "metric": row["metric"],
+            "quantity": row["quantity"],
+            "pushed_before": row["invoiced_quantity"],
+            "amount": row["amount"],
+            "reason": row["reason"],
+        }
+        for row in corrections.rows(corrections.recorded(store))
+    ]
+
+
+# -- for the commands: each opens the store ---------------------------------------------------------------------
+
+
+def waiting(settings: Settings) -> list[dict[str, Any]]:
+    """`connector review`: the held and failed lines, then the corrections to bill by hand."""
+    with Store.open(settings.store.path) as store:
+        return review(store) + correction_rows(store)
+
+
+def approve_lines(settings: Settings, ids: Sequence[int] | Literal["all"], note: str) -> list[StoredLine]:
+    """`connector approve`: see `approve`."""
+    with Store.open(settings.store.path) as store:
+        return approve(store, ids, note)
+
+
+def discard_lines(settings: Settings, ids: Sequence[int], note: str) -> list[StoredLine]:
+    """`connector discard`: see `discard`."""
+    with Store.open(settings.store.path) as store:
+        return discard(store, ids, note)
+
+
+def explain_customer(settings: Settings, customer: str, period: str | None = None) -> list[dict[str, Any]]:
+    """`connector explain`: see `explain`; the mapping's customers are the names a typo is matched against."""
+    with Store.open(settings.store.path) as store:
+        return explain(store, customer, period, mapped=(c.psa_customer for c in settings.customers))
