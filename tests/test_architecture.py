@@ -149,3 +149,13 @@ def test_no_module_imports_the_project_inside_a_function() -> None:
                         if name.split(".")[0] in ours or name.startswith(".")
                     ]
     assert inside == []
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {
+        relative(path): count
+        for folder in ("connector", "providers", "mappings")
+        for path in modules(folder)
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}

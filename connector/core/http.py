@@ -56,10 +56,8 @@ class HttpSettings(BaseModel):
 
 @dataclass(frozen=True)
 class Rule:
-    """What one status code means: whether the transport retries it, what the client raises, and what to fix.
-
-    `hint` is the message after "<where>: "; `{status}` and `{detail}` (the vendor's own reason) are filled in.
-    """
+    """What one status code means: whether the transport retries it, what the client raises, and what to fix
+    (`hint`, said after "<where>: ", with `{status}` and `{detail}`, the vendor's own reason, filled in)."""
 
     retry: bool
     error: type[VendorError]
@@ -289,12 +287,10 @@ def build_client(
     errors: Rules | None = None,
     **client_options: Any,
 ) -> httpx.Client:
-    """An `httpx.Client` with the project's timeouts, User-Agent, optional throttle and retries.
-
-    `transport` replaces the network (tests pass `httpx.MockTransport` or nothing and use respx);
-    `throttle` is `(max_requests, per_seconds)`; `sleep` and `clock` default to the real ones (tests pass fakes);
-    `errors` are the vendor's overrides of the status table, so its retry rows are obeyed here too.
-    """
+    """An `httpx.Client` with the project's timeouts, User-Agent, optional throttle and retries. `transport`
+    replaces the network (tests pass `httpx.MockTransport` or nothing and use respx); `throttle` is
+    `(max_requests, per_seconds)`; `sleep` and `clock` default to the real ones (tests pass fakes); `errors` are the
+    vendor's overrides of the status table, so its retry rows are obeyed here too."""
     sleep = sleep or time.sleep
     clock = clock or time.monotonic
     inner: httpx.BaseTransport = transport if transport is not None else httpx.HTTPTransport()
@@ -340,10 +336,8 @@ class VendorHttp:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one request; a status in `accept` comes back for the caller to handle (a re-login, say).
-
-        `errors` override the vendor's rows for this call; `retry_safe` vouches that a POST may be retried.
-        """
+        """Send one request; a status in `accept` comes back for the caller to handle (a re-login, say). `errors`
+        override the vendor's rows for this call; `retry_safe` vouches that a POST may be retried."""
         request = self.client.build_request(
             method, url, params=params, json=json_body, content=content, headers=headers,
             extensions={"retry_safe": retry_safe},

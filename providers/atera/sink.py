@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -24,12 +23,10 @@ from providers.atera.models import (
     CustomerDto,
     RateDto,
     RetainerFlatFeeContractDto,
-    UpdateContractDto,
-    UpdateRetainerFlatFeeContractDto,
     same_number,
-    wire_problem,
 )
 from providers.atera.record import is_later, parse_record, record_text
+from providers.atera.requests import day, quantity_update, rate_sku, refuse_unsendable
 from providers.atera.verify import PSA, creation_held, psa_ref, resolve
 from providers.atera.verify import held as held_contract
 
@@ -45,46 +42,6 @@ class AteraPushResult(PushResult):
     """The engine's PushResult plus the Atera contract that holds the line."""
 
     contract_id: int = 0
-
-
-def _day(value: date | None) -> datetime | None:
-    # Atera takes dates as midnight in the account's time zone, without an offset.
-    return datetime.combine(value, time()) if value is not None else None
-
-
-def _rate_sku(line: Line) -> str | None:
-    # Atera's own options for a line come under `line.psa`: the generic line knows no Atera field.
-    sku = line.psa.get("rate_sku")
-    return str(sku) if sku else None
-
-
-def _refuse_unsendable(line: Line) -> None:
-    """Nothing Atera cannot hold is sent, not even in part: checked before the first request of a push."""
-    where = f"{line.psa_customer} / {line.contract} / {line.period_key}"
-    for name, value in (("quantity", line.quantity), ("rate", line.rate)):
-        problem = wire_problem(value)
-        if problem is not None:
-            raise DataError(f"{where}: {name} {value} {problem}; nothing was sent to Atera")
-    if line.quantity < 0:
-        # A negative Quantity would invoice a credit: usage never is one.
-        raise DataError(f"{where}: quantity {line.quantity} is negative; nothing was sent to Atera")
-
-
-def _quantity_update(contract: ContractDto, line: Line) -> UpdateContractDto:
-    """The contract's header fields as read, and the new Quantity: nothing else may change."""
-    retainer = contract.RetainerFlatFeeContract
-    assert retainer is not None
-    return UpdateContractDto(
-        ContractName=contract.ContractName,
-        Default=contract.Default,
-        StartDate=contract.StartDate,
-        EndDate=contract.EndDate,
-        Active=contract.Active,
-        Taxable=contract.Taxable,
-        RetainerFlatFeeContract=UpdateRetainerFlatFeeContractDto(
-            Quantity=line.quantity, BillingPeriod=retainer.BillingPeriod
-        ),
-    )
 
 
 class AteraSink:
@@ -162,7 +119,7 @@ class AteraSink:
 
     def push(self, line: Line, events: PsaEvents | None = None) -> AteraPushResult:
         told = events or _unheard
-        _refuse_unsendable(line)
+        refuse_unsendable(line)
         if self.client.budget_spent:
             raise PushDeferred(
                 f"Atera: this run has sent the {self.client.request_budget:,} requests [atera] requests_per_run allows"
@@ -222,7 +179,7 @@ class AteraSink:
                 retainer.BillingPeriod,
                 line.billing_period,
             )
-        self.client.update_contract(contract.ContractID, _quantity_update(contract, line))
+        self.client.update_contract(contract.ContractID, quantity_update(contract, line))
         # The run's listing now says what Atera holds, for any later push of this contract in the run.
         held = retainer.model_copy(update={"Quantity": line.quantity})
         self._contract_list()[contract.ContractID] = contract.model_copy(update={"RetainerFlatFeeContract": held})
@@ -354,7 +311,7 @@ class AteraSink:
     # -- creating what the mapping asks for --------------------------------------------------------------------
 
     def _rate_id(self, line: Line, events: PsaEvents) -> int:
-        sku = _rate_sku(line)
+        sku = rate_sku(line)
         if sku is None:
             raise ConfigError(
                 f"{line.psa_customer} / {line.contract}: create_if_missing needs rate_sku, the SKU of its rate product"
@@ -381,7 +338,7 @@ class AteraSink:
         # bill the usage twice: held with a "did you mean", nothing created (not even the rate product).
         own = [c for c in self._contract_list().values() if c.CustomerID == customer_id]
         where = f"Atera customer {line.psa_customer!r} ({customer_id})"
-        held_back = creation_held(where, line.contract, _rate_sku(line), own)
+        held_back = creation_held(where, line.contract, rate_sku(line), own)
         if held_back is not None:
             raise PushRefused(Outcome.CONTRACT_MISSING, held_back)
         rate_id = self._rate_id(line, events)
@@ -389,7 +346,7 @@ class AteraSink:
             ContractName=line.contract,
             CustomerID=customer_id,
             ContractType=ContractType.RETAINER_FLAT_FEE,
-            StartDate=_day(line.start_date or line.period_start),
+            StartDate=day(line.start_date or line.period_start),
             SLAId=self.sla_id,
             Notes=f"Created by the backup-billing connector for {line.metric}",
             RetainerFlatFeeContract=CreateRetainerFlatFeeContractDto(
@@ -414,7 +371,7 @@ class AteraSink:
             RetainerFlatFeeContract=RetainerFlatFeeContractDto(
                 BillingPeriod=line.billing_period,
                 Quantity=line.quantity,
-                Rate=RateDto(RateID=rate_id, Amount=line.rate, SKU=_rate_sku(line)),
+                Rate=RateDto(RateID=rate_id, Amount=line.rate, SKU=rate_sku(line)),
             ),
         )
         self._contract_written(contract_id)
