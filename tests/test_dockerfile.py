@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import typer
+from typer.core import TyperGroup
 
-from connector.cli import COMMANDS, main
+from connector.cli import app, main
 from connector.sync.report import RunReport
 from connector.unattended.health import Health, serve
 from connector.unattended.metrics import Metrics
@@ -87,7 +89,9 @@ def test_the_entrypoint_is_the_daemon_command_of_the_cli(capsys: pytest.CaptureF
     entrypoint, cmd = json.loads(one("ENTRYPOINT")), json.loads(one("CMD"))
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
     assert entrypoint[0] in scripts and scripts[entrypoint[0]] == "connector.cli:main"
-    assert entrypoint[1:] == ["daemon"] and "daemon" in COMMANDS
+    group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)
+    assert entrypoint[1:] == ["daemon"] and "daemon" in group.commands
     assert main(["daemon", "--help"]) == 0
     help_text = capsys.readouterr().out
     for option in (part for part in cmd if part.startswith("--")):

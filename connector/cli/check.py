@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
-from connector.core.config import Settings
 from connector.core.errors import Status
-from connector.mapping import automatch
-from providers.spec import Finding
+
+if TYPE_CHECKING:
+    from connector.core.config import Settings
+    from providers.spec import Finding
 
 
 def check(
@@ -34,6 +34,8 @@ def check(
     output: FormatOption = "table",
 ) -> Status:
     """Validate the configuration and mappings and summarise what is configured (exit 0, or 2 when invalid)."""
+    from connector import operations
+
     options = state(ctx, config)
     summary = operations.check(options.settings(), options.config_path, online=online)
     auto = _auto_matched(summary.settings, online=online)
@@ -85,6 +87,9 @@ def _auto_matched(settings: Settings, *, online: bool) -> list[dict[str, Any]] |
         return None
     if not online:
         return []
+    from connector import operations
+    from connector.mapping import automatch
+
     reports, problems = operations.vendor_reports(settings)
     for problem in problems:
         stderr.print(f"warning: auto_match: {problem}: its customers are not listed", markup=False)

@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 
 import typer
 
-from connector import operations
 from connector.cli.options import ConfigOption, state
 from connector.cli.output import stderr, write_file
 from connector.core.errors import Status
@@ -30,6 +29,8 @@ def export(
 
     Read from the state store only (no vendor is called): run it after a sync. Money and quantities are exact decimals.
     """
+    from connector import operations
+
     data, text = operations.export_period(state(ctx, config).settings(), period, output_format)
     if output is None:
         sys.stdout.write(text)

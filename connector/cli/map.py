@@ -7,19 +7,20 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
 
-from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table, stderr, stdout
-from connector.core.config import Settings
 from connector.core.errors import ConfigError, Status
-from connector.mapping import mapper, onboard
-from connector.mapping.mapper import MapResult
-from mappings.templates import MappingSettings
+
+if TYPE_CHECKING:
+    from connector.core.config import Settings
+    from connector.mapping import mapper, onboard
+    from connector.mapping.mapper import MapResult
+    from mappings.templates import MappingSettings
 
 WriteOption = Annotated[
     Path | None,
@@ -85,6 +86,8 @@ def map_customers(
     force: ForceOption = False,
 ) -> Status:
     """Match every vendor customer to a PSA customer; reuses a stored Altaro report inside its 5 minutes."""
+    from connector import operations
+
     _check_options(bool(customer or yes), create_customers, force=force, write=write)
     options = state(ctx, config)
     settings = options.settings()
@@ -133,6 +136,8 @@ def _check_options(onboarding_options: bool, create_customers: bool, *, force: b
 
 
 def _print(result: mapper.MapResult) -> None:
+    from connector.mapping import mapper
+
     rows = []
     for item in result.items:
         near = ", ".join(f"{p.name} ({score:g})" for p, score in item.suggestions)
@@ -196,6 +201,8 @@ def _write(
     said: Console = stdout,
     force: bool = False,
 ) -> None:
+    from connector import operations
+
     planned = operations.plan_mapping_file(
         path, chosen, taken, ignored, templates, config_path, created=created, force=force
     )
@@ -225,6 +232,8 @@ def _onboard(
     settings: Settings, result: MapResult, chosen: Sequence[str], *, yes: bool, dry_run: bool, as_json: bool
 ) -> onboard.Onboarding:
     """Plan, show, confirm and create; a refusal to create without a terminal is a ConfigError (exit 2)."""
+    from connector import operations
+
     decided: list[bool] = []
 
     def decide(onboarding: onboard.Onboarding) -> bool:

@@ -4,14 +4,16 @@ corrections recorded for it (what the invoices missed, to bill by hand)."""
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import print_json, print_table
 from connector.core.errors import Status
+
+if TYPE_CHECKING:
+    from connector import operations
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ def reconcile(
 
     Exit 3 when any invoice carries another quantity than the one pushed; else 5 when corrections wait to be billed.
     """
+    from connector import operations
+
     checked = operations.reconcile_period(state(ctx, config).settings(), period, grace_days)
     result, owed = checked.reconciliation, checked.owed
     rows = [{**row, "correction_quantity": None, "bill_by_hand": None} for row in result.rows()]

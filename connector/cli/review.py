@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import typer
 
-from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import plain_number, print_json, print_table, stdout
 from connector.core.errors import Status
@@ -15,6 +14,8 @@ from connector.core.errors import Status
 def review(ctx: typer.Context, config: ConfigOption = None, output: FormatOption = "table") -> Status:
     """List the lines that need a person: held for review (a big change, a drop to zero, …), failed pushes, and
     corrections (usage an invoice missed) to bill by hand."""
+    from connector import operations
+
     rows = operations.waiting(state(ctx, config).settings())
     if output == "json":
         print_json(rows)
@@ -41,6 +42,8 @@ def approve(
     note: Annotated[str, typer.Option(help="Why (kept in the line's history).")] = "approved by operator",
 ) -> Status:
     """Approve held lines: their quantity is accepted and pushed by the next sync."""
+    from connector import operations
+
     approved = operations.approve_lines(
         state(ctx, config).settings(), "all" if all_held else list(line_ids or []), note
     )
@@ -57,6 +60,8 @@ def discard(
 ) -> Status:
     """Never push these held or failed lines (such as a past period billed by hand), or close corrections billed by
     hand; they are kept, with why."""
+    from connector import operations
+
     discarded = operations.discard_lines(state(ctx, config).settings(), line_ids, note)
     for line in discarded:
         stdout.print(f"discarded line {line.id}: {line.describe()} (not billed: {note})", markup=False)
@@ -71,6 +76,8 @@ def explain(
     output: FormatOption = "table",
 ) -> Status:
     """Show why a customer was billed what they were: every line, its inputs, and its history."""
+    from connector import operations
+
     explained = operations.explain_customer(state(ctx, config).settings(), customer, period)
     if output == "json":
         print_json(explained)

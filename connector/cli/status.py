@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import plain_number, print_json, print_table, stdout
 from connector.core.errors import Status
-from connector.operations.status import StatusSummary
+
+if TYPE_CHECKING:
+    from connector.operations.status import StatusSummary
 
 
 def _print(summary: StatusSummary) -> None:
@@ -55,6 +56,8 @@ def status(
     Exit 0 when nothing does, 5 when lines are held for review or corrections wait to be billed by hand, 3 when
     something was not billed (a failed push, an unmapped customer, a last run that failed or was incomplete).
     """
+    from connector import operations
+
     summary = operations.status(state(ctx, config).settings(), runs=runs)
     if output == "json":
         print_json(summary.to_data())
@@ -71,6 +74,8 @@ def history(
     output: FormatOption = "table",
 ) -> Status:
     """Every change of every line: computed, held, approved or discarded (with the note), pushed, failed."""
+    from connector import operations
+
     rows = operations.history(state(ctx, config).settings(), customer, period)
     if output == "json":
         print_json(rows)

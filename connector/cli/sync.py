@@ -10,33 +10,25 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.status import Status as Spinner
 
-from connector import operations
 from connector.cli.options import ConfigOption, FormatOption, state
 from connector.cli.output import plain_number, print_json, print_table, stderr, stdout, to_json, write_file
-from connector.core.config import Settings
 from connector.core.errors import Status
-from connector.sync.report import RunReport
-from connector.unattended.daemon import (
-    ConfigReload,
-    CycleObserver,
-    install_reload_signal,
-    install_stop_signals,
-    run_forever,
-)
-from connector.wiring import load_settings
-from mappings.lines import Outcome
-from mappings.truth import DIFFERENCES
 
-if TYPE_CHECKING:  # the demo (and the sandboxes it imports) loads only when `connector demo` runs
+if TYPE_CHECKING:  # the sync stack loads only when a command runs; the demo's sandboxes only for `connector demo`
     from collections.abc import Callable
 
+    from connector.core.config import Settings
     from connector.operations.demo import DemoResult
+    from connector.sync.report import RunReport
+    from connector.unattended.daemon import CycleObserver
 
 log = logging.getLogger(__name__)
 
 
 def sync_with_status(settings: Settings, *, period: str | None, dry_run: bool, push: bool) -> RunReport:
     """One sync, its current stage shown beside a spinner on stderr."""
+    from connector import operations
+
     with Spinner("Syncing…", console=stderr) as status:
         return operations.sync(
             settings, period=period, dry_run=dry_run, push=push, progress=lambda s: status.update(f"Syncing: {s}…")
@@ -53,6 +45,9 @@ def _quantity(line: dict[str, Any]) -> str:
 
 
 def print_run_report(report: RunReport) -> None:
+    from mappings.lines import Outcome
+    from mappings.truth import DIFFERENCES
+
     print_table(
         "Sources",
         ["source", "status", "customers", "problems"],
@@ -96,6 +91,8 @@ def print_run_report(report: RunReport) -> None:
 def print_corrections(report: RunReport) -> None:
     """The corrections the run found, each with the amount to bill by hand (in a dry run or the comparison of an
     invoiced period: those a sync would record)."""
+    from mappings.lines import Outcome
+
     found = [line for line in report.lines if line.outcome is Outcome.CORRECTION]
     if not found:
         return
@@ -217,6 +214,10 @@ def daemon(
 ) -> Status:
     """Run a sync every --interval seconds until SIGTERM/SIGINT; SIGHUP reloads the configuration (a valid one only);
     a failed cycle never stops the daemon."""
+    from connector import operations
+    from connector.unattended.daemon import ConfigReload, install_reload_signal, install_stop_signals, run_forever
+    from connector.wiring import load_settings
+
     options = state(ctx, config)
     settings = options.settings()
     stop = threading.Event()

@@ -11,8 +11,6 @@ import typer
 from connector.cli.options import ConfigOption, state
 from connector.cli.output import stdout
 from connector.core.errors import ConfigError, ParameterError, Status, VendorError
-from connector.operations.alerts import TITLE, Alerter
-from connector.store import maintenance
 
 alerts_app = typer.Typer(help="Alerts: apprise URLs under [alerts] urls.", no_args_is_help=True)
 
@@ -20,6 +18,8 @@ alerts_app = typer.Typer(help="Alerts: apprise URLs under [alerts] urls.", no_ar
 @alerts_app.command("test")
 def test(ctx: typer.Context, config: ConfigOption = None) -> Status:
     """Send one test message to every URL under [alerts] urls."""
+    from connector.operations.alerts import TITLE, Alerter
+
     alerter = Alerter(state(ctx, config).settings().alerts)
     if not alerter.enabled:
         raise ConfigError("no alert URL configured: add [alerts] urls = [...] (see config.example.toml)")
@@ -35,6 +35,8 @@ store_app = typer.Typer(help="The state store: check it, back it up (restoring: 
 @store_app.command("check")
 def store_check(ctx: typer.Context, config: ConfigOption = None) -> Status:
     """SQLite's integrity and foreign key checks of the whole store; exit 4 naming what is damaged."""
+    from connector.store import maintenance
+
     path = state(ctx, config).settings().store.path
     version = maintenance.check(path)
     stdout.print(f"state store {path}: ok (schema version {version})", markup=False)
@@ -48,6 +50,8 @@ def store_backup(
     config: ConfigOption = None,
 ) -> Status:
     """Copy the store to FILE while the connector may be running (SQLite's online backup), checked and owner-only."""
+    from connector.store import maintenance
+
     path = state(ctx, config).settings().store.path
     try:
         version = maintenance.backup(path, file)
