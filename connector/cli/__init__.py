@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from connector import __version__
-from connector.cli import check, export, reconcile, review, status, sync, upkeep, views
+from connector.cli import check, export, reconcile, review, status, sync, upkeep
 from connector.cli import map as map_command
 from connector.cli.options import DEFAULT_CONFIG_PATH, ConfigOption, State
 from connector.cli.output import stderr, stdout
@@ -71,6 +71,9 @@ def build_app() -> typer.Typer:
     for command in first:
         app.command()(command)
     app.add_typer(upkeep.store_app, name="store")
+    # The registry's settings models are a tenth of a second of start-up that `--version` does not pay.
+    from connector.cli import views
+
     views.add_views(app)
     app.command()(reconcile.reconcile)
     app.command("map")(map_command.map_customers)
@@ -81,7 +84,12 @@ def build_app() -> typer.Typer:
     return app
 
 
-app = build_app()
+def __getattr__(name: str) -> Any:
+    """`connector.cli.app`, built on first use (and kept)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    built = globals()["app"] = build_app()
+    return built
 
 
 def run(application: typer.Typer, argv: list[str] | None = None) -> int:
@@ -120,5 +128,10 @@ def run(application: typer.Typer, argv: list[str] | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point (`connector`, `python -m connector.cli`)."""
-    return run(app, argv)
+    """Entry point (`connector`, `python -m connector.cli`). `connector --version` is answered before the command
+    line is built: it needs none of it."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:
+        stdout.print(f"connector {__version__}")
+        return exit_code_for(Status.OK)
+    return run(__getattr__("app"), args)

@@ -105,3 +105,13 @@ def test_users_reads_the_configuration_when_one_applies(tmp_path: Path, where: s
 
 def test_the_cli_default_config_path_is_the_configurations() -> None:
     assert DEFAULT_CONFIG_PATH == CONFIG_DEFAULT
+
+
+def test_version_is_answered_before_the_command_line_and_the_registry_load(tmp_path: Path) -> None:
+    script = (
+        "import json, sys\nfrom connector.cli import main\ncode = main(['--version'])\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {'providers', 'pydantic'})))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path)
+    *printed, modules = done.stdout.strip().splitlines()
+    assert printed[-1].startswith("connector ") and json.loads(modules) == []
