@@ -9,7 +9,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from connector.store import FetchReserved, Store
+from connector.interfaces.ledger import FetchReserved
+from connector.store import Store
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

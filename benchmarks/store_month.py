@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from connector.interfaces.ledger import FetchReserved
 from connector.interfaces.usage import UsageReport
-from connector.store import FetchReserved, Store
+from connector.store import Store
 from connector.store.retention import first_day_kept
 from connector.sync.observe import observe
 from mappings.calendar import BillingCalendar

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
     from connector.core.config import Settings
     from connector.core.http import HttpSettings  # httpx and tenacity: loaded by what builds a source, not the registry
+    from connector.interfaces.ledger import FetchLedger
     from connector.interfaces.psa import Sink
     from connector.interfaces.usage import UsageReport, UsageSource
-    from connector.store import Store
     from mappings.customer import CustomerMapping
     from mappings.lines import StoredLine
     from providers.onboarding import Onboarder, VendorContact
@@ -47,11 +47,12 @@ class MetricSpec:
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What every source and sink is built with: the HTTP settings, the state store, the one clock, and the MSP's
-    billing zone (`[billing] timezone`), in which a vendor that keys nothing itself (a portal snapshot) keys months."""
+    """What every source and sink is built with: the HTTP settings, the fetch ledger (the store's, seen through the
+    narrow interface a call-rate rule needs), the one clock, and the MSP's billing zone (`[billing] timezone`), in
+    which a vendor that keys nothing itself (a portal snapshot) keys months."""
 
     http: HttpSettings
-    store: Store
+    ledger: FetchLedger
     now: Clock = field(default=lambda: datetime.now(UTC))
     timezone: str = "UTC"
 

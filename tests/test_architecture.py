@@ -159,3 +159,11 @@ def test_no_module_is_over_400_lines() -> None:
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > 400
     }
     assert long == {}
+
+
+def test_providers_reach_the_store_only_through_the_interfaces() -> None:
+    # A source keeps a vendor's call-rate rule through `connector.interfaces.ledger.FetchLedger`, never the store.
+    reaching = {
+        relative(p): sorted(n for n in imported(p) if n.startswith("connector.store")) for p in modules("providers")
+    }
+    assert {path: names for path, names in reaching.items() if names} == {}

@@ -83,7 +83,7 @@ def psa_customers(settings: Settings, store: Store) -> list[PsaRef]:
     if psa is None or customers is None:
         raise ConfigError("no registered PSA can list its customers")
     section = psa.enabled_section(settings)
-    return [PsaRef(name, id_) for id_, name in customers(section, BuildContext(settings.http, store))]
+    return [PsaRef(name, id_) for id_, name in customers(section, BuildContext(settings.http, store.ledger))]
 
 
 def psa_contracts(settings: Settings, store: Store) -> list[tuple[int, str, str]]:
@@ -93,7 +93,7 @@ def psa_contracts(settings: Settings, store: Store) -> list[tuple[int, str, str]
     if psa is None or contracts is None:
         return []
     section = psa.enabled_section(settings)
-    return contracts(section, BuildContext(settings.http, store))
+    return contracts(section, BuildContext(settings.http, store.ledger))
 
 
 def psa_only(

@@ -172,7 +172,7 @@ def vendor_contacts(settings: Settings, sources: set[str], store: Store) -> dict
         contacts = provider.load().contacts if provider.name in sources and settings.enabled(provider.name) else None
         if contacts is None:
             continue
-        for contact in contacts(provider.section(settings), BuildContext(settings.http, store)):
+        for contact in contacts(provider.section(settings), BuildContext(settings.http, store.ledger)):
             found[_key(contact.source, contact.vendor_name, contact.vendor_id)] = contact
             found.setdefault(_key(contact.source, contact.vendor_name, None), contact)
     return found
@@ -189,7 +189,7 @@ def plan(settings: Settings, result: MapResult, chosen: Sequence[str], store: St
     items = candidates(result, chosen, resumed)
     contacts = vendor_contacts(settings, {i.vendor.source for i in items}, store) if items else {}
     wanted = new_customers(items, settings, contacts, resumed, datetime.now(UTC))
-    onboarder = make(section, BuildContext(settings.http, store))
+    onboarder = make(section, BuildContext(settings.http, store.ledger))
     return Onboarding(onboarder.plan(wanted) if wanted else [], onboarder, wanted)
 
 

@@ -20,7 +20,7 @@ __all__ = ["CheckSummary", "check", "check_online", "online_status"]
 
 def check_online(settings: Settings, store: Store) -> list[Finding]:
     """Each enabled provider's probe, then the PSA's resolution of the mappings (when its credentials worked)."""
-    context = BuildContext(settings.http, store)
+    context = BuildContext(settings.http, store.ledger)
     findings: list[Finding] = []
     for provider in providers.sources():
         probe = provider.load().probe if settings.enabled(provider.name) else None

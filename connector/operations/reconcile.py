@@ -87,7 +87,7 @@ def reconcile(
     section = psa.enabled_section(settings)
     # The MSP's zone: the PSA's dates are read as its days, the days the pushed periods are in.
     found = reconcile(
-        section, BuildContext(settings.http, store, timezone=settings.billing.timezone), pushed, start, end
+        section, BuildContext(settings.http, store.ledger, timezone=settings.billing.timezone), pushed, start, end
     )
     return Reconciliation(psa.name.capitalize(), period, start, end, found)
 

@@ -42,7 +42,7 @@ def fetch_usage(
         raise ConfigError(f"{source_name!r} is not a registered usage source")
     section = provider.enabled_section(settings)
     with Store.open(settings.store.path) as store:
-        source = build(section, BuildContext(settings.http, store, timezone=settings.billing.timezone))
+        source = build(section, BuildContext(settings.http, store.ledger, timezone=settings.billing.timezone))
         report, fetched = collect(source)
         observe(store, report)
     return fetched

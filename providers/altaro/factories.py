@@ -16,4 +16,4 @@ __all__ = ["build_source", "demo", "probe"]
 
 def build_source(settings: AltaroSettings, context: BuildContext) -> UsageSource:
     """The source a sync collects from: each link fetched through the fetch ledger."""
-    return AltaroSource(settings, context.store.ledger, lambda: build_altaro_client(context.http), now=context.now)
+    return AltaroSource(settings, context.ledger, lambda: build_altaro_client(context.http), now=context.now)

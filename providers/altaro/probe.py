@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from connector.core.errors import ConnectorError, Status
-from connector.store import FetchRecord
+from connector.interfaces.ledger import FetchRecord
 from providers.altaro.client import VENDOR, build_altaro_client
 from providers.altaro.settings import AltaroLink, AltaroSettings
 from providers.altaro.source import AltaroSource, link_target
@@ -21,15 +21,14 @@ def probe(settings: AltaroSettings, context: BuildContext) -> list[Finding]:
         return [Finding("altaro links", "no [[altaro.links]] configured", Status.INVALID)]
     # Never wait out a window here: a check answers now, from the stored report when the link may not be called.
     cached = settings.model_copy(update={"when_too_soon": "cached"})
-    source = AltaroSource(cached, context.store.ledger, lambda: build_altaro_client(context.http), now=context.now)
+    source = AltaroSource(cached, context.ledger, lambda: build_altaro_client(context.http), now=context.now)
     started = context.now()
     try:
         report = source.collect()
     except ConnectorError as error:  # a key that cannot be read: configuration, raised before any call
         return [Finding.failed("altaro links", error)]
     return [
-        _link(link, context.store.ledger.last(VENDOR, link_target(link)), report.problems, started)
-        for link in settings.links
+        _link(link, context.ledger.last(VENDOR, link_target(link)), report.problems, started) for link in settings.links
     ]
 
 

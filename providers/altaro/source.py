@@ -16,13 +16,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from connector.core.errors import ConnectorError, DataError, RateLimitedError
+from connector.interfaces.ledger import FetchLedger, FetchReserved, FetchTooSoon
 from connector.interfaces.usage import CustomerUsage, UsageReport
-from connector.store import FetchLedger, FetchReserved, FetchTooSoon, utcnow
 from providers.altaro.client import VENDOR, AltaroClient
 from providers.altaro.parser import read_payload
 from providers.altaro.provider import BACKUP_GB, BILLED_USERS, link_key_name
@@ -62,7 +62,7 @@ class AltaroSource:
         ledger: FetchLedger,
         open_client: Callable[[], AltaroClient],
         *,
-        now: Callable[[], datetime] = utcnow,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings

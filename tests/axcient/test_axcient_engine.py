@@ -49,7 +49,9 @@ def settings(url: str) -> Any:
 
 def test_a_sync_bills_mapped_customers_per_plan(sandbox: AxcientSandbox, store: Store) -> None:
     config = settings(sandbox.url)
-    report = SyncEngine(config, store, enabled_sources(config, BuildContext(config.http, store)), None).run(push=False)
+    report = SyncEngine(config, store, enabled_sources(config, BuildContext(config.http, store.ledger)), None).run(
+        push=False
+    )
     lines = {(o.identity.psa_customer, o.identity.contract): o.line for o in report.lines}
     assert [s.status for s in report.sources if s.name == "axcient"] == ["ok"]
     assert lines["Contoso Ltd", "Server backup"].quantity == Decimal(600)
@@ -73,7 +75,9 @@ def test_an_incomplete_customer_is_blocked_not_billed_smaller(
         }
     )
     config = settings(sandbox.url)
-    report = SyncEngine(config, store, enabled_sources(config, BuildContext(config.http, store)), None).run(push=False)
+    report = SyncEngine(config, store, enabled_sources(config, BuildContext(config.http, store.ledger)), None).run(
+        push=False
+    )
     lines = {(o.identity.psa_customer, o.identity.contract): o for o in report.lines}
     blocked = lines["Contoso Ltd", "Server backup"]
     assert blocked.outcome == "blocked" and "parent 404 does not exist" in blocked.reason
@@ -98,14 +102,14 @@ def test_a_customer_billed_last_month_whose_accounts_vanish_is_held_not_billed_z
     sandbox.load({"customers": customers, "accounts": [make_account(1, 1, device_type="server"), make_account(3, 3)]})
     config, sink = settings(sandbox.url), RecordingSink()
     october = datetime(2026, 10, 20, 9, tzinfo=UTC)
-    sources = enabled_sources(config, BuildContext(config.http, store, now=lambda: october))
+    sources = enabled_sources(config, BuildContext(config.http, store.ledger, now=lambda: october))
     SyncEngine(config, store, sources, sink, now=lambda: october).run()
     assert ("Northwind Traders", "2026-10") in {(line.psa_customer, line.period_key) for line in sink.pushed}
 
     # November: the portal answers 200 with no accounts for Northwind.
     sandbox.load({"customers": customers, "accounts": [make_account(1, 1, device_type="server")]})
     november = datetime(2026, 11, 20, 9, tzinfo=UTC)
-    sources = enabled_sources(config, BuildContext(config.http, store, now=lambda: november))
+    sources = enabled_sources(config, BuildContext(config.http, store.ledger, now=lambda: november))
     report = SyncEngine(config, store, sources, sink, now=lambda: november).run()
     northwind = next(r for r in report.lines if r.identity.psa_customer == "Northwind Traders")
     assert northwind.outcome == "held" and "dropped to 0" in northwind.reason

@@ -34,7 +34,7 @@ def test_the_snapshot_month_follows_the_msp_zone_given_to_the_source(
         build = PROVIDER.load().build_source
         assert build is not None
         # What a sync builds it with: the MSP's zone reaches the source through the build context.
-        context = BuildContext(http_settings, store, lambda: taken_at, zone)
+        context = BuildContext(http_settings, store.ledger, lambda: taken_at, zone)
         source = build(settings, context)
         report = source.collect()
     assert report.customers and {c.period_key for c in report.customers} == {month}

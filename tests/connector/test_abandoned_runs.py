@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from connector.cli import main
-from connector.store import MIGRATIONS, FetchReserved, FetchTooSoon, Store
+from connector.interfaces.ledger import FetchReserved, FetchTooSoon
+from connector.store import MIGRATIONS, Store
 from tests.clock import frozen_python
 
 REPO = Path(__file__).resolve().parents[2]

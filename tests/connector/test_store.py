@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from connector.core.errors import StoreBusyError, StoreError
-from connector.store import MIGRATIONS, SCHEMA_VERSION, FetchReserved, FetchTooSoon, Store
+from connector.interfaces.ledger import FetchReserved, FetchTooSoon
+from connector.store import MIGRATIONS, SCHEMA_VERSION, Store
 from connector.store.ledger import PAYLOAD_COLUMN
 from mappings.lines import Line, LineIdentity, LineStatus
 from mappings.measure import Observation

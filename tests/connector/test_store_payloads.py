@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from connector.store import FetchReserved, Store
+from connector.interfaces.ledger import FetchReserved
+from connector.store import Store
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from connector.interfaces.ledger import FetchReserved
 from connector.operations.run import retain
-from connector.store import FetchReserved, Store
+from connector.store import Store
 from connector.store.retention import first_day_kept, waiting_periods
 from connector.wiring import settings_from_data
 from mappings.calendar import BillingCalendar, Mode

@@ -8,7 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from connector.core.redact import register_secret
-from connector.store import FetchReserved, Store
+from connector.interfaces.ledger import FetchReserved
+from connector.store import Store
 from mappings.lines import Line, LineIdentity
 from mappings.measure import Observation
 

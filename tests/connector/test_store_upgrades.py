@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 import connector
-from connector.store import SCHEMA_VERSION, FetchReserved, Store
+from connector.interfaces.ledger import FetchReserved
+from connector.store import SCHEMA_VERSION, Store
 from mappings.lines import Line, LineIdentity, LineStatus
 from mappings.measure import Observation
 
