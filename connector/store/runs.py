@@ -131,22 +131,14 @@ class AlertState:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def _ensure(self) -> None:
-        # In the schema since v10; a store opened with fewer migrations (tests of old stores) gets it on first use.
-        self.database.execute(
-            f"CREATE TABLE IF NOT EXISTS {ALERT_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), told TEXT NOT NULL)"
-        )
-
     def told(self) -> dict[str, str]:
-        """The conditions told and not cleared since, by key."""
-        self._ensure()
+        """The conditions told and not cleared since, by key (the table is the store's since schema v10)."""
         row = self.database.execute(f"SELECT told FROM {ALERT_TABLE} WHERE id = 1").fetchone()
         return dict(json.loads(row[0])) if row else {}
 
     def save(self, told: Mapping[str, str]) -> None:
         """Replace what was told, in one transaction."""
         with self.database.transaction():
-            self._ensure()
             self.database.execute(
                 f"INSERT INTO {ALERT_TABLE} (id, told) VALUES (1, ?) "
                 "ON CONFLICT(id) DO UPDATE SET told = excluded.told",
