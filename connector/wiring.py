@@ -36,7 +36,7 @@ def enabled_sources(settings: Settings, context: BuildContext) -> dict[str, Usag
 
 def enabled_sink(settings: Settings, context: BuildContext) -> Sink | None:
     """The PSA sink, when the registered PSA is enabled."""
-    psa = providers.psa()
+    psa = providers.psa(settings)
     if psa is None or not settings.enabled(psa.name):
         return None
     build = psa.load().build_sink

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from mappings.lines import Outcome
+from mappings.lines import Line, Outcome
 
 # The outcomes that mean the PSA would invoice other money than the connector computed: never "unchanged".
 DIFFERENCES = (
@@ -20,12 +21,29 @@ DIFFERENCES = (
 
 
 class ContractRef(NamedTuple):
-    """How a mapping names a PSA contract: by customer and contract name, or by ids, which win."""
+    """How a mapping names a PSA contract: by customer and contract name, or by ids, which win; with the PSA's own
+    options for the line (`[customers.lines.<psa>]`), which may say where in the PSA it lives (a ConnectWise
+    agreement and product), as sorted (key, text) pairs so that a reference stays hashable."""
 
     psa_customer: str
     psa_customer_id: int | None
     contract: str
     contract_id: int | None
+    options: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of_line(cls, line: Line) -> ContractRef:
+        """The contract a computed line is for."""
+        return cls(line.psa_customer, line.psa_customer_id, line.contract, line.contract_id, psa_options(line.psa))
+
+    def option(self, key: str) -> str | None:
+        """One of the PSA's options for the line, as text."""
+        return dict(self.options).get(key)
+
+
+def psa_options(options: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A line's PSA options in the form a ContractRef keeps them."""
+    return tuple(sorted((key, str(value)) for key, value in options.items() if value is not None))
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,25 @@ def sources() -> list[Provider[Any]]:
     return [p for p in REGISTRY.values() if p.role == "source"]
 
 
-def psa() -> Provider[Any] | None:
-    """The registered PSA lines are pushed to (one per configuration)."""
-    return next((p for p in REGISTRY.values() if p.role == "psa"), None)
+def psas() -> list[Provider[Any]]:
+    """Registered PSAs, in registration order (the first is the default)."""
+    return [p for p in REGISTRY.values() if p.role == "psa"]
+
+
+def psa(settings: Any = None) -> Provider[Any] | None:
+    """The PSA lines are pushed to: the one the configuration enables (it enables one at most), else the first
+    registered, which a configuration that enables none (a dry run) still names its line options after."""
+    enabled = [p for p in psas() if settings is not None and settings.enabled(p.name)]
+    return next(iter(enabled or psas()), None)
 
 
 def metric(name: str) -> MetricSpec | None:
     """A metric by its full name (`altaro.billed_users`), from the source it names."""
     provider = REGISTRY.get(name.split(".", 1)[0])
     return provider.metric(name) if provider is not None else None
+
+
+def psa_name(settings: Any = None) -> str:
+    """The name of `psa(settings)`: the key its options have in mappings (`[customers.lines.<name>]`)."""
+    chosen = psa(settings)
+    return chosen.name if chosen is not None else ""

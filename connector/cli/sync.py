@@ -162,10 +162,13 @@ def demo(
         bool, typer.Option("--keep-running", help="Keep the sandboxes up afterwards, until Ctrl-C.")
     ] = False,
     output: FormatOption = "table",
+    psa: Annotated[
+        str | None, typer.Option("--psa", help="The PSA to push into (atera, connectwise, …); default: atera.")
+    ] = None,
 ) -> Status:
-    """Run the whole job against bundled sandbox vendors: dry run, push into a sandbox Atera, push again.
+    """Run the whole job against bundled sandbox vendors: dry run, push into a sandbox PSA, push again.
 
-    Needs no configuration and no network: Altaro, Axcient and Atera sandboxes start on 127.0.0.1.
+    Needs no configuration and no network: the backup vendors' and the PSA's sandboxes start on 127.0.0.1.
     """
     from connector.operations.demo import run_demo
 
@@ -176,7 +179,7 @@ def demo(
         else:
             print_demo(result)
 
-    return run_demo(directory, show=show, keep_running=keep_running, verbose=state(ctx).verbose).status
+    return run_demo(directory, show=show, keep_running=keep_running, verbose=state(ctx).verbose, psa=psa).status
 
 
 def _endpoints(settings: Settings, interval: float) -> tuple[CycleObserver | None, Callable[[], None] | None]:

@@ -130,14 +130,13 @@ class Settings(BaseSettings):
     @classmethod
     def _psa_options_under_the_psa(cls, data: Any) -> Any:
         # Configurations written before PSA options had their own table kept them on the line itself.
-        psa = _psa(cls.registry)
-        if psa is None or not psa.legacy_line_keys or not isinstance(data, dict):
-            return data
-        customers = data.get("customers")
-        if not isinstance(customers, list):
-            return data  # the field's own validation names the key and the type it wants
-        moved = [_legacy_line_options(i, c, psa.name, psa.legacy_line_keys) for i, c in enumerate(customers)]
-        return {**data, "customers": moved}
+        for psa in _psas(cls.registry):
+            customers = data.get("customers") if isinstance(data, dict) else None
+            if not psa.legacy_line_keys or not isinstance(customers, list):
+                continue  # a customers field of another type: its own validation names the key and the type
+            moved = [_legacy_line_options(i, c, psa.name, psa.legacy_line_keys) for i, c in enumerate(customers)]
+            data = {**data, "customers": moved}
+        return data
 
     def section(self, name: str) -> Any:
         """A provider's section (`[altaro]`), by its registry name."""
@@ -155,9 +154,12 @@ class Settings(BaseSettings):
         return found
 
     def problems(self) -> list[str]:
-        """What the registry refuses (unknown sources and metrics, PSA options the PSA does not take), and mappings
-        that name one customer or contract twice."""
-        found = [
+        """What the registry refuses (unknown sources and metrics, PSA options the PSA does not take, two PSAs
+        enabled), and mappings that name one customer or contract twice."""
+        enabled = [f"[{p.name}]" for p in _psas(self.registry) if self.enabled(p.name)]
+        one = "lines are billed into one PSA, set enabled = false in the others"
+        found = [f"{' and '.join(enabled)} are all enabled: {one}"] if len(enabled) > 1 else []
+        found += [
             f"ignored_customers[{index}].source: {problem}"
             for index, ignored in enumerate(self.ignored_customers)
             if (problem := _unknown_source(self.registry, ignored.source))
@@ -202,8 +204,8 @@ def _sources(registry: Registry) -> list[Section]:
     return [p for p in registry if p.role == "source"]
 
 
-def _psa(registry: Registry) -> Section | None:
-    return next((p for p in registry if p.role == "psa"), None)
+def _psas(registry: Registry) -> list[Section]:
+    return [p for p in registry if p.role == "psa"]
 
 
 def _unknown_source(registry: Registry, name: str) -> str | None:
@@ -220,9 +222,10 @@ def _line_problems(registry: Registry, where: str, line: LineMapping) -> list[st
         hint = did_you_mean(line.metric, [m.name for m in metrics])
         known = "; ".join(f"{m.name!r} ({m.unit}: {m.description})" for m in metrics)
         found.append(f"{where}.metric: {line.metric!r} is not a metric{hint}. The metrics: {known}")
-    psa = _psa(registry)
+    psas = {p.name: p for p in _psas(registry)}
     for name, options in line.psa.items():
-        if psa is None or name != psa.name or psa.line_options is None:
+        psa = psas.get(name)
+        if psa is None or psa.line_options is None:
             found.append(f"{where}.{_key(name)}: unknown key (check its spelling and section)")
             continue
         try:

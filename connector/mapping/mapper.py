@@ -78,7 +78,7 @@ class MapResult:
 
 def psa_customers(settings: Settings, store: Store) -> list[PsaRef]:
     """The PSA's customers, read through its provider (with the store of the run or operation that opened it)."""
-    psa = providers.psa()
+    psa = providers.psa(settings)
     customers = psa.load().customers if psa is not None else None
     if psa is None or customers is None:
         raise ConfigError("no registered PSA can list its customers")
@@ -88,7 +88,7 @@ def psa_customers(settings: Settings, store: Store) -> list[PsaRef]:
 
 def psa_contracts(settings: Settings, store: Store) -> list[tuple[int, str, str]]:
     """The PSA's active contracts as (customer id, customer name, contract name); none when it cannot list them."""
-    psa = providers.psa()
+    psa = providers.psa(settings)
     contracts = psa.load().contracts if psa is not None else None
     if psa is None or contracts is None:
         return []

@@ -149,7 +149,7 @@ def new_customers(
 
 
 def _contract(line: LineMapping, settings: Settings, now: datetime) -> ContractWanted:
-    psa = providers.psa()
+    psa = providers.psa(settings)
     options = line.psa.get(psa.name, {}) if psa is not None else {}
     sku = options.get("rate_sku")
     # The sync asks the same function which period a line with nothing staged bills: the contract starts with it.
@@ -180,7 +180,7 @@ def vendor_contacts(settings: Settings, sources: set[str], store: Store) -> dict
 
 def plan(settings: Settings, result: MapResult, chosen: Sequence[str], store: Store) -> Onboarding:
     """What onboarding the chosen vendor customers would create; nothing is written."""
-    psa = providers.psa()
+    psa = providers.psa(settings)
     make = psa.load().onboarder if psa is not None else None
     if psa is None or make is None:
         raise ConfigError("no registered PSA can create customers")

@@ -26,7 +26,7 @@ def check_online(settings: Settings, store: Store) -> list[Finding]:
         probe = provider.load().probe if settings.enabled(provider.name) else None
         if probe is not None:
             findings += probe(provider.section(settings), context)
-    psa = providers.psa()
+    psa = providers.psa(settings)
     factories = psa.load() if psa is not None and settings.enabled(psa.name) else None
     if psa is None or factories is None or factories.resolve is None:
         # Without the PSA nothing can be resolved: saying "ok" here would be the silent pass issue 10 is about.
@@ -61,6 +61,7 @@ class CheckSummary:
     warnings: list[str]
     vendors: list[str]  # the registered usage sources, in the order mappings name them
     online: list[Finding] = field(default_factory=list)  # `--online`: credentials and names checked at the vendors
+    psa: str | None = None  # the enabled PSA lines are pushed to; None: a sync computes lines and pushes none
 
     def status(self, *, strict: bool) -> Status:
         if strict and self.warnings:
@@ -75,6 +76,7 @@ class CheckSummary:
             "secrets": {key: {"from": where, "ok": problem is None} for key, (where, problem) in self.secrets.items()},
             "customers": len(self.settings.customers),
             "lines": sum(len(c.lines) for c in self.settings.customers),
+            "psa": self.psa,
             "warnings": self.warnings,
         } | ({"online": [_finding_data(f) for f in self.online]} if self.online else {})
 
@@ -112,12 +114,13 @@ def check(settings: Settings, config_path: Path, *, online: bool = False) -> Che
                     f"customers '{customer.psa_customer}': {line.metric} needs [{line.source}] enabled = true"
                 )
     vendors = [p.name for p in providers.sources()]
+    psa = next((p.name for p in providers.psas() if settings.enabled(p.name)), None)
     found: list[Finding] = []
     if online:
         # The store holds Altaro's fetch ledger: a report fetched here is kept and serves the next sync.
         with Store.open(settings.store.path) as store:
             found = check_online(settings, store)
-    return CheckSummary(config_path, settings, sources, secrets, warnings, vendors, found)
+    return CheckSummary(config_path, settings, sources, secrets, warnings, vendors, found, psa)
 
 
 def _exposed(refs: dict[str, SecretRef], config_path: Path) -> list[str]:

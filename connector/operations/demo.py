@@ -1,4 +1,5 @@
-"""`connector demo`: the whole job against every registered provider's sandbox: dry run, push, and push again."""
+"""`connector demo`: the whole job against every registered source's sandbox and one PSA's: dry run, push, and push
+again."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rich.console import Console
 
 import providers
 from connector.core.config import Settings
-from connector.core.errors import Status
+from connector.core.errors import ParameterError, Status
 from connector.core.logs import configure_logging
 from connector.operations.run import sync_once
 from connector.sync.report import RunReport
@@ -103,16 +104,18 @@ class DemoResult:
 
 
 @contextmanager
-def running_sandboxes(directory: Path, month: str) -> Iterator[Sandboxes]:
-    """Each registered provider's demo part, started on 127.0.0.1 (ephemeral ports) and stopped on exit; the
-    secrets they are reached with are written under `directory`."""
-    psa = providers.psa()
-    if psa is None or psa.load().demo is None:
-        raise TypeError("the demo needs a registered PSA that declares a demo part")
+def running_sandboxes(directory: Path, month: str, psa_name: str | None = None) -> Iterator[Sandboxes]:
+    """Each registered source's demo part and the PSA's (`psa_name`, else the first registered), started on
+    127.0.0.1 (ephemeral ports) and stopped on exit; the secrets they are reached with are written under
+    `directory`."""
+    psa = providers.REGISTRY.get(psa_name) if psa_name is not None else providers.psa()
+    if psa is None or psa.role != "psa" or psa.load().demo is None:
+        known = ", ".join(p.name for p in providers.psas() if p.load().demo is not None)
+        raise ParameterError(f"--psa {psa_name}: no such PSA has a demo (known: {known})")
     kit = DemoKit(month, lambda name, value: _secret_file(directory, name, value))
     with ExitStack() as stack:
         parts: dict[str, DemoPart[Any]] = {}
-        for name, provider in providers.REGISTRY.items():
+        for name, provider in [*((p.name, p) for p in providers.sources()), (psa.name, psa)]:
             demo = provider.load().demo
             if demo is not None:
                 parts[name] = part = demo(kit)
@@ -164,14 +167,16 @@ def run_demo(
     show: Callable[[DemoResult], None] = lambda result: None,
     keep_running: bool = False,
     verbose: bool = False,
+    psa: str | None = None,
 ) -> DemoResult:
     """Start the sandboxes, write the configuration, then dry-run, sync, and sync again; `show` the result
-    (before waiting for Ctrl-C, with `keep_running`)."""
+    (before waiting for Ctrl-C, with `keep_running`). `psa` names the PSA to push into (default: the first
+    registered)."""
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     _fresh_store(directory)
     month = datetime.now(UTC).strftime("%Y-%m")
-    with running_sandboxes(directory, month) as sandboxes:
+    with running_sandboxes(directory, month, psa) as sandboxes:
         config_path = write_config(directory, sandboxes)
         settings = load_settings(config_path)
         configure_logging(settings.log.level, verbose=verbose)

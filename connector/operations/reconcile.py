@@ -80,7 +80,7 @@ def reconcile(
     bounds = [day for s in pushed for day in (s.line.period_start, s.line.period_end) if day is not None]
     start = min(bounds, default=today or date.today())
     end = max(bounds, default=start) + timedelta(days=grace_days)
-    psa = providers.psa()
+    psa = providers.psa(settings)
     reconcile = psa.load().reconcile if psa is not None else None
     if psa is None or reconcile is None:
         raise ConfigError("no registered PSA can reconcile pushed lines against its invoices")

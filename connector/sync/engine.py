@@ -126,9 +126,10 @@ class SyncEngine:
         )
         self.progress(f"computing the lines of {len(self.settings.customers)} customer(s)")
         compared = 0
+        psa = providers.psa(self.settings)
         for customer in self.settings.customers:
             for mapping in customer.lines:
-                held = truth.get(contract_ref(customer, mapping)) if truth is not None else None
+                held = truth.get(contract_ref(customer, mapping, psa)) if truth is not None else None
                 seen = invoiced.of(customer.psa_customer, mapping.contract)
                 period = line_period(self.store, customer, mapping, calendar, requested, started, seen)
                 if requested is not None and calendar.invoiced(period, started, seen):
@@ -341,7 +342,6 @@ class SyncEngine:
             measured = Measured(measured.quantity, {**measured.explanation, "coverage": partial})
         spec = providers.metric(mapping.metric)
         assert spec is not None  # the configuration checks every metric against the registry
-        psa = providers.psa()
         try:
             return bill_line(
                 customer,
@@ -349,7 +349,7 @@ class SyncEngine:
                 period,
                 measured,
                 unit=spec.unit,
-                psa=mapping.psa.get(psa.name, {}) if psa is not None else {},
+                psa=mapping.psa.get(providers.psa_name(self.settings), {}),
                 inputs={"source": source, "vendor_customer": usage.vendor_customer, "product": product or "all"},
                 contract_rate=rate,
             )

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
+import providers
 from connector.core.config import Settings
 from connector.core.errors import ConnectorError, ParameterError
 from connector.interfaces.deferral import InvoicesCutShort
@@ -32,11 +33,12 @@ def awaiting(
 ) -> dict[ContractRef, set[Period]]:
     """Per contract, the ended periods whose invoice only the PSA can tell of now (see `_waits_on`)."""
     waiting: dict[ContractRef, set[Period]] = {}
+    psa = providers.psa(settings)
     for customer in settings.customers:
         for line in customer.lines:
             ended = _waits_on(store, customer, line, calendar, now, requested)
             if ended is not None:
-                waiting.setdefault(contract_ref(customer, line), set()).add(ended)
+                waiting.setdefault(contract_ref(customer, line, psa), set()).add(ended)
     return waiting
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
+import providers
 from connector.core.config import Settings
 from connector.core.errors import ConnectorError, VendorAuthError
 from connector.interfaces.psa import Sink, VerifyingSink
@@ -14,7 +16,8 @@ from connector.sync.report import RunReport
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.lines import Line, LineResult, LineStatus, Outcome, StoredLine
 from mappings.periods import Period
-from mappings.truth import ContractRef, Finding, Held, HeldContract, compare
+from mappings.truth import ContractRef, Finding, Held, HeldContract, compare, psa_options
+from providers.spec import Provider
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +25,10 @@ log = logging.getLogger(__name__)
 ACCEPTED = "accepted the PSA's quantity"
 
 
-def contract_ref(customer: CustomerMapping, mapping: LineMapping) -> ContractRef:
-    return ContractRef(customer.psa_customer, customer.psa_customer_id, mapping.contract, mapping.contract_id)
+def contract_ref(customer: CustomerMapping, mapping: LineMapping, psa: Provider[Any] | None) -> ContractRef:
+    """The contract a mapped line is billed on, in the `psa` (the enabled one)."""
+    options = psa_options(mapping.psa.get(psa.name, {})) if psa is not None else ()
+    return ContractRef(customer.psa_customer, customer.psa_customer_id, mapping.contract, mapping.contract_id, options)
 
 
 def read_psa(
@@ -40,7 +45,8 @@ def read_psa(
     lists, and each that still bills a quantity is a stray on the report."""
     if not isinstance(sink, VerifyingSink):
         return None
-    refs = list(dict.fromkeys(contract_ref(c, m) for c in settings.customers for m in c.lines))
+    psa = providers.psa(settings)
+    refs = list(dict.fromkeys(contract_ref(c, m, psa) for c in settings.customers for m in c.lines))
     pushed = pushed_unnamed(store, refs) if store is not None else {}
     progress(f"reading {sink.psa_title}'s customers and contracts")
     try:
@@ -70,7 +76,7 @@ def pushed_unnamed(store: Store, mapped: list[ContractRef]) -> dict[ContractRef,
     found: dict[ContractRef, StoredLine] = {}
     for stored in store.outbox.lines(LineStatus.PUSHED):  # oldest first: the last one pushed stays
         line = stored.line
-        ref = ContractRef(line.psa_customer, line.psa_customer_id, line.contract, line.contract_id)
+        ref = ContractRef.of_line(line)
         if ref not in named:
             found[ref] = stored
     return found

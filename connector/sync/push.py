@@ -48,9 +48,8 @@ def push_pending(
     if not pending:
         return
     if sink is None:
-        psa = providers.psa()
-        section = f"[{psa.name}]" if psa is not None else "no PSA"
-        report.problems.append(f"{len(pending)} line(s) pending but {section} is not enabled: nothing was pushed")
+        sections = " or ".join(f"[{p.name}]" for p in providers.psas()) or "no PSA"
+        report.problems.append(f"{len(pending)} line(s) pending but {sections} is not enabled: nothing was pushed")
         return
     results = {result.identity: result for result in report.lines}
     if calendar is not None and now is not None:
