@@ -61,6 +61,10 @@ class HeldContract:
     end_date: date | None
     rate: Decimal | None
     quantity: Decimal | None
+    # Said instead of the plain "is inactive" when the PSA has its own reason (a cancelled agreement, a line set not
+    # to bill), and a term of the PSA's pricing that makes it invoice other money than quantity x rate.
+    inactive_reason: str | None = None
+    rate_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,9 +124,10 @@ def compare(
 
 def _terms(held: HeldContract, what: str, psa: str, start: date, end: date) -> Finding | None:
     if not held.active:
+        why = held.inactive_reason or "is inactive"
         return Finding(
             Outcome.CONTRACT_INACTIVE,
-            f"{what} is inactive, so {psa} invoices nothing: activate it in {psa} or map the line to an active one",
+            f"{what} {why}, so {psa} invoices nothing: activate it in {psa} or map the line to an active one",
         )
     if held.end_date is not None and held.end_date < start:
         return Finding(
@@ -145,6 +150,8 @@ def _money(
     pushed: Decimal | None,
     staged: Decimal | None,
 ) -> Finding | None:
+    if held.rate_problem is not None:
+        return Finding(Outcome.RATE_DIFFERS, f"{what} {held.rate_problem}")
     if held.rate is None and rate is None:
         return Finding(Outcome.RATE_DIFFERS, f"{what} has no rate and the mapping none: set the mapping's rate")
     if rate is not None and (held.rate is None or not same(held.rate, rate)):

@@ -140,7 +140,7 @@ def invoiced_starts(
 
 
 def ref_of(line: Line) -> ContractRef:
-    return ContractRef(line.psa_customer, line.psa_customer_id, line.contract, line.contract_id)
+    return ContractRef.of_line(line)
 
 
 def _contract_now(line: Line, held: Held | None) -> str:

@@ -25,10 +25,10 @@ from providers.atera.models import (
     RetainerFlatFeeContractDto,
     same_number,
 )
-from providers.atera.record import is_later, parse_record, record_text
 from providers.atera.requests import day, quantity_update, rate_sku, refuse_unsendable
 from providers.atera.verify import PSA, creation_held, psa_ref, resolve
 from providers.atera.verify import held as held_contract
+from providers.record import is_later, parse_record, record_text
 
 __all__ = ["AteraPushResult", "AteraSink", "PushResult"]
 

@@ -18,11 +18,11 @@ from mappings.enums import BillingPeriod
 from mappings.lines import Line
 from mappings.truth import ContractRef
 from providers.atera.client import build_atera_client
-from providers.atera.record import parse_record
 from providers.atera.sandbox import DEFAULT_API_KEY, AteraSandbox, default_data
 from providers.atera.sandbox_account import retainer_contract
 from providers.atera.settings import AteraSettings
 from providers.atera.sink import AteraSink
+from providers.record import parse_record
 
 FIELD = "Billing connector"
 CUSTOMERS = 60  # more than one page of customers (50) and of contracts

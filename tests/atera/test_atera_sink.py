@@ -18,10 +18,10 @@ from mappings.enums import BillingPeriod
 from mappings.lines import Line, LineIdentity
 from mappings.truth import ContractRef
 from providers.atera.client import AteraClient, build_atera_client
-from providers.atera.record import parse_record
 from providers.atera.sandbox import AteraSandbox
 from providers.atera.settings import AteraSettings
 from providers.atera.sink import AteraSink
+from providers.record import parse_record
 from providers.sandbox import Fault
 
 FIELD = "Billing connector"

@@ -1,7 +1,8 @@
-"""The note the connector keeps on a contract: which line item, period and quantity its Quantity came from.
+"""The note the connector keeps in the PSA beside a quantity: which line item, period and quantity it came from.
 
-Written to a contract custom value after every push and read back before the next one, it is what lets a rerun
-after a crash recognise its own earlier write, and an operator see in Atera why the contract holds its quantity.
+Every PSA keeps it where the PSA returns it with the quantity (an Atera contract custom value, a ConnectWise addition
+custom field), written with every push and read back before the next one: it is what lets a rerun after a crash
+recognise its own earlier write, and an operator see in the PSA why a contract holds its quantity.
 """
 
 from __future__ import annotations
