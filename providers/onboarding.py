@@ -31,15 +31,21 @@ class VendorContact:
 
 @dataclass(frozen=True)
 class ContractWanted:
-    """A contract a line template names, for one new customer: its per-unit rate (by the rate product's SKU)."""
+    """A contract a line template names, for one new customer: its per-unit rate, and the PSA's own options for the
+    line (`[customers.lines.<psa>]`: an Atera rate product's SKU, a ConnectWise agreement and product)."""
 
     name: str
     metric: str
     rate: Decimal | None
-    rate_sku: str | None
     billing_period: str
     start: date
     first_period: str  # the key of the first period the sync bills on it (its StartDate falls in it)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def option(self, key: str) -> str:
+        """One of the PSA's options as trimmed text ("" when not given)."""
+        value = self.options.get(key)
+        return str(value).strip() if value is not None else ""
 
 
 @dataclass(frozen=True)

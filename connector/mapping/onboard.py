@@ -149,19 +149,16 @@ def new_customers(
 
 
 def _contract(line: LineMapping, settings: Settings, now: datetime) -> ContractWanted:
-    psa = providers.psa(settings)
-    options = line.psa.get(psa.name, {}) if psa is not None else {}
-    sku = options.get("rate_sku")
     # The sync asks the same function which period a line with nothing staged bills: the contract starts with it.
     first = settings.billing.calendar().start_period(line.billing_period, now, line.start_date)
     return ContractWanted(
         name=line.contract,
         metric=line.metric,
         rate=line.rate,
-        rate_sku=str(sku) if sku else None,
         billing_period=line.billing_period.value,
         start=line.start_date or first.start,
         first_period=first.key,
+        options=dict(line.psa.get(providers.psa_name(settings), {})),
     )
 
 

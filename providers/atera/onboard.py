@@ -141,9 +141,9 @@ class AteraOnboarder:
     def _contract_steps(self, wanted: ContractWanted, amounts: dict[str, Decimal]) -> list[Step] | str:
         """The rate product (when missing) and the contract, or why the template cannot create them."""
         where = f"[mapping.templates] {wanted.metric} (contract {wanted.name!r})"
-        if not wanted.rate_sku:
+        sku = wanted.option("rate_sku")
+        if not sku:
             return f'{where}: give atera = {{ rate_sku = "…" }}, the SKU of the rate product the contract bills'
-        sku = wanted.rate_sku.strip()
         steps: list[Step] = []
         amount = amounts.get(sku.casefold())
         if amount is None:
@@ -208,7 +208,7 @@ class AteraOnboarder:
         return contact_id
 
     def _rate(self, sku: str, new: NewCustomer, told: Told) -> int:
-        wanted = next(c for c in new.contracts if (c.rate_sku or "").strip().casefold() == sku.casefold())
+        wanted = next(c for c in new.contracts if c.option("rate_sku").casefold() == sku.casefold())
         assert wanted.rate is not None  # planned only with a rate
         request = CreateRateRequest(Description=wanted.name, Amount=wanted.rate, SKU=sku, Category=self.rate_category)
         rate_id = self.client.create_rate(request)
@@ -217,7 +217,7 @@ class AteraOnboarder:
         return rate_id
 
     def _contract(self, wanted: ContractWanted, customer_id: int, told: Told) -> int:
-        sku = (wanted.rate_sku or "").strip()
+        sku = wanted.option("rate_sku")
         rate_id = self._rate_ids.get(sku.casefold())
         if rate_id is None:
             raise DataError(f"atera: rate product {sku!r} was to be created before contract {wanted.name!r}")

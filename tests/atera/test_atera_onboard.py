@@ -18,7 +18,10 @@ START = date(2026, 11, 1)
 
 
 def contract(name: str, sku: str | None, rate: str | None = "0.10") -> ContractWanted:
-    return ContractWanted(name, "axcient.total_gb", Decimal(rate) if rate else None, sku, "Monthly", START, "2026-11")
+    options = {"rate_sku": sku} if sku is not None else {}
+    return ContractWanted(
+        name, "axcient.total_gb", Decimal(rate) if rate else None, "Monthly", START, "2026-11", options
+    )
 
 
 def new(

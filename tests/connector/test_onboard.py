@@ -63,7 +63,7 @@ def test_one_company_at_two_vendors_is_one_new_customer_with_both_sources_lines(
     assert new.name == "Tailspin Toys Ltd"  # as the first vendor names it
     assert new.vendors == (("altaro", "Tailspin Toys Ltd", "a4"), ("axcient", "Tailspin Toys", "4"))
     assert new.contact == contact
-    assert [(c.name, c.rate, c.rate_sku) for c in new.contracts] == [
+    assert [(c.name, c.rate, c.options.get("rate_sku")) for c in new.contracts] == [
         ("M365 backup", Decimal("3.50"), "U"),
         ("Tailspin Toys Ltd storage", Decimal("0.10"), None),
     ]
