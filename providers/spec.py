@@ -285,6 +285,13 @@ class Provider(Generic[S]):
     views_help: str = ""
     enable_hint: str = "enable it"
     factories: str | Factories = field(default_factory=Factories)
+    # How texts name it ("ConnectWise"); by default its name, capitalised.
+    display_name: str = ""
+
+    @property
+    def title(self) -> str:
+        """The provider's name as texts write it."""
+        return self.display_name or self.name.capitalize()
 
     def load(self) -> Factories:
         """What builds this provider's parts, its factories module imported on first use."""

@@ -47,8 +47,9 @@ backoff_initial_seconds = 0.2
 
 
 def title(name: str) -> str:
-    """A provider's registry name as the demo's texts name it: capitalised."""
-    return name.capitalize()
+    """A provider's registry name as the demo's texts name it (its title: "Atera", "ConnectWise")."""
+    provider = providers.REGISTRY.get(name)
+    return provider.title if provider is not None else name.capitalize()
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def reconcile(
     found = reconcile(
         section, BuildContext(settings.http, store.ledger, timezone=settings.billing.timezone), pushed, start, end
     )
-    return Reconciliation(psa.name.capitalize(), period, start, end, found)
+    return Reconciliation(psa.title, period, start, end, found)
 
 
 @dataclass(frozen=True)
