@@ -22,8 +22,8 @@ DIFFERENCES = (
 
 class ContractRef(NamedTuple):
     """How a mapping names a PSA contract: by customer and contract name, or by ids, which win; with the PSA's own
-    options for the line (`[customers.lines.<psa>]`), which may say where in the PSA it lives (a ConnectWise
-    agreement and product), as sorted (key, text) pairs so that a reference stays hashable."""
+    options for the line (`[customers.lines.<psa>]`), which may say where in the PSA it lives (an agreement
+    and a product), as sorted (key, text) pairs so that a reference stays hashable."""
 
     psa_customer: str
     psa_customer_id: int | None

@@ -47,7 +47,7 @@ backoff_initial_seconds = 0.2
 
 
 def title(name: str) -> str:
-    """A provider's registry name as the demo's texts name it (its title: "Atera", "ConnectWise")."""
+    """A provider's registry name as the demo's texts name it (its title)."""
     provider = providers.REGISTRY.get(name)
     return provider.title if provider is not None else name.capitalize()
 

@@ -1,0 +1,1 @@
+"""ConnectWise PSA (Manage): agreement additions' quantities set from backup usage."""
