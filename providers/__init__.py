@@ -7,9 +7,10 @@ from typing import Any
 from providers.altaro.provider import PROVIDER as ALTARO
 from providers.atera.provider import PROVIDER as ATERA
 from providers.axcient.provider import PROVIDER as AXCIENT
+from providers.connectwise.provider import PROVIDER as CONNECTWISE
 from providers.spec import MetricSpec, Provider
 
-REGISTRY: dict[str, Provider[Any]] = {provider.name: provider for provider in (ALTARO, AXCIENT, ATERA)}
+REGISTRY: dict[str, Provider[Any]] = {provider.name: provider for provider in (ALTARO, AXCIENT, ATERA, CONNECTWISE)}
 
 
 def sources() -> list[Provider[Any]]:

@@ -163,7 +163,8 @@ def demo(
     ] = False,
     output: FormatOption = "table",
     psa: Annotated[
-        str | None, typer.Option("--psa", help="The PSA to push into, by its section name; default: the first registered.")
+        str | None,
+        typer.Option("--psa", help="The PSA to push into, by its section name; default: the first registered."),
     ] = None,
 ) -> Status:
     """Run the whole job against bundled sandbox vendors: dry run, push into a sandbox PSA, push again.

@@ -1,0 +1,90 @@
+"""The run's one read of ConnectWise: every company, the agreements of the mapped companies, and the additions of
+each mapped agreement, read once and kept current with the run's own writes.
+
+ConnectWise lists additions per agreement only (the API has no list across agreements), so a run costs the
+companies' pages, one agreements list per 1,000 mapped companies (fewer if they fit one condition), and one list
+per mapped agreement, whatever the number of lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from mappings.truth import ContractRef, Missing
+from providers.connectwise.client import ConnectWiseClient
+from providers.connectwise.models import Addition, Agreement, Company
+from providers.connectwise.verify import Located, Target, agreement_of, company_of, locate
+
+
+class Listing:
+    """What the run read of ConnectWise (see the module's notes); `read` reads only what it has not read yet."""
+
+    def __init__(self, client: ConnectWiseClient) -> None:
+        self.client = client
+        self._companies: list[Company] | None = None
+        self.agreements: dict[int, Agreement] = {}
+        self._listed_companies: set[int] = set()
+        # agreement id -> addition id -> addition, for every agreement whose additions were listed.
+        self.additions: dict[int, dict[int, Addition]] = {}
+
+    def companies(self) -> list[Company]:
+        if self._companies is None:
+            self._companies = list(self.client.companies())
+        return self._companies
+
+    def read(self, refs: Iterable[ContractRef]) -> None:
+        """Everything the references need that the run has not read yet (nothing, once it has)."""
+        refs = list(refs)
+        companies = self.companies()
+        owners: dict[ContractRef, Company] = {}
+        by_id: set[int] = set()
+        for ref in refs:
+            company, target = company_of(ref, companies), Target.of(ref)
+            if isinstance(company, Company) and isinstance(target, Target):
+                owners[ref] = company
+                if target.agreement_id is not None:
+                    by_id.add(target.agreement_id)
+        self._agreements_of({c.id for c in owners.values()} - self._listed_companies)
+        # An agreement named by id may be another company's: read too, so the comparison can say whose it is.
+        self._agreements_by_id(by_id - set(self.agreements))
+        for ref, company in owners.items():
+            target = Target.of(ref)
+            assert isinstance(target, Target)
+            agreement = agreement_of(target, company, self.agreements)
+            if isinstance(agreement, Agreement) and agreement.id not in self.additions:
+                self.reread_additions(agreement.id)
+
+    def _agreements_of(self, company_ids: set[int]) -> None:
+        if company_ids:
+            self.agreements.update((a.id, a) for a in self.client.agreements_of(sorted(company_ids)))
+            self._listed_companies |= company_ids
+
+    def _agreements_by_id(self, agreement_ids: set[int]) -> None:
+        if agreement_ids:
+            self.agreements.update((a.id, a) for a in self.client.agreements_by_id(sorted(agreement_ids)))
+
+    def reread_additions(self, agreement_id: int) -> None:
+        """The agreement's additions as ConnectWise holds them now, in place of what the run read of them."""
+        self.additions[agreement_id] = {a.id: a for a in self.client.additions(agreement_id)}
+
+    def additions_of(self, agreement_id: int) -> Sequence[Addition]:
+        return list(self.additions.get(agreement_id, {}).values())
+
+    def put(self, agreement_id: int, addition: Addition) -> None:
+        """An addition as ConnectWise holds it after a write or a re-read of it."""
+        self.additions.setdefault(agreement_id, {})[addition.id] = addition
+
+    def locate(self, ref: ContractRef) -> Located | Missing:
+        """The company, agreement and addition of a reference, from what was read (`read` it first)."""
+        listed = {agreement_id: list(found.values()) for agreement_id, found in self.additions.items()}
+        return locate(ref, self.companies(), self.agreements, listed)
+
+    def field_id(self, caption: str) -> int | None:
+        """The id of the custom field with this caption, from any addition read (every addition carries the same
+        fields), or None when none was read."""
+        for found in self.additions.values():
+            for addition in found.values():
+                field = addition.custom_field(caption)
+                if field is not None and field.id is not None:
+                    return field.id
+        return None
