@@ -72,7 +72,18 @@ def test_help_lists_the_commands_in_their_order() -> None:
     context = click.Context(group, info_name="connector", terminal_width=200)
     listed = group.list_commands(context)
     assert listed[:9] == ["check", "sync", "demo", "daemon", "review", "approve", "discard", "explain", "users"]
-    assert listed[9:] == ["reconcile", "map", "status", "history", "export", "store", "usage", "atera", "connectwise", "alerts"]
+    assert listed[9:] == [
+        "reconcile",
+        "map",
+        "status",
+        "history",
+        "export",
+        "store",
+        "usage",
+        "atera",
+        "connectwise",
+        "alerts",
+    ]
 
 
 def report(tmp_path: Path) -> Path:
