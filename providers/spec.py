@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from connector.core.errors import ConfigError, ConnectorError, ParameterError, Status, VendorAuthError
 from connector.core.secrets import SecretRef
+from mappings.calendar import Mode
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -48,13 +49,15 @@ class MetricSpec:
 @dataclass(frozen=True)
 class BuildContext:
     """What every source and sink is built with: the HTTP settings, the fetch ledger (the store's, seen through the
-    narrow interface a call-rate rule needs), the one clock, and the MSP's billing zone (`[billing] timezone`), in
-    which a vendor that keys nothing itself (a portal snapshot) keys months."""
+    narrow interface a call-rate rule needs), the one clock, the MSP's billing zone (`[billing] timezone`), in
+    which a vendor that keys nothing itself (a portal snapshot) keys months, and `[billing] mode`, by which a PSA whose
+    invoices name only a date (ConnectWise's) tells which period one bills."""
 
     http: HttpSettings
     ledger: FetchLedger
     now: Clock = field(default=lambda: datetime.now(UTC))
     timezone: str = "UTC"
+    billing_mode: Mode = Mode.ARREARS
 
 
 @dataclass(frozen=True)

@@ -86,9 +86,10 @@ def reconcile(
         raise ConfigError("no registered PSA can reconcile pushed lines against its invoices")
     section = psa.enabled_section(settings)
     # The MSP's zone: the PSA's dates are read as its days, the days the pushed periods are in.
-    found = reconcile(
-        section, BuildContext(settings.http, store.ledger, timezone=settings.billing.timezone), pushed, start, end
+    context = BuildContext(
+        settings.http, store.ledger, timezone=settings.billing.timezone, billing_mode=settings.billing.mode
     )
+    found = reconcile(section, context, pushed, start, end)
     return Reconciliation(psa.title, period, start, end, found)
 
 

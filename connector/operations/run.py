@@ -33,7 +33,7 @@ def sync_once(
     `now` is the run's one clock: the engine's periods and the sources' observation times read the same time.
     """
     with Store.open(settings.store.path) as store, store.sync_lock():
-        context = BuildContext(settings.http, store.ledger, now, settings.billing.timezone)
+        context = BuildContext(settings.http, store.ledger, now, settings.billing.timezone, settings.billing.mode)
         sink = None
         try:
             # Inside the try: a sink that cannot be built (its key file missing) bills nothing and is alerted too.

@@ -114,10 +114,14 @@ def contract_rate(held: Held | None) -> Decimal | None:
 
 
 def created_empty(store: Store, customer: str, held: HeldContract) -> bool:
-    """The connector created this contract at 0 (onboarding does, with the audit's `psa_ref`): a 0 nobody billed."""
+    """The connector created what this line bills at 0 (onboarding does, with the audit's `psa_ref`): a 0 nobody billed.
+
+    Each PSA names its own creation event (`<psa>.<thing>_created`: a contract, an addition); the `psa_ref` in its
+    details is what ties it to the line.
+    """
     if held.quantity != 0:
         return False
-    created = (e for e in store.runs.audit_events(customer) if e["event"].endswith(".contract_created"))
+    created = (e for e in store.runs.audit_events(customer) if e["event"].endswith("_created"))
     return any(event["details"].get("psa_ref") == held.ref for event in created)
 
 

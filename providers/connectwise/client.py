@@ -7,6 +7,7 @@ import base64
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from itertools import chain
 from typing import Any, TypeVar
 
 import httpx
@@ -20,8 +21,10 @@ from providers.connectwise import conditions as cond
 from providers.connectwise.models import (
     Addition,
     Agreement,
+    AgreementType,
     CatalogItem,
     Company,
+    Contact,
     ErrorResponse,
     Invoice,
     SystemInfo,
@@ -172,12 +175,32 @@ class ConnectWiseClient:
     def catalog_item(self, item_id: int) -> CatalogItem:
         return self._get(CatalogItem, f"/procurement/catalog/{item_id}")
 
+    def contacts_of(self, company_ids: Iterable[int]) -> Iterator[Contact]:
+        """The contacts of these companies (`company/id in (...)`, in chunks)."""
+        return self._in_chunks(Contact, "/company/contacts", "company/id", company_ids, kind="contact")
+
+    def agreement_types(self) -> Iterator[AgreementType]:
+        return self._list(AgreementType, "/finance/agreements/types", kind="agreement type")
+
     def invoices(self, start: datetime, end: datetime) -> Iterator[Invoice]:
         """Invoices dated from `start` (included) to `end` (excluded), two instants."""
         if end <= start:
             raise ValueError(f"invoice range ends ({end}) before it starts ({start})")
         window = cond.both(cond.compare("date", ">=", start), cond.compare("date", "<", end))
         return self._list(Invoice, "/finance/invoices", window, kind="invoice")
+
+    def agreement_invoices(self, start: datetime, end: datetime, agreement_ids: Iterable[int]) -> Iterator[Invoice]:
+        """Invoices of type Agreement of these agreements, dated from `start` (included) to `end` (excluded): one
+        verified list per chunk of agreements (`agreement/id in (...)`) that keeps the URL short; none for none."""
+        if end <= start:
+            raise ValueError(f"invoice range ends ({end}) before it starts ({start})")
+        window = [cond.compare("date", ">=", start), cond.compare("date", "<", end), cond.equals("type", "Agreement")]
+        # Room for the window beside each chunk of ids, within the one limit on a condition's length.
+        room = cond.MAX_CONDITION_LENGTH - len(cond.both(*window, ""))
+        chunks = cond.one_of("agreement/id", agreement_ids, limit=room)
+        return chain.from_iterable(
+            self._list(Invoice, "/finance/invoices", cond.both(*window, chunk), kind="invoice") for chunk in chunks
+        )
 
     # -- writes ------------------------------------------------------------------------------------------------
 
@@ -190,6 +213,21 @@ class ConnectWiseClient:
     def create_addition(self, agreement_id: int, body: dict[str, Any]) -> Addition:
         path = f"/finance/agreements/{agreement_id}/additions"
         return self._model(Addition, self._request("POST", path, body=body), f"POST {path}")
+
+    def _create(self, model: type[M], path: str, body: dict[str, Any]) -> M:
+        return self._model(model, self._request("POST", path, body=body), f"POST {path}")
+
+    def create_company(self, body: dict[str, Any]) -> Company:
+        return self._create(Company, "/company/companies", body)
+
+    def create_contact(self, body: dict[str, Any]) -> Contact:
+        return self._create(Contact, "/company/contacts", body)
+
+    def create_agreement(self, body: dict[str, Any]) -> Agreement:
+        return self._create(Agreement, "/finance/agreements", body)
+
+    def create_catalog_item(self, body: dict[str, Any]) -> CatalogItem:
+        return self._create(CatalogItem, "/procurement/catalog", body)
 
 
 def build_connectwise_client(

@@ -1,23 +1,36 @@
-"""What builds the ConnectWise PSA's parts: the sink, `check --online` and `connector map`'s lists. Imported only
-when a command needs one of them (`Provider.load`), with the HTTP client."""
+"""What builds the ConnectWise PSA's parts: the sink (with its invoiced periods), reconcile, `check --online` and
+`connector map`'s lists. Imported only when a command needs one of them (`Provider.load`), with the HTTP client."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
 from connector.interfaces.psa import Sink
-from providers.connectwise.client import build_connectwise_client
+from mappings.lines import StoredLine
+from providers.connectwise.demo import demo_part as demo
+from providers.connectwise.invoicing import InvoicingConnectWiseSink
+from providers.connectwise.onboard import onboarder
+from providers.connectwise.reconcile import Reconciled
 from providers.connectwise.resolve import contracts, customers, probe, resolve
 from providers.connectwise.settings import ConnectWiseSettings
-from providers.connectwise.sink import ConnectWiseSink
 from providers.spec import BuildContext
 
-__all__ = ["build_sink", "contracts", "customers", "probe", "resolve"]
+__all__ = ["build_sink", "contracts", "customers", "demo", "onboarder", "probe", "reconcile", "resolve"]
 
 
 def build_sink(settings: ConnectWiseSettings, context: BuildContext) -> Sink:
-    """The sink lines are pushed to: one run's read of ConnectWise, and a PATCH per changed line."""
-    return ConnectWiseSink(
-        lambda: build_connectwise_client(settings, context.http),
-        custom_field=settings.custom_field,
-        timezone=context.timezone,
-        now=context.now,
-    )
+    """The sink lines are pushed to: one run's read of ConnectWise, and a PATCH per changed line; it also tells the
+    billing calendar which periods ConnectWise's agreement invoices bill (one read per run)."""
+    return InvoicingConnectWiseSink.build(settings, context)
+
+
+def reconcile(
+    settings: ConnectWiseSettings, context: BuildContext, lines: list[StoredLine], start: date, end: date
+) -> Sequence[Reconciled]:
+    """Pushed lines against the agreement invoices ConnectWise dated in [start, end] (days of the MSP's zone)."""
+    sink = InvoicingConnectWiseSink.build(settings, context)
+    try:
+        return sink.reconcile(lines, start, end)
+    finally:
+        sink.close()

@@ -86,6 +86,8 @@ class Company(Dto):
     name: str
     status: NamedRef | None = None
     deletedFlag: bool | None = None
+    # Its company types (Client, Prospect, ...): ConnectWise takes them on the POST that creates it only.
+    types: list[NamedRef] = Field(default_factory=list)
 
 
 class Agreement(Dto):
@@ -100,6 +102,8 @@ class Agreement(Dto):
     dateCancelled: Moment | None = None
     agreementStatus: AgreementStatus | None = None
     billingCycle: NamedRef | None = None
+    # The agreement's own recurring amount, billed each cycle beside its additions.
+    billAmount: Number | None = None
 
     @property
     def status(self) -> str:
@@ -138,6 +142,10 @@ class CatalogItem(Dto):
     cost: Number | None = None
     inactiveFlag: bool | None = None
     recurringFlag: bool | None = None
+    # What a catalog item is filed under: a new one needs both (onboarding copies them from one held).
+    subcategory: NamedRef | None = None
+    type: NamedRef | None = None
+    productClass: str | None = None
 
 
 class Invoice(Dto):
@@ -163,3 +171,51 @@ class SystemInfo(Dto):
     isCloud: bool | None = None
     serverTimeZone: str | None = None
     cloudRegion: str | None = None
+
+
+class CommunicationItem(Dto):
+    """`ContactCommunicationItem`: one of a contact's e-mail addresses, phone or fax numbers."""
+
+    id: int | None = None
+    type: NamedRef | None = None
+    value: str | None = None
+    defaultFlag: bool | None = None
+    communicationType: str | None = None
+
+    @property
+    def is_email(self) -> bool:
+        kind = self.communicationType or (self.type.name if self.type is not None else None)
+        return (kind or "").strip().casefold() == "email"
+
+
+class Contact(Dto):
+    id: int
+    firstName: str | None = None
+    lastName: str | None = None
+    company: CompanyRef | None = None
+    defaultFlag: bool | None = None
+    inactiveFlag: bool | None = None
+    communicationItems: list[CommunicationItem] = Field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.firstName, self.lastName) if part)
+
+    def has_email(self, email: str) -> bool:
+        wanted = email.strip().casefold()
+        return any(i.is_email and (i.value or "").strip().casefold() == wanted for i in self.communicationItems)
+
+
+class AgreementType(Dto):
+    """An agreement type and the defaults a new agreement of it takes (those ConnectWise requires on updates)."""
+
+    id: int
+    name: str
+    inactiveFlag: bool | None = None
+    billTime: str | None = None
+    billExpenses: str | None = None
+    billProducts: str | None = None
+    employeeCompRate: str | None = None
+    employeeCompNotExceed: str | None = None
+    invoicingCycle: str | None = None
+    billingCycle: NamedRef | None = None

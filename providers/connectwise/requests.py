@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from connector.core.errors import DataError
 from mappings.lines import Line
+from providers.connectwise.dates import wire_moment
 from providers.connectwise.settings import MAX_PAGE_SIZE
 
 # The operations of the description's subset, by method: a path (under the API base) must match one of them.
@@ -139,3 +141,22 @@ def quantity_patch(quantity: Decimal, fields: list[dict[str, Any]]) -> list[dict
         {"op": "replace", "path": "quantity", "value": quantity},
         {"op": "replace", "path": "customFields", "value": fields},
     ]
+
+
+def new_addition(
+    product: str,
+    quantity: Decimal,
+    unit_price: Decimal | None,
+    effective: datetime,
+    custom_fields: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The body of the POST that adds an addition to an agreement: the catalog item by its identifier, billed to the
+    customer from `effective` (without a `unit_price`, at the catalog's price). The one body a push that creates an
+    addition (`create_if_missing`) and onboarding send."""
+    body: dict[str, Any] = {"product": {"identifier": product}, "quantity": quantity}
+    if unit_price is not None:
+        body["unitPrice"] = unit_price
+    body |= {"billCustomer": "Billable", "effectiveDate": wire_moment(effective)}
+    if custom_fields:
+        body["customFields"] = custom_fields
+    return body

@@ -29,7 +29,7 @@ from .conftest import checked_client
 from .openapi_check import SHARED_PATH, SUBSET_PATH, ContractViolation, OpenApiContract
 
 REPO = Path(__file__).resolve().parents[2]
-LINE = "/finance/agreements/501/additions/601"  # Contoso's Microsoft 365 line: 25 users at 3.50
+LINE = "/finance/agreements/501/additions/601"  # Contoso's Microsoft 365 line: 10 users at 3.50
 
 
 def ids(response: httpx.Response) -> list[int]:
@@ -371,7 +371,7 @@ def test_a_patch_the_sandbox_cannot_apply_is_refused_naming_the_field(
     for body, field in cases:
         assert fields_named(cw_api.patch(LINE, json=body)) == [field], body
     assert cw_loose_api.patch(LINE, json={"op": "replace", "path": "quantity", "value": 1}).status_code == 400
-    assert (cw_sandbox.additions[501][601]["quantity"], cw_sandbox.writes()) == (25, [])
+    assert (cw_sandbox.additions[501][601]["quantity"], cw_sandbox.writes()) == (10, [])
 
 
 def test_an_agreements_status_follows_its_flag_and_end_date(cw_api: httpx.Client) -> None:
@@ -432,7 +432,7 @@ def test_the_invoicing_run_bills_each_agreement_in_force_from_its_billable_addit
     cw_api: httpx.Client, cw_sandbox: ConnectWiseSandbox
 ) -> None:
     sandbox = cw_sandbox
-    # Contoso (501): 25 x 3.50 + 560 x 0.12 = 87.50 + 67.20, and 3 x 0.333 = 0.999, a line of 1.00: 155.70.
+    # Contoso (501): 10 x 3.50 + 560 x 0.12 = 35.00 + 67.20, and 3 x 0.333 = 0.999, a line of 1.00: 103.20.
     sandbox.add_addition(501, "BKP-SERVER-GB", 100, billCustomer="DoNotBill")
     sandbox.add_addition(501, "BKP-SERVER-GB", 100, cancelledDate="2026-10-31T00:00:00Z")
     sandbox.add_addition(501, "BKP-SERVER-GB", 100, effectiveDate="2026-12-01T00:00:00Z")
@@ -446,7 +446,7 @@ def test_the_invoicing_run_bills_each_agreement_in_force_from_its_billable_addit
     added = sandbox.invoice_agreements(date(2026, 11, 30))
 
     amounts = [(invoice["applyToId"], Decimal(str(invoice["agreementAmount"]))) for invoice in added]
-    assert amounts == [(501, Decimal("155.70")), (503, Decimal("127.50"))]
+    assert amounts == [(501, Decimal("103.20")), (503, Decimal("127.50"))]
     for invoice in added:
         assert (invoice["type"], invoice["applyToType"]) == ("Agreement", "Agreement")
         assert invoice["date"] == "2026-11-30T00:00:00Z"
@@ -479,7 +479,7 @@ def test_injected_faults_answer_instead_and_change_nothing(
     cw_sandbox.inject(Fault(drop=True, method="PATCH"))
     with pytest.raises(httpx.TransportError):
         cw_api.patch(LINE, json=body)
-    assert (cw_sandbox.additions[501][601]["quantity"], cw_sandbox.writes()) == (25, [])
+    assert (cw_sandbox.additions[501][601]["quantity"], cw_sandbox.writes()) == (10, [])
     assert cw_api.patch(LINE, json=body).json()["quantity"] == 30
     assert [request.method for request in cw_sandbox.writes()] == ["PATCH"]
 
@@ -491,7 +491,7 @@ def test_write_hooks_stop_a_client_before_or_after_its_write_lands(
     cw_sandbox.before_write = lambda request: SandboxResponse(503, FAILED, JSON)
     with checked_client(cw_sandbox, cw_contract) as api:
         assert api.patch(LINE, json=body).status_code == 503
-    assert cw_sandbox.additions[501][601]["quantity"] == 25
+    assert cw_sandbox.additions[501][601]["quantity"] == 10
     cw_sandbox.before_write = None
 
     # After a write lands, its answer can be held: a kill point there leaves a change the client never heard of.
