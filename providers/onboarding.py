@@ -32,7 +32,7 @@ class VendorContact:
 @dataclass(frozen=True)
 class ContractWanted:
     """A contract a line template names, for one new customer: its per-unit rate, and the PSA's own options for the
-    line (`[customers.lines.<psa>]`: an Atera rate product's SKU, a ConnectWise agreement and product)."""
+    line (`[customers.lines.<psa>]`: a rate product's SKU, an agreement and a product)."""
 
     name: str
     metric: str

@@ -1,7 +1,7 @@
 """The note the connector keeps in the PSA beside a quantity: which line item, period and quantity it came from.
 
-Every PSA keeps it where the PSA returns it with the quantity (an Atera contract custom value, a ConnectWise addition
-custom field), written with every push and read back before the next one: it is what lets a rerun after a crash
+Every PSA keeps it where the PSA returns it with the quantity (a custom value of the contract, a custom field of the
+agreement addition), written with every push and read back before the next one: it is what lets a rerun after a crash
 recognise its own earlier write, and an operator see in the PSA why a contract holds its quantity.
 """
 

@@ -29,7 +29,7 @@ class SandboxRequest:
     client_ip: str
 
     def param(self, name: str, default: str | None = None) -> str | None:
-        """First value of a query parameter, matched ignoring case (Atera's names are case-insensitive)."""
+        """First value of a query parameter, matched ignoring case (some PSAs' names are case-insensitive)."""
         for key, values in self.query.items():
             if key.lower() == name.lower() and values:
                 return values[0]

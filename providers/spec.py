@@ -51,7 +51,7 @@ class BuildContext:
     """What every source and sink is built with: the HTTP settings, the fetch ledger (the store's, seen through the
     narrow interface a call-rate rule needs), the one clock, the MSP's billing zone (`[billing] timezone`), in
     which a vendor that keys nothing itself (a portal snapshot) keys months, and `[billing] mode`, by which a PSA whose
-    invoices name only a date (ConnectWise's) tells which period one bills."""
+    invoices name only a date tells which period one bills."""
 
     http: HttpSettings
     ledger: FetchLedger
@@ -288,7 +288,7 @@ class Provider(Generic[S]):
     views_help: str = ""
     enable_hint: str = "enable it"
     factories: str | Factories = field(default_factory=Factories)
-    # How texts name it ("ConnectWise"); by default its name, capitalised.
+    # How texts name it when its name, capitalised, is not how its maker writes it.
     display_name: str = ""
 
     @property

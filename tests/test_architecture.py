@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +59,20 @@ def test_no_vendor_is_named_where_billing_is_decided(folder: str) -> None:
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 words = node.value.replace(".", " ").replace("[", " ").replace("]", " ").casefold().split()
                 named += [f"{relative(path)}:{node.lineno} {node.value!r}" for v in VENDORS if v in words]
+    assert named == []
+
+
+def test_no_psa_is_named_outside_its_folder_and_the_registry() -> None:
+    """A PSA is one folder: the engine, the CLI, the store and what PSAs share speak of "the PSA", never of one."""
+    words = re.compile(r"[a-z0-9]+")
+    psas = {provider.name for provider in providers.psas()}
+    shared = [p for p in (REPO / "providers").glob("*.py") if p.name != "__init__.py"]
+    named = []
+    for path in [*modules("connector"), *modules("mappings"), *shared]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found = psas & set(words.findall(node.value.casefold()))
+                named += [f"{relative(path)}:{node.lineno} names {name}" for name in sorted(found)]
     assert named == []
 
 

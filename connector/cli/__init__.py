@@ -19,8 +19,8 @@ from connector.core.logs import configure_logging
 from connector.core.redact import redact
 
 HELP = (
-    "Bill MSP customers for backup usage. Polls Altaro/Hornetsecurity and Axcient, maps usage onto Atera "
-    "contracts from your configuration, and pushes each line exactly once.\n\n"
+    "Bill MSP customers for backup usage. Polls Altaro/Hornetsecurity and Axcient, maps usage onto your PSA's "
+    "contracts ({psas}) from your configuration, and pushes each line exactly once.\n\n"
     "New here? `connector demo` runs the whole job against bundled sandbox vendors. With your own "
     "connector.toml: `connector check`, then `connector sync --dry-run`, then `connector sync`."
 )
@@ -54,10 +54,13 @@ def _exit(status: object, **global_options: object) -> None:
 def build_app() -> typer.Typer:
     """The command line, with every registered provider's views as they are registered when it runs. Typer lists the
     commands in the order they are added, then the groups: the views' top-level commands (`users`) fall between
-    `explain` and `reconcile`, their groups (`usage`, `atera`) between `store` and `alerts`."""
+    `explain` and `reconcile`, their groups (`usage`, each PSA's) between `store` and `alerts`."""
+    # The registry's settings models are a tenth of a second of start-up that `--version` does not pay.
+    from connector.cli import views
+
     app = typer.Typer(
         name="connector",
-        help=HELP,
+        help=HELP.format(psas=views.psa_titles()),
         no_args_is_help=True,
         add_completion=True,
         rich_markup_mode=None,
@@ -71,9 +74,6 @@ def build_app() -> typer.Typer:
     for command in first:
         app.command()(command)
     app.add_typer(upkeep.store_app, name="store")
-    # The registry's settings models are a tenth of a second of start-up that `--version` does not pay.
-    from connector.cli import views
-
     views.add_views(app)
     app.command()(reconcile.reconcile)
     app.command("map")(map_command.map_customers)

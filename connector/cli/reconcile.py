@@ -27,7 +27,7 @@ def reconcile(
     ] = 45,
     output: FormatOption = "table",
 ) -> Status:
-    """Check every line pushed for a period against Atera's invoices: invoiced as pushed, differently, or not yet;
+    """Check every line pushed for a period against the PSA's invoices: invoiced as pushed, differently, or not yet;
     then list the period's corrections (usage the invoices missed, recorded by the syncs), with the amount to bill.
 
     Exit 3 when any invoice carries another quantity than the one pushed; else 5 when corrections wait to be billed.

@@ -1,4 +1,4 @@
-"""Commands built from the registry: every provider's read-only views (`usage <source>`, `users FILE`, `atera …`)."""
+"""Commands built from the registry: every provider's read-only views (`usage <source>`, `users FILE`, `<psa> …`)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from connector.core.config import Settings  # pydantic-settings: loaded only when a view reads the configuration
 
 USAGE_HELP = "Fetch usage from one vendor and print it per customer (nothing is pushed)."
+
+
+def psa_titles() -> str:
+    """The registered PSAs as `--help` names them, in the registry's order, joined by "or"."""
+    return " or ".join(psa.title for psa in providers.psas())
 
 
 def add_views(app: typer.Typer) -> None:

@@ -86,7 +86,7 @@ class IgnoredCustomer(BaseModel):
 class Settings(BaseSettings):
     """The whole configuration. Precedence: environment (CONNECTOR_SECTION__KEY) over the TOML file over defaults.
 
-    Each registered provider adds its own section (`[altaro]`, `[atera]`, …): `settings_model()` builds the class
+    Each registered provider adds its own section (`[altaro]`, a PSA's, …): `settings_model()` builds the class
     with them, and `section(name)` reads one.
     """
 

@@ -59,8 +59,8 @@ def chmod_hint(path: Path) -> str:
 
 
 class SecretRef(BaseModel):
-    """Where a secret lives. `api_key = { env = "ATERA_API_KEY" }`, `{ file = "/etc/connector/atera.key" }`,
-    `{ file = "${CREDENTIALS_DIRECTORY}/atera.key" }` (a systemd credential).
+    """Where a secret lives. `api_key = { env = "PSA_API_KEY" }`, `{ file = "/etc/connector/psa.key" }`,
+    `{ file = "${CREDENTIALS_DIRECTORY}/psa.key" }` (a systemd credential).
 
     A bare string is taken as the secret itself; that works, but keeps a credential in the TOML file.
     """
