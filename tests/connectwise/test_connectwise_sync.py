@@ -108,8 +108,18 @@ def test_a_sync_pushes_once_and_a_second_writes_nothing(
     ]
     recorded = parse_record(psa.custom_value(602))
     assert recorded is not None and recorded[0].metric == "axcient.server_gb"
+    before = len(psa.requests)
     code, second = sync(config)
     assert code == 0, second
     assert [line["outcome"] for line in second["lines"]] == ["unchanged", "unchanged"]
     assert len(psa.writes()) == 2
     assert psa.unpinned == []
+    # A re-sync reads list pages only (companies, agreements, each mapped agreement's additions): no addition is
+    # read on its own, nothing is written.
+    read = [(r.method, r.path.rsplit("/apis/3.0", 1)[1]) for r in psa.requests[before:]]
+    assert read == [
+        ("GET", "/company/companies"),
+        ("GET", "/finance/agreements"),
+        ("GET", "/finance/agreements/501/additions"),
+        ("GET", "/finance/agreements/502/additions"),
+    ], read
