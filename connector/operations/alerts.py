@@ -20,8 +20,9 @@ from mappings.lines import Outcome, StoredLine
 log = logging.getLogger(__name__)
 
 TITLE = "backup-billing connector"
-# A person has to look at these lines: held for review, or the PSA holds something else than computed.
-NEEDS_PERSON = (Outcome.HELD, Outcome.EDITED, *TO_FIX)
+# A person has to look at these lines: held for review, the PSA holds something else than computed, or the PSA
+# refused the push (retried by every sync; told once, with the PSA's reason, until it goes through).
+NEEDS_PERSON = (Outcome.HELD, Outcome.EDITED, Outcome.FAILED, *TO_FIX)
 # The run statuses that bill all they should: held lines are told one by one, as lines needing a person.
 BILLS_ALL = (Status.OK, Status.HELD)
 # What a run of that status missed, when it recorded no problem saying so.

@@ -21,8 +21,9 @@ from providers.connectwise.sandbox import API_PREFIX, ConnectWiseSandbox
 from providers.connectwise.verify import parse_ref
 from providers.sandbox import Fault
 
-# What a PSA answers a write it refuses with.
-REFUSED = b'{"message": "refused by the test"}'
+# Why the PSA refuses a write, in each PSA's own error body (Atera: ProblemDetails; ConnectWise: code and message).
+REFUSED = "refused by the test"
+JSON = {"Content-Type": "application/json"}
 
 Line = Mapping[str, Any]  # a line of `connector sync --format json`'s report
 
@@ -82,7 +83,8 @@ class AteraDriver:
         assert sandbox.invoice_retainers(first, last, last + timedelta(days=1))
 
     def refuse_next_update(self, sandbox: AteraSandbox) -> None:
-        sandbox.inject(Fault(status=400, method="PUT", path_prefix="/api/v3/contracts/", body=REFUSED))
+        body = json.dumps({"title": "Bad Request", "status": 400, "detail": REFUSED}).encode()
+        sandbox.inject(Fault(status=400, method="PUT", path_prefix="/api/v3/contracts/", body=body, headers=JSON))
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,9 @@ class ConnectWiseDriver:
         assert sandbox.invoice_agreements(period_days(period)[1] + timedelta(days=1))
 
     def refuse_next_update(self, sandbox: ConnectWiseSandbox) -> None:
-        sandbox.inject(Fault(status=400, method="PATCH", path_prefix=f"{API_PREFIX}/finance/agreements/", body=REFUSED))
+        body = json.dumps({"code": "InvalidObject", "message": REFUSED}).encode()
+        where = f"{API_PREFIX}/finance/agreements/"
+        sandbox.inject(Fault(status=400, method="PATCH", path_prefix=where, body=body, headers=JSON))
 
 
 # By registry name: a PSA registered in providers/__init__.py without a driver here fails the suite by name.

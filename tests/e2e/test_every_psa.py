@@ -28,7 +28,7 @@ from tests.clock import MONTH
 from tests.conftest import WallClock
 
 from .conftest import cli, sync
-from .psa_worlds import DRIVERS, PsaDriver, closed_url, next_month, period_days, webhook
+from .psa_worlds import DRIVERS, REFUSED, PsaDriver, closed_url, next_month, period_days, webhook
 
 PSAS = [provider.name for provider in providers.psas()]
 
@@ -428,6 +428,9 @@ def test_a_write_the_psa_refuses_fails_only_its_line_is_alerted_and_pushed_by_a_
         assert failed["psa_ref"] is None  # nothing of it reached the PSA
         (alert,) = hook.messages
         assert "new to look at" in alert["title"] and f"sync run {report['run_id']} incomplete" in alert["message"]
+        # The alert names the line and the PSA's reason, not only the run.
+        name = f"failed: {failed['psa_customer']}/{failed['contract']}/{failed['period_key']}"
+        assert name in alert["message"] and REFUSED in alert["message"], alert["message"]
         (waiting,) = review(capsys, world)
         assert (waiting["status"], line_of(waiting)) == ("failed", line_of(failed))
         code, status, err = cli(capsys, "status", "--config", str(world.config), "--format", "json")
