@@ -2,18 +2,18 @@
 each mapped agreement, read once and kept current with the run's own writes.
 
 ConnectWise lists additions per agreement only (the API has no list across agreements), so a run costs the
-companies' pages, one agreements list per 1,000 mapped companies (fewer if they fit one condition), and one list
-per mapped agreement, whatever the number of lines.
+companies' pages, the mapped companies' agreements (`company/id in (...)` in conditions of at most 1,000 characters:
+about 180 companies a list), and one list per mapped agreement, whatever the number of lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from mappings.truth import ContractRef, Missing
 from providers.connectwise.client import ConnectWiseClient
 from providers.connectwise.models import Addition, Agreement, Company
-from providers.connectwise.verify import Located, Target, agreement_of, company_of, locate
+from providers.connectwise.verify import Companies, Located, Target, agreement_of, company_of, locate
 
 
 class Listing:
@@ -21,15 +21,15 @@ class Listing:
 
     def __init__(self, client: ConnectWiseClient) -> None:
         self.client = client
-        self._companies: list[Company] | None = None
+        self._companies: Companies | None = None
         self.agreements: dict[int, Agreement] = {}
         self._listed_companies: set[int] = set()
         # agreement id -> addition id -> addition, for every agreement whose additions were listed.
         self.additions: dict[int, dict[int, Addition]] = {}
 
-    def companies(self) -> list[Company]:
+    def companies(self) -> Companies:
         if self._companies is None:
-            self._companies = list(self.client.companies())
+            self._companies = Companies(self.client.companies())
         return self._companies
 
     def read(self, refs: Iterable[ContractRef]) -> None:
@@ -76,8 +76,7 @@ class Listing:
 
     def locate(self, ref: ContractRef) -> Located | Missing:
         """The company, agreement and addition of a reference, from what was read (`read` it first)."""
-        listed = {agreement_id: list(found.values()) for agreement_id, found in self.additions.items()}
-        return locate(ref, self.companies(), self.agreements, listed)
+        return locate(ref, self.companies(), self.agreements, _Listed(self.additions))
 
     def field_id(self, caption: str) -> int | None:
         """The id of the custom field with this caption, from any addition read (every addition carries the same
@@ -88,3 +87,20 @@ class Listing:
                 if field is not None and field.id is not None:
                     return field.id
         return None
+
+
+class _Listed(Mapping[int, Sequence[Addition]]):
+    """The additions read, by agreement, as `locate` takes them: only the one agreement it asks for is turned into a
+    list (copying every agreement's for each line made a run's lookups grow with lines times agreements)."""
+
+    def __init__(self, found: Mapping[int, Mapping[int, Addition]]) -> None:
+        self.found = found
+
+    def __getitem__(self, agreement_id: int) -> Sequence[Addition]:
+        return list(self.found[agreement_id].values())
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.found)
+
+    def __len__(self) -> int:
+        return len(self.found)

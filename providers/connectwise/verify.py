@@ -3,7 +3,7 @@ the addition as the comparison sees it (`HeldContract`), with ConnectWise's own 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -85,22 +85,39 @@ class Located:
     absent: Missing | None = None
 
 
+class Companies(tuple[Company, ...]):
+    """The companies read, found by id and by name without a pass over all of them for each line (a run looks up
+    every mapped line's company: thousands of lines times thousands of companies)."""
+
+    by_id: dict[int, Company]
+    by_key: dict[str, list[Company]]
+
+    def __new__(cls, companies: Iterable[Company]) -> Companies:
+        made = super().__new__(cls, companies)
+        made.by_id = {c.id: c for c in made}
+        made.by_key = {}
+        for company in made:
+            if not company.deletedFlag:
+                made.by_key.setdefault(_key(company.name), []).append(company)
+        return made
+
+
 def company_of(ref: ContractRef, companies: Sequence[Company]) -> Company | str:
     """The mapped company, or why ConnectWise has none (with what to set)."""
+    index = companies if isinstance(companies, Companies) else Companies(companies)
     if ref.psa_customer_id is not None:
-        found = next((c for c in companies if c.id == ref.psa_customer_id), None)
+        found = index.by_id.get(ref.psa_customer_id)
         if found is None:
             return f"{PSA} has no company {ref.psa_customer_id}: check psa_customer_id"
         if found.deletedFlag:
             return f"{PSA} company {found.name!r} ({found.id}) is deleted: check psa_customer_id"
         return found
-    live = [c for c in companies if not c.deletedFlag]
-    named = [c for c in live if _key(c.name) == _key(ref.psa_customer)]
+    named = index.by_key.get(_key(ref.psa_customer), [])
     if len(named) > 1:
         ids = ", ".join(str(c.id) for c in named)
         return f"{PSA} has {len(named)} companies named {ref.psa_customer!r} (IDs {ids}): set psa_customer_id"
     if not named:
-        by_name = {c.name: str(c.id) for c in live}
+        by_name = {c.name: str(c.id) for c in index if not c.deletedFlag}
         hint = did_you_mean(ref.psa_customer, list(by_name), ids=by_name)
         return f"{PSA} has no company named {ref.psa_customer!r}{hint}: check psa_customer (or set psa_customer_id)"
     return named[0]
