@@ -206,15 +206,16 @@ def pages(items: int, size: int) -> int:
 
 
 def atera_minimum(sandbox: AteraSandbox, requests: list[Any], pushed: int) -> int:
-    """The list pages the run read, at 50 a page, plus per pushed line the writes it had to make: two (the contract's
-    Quantity and the record, which Atera takes on its own endpoint only) when the quantity changed, one (the record)
-    when the contract held it already; a line pushed by an earlier run needs nothing."""
+    """The list pages the run read, at 50 a page, plus per pushed line what it had to send: when the quantity changed,
+    the read of the contract just before its write (the design reads before it writes, and Atera's PUT sends back the
+    header as Atera holds it) and two writes (the Quantity, and the record, which Atera takes on its own endpoint
+    only); one write (the record) when the contract held the quantity already; a line pushed before needs nothing."""
     listed = {r.path for r in requests if atera_is_list(r)}
     sizes = {"/api/v3/customers": len(sandbox.customers), "/api/v3/contracts": len(sandbox.contracts)}
     reads = sum(pages(sizes.get(path, 0), ATERA_PAGE) for path in listed if path in sizes)
     reads += sum(1 for path in listed if path not in sizes)  # other lists (invoices): one page, they are empty
     changed = sum(1 for r in requests if r.method == "PUT" and r.path.startswith("/api/v3/contracts/"))
-    return reads + 2 * changed + max(0, pushed - changed)
+    return reads + 3 * changed + max(0, pushed - changed)
 
 
 # A GET of one record (`.../{id}`): the sink's re-read of a contract or an addition just before it writes it.
@@ -232,16 +233,16 @@ def connectwise_is_list(request: Any) -> bool:
 def connectwise_minimum(sandbox: ConnectWiseSandbox, requests: list[Any], pushed: int) -> int:
     """The pages of every company and every agreement (1,000 a page, no condition: fewer than the mapped companies'
     agreements read in conditions of at most 1,000 characters), one additions list per mapped agreement (the API
-    lists additions per agreement only), one page of any other list the run read (invoices, catalog), and one
-    PATCH per pushed line (quantity and record together). The sink's GET of the addition before each PATCH is not
-    counted: the API does not need it."""
+    lists additions per agreement only), one page of any other list the run read (invoices, catalog), and per pushed
+    line the read of the addition just before its write (the design reads before it writes: a person may have
+    changed it since the run's lists, minutes before at this size) and one PATCH (quantity and record together)."""
     mapped = [n for n, a in sandbox.agreements.items() if a["company"]["name"].startswith("PSA customer")]
     additions = re.compile(r"^/v4_6_release/apis/3\.0/finance/agreements/\d+/additions$")
     listed = {r.path for r in requests if connectwise_is_list(r)}
     reads = pages(len(sandbox.companies), CONNECTWISE_PAGE) + pages(len(sandbox.agreements), CONNECTWISE_PAGE)
     reads += sum(pages(len(sandbox.additions[n]), CONNECTWISE_PAGE) for n in mapped)
     reads += sum(1 for path in listed if not additions.match(path) and not path.endswith(("/companies", "/agreements")))
-    return reads + pushed
+    return reads + 2 * pushed
 
 
 @dataclass(frozen=True)
