@@ -43,7 +43,7 @@ def check(
         print_json(summary.to_data() | ({"auto_matched": auto} if auto is not None else {}))
         return summary.status(strict=strict)
     stdout.print(f"Configuration [bold]{summary.config_path}[/bold] is valid.")
-    pushed_to = f"{summary.psa}, the enabled PSA" if summary.psa is not None else "no PSA (none is enabled)"
+    pushed_to = f"{summary.psa_title}, the enabled PSA" if summary.psa is not None else "no PSA (none is enabled)"
     stdout.print(f"Lines are pushed to {pushed_to}.", markup=False)
     print_table(
         "Sources",

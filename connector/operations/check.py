@@ -62,6 +62,7 @@ class CheckSummary:
     vendors: list[str]  # the registered usage sources, in the order mappings name them
     online: list[Finding] = field(default_factory=list)  # `--online`: credentials and names checked at the vendors
     psa: str | None = None  # the enabled PSA lines are pushed to; None: a sync computes lines and pushes none
+    psa_title: str | None = None  # how texts name it ("Atera")
 
     def status(self, *, strict: bool) -> Status:
         if strict and self.warnings:
@@ -114,13 +115,14 @@ def check(settings: Settings, config_path: Path, *, online: bool = False) -> Che
                     f"customers '{customer.psa_customer}': {line.metric} needs [{line.source}] enabled = true"
                 )
     vendors = [p.name for p in providers.sources()]
-    psa = next((p.name for p in providers.psas() if settings.enabled(p.name)), None)
+    psa = next((p for p in providers.psas() if settings.enabled(p.name)), None)
     found: list[Finding] = []
     if online:
         # The store holds Altaro's fetch ledger: a report fetched here is kept and serves the next sync.
         with Store.open(settings.store.path) as store:
             found = check_online(settings, store)
-    return CheckSummary(config_path, settings, sources, secrets, warnings, vendors, found, psa)
+    name, title = (psa.name, psa.title) if psa is not None else (None, None)
+    return CheckSummary(config_path, settings, sources, secrets, warnings, vendors, found, name, title)
 
 
 def _exposed(refs: dict[str, SecretRef], config_path: Path) -> list[str]:

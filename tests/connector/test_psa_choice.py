@@ -87,7 +87,7 @@ def test_check_says_which_psa_lines_are_pushed_to(tmp_path: Path, capsys: pytest
     assert main(["check", "--config", str(config), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["psa"] == "connectwise"
     assert main(["check", "--config", str(config)]) == 0
-    assert "Lines are pushed to connectwise, the enabled PSA." in capsys.readouterr().out
+    assert "Lines are pushed to ConnectWise, the enabled PSA." in capsys.readouterr().out
     assert main(["check", "--config", str(_config(tmp_path, "")), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["psa"] is None
 
