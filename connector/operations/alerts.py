@@ -20,9 +20,8 @@ from mappings.lines import Outcome, StoredLine
 log = logging.getLogger(__name__)
 
 TITLE = "backup-billing connector"
-# A person has to look at these lines: held for review, the PSA holds something else than computed, or the PSA
-# refused the push (retried by every sync; told once, with the PSA's reason, until it goes through).
-NEEDS_PERSON = (Outcome.HELD, Outcome.EDITED, Outcome.FAILED, *TO_FIX)
+# A person has to look at these lines: held for review, or the PSA holds something else than computed.
+NEEDS_PERSON = (Outcome.HELD, Outcome.EDITED, *TO_FIX)
 # The run statuses that bill all they should: held lines are told one by one, as lines needing a person.
 BILLS_ALL = (Status.OK, Status.HELD)
 # What a run of that status missed, when it recorded no problem saying so.
@@ -52,7 +51,9 @@ def conditions(
     # one key whatever its status, so a run that goes from incomplete to invalid is not told again.
     if report.status not in BILLS_ALL:
         strays = f"the PSA bills {len(report.strays)} contract(s) no mapping names" if report.strays else None
-        why = "; ".join(report.problems[:3]) or strays or WHY.get(report.status, "see the log")
+        # Pushes the PSA refused, with its reason, when no problem of the run explains them (a refused key does).
+        failed = [f"failed: {'/'.join(r.identity)} ({r.reason})" for r in report.lines if r.outcome is Outcome.FAILED]
+        why = "; ".join(report.problems[:3]) or strays or "; ".join(failed[:3]) or WHY.get(report.status, "see the log")
         found["run"] = f"sync run {report.run_id} {report.status}: {why}"
     for stray in report.strays:
         # Keyed by its quantity too: set to another figure it is news again; set to 0 it clears.
