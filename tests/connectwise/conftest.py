@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from providers.axcient.generate import demo_dataset
+from providers.axcient.sandbox import DEFAULT_PASSWORD, AxcientSandbox
 from providers.connectwise.sandbox import ConnectWiseSandbox
 
+from ..conftest import write_vendor_config
 from .openapi_check import OpenApiContract
+from .support import vendor_sections
 
 # -- the sandbox and the contract it keeps ------------------------------------------------------------------------
 
@@ -75,3 +80,57 @@ def cw_api(cw_sandbox: ConnectWiseSandbox, cw_contract: OpenApiContract) -> Iter
 def cw_loose_api(cw_sandbox: ConnectWiseSandbox, cw_contract: OpenApiContract) -> Iterator[httpx.Client]:
     with checked_client(cw_sandbox, cw_contract, check_requests=False) as client:
         yield client
+
+
+# -- the portal and ConnectWise, for `connector sync` and `connector reconcile` --------------------------------------
+
+
+@pytest.fixture
+def portal_and_psa() -> Iterator[tuple[AxcientSandbox, ConnectWiseSandbox]]:
+    with AxcientSandbox(demo_dataset(), password=DEFAULT_PASSWORD) as portal, ConnectWiseSandbox() as psa:
+        psa.add_catalog_item("BKP-PC-GB", "Workstation backup, per GB", 0.15)
+        yield portal, psa
+
+
+@pytest.fixture
+def two_lines_config(
+    tmp_path: Path, portal_and_psa: tuple[AxcientSandbox, ConnectWiseSandbox], monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Contoso's server GB on addition 602 of agreement 501 (beside addition 601, which no line carries), and
+    Fabrikam's PC GB, added to agreement 502 at the first push."""
+    portal, psa = portal_and_psa
+    return write_vendor_config(
+        tmp_path,
+        vendor_sections(portal, psa, monkeypatch)
+        + """
+[[customers]]
+psa_customer = "Contoso Ltd"
+axcient = { customer = "Contoso" }
+
+[[customers.lines]]
+metric = "axcient.server_gb"
+contract = "Managed Backup"
+rate = "0.12"
+connectwise = { product = "BKP-SERVER-GB" }
+
+[[customers]]
+psa_customer = "Fabrikam Inc"
+axcient = { customer = "Fabrikam Inc" }
+
+[[customers.lines]]
+metric = "axcient.pc_gb"
+contract = "Managed Backup"
+rate = "0.15"
+connectwise = { product = "BKP-PC-GB", create_if_missing = true }
+
+[[ignored_customers]]
+source = "axcient"
+customer = "Northwind Traders"
+reason = "billed on another line"
+
+[[ignored_customers]]
+source = "axcient"
+customer = "Tailspin Toys"
+reason = "a prospect"
+""",
+    )

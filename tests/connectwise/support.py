@@ -9,11 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from pydantic import SecretStr
 
 from connector.core.http import HttpSettings
 from connector.core.secrets import SecretRef
 from mappings.lines import Line
+from providers.axcient.sandbox import DEFAULT_PASSWORD, AxcientSandbox
 from providers.connectwise.client import ConnectWiseClient, build_connectwise_client
 from providers.connectwise.sandbox import ConnectWiseSandbox
 from providers.connectwise.settings import ConnectWiseSettings
@@ -130,3 +132,25 @@ def agreement(
 
 def company(number: int = 251, name: str = "Contoso Ltd", **fields: Any) -> dict[str, Any]:
     return {"id": number, "identifier": name.replace(" ", ""), "name": name, **fields}
+
+
+def vendor_sections(portal: AxcientSandbox, psa: ConnectWiseSandbox, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`[axcient]` and `[connectwise]` on the two sandboxes, their secrets in the environment."""
+    monkeypatch.setenv("AX_TEST_PASSWORD", DEFAULT_PASSWORD)
+    monkeypatch.setenv("CW_TEST_PUBLIC", psa.public_key)
+    monkeypatch.setenv("CW_TEST_PRIVATE", psa.private_key)
+    return f"""
+[axcient]
+enabled = true
+base_url = "{portal.url}"
+username = "{portal.username}"
+password = {{ env = "AX_TEST_PASSWORD" }}
+
+[connectwise]
+enabled = true
+base_url = "{psa.api_url}"
+company_id = "{psa.company_id}"
+public_key = {{ env = "CW_TEST_PUBLIC" }}
+private_key = {{ env = "CW_TEST_PRIVATE" }}
+client_id = "{psa.client_id}"
+"""

@@ -19,6 +19,8 @@ from providers.connectwise.verify import psa_ref
 from tests.conftest import write_vendor_config
 from tests.e2e.conftest import cli, sync
 
+from .support import vendor_sections
+
 Sandboxes = tuple[AxcientSandbox, ConnectWiseSandbox]
 
 
@@ -37,30 +39,14 @@ def config(tmp_path: Path, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
     """The portal and ConnectWise, no customer mapped yet, and two template lines on one "Managed Backup"
     agreement whose products ConnectWise's catalog lacks (create_products lets onboarding make them)."""
     portal, psa = sandboxes
-    monkeypatch.setenv("AX_TEST_PASSWORD", DEFAULT_PASSWORD)
-    monkeypatch.setenv("CW_TEST_PUBLIC", psa.public_key)
-    monkeypatch.setenv("CW_TEST_PRIVATE", psa.private_key)
     ignored = "".join(
         f'\n[[ignored_customers]]\nsource = "axcient"\ncustomer = "{name}"\nreason = "billed by hand"\n'
         for name in ("Contoso", "Fabrikam Inc", "Northwind Traders")
     )
     path: Path = write_vendor_config(
         tmp_path,
-        f"""
-[axcient]
-enabled = true
-base_url = "{portal.url}"
-username = "{portal.username}"
-password = {{ env = "AX_TEST_PASSWORD" }}
-
-[connectwise]
-enabled = true
-base_url = "{psa.api_url}"
-company_id = "{psa.company_id}"
-public_key = {{ env = "CW_TEST_PUBLIC" }}
-private_key = {{ env = "CW_TEST_PRIVATE" }}
-client_id = "{psa.client_id}"
-agreement_type = "Managed Services"
+        vendor_sections(portal, psa, monkeypatch)
+        + f"""agreement_type = "Managed Services"
 create_products = true
 
 [[mapping.templates.axcient]]

@@ -23,8 +23,7 @@ from connector.operations.run import sync_once
 from connector.wiring import load_settings
 from mappings.calendar import Mode
 from mappings.lines import Line, LineStatus, StoredLine
-from providers.axcient.generate import demo_dataset
-from providers.axcient.sandbox import DEFAULT_PASSWORD, AxcientSandbox
+from providers.axcient.sandbox import AxcientSandbox
 from providers.connectwise import factories
 from providers.connectwise.client import build_connectwise_client
 from providers.connectwise.invoicing import InvoicingConnectWiseSink
@@ -34,7 +33,6 @@ from providers.connectwise.sandbox import ConnectWiseSandbox
 from providers.record import parse_record
 from providers.spec import BuildContext, Factories
 
-from ..conftest import write_vendor_config
 from .openapi_check import OpenApiContract
 from .support import BASE, FIELD, HTTP, addition, agreement, company, line, sandbox_client, sandbox_settings, settings
 
@@ -287,70 +285,9 @@ def test_the_reconcile_factory_reads_connectwise_once_and_closes(cw_sandbox: Con
 
 
 @pytest.fixture
-def portal_and_psa() -> Iterator[tuple[AxcientSandbox, ConnectWiseSandbox]]:
-    with AxcientSandbox(demo_dataset(), password=DEFAULT_PASSWORD) as portal, ConnectWiseSandbox() as psa:
-        psa.add_catalog_item("BKP-PC-GB", "Workstation backup, per GB", 0.15)
-        yield portal, psa
-
-
-@pytest.fixture
-def config(
-    tmp_path: Path, portal_and_psa: tuple[AxcientSandbox, ConnectWiseSandbox], monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """The configuration `test_connectwise_sync` writes: Contoso's server GB on addition 602 of agreement 501 (beside
-    addition 601, which no line carries), Fabrikam's PC GB added to agreement 502 at the first push."""
-    portal, psa = portal_and_psa
-    monkeypatch.setenv("AX_TEST_PASSWORD", DEFAULT_PASSWORD)
-    monkeypatch.setenv("CW_TEST_PUBLIC", psa.public_key)
-    monkeypatch.setenv("CW_TEST_PRIVATE", psa.private_key)
-    return write_vendor_config(
-        tmp_path,
-        f"""
-[axcient]
-enabled = true
-base_url = "{portal.url}"
-username = "{portal.username}"
-password = {{ env = "AX_TEST_PASSWORD" }}
-
-[connectwise]
-enabled = true
-base_url = "{psa.api_url}"
-company_id = "{psa.company_id}"
-public_key = {{ env = "CW_TEST_PUBLIC" }}
-private_key = {{ env = "CW_TEST_PRIVATE" }}
-client_id = "{psa.client_id}"
-
-[[customers]]
-psa_customer = "Contoso Ltd"
-axcient = {{ customer = "Contoso" }}
-
-[[customers.lines]]
-metric = "axcient.server_gb"
-contract = "Managed Backup"
-rate = "0.12"
-connectwise = {{ product = "BKP-SERVER-GB" }}
-
-[[customers]]
-psa_customer = "Fabrikam Inc"
-axcient = {{ customer = "Fabrikam Inc" }}
-
-[[customers.lines]]
-metric = "axcient.pc_gb"
-contract = "Managed Backup"
-rate = "0.15"
-connectwise = {{ product = "BKP-PC-GB", create_if_missing = true }}
-
-[[ignored_customers]]
-source = "axcient"
-customer = "Northwind Traders"
-reason = "billed on another line"
-
-[[ignored_customers]]
-source = "axcient"
-customer = "Tailspin Toys"
-reason = "a prospect"
-""",
-    )
+def config(two_lines_config: Path) -> Path:
+    """The configuration `test_connectwise_sync` pushes (see conftest)."""
+    return two_lines_config
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:

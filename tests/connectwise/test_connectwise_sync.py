@@ -4,89 +4,20 @@ addition's quantity (one PATCH) and adds another (one POST); the second writes n
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from providers.axcient.generate import demo_dataset
-from providers.axcient.sandbox import DEFAULT_PASSWORD, AxcientSandbox
+from providers.axcient.sandbox import AxcientSandbox
 from providers.connectwise.sandbox import ConnectWiseSandbox
 from providers.record import parse_record
-
-from ..conftest import write_vendor_config
 
 try:
     from connector.cli import app
 except ModuleNotFoundError as missing:  # the command line lands in parallel with the engine it calls
     pytest.skip(f"connector.cli cannot be imported yet ({missing})", allow_module_level=True)
-
-
-@pytest.fixture
-def sandboxes() -> Iterator[tuple[AxcientSandbox, ConnectWiseSandbox]]:
-    with AxcientSandbox(demo_dataset(), password=DEFAULT_PASSWORD) as portal, ConnectWiseSandbox() as psa:
-        psa.add_catalog_item("BKP-PC-GB", "Workstation backup, per GB", 0.15)
-        yield portal, psa
-
-
-@pytest.fixture
-def config(
-    tmp_path: Path, sandboxes: tuple[AxcientSandbox, ConnectWiseSandbox], monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    portal, psa = sandboxes
-    monkeypatch.setenv("AX_TEST_PASSWORD", DEFAULT_PASSWORD)
-    monkeypatch.setenv("CW_TEST_PUBLIC", psa.public_key)
-    monkeypatch.setenv("CW_TEST_PRIVATE", psa.private_key)
-    return write_vendor_config(
-        tmp_path,
-        f"""
-[axcient]
-enabled = true
-base_url = "{portal.url}"
-username = "{portal.username}"
-password = {{ env = "AX_TEST_PASSWORD" }}
-
-[connectwise]
-enabled = true
-base_url = "{psa.api_url}"
-company_id = "{psa.company_id}"
-public_key = {{ env = "CW_TEST_PUBLIC" }}
-private_key = {{ env = "CW_TEST_PRIVATE" }}
-client_id = "{psa.client_id}"
-
-[[customers]]
-psa_customer = "Contoso Ltd"
-axcient = {{ customer = "Contoso" }}
-
-[[customers.lines]]
-metric = "axcient.server_gb"
-contract = "Managed Backup"
-rate = "0.12"
-connectwise = {{ product = "BKP-SERVER-GB" }}
-
-[[customers]]
-psa_customer = "Fabrikam Inc"
-axcient = {{ customer = "Fabrikam Inc" }}
-
-[[customers.lines]]
-metric = "axcient.pc_gb"
-contract = "Managed Backup"
-rate = "0.15"
-connectwise = {{ product = "BKP-PC-GB", create_if_missing = true }}
-
-[[ignored_customers]]
-source = "axcient"
-customer = "Northwind Traders"
-reason = "billed on another line"
-
-[[ignored_customers]]
-source = "axcient"
-customer = "Tailspin Toys"
-reason = "a prospect"
-""",
-    )
 
 
 def sync(config: Path) -> tuple[int, dict[str, Any]]:
@@ -95,9 +26,9 @@ def sync(config: Path) -> tuple[int, dict[str, Any]]:
 
 
 def test_a_sync_pushes_once_and_a_second_writes_nothing(
-    config: Path, sandboxes: tuple[AxcientSandbox, ConnectWiseSandbox]
+    two_lines_config: Path, portal_and_psa: tuple[AxcientSandbox, ConnectWiseSandbox]
 ) -> None:
-    _, psa = sandboxes
+    config, (_, psa) = two_lines_config, portal_and_psa
     code, first = sync(config)
     assert code == 0, first
     assert [line["outcome"] for line in first["lines"]] == ["pushed", "pushed"]
