@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from connector.interfaces.psa import Sink
     from connector.interfaces.usage import UsageReport, UsageSource
     from mappings.customer import CustomerMapping
-    from mappings.lines import StoredLine
+    from mappings.lines import Line, StoredLine
     from providers.onboarding import Onboarder, VendorContact
 
 Clock = Callable[[], datetime]
@@ -159,23 +159,36 @@ class View:
         return self.collect
 
 
-class Reconciled(Protocol):
-    """One pushed line and what the PSA's invoices say about it."""
+# What a PSA's invoices say of a pushed line (`Reconciled.status`).
+MATCHED = "invoiced as pushed"
+DIFFERS = "invoiced differently"
+NOT_INVOICED = "not invoiced yet"
+RATE_DIFFERS = "invoiced at another rate"
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """One pushed line and what the PSA's invoices say about it.
+
+    `invoice_numbers` are the invoices that bill it; `invoiced_quantity` and `invoiced_amount` what they bill for it
+    (or, where a PSA's invoices carry no figure per line, what the PSA holds now); `reason` what the contract says
+    now, by the comparison every sync makes (inactive, ended, another rate, edited), or why the invoice differs.
+    """
+
+    stored: StoredLine
+    status: str
+    invoiced_quantity: Decimal | None = None
+    invoiced_amount: Decimal | None = None
+    invoice_numbers: tuple[int, ...] = ()
+    reason: str = ""
 
     @property
-    def stored(self) -> StoredLine: ...
+    def line(self) -> Line:
+        return self.stored.line
+
     @property
-    def status(self) -> str: ...
-    @property
-    def invoiced_quantity(self) -> Decimal | None: ...
-    @property
-    def invoiced_amount(self) -> Decimal | None: ...
-    @property
-    def invoice_numbers(self) -> tuple[int, ...]: ...
-    @property
-    def mismatch(self) -> bool: ...
-    @property
-    def reason(self) -> str: ...
+    def mismatch(self) -> bool:
+        return self.status in (DIFFERS, RATE_DIFFERS) or (self.status == NOT_INVOICED and bool(self.reason))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -14,34 +13,9 @@ from mappings.truth import ContractRef, Held, HeldContract, compare, same
 from providers.atera.dates import day_in
 from providers.atera.models import InvoiceDto
 from providers.atera.verify import PSA
+from providers.spec import DIFFERS, MATCHED, NOT_INVOICED, RATE_DIFFERS, Reconciled
 
 log = logging.getLogger(__name__)
-
-MATCHED = "invoiced as pushed"
-DIFFERS = "invoiced differently"
-NOT_INVOICED = "not invoiced yet"
-RATE_DIFFERS = "invoiced at another rate"
-
-
-@dataclass(frozen=True)
-class Reconciled:
-    """One pushed line and what Atera's invoices say about it."""
-
-    stored: StoredLine
-    status: str
-    invoiced_quantity: Decimal | None = None
-    invoiced_amount: Decimal | None = None
-    invoice_numbers: tuple[int, ...] = ()
-    # What the contract says now, by the comparison every sync makes (inactive, ended, another rate, edited).
-    reason: str = ""
-
-    @property
-    def line(self) -> Line:
-        return self.stored.line
-
-    @property
-    def mismatch(self) -> bool:
-        return self.status in (DIFFERS, RATE_DIFFERS) or (self.status == NOT_INVOICED and bool(self.reason))
 
 
 def _key(text: str | None) -> str:

@@ -11,10 +11,9 @@ from mappings.lines import StoredLine
 from providers.connectwise.demo import demo_part as demo
 from providers.connectwise.invoicing import InvoicingConnectWiseSink
 from providers.connectwise.onboard import onboarder
-from providers.connectwise.reconcile import Reconciled
 from providers.connectwise.resolve import contracts, customers, probe, resolve
 from providers.connectwise.settings import ConnectWiseSettings
-from providers.spec import BuildContext
+from providers.spec import BuildContext, Reconciled
 
 __all__ = ["build_sink", "contracts", "customers", "demo", "onboarder", "probe", "reconcile", "resolve"]
 

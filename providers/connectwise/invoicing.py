@@ -48,12 +48,12 @@ from mappings.truth import ContractRef, Missing
 from providers.connectwise.client import ConnectWiseClient, build_connectwise_client
 from providers.connectwise.dates import day_in, midnight
 from providers.connectwise.models import Agreement, Invoice
-from providers.connectwise.reconcile import Reconciled, billed_period, cycle_kind, cycle_problem, number, owner
+from providers.connectwise.reconcile import billed_period, cycle_kind, cycle_problem, number, owner
 from providers.connectwise.reconcile import reconcile as reconcile_lines
 from providers.connectwise.settings import ConnectWiseSettings
 from providers.connectwise.sink import ConnectWiseSink
 from providers.connectwise.verify import PSA, Located
-from providers.spec import BuildContext
+from providers.spec import BuildContext, Reconciled
 
 log = logging.getLogger(__name__)
 

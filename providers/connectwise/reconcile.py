@@ -34,12 +34,10 @@ from mappings.truth import ContractRef, Held, Missing, compare, same
 from providers.connectwise.dates import day_in
 from providers.connectwise.models import Addition, Agreement, Invoice
 from providers.connectwise.verify import PSA, Located, held, parse_ref
+from providers.spec import DIFFERS, MATCHED, NOT_INVOICED, Reconciled
 
 log = logging.getLogger(__name__)
 
-MATCHED = "invoiced as pushed"
-DIFFERS = "invoiced differently"
-NOT_INVOICED = "not invoiced yet"
 
 # ConnectWise's billing cycles (names an MSP may write, compared without case, spaces or hyphens) that are one of the
 # connector's periods. Bi-Weekly and Bi-Monthly recur every two weeks or months: no calendar period is either.
@@ -53,31 +51,6 @@ CYCLES = {
     "annual": BillingPeriod.YEARLY,
     "annually": BillingPeriod.YEARLY,
 }
-
-
-@dataclass(frozen=True)
-class Reconciled:
-    """One pushed line and what ConnectWise's agreement invoices say about it.
-
-    `invoice_numbers` are the invoices' numbers (their ids where a number is not plain digits). ConnectWise invoices
-    carry no quantity per addition: `invoiced_quantity` is the pushed one when the agreement's invoice agrees, and
-    when it does not, the quantity the addition holds now (the best figure ConnectWise gives), or None.
-    """
-
-    stored: StoredLine
-    status: str
-    invoiced_quantity: Decimal | None = None
-    invoiced_amount: Decimal | None = None
-    invoice_numbers: tuple[int, ...] = ()
-    reason: str = ""
-
-    @property
-    def line(self) -> Line:
-        return self.stored.line
-
-    @property
-    def mismatch(self) -> bool:
-        return self.status == DIFFERS or (self.status == NOT_INVOICED and bool(self.reason))
 
 
 # -- an invoice's agreement, company and period ---------------------------------------------------------------------

@@ -12,7 +12,8 @@ import pytest
 from mappings.lines import Line, LineStatus, StoredLine
 from mappings.truth import Held, HeldContract, Missing
 from providers.atera.models import InvoiceDto
-from providers.atera.reconcile import DIFFERS, MATCHED, NOT_INVOICED, RATE_DIFFERS, reconcile, ref_of
+from providers.atera.reconcile import reconcile, ref_of
+from providers.spec import DIFFERS, MATCHED, NOT_INVOICED, RATE_DIFFERS
 
 
 def line(quantity: str = "8", rate: str = "3.50", customer: str = "Contoso Ltd") -> StoredLine:

@@ -28,10 +28,10 @@ from providers.connectwise import factories
 from providers.connectwise.client import build_connectwise_client
 from providers.connectwise.invoicing import InvoicingConnectWiseSink
 from providers.connectwise.models import Invoice
-from providers.connectwise.reconcile import DIFFERS, MATCHED, NOT_INVOICED, number
+from providers.connectwise.reconcile import number
 from providers.connectwise.sandbox import ConnectWiseSandbox
 from providers.record import parse_record
-from providers.spec import BuildContext, Factories
+from providers.spec import DIFFERS, MATCHED, NOT_INVOICED, BuildContext, Factories
 
 from .openapi_check import OpenApiContract
 from .support import BASE, FIELD, HTTP, addition, agreement, company, line, sandbox_client, sandbox_settings, settings
