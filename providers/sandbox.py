@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -121,6 +122,16 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A hook told of a routed write before it is applied: a response it returns is sent instead, and nothing changes.
+BeforeWrite = Callable[[SandboxRequest], SandboxResponse | None]
+# A hook told of a routed write after it is applied, before its response is sent.
+AfterWrite = Callable[[SandboxRequest, SandboxResponse], None]
+# A hook told of a routed read before it is answered: a test changes the account there, as a person in the PSA might
+# between two pages of a list, or between a list and a push.
+BeforeRead = Callable[[SandboxRequest], None]
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     sandbox: SandboxServer
@@ -139,6 +150,11 @@ class SandboxServer:
         self._lock = threading.Lock()
         self._faults: deque[Fault] = deque()
         self.requests: list[SandboxRequest] = []
+        # Fault-injection tests stop a client at a chosen write through these (kill it before the write lands, or
+        # after it landed but before the client heard back). They run outside any state lock, so a hook may block.
+        self.before_write: BeforeWrite | None = None
+        self.after_write: AfterWrite | None = None
+        self.before_read: BeforeRead | None = None
 
     @property
     def url(self) -> str:
@@ -147,6 +163,20 @@ class SandboxServer:
 
     def handle(self, request: SandboxRequest) -> SandboxResponse:
         raise NotImplementedError
+
+    def hooked(self, request: SandboxRequest, answer: Callable[[], SandboxResponse]) -> SandboxResponse:
+        """`answer()` for a routed request, with the test's hooks around it (see `before_write` and the others)."""
+        write = request.method in WRITE_METHODS
+        if not write and self.before_read is not None:
+            self.before_read(request)
+        if write and self.before_write is not None:
+            instead = self.before_write(request)
+            if instead is not None:
+                return instead
+        response = answer()
+        if write and self.after_write is not None:
+            self.after_write(request, response)
+        return response
 
     def inject(self, fault: Fault, times: int = 1) -> None:
         """Misbehave for the next `times` requests that match the fault's method and path prefix."""

@@ -43,14 +43,6 @@ DEFAULT_API_KEY = "sandbox-atera-key-0001"
 _ID = r"(?P<id>\d+)"
 _RATES = r"/rates/(?P<kind>products|expenses)"
 _CUSTOM_VALUE = r"/customvalues/(?P<kind>\w+)field/(?P<id>\d+)/(?P<field>[^/]+)"
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# A hook told of a routed write before it is applied: a response it returns is sent instead, and nothing changes.
-BeforeWrite = Callable[[SandboxRequest], SandboxResponse | None]
-# A hook told of a routed write after it is applied, before its response is sent.
-AfterWrite = Callable[[SandboxRequest, SandboxResponse], None]
-# A hook told of a routed read before it is answered: a test changes the account there, as a person in Atera might
-# between two pages of a list, or between a list and a push.
-BeforeRead = Callable[[SandboxRequest], None]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     (method, re.compile(f"^{pattern}$"), handler)
     for method, pattern, handler in (
@@ -116,11 +108,6 @@ class AteraSandbox(SandboxServer):
         self._state_lock = threading.Lock()
         self._served: deque[float] = deque()
         self.rate_limited = 0  # how many requests the rate limit refused, so tests can assert a client stayed under it
-        # Fault-injection tests stop a client at a chosen write through these (kill it before the write lands, or
-        # after it landed but before the client heard back). They run outside the state lock, so a hook may block.
-        self.before_write: BeforeWrite | None = None
-        self.after_write: AfterWrite | None = None
-        self.before_read: BeforeRead | None = None
 
     @classmethod
     def from_file(cls, path: Path, **options: Any) -> AteraSandbox:
@@ -199,19 +186,12 @@ class AteraSandbox(SandboxServer):
         return problem(404, "Not Found", f"no such path {request.path}")
 
     def _route(self, handler: Handler, request: SandboxRequest, groups: dict[str, str]) -> SandboxResponse:
-        write = request.method in WRITE_METHODS
-        if not write and self.before_read is not None:
-            self.before_read(request)
-        if write and self.before_write is not None:
-            instead = self.before_write(request)
-            if instead is not None:
-                return instead
-        with self._state_lock:
-            reply = handler(self.account, request, groups)
-            response = self._page(request, reply) if isinstance(reply, list) else reply
-        if write and self.after_write is not None:
-            self.after_write(request, response)
-        return response
+        def answer() -> SandboxResponse:
+            with self._state_lock:
+                reply = handler(self.account, request, groups)
+                return self._page(request, reply) if isinstance(reply, list) else reply
+
+        return self.hooked(request, answer)
 
     def _authorised(self, request: SandboxRequest) -> bool:
         key = request.header("x-api-key")

@@ -20,7 +20,6 @@ import contextlib
 import json
 import re
 import threading
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from providers.connectwise.sandbox_account import ConnectWiseAccount, demo_data
 from providers.connectwise.sandbox_handlers import Handler
 from providers.connectwise.sandbox_invoices import invoice_agreements
 from providers.connectwise.sandbox_query import API_VERSION, MEDIA_TYPE
-from providers.sandbox import SandboxRequest, SandboxResponse, SandboxServer
+from providers.sandbox import WRITE_METHODS, SandboxRequest, SandboxResponse, SandboxServer
 
 __all__ = [
     "API_PREFIX",
@@ -52,13 +51,6 @@ DEFAULT_COMPANY_ID = "examplemsp"
 DEFAULT_PUBLIC_KEY = "SandboxPublicKey01"
 DEFAULT_PRIVATE_KEY = "SandboxPrivateKey0001"
 DEFAULT_CLIENT_ID = "3f2b8c1e-5d4a-4e7b-9c6d-0a1b2c3d4e5f"
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# A hook told of a routed write before it is applied: a response it returns is sent instead, and nothing changes.
-BeforeWrite = Callable[[SandboxRequest], SandboxResponse | None]
-# A hook told of a routed write after it is applied, before its response is sent.
-AfterWrite = Callable[[SandboxRequest, SandboxResponse], None]
-# A hook told of a routed read before it is answered (a test changes the data there, as a person might).
-BeforeRead = Callable[[SandboxRequest], None]
 _ID = r"(?P<id>\d+)"
 _ADDITIONS = r"/finance/agreements/(?P<parentId>\d+)/additions"
 # The subset's 25 operations, and nothing else: any other method or path is a 404.
@@ -123,11 +115,6 @@ class ConnectWiseSandbox(SandboxServer):
         self._state_lock = threading.Lock()
         self._applied: list[SandboxRequest] = []
         self.unpinned: list[SandboxRequest] = []  # answered requests whose Accept did not pin version 2025.8
-        # Fault-injection tests stop a client at a chosen write through these (before the write lands, or after it
-        # landed but before the client heard back). They run outside the state lock, so a hook may block.
-        self.before_write: BeforeWrite | None = None
-        self.after_write: AfterWrite | None = None
-        self.before_read: BeforeRead | None = None
 
     @classmethod
     def from_file(cls, path: Path, **options: Any) -> ConnectWiseSandbox:
@@ -284,22 +271,16 @@ class ConnectWiseSandbox(SandboxServer):
                 self.unpinned.append(request)
 
     def _route(self, handler: Handler, request: SandboxRequest, groups: dict[str, str]) -> SandboxResponse:
-        write = request.method in WRITE_METHODS
-        if not write and self.before_read is not None:
-            self.before_read(request)
-        if write and self.before_write is not None:
-            instead = self.before_write(request)
-            if instead is not None:
-                return instead
-        with self._state_lock:
-            reply = handler(self.account, request, groups)
-            response = self._listed(request, reply) if isinstance(reply, list) else reply
-        if write and response.status < 400:
-            with self._lock:
-                self._applied.append(request)
-        if write and self.after_write is not None:
-            self.after_write(request, response)
-        return response
+        def answer() -> SandboxResponse:
+            with self._state_lock:
+                reply = handler(self.account, request, groups)
+                response = self._listed(request, reply) if isinstance(reply, list) else reply
+            if request.method in WRITE_METHODS and response.status < 400:
+                with self._lock:
+                    self._applied.append(request)
+            return response
+
+        return self.hooked(request, answer)
 
     def _listed(self, request: SandboxRequest, items: list[dict[str, Any]]) -> SandboxResponse:
         selected = query.select(items, request)
