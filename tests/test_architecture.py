@@ -88,8 +88,8 @@ def test_mappings_does_no_io_and_imports_nothing_above_it() -> None:
 # The layers, lowest first: a module may import its own layer and those below it, never one above. `mappings` is the
 # billing domain (no I/O); `connector.core` the foundation; `connector.interfaces` what providers implement and the
 # engine calls; the registry and its providers stand on those and the store; `connector.wiring` hands the registry
-# to configuration and builds what a run enables; the sync stages, the operations the commands call, the unattended
-# side and the command line come last.
+# to configuration and builds what a run enables; the sync stages, the operations the commands call, the console
+# (a web application calling those operations), the unattended side and the command line come last.
 LAYERS = (
     "mappings",
     "connector.core",
@@ -100,6 +100,7 @@ LAYERS = (
     "connector.mapping",
     "connector.sync",
     "connector.operations",
+    "connector.console",
     "connector.unattended",
     "connector.cli",
 )

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from connector import __version__
-from connector.cli import check, export, reconcile, review, status, sync, upkeep
+from connector.cli import check, console, export, reconcile, review, status, sync, upkeep
 from connector.cli import map as map_command
 from connector.cli.options import DEFAULT_CONFIG_PATH, ConfigOption, State
 from connector.cli.output import stderr, stdout
@@ -80,6 +80,7 @@ def build_app() -> typer.Typer:
     for later in (status.status, status.history):
         app.command()(later)
     app.command()(export.export)
+    app.command()(console.console)
     app.add_typer(upkeep.alerts_app, name="alerts")
     return app
 

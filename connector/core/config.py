@@ -25,7 +25,14 @@ from connector.core.http import HttpSettings
 from connector.core.matching import did_you_mean
 from connector.core.overrides import Overrides
 from connector.core.secrets import SecretRef
-from connector.core.sections import AlertSettings, BillingSettings, DaemonSettings, LogSettings, StoreSettings
+from connector.core.sections import (
+    AlertSettings,
+    BillingSettings,
+    ConsoleSettings,
+    DaemonSettings,
+    LogSettings,
+    StoreSettings,
+)
 from mappings.ambiguity import ambiguities
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.review import ReviewSettings
@@ -103,6 +110,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)

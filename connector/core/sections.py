@@ -1,4 +1,5 @@
-"""The connector's own configuration sections: store, log, daemon endpoints, alerts and the billing calendar.
+"""The connector's own configuration sections: store, log, daemon endpoints, the console, alerts and the billing
+calendar.
 
 Vendors bring their sections through the provider registry; these are the ones every installation has.
 """
@@ -56,6 +57,42 @@ class DaemonSettings(BaseModel):
         # Metrics name customers and vendors: reachable from the network only when someone decided so.
         if self.listen is not None and not self.allow_non_loopback and not is_loopback(self.listen):
             raise ValueError(f"listen = {self.listen!r} is not a loopback address; set allow_non_loopback = true")
+        return self
+
+
+DEFAULT_CONSOLE_LISTEN = "127.0.0.1:8765"
+
+
+class ConsoleUser(BaseModel):
+    """A person who may sign in to the console: a viewer reads, an approver also approves and discards."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100, description="the name the audit log records for each action")
+    role: Literal["viewer", "approver"] = Field(description="viewer: read only; approver: approve and discard too")
+    # Read once when the console starts and kept only as a salted hash.
+    password: SecretRef = Field(description='{ env = "VARIABLE" } or { file = "/path" }, like any other secret')
+
+
+class ConsoleSettings(BaseModel):
+    """`connector console`: the billing console, a web application for people; loopback only unless allowed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Unset, `connector console` serves on DEFAULT_CONSOLE_LISTEN; the daemon will serve the console only when set.
+    listen: str | None = Field(default=None, description=f"host:port to serve on (default {DEFAULT_CONSOLE_LISTEN})")
+    allow_non_loopback: bool = Field(default=False, description="serve on an address other machines can reach")
+    session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60, description="a sign-in lasts this long")
+    users: list[ConsoleUser] = Field(default_factory=list, description="who may sign in, and their role")
+
+    @model_validator(mode="after")
+    def _loopback_unless_allowed(self) -> ConsoleSettings:
+        # The console shows and changes billing: reachable from the network only when someone decided so.
+        if self.listen is not None and not self.allow_non_loopback and not is_loopback(self.listen):
+            raise ValueError(f"listen = {self.listen!r} is not a loopback address; set allow_non_loopback = true")
+        names = [user.name.casefold() for user in self.users]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"users: {twice[0]!r} is given twice (names are compared in any case)")
         return self
 
 

@@ -19,6 +19,7 @@ from connector.operations.mapping import (
 )
 from connector.operations.reconcile import PeriodCheck, Reconciliation, reconcile, reconcile_period
 from connector.operations.review import (
+    Actor,
     approve,
     approve_lines,
     correction_rows,
@@ -35,6 +36,7 @@ from connector.operations.status import StatusSummary, history, status, summaris
 from connector.operations.usage import fetch_usage
 
 __all__ = [
+    "Actor",
     "CheckSummary",
     "MappingFile",
     "PeriodCheck",

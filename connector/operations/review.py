@@ -7,6 +7,7 @@ The functions taking a store are the transitions themselves; those taking the se
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from connector.core.config import Settings
@@ -17,6 +18,7 @@ from connector.sync import corrections
 from mappings.lines import LineStatus, StoredLine
 
 __all__ = [
+    "Actor",
     "approve",
     "approve_lines",
     "correction_rows",
@@ -28,6 +30,17 @@ __all__ = [
     "review",
     "waiting",
 ]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a decision and through what (`console`): both go into the decision's audit row."""
+
+    name: str
+    via: str
+
+    def details(self) -> dict[str, str]:
+        return {"by": self.name, "via": self.via}
 
 
 def review(store: Store) -> list[dict[str, Any]]:
@@ -50,7 +63,9 @@ def review(store: Store) -> list[dict[str, Any]]:
     ]
 
 
-def approve(store: Store, ids: Sequence[int] | Literal["all"], note: str) -> list[StoredLine]:
+def approve(
+    store: Store, ids: Sequence[int] | Literal["all"], note: str, *, actor: Actor | None = None
+) -> list[StoredLine]:
     """Accept held lines' quantities (the next sync pushes them), each with its audit row."""
     # Under the sync lock: a sync running now could re-stage the line with a quantity the operator never saw.
     with store.sync_lock():
@@ -59,17 +74,17 @@ def approve(store: Store, ids: Sequence[int] | Literal["all"], note: str) -> lis
         if not chosen:
             raise ConnectorError("name the line ids to approve (see `connector review`) or pass --all")
         _refuse_unknown_ids(chosen, held, "held")
-        return [_decide(store, "approved", held[line_id], note) for line_id in chosen]
+        return [_decide(store, "approved", held[line_id], note, actor) for line_id in chosen]
 
 
-def discard(store: Store, ids: Sequence[int], note: str) -> list[StoredLine]:
+def discard(store: Store, ids: Sequence[int], note: str, *, actor: Actor | None = None) -> list[StoredLine]:
     """Never push these pending, held or failed lines, or close these corrections (billed by hand); they stay in the
     outbox with why, and the audit says who."""
     with store.sync_lock():
         open_statuses = (LineStatus.PENDING, LineStatus.HELD, LineStatus.FAILED, LineStatus.CORRECTION)
         waiting = {line.id: line for line in store.outbox.lines() if line.status in open_statuses}
         _refuse_unknown_ids(ids, waiting, "pending, held, failed or a correction")
-        return [_decide(store, "discarded", waiting[line_id], note) for line_id in ids]
+        return [_decide(store, "discarded", waiting[line_id], note, actor) for line_id in ids]
 
 
 def _refuse_unknown_ids(ids: Sequence[int], waiting: dict[int, StoredLine], what: str) -> None:
@@ -93,12 +108,15 @@ def known_customer(store: Store, customer: str, mapped: Iterable[str]) -> None:
         )
 
 
-def _decide(store: Store, event: Literal["approved", "discarded"], stored: StoredLine, note: str) -> StoredLine:
+def _decide(
+    store: Store, event: Literal["approved", "discarded"], stored: StoredLine, note: str, actor: Actor | None
+) -> StoredLine:
     # The transition and its audit row commit together: the history never shows a decision nobody made.
     with store.transaction():
         change = store.outbox.approve if event == "approved" else store.outbox.discard
         line = change(stored.identity, note)
-        store.runs.audit(event, line.line.psa_customer, {"identity": list(line.identity), "note": note})
+        who = actor.details() if actor is not None else {}
+        store.runs.audit(event, line.line.psa_customer, {"identity": list(line.identity), "note": note, **who})
     return line
 
 
@@ -167,16 +185,18 @@ def waiting(settings: Settings) -> list[dict[str, Any]]:
         return review(store) + correction_rows(store)
 
 
-def approve_lines(settings: Settings, ids: Sequence[int] | Literal["all"], note: str) -> list[StoredLine]:
-    """`connector approve`: see `approve`."""
+def approve_lines(
+    settings: Settings, ids: Sequence[int] | Literal["all"], note: str, *, actor: Actor | None = None
+) -> list[StoredLine]:
+    """`connector approve` and the console's approve: see `approve`."""
     with Store.open(settings.store.path) as store:
-        return approve(store, ids, note)
+        return approve(store, ids, note, actor=actor)
 
 
-def discard_lines(settings: Settings, ids: Sequence[int], note: str) -> list[StoredLine]:
-    """`connector discard`: see `discard`."""
+def discard_lines(settings: Settings, ids: Sequence[int], note: str, *, actor: Actor | None = None) -> list[StoredLine]:
+    """`connector discard` and the console's discard: see `discard`."""
     with Store.open(settings.store.path) as store:
-        return discard(store, ids, note)
+        return discard(store, ids, note, actor=actor)
 
 
 def explain_customer(settings: Settings, customer: str, period: str | None = None) -> list[dict[str, Any]]:

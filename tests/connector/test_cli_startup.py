@@ -78,6 +78,7 @@ def test_help_lists_the_commands_in_their_order() -> None:
         "status",
         "history",
         "export",
+        "console",
         "store",
         "usage",
         "atera",

@@ -1,0 +1,51 @@
+"""The console as an ASGI application: `create_app(settings)` gives what `connector console` serves."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from connector.console import pages, signin
+from connector.console.auth import People, Sessions
+from connector.console.web import Console, SecurityHeaders, templates
+from connector.core.config import Settings
+
+FAILED_SIGNIN_DELAY = 1.0  # seconds a failed sign-in waits before its answer
+
+
+def create_app(
+    settings: Settings,
+    *,
+    signin_delay: float = FAILED_SIGNIN_DELAY,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    now: Callable[[], float] = time.time,
+) -> Starlette:
+    """The console for `settings`: its people's passwords read (from their secrets) and hashed now, sessions of
+    `[console] session_minutes`; `sleep` and `now` are injectable for tests."""
+    console = Console(
+        settings=settings,
+        people=People(settings.console.users),
+        sessions=Sessions(settings.console.session_minutes, now),
+        pages=templates(),
+        signin_delay=signin_delay,
+        sleep=sleep,
+    )
+    routes = [
+        Route("/", pages.month, methods=["GET"]),
+        Route("/review", pages.review, methods=["GET"]),
+        Route("/review/{line_id:int}/approve", pages.approve, methods=["POST"]),
+        Route("/review/{line_id:int}/discard", pages.discard, methods=["POST"]),
+        Route("/signin", signin.signin_form, methods=["GET"]),
+        Route("/signin", signin.signin, methods=["POST"]),
+        Route("/signout", signin.signout, methods=["POST"]),
+        Mount("/static", StaticFiles(packages=[("connector.console", "static")]), name="static"),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    app.state.console = console
+    return app

@@ -1,0 +1,138 @@
+"""What every console page shares: the templates (escaped), the signed-in session and its cookie, the CSRF check of
+a form, and the security headers on every response (a Content-Security-Policy that loads nothing from elsewhere)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from connector.console.auth import People, Session, Sessions
+from connector.core.config import Settings
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "console_session"
+# No script at all, no inline style, nothing from another origin, no framing, forms posted here only.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    # Pages name customers and amounts: no copy kept by the browser or a proxy.
+    "cache-control": "no-store",
+}
+
+
+def plain(value: Any) -> str:
+    """A value as the JSON output writes it: a Decimal's exact digits ("3.50"), an enum's value, ISO dates."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def templates() -> Jinja2Templates:
+    """The package's templates; every value is escaped unless a template says otherwise (none does)."""
+    environment = Environment(
+        loader=PackageLoader("connector.console", "templates"), autoescape=True, undefined=StrictUndefined
+    )
+    environment.filters["plain"] = plain
+    return Jinja2Templates(env=environment)
+
+
+@dataclass
+class Console:
+    """The running console's state, on `app.state.console`: configuration, people, sessions, and how a failed
+    sign-in is slowed (`sleep(signin_delay)`; tests inject a sleep that records)."""
+
+    settings: Settings
+    people: People
+    sessions: Sessions
+    pages: Jinja2Templates
+    signin_delay: float
+    sleep: Callable[[float], Awaitable[None]]
+
+    def session(self, request: Request) -> Session | None:
+        return self.sessions.get(request.cookies.get(SESSION_COOKIE))
+
+    def render(self, request: Request, name: str, context: Mapping[str, Any], *, status_code: int = 200) -> Response:
+        """A page, with the signed-in session (its person and CSRF token) and the notices it had waiting."""
+        session = self.session(request)
+        notices = []
+        if session is not None:
+            notices, session.notices = session.notices, []
+        values = {"session": session, "notices": notices, "error": None, **context}
+        return self.pages.TemplateResponse(request, name, values, status_code=status_code)
+
+    def refuse(self, request: Request, status_code: int, why: str) -> Response:
+        """A page saying why the request was refused (403 and the like); nothing was changed."""
+        return self.render(request, "refused.html", {"why": why}, status_code=status_code)
+
+
+def console_of(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+def same_origin(request: Request) -> bool:
+    """A browser's Origin header, when it sends one, names this console (a form posted from elsewhere does not)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int, path: str = "/") -> None:
+    """A cookie scripts cannot read, sent only by pages of this console (Secure when served over HTTPS)."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+class SecurityHeaders:
+    """ASGI middleware: the same security headers on every response, pages, static files and errors alike."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for key, value in HEADERS.items():
+                    headers[key] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
