@@ -26,5 +26,6 @@ def console(
     # Starlette, Jinja2 and uvicorn load only for this command: `connector --help` stays fast.
     from connector.console import serve
 
-    serve(state(ctx, config).settings(), listen)
+    options = state(ctx, config)
+    serve(options.settings(), listen, options.config_path)
     return Status.OK

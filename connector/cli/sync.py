@@ -238,6 +238,7 @@ def daemon(
             max_cycles=cycles,
             on_cycle=observer,
             reload=reload,
+            config_path=options.config_path,
         )
     finally:
         if close is not None:

@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from connector.console import pages, signin
+from connector.console import bulk, customers, mapping, pages, periods, signin
 from connector.console.auth import People, Sessions
 from connector.console.web import Console, SecurityHeaders, templates
 from connector.core.config import Settings
@@ -41,6 +41,21 @@ def create_app(
         Route("/review", pages.review, methods=["GET"]),
         Route("/review/{line_id:int}/approve", pages.approve, methods=["POST"]),
         Route("/review/{line_id:int}/discard", pages.discard, methods=["POST"]),
+        Route("/review/bulk", bulk.confirm, methods=["GET"]),
+        Route("/review/bulk", bulk.approve, methods=["POST"]),
+        Route("/push", bulk.push_now, methods=["POST"]),
+        Route("/periods", periods.periods, methods=["GET"]),
+        Route("/periods/{period}", periods.period, methods=["GET"]),
+        Route("/periods/{period}/reconcile", periods.reconcile, methods=["POST"]),
+        Route("/periods/{period}/export.csv", periods.export_csv, methods=["GET"]),
+        Route("/periods/{period}/export.html", periods.export_html, methods=["GET"]),
+        Route("/customers", customers.customers, methods=["GET"]),
+        Route("/customer", customers.customer, methods=["GET"]),
+        Route("/mapping", mapping.mapping, methods=["GET"]),
+        Route("/mapping/accept", mapping.accept, methods=["POST"]),
+        Route("/mapping/ignore", mapping.ignore, methods=["POST"]),
+        Route("/mapping/onboard", mapping.onboard_form, methods=["GET"]),
+        Route("/mapping/onboard", mapping.onboard, methods=["POST"]),
         Route("/signin", signin.signin_form, methods=["GET"]),
         Route("/signin", signin.signin, methods=["POST"]),
         Route("/signout", signin.signout, methods=["POST"]),

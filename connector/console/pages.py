@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from connector import operations
+from connector.console import bulk
 from connector.console.auth import Session
 from connector.console.web import Console, console_of, same_origin
 from connector.core.errors import ConnectorError
@@ -40,7 +41,8 @@ async def month(request: Request) -> Response:
 
 
 async def review(request: Request) -> Response:
-    """GET /review: one card per held or failed line and per correction to bill by hand."""
+    """GET /review: one card per held or failed line and per correction to bill by hand, those the filter picks
+    (GET `customer`, `contract`, see `bulk.Filter`)."""
     console = console_of(request)
     if console.session(request) is None:
         return _signin()
@@ -49,8 +51,16 @@ async def review(request: Request) -> Response:
 
 async def _review_page(console: Console, request: Request, *, error: str | None = None, status: int = 200) -> Response:
     rows = await run_in_threadpool(operations.waiting, console.settings)
-    cards = [{**row, "actions": card_actions(row)} for row in rows]
-    return console.render(request, "review.html", {"cards": cards, "error": error}, status_code=status)
+    chosen = bulk.Filter.of(request.query_params)
+    cards = [{**row, "actions": card_actions(row)} for row in rows if chosen.matches(row)]
+    context = {
+        "cards": cards,
+        "error": error,
+        "filter": chosen,
+        "contracts": bulk.contracts(rows),
+        "held_count": len(bulk.held(rows, chosen)),
+    }
+    return console.render(request, "review.html", context, status_code=status)
 
 
 Decide = Callable[[Console, Session, int, str], Awaitable[str]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import uvicorn
 
@@ -29,10 +30,12 @@ def address(settings: Settings, listen: str | None = None) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def serve(settings: Settings, listen: str | None = None) -> None:
-    """Serve the console until SIGINT or SIGTERM."""
+def serve(settings: Settings, listen: str | None = None, config_path: Path | None = None) -> None:
+    """Serve the console until SIGINT or SIGTERM; `config_path` is the configuration the Mapping page writes beside
+    (its mappings file, as `connector map --write` does)."""
     host, port = address(settings, listen)
     app = create_app(settings)
+    app.state.config_path = config_path
     log.info("console: serving on http://%s:%d/ (sign in with a [[console.users]] name)", host, port)
     # log_config=None: uvicorn's loggers go through the connector's logging (its format, its redaction).
     config = uvicorn.Config(app, host=host, port=port, log_config=None, server_header=False, proxy_headers=False)

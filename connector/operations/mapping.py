@@ -18,6 +18,7 @@ from connector.core.errors import ConfigError, StoreBusyError
 from connector.interfaces.usage import UsageReport
 from connector.mapping import mapfile, mapper, onboard
 from connector.mapping.mapper import MapItem, MapResult, PsaRef
+from connector.operations.review import Actor
 from connector.operations.usage import fetch_usage
 from connector.store import Store
 from mappings.templates import MappingSettings
@@ -34,6 +35,9 @@ __all__ = [
     "writable",
     "write_mapping_file",
 ]
+
+CONFIRMED = "onboard_confirmed"  # audited when a person (the console's) confirms an onboarding plan
+WRITTEN = "mapping_file_written"  # audited when a person (the console's) writes the mapping file
 
 
 def vendor_reports(settings: Settings) -> tuple[dict[str, UsageReport], list[str]]:
@@ -76,13 +80,19 @@ def onboard_customers(
     *,
     decide: Callable[[onboard.Onboarding], bool],
     stopped: Callable[[], None] = lambda: None,
+    actor: Actor | None = None,
 ) -> onboard.Onboarding:
     """Plan the onboarding of the chosen vendor customers (every unmatched one when none is named), then create it
-    when `decide(plan)` says so. `stopped` is told when creating stopped part-way (before the error is raised)."""
+    when `decide(plan)` says so. `stopped` is told when creating stopped part-way (before the error is raised). An
+    `actor` (the console's person) is recorded in the audit as the one who confirmed each plan, before it is made."""
     with Store.open(settings.store.path) as store:
         onboarding = onboard.plan(settings, result, chosen, store)
         try:
             if decide(onboarding):
+                if actor is not None:
+                    for ready in onboarding.ready:
+                        confirmed = {"vendors": [list(v) for v in ready.customer.vendors], **actor.details()}
+                        store.runs.audit(CONFIRMED, ready.customer.name, confirmed)
                 _execute(onboarding, store, stopped)
         finally:
             onboarding.onboarder.close()
@@ -156,9 +166,21 @@ def plan_mapping_file(
     return MappingFile(path, rendered, skipped, unchanged)
 
 
-def write_mapping_file(planned: MappingFile) -> Path | None:
-    """Write the planned file whole; the copy of what it held before, if it held anything."""
-    return mapfile.write(planned.path, planned.rendered.text)
+def write_mapping_file(
+    planned: MappingFile, settings: Settings | None = None, *, actor: Actor | None = None, note: str = ""
+) -> Path | None:
+    """Write the planned file whole; the copy of what it held before, if it held anything. With an `actor` (the
+    console's person) the write is recorded in the audit of `settings`' store: who, through what, and `note` (what
+    was chosen, and why)."""
+    if actor is not None and settings is None:
+        raise ValueError("an actor's write is audited: pass the settings whose store records it")
+    backup = mapfile.write(planned.path, planned.rendered.text)
+    if actor is not None and settings is not None:
+        rendered = planned.rendered
+        details = {"blocks": rendered.blocks, "ignores": rendered.ignores, "note": note, **actor.details()}
+        with Store.open(settings.store.path) as store:
+            store.runs.audit(WRITTEN, str(planned.path), details)
+    return backup
 
 
 def inclusion(path: Path, config_path: Path) -> str:

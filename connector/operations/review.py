@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from connector.core.config import Settings
 from connector.core.errors import ConnectorError, ParameterError
 from connector.core.matching import did_you_mean
 from connector.store import Store
+from connector.store.outbox import IN_PSA
 from connector.sync import corrections
+from mappings.billing import price
 from mappings.lines import LineStatus, StoredLine
 
 __all__ = [
@@ -44,23 +47,47 @@ class Actor:
 
 
 def review(store: Store) -> list[dict[str, Any]]:
-    """The lines that need a person: held for review, and failed pushes."""
+    """The lines that need a person: held for review, and failed pushes.
+
+    Besides the computed figure (`quantity`, `amount` = quantity x rate): what was last pushed (`pushed_before`,
+    `pushed_at`, `pushed_amount` = that quantity x the line's rate, priced by `mappings.billing.price`), what the PSA
+    held when the line was staged, when the store recorded it (`psa_quantity`: the PSA's figure before the
+    connector's first push; None when not recorded, the reason then names it), and the `change` against the last
+    push (else against that PSA figure).
+    """
     waiting = [line for line in store.outbox.lines() if line.status in (LineStatus.HELD, LineStatus.FAILED)]
-    return [
-        {
-            "id": line.id,
-            "status": line.status,
-            "psa_customer": line.line.psa_customer,
-            "contract": line.line.contract,
-            "period": line.line.period_key,
-            "metric": line.line.metric,
-            "quantity": line.line.quantity,
-            "pushed_before": line.pushed_quantity,
-            "amount": line.line.amount,
-            "reason": line.hold_reason if line.status is LineStatus.HELD else line.last_error,
-        }
-        for line in waiting
-    ]
+    return [_row(store, line) for line in waiting]
+
+
+def _row(store: Store, line: StoredLine) -> dict[str, Any]:
+    history = store.outbox.history(line.identity)
+    pushed_at = next((row["at"] for row in reversed(history) if row["status"] == LineStatus.PUSHED.value), None)
+    in_psa = None
+    if line.pushed_quantity is None:
+        in_psa = next((row["quantity"] for row in reversed(history) if row["status"] == IN_PSA), None)
+    baseline = line.pushed_quantity if line.pushed_quantity is not None else in_psa
+    return {
+        "id": line.id,
+        "status": line.status,
+        "psa_customer": line.line.psa_customer,
+        "contract": line.line.contract,
+        "period": line.line.period_key,
+        "metric": line.line.metric,
+        "quantity": line.line.quantity,
+        "pushed_before": line.pushed_quantity,
+        "amount": line.line.amount,
+        "reason": line.hold_reason if line.status is LineStatus.HELD else line.last_error,
+        "unit": line.line.unit,
+        "rate": line.line.rate,
+        "psa_quantity": in_psa,
+        "pushed_at": pushed_at,
+        "pushed_amount": _priced(line.pushed_quantity, line.line.rate),
+        "change": line.line.quantity - baseline if baseline is not None else None,
+    }
+
+
+def _priced(quantity: Decimal | None, rate: Decimal) -> Decimal | None:
+    return price(quantity, rate) if quantity is not None else None
 
 
 def approve(
@@ -171,6 +198,12 @@ def correction_rows(store: Store) -> list[dict[str, Any]]:
             "pushed_before": row["invoiced_quantity"],
             "amount": row["amount"],
             "reason": row["reason"],
+            "unit": row["unit"],
+            "rate": row["rate"],
+            "psa_quantity": None,
+            "pushed_at": None,
+            "pushed_amount": _priced(row["invoiced_quantity"], row["rate"]),
+            "change": row["quantity"] - row["invoiced_quantity"],
         }
         for row in corrections.rows(corrections.recorded(store))
     ]

@@ -8,12 +8,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 from connector.core.config import Settings
 from connector.core.errors import ConfigError, ConnectorError
 from connector.operations.alerts import TITLE, Alerter
 from connector.sync.report import RunReport
+from connector.unattended.console import serve_console
 from mappings.lines import Outcome
 
 log = logging.getLogger(__name__)
@@ -67,13 +69,15 @@ class ConfigReload:
 
 
 def _keep_start_only(old: Settings, new: Settings) -> Settings:
-    """`new`, with what the daemon set up at start kept from `old`: the endpoints ([daemon]), the logging ([log]) and
-    the store's path (/healthz checks the store the daemon started with). A change there is told, not ignored."""
+    """`new`, with what the daemon set up at start kept from `old`: the endpoints ([daemon]), the logging ([log]), the
+    console it serves ([console]) and the store's path (/healthz checks the store the daemon started with). A change
+    there is told, not ignored."""
     changed = [
         name
         for name, differs in (
             ("[daemon]", new.daemon != old.daemon),
             ("[log]", new.log != old.log),
+            ("[console]", new.console.model_dump() != old.console.model_dump()),
             ("[store] path", new.store.path != old.store.path),
         )
         if differs
@@ -83,7 +87,7 @@ def _keep_start_only(old: Settings, new: Settings) -> Settings:
     verb = "takes" if len(changed) == 1 else "take"
     log.warning("configuration reloaded, but %s %s effect at the next restart", " and ".join(changed), verb)
     store = new.store.model_copy(update={"path": old.store.path})
-    return new.model_copy(update={"daemon": old.daemon, "log": old.log, "store": store})
+    return new.model_copy(update={"daemon": old.daemon, "log": old.log, "console": old.console, "store": store})
 
 
 def install_stop_signals(stop: threading.Event) -> None:
@@ -113,13 +117,35 @@ def run_forever(
     max_cycles: int | None = None,
     on_cycle: CycleObserver | None = None,
     reload: ConfigReload | None = None,
+    config_path: Path | None = None,
 ) -> int:
     """Run `cycle` every `interval_seconds` until `stop` is set; returns how many cycles failed.
 
     A failed cycle never ends the daemon: configuration, vendor and store errors are logged as errors, and an
     unexpected exception is logged with its traceback (loud, so it gets fixed) before the next cycle. A reload asked
     for is done before the next cycle, or during the wait for it.
+
+    With `[console] listen` set (in the configuration `reload` starts with), the billing console is served in a
+    background thread of this process from the start, and stopped when the loop ends; one that cannot be served
+    ends the daemon before its first cycle (ConfigError); `config_path` is where its Mapping page writes beside.
     """
+    console = serve_console(reload.settings, config_path) if reload is not None else None
+    try:
+        return _loop(cycle, interval_seconds, stop, max_cycles=max_cycles, on_cycle=on_cycle, reload=reload)
+    finally:
+        if console is not None:
+            console.stop()
+
+
+def _loop(
+    cycle: Callable[[], RunReport],
+    interval_seconds: float,
+    stop: threading.Event,
+    *,
+    max_cycles: int | None,
+    on_cycle: CycleObserver | None,
+    reload: ConfigReload | None,
+) -> int:
     failures = 0
     cycles = 0
     while not stop.is_set():

@@ -71,6 +71,7 @@ def test_review_lists_held_and_failed_lines_with_why(store: Store) -> None:
     assert set(rows[0]) == {
         *("id", "status", "psa_customer", "contract", "period", "metric"),
         *("quantity", "pushed_before", "amount", "reason"),
+        *("unit", "rate", "psa_quantity", "pushed_at", "pushed_amount", "change"),
     }
 
 

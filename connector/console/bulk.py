@@ -1,0 +1,175 @@
+"""Review's filter and its bulk approve: the held lines a customer text and a contract pick, a confirmation page with
+their count and total (the sum of the amounts `connector review` gives, nothing priced again), and the POST that
+approves exactly the lines it showed through `operations.approve_lines`, as the signed-in person; and "push now",
+one `connector sync` run from the console under the store's sync lock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from connector import operations
+from connector.console.auth import Session
+from connector.console.web import Console, console_of, plain, same_origin
+from connector.core.errors import ConnectorError, StoreBusyError
+from connector.core.redact import redact
+from connector.operations import Actor
+from connector.sync.report import RunReport
+from mappings.lines import LineStatus, Outcome
+
+log = logging.getLogger(__name__)
+
+VIA = "console"
+MAX_FILTER = 200  # characters of a filter's text kept
+BULK_NOTE = "approved in the console (bulk: {count} line(s), total {total})"
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What Review's filter asks for (GET `customer`, `contract`): a customer's name containing the text (any case)
+    and a contract named exactly (any case); an empty field matches every line."""
+
+    customer: str = ""
+    contract: str = ""
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> Filter:
+        return cls(*(str(values.get(key, "")).strip()[:MAX_FILTER] for key in ("customer", "contract")))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.customer or self.contract)
+
+    def matches(self, row: Mapping[str, Any]) -> bool:
+        customer = not self.customer or self.customer.casefold() in str(row["psa_customer"]).casefold()
+        contract = not self.contract or self.contract.casefold() == str(row["contract"]).casefold()
+        return customer and contract
+
+    def query(self) -> str:
+        return urlencode({"customer": self.customer, "contract": self.contract})
+
+
+def held(rows: Iterable[Mapping[str, Any]], chosen: Filter) -> list[Mapping[str, Any]]:
+    """The held lines the filter picks, in Review's order."""
+    return [row for row in rows if row["status"] == LineStatus.HELD and chosen.matches(row)]
+
+
+def total(rows: Iterable[Mapping[str, Any]]) -> Decimal:
+    """The sum of the lines' amounts (each already priced by `mappings.billing.price`, as the JSON output says)."""
+    return sum((Decimal(row["amount"]) for row in rows), Decimal(0))
+
+
+def contracts(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The contracts of the held lines, for the filter's choice."""
+    return sorted({str(row["contract"]) for row in rows if row["status"] == LineStatus.HELD}, key=str.casefold)
+
+
+async def confirm(request: Request) -> Response:
+    """GET /review/bulk?customer=…&contract=…: the filtered held lines, their count and total, and the form that
+    approves exactly them."""
+    console = console_of(request)
+    session = console.session(request)
+    if session is None:
+        return RedirectResponse("/signin", status_code=303)
+    if not session.person.may("approve"):
+        return console.refuse(request, 403, f"Your role ({session.person.role}) may not approve.")
+    chosen = Filter.of(request.query_params)
+    lines = held(await run_in_threadpool(operations.waiting, console.settings), chosen)
+    context = {"lines": lines, "count": len(lines), "total": total(lines), "filter": chosen}
+    return console.render(request, "confirm.html", context)
+
+
+async def approve(request: Request) -> Response:
+    """POST /review/bulk: approve the ids the confirmation showed, all or none: a line no longer held, or held with
+    another quantity than shown, refuses the whole set."""
+    console = console_of(request)
+    session = console.session(request)
+    if session is None:
+        return console.refuse(request, 403, "Sign in first: your session has ended.")
+    form = await request.form()
+    if not same_origin(request) or not session.csrf_matches(str(form.get("csrf", ""))):
+        return console.refuse(request, 403, "The form expired or did not come from this console: reload the page.")
+    if not session.person.may("approve"):
+        log.warning("console: %s (%s) may not approve", session.person.name, session.person.role)
+        return console.refuse(request, 403, f"Your role ({session.person.role}) may not approve.")
+    try:
+        shown = {int(str(value)): str(form.get(f"quantity-{value}", "")) for value in form.getlist("id")}
+    except ValueError:
+        return console.refuse(request, 400, "The form named a line id that is not a number: reload the page.")
+    if not shown:
+        return console.refuse(request, 400, "No line was named: nothing to approve.")
+    now = {int(row["id"]): row for row in await run_in_threadpool(operations.waiting, console.settings)}
+    stale = [i for i, quantity in shown.items() if not _still(now.get(i), quantity)]
+    if stale:
+        return _stale(console, request, stale)
+    lines = [now[i] for i in shown]
+    note = BULK_NOTE.format(count=len(lines), total=format(total(lines), "f"))
+    actor = Actor(session.person.name, VIA)
+    try:
+        approved = await run_in_threadpool(
+            lambda: operations.approve_lines(console.settings, list(shown), note, actor=actor)
+        )
+    except ConnectorError as error:
+        # approve_lines refuses the whole set before deciding any line: nothing was approved.
+        log.warning("console: bulk approve by %s refused: %s", session.person.name, error)
+        return _stale(console, request, [], redact(str(error)))
+    told = f"approved {len(approved)} line(s): " + ", ".join(str(line.id) for line in approved)
+    log.info("console: %s %s", session.person.name, told)
+    session.notices.append(told)
+    return RedirectResponse("/review", status_code=303)
+
+
+def _still(row: Mapping[str, Any] | None, quantity: str) -> bool:
+    return row is not None and row["status"] == LineStatus.HELD and format(row["quantity"], "f") == quantity
+
+
+def _stale(console: Console, request: Request, ids: list[int], detail: str = "") -> Response:
+    if ids:
+        detail = (
+            f"line(s) {', '.join(map(str, ids))} changed since the confirmation was shown "
+            "(no longer held, or held with another quantity)."
+        )
+    why = f"Nothing was approved: {detail} Open Review again and confirm the lines as they are now."
+    return console.refuse(request, 409, why)
+
+
+async def push_now(request: Request) -> Response:
+    """POST /push: one `connector sync` now (fetch, compute, push what is pending or approved), as an approver;
+    refused while another sync holds the store's lock."""
+    console = console_of(request)
+    session = console.session(request)
+    if session is None:
+        return console.refuse(request, 403, "Sign in first: your session has ended.")
+    form = await request.form()
+    if not same_origin(request) or not session.csrf_matches(str(form.get("csrf", ""))):
+        return console.refuse(request, 403, "The form expired or did not come from this console: reload the page.")
+    if not session.person.may("approve"):
+        log.warning("console: %s (%s) may not push", session.person.name, session.person.role)
+        return console.refuse(request, 403, f"Your role ({session.person.role}) may not push.")
+    log.info("console: %s asked for a sync now", session.person.name)
+    try:
+        report = await run_in_threadpool(operations.sync, console.settings)
+    except StoreBusyError as error:
+        return console.refuse(request, 409, f"Not pushed: {redact(str(error))}. Push again once it has finished.")
+    except ConnectorError as error:
+        return console.refuse(request, 502, f"The sync failed: {redact(str(error))}")
+    session.notices.append(_told(session, report))
+    return RedirectResponse("/review", status_code=303)
+
+
+def _told(session: Session, report: RunReport) -> str:
+    counts = ", ".join(
+        f"{report.count(outcome)} {outcome.value}"
+        for outcome in (Outcome.PUSHED, Outcome.UNCHANGED, Outcome.HELD, Outcome.BLOCKED, Outcome.FAILED)
+    )
+    told = f"sync run by {session.person.name}: {plain(report.status)} ({counts})"
+    log.info("console: %s", told)
+    return told

@@ -1,0 +1,164 @@
+"""The Periods page: the periods the store holds lines of (what `connector history` reads), and for one period the
+reconcile `connector reconcile` runs against the PSA's invoices, and the CSV and HTML exports `connector export`
+writes. Everything here reads; reconcile reads the PSA, so it is a form any signed-in person may post."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from connector import operations
+from connector.console.web import Console, console_of, same_origin
+from connector.core.errors import ConnectorError, Status, exit_code_for
+from connector.core.redact import redact
+from mappings.periods import parse_period_key
+
+log = logging.getLogger(__name__)
+
+# What `connector reconcile`'s exit status says, in words (the command's docstring and the exit-code table).
+OUTCOMES = {
+    Status.OK: "Every pushed line was invoiced as pushed, or is not invoiced yet with nothing wrong on its contract.",
+    Status.DIFFERS: "An invoice carries another quantity (or rate) than the one pushed, or a line cannot be invoiced "
+    "as pushed: each such line says why below. Money was billed other than computed.",
+    Status.HELD: "Every invoice is as pushed, but corrections of this period wait to be billed by hand (listed "
+    "below); close each on the Review page once billed.",
+}
+_MEDIA = {"csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8"}
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def _signin() -> Response:
+    return RedirectResponse("/signin", status_code=303)
+
+
+def _sort_key(period: str) -> tuple[str, str]:
+    """Periods newest first by their first day; a key the calendar does not parse sorts by its text."""
+    try:
+        return parse_period_key(period).start.isoformat(), period
+    except ValueError:
+        return "", period
+
+
+def period_rows(history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per period in the store's line history: its lines, customers, and how many are in each status now
+    (a line's status is that of its last history row)."""
+    latest: dict[int, dict[str, Any]] = {}
+    for row in history:
+        latest[row["line_id"]] = row
+    periods: dict[str, dict[str, Any]] = {}
+    for row in latest.values():
+        found = periods.setdefault(row["period"], {"period": row["period"], "lines": 0, "customers": set(), "by": {}})
+        found["lines"] += 1
+        found["customers"].add(row["psa_customer"])
+        found["by"][str(row["status"])] = found["by"].get(str(row["status"]), 0) + 1
+    ordered = sorted(periods.values(), key=lambda p: _sort_key(p["period"]), reverse=True)
+    return [
+        {
+            "period": p["period"],
+            "lines": p["lines"],
+            "customers": len(p["customers"]),
+            "statuses": ", ".join(f"{count} {status}" for status, count in sorted(p["by"].items())),
+        }
+        for p in ordered
+    ]
+
+
+async def _known(console: Console) -> list[dict[str, Any]]:
+    history = await run_in_threadpool(operations.history, console.settings)
+    return period_rows(history)
+
+
+async def periods(request: Request) -> Response:
+    """GET /periods: every period the store holds lines of, newest first."""
+    console = console_of(request)
+    if console.session(request) is None:
+        return _signin()
+    return console.render(request, "periods.html", {"periods": await _known(console), "chosen": None})
+
+
+async def period(request: Request) -> Response:
+    """GET /periods/{period}: the period's lines by status, the reconcile form and the export downloads."""
+    console = console_of(request)
+    if console.session(request) is None:
+        return _signin()
+    return await _period_page(console, request)
+
+
+async def _period_page(
+    console: Console, request: Request, *, result: dict[str, Any] | None = None, error: str | None = None
+) -> Response:
+    chosen = request.path_params["period"]
+    known = await _known(console)
+    row = next((p for p in known if p["period"] == chosen), None)
+    if row is None:
+        return console.refuse(request, 404, f"The store holds no line of period {chosen!r}.")
+    context = {"periods": known, "chosen": row, "result": result, "error": error}
+    return console.render(request, "periods.html", context, status_code=200 if error is None else 409)
+
+
+async def reconcile(request: Request) -> Response:
+    """POST /periods/{period}/reconcile: `connector reconcile --period P` (it reads the PSA's invoices; it changes
+    nothing), for any signed-in person, with the form's CSRF token."""
+    console = console_of(request)
+    session = console.session(request)
+    if session is None:
+        return console.refuse(request, 403, "Sign in first: your session has ended.")
+    form = await request.form()
+    if not same_origin(request) or not session.csrf_matches(str(form.get("csrf", ""))):
+        return console.refuse(request, 403, "The form expired or did not come from this console: reload the page.")
+    chosen = request.path_params["period"]
+    log.info("console: %s reconciles %s", session.person.name, chosen)
+    try:
+        checked = await run_in_threadpool(operations.reconcile_period, console.settings, chosen)
+    except ConnectorError as error:
+        told = f"{redact(str(error))} (`connector reconcile` would exit {exit_code_for(error)})"
+        return await _period_page(console, request, error=told)
+    return await _period_page(console, request, result=reconciled(checked))
+
+
+def reconciled(checked: operations.PeriodCheck) -> dict[str, Any]:
+    """What the page shows of a reconcile: the rows `connector reconcile --format json` prints, the corrections,
+    and the exit status the command would end with, with its meaning."""
+    result, owed = checked.reconciliation, checked.owed
+    status = Status.HELD if owed and result.status is Status.OK else result.status
+    return {
+        "psa": result.psa,
+        "start": result.start,
+        "end": result.end,
+        "rows": result.rows(),
+        "owed": owed,
+        "differences": result.differences(),
+        "status": status,
+        "exit_code": exit_code_for(status),
+        "meaning": OUTCOMES.get(status, ""),
+    }
+
+
+async def _download(request: Request, output_format: Literal["csv", "html"]) -> Response:
+    console = console_of(request)
+    if console.session(request) is None:
+        return _signin()
+    chosen = request.path_params["period"]
+    try:
+        _, text = await run_in_threadpool(operations.export_period, console.settings, chosen, output_format)
+    except ConnectorError as error:
+        return console.refuse(request, 404, redact(str(error)))
+    filename = f"billing-{_SAFE_NAME.sub('_', chosen)}.{output_format}"
+    headers = {"content-disposition": f'attachment; filename="{filename}"'}
+    return Response(text, media_type=_MEDIA[output_format], headers=headers)
+
+
+async def export_csv(request: Request) -> Response:
+    """GET /periods/{period}/export.csv: what `connector export --period P --format csv` writes."""
+    return await _download(request, "csv")
+
+
+async def export_html(request: Request) -> Response:
+    """GET /periods/{period}/export.html: what `connector export --period P --format html` writes."""
+    return await _download(request, "html")
