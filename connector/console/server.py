@@ -38,5 +38,13 @@ def serve(settings: Settings, listen: str | None = None, config_path: Path | Non
     app.state.config_path = config_path
     log.info("console: serving on http://%s:%d/ (sign in with a [[console.users]] name)", host, port)
     # log_config=None: uvicorn's loggers go through the connector's logging (its format, its redaction).
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, server_header=False, proxy_headers=False)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+    )
     uvicorn.Server(config).run()

@@ -29,7 +29,15 @@ class ConsoleThread:
         app = create_app(settings)
         app.state.config_path = config_path  # as `connector console` sets it: where the Mapping page may write
         # log_config=None: uvicorn's loggers go through the connector's logging; no signal handlers in a thread.
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, server_header=False, proxy_headers=False)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            server_header=False,
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, name="connector-console", daemon=True)
         self.failed: BaseException | None = None
