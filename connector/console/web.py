@@ -32,7 +32,9 @@ HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    # Not no-referrer: under it Chromium sends `Origin: null` with the console's own forms, which the origin check
+    # must refuse; same-origin keeps the console's URLs from other sites and the Origin on its own posts.
+    "referrer-policy": "same-origin",
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
     # Pages name customers and amounts: no copy kept by the browser or a proxy.
