@@ -234,7 +234,8 @@ class DemoPart(Generic[SandboxT]):
     `config` is the TOML text of the provider's section; `sandbox` is the running server (tests inject faults through
     it) and `stop` stops it. The PSA's part also counts the `writes` it has taken so far and lists the `contracts` it
     now holds (rows with customer, contract, quantity and rate, headed `contracts_title`), read through the
-    connector's own client with the demo's settings.
+    connector's own client with the demo's settings. `hand_edit` types a quantity into the PSA by hand, as a person
+    would, and says what it did: with `--keep-running` the demo syncs once more, so a line waits in review.
     """
 
     config: str
@@ -244,6 +245,7 @@ class DemoPart(Generic[SandboxT]):
     writes: Callable[[], int] | None = None
     contracts: Callable[[Settings], list[dict[str, Any]]] | None = None
     contracts_title: str = "Contracts"
+    hand_edit: Callable[[], str] | None = None
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,9 @@ def print_demo(result: DemoResult) -> None:
     stdout.print(
         f"Configuration: {config} (secrets in {config.parent / 'secrets'})\n"
         f"Run report (JSON): {result.report_path}\n"
-        f'Why a customer was billed that: connector explain --config {config} "Contoso Ltd"',
+        f'Why a customer was billed that: connector explain --config {config} "Contoso Ltd"\n'
+        f"The billing console: connector console --config {config}, then sign in at http://127.0.0.1:8765/ as "
+        f"{result.console_person} with the password in {result.console_secret}",
         markup=False,
     )
 

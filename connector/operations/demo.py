@@ -3,6 +3,7 @@ again."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -32,6 +33,10 @@ MAPPINGS_FILE = "demo_mappings.toml"
 
 # Its own console, not the CLI's: the demo runs below the CLI and imports none of it.
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# The console's person in the demo, and the secret file holding their password.
+CONSOLE_PERSON = "demo"
+CONSOLE_SECRET = "console-demo"
 
 _HEAD = f"""# Written by `connector demo` for its sandbox vendors (their ports change at every run).
 [store]
@@ -86,6 +91,15 @@ class DemoResult:
     @property
     def psa_title(self) -> str:
         return title(self.psa)
+
+    @property
+    def console_person(self) -> str:
+        return CONSOLE_PERSON
+
+    @property
+    def console_secret(self) -> Path:
+        """The file holding the console person's password (never printed)."""
+        return self.config_path.parent / "secrets" / f"{CONSOLE_SECRET}.key"
 
     @property
     def status(self) -> Status:
@@ -146,6 +160,16 @@ def write_config(directory: Path, sandboxes: Sandboxes) -> Path:
     return path
 
 
+def _add_console_person(config_path: Path) -> None:
+    """The console's person for the demo: `demo`, an approver, whose password is a new random one in a secret file
+    (the demo prints where, never the password)."""
+    password = _secret_file(config_path.parent, CONSOLE_SECRET, secrets.token_urlsafe(12))
+    with config_path.open("a", encoding="utf-8") as config:
+        config.write(
+            f'\n[[console.users]]\nname = "{CONSOLE_PERSON}"\nrole = "approver"\npassword = {{ file = "{password}" }}\n'
+        )
+
+
 def _fresh_store(directory: Path) -> None:
     # Each demo starts from an empty store, so it shows a first push and then that nothing is pushed twice.
     for suffix in ("", "-wal", "-shm", ".lock"):
@@ -179,6 +203,7 @@ def run_demo(
     month = datetime.now(UTC).strftime("%Y-%m")
     with running_sandboxes(directory, month, psa) as sandboxes:
         config_path = write_config(directory, sandboxes)
+        _add_console_person(config_path)
         settings = load_settings(config_path)
         configure_logging(settings.log.level, verbose=verbose)
         steps = []
@@ -186,6 +211,14 @@ def run_demo(
             writes_before = sandboxes.psa_writes()
             report = sync_once(settings, dry_run=dry_run)
             steps.append(DemoStep(step_title, report, sandboxes.psa_writes() - writes_before))
+        edit = sandboxes.parts[sandboxes.psa].hand_edit
+        if keep_running and edit is not None:
+            # Something for the console's Review: a person's figure in the PSA, held by the next sync.
+            done = edit()
+            writes_before = sandboxes.psa_writes()
+            report = sync_once(settings)
+            title_ = f"4. {done}: the next sync holds the line for review"
+            steps.append(DemoStep(title_, report, sandboxes.psa_writes() - writes_before))
         result = DemoResult(
             config_path=config_path,
             store_path=settings.store.path,

@@ -34,6 +34,7 @@ window_seconds = 60
         writes=lambda: len(sandbox.writes()),
         contracts=retainer_contracts,
         contracts_title="Retainer contracts",
+        hand_edit=lambda: hand_edit(sandbox),
     )
 
 
@@ -59,3 +60,13 @@ def retainer_contracts(settings: Settings) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda row: (row["customer"] or "", row["contract"] or ""))
+
+
+# Contoso's "Server backup (per GB)" Retainer contract, which the demo's first push sets.
+HAND_EDITED = 101
+
+
+def hand_edit(sandbox: AteraSandbox) -> str:
+    """Someone types a quantity into Contoso's server backup contract in Atera, far from what the connector set."""
+    sandbox.contracts[HAND_EDITED]["RetainerFlatFeeContract"]["Quantity"] = 900
+    return "Contoso Ltd's Server backup (per GB) contract typed to 900 in Atera by hand"

@@ -38,6 +38,7 @@ client_id = "{sandbox.client_id}"
         writes=lambda: len(sandbox.writes()),
         contracts=agreement_additions,
         contracts_title="Agreement additions",
+        hand_edit=lambda: hand_edit(sandbox),
     )
 
 
@@ -63,3 +64,15 @@ def agreement_additions(settings: Settings) -> list[dict[str, Any]]:
     finally:
         client.close()
     return sorted(rows, key=lambda row: (row["customer"] or "", row["contract"], row["addition_id"]))
+
+
+# Contoso's BKP-SERVER-GB addition of agreement 501, which the demo's first push sets.
+HAND_EDITED = (501, 602)
+
+
+def hand_edit(sandbox: ConnectWiseSandbox) -> str:
+    """Someone types a quantity into Contoso's server backup addition in ConnectWise, far from what the connector
+    set."""
+    agreement, addition = HAND_EDITED
+    sandbox.additions[agreement][addition]["quantity"] = 900.0
+    return "Contoso Ltd's Managed Backup / BKP-SERVER-GB addition typed to 900 in ConnectWise by hand"

@@ -107,7 +107,10 @@ def test_the_demo_leaves_a_usable_store_and_keeps_secrets_out_of_it(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     demo_dir = tmp_path / "demo"
     secrets = [p.read_text().strip() for p in (demo_dir / "secrets").iterdir()]
-    assert len(secrets) == 3
+    assert len(secrets) == 4  # three vendors' keys and the console person's password
+    config = (demo_dir / "connector.toml").read_text()
+    assert '[[console.users]]\nname = "demo"\nrole = "approver"' in config
+    assert oct((demo_dir / "secrets" / "console-demo.key").stat().st_mode & 0o777) == "0o600"
     for secret in secrets:
         assert secret not in done.stdout and secret not in done.stderr
         assert secret not in (demo_dir / "connector.toml").read_text()

@@ -443,3 +443,18 @@ def test_a_write_the_psa_refuses_fails_only_its_line_is_alerted_and_pushed_by_a_
         assert retried["outcome"] == "pushed" and world.held(retried) == Decimal(failed["quantity"])
         assert [m["title"] for m in hook.messages] == [alert["title"], "backup-billing connector: recovered"]
         assert review(capsys, world) == []
+
+
+def test_the_demo_s_hand_edit_leaves_a_line_for_review(capsys: pytest.CaptureFixture[str], world: World) -> None:
+    # What `connector demo --keep-running` does after its three steps, so the console has a line to review.
+    code, first, err = sync(capsys, world.config)
+    assert code == 0, err
+    edit = world.sandboxes.parts[world.psa].hand_edit
+    assert edit is not None
+    done = edit()
+    code, report, err = sync(capsys, world.config)
+    assert code == 5, err
+    (held,) = [line for line in report["lines"] if line["outcome"] != "unchanged"]
+    assert held["outcome"] == "edited in PSA" and held["psa_customer"] in done, (held, done)
+    pushed = by_line(first)[(held["psa_customer"], held["metric"])]
+    assert world.held(pushed) == Decimal(900)
