@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from connector import operations
 from connector.console.auth import Session
-from connector.console.web import Console, console_of, plain, same_origin
+from connector.console.web import Console, checked_form, console_of, plain
 from connector.core.errors import ConnectorError, StoreBusyError
 from connector.core.redact import redact
 from connector.operations import Actor
@@ -91,15 +91,10 @@ async def approve(request: Request) -> Response:
     """POST /review/bulk: approve the ids the confirmation showed, all or none: a line no longer held, or held with
     another quantity than shown, refuses the whole set."""
     console = console_of(request)
-    session = console.session(request)
-    if session is None:
-        return console.refuse(request, 403, "Sign in first: your session has ended.")
-    form = await request.form()
-    if not same_origin(request) or not session.csrf_matches(str(form.get("csrf", ""))):
-        return console.refuse(request, 403, "The form expired or did not come from this console: reload the page.")
-    if not session.person.may("approve"):
-        log.warning("console: %s (%s) may not approve", session.person.name, session.person.role)
-        return console.refuse(request, 403, f"Your role ({session.person.role}) may not approve.")
+    checked = await checked_form(request, console, "approve", "approve")
+    if isinstance(checked, Response):
+        return checked
+    session, form = checked
     try:
         shown = {int(str(value)): str(form.get(f"quantity-{value}", "")) for value in form.getlist("id")}
     except ValueError:
@@ -145,15 +140,10 @@ async def push_now(request: Request) -> Response:
     """POST /push: one `connector sync` now (fetch, compute, push what is pending or approved), as an approver;
     refused while another sync holds the store's lock."""
     console = console_of(request)
-    session = console.session(request)
-    if session is None:
-        return console.refuse(request, 403, "Sign in first: your session has ended.")
-    form = await request.form()
-    if not same_origin(request) or not session.csrf_matches(str(form.get("csrf", ""))):
-        return console.refuse(request, 403, "The form expired or did not come from this console: reload the page.")
-    if not session.person.may("approve"):
-        log.warning("console: %s (%s) may not push", session.person.name, session.person.role)
-        return console.refuse(request, 403, f"Your role ({session.person.role}) may not push.")
+    checked = await checked_form(request, console, "approve", "push")
+    if isinstance(checked, Response):
+        return checked
+    session, _ = checked
     log.info("console: %s asked for a sync now", session.person.name)
     try:
         report = await run_in_threadpool(operations.sync, console.settings)

@@ -21,8 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from connector import operations
-from connector.console.auth import Session
-from connector.console.web import Console, console_of, same_origin
+from connector.console.web import Console, checked_form, console_of
 from connector.core.config import Settings
 from connector.core.errors import ConfigError, ConnectorError
 from connector.core.redact import redact
@@ -118,20 +117,6 @@ async def _page(console: Console, request: Request, *, error: str | None = None,
     return console.render(request, "mapping.html", context, status_code=status)
 
 
-async def _checked(request: Request, console: Console, what: str) -> tuple[Session, FormData] | Response:
-    """A mapping form's POST: signed in, its CSRF token, an approver's; otherwise refused with nothing changed."""
-    session = console.session(request)
-    if session is None:
-        return console.refuse(request, 403, "Sign in first: your session has ended.")
-    form = await request.form()
-    if not same_origin(request) or not session.csrf_matches(str(form.get("csrf", ""))):
-        return console.refuse(request, 403, "The form expired or did not come from this console: reload the page.")
-    if not session.person.may(PERMISSION):
-        log.warning("console: %s (%s) may not %s", session.person.name, session.person.role, what)
-        return console.refuse(request, 403, f"Your role ({session.person.role}) may not {what}.")
-    return session, form
-
-
 def _find(result: MapResult, form: FormData) -> MapItem:
     """The vendor customer the form names, as the map operation lists it now."""
     source, name, vendor_id = (str(form.get(k, "")) for k in ("source", "vendor", "vendor_id"))
@@ -168,7 +153,7 @@ def _write(
 
 async def _act(request: Request, what: str, act: Any) -> Response:
     console = console_of(request)
-    checked = await _checked(request, console, what)
+    checked = await checked_form(request, console, PERMISSION, what)
     if isinstance(checked, Response):
         return checked
     session, form = checked
@@ -278,7 +263,7 @@ async def onboard(request: Request) -> Response:
     """POST /mapping/onboard: `connector map --create-customers --customer X --yes --write FILE`, the plan created
     only when it is the one shown; what was made is shown."""
     console = console_of(request)
-    checked = await _checked(request, console, "onboard customers")
+    checked = await checked_form(request, console, PERMISSION, "onboard customers")
     if isinstance(checked, Response):
         return checked
     session, form = checked

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from connector import operations
 from connector.console import bulk
 from connector.console.auth import Session
-from connector.console.web import Console, console_of, same_origin
+from connector.console.web import Console, checked_form, console_of
 from connector.core.errors import ConnectorError
 from connector.core.redact import redact
 from connector.operations import Actor
@@ -70,15 +70,10 @@ async def _decision(request: Request, action: str, decide: Decide, *, note_requi
     """A form's POST: signed in, its CSRF token, the role's permission, then the operation; refused otherwise, with
     nothing changed."""
     console = console_of(request)
-    session = console.session(request)
-    if session is None:
-        return console.refuse(request, 403, "Sign in first: your session has ended.")
-    form = await request.form()
-    if not same_origin(request) or not session.csrf_matches(str(form.get("csrf", ""))):
-        return console.refuse(request, 403, "The form expired or did not come from this console: reload the page.")
-    if not session.person.may(action):
-        log.warning("console: %s (%s) may not %s", session.person.name, session.person.role, action)
-        return console.refuse(request, 403, f"Your role ({session.person.role}) may not {action}.")
+    checked = await checked_form(request, console, action, action)
+    if isinstance(checked, Response):
+        return checked
+    session, form = checked
     note = str(form.get("note", "")).strip()
     if note_required and not note:
         return await _review_page(console, request, error=f"To {action} a line, say why in the note.", status=400)

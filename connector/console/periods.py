@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from connector import operations
-from connector.console.web import Console, console_of, same_origin
+from connector.console.web import Console, checked_form, console_of
 from connector.core.errors import ConnectorError, Status, exit_code_for
 from connector.core.redact import redact
 from mappings.periods import parse_period_key
@@ -106,12 +106,10 @@ async def reconcile(request: Request) -> Response:
     """POST /periods/{period}/reconcile: `connector reconcile --period P` (it reads the PSA's invoices; it changes
     nothing), for any signed-in person, with the form's CSRF token."""
     console = console_of(request)
-    session = console.session(request)
-    if session is None:
-        return console.refuse(request, 403, "Sign in first: your session has ended.")
-    form = await request.form()
-    if not same_origin(request) or not session.csrf_matches(str(form.get("csrf", ""))):
-        return console.refuse(request, 403, "The form expired or did not come from this console: reload the page.")
+    allowed = await checked_form(request, console, None, "reconcile")
+    if isinstance(allowed, Response):
+        return allowed
+    session, _ = allowed
     chosen = request.path_params["period"]
     log.info("console: %s reconciles %s", session.person.name, chosen)
     try:

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import FormData, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
@@ -138,3 +138,21 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+async def checked_form(
+    request: Request, console: Console, permission: str | None, what: str
+) -> tuple[Session, FormData] | Response:
+    """A form's POST, before anything is done for it: signed in, from this console (Origin) with the session's CSRF
+    token, and, when `permission` names one, a role that has it (`what` says the action in the refusal). Anything
+    else is refused, with nothing changed."""
+    session = console.session(request)
+    if session is None:
+        return console.refuse(request, 403, "Sign in first: your session has ended.")
+    form = await request.form()
+    if not same_origin(request) or not session.csrf_matches(str(form.get("csrf", ""))):
+        return console.refuse(request, 403, "The form expired or did not come from this console: reload the page.")
+    if permission is not None and not session.person.may(permission):
+        log.warning("console: %s (%s) may not %s", session.person.name, session.person.role, what)
+        return console.refuse(request, 403, f"Your role ({session.person.role}) may not {what}.")
+    return session, form
