@@ -55,12 +55,13 @@ def review(store: Store) -> list[dict[str, Any]]:
     connector's first push; None when not recorded, the reason then names it), and the `change` against the last
     push (else against that PSA figure).
     """
-    waiting = [line for line in store.outbox.lines() if line.status in (LineStatus.HELD, LineStatus.FAILED)]
-    return [_row(store, line) for line in waiting]
+    # Only the waiting lines are read, and their histories in a few queries: a large MSP holds thousands of lines.
+    waiting = sorted([*store.outbox.lines(LineStatus.HELD), *store.outbox.lines(LineStatus.FAILED)], key=lambda x: x.id)
+    histories = store.outbox.histories([line.id for line in waiting])
+    return [_row(line, histories[line.id]) for line in waiting]
 
 
-def _row(store: Store, line: StoredLine) -> dict[str, Any]:
-    history = store.outbox.history(line.identity)
+def _row(line: StoredLine, history: list[dict[str, Any]]) -> dict[str, Any]:
     pushed_at = next((row["at"] for row in reversed(history) if row["status"] == LineStatus.PUSHED.value), None)
     in_psa = None
     if line.pushed_quantity is None:

@@ -132,7 +132,7 @@ def _links(store: Store, settings: Settings, now: datetime) -> list[dict[str, An
 def summarise(settings: Settings, store: Store, *, runs: int = 5, now: datetime | None = None) -> StatusSummary:
     """The store's state, read without taking the sync lock (a daemon may be syncing meanwhile)."""
     recent = recent_runs(store.database, runs)
-    lines = store.outbox.lines()
+    counts = store.outbox.counts()
     last_sync = next((r for r in recent if r["status"] != "running" and not r["dry_run"]), None)
     path = store.path
     return StatusSummary(
@@ -140,13 +140,13 @@ def summarise(settings: Settings, store: Store, *, runs: int = 5, now: datetime 
         schema_version=store.schema_version,
         store_bytes=path.stat().st_size if path is not None and path.exists() else 0,
         runs=recent,
-        held=sum(1 for line in lines if line.status is LineStatus.HELD),
-        failed=sum(1 for line in lines if line.status is LineStatus.FAILED),
+        held=counts.get(LineStatus.HELD, 0),
+        failed=counts.get(LineStatus.FAILED, 0),
         unmapped=list(last_sync["unmapped"]) if last_sync else [],
         problems=list(last_sync["problems"]) if last_sync else [],
         links=_links(store, settings, now or utcnow()),
         progress=push_progress(store.database),
-        corrections=sum(1 for line in lines if line.status is LineStatus.CORRECTION),
+        corrections=counts.get(LineStatus.CORRECTION, 0),
         # Runs recorded before strays were reported have none.
         strays=list(last_sync.get("strays") or []) if last_sync else [],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,8 @@ from mappings.lines import Line, LineIdentity, LineStatus, StoredLine, next_stat
 # A history row that is no status of the line: what the PSA held before the connector first pushed the contract.
 IN_PSA = "in PSA"
 
+# Line ids per `IN (...)` query: well under SQLite's limit on bound parameters.
+_CHUNK = 500
 _COLUMNS = (
     "id, psa_customer, contract, period_key, metric, quantity, unit, rate, amount, status, psa_ref, attempts, "
     "last_error, inputs, pushed_quantity, hold_reason, approved_quantity, plan, updated_at"
@@ -75,6 +78,11 @@ class Outbox:
         if status is not None:
             sql, params = sql + " WHERE status = ?", [status.value]
         return [_stored(row) for row in self._db.rows(sql + " ORDER BY id", params)]
+
+    def counts(self) -> dict[LineStatus, int]:
+        """How many lines each status has (a summary, without reading every line)."""
+        rows = self._db.execute("SELECT status, COUNT(*) FROM line_items GROUP BY status").fetchall()
+        return {LineStatus(status): int(count) for status, count in rows}
 
     def customers(self) -> list[str]:
         """Every PSA customer a line was ever staged for."""
@@ -264,6 +272,22 @@ class Outbox:
             [stored.id],
         )
         return [row | {"quantity": Decimal(row["quantity"]), "amount": Decimal(row["amount"])} for row in rows]
+
+    def histories(self, line_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        """`history` of many lines by id, in a few queries (the review of hundreds of held lines reads them all)."""
+        found: dict[int, list[dict[str, Any]]] = {line_id: [] for line_id in line_ids}
+        for start in range(0, len(line_ids), _CHUNK):
+            chunk = list(line_ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows = self._db.rows(
+                "SELECT line_id, at, status, quantity, amount, note FROM line_item_history "
+                f"WHERE line_id IN ({marks}) ORDER BY id",
+                chunk,
+            )
+            for row in rows:
+                line_id = row.pop("line_id")
+                found[line_id].append(row | {"quantity": Decimal(row["quantity"]), "amount": Decimal(row["amount"])})
+        return found
 
     def _require(self, identity: LineIdentity) -> StoredLine:
         stored = self.get(identity)

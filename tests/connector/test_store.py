@@ -312,3 +312,18 @@ def test_the_store_s_parts_share_one_transaction() -> None:
         store.outbox.stage(line(12, "42.00"), None)
         raise RuntimeError("crash before the transaction ends")
     assert store.runs.audit_events() == [] and store.outbox.lines() == []
+
+
+def test_many_lines_histories_and_status_counts_agree_with_reading_each_line() -> None:
+    outbox = Store.open(":memory:").outbox
+    identities = [LineIdentity(f"Customer {n}", "Backup users", "2026-11", "altaro.billed_users") for n in range(1203)]
+    for n, identity in enumerate(identities):
+        outbox.stage(line(n, f"{n * 3.5:.2f}", identity), "held" if n % 3 == 0 else None)
+        if n % 3 == 1:
+            outbox.mark_pushed(identity, f"contract:{n}")
+    stored = outbox.lines()
+    # More ids than one query binds: the chunks together give each line's history, as `history` does.
+    histories = outbox.histories([s.id for s in stored])
+    assert all(histories[s.id] == outbox.history(s.identity) for s in stored)
+    assert outbox.histories([]) == {}
+    assert outbox.counts() == {LineStatus.HELD: 401, LineStatus.PUSHED: 401, LineStatus.PENDING: 401}
