@@ -30,14 +30,14 @@ def address(settings: Settings, listen: str | None = None) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def serve(settings: Settings, listen: str | None = None, config_path: Path | None = None) -> None:
-    """Serve the console until SIGINT or SIGTERM; `config_path` is the configuration the Mapping page writes beside
-    (its mappings file, as `connector map --write` does)."""
+def server(settings: Settings, listen: str | None = None, config_path: Path | None = None) -> uvicorn.Server:
+    """The console's server on its address, not started; `config_path` is the configuration the Mapping page writes
+    beside (its mappings file, as `connector map --write` does)."""
     host, port = address(settings, listen)
     app = create_app(settings)
     app.state.config_path = config_path
-    log.info("console: serving on http://%s:%d/ (sign in with a [[console.users]] name)", host, port)
-    # log_config=None: uvicorn's loggers go through the connector's logging (its format, its redaction).
+    # log_config=None: uvicorn's loggers go through the connector's logging (its format, its redaction). Forwarded
+    # scheme and client are believed from a reverse proxy on this host only.
     config = uvicorn.Config(
         app,
         host=host,
@@ -47,4 +47,11 @@ def serve(settings: Settings, listen: str | None = None, config_path: Path | Non
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
     )
-    uvicorn.Server(config).run()
+    return uvicorn.Server(config)
+
+
+def serve(settings: Settings, listen: str | None = None, config_path: Path | None = None) -> None:
+    """Serve the console until SIGINT or SIGTERM."""
+    host, port = address(settings, listen)
+    log.info("console: serving on http://%s:%d/ (sign in with a [[console.users]] name)", host, port)
+    server(settings, listen, config_path).run()

@@ -8,10 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-import uvicorn
-
-from connector.console.app import create_app
-from connector.console.server import address
+from connector.console.server import server
 from connector.core.config import Settings
 from connector.core.errors import ConfigError
 
@@ -25,20 +22,8 @@ class ConsoleThread:
     """The console on `[console] listen`, in a daemon thread: `start()` returns once it listens, `stop()` ends it."""
 
     def __init__(self, settings: Settings, config_path: Path | None = None) -> None:
-        host, port = address(settings)
-        app = create_app(settings)
-        app.state.config_path = config_path  # as `connector console` sets it: where the Mapping page may write
-        # log_config=None: uvicorn's loggers go through the connector's logging; no signal handlers in a thread.
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_config=None,
-            server_header=False,
-            proxy_headers=True,
-            forwarded_allow_ips="127.0.0.1",
-        )
-        self.server = uvicorn.Server(config)
+        # The same server `connector console` runs; in a thread, uvicorn installs no signal handlers.
+        self.server = server(settings, config_path=config_path)
         self.thread = threading.Thread(target=self._run, name="connector-console", daemon=True)
         self.failed: BaseException | None = None
 
