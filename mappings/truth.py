@@ -65,6 +65,8 @@ class HeldContract:
     # to bill), and a term of the PSA's pricing that makes it invoice other money than quantity x rate.
     inactive_reason: str | None = None
     rate_problem: str | None = None
+    # The kind of contract that bills a quantity per period, in the PSA's words: what a line must be mapped to.
+    billing_kind: str = "Retainer/flat-fee"
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def compare(
     if not held.flat_fee:
         return Finding(
             Outcome.CONTRACT_MISSING,
-            f"{what} is a {held.kind} contract: map the line to a Retainer/flat-fee contract",
+            f"{what} is a {held.kind} contract: map the line to a {held.billing_kind} contract",
         )
     return _terms(held, what, psa, period_start, period_end) or _money(held, what, psa, rate, pushed, staged)
 

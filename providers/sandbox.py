@@ -164,9 +164,13 @@ class SandboxServer:
     def handle(self, request: SandboxRequest) -> SandboxResponse:
         raise NotImplementedError
 
+    def is_write(self, request: SandboxRequest) -> bool:
+        """Whether a request could change state; a vendor whose reads use POST (Autotask's queries) overrides it."""
+        return request.method in WRITE_METHODS
+
     def hooked(self, request: SandboxRequest, answer: Callable[[], SandboxResponse]) -> SandboxResponse:
         """`answer()` for a routed request, with the test's hooks around it (see `before_write` and the others)."""
-        write = request.method in WRITE_METHODS
+        write = self.is_write(request)
         if not write and self.before_read is not None:
             self.before_read(request)
         if write and self.before_write is not None:
@@ -197,7 +201,7 @@ class SandboxServer:
 
     def writes(self) -> list[SandboxRequest]:
         """Requests that could change state (for asserting how many writes a sync made)."""
-        return [r for r in self.requests if r.method in {"POST", "PUT", "PATCH", "DELETE"}]
+        return [r for r in self.requests if self.is_write(r)]
 
     def start(self) -> Self:
         # The default 0.5 s poll makes every stop() wait half a second; tests start dozens of sandboxes.

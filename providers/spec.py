@@ -305,6 +305,9 @@ class Provider(Generic[S]):
     factories: str | Factories = field(default_factory=Factories)
     # How texts name it when its name, capitalised, is not how its maker writes it.
     display_name: str = ""
+    # A PSA that bills whole units only: how a line's measured quantity becomes them, from the line's options (the
+    # quantity billed, and the words `explain` shows for it). None: the PSA takes the quantity as measured.
+    billed_quantity: Callable[[Mapping[str, Any], Decimal], tuple[Decimal, str]] | None = None
 
     @property
     def title(self) -> str:

@@ -112,6 +112,7 @@ def _explanation_rows(inputs: dict[str, Any]) -> list[list[str]]:
             f"{inputs.get('vendor_customer')} ({inputs.get('source')}, product {inputs.get('product')})",
         ],
         ["rule", str(inputs.get("rule", ""))],
+        ["billed as", str(inputs.get("billed_as", ""))],
         ["counting rule", str(detail.pop("rule", ""))],
         [
             "peak observed at",

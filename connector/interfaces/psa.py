@@ -56,6 +56,15 @@ class VerifyingSink(Sink, Protocol):
 
 
 @runtime_checkable
+class PeriodSink(VerifyingSink, Protocol):
+    """A sink whose PSA keeps a quantity per billing period rather than one current figure (units per period):
+    `held_in` narrows what `snapshot` found for a contract to the period [start, end] a line bills, reading the PSA
+    when the run's read did not reach that period."""
+
+    def held_in(self, held: Held, start: date, end: date) -> Held: ...
+
+
+@runtime_checkable
 class InvoicingSink(Sink, Protocol):
     """A sink that can say which periods the PSA has invoiced for the contracts waiting on an invoice, in one read
     per run.

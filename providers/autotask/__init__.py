@@ -1,0 +1,1 @@
+"""Autotask PSA: recurring service contracts whose units are set from backup usage."""
