@@ -67,6 +67,9 @@ class HeldContract:
     rate_problem: str | None = None
     # The kind of contract that bills a quantity per period, in the PSA's words: what a line must be mapped to.
     billing_kind: str = "Retainer/flat-fee"
+    # The PSA itself says the connector created this (a mark it wrote with it), as the store's audit would: its first
+    # figure is then no one's, whether or not the store heard of the creation (a crash right after it).
+    created_by_connector: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,14 @@ from typing import Any
 
 from providers.altaro.provider import PROVIDER as ALTARO
 from providers.atera.provider import PROVIDER as ATERA
+from providers.autotask.provider import PROVIDER as AUTOTASK
 from providers.axcient.provider import PROVIDER as AXCIENT
 from providers.connectwise.provider import PROVIDER as CONNECTWISE
 from providers.spec import MetricSpec, Provider
 
-REGISTRY: dict[str, Provider[Any]] = {provider.name: provider for provider in (ALTARO, AXCIENT, ATERA, CONNECTWISE)}
+REGISTRY: dict[str, Provider[Any]] = {
+    provider.name: provider for provider in (ALTARO, AXCIENT, ATERA, CONNECTWISE, AUTOTASK)
+}
 
 
 def sources() -> list[Provider[Any]]:

@@ -108,6 +108,45 @@ class Created:
     made: list[tuple[str, str, int]] = field(default_factory=list)
 
 
+@dataclass
+class Progress:
+    """What one customer's onboarding holds so far, as its steps run: the customer, its contact, and the containers
+    (contracts, agreements) created or found, by name casefolded, that later steps add to."""
+
+    customer_id: int
+    contact_id: int | None = None
+    containers: dict[str, int] = field(default_factory=dict)
+
+
+def run_plan(
+    plan: CustomerPlan,
+    customer: Callable[[], int],
+    make: Callable[[Step, Progress], int],
+    *,
+    container: str,
+) -> Created:
+    """Each step of a plan in order: `customer()` makes the customer when the plan has to, `make` every other step
+    it has to (told as soon as the PSA confirms it); what exists is taken as found. A step of kind `container` is
+    remembered by name for the steps after it."""
+    first = plan.steps[0] if plan.steps else None
+    assert first is not None and first.kind == "customer"  # a plan starts with its customer
+    customer_id = first.existing or customer()
+    created = Created(customer_id=customer_id)
+    if first.existing is None:
+        created.made.append(("customer", plan.customer.name, customer_id))
+    progress = Progress(customer_id)
+    for step in plan.steps[1:]:
+        made = step.existing
+        if made is None:
+            made = make(step, progress)
+            created.made.append((step.kind, step.name, made))
+        if step.kind == "contact":
+            progress.contact_id = made
+        elif step.kind == container:
+            progress.containers[step.name.strip().casefold()] = made
+    return created
+
+
 class Onboarder(Protocol):
     """A PSA's side of onboarding: plan from what it holds, then create what the plan shows (and nothing else)."""
 

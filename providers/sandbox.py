@@ -165,7 +165,7 @@ class SandboxServer:
         raise NotImplementedError
 
     def is_write(self, request: SandboxRequest) -> bool:
-        """Whether a request could change state; a vendor whose reads use POST (Autotask's queries) overrides it."""
+        """Whether a request could change state; a vendor whose reads use POST (queries sent as POST) overrides it."""
         return request.method in WRITE_METHODS
 
     def hooked(self, request: SandboxRequest, answer: Callable[[], SandboxResponse]) -> SandboxResponse:

@@ -12,8 +12,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from connector.console import bulk, customers, mapping, pages, periods, signin
-from connector.console.auth import People, Sessions
-from connector.console.web import Console, SecurityHeaders, templates
+from connector.console.auth import Lockout, People, Sessions
+from connector.console.web import Console, SecurityHeaders, TrustedHosts, served_hosts, templates, unspecified
 from connector.core.config import Settings
 
 FAILED_SIGNIN_DELAY = 1.0  # seconds a failed sign-in waits before its answer
@@ -22,12 +22,14 @@ FAILED_SIGNIN_DELAY = 1.0  # seconds a failed sign-in waits before its answer
 def create_app(
     settings: Settings,
     *,
+    listen: str | None = None,
     signin_delay: float = FAILED_SIGNIN_DELAY,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     now: Callable[[], float] = time.time,
 ) -> Starlette:
     """The console for `settings`: its people's passwords read (from their secrets) and hashed now, sessions of
-    `[console] session_minutes`; `sleep` and `now` are injectable for tests."""
+    `[console] session_minutes`, served under the names `served_hosts` gives (`listen`: the address it is served
+    on, when not `[console] listen`); `sleep` and `now` are injectable for tests."""
     console = Console(
         settings=settings,
         people=People(settings.console.users),
@@ -35,6 +37,7 @@ def create_app(
         pages=templates(),
         signin_delay=signin_delay,
         sleep=sleep,
+        lockout=Lockout(now),
     )
     routes = [
         Route("/", pages.month, methods=["GET"]),
@@ -52,6 +55,7 @@ def create_app(
         Route("/customers", customers.customers, methods=["GET"]),
         Route("/customer", customers.customer, methods=["GET"]),
         Route("/mapping", mapping.mapping, methods=["GET"]),
+        Route("/mapping/refresh", mapping.refresh, methods=["POST"]),
         Route("/mapping/accept", mapping.accept, methods=["POST"]),
         Route("/mapping/ignore", mapping.ignore, methods=["POST"]),
         Route("/mapping/onboard", mapping.onboard_form, methods=["GET"]),
@@ -61,6 +65,8 @@ def create_app(
         Route("/signout", signin.signout, methods=["POST"]),
         Mount("/static", StaticFiles(packages=[("connector.console", "static")]), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    # The security headers wrap everything, the Host check's refusal included.
+    hosts = Middleware(TrustedHosts, hosts=served_hosts(settings, listen), any_address=unspecified(settings, listen))
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), hosts])
     app.state.console = console
     return app

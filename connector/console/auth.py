@@ -1,5 +1,6 @@
 """Who may use the console: the configured people with their passwords kept as salted scrypt hashes, the sessions
-they sign in to (server-side, expiring, each with its CSRF token), and the roles' permissions."""
+they sign in to (server-side, expiring, each with its CSRF token), the roles' permissions, and the lockout that
+stops guessing (failed sign-ins counted per name and per client address)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from connector.core.sections import ConsoleUser
 
 # scrypt's cost: about 16 MiB and a few tens of milliseconds a hash, once per person at start and once per sign-in.
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}
-# What a role may do besides reading.
-_PERMISSIONS = {"viewer": frozenset[str](), "approver": frozenset({"approve", "discard"})}
+# Failed sign-ins a name (or a client address) may have within the window; then its sign-ins are refused unchecked.
+LOCKOUT_FAILURES = 5
+LOCKOUT_SECONDS = 15 * 60
+# What a role may do besides reading: approve and discard lines, map customers (write the mapping file, onboard).
+_PERMISSIONS = {"viewer": frozenset[str](), "approver": frozenset({"approve", "discard", "map"})}
 
 
 def password_hash(password: str, salt: bytes) -> bytes:
@@ -116,3 +120,86 @@ class Sessions:
         now = self._now()
         for token in [t for t, s in self._by_token.items() if s.expires_at <= now]:
             del self._by_token[token]
+
+
+@dataclass(frozen=True)
+class Locked:
+    """Sign-ins refused without a password checked: `what` ("name" or "address") had too many failures; until when."""
+
+    what: str
+    until: float
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in let through to the password check, counted as a failure until `Lockout.succeeded` says otherwise."""
+
+    keys: tuple[tuple[str, str], ...]
+    at: float
+
+
+class Lockout:
+    """Failed sign-ins per name (any case) and per client address, in this process (as the sessions are): once one of
+    them has `failures` within `seconds`, its sign-ins are refused without checking the password until the oldest of
+    those failures is `seconds` old.
+
+    An attempt counts as a failure from the moment it is let through to the password check, so guesses sent in
+    parallel are counted before any of them is answered: no more than `failures` passwords are ever checked per
+    window. A successful sign-in takes its own attempt back and clears the name's failures. What is kept is bounded
+    by the passwords checked (scrypt's cost), and dropped once out of the window."""
+
+    def __init__(
+        self, now: Callable[[], float], failures: int = LOCKOUT_FAILURES, seconds: float = LOCKOUT_SECONDS
+    ) -> None:
+        self.failures = failures
+        self.seconds = seconds
+        self._now = now
+        self._times: dict[tuple[str, str], list[float]] = {}
+        self._lock = threading.Lock()
+        self._swept = now()
+
+    def now(self) -> float:
+        return self._now()
+
+    def attempt(self, name: str, address: str) -> Attempt | Locked:
+        """Before a password is checked: Locked when the name or the address has had too many failures, else the
+        attempt, counted as a failure already."""
+        keys = (("name", name.strip().casefold()), ("address", address))
+        with self._lock:
+            now = self._now()
+            self._sweep(now)
+            for key in keys:
+                times = self._recent(key, now)
+                if len(times) >= self.failures:
+                    return Locked(key[0], times[0] + self.seconds)
+            for key in keys:
+                self._times.setdefault(key, []).append(now)
+        return Attempt(keys, now)
+
+    def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: this attempt is no failure, and the name's earlier failures are forgotten."""
+        with self._lock:
+            for key in attempt.keys:
+                times = self._times.get(key, [])
+                if key[0] == "name":
+                    times.clear()
+                elif attempt.at in times:
+                    times.remove(attempt.at)
+                if not times:
+                    self._times.pop(key, None)
+
+    def _recent(self, key: tuple[str, str], now: float) -> list[float]:
+        times = [at for at in self._times.get(key, []) if at > now - self.seconds]
+        if times:
+            self._times[key] = times
+        else:
+            self._times.pop(key, None)
+        return times
+
+    def _sweep(self, now: float) -> None:
+        # Names and addresses nobody tried again are dropped once a minute, so an idle entry is not kept forever.
+        if now - self._swept < 60:
+            return
+        self._swept = now
+        for key in list(self._times):
+            self._recent(key, now)

@@ -19,9 +19,9 @@ from starlette.responses import RedirectResponse, Response
 from connector import operations
 from connector.console.auth import Session
 from connector.console.web import Console, checked_form, console_of, plain
-from connector.core.errors import ConnectorError, StoreBusyError
+from connector.core.errors import ConnectorError, ParameterError, StoreBusyError
 from connector.core.redact import redact
-from connector.operations import Actor
+from connector.operations import Actor, ChangedSinceShown
 from connector.sync.report import RunReport
 from mappings.lines import LineStatus, Outcome
 
@@ -96,11 +96,15 @@ async def approve(request: Request) -> Response:
         return checked
     session, form = checked
     try:
-        shown = {int(str(value)): str(form.get(f"quantity-{value}", "")) for value in form.getlist("id")}
+        shown = {int(str(value)): shown_quantity(form.get(f"quantity-{value}")) for value in form.getlist("id")}
+    except ConnectorError as error:
+        return console.refuse(request, 400, f"{error}: reload the page.")
     except ValueError:
         return console.refuse(request, 400, "The form named a line id that is not a number: reload the page.")
     if not shown:
         return console.refuse(request, 400, "No line was named: nothing to approve.")
+    # A first look, for the note's total and a quick refusal; approve_lines checks the quantities again under the
+    # store's sync lock, in the transaction that approves them, so a sync in between cannot slip a change through.
     now = {int(row["id"]): row for row in await run_in_threadpool(operations.waiting, console.settings)}
     stale = [i for i, quantity in shown.items() if not _still(now.get(i), quantity)]
     if stale:
@@ -110,8 +114,11 @@ async def approve(request: Request) -> Response:
     actor = Actor(session.person.name, VIA)
     try:
         approved = await run_in_threadpool(
-            lambda: operations.approve_lines(console.settings, list(shown), note, actor=actor)
+            lambda: operations.approve_lines(console.settings, list(shown), note, actor=actor, expected=shown)
         )
+    except ChangedSinceShown as error:
+        log.warning("console: bulk approve by %s refused: %s", session.person.name, error)
+        return _stale(console, request, error.ids)
     except ConnectorError as error:
         # approve_lines refuses the whole set before deciding any line: nothing was approved.
         log.warning("console: bulk approve by %s refused: %s", session.person.name, error)
@@ -122,8 +129,19 @@ async def approve(request: Request) -> Response:
     return RedirectResponse("/review", status_code=303)
 
 
-def _still(row: Mapping[str, Any] | None, quantity: str) -> bool:
-    return row is not None and row["status"] == LineStatus.HELD and format(row["quantity"], "f") == quantity
+def shown_quantity(value: object) -> Decimal:
+    """The quantity a form says the person saw (a hidden field holding the figure as the page showed it)."""
+    try:
+        quantity = Decimal(str(value)) if value is not None else None
+    except ArithmeticError:
+        quantity = None
+    if quantity is None or not quantity.is_finite():
+        raise ParameterError("the form did not say which quantity was shown", param="quantity")
+    return quantity
+
+
+def _still(row: Mapping[str, Any] | None, quantity: Decimal) -> bool:
+    return row is not None and row["status"] == LineStatus.HELD and row["quantity"] == quantity
 
 
 def _stale(console: Console, request: Request, ids: list[int], detail: str = "") -> Response:

@@ -4,7 +4,13 @@ no vendor customer maps to), a suggestion used or a customer ignored (the mappin
 and confirmed first. Every action is the operation the command calls, as the signed-in person.
 
 The mapping file is the first one the configuration includes (`[mappings] file`), else `mappings.toml` beside it;
-the console knows the configuration's path from `app.state.config_path`, and refuses to write without it."""
+the console knows the configuration's path from `app.state.config_path`, and refuses to write without it.
+
+The page calls no vendor: it shows the vendor customers as the store last recorded them (the last sync's read, or
+the last refresh), with the PSA's customers and contracts read once and kept a few minutes in the console. "Refresh
+from the vendors" (a POST any signed-in person may make) reads the vendors and the PSA live, as `connector map` does;
+what it read is shown, and used by the choices, for a few minutes. A choice classifies that live read (or reads live
+itself when there is none that recent), so what it writes is what `connector map --write` writes."""
 
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from connector import operations
+from connector.console.mapping_read import Sources, current, shown, sources_of, when
 from connector.console.web import Console, checked_form, console_of
 from connector.core.config import Settings
 from connector.core.errors import ConfigError, ConnectorError
@@ -34,8 +41,8 @@ from connector.wiring import load_settings
 log = logging.getLogger(__name__)
 
 VIA = "console"
-# auth.py's roles know approve and discard; mapping is an approver's decision too.
-PERMISSION = "approve"
+# auth.py's roles: mapping (the mapping file written, customers onboarded) needs "map", which approvers have.
+PERMISSION = "map"
 MAX_REASON = 1000
 OPEN_KINDS = ("matched", "suggested", "unmatched")
 DEFAULT_FILE = "mappings.toml"
@@ -108,20 +115,44 @@ async def mapping(request: Request) -> Response:
 
 async def _page(console: Console, request: Request, *, error: str | None = None, status: int = 200) -> Response:
     where = _where(request)
+    sources = sources_of(request.app)
     try:
-        result = await run_in_threadpool(lambda: _classify(_settings(console, where)))
+        result, read, psa_at = await run_in_threadpool(lambda: shown(sources, _settings(console, where)))
     except ConnectorError as failure:
         context: dict[str, Any] = {"error": redact(str(failure)), "where": where, "sources": {}, "mapped": 0}
+        context |= {"vendors_at": "", "live": False, "psa_at": ""}
         return console.render(request, "mapping.html", {**context, "psa_only": [], "unbilled": [], "problems": []})
     context = {**page_data(result), "where": where, "error": error}
+    context |= {"vendors_at": when(read.at), "live": read.live, "psa_at": when(psa_at)}
     return console.render(request, "mapping.html", context, status_code=status)
 
 
+async def refresh(request: Request) -> Response:
+    """POST /mapping/refresh: read the vendors and the PSA live, as `connector map` does (any signed-in person may:
+    it changes nothing but what the store records of the vendors' usage); the page then shows that read."""
+    console = console_of(request)
+    checked = await checked_form(request, console, None, "refresh from the vendors")
+    if isinstance(checked, Response):
+        return checked
+    session, _ = checked
+    sources = sources_of(request.app)
+    settings = _settings(console, _where(request))
+    try:
+        read = await run_in_threadpool(sources.read_live, settings)
+    except ConnectorError as failure:
+        return await _page(console, request, error=redact(str(failure)), status=409)
+    log.info("console: %s read the vendors and the PSA live", session.person.name)
+    count = sum(len(report.customers) for report in read.reports.values())
+    session.notices.append(f"Read the vendors and the PSA live at {when(read.at)}: {count} vendor customer(s).")
+    return RedirectResponse("/mapping", status_code=303)
+
+
 def _find(result: MapResult, form: FormData) -> MapItem:
-    """The vendor customer the form names, as the map operation lists it now."""
+    """The vendor customer the form names, as the map operation lists it now (by its id too when the page knew it:
+    a page built from the recorded lists knows names only)."""
     source, name, vendor_id = (str(form.get(k, "")) for k in ("source", "vendor", "vendor_id"))
     for item in result.items:
-        if (item.vendor.source, item.vendor.name, item.vendor.id or "") == (source, name, vendor_id):
+        if (item.vendor.source, item.vendor.name) == (source, name) and vendor_id in ("", item.vendor.id or ""):
             if item.kind not in OPEN_KINDS:
                 raise Refused(f"{source} customer {name!r} is {item.kind} already: nothing to do")
             return item
@@ -129,11 +160,20 @@ def _find(result: MapResult, form: FormData) -> MapItem:
 
 
 def _write(
-    settings: Settings, where: Where, chosen: list[MapItem], ignored: list[MapItem], actor: Actor, note: str
+    settings: Settings,
+    where: Where,
+    chosen: list[MapItem],
+    ignored: list[MapItem],
+    actor: Actor,
+    note: str,
+    reason: str = mapfile.IGNORE_REASON,
 ) -> str:
-    """`connector map --write FILE` with these choices: the same plan, merge rule and file; what it did, said."""
+    """`connector map --write FILE` with these choices: the same plan, merge rule and file, the ignored written with
+    the person's `reason`; what it did, said."""
     taken = [c.psa_customer for c in settings.customers]
-    planned = operations.plan_mapping_file(where.mapping, chosen, taken, ignored, settings.mapping, where.config)
+    planned = operations.plan_mapping_file(
+        where.mapping, chosen, taken, ignored, settings.mapping, where.config, reason=reason
+    )
     told = [
         f"{item.vendor.source} customer {item.vendor.name!r} matches {item.psa.name!r}, which a [[customers]] block "
         f"in {path} maps already: add it to that block by hand"
@@ -163,7 +203,7 @@ async def _act(request: Request, what: str, act: Any) -> Response:
                            "it cannot write the mapping file.", status=409)  # fmt: skip
     actor = Actor(session.person.name, VIA)
     try:
-        told = await run_in_threadpool(act, _settings(console, where), where, form, actor)
+        told = await run_in_threadpool(act, sources_of(request.app), _settings(console, where), where, form, actor)
     except ConnectorError as failure:
         return await _page(console, request, error=redact(str(failure)), status=_status(failure))
     log.info("console: %s: %s", session.person.name, told)
@@ -175,10 +215,10 @@ def _status(failure: ConnectorError) -> int:
     return 400 if isinstance(failure, Refused | ConfigError) else 409
 
 
-def _accept(settings: Settings, where: Where, form: FormData, actor: Actor) -> str:
+def _accept(sources: Sources, settings: Settings, where: Where, form: FormData, actor: Actor) -> str:
     """`connector map --write FILE` answering this vendor customer's prompt with the chosen PSA customer (the exact
     name matches are written with it, as the command writes them)."""
-    result = _classify(settings)
+    result = current(sources, settings)
     item = _find(result, form)
     wanted = str(form.get("psa", ""))
     choices = list(item.suggestions) or ([(item.psa, item.score or 100.0)] if item.psa is not None else [])
@@ -192,20 +232,20 @@ def _accept(settings: Settings, where: Where, form: FormData, actor: Actor) -> s
     return _write(settings, where, chosen, [], actor, note)
 
 
-def _ignore(settings: Settings, where: Where, form: FormData, actor: Actor) -> str:
+def _ignore(sources: Sources, settings: Settings, where: Where, form: FormData, actor: Actor) -> str:
     """`connector map --write FILE --ignore X`: X under [[ignored_customers]], the exact name matches with it."""
     reason = str(form.get("reason", "")).strip()
     if not reason:
         raise Refused("To ignore a vendor customer, say why in the reason.")
     if len(reason) > MAX_REASON:
         raise Refused(f"A reason holds at most {MAX_REASON} characters.")
-    result = _classify(settings)
+    result = current(sources, settings)
     item = _find(result, form)
     picked = operations.ignored(result, [item.vendor.id or item.vendor.name], False)
     ignored = [i for i in picked if i.vendor.source == item.vendor.source]
     chosen = [i for i in result.of("matched") if i not in ignored]
     note = f"ignore {item.vendor.source} customer {item.vendor.name!r}: {reason}"
-    return _write(settings, where, chosen, ignored, actor, note)
+    return _write(settings, where, chosen, ignored, actor, note, reason)
 
 
 async def accept(request: Request) -> Response:
@@ -277,6 +317,8 @@ async def onboard(request: Request) -> Response:
         onboarding, told = await run_in_threadpool(_create, _settings(console, where), where, customer, shown, actor)
     except ConnectorError as failure:
         return await _page(console, request, error=redact(str(failure)), status=_status(failure))
+    finally:
+        sources_of(request.app).forget()  # the PSA may hold what was created: read it again
     log.info("console: %s onboarded %s: %s", session.person.name, customer, told)
     created = [(kind, name, made) for c in onboarding.created for kind, name, made in c.made]
     context: dict[str, Any] = {"source": source, "customer": customer, "plans": _rows(onboarding), "where": where}

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -24,6 +25,15 @@ log = logging.getLogger(__name__)
 VIA = "console"  # what the audit log records as the way a decision was made
 MAX_NOTE = 1000
 APPROVED_NOTE = "approved in the console"
+PAGE_SIZE = 50  # review cards a page, as Customers lists customers
+
+
+def page_number(text: str | None) -> int:
+    """A page's number from the query (1 when missing or not a number)."""
+    try:
+        return max(1, int(text or "1"))
+    except ValueError:
+        return 1
 
 
 def _signin() -> Response:
@@ -52,18 +62,26 @@ async def review(request: Request) -> Response:
 async def _review_page(console: Console, request: Request, *, error: str | None = None, status: int = 200) -> Response:
     rows = await run_in_threadpool(operations.waiting, console.settings)
     chosen = bulk.Filter.of(request.query_params)
-    cards = [{**row, "actions": card_actions(row)} for row in rows if chosen.matches(row)]
+    picked = [row for row in rows if chosen.matches(row)]
+    # A page of cards at a time (a large MSP holds hundreds); the bulk approve still takes every held line picked.
+    pages = max(1, -(-len(picked) // PAGE_SIZE))
+    number = min(page_number(request.query_params.get("page")), pages)
+    shown = picked[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     context = {
-        "cards": cards,
+        "cards": [{**row, "actions": card_actions(row)} for row in shown],
         "error": error,
         "filter": chosen,
         "contracts": bulk.contracts(rows),
         "held_count": len(bulk.held(rows, chosen)),
+        "matching": len(picked),
+        "page": number,
+        "pages": pages,
+        "first": (number - 1) * PAGE_SIZE + 1,
     }
     return console.render(request, "review.html", context, status_code=status)
 
 
-Decide = Callable[[Console, Session, int, str], Awaitable[str]]
+Decide = Callable[[Console, Session, int, str, FormData], Awaitable[str]]
 
 
 async def _decision(request: Request, action: str, decide: Decide, *, note_required: bool) -> Response:
@@ -81,7 +99,7 @@ async def _decision(request: Request, action: str, decide: Decide, *, note_requi
         return await _review_page(console, request, error=f"A note holds at most {MAX_NOTE} characters.", status=400)
     line_id = int(request.path_params["line_id"])
     try:
-        told = await decide(console, session, line_id, note)
+        told = await decide(console, session, line_id, note, form)
     except ConnectorError as error:
         return await _review_page(console, request, error=redact(str(error)), status=409)
     log.info("console: %s %s", session.person.name, told)
@@ -89,15 +107,19 @@ async def _decision(request: Request, action: str, decide: Decide, *, note_requi
     return RedirectResponse("/review", status_code=303)
 
 
-async def _approve(console: Console, session: Session, line_id: int, note: str) -> str:
+async def _approve(console: Console, session: Session, line_id: int, note: str, form: FormData) -> str:
     actor = Actor(session.person.name, VIA)
+    # The quantity the card showed: approved only if the line is still held with it (checked under the sync lock).
+    expected = {line_id: bulk.shown_quantity(form.get("quantity"))}
     approved = await run_in_threadpool(
-        lambda: operations.approve_lines(console.settings, [line_id], note or APPROVED_NOTE, actor=actor)
+        lambda: operations.approve_lines(
+            console.settings, [line_id], note or APPROVED_NOTE, actor=actor, expected=expected
+        )
     )
     return "; ".join(f"approved line {line.id}: {line.describe()}" for line in approved)
 
 
-async def _discard(console: Console, session: Session, line_id: int, note: str) -> str:
+async def _discard(console: Console, session: Session, line_id: int, note: str, form: FormData) -> str:
     actor = Actor(session.person.name, VIA)
     discarded = await run_in_threadpool(
         lambda: operations.discard_lines(console.settings, [line_id], note, actor=actor)

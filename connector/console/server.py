@@ -34,7 +34,7 @@ def server(settings: Settings, listen: str | None = None, config_path: Path | No
     """The console's server on its address, not started; `config_path` is the configuration the Mapping page writes
     beside (its mappings file, as `connector map --write` does)."""
     host, port = address(settings, listen)
-    app = create_app(settings)
+    app = create_app(settings, listen=listen)  # requests are served under this address's name (and localhost)
     app.state.config_path = config_path
     # log_config=None: uvicorn's loggers go through the connector's logging (its format, its redaction). Forwarded
     # scheme and client are believed from a reverse proxy on this host only.

@@ -1,10 +1,12 @@
 """What every console page shares: the templates (escaped), the signed-in session and its cookie, the CSRF check of
-a form, and the security headers on every response (a Content-Security-Policy that loads nothing from elsewhere)."""
+a form, the security headers on every response (a Content-Security-Policy that loads nothing from elsewhere), and
+the Host check that refuses a name the console is not served under (DNS rebinding)."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,12 +16,13 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.datastructures import FormData, MutableHeaders
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from connector.console.auth import People, Session, Sessions
+from connector.console.auth import Lockout, People, Session, Sessions
 from connector.core.config import Settings
+from connector.core.sections import DEFAULT_CONSOLE_LISTEN
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +69,9 @@ def templates() -> Jinja2Templates:
 
 @dataclass
 class Console:
-    """The running console's state, on `app.state.console`: configuration, people, sessions, and how a failed
-    sign-in is slowed (`sleep(signin_delay)`; tests inject a sleep that records)."""
+    """The running console's state, on `app.state.console`: configuration, people, sessions, how a failed
+    sign-in is slowed (`sleep(signin_delay)`; tests inject a sleep that records) and the failures that lock sign-ins
+    out (`lockout`)."""
 
     settings: Settings
     people: People
@@ -75,6 +79,7 @@ class Console:
     pages: Jinja2Templates
     signin_delay: float
     sleep: Callable[[float], Awaitable[None]]
+    lockout: Lockout
 
     def session(self, request: Request) -> Session | None:
         return self.sessions.get(request.cookies.get(SESSION_COOKIE))
@@ -138,6 +143,75 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# The names this machine answers to by itself, whatever the listen address.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+WRONG_HOST = (
+    "400 Bad Request: this console is not served under the name this request gave (its Host header). A reverse "
+    "proxy's name goes in [console] hosts.\n"
+)
+
+
+def served_hosts(settings: Settings, listen: str | None = None) -> frozenset[str]:
+    """The host names a request may give (any port): the address served on (`listen`, else `[console] listen`, else
+    the default), this machine's own names, and `[console] hosts`."""
+    chosen = listen or settings.console.listen or DEFAULT_CONSOLE_LISTEN
+    served = chosen.rpartition(":")[0].strip("[]")
+    return frozenset(name.strip("[]").casefold() for name in (served, *LOCAL_HOSTS, *settings.console.hosts))
+
+
+def host_name(header: str) -> str:
+    """The name a Host header gives, without its port (and an IPv6 address without its brackets), in lower case."""
+    header = header.strip()
+    if header.startswith("["):
+        return header[1 : header.find("]")].casefold() if "]" in header else ""
+    name, colon, port = header.rpartition(":")
+    return (name if colon and port.isdigit() else header).casefold()
+
+
+class TrustedHosts:
+    """ASGI middleware: a request whose Host header names none of `hosts` is answered 400, before any page.
+
+    A page on another site whose DNS name is made to resolve to this machine (DNS rebinding) would otherwise read the
+    console as its own origin. Served on an unspecified address (0.0.0.0, ::), an IP address is accepted too: a
+    rebinding needs a name."""
+
+    def __init__(self, app: ASGIApp, hosts: Iterable[str], any_address: bool = False) -> None:
+        self.app = app
+        self.hosts = frozenset(hosts)
+        self.any_address = any_address
+
+    def allowed(self, name: str) -> bool:
+        if name in self.hosts:
+            return True
+        if not self.any_address:
+            return False
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        header = next((value for key, value in scope["headers"] if key == b"host"), b"").decode("latin-1")
+        if self.allowed(host_name(header)):
+            await self.app(scope, receive, send)
+            return
+        log.warning("console: refused a request for host %r (not a name this console serves)", header[:100])
+        await PlainTextResponse(WRONG_HOST, status_code=400)(scope, receive, send)
+
+
+def unspecified(settings: Settings, listen: str | None = None) -> bool:
+    """Whether the console listens on every address (0.0.0.0 or ::)."""
+    chosen = listen or settings.console.listen or DEFAULT_CONSOLE_LISTEN
+    try:
+        return ipaddress.ip_address(chosen.rpartition(":")[0].strip("[]")).is_unspecified
+    except ValueError:
+        return False
 
 
 async def checked_form(

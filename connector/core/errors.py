@@ -47,6 +47,10 @@ class VendorAuthError(VendorError):
     """The vendor refused our credentials (or our address): a configuration problem on our side."""
 
 
+class VendorRefused(VendorError):
+    """The vendor answered and refused this one request, with its reasons: it is up, and other requests may pass."""
+
+
 class RateLimitedError(VendorError):
     """The vendor's call budget is spent; the message says when the next call is allowed."""
 

@@ -7,11 +7,12 @@ Vendors bring their sections through the provider registry; these are the ones e
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connector.core.secrets import SecretRef
 from mappings.calendar import (
@@ -69,7 +70,7 @@ class ConsoleUser(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=100, description="the name the audit log records for each action")
-    role: Literal["viewer", "approver"] = Field(description="viewer: read only; approver: approve and discard too")
+    role: Literal["viewer", "approver"] = Field(description="viewer: read only; approver: approve, discard and map too")
     # Read once when the console starts and kept only as a salted hash.
     password: SecretRef = Field(description='{ env = "VARIABLE" } or { file = "/path" }, like any other secret')
 
@@ -84,6 +85,11 @@ class ConsoleSettings(BaseModel):
     allow_non_loopback: bool = Field(default=False, description="serve on an address other machines can reach")
     session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60, description="a sign-in lasts this long")
     users: list[ConsoleUser] = Field(default_factory=list, description="who may sign in, and their role")
+    # Requests naming another Host are refused (400): a page on another site whose name is made to resolve to this
+    # machine (DNS rebinding) is not the console's origin. The listen address and localhost are served anyway.
+    hosts: list[str] = Field(
+        default_factory=list, description="host names a reverse proxy forwards, e.g. billing.example.net"
+    )
 
     @model_validator(mode="after")
     def _loopback_unless_allowed(self) -> ConsoleSettings:
@@ -94,6 +100,20 @@ class ConsoleSettings(BaseModel):
         if twice := sorted({name for name in names if names.count(name) > 1}):
             raise ValueError(f"users: {twice[0]!r} is given twice (names are compared in any case)")
         return self
+
+    @field_validator("hosts")
+    @classmethod
+    def _host_names(cls, hosts: list[str]) -> list[str]:
+        if wrong := [host for host in hosts if not _HOST_NAME.fullmatch(host)]:
+            raise ValueError(
+                f"{wrong[0]!r} is not a host name: give the name alone, as the browser's address has it "
+                '(hosts = ["billing.example.net"]), without scheme, port or path'
+            )
+        return hosts
+
+
+# A DNS name or an IPv4 address (letters, digits, dots, hyphens), or an IPv6 address in brackets.
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
 
 class AlertSettings(BaseModel):

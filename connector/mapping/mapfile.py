@@ -27,6 +27,8 @@ from mappings.templates import MappingSettings
 
 HEADER = "# Written by `connector map --write`; included from the main configuration. Edit freely.\n"
 MAPPING_KEYS = frozenset({"customers", "ignored_customers"})
+# The reason `connector map --ignore` writes; the console writes the one its person gave.
+IGNORE_REASON = "chosen to ignore in connector map"
 # Appended to an existing file's text to learn, before anything is created in the PSA, that blocks can follow it (a
 # file holding `customers = [...]` as an inline array cannot take a [[customers]] table after it).
 _PROBE = '\n[[customers]]\npsa_customer = "-"\n[[ignored_customers]]\nsource = "-"\ncustomer = "-"\nreason = "-"\n'
@@ -117,12 +119,14 @@ def render(
     ignored: Sequence[MapItem] = (),
     created: frozenset[int] = frozenset(),
     held: Held | None = None,
+    reason: str = IGNORE_REASON,
 ) -> Rendered:
     """The accepted matches as TOML mapping blocks, one per PSA customer (its vendors together), each saying where
     it came from and billing its sources' template lines; `ignored` vendor customers as [[ignored_customers]]; all
     after the `held` file's own text. A vendor customer the file names already is left out; one whose PSA customer
     has a block (in `taken`, the configuration's, or in the file) is left out and returned, to be added by hand.
-    Those `created` (PSA ids) were made by `--create-customers` and say so."""
+    Those `created` (PSA ids) were made by `--create-customers` and say so; `reason` is each new ignore's, written
+    as a TOML string whatever it holds (quotes, backslashes, line breaks)."""
     held = held or Held()
     blocks: dict[str, list[MapItem]] = {}
     skipped = []
@@ -141,7 +145,7 @@ def render(
     for item in new_ignores:
         parts.append(f"\n# {item.vendor.source}: ignored when mapping ({item.kind})\n[[ignored_customers]]\n")
         parts.append(f"source = {_toml(item.vendor.source)}\ncustomer = {_toml(item.vendor.name)}\n")
-        parts.append('reason = "chosen to ignore in connector map"\n')
+        parts.append(f"reason = {_toml(reason)}\n")
     text = "".join(parts)
     _check_kept(text, held, len(blocks))
     return Rendered(text, len(blocks), len(new_ignores), skipped)
@@ -234,5 +238,6 @@ def _value(value: object) -> str:
 
 
 def _toml(text: str) -> str:
-    # A TOML basic string is a JSON string for everything a name holds.
-    return json.dumps(text, ensure_ascii=False)
+    # A TOML basic string is a JSON string (quotes, backslashes and control characters escaped), except that TOML
+    # also forbids DEL unescaped.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")

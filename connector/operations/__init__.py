@@ -13,6 +13,8 @@ from connector.operations.mapping import (
     onboard_customers,
     plan_mapping_file,
     psa_customers,
+    psa_lists,
+    recorded_reports,
     vendor_reports,
     writable,
     write_mapping_file,
@@ -20,6 +22,7 @@ from connector.operations.mapping import (
 from connector.operations.reconcile import PeriodCheck, Reconciliation, reconcile, reconcile_period
 from connector.operations.review import (
     Actor,
+    ChangedSinceShown,
     approve,
     approve_lines,
     correction_rows,
@@ -37,6 +40,7 @@ from connector.operations.usage import fetch_usage
 
 __all__ = [
     "Actor",
+    "ChangedSinceShown",
     "CheckSummary",
     "MappingFile",
     "PeriodCheck",
@@ -62,8 +66,10 @@ __all__ = [
     "online_status",
     "plan_mapping_file",
     "psa_customers",
+    "psa_lists",
     "reconcile",
     "reconcile_period",
+    "recorded_reports",
     "review",
     "status",
     "summarise",

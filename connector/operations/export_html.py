@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from html import escape
 
-from connector.core.redact import redact
-from connector.operations.export import CustomerExport, Export, ExportLine, Series
+from connector.operations.export import CustomerExport, Export, ExportLine, Series, redacting
+
+# Above this many lines the page leaves out the usage charts (one per line and metric: 7 MiB for 4,000 lines) and
+# says where one customer's chart is.
+CHARTS_UP_TO_LINES = 200
 
 # Nothing on the page may load from anywhere: the browser refuses any script, font, image or request it would make.
 _POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -31,19 +35,45 @@ svg .none { fill: #9aa3b2; }
 _CHART_WIDTH, _CHART_HEIGHT, _PLOT_TOP, _PLOT_BOTTOM = 380, 170, 18, 140
 
 
-def _e(value: object) -> str:
-    """Any text a vendor, a person or the configuration wrote, masked and escaped for HTML (attributes too)."""
-    return escape(redact(str(value)), quote=True)
+def _escaping() -> Callable[[object], str]:
+    """For one page: any text a vendor, a person or the configuration wrote, masked (`redact`) and escaped for HTML
+    (attributes too), each distinct text once; every value still goes through it (a page of thousands of lines
+    repeats the same units, outcomes and names)."""
+    clean = redacting()
+    seen: dict[str, str] = {}
+
+    def e(value: object) -> str:
+        text = str(value)
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = escape(clean(text), quote=True)
+        return found
+
+    return e
 
 
 def _number(value: Decimal) -> str:
     return format(value, "f")
 
 
-def to_html(export: Export) -> str:
-    """The whole page as one string: open it in any browser, mail it, archive it; it fetches nothing."""
+def to_html(export: Export, *, charts_up_to: int = CHARTS_UP_TO_LINES) -> str:
+    """The whole page as one string: open it in any browser, mail it, archive it; it fetches nothing. Above
+    `charts_up_to` lines the usage charts are left out, and the page says so and where one customer's is."""
+    _e = _escaping()
+    lines = len(export.lines)
+    charts = lines <= charts_up_to
     generated = export.generated_at.strftime("%Y-%m-%d %H:%M UTC")
-    sections = "\n".join(_customer(index, customer) for index, customer in enumerate(export.customers, start=1))
+    sections = "\n".join(
+        _customer(index, customer, _e, charts) for index, customer in enumerate(export.customers, start=1)
+    )
+    said = (
+        "Charts show the peak usage\nobserved each month."
+        if charts
+        else f"""The usage charts are left out: this export holds {lines} lines, more than {charts_up_to}.</p>
+<p class="meta" id="charts-left-out">Usage charts are left out of an export of more than {charts_up_to} lines. One
+customer's usage chart is on its page in the billing console: Customers, then the customer (the Customer page,
+<code>/customer?name=</code> and the customer's name)."""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -58,17 +88,16 @@ def to_html(export: Export) -> str:
 <h1>Backup billing for {_e(export.period)}</h1>
 <p class="meta">Generated {_e(generated)} from the connector's store. Amounts are quantity &times; rate, rounded once
 per line. An amount is what goes through the PSA (the quantity pushed, or computed and waiting; nothing for a line
-discarded before a push); what was billed by hand (a correction closed) is counted apart. Charts show the peak usage
-observed each month.</p>
+discarded before a push); what was billed by hand (a correction closed) is counted apart. {said}</p>
 </header>
-{_summary(export)}
+{_summary(export, _e)}
 {sections}
 </body>
 </html>
 """
 
 
-def _summary(export: Export) -> str:
+def _summary(export: Export, _e: Callable[[object], str]) -> str:
     rows = "\n".join(
         f'<tr><td><a href="#customer-{index}">{_e(c.psa_customer)}</a></td><td class="num">{len(c.lines)}</td>'
         f'<td class="num">{_number(c.total)}</td><td class="num">{_number(c.by_hand_total)}</td></tr>'
@@ -85,9 +114,17 @@ def _summary(export: Export) -> str:
 </table>"""
 
 
-def _customer(index: int, customer: CustomerExport) -> str:
-    rows = "\n".join(_line_row(line) for line in customer.lines)
-    charts = "\n".join(_chart(series) for series in customer.usage)
+def _customer(index: int, customer: CustomerExport, _e: Callable[[object], str], with_charts: bool) -> str:
+    rows = "\n".join(_line_row(line, _e) for line in customer.lines)
+    charts = "\n".join(_chart(series, _e) for series in customer.usage) if with_charts else ""
+    box = (
+        f"""<div class="charts">
+{charts}
+</div>
+"""
+        if with_charts
+        else ""
+    )
     return f"""<section class="customer" id="customer-{index}" data-customer="{_e(customer.psa_customer)}">
 <h2>{_e(customer.psa_customer)}</h2>
 <table class="lines">
@@ -101,13 +138,10 @@ def _customer(index: int, customer: CustomerExport) -> str:
 <td colspan="3"></td></tr>
 </tbody>
 </table>
-<div class="charts">
-{charts}
-</div>
-</section>"""
+{box}</section>"""
 
 
-def _line_row(line: ExportLine) -> str:
+def _line_row(line: ExportLine, _e: Callable[[object], str]) -> str:
     measured = f"{line.source}: {line.vendor_customer}" if line.source else ""
     rule = f' title="{_e(line.rule)}"' if line.rule else ""
     return (
@@ -118,7 +152,7 @@ def _line_row(line: ExportLine) -> str:
     )
 
 
-def _chart(series: Series) -> str:
+def _chart(series: Series, _e: Callable[[object], str]) -> str:
     """Bars of the monthly peaks; a month with no observation says so instead of drawing a zero."""
     values = [value for _, value in series.points if value is not None]
     top = max(values, default=Decimal(0))

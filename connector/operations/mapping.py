@@ -15,7 +15,7 @@ from pathlib import Path
 import providers
 from connector.core.config import Settings
 from connector.core.errors import ConfigError, StoreBusyError
-from connector.interfaces.usage import UsageReport
+from connector.interfaces.usage import CustomerUsage, UsageReport
 from connector.mapping import mapfile, mapper, onboard
 from connector.mapping.mapper import MapItem, MapResult, PsaRef
 from connector.operations.review import Actor
@@ -31,6 +31,8 @@ __all__ = [
     "onboard_customers",
     "plan_mapping_file",
     "psa_customers",
+    "psa_lists",
+    "recorded_reports",
     "vendor_reports",
     "writable",
     "write_mapping_file",
@@ -57,18 +59,63 @@ def vendor_reports(settings: Settings) -> tuple[dict[str, UsageReport], list[str
     return reports, problems
 
 
+def recorded_reports(settings: Settings) -> tuple[dict[str, UsageReport], list[str]]:
+    """Each enabled source's customers as the store last recorded them (`Observations.customers_seen`: the last sync,
+    or the last read of `vendor_reports`), no vendor called; each report's `observed_at` is when. What `classify`
+    reads of a report (the names, and the vendor's id where a mapping names a customer by id: the name its latest line
+    was measured from, else the mapping's name) is there, not the usage. A source never recorded is a problem."""
+    reports: dict[str, UsageReport] = {}
+    problems: list[str] = []
+    with Store.open(settings.store.path) as store:
+        by_id = [
+            (customer, source, ref)
+            for customer in settings.customers
+            for source, ref in customer.vendors.items()
+            if ref.id is not None
+        ]
+        measured = store.outbox.measured_from([customer.psa_customer for customer, _, _ in by_id]) if by_id else {}
+        for provider in providers.sources():
+            if not settings.enabled(provider.name):
+                continue
+            at, names = store.observations.customers_seen(provider.name)
+            if at is None:
+                problems.append(f"{provider.name}: no customer list recorded yet: refresh from the vendors")
+                continue
+            ids: dict[str, str] = {}
+            for customer, source, ref in by_id:
+                if source == provider.name and ref.id is not None:
+                    name = measured.get((customer.psa_customer, source)) or ref.customer
+                    ids.setdefault(name.casefold(), ref.id)
+            customers = [CustomerUsage(provider.name, name, "", vendor_id=ids.get(name.casefold())) for name in names]
+            reports[provider.name] = UsageReport(provider.name, at, customers)
+    return reports, problems
+
+
+def psa_lists(settings: Settings) -> tuple[list[PsaRef], list[tuple[int, str, str]]]:
+    """The PSA's customers and its active contracts (customer id, customer name, contract), read through its
+    provider: what `classify` compares the vendor customers with."""
+    with Store.open(settings.store.path) as store:
+        return mapper.psa_customers(settings, store), mapper.psa_contracts(settings, store)
+
+
 def psa_customers(settings: Settings) -> list[PsaRef]:
     """The PSA's customers, read through its provider."""
     with Store.open(settings.store.path) as store:
         return mapper.psa_customers(settings, store)
 
 
-def classify(settings: Settings, reports: dict[str, UsageReport], problems: list[str]) -> MapResult:
+def classify(
+    settings: Settings,
+    reports: dict[str, UsageReport],
+    problems: list[str],
+    psa: tuple[list[PsaRef], list[tuple[int, str, str]]] | None = None,
+) -> MapResult:
     """Every vendor customer by kind, the PSA customers with backup contracts no vendor customer maps to, and the
-    sources that could not be read (`problems`)."""
-    with Store.open(settings.store.path) as store:
-        result = mapper.map_customers(settings, reports, mapper.psa_customers(settings, store))
-        result.psa_only = mapper.psa_only(settings, result, mapper.psa_contracts(settings, store))
+    sources that could not be read (`problems`). `psa`: the PSA's customers and contracts as `psa_lists` read them
+    (read now when not given)."""
+    customers, contracts = psa if psa is not None else psa_lists(settings)
+    result = mapper.map_customers(settings, reports, customers)
+    result.psa_only = mapper.psa_only(settings, result, contracts)
     result.problems += problems
     return result
 
@@ -154,10 +201,12 @@ def plan_mapping_file(
     *,
     created: frozenset[int] = frozenset(),
     force: bool = False,
+    reason: str = mapfile.IGNORE_REASON,
 ) -> MappingFile:
-    """The mapping file with the blocks and ignores it lacks added, from what it holds now."""
+    """The mapping file with the blocks and ignores it lacks added, from what it holds now; `reason` is why the
+    `ignored` are (the console's person's words; `connector map --ignore` writes the fixed one)."""
     held = writable(path, config_path, force=force)  # read again: what the file holds now is what is kept
-    rendered = mapfile.render(chosen, taken, templates, ignored, created, held)
+    rendered = mapfile.render(chosen, taken, templates, ignored, created, held, reason)
     skipped = []
     for item in rendered.skipped:
         assert item.psa is not None

@@ -6,7 +6,7 @@ The functions taking a store are the transitions themselves; those taking the se
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -22,6 +22,7 @@ from mappings.lines import LineStatus, StoredLine
 
 __all__ = [
     "Actor",
+    "ChangedSinceShown",
     "approve",
     "approve_lines",
     "correction_rows",
@@ -51,9 +52,10 @@ def review(store: Store) -> list[dict[str, Any]]:
 
     Besides the computed figure (`quantity`, `amount` = quantity x rate): what was last pushed (`pushed_before`,
     `pushed_at`, `pushed_amount` = that quantity x the line's rate, priced by `mappings.billing.price`), what the PSA
-    held when the line was staged, when the store recorded it (`psa_quantity`: the PSA's figure before the
-    connector's first push; None when not recorded, the reason then names it), and the `change` against the last
-    push (else against that PSA figure).
+    holds, when the store recorded it (`psa_quantity`: the PSA's figure before the connector's first push, or the
+    one a sync found there after the last push, typed by someone in the PSA; None when not recorded, the reason then
+    names it; `psa_amount` = that figure x the rate, priced the same way), and the `change` against that PSA figure
+    (else against the last push).
     """
     # Only the waiting lines are read, and their histories in a few queries: a large MSP holds thousands of lines.
     waiting = sorted([*store.outbox.lines(LineStatus.HELD), *store.outbox.lines(LineStatus.FAILED)], key=lambda x: x.id)
@@ -63,10 +65,8 @@ def review(store: Store) -> list[dict[str, Any]]:
 
 def _row(line: StoredLine, history: list[dict[str, Any]]) -> dict[str, Any]:
     pushed_at = next((row["at"] for row in reversed(history) if row["status"] == LineStatus.PUSHED.value), None)
-    in_psa = None
-    if line.pushed_quantity is None:
-        in_psa = next((row["quantity"] for row in reversed(history) if row["status"] == IN_PSA), None)
-    baseline = line.pushed_quantity if line.pushed_quantity is not None else in_psa
+    in_psa = _in_psa(history)
+    baseline = in_psa if in_psa is not None else line.pushed_quantity
     return {
         "id": line.id,
         "status": line.status,
@@ -81,27 +81,65 @@ def _row(line: StoredLine, history: list[dict[str, Any]]) -> dict[str, Any]:
         "unit": line.line.unit,
         "rate": line.line.rate,
         "psa_quantity": in_psa,
+        "psa_amount": _priced(in_psa, line.line.rate),
         "pushed_at": pushed_at,
         "pushed_amount": _priced(line.pushed_quantity, line.line.rate),
         "change": line.line.quantity - baseline if baseline is not None else None,
     }
 
 
+def _in_psa(history: list[dict[str, Any]]) -> Decimal | None:
+    """The latest figure the history records the PSA holding since the line's last push (the outbox's IN_PSA rows:
+    before the first push, or found edited there after one), as `Outbox.psa_figure` reads it."""
+    for row in reversed(history):
+        if row["status"] == LineStatus.PUSHED.value:
+            return None
+        if row["status"] == IN_PSA:
+            return Decimal(row["quantity"])
+    return None
+
+
 def _priced(quantity: Decimal | None, rate: Decimal) -> Decimal | None:
     return price(quantity, rate) if quantity is not None else None
 
 
+class ChangedSinceShown(ConnectorError):
+    """An approval named the quantities a person saw, and a line no longer holds its (not held any more, or held with
+    another quantity): nothing of the set was approved."""
+
+    def __init__(self, ids: Sequence[int]) -> None:
+        self.ids = list(ids)
+        super().__init__(
+            f"line(s) {', '.join(map(str, self.ids))} changed since they were shown (no longer held, or held with "
+            "another quantity): nothing was approved; look at them again"
+        )
+
+
 def approve(
-    store: Store, ids: Sequence[int] | Literal["all"], note: str, *, actor: Actor | None = None
+    store: Store,
+    ids: Sequence[int] | Literal["all"],
+    note: str,
+    *,
+    actor: Actor | None = None,
+    expected: Mapping[int, Decimal] | None = None,
 ) -> list[StoredLine]:
-    """Accept held lines' quantities (the next sync pushes them), each with its audit row."""
+    """Accept held lines' quantities (the next sync pushes them), each with its audit row, all or none.
+
+    `expected` (line id -> the quantity the person saw, the console's confirmation or card): checked under the same
+    lock and in the same transaction as the approvals, so a sync cannot change a line in between; a line that is no
+    longer held with that quantity refuses the whole set (ChangedSinceShown)."""
     # Under the sync lock: a sync running now could re-stage the line with a quantity the operator never saw.
-    with store.sync_lock():
+    # One transaction: the check and every approval, or nothing at all.
+    with store.sync_lock(), store.transaction():
         held = {line.id: line for line in store.outbox.lines(LineStatus.HELD)}
         chosen = list(held) if ids == "all" else list(ids)
         if not chosen:
             raise ConnectorError("name the line ids to approve (see `connector review`) or pass --all")
         _refuse_unknown_ids(chosen, held, "held")
+        if expected is not None:
+            changed = [i for i in chosen if i not in expected or held[i].line.quantity != expected[i]]
+            if changed:
+                raise ChangedSinceShown(changed)
         return [_decide(store, "approved", held[line_id], note, actor) for line_id in chosen]
 
 
@@ -153,12 +191,7 @@ def explain(
 ) -> list[dict[str, Any]]:
     """Every line of a customer (any case), with the inputs behind its number and its history."""
     known_customer(store, customer, mapped)
-    lines = [
-        stored
-        for stored in store.outbox.lines()
-        if stored.line.psa_customer.casefold() == customer.casefold()
-        and (period is None or stored.line.period_key == period)
-    ]
+    lines = store.outbox.of_customer(customer, period)  # only theirs: a large MSP holds thousands of lines
     if not lines:
         known = sorted(set(mapped))
         raise ConnectorError(
@@ -166,6 +199,7 @@ def explain(
             + (f" in {period}" if period else "")
             + f"; mapped customers: {', '.join(known) or 'none'}"
         )
+    histories = store.outbox.histories([stored.id for stored in lines])
     return [
         {
             "id": stored.id,
@@ -179,7 +213,7 @@ def explain(
             "status": stored.status,
             "psa_ref": stored.psa_ref,
             "inputs": stored.line.inputs,
-            "history": store.outbox.history(stored.identity),
+            "history": histories[stored.id],
         }
         for stored in lines
     ]
@@ -202,6 +236,7 @@ def correction_rows(store: Store) -> list[dict[str, Any]]:
             "unit": row["unit"],
             "rate": row["rate"],
             "psa_quantity": None,
+            "psa_amount": None,
             "pushed_at": None,
             "pushed_amount": _priced(row["invoiced_quantity"], row["rate"]),
             "change": row["quantity"] - row["invoiced_quantity"],
@@ -220,11 +255,16 @@ def waiting(settings: Settings) -> list[dict[str, Any]]:
 
 
 def approve_lines(
-    settings: Settings, ids: Sequence[int] | Literal["all"], note: str, *, actor: Actor | None = None
+    settings: Settings,
+    ids: Sequence[int] | Literal["all"],
+    note: str,
+    *,
+    actor: Actor | None = None,
+    expected: Mapping[int, Decimal] | None = None,
 ) -> list[StoredLine]:
-    """`connector approve` and the console's approve: see `approve`."""
+    """`connector approve` and the console's approve (with the quantities the person saw): see `approve`."""
     with Store.open(settings.store.path) as store:
-        return approve(store, ids, note, actor=actor)
+        return approve(store, ids, note, actor=actor, expected=expected)
 
 
 def discard_lines(settings: Settings, ids: Sequence[int], note: str, *, actor: Actor | None = None) -> list[StoredLine]:

@@ -10,6 +10,7 @@ a row of `observation_repeats` (the row it repeats, its poll's batch, its explan
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -172,11 +173,54 @@ class Observations:
         texts = self.explanations.texts(row["explanation_id"] for row in rows)
         return [_observation(row, json.loads(texts[row["explanation_id"]])) for row in rows]
 
+    def quantities(self, series: Sequence[tuple[str, str, str]], months: Sequence[str]) -> list[dict[str, Any]]:
+        """The observations (rows and repeats) of these (source, metric, product) and of vendor periods starting in
+        these months (YYYY-MM), every vendor customer's: their keys as stored, period and quantity, without their
+        explanations, in `query`'s order (an export's charts read a whole period's in one query)."""
+        keys = list(
+            dict.fromkeys((masked(source), masked(metric), masked(product)) for source, metric, product in series)
+        )
+        wanted = list(dict.fromkeys(months))
+        if not keys or not wanted:
+            return []
+        return self._db.rows(
+            "SELECT source, vendor_customer, metric, product, period_key, quantity FROM observations "
+            f"WHERE (source, metric, product) IN (VALUES {', '.join(['(?, ?, ?)'] * len(keys))}) "
+            f"AND substr(period_key, 1, 7) IN ({', '.join('?' * len(wanted))}) ORDER BY id, is_repeat, batch_id",
+            [*(value for key in keys for value in key), *wanted],
+        )
+
+    def customers_seen(self, source: str) -> tuple[datetime | None, list[str]]:
+        """The vendor customers of a source as the store last saw its list: every customer observed on the UTC day of
+        the source's last observation (a poll records each customer it lists that day, as a row or a daily repeat),
+        and the time of that last observation; (None, []) when nothing of the source is recorded."""
+        # The tables under the `observations` view, rows and repeats apart (the view would join every row first),
+        # read once: each customer's last observation.
+        what = "s.vendor_customer AS name, b.observed_at AS at"
+        rows = self._db.execute(
+            f"SELECT name, MAX(at) FROM ({_SEEN.format(what=what)}) GROUP BY name ORDER BY name", [masked(source)] * 2
+        ).fetchall()
+        if not rows:
+            return None, []
+        last = max(at for _, at in rows)
+        return from_iso(last), [name for name, at in rows if at >= last[:10]]
+
     def from_fetch(self, source: str, fetch_id: int) -> bool:
         """Whether observations taken from this ledger call are stored already (as rows, or repeats of rows)."""
         # A call is one source's, and a batch is written only with a row or a repeat: its batch is enough.
         del source
         return self._db.row("SELECT 1 FROM observation_batches WHERE fetch_id = ? LIMIT 1", [fetch_id]) is not None
+
+
+# A source's observations, from its rows and from their daily repeats (`what`: the columns of the series `s` and the
+# batch `b`); the source twice as parameters.
+_SEEN = (
+    "SELECT {what} FROM observation_series s JOIN observation_rows r ON r.series_id = s.id "
+    "JOIN observation_batches b ON b.id = r.batch_id WHERE s.source = ? UNION ALL "
+    "SELECT {what} FROM observation_series s JOIN observation_rows r ON r.series_id = s.id "
+    "JOIN observation_repeats p ON p.row_id = r.id JOIN observation_batches b ON b.id = p.batch_id "
+    "WHERE s.source = ?"
+)
 
 
 def _observation(row: dict[str, Any], inputs: dict[str, Any]) -> Observation:

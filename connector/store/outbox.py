@@ -14,7 +14,8 @@ from connector.store.database import Database, from_iso, iso, masked, to_json, u
 from mappings.billing import price
 from mappings.lines import Line, LineIdentity, LineStatus, StoredLine, next_status
 
-# A history row that is no status of the line: what the PSA held before the connector first pushed the contract.
+# A history row that is no status of the line: what the PSA held before the connector first pushed the contract, or
+# what a sync found it holding after a push (someone typed another figure there, or it holds the connector's again).
 IN_PSA = "in PSA"
 
 # Line ids per `IN (...)` query: well under SQLite's limit on bound parameters.
@@ -89,6 +90,60 @@ class Outbox:
         rows = self._db.execute("SELECT DISTINCT psa_customer FROM line_items ORDER BY psa_customer").fetchall()
         return [name for (name,) in rows]
 
+    def of_customer(self, customer: str, period: str | None = None) -> list[StoredLine]:
+        """The lines of a PSA customer named any case (compared casefolded, as Python compares names: SQLite's
+        NOCASE folds ASCII letters only), of one period if given, by id: only theirs are read and decoded."""
+        wanted = customer.casefold()
+        names = [name for name in self.customers() if name.casefold() == wanted]
+        if not names:
+            return []
+        sql = f"SELECT {_COLUMNS} FROM line_items WHERE psa_customer IN ({', '.join('?' * len(names))})"
+        params: list[Any] = list(names)
+        if period is not None:
+            sql, params = sql + " AND period_key = ?", [*params, period]
+        return [_stored(row) for row in self._db.rows(sql + " ORDER BY id", params)]
+
+    def measured_from(self, customers: Sequence[str]) -> dict[tuple[str, str], str]:
+        """Per (PSA customer, source), the vendor customer its latest line was measured from (the name a mapping by
+        the vendor's id found at the last sync), for these PSA customers (names as stored)."""
+        found: dict[tuple[str, str], str] = {}
+        names = list(dict.fromkeys(customers))
+        for start in range(0, len(names), _CHUNK):
+            chunk = names[start : start + _CHUNK]
+            rows = self._db.execute(
+                "SELECT psa_customer, json_extract(inputs, '$.source'), json_extract(inputs, '$.vendor_customer') "
+                f"FROM line_items WHERE psa_customer IN ({', '.join('?' * len(chunk))}) ORDER BY id",
+                chunk,
+            ).fetchall()
+            for customer, source, vendor in rows:
+                if isinstance(source, str) and isinstance(vendor, str):
+                    found[(customer, source)] = vendor
+        return found
+
+    def of_period(self, period_key: str, inputs: Sequence[str] | None = None) -> list[StoredLine]:
+        """Every line of one period, by id (an export reads its period's lines, not every period's). With `inputs`,
+        each line's inputs hold only those of their top-level keys it has (SQLite picks them out of the stored JSON:
+        decoding every line's whole explanation is most of the cost of reading thousands)."""
+        keys = list(inputs or ())
+        # Two paths at least: json_extract gives a JSON array of the values only then (one path: the bare value).
+        paths = [f"$.{json.dumps(key)}" for key in keys] + ([f"$.{json.dumps(keys[0])}"] if len(keys) == 1 else [])
+        picked = f", json_extract(inputs, {', '.join('?' * len(paths))}) AS picked" if keys else ""
+        sql = f"SELECT {_COLUMNS}{picked} FROM line_items WHERE period_key = ? ORDER BY id"
+        rows = self._db.rows(sql, [*paths, period_key])
+        for row in rows if keys else ():
+            values = json.loads(row.pop("picked"))[: len(keys)]
+            if None in values:  # absent or null: only the whole text tells which
+                whole = json.loads(row["inputs"])
+                row["inputs"] = json.dumps({key: whole[key] for key in keys if key in whole})
+            else:
+                row["inputs"] = json.dumps(dict(zip(keys, values, strict=True)))
+        return [_stored(row) for row in rows]
+
+    def periods(self) -> list[str]:
+        """Every period a line was staged for."""
+        rows = self._db.execute("SELECT DISTINCT period_key FROM line_items ORDER BY period_key").fetchall()
+        return [period for (period,) in rows]
+
     def stage(
         self,
         line: Line,
@@ -97,12 +152,15 @@ class Outbox:
         now: datetime | None = None,
         recheck: bool = False,
         found_in_psa: tuple[str, Decimal] | None = None,
+        in_psa: tuple[Decimal, str] | None = None,
     ) -> StoredLine:
         """Write a computed line as pending (or held) before anything is pushed; `next_status` decides which.
 
         An identity already pushed with the same quantity stays pushed; a changed quantity goes back to pending
         so the PSA is corrected, and the history keeps both values. `found_in_psa` (the PSA's name, its quantity):
         what the PSA held before the connector ever pushed this contract, the history's first "old" figure.
+        `in_psa` (its quantity, the note saying why it is news): what the PSA holds now, after a push, recorded as
+        an IN_PSA row (the engine passes it when someone changed the figure there; see `psa_figure`).
         """
         stamp = iso(now or utcnow())
         with self._db.transaction():
@@ -131,6 +189,9 @@ class Outbox:
                     "plan = ?, hold_reason = ?, updated_at = ? WHERE id = ?",
                     [*values, line_id],
                 )
+            if in_psa is not None:
+                figure, why = in_psa
+                self._history(line_id, IN_PSA, figure, price(figure, line.rate), why, stamp)
             if existing is None or (existing.status, existing.line.quantity) != (status, line.quantity):
                 self._history(line_id, status, line.quantity, line.amount, reason or "computed", stamp)
         return self._require(line.identity)
@@ -263,6 +324,16 @@ class Outbox:
             [psa_customer, contract, metric, before_or_at],
         )
         return Decimal(row["pushed_quantity"]) if row else None
+
+    def psa_figure(self, line_id: int) -> Decimal | None:
+        """The latest figure the history records the PSA holding (IN_PSA) since the line's last push, or None."""
+        row = self._db.row(
+            "SELECT quantity FROM line_item_history WHERE line_id = ? AND status = ? AND id > "
+            "COALESCE((SELECT MAX(id) FROM line_item_history WHERE line_id = ? AND status = ?), 0) "
+            "ORDER BY id DESC LIMIT 1",
+            [line_id, IN_PSA, line_id, LineStatus.PUSHED.value],
+        )
+        return Decimal(row["quantity"]) if row else None
 
     def history(self, identity: LineIdentity) -> list[dict[str, Any]]:
         """Every status and value the line has had, oldest first."""

@@ -14,9 +14,8 @@ from decimal import Decimal
 import providers
 from connector.core.config import Settings
 from connector.core.errors import ConnectorError
-from connector.core.matching import did_you_mean
-from connector.interfaces.psa import Sink
-from connector.interfaces.usage import CustomerUsage, UsageReport, UsageSource
+from connector.interfaces.psa import PeriodSink, Sink
+from connector.interfaces.usage import UsageReport, UsageSource
 from connector.mapping import automatch
 from connector.mapping.renames import tell_renames
 from connector.mapping.unmapped import tell_unmapped
@@ -27,6 +26,7 @@ from connector.sync.observe import observe
 from connector.sync.psa_truth import contract_rate, contract_ref, created_empty, judge, named, read_psa, unverified
 from connector.sync.push import misconfigured, push_pending
 from connector.sync.report import RunReport, SourceOutcome
+from connector.sync.usable import Blocked, usable_usage
 from mappings.billing import bill_line
 from mappings.calendar import BillingCalendar, Invoiced, coverage_hold
 from mappings.customer import CustomerMapping, LineMapping
@@ -41,7 +41,7 @@ from mappings.lines import (
     next_status,
     staged_result,
 )
-from mappings.measure import Measured, measure, vendor_period_overlaps
+from mappings.measure import Measured, measure
 from mappings.periods import Period, period_containing
 from mappings.review import hold_reason
 from mappings.truth import Held, HeldContract
@@ -49,10 +49,6 @@ from mappings.truth import Held, HeldContract
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-
-class Blocked(Exception):
-    """This line cannot be billed this run; the message says why and what to do."""
 
 
 class SyncEngine:
@@ -259,6 +255,13 @@ class SyncEngine:
         identity = LineIdentity(customer.psa_customer, mapping.contract, period.key, mapping.metric)
         if mapping.start_date is not None and period.end < mapping.start_date:
             return LineResult(identity, Outcome.UNCHANGED, reason=f"contract starts {mapping.start_date}")
+        if held is not None and isinstance(self.sink, PeriodSink):
+            try:
+                held = self.sink.held_in(held, period.start, period.end)
+            except ConnectorError as error:
+                unread = f"could not read what {self.sink.psa_title} holds for {period.key}: {error}"
+                log.error("%s / %s: not billed: %s", customer.psa_customer, mapping.contract, unread)
+                return LineResult(identity, Outcome.BLOCKED, reason=unread)
         try:
             line = self._price(customer, mapping, period, reports, contract_rate(held))
         except Blocked as blocked:
@@ -292,10 +295,34 @@ class SyncEngine:
             result = named(staged_result(line, decision, dry_run=True), edited)
         else:
             recheck = edited is not None or partial is not None
-            staged = self.store.outbox.stage(line, reason, recheck=recheck, found_in_psa=found)
+            now_in_psa = self._psa_figure(existing, previous, in_psa, edited, psa)
+            staged = self.store.outbox.stage(line, reason, recheck=recheck, found_in_psa=found, in_psa=now_in_psa)
             result = named(staged_result(line, _decided(staged), dry_run=False, psa_ref=staged.psa_ref), edited)
         result.psa_quantity = in_psa
         return result
+
+    def _psa_figure(
+        self,
+        existing: StoredLine | None,
+        previous: Decimal | None,
+        in_psa: Decimal | None,
+        edited: str | None,
+        psa: str,
+    ) -> tuple[Decimal, str] | None:
+        """What the PSA holds, to record in the line's history, when it is news since the connector's last push:
+        someone typed another figure there (the line is held as edited), or a figure recorded so is no longer
+        there. Review reads the latest one (the card's "PSA holds" and amount before)."""
+        if previous is None or in_psa is None:
+            return None  # never pushed: what the PSA held first is `found_in_psa`
+        waiting_on_edit = existing is not None and (existing.hold_reason or "").startswith(Outcome.EDITED.value)
+        if edited is None and not waiting_on_edit:
+            return None
+        recorded = self.store.outbox.psa_figure(existing.id) if existing is not None else None
+        if recorded == in_psa or (edited is None and recorded is None):
+            return None
+        if edited is not None:
+            return in_psa, f"{psa} holds {in_psa}, not the {previous} the connector pushed: edited there"
+        return in_psa, f"{psa} holds {in_psa} now"
 
     def _review(
         self, line: Line, existing: StoredLine | None, previous: Decimal | None, found: tuple[str, Decimal] | None
@@ -325,7 +352,7 @@ class SyncEngine:
     ) -> Line:
         """The line as mappings/ bills it, from the period's observations; Blocked when it must not be billed."""
         source = mapping.source
-        usage = self._usable_usage(customer, source, period, reports)
+        usage = usable_usage(customer, source, period, reports)
         product = mapping.product or ""
         observations = self.store.observations.query(
             source, vendor_customer=usage.vendor_customer, metric=mapping.metric, product=product
@@ -342,6 +369,12 @@ class SyncEngine:
             measured = Measured(measured.quantity, {**measured.explanation, "coverage": partial})
         spec = providers.metric(mapping.metric)
         assert spec is not None  # the configuration checks every metric against the registry
+        psa = providers.psa(self.settings)
+        options = mapping.psa.get(psa.name, {}) if psa is not None else {}
+        inputs = {"source": source, "vendor_customer": usage.vendor_customer, "product": product or "all"}
+        if psa is not None and psa.billed_quantity is not None:  # whole units: the line says how they came
+            measured_units, inputs["billed_as"] = psa.billed_quantity(options, measured.quantity)
+            measured = Measured(measured_units, measured.explanation)
         try:
             return bill_line(
                 customer,
@@ -349,45 +382,12 @@ class SyncEngine:
                 period,
                 measured,
                 unit=spec.unit,
-                psa=mapping.psa.get(providers.psa_name(self.settings), {}),
-                inputs={"source": source, "vendor_customer": usage.vendor_customer, "product": product or "all"},
+                psa=options,
+                inputs=inputs,
                 contract_rate=rate,
             )
         except ValueError as error:
             raise Blocked(f"{error}: set the mapping's rate, or create the contract in the PSA") from None
-
-    @staticmethod
-    def _usable_usage(
-        customer: CustomerMapping, source: str, period: Period, reports: Mapping[str, UsageReport | str]
-    ) -> CustomerUsage:
-        """The customer's usage at `source`, only if nothing behind it failed for the period."""
-        usage_report = reports.get(source)
-        if usage_report is None or isinstance(usage_report, str):
-            raise Blocked(usage_report or f"no source {source}")
-        if usage_report.problems:
-            raise Blocked(f"{source} report unusable: {'; '.join(usage_report.problems)}")
-        ref = customer.vendor_ref(source)
-        assert ref is not None  # the configuration refuses a line whose source names no customer
-        usage = usage_report.find(ref)
-        if usage is None:
-            names = [c.vendor_customer for c in usage_report.customers]
-            ids = {c.vendor_customer: c.vendor_id for c in usage_report.customers if c.vendor_id}
-            raise Blocked(
-                f"{source} customer {ref!r} is not in the {source} data{did_you_mean(ref, names, ids=ids)}; check "
-                f"[customers.{source}] customer for {customer.psa_customer!r}"
-            )
-        # Found by its id under another name, the vendor renamed it: billing follows the id (told in tell_renames).
-        vendor_name = usage.vendor_customer
-        # Every vendor period of the customer that falls in the billing period, not just the first one listed.
-        spoiled = [
-            u
-            for u in usage_report.customer_periods(vendor_name)
-            if not u.complete and (u is usage or vendor_period_overlaps(u.period_key, period))
-        ]
-        if spoiled:
-            problems = "; ".join(p for u in spoiled for p in u.problems)
-            raise Blocked(f"{source} usage for {vendor_name!r} is incomplete: {problems}")
-        return usage
 
 
 def _moved_on(calendar: BillingCalendar, invoiced: Invoiced, now: datetime) -> Callable[[Line], bool]:

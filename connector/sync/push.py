@@ -8,7 +8,14 @@ from datetime import datetime
 from typing import Any
 
 import providers
-from connector.core.errors import ConfigError, ConnectorError, ParameterError, VendorAuthError, VendorError
+from connector.core.errors import (
+    ConfigError,
+    ConnectorError,
+    ParameterError,
+    VendorAuthError,
+    VendorError,
+    VendorRefused,
+)
 from connector.interfaces.deferral import PushDeferred
 from connector.interfaces.psa import PsaEvents, PushRefused, Sink
 from connector.store import Store
@@ -128,7 +135,7 @@ def psa_unreachable(error: ConnectorError) -> bool:
 
     Then every later push of the run would fail alike, each after its own retries, and log the one cause again.
     """
-    if not isinstance(error, VendorError):
+    if not isinstance(error, VendorError) or isinstance(error, VendorRefused):
         return False
     code = error.status_code
     return isinstance(error, VendorAuthError) or code is None or code in (408, 429) or code >= 500

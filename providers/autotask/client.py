@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from connector.core.errors import DataError, RateLimitedError, VendorAuthError, VendorError
+from connector.core.errors import DataError, RateLimitedError, VendorAuthError, VendorError, VendorRefused
 from connector.core.http import Rule, Rules, VendorHttp, body_text, safe_url
 from connector.core.paging import paginate
 from connector.core.redact import redact
@@ -114,6 +114,10 @@ class AutotaskHttp(VendorHttp):
                 "integration's thread limit is spent; try again later",
                 status_code=response.status_code,
             )
+        if reasons is not None and response.status_code == 500:
+            # Autotask's refusal of this request (a bad filter, a field it will not take), not an outage.
+            where = where or f"{response.request.method} {safe_url(response.request.url)}"
+            raise VendorRefused(VENDOR, f"{where}: refused (500): {reasons}", status_code=500)
         super().raise_for_status(response, where=where, errors=errors)
 
 

@@ -32,6 +32,8 @@ zone_lookup_url = "{sandbox.api_url}"
 username = {{ file = "{username}" }}
 secret = {{ file = "{secret}" }}
 integration_code = {{ file = "{code}" }}
+# The resource that owns the companies `connector map --create-customers` creates (Autotask requires an owner).
+owner_resource_id = {DEMO_RESOURCE}
 '''
     return DemoPart(
         config=config,
@@ -78,6 +80,9 @@ def contract_services(settings: Settings, month: str) -> list[dict[str, Any]]:
         client.close()
     return sorted(rows, key=lambda row: (row["customer"] or "", row["contract"], row["contract_service_id"]))
 
+
+# The sandbox's one resource: the API user's own.
+DEMO_RESOURCE = 4
 
 # Contoso's server backup service (contract 501), which the demo's first push sets.
 HAND_EDITED = 602

@@ -99,7 +99,7 @@ class InvoicingAutotaskSink(AutotaskSink):
             if not reason and now.quantity is not None and now.quantity != stored.pushed_quantity:
                 reason = f"{PSA} bills {now.quantity} units for the period now, not the {stored.pushed_quantity} pushed"
             return Reconciled(stored, NOT_INVOICED, invoiced_quantity=now.quantity, reason=reason)
-        quantity = sum((i.quantity or Decimal(0) for i in billed), Decimal(0))
+        quantity = _plain(sum((i.quantity or Decimal(0) for i in billed), Decimal(0)))
         amount = round_money(sum((_amount(i) for i in billed), Decimal(0)))
         numbers = tuple(sorted({i.invoiceID for i in billed if i.invoiceID is not None}))
         rates = {i.rate for i in billed if i.rate is not None}
@@ -150,6 +150,12 @@ class InvoicingAutotaskSink(AutotaskSink):
 def _with_service(found: Mapping[ContractRef, Located | Missing]) -> dict[ContractRef, Located]:
     """The references whose contract service Autotask holds."""
     return {ref: w for ref, w in found.items() if isinstance(w, Located) and w.contract_service is not None}
+
+
+def _plain(quantity: Decimal) -> Decimal:
+    """A whole quantity without the decimal places Autotask's JSON numbers carry (`620.0`): units are whole, and the
+    reconcile report shows them as pushed (`620`)."""
+    return quantity.quantize(Decimal(1)) if quantity == quantity.to_integral_value() else quantity
 
 
 def _amount(item: BillingItem) -> Decimal:

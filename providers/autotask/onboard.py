@@ -45,8 +45,8 @@ from providers.autotask.onboard_plan import (
     service_step,
 )
 from providers.autotask.settings import AutotaskSettings
-from providers.autotask.verify import ACTIVE, PSA, RECURRING_SERVICE, psa_ref
-from providers.onboarding import Created, CustomerPlan, NewCustomer, Step, Told
+from providers.autotask.verify import ACTIVE, ADDED_MARK, MAX_DESCRIPTION, PSA, RECURRING_SERVICE, psa_ref
+from providers.onboarding import Created, CustomerPlan, NewCustomer, Progress, Step, Told, run_plan
 from providers.spec import BuildContext
 
 __all__ = ["AutotaskOnboarder", "onboarder"]
@@ -162,40 +162,15 @@ class AutotaskOnboarder:
         if plan.problems:
             raise ConfigError(f"{plan.customer.name}: {plan.problems[0]}")
         new = plan.customer
-        created = Created()
-        contact_id: int | None = None
-        contracts: dict[str, int] = {}  # by name, casefolded
-        for step in plan.steps:
-            if step.kind == "customer":
-                created.customer_id = step.existing or self._company(new, told)
-                if step.existing is None:
-                    created.made.append(("customer", new.name, created.customer_id))
-                continue
-            assert created.customer_id is not None  # the customer step comes first
-            made = step.existing
-            if made is None:
-                made = self._make(step, new, created.customer_id, contact_id, contracts, told)
-                created.made.append((step.kind, step.name, made))
-            if step.kind == "contact":
-                contact_id = made
-            elif step.kind == "contract":
-                contracts[key(step.name)] = made
-        return created
 
-    def _make(
-        self,
-        step: Step,
-        new: NewCustomer,
-        company_id: int,
-        contact_id: int | None,
-        contracts: dict[str, int],
-        told: Told,
-    ) -> int:
-        if step.kind == "contact":
-            return self._contact(new, company_id, told)
-        if step.kind == "contract":
-            return self._contract(step.name, new, company_id, contact_id, told)
-        return self._contract_service(step, new, contracts, told)
+        def make(step: Step, progress: Progress) -> int:
+            if step.kind == "contact":
+                return self._contact(new, progress.customer_id, told)
+            if step.kind == "contract":
+                return self._contract(step.name, new, progress.customer_id, progress.contact_id, told)
+            return self._contract_service(step, new, progress.containers, told)
+
+        return run_plan(plan, lambda: self._company(new, told), make, container="contract")
 
     def _company(self, new: NewCustomer, told: Told) -> int:
         held, options = self.held, self.options
@@ -275,7 +250,9 @@ class AutotaskOnboarder:
         if contract_id is None or isinstance(service, str):
             raise DataError(f"{PSA}: contract {group.name!r} and its service were to be there first ({step.name})")
         price: Decimal | None = wanted.rate if wanted.rate is not None else service.unitPrice
-        body: dict[str, Any] = {"serviceID": service.id}
+        # Marked, so that a sync after a crash right after this POST knows the 0 units are no one's figure.
+        mark = f"{ADDED_MARK} for {wanted.name} ({wanted.metric})"[:MAX_DESCRIPTION]
+        body: dict[str, Any] = {"serviceID": service.id, "internalDescription": mark}
         if price is not None:
             body["unitPrice"] = price
         contract_service_id = self.client.create_contract_service(contract_id, body)

@@ -22,10 +22,11 @@ from providers.autotask.models import Company, Contact, Contract, ContractServic
 from providers.autotask.verify import ACTIVE, PSA, RECURRING_SERVICE, Target, service_of
 from providers.onboarding import ContractWanted, CustomerPlan, NewCustomer, Step
 
-# What Autotask takes (Company.companyName, Contract.contractName, Contact's names).
+# The longest texts Autotask takes (Company.companyName, Contract.contractName, Contact.firstName and lastName).
 NAME_LENGTH = 100
 CONTRACT_NAME_LENGTH = 100
-PERSON_NAME_LENGTH = 50  # Contact.firstName and lastName
+PERSON_NAME_LENGTH = 50
+# A contact's last name when the vendor gives one word or none: Autotask requires one, and none is known.
 UNKNOWN_LAST_NAME = "(unknown)"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from connector.core.errors import ConnectorError, Status
 from connector.core.matching import closest
@@ -18,7 +19,16 @@ from providers.autotask.client import AutotaskClient
 from providers.autotask.connect import build_autotask_client
 from providers.autotask.listing import Listing
 from providers.autotask.settings import AutotaskSettings
-from providers.autotask.verify import ACTIVE, PSA, RECURRING_SERVICE, Located, company_of, held
+from providers.autotask.verify import (
+    ACTIVE,
+    PSA,
+    RECURRING_SERVICE,
+    Target,
+    company_of,
+    contract_of,
+    held,
+    service_of,
+)
 from providers.spec import BuildContext, Finding
 
 __all__ = ["contracts", "customers", "probe", "resolve"]
@@ -58,7 +68,7 @@ def resolve(settings: AutotaskSettings, context: BuildContext, mappings: Sequenc
     refs = [ref_of(m, line) for m in mappings for line in m.lines]
     try:
         with opened(settings, context) as client:
-            listing = Listing(client, context.now().date())
+            listing = Listing(client, _today(context))
             listing.read(refs)
             return _findings(mappings, listing, context)
     except ConnectorError as error:
@@ -68,7 +78,7 @@ def resolve(settings: AutotaskSettings, context: BuildContext, mappings: Sequenc
 def _findings(mappings: Sequence[CustomerMapping], listing: Listing, context: BuildContext) -> list[Finding]:
     findings: list[Finding] = []
     companies = listing.companies()
-    month = period_containing(BillingPeriod.MONTHLY, context.now().date())
+    month = period_containing(BillingPeriod.MONTHLY, _today(context))
     for mapping in mappings:
         check = f"customer {mapping.psa_customer!r}"
         company = company_of(ContractRef(mapping.psa_customer, mapping.psa_customer_id, "", None), companies)
@@ -83,13 +93,19 @@ def _findings(mappings: Sequence[CustomerMapping], listing: Listing, context: Bu
                 problem = f"not checked: customer {mapping.psa_customer!r} is not found in {PSA}"
                 findings.append(Finding(where, problem, Status.INCOMPLETE))
                 continue
-            findings.append(_line(where, listing.locate(ref_of(mapping, line)), listing, month.start, month.end))
+            findings.append(_line(where, ref_of(mapping, line), listing, month.start, month.end))
     return findings
 
 
-def _line(check: str, found: Located | Missing, listing: Listing, start: date, end: date) -> Finding:
+def _today(context: BuildContext) -> date:
+    """Today in the MSP's billing zone, as the sink sees it: the month whose units the check shows."""
+    return context.now().astimezone(ZoneInfo(context.timezone)).date()
+
+
+def _line(check: str, ref: ContractRef, listing: Listing, start: date, end: date) -> Finding:
+    found = listing.locate(ref)
     if isinstance(found, Missing):
-        return Finding(check, found.reason, Status.INVALID)
+        return Finding(check, found.reason, Status.INVALID, _suggestion(ref, listing))
     service = found.contract_service
     if service is None:
         assert found.absent is not None
@@ -99,7 +115,7 @@ def _line(check: str, found: Located | Missing, listing: Listing, start: date, e
                 note=f"service {found.service.name!r} would be added to contract {found.contract.contractName!r} "
                 f"({found.contract.id}) at the first push (create_if_missing)",
             )
-        return Finding(check, found.absent.reason, Status.INVALID)
+        return Finding(check, found.absent.reason, Status.INVALID, _suggestion(ref, listing))
     view = held(found, service, listing.units_in(service.id, start, end), start, end)
     what = f"{PSA} contract {found.contract.contractName!r} ({found.contract.id})"
     if not view.flat_fee:
@@ -109,6 +125,30 @@ def _line(check: str, found: Located | Missing, listing: Listing, start: date, e
         if found_problem is not None:
             return Finding(check, f"{what} {found_problem}", Status.INVALID)
     return Finding(check, note=f"{view.ref}, {view.quantity} units this month, {view.rate} per unit")
+
+
+def _suggestion(ref: ContractRef, listing: Listing) -> str | None:
+    """The nearest name Autotask has where the reference stopped matching: the company's contract, else the
+    catalogue's service (its name or SKU), else a service the contract bills."""
+    target = Target.of(ref)
+    company = company_of(ref, listing.companies())
+    if isinstance(target, str) or isinstance(company, str):
+        return None
+    contract = contract_of(target, company, listing.contracts)
+    if isinstance(contract, str):
+        own = [c.contractName or "" for c in listing.contracts.values() if c.companyID == company.id]
+        return _nearest(target.contract, own) if target.contract_id is None else None
+    if target.service is None:
+        return None
+    services = listing.services()
+    service = service_of(target, services)
+    if isinstance(service, str):
+        return _nearest(target.service, [k for s in services for k in (s.name or "", s.sku or "")])
+    if service is None:
+        return None
+    names = {s.id: s.name or "" for s in services}
+    billed = [names.get(s.serviceID or 0, "") for s in listing.contract_services.get(contract.id, {}).values()]
+    return _nearest(service.name or "", [b for b in billed if b != service.name])
 
 
 def _nearest(name: str, known: Sequence[str]) -> str | None:

@@ -27,7 +27,7 @@ import json
 import re
 import threading
 from collections import deque
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -255,11 +255,12 @@ class AutotaskSandbox(SandboxServer):
                 raise ValueError(problem)
             return units.record_adjustment(self.account, found, change, effective)
 
-    def invoice(self, period_start: date) -> list[dict[str, Any]]:
+    def invoice(self, period_start: date, on: date | None = None) -> list[dict[str, Any]]:
         """Approve, post and invoice the billing period beginning in `period_start`'s month (see
-        `sandbox_invoices`); returns the invoices added."""
+        `sandbox_invoices`), dated `on` (default: now); returns the invoices added."""
+        posted_at = now() if on is None else datetime.combine(on, time(9), tzinfo=UTC)
         with self._state_lock:
-            return invoice(self.account, period_start, now())
+            return invoice(self.account, period_start, posted_at)
 
     # -- the front door ---------------------------------------------------------------------------------------------
 

@@ -91,9 +91,18 @@ def querying(entity_name: str) -> Handler:
         except (query.QueryError, ValueError) as why:
             return query.refused(str(why))
         url = f"{context.api_url}/V1.0/{entity_name}/query"
-        return query.page(COLLECT[entity_name](context), read, url)
+        return query.page(_collected(entity_name, context, read), read, url)
 
     return handle
+
+
+def _collected(entity_name: str, context: Context, read: query.Query) -> list[dict[str, Any]]:
+    """The records a query is answered from. Units records are derived on every read: a units query naming its
+    contract services (`in` or `eq` on contractServiceID) builds only theirs, not those of every contract service
+    (seconds each at thousands of them, the connector's read before and after each adjustment among them)."""
+    if entity_name == "ContractServiceUnits":
+        return units.all_records(context.account, context.today, query.confined_to(read, "contractServiceID"))
+    return COLLECT[entity_name](context)
 
 
 def item(entity_name: str) -> Handler:

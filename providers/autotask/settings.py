@@ -7,7 +7,6 @@ start, because Autotask moves databases between zones and a URL written into the
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
@@ -53,9 +52,6 @@ class AutotaskSettings(BaseModel):
         gt=0,
         le=1,
         description="Share of the database's hourly request threshold at or above which a run starts no push",
-    )
-    rounding: Literal["up", "nearest"] = Field(
-        default="up", description="How a line's quantity becomes whole units (an adjustment's unitChange is whole)"
     )
     company_type: str = Field(
         default="Customer", min_length=1, description="Label of the companyType picklist value new companies get"

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connector.core.errors import DataError
+from connector.core.errors import DataError, VendorAuthError, VendorError, VendorRefused
 from connector.interfaces.deferral import PushDeferred
 from connector.interfaces.psa import PsaEvents, PushRefused, PushResult
 from mappings.enums import BillingPeriod
@@ -33,7 +33,7 @@ from mappings.truth import ContractRef, Held, HeldContract, Missing, compare
 from providers.autotask.client import AutotaskClient
 from providers.autotask.listing import Listing
 from providers.autotask.models import ContractServiceUnit
-from providers.autotask.verify import PSA, Located, held, psa_ref
+from providers.autotask.verify import ADDED_MARK, MAX_DESCRIPTION, PSA, Located, day, held, psa_ref
 
 __all__ = ["AutotaskPushResult", "AutotaskSink"]
 
@@ -86,18 +86,41 @@ class AutotaskSink:
         after_adjustment: Written | None = None,
     ) -> None:
         # Opened now and kept until `close()`: a key that cannot be read stops the sync before any vendor is called.
-        self.client = open_client()
+        # Opening asks Autotask which zone serves the database; when Autotask cannot be reached, the run goes on
+        # without it (its read of the PSA then fails, as any PSA that is down does, and is reported and alerted).
         self.timezone = timezone
         self.now = now
-        self.listing = Listing(self.client, self.today())
+        self._unreachable: VendorError | None = None
+        self._client: AutotaskClient | None = None
+        try:
+            self._client = open_client()
+        except VendorError as error:
+            if isinstance(error, VendorAuthError | VendorRefused):
+                raise
+            self._unreachable = error
+        self._listing: Listing | None = None
         self.stop_pushes_at = stop_pushes_at
         self._budget: _Budget | None = None
         self._where: dict[str, Located] = {}
         # Tests hook in here to simulate a crash right after Autotask took an adjustment.
         self.after_adjustment = after_adjustment
 
+    @property
+    def client(self) -> AutotaskClient:
+        if self._client is None:
+            assert self._unreachable is not None
+            raise self._unreachable
+        return self._client
+
+    @property
+    def listing(self) -> Listing:
+        if self._listing is None:
+            self._listing = Listing(self.client, self.today())
+        return self._listing
+
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
 
     def today(self) -> date:
         return self.now().astimezone(ZoneInfo(self.timezone)).date()
@@ -204,12 +227,15 @@ class AutotaskSink:
                 f"them in {PSA} since; nothing was sent. The next run compares them with what the connector pushed",
             )
         change = int(units - before)
+        # The period's first day, or the contract's when it starts inside the period: Autotask refuses an adjustment
+        # dated before the contract starts, and the contract's first period begins on its start date.
+        effective = max(start, day(found.contract.startDate) or start)
         body = {
             "contractID": found.contract.id,
             "contractServiceID": service.id,
             "serviceID": service.serviceID,
             "unitChange": change,
-            "effectiveDate": start,
+            "effectiveDate": effective,
         }
         adjustment = self.client.create_adjustment(found.contract.id, body)
         _tell(
@@ -221,7 +247,7 @@ class AutotaskSink:
                 "contract_id": found.contract.id,
                 "contract_service_id": service.id,
                 "period": line.period_key,
-                "effective": start.isoformat(),
+                "effective": effective.isoformat(),
                 "unit_change": change,
                 "units_before": str(before),
                 "units_after": str(units),
@@ -233,7 +259,7 @@ class AutotaskSink:
         after = _current(self.listing.units_in(service.id, start, end, fresh=True))
         if after != units:
             raise DataError(
-                f"{PSA} took adjustment {adjustment} ({change:+d} units from {start}) of contract service "
+                f"{PSA} took adjustment {adjustment} ({change:+d} units from {effective}) of contract service "
                 f"{service.id}, but now bills {after} units for {start} to {end}, not {units}; run the sync again to "
                 "read what it holds (it sends a change only when the units differ from the line's)"
             )
@@ -258,7 +284,12 @@ class AutotaskSink:
         contract, service = found.contract, found.service
         if service is None:
             raise PushRefused(Outcome.CONTRACT_MISSING, found.absent.reason if found.absent else "no service named")
-        body = {"contractID": contract.id, "serviceID": service.id, "unitPrice": line.rate}
+        body = {
+            "contractID": contract.id,
+            "serviceID": service.id,
+            "unitPrice": line.rate,
+            "internalDescription": f"{ADDED_MARK} for {line.contract} ({line.metric})"[:MAX_DESCRIPTION],
+        }
         created = self.client.create_contract_service(contract.id, body)
         _tell(
             told,

@@ -17,6 +17,7 @@ from decimal import Decimal
 from connector.core.matching import closest, did_you_mean
 from mappings.truth import ContractRef, HeldContract, Missing
 from providers.autotask.models import Company, Contract, ContractService, ContractServiceUnit, Service
+from providers.refs import pair_ref, parse_pair
 
 PSA = "Autotask"
 OPTIONS = "[customers.lines.autotask]"
@@ -29,17 +30,21 @@ ACTIVE = 1
 CLOSE_NAME = 85
 
 
+# How a contract service the connector added says so, in its internal description (which Autotask does not invoice):
+# a rerun after a crash right after the creation knows its 0 units are no one's figure.
+ADDED_MARK = "Added by the backup billing connector"
+# Autotask's length of a contract service's internal description (a longer one is refused).
+MAX_DESCRIPTION = 100
+
+
 def psa_ref(contract_id: int, contract_service_id: int) -> str:
     """How the engine, the outbox and the audit name an Autotask contract service."""
-    return f"contract {contract_id}, service {contract_service_id}"
+    return pair_ref("contract", contract_id, "service", contract_service_id)
 
 
 def parse_ref(text: str) -> tuple[int, int] | None:
-    """(contract id, contract service id) of a `psa_ref`, or None when it names no contract service."""
-    words = text.replace(",", " ").split()
-    if len(words) != 4 or (words[0], words[2]) != ("contract", "service"):
-        return None
-    return (int(words[1]), int(words[3])) if words[1].isdigit() and words[3].isdigit() else None
+    """(contract id, contract service id) of a `psa_ref`, or None when it names none."""
+    return parse_pair(text, "contract", "service")
 
 
 def day(moment: datetime | None) -> date | None:
@@ -257,6 +262,13 @@ def locate(
     names = {s.id: s.name or str(s.id) for s in services}
     found = contract_service_of(target, contract, service, contract_services.get(contract.id, ()), names)
     if isinstance(found, Missing):
+        if contract.contractType != RECURRING_SERVICE:
+            # Only a Recurring Service contract bills services' units: adding one elsewhere is refused by Autotask.
+            return Missing(
+                f"{PSA} contract {contract.contractName!r} ({contract.id}) is a type {contract.contractType} "
+                "contract, which bills no services' units: map the line to a Recurring Service contract",
+                customer_found=False,
+            )
         if found.customer_found:
             return Located(company, contract, None, service, target, found)
         return found
@@ -316,6 +328,7 @@ def held(
         quantity=quantity,
         inactive_reason=None if contract.status == ACTIVE else "is not active (its status is not Active)",
         rate_problem=split,
+        created_by_connector=(contract_service.internalDescription or "").startswith(ADDED_MARK),
     )
 
 

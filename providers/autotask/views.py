@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from connector.core.errors import ParameterError
@@ -72,11 +72,14 @@ def services(view: ViewInput) -> ViewResult:
     with _client(view) as client:
         held = list(client.contract_services([f.eq("contractID", contract_id)]))
         names = {s.id: s.name or "" for s in client.services()}
+        # The units the month bills now, as the sink reads them: its last record's (a contract that starts inside
+        # the month has none on its first day, and an adjustment dated inside it starts a record of its own).
+        overlapping = client.contract_service_units(
+            [f.eq("contractID", contract_id), f.lte("startDate", month.end), f.gte("endDate", month.start)]
+        )
         units = {
             r.contractServiceID: r.units
-            for r in client.contract_service_units(
-                [f.eq("contractID", contract_id), f.lte("startDate", month.start), f.gte("endDate", month.start)]
-            )
+            for r in sorted(overlapping, key=lambda r: (r.startDate or datetime.min.replace(tzinfo=UTC), r.id))
         }
     rows = [
         (s.id, s.serviceID, names.get(s.serviceID or 0, ""), _shown(s.unitPrice), _shown(units.get(s.id))) for s in held

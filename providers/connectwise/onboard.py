@@ -42,7 +42,7 @@ from providers.connectwise.onboard_plan import (
 from providers.connectwise.requests import new_addition
 from providers.connectwise.settings import ConnectWiseSettings
 from providers.connectwise.verify import PSA, psa_ref
-from providers.onboarding import ContractWanted, Created, CustomerPlan, NewCustomer, Step, Told
+from providers.onboarding import ContractWanted, Created, CustomerPlan, NewCustomer, Progress, Step, Told, run_plan
 from providers.spec import BuildContext
 
 __all__ = ["ConnectWiseOnboarder", "onboarder"]
@@ -154,43 +154,18 @@ class ConnectWiseOnboarder:
         if plan.problems:
             raise ConfigError(f"{plan.customer.name}: {plan.problems[0]}")
         new = plan.customer
-        created = Created()
-        contact_id: int | None = None
-        agreements: dict[str, int] = {}  # by name, casefolded
-        for step in plan.steps:
-            if step.kind == "customer":
-                created.customer_id = step.existing or self._company(new, told)
-                if step.existing is None:
-                    created.made.append(("customer", new.name, created.customer_id))
-                continue
-            assert created.customer_id is not None  # the customer step comes first
-            made = step.existing
-            if made is None:
-                made = self._make(step, new, created.customer_id, contact_id, agreements, told)
-                created.made.append((step.kind, step.name, made))
-            if step.kind == "contact":
-                contact_id = made
-            elif step.kind == "agreement":
-                agreements[key(step.name)] = made
-        return created
 
-    def _make(
-        self,
-        step: Step,
-        new: NewCustomer,
-        company_id: int,
-        contact_id: int | None,
-        agreements: dict[str, int],
-        told: Told,
-    ) -> int:
-        if step.kind == "contact":
-            return self._contact(new, company_id, told)
-        if step.kind == "product":
-            return self._product(step.name, new, told)
-        if step.kind == "agreement":
-            assert contact_id is not None  # planned only with a contact
-            return self._agreement(step.name, new, company_id, contact_id, told)
-        return self._addition(step, new, agreements, told)
+        def make(step: Step, progress: Progress) -> int:
+            if step.kind == "contact":
+                return self._contact(new, progress.customer_id, told)
+            if step.kind == "product":
+                return self._product(step.name, new, told)
+            if step.kind == "agreement":
+                assert progress.contact_id is not None  # planned only with a contact
+                return self._agreement(step.name, new, progress.customer_id, progress.contact_id, told)
+            return self._addition(step, new, progress.containers, told)
+
+        return run_plan(plan, lambda: self._company(new, told), make, container="agreement")
 
     def _company(self, new: NewCustomer, told: Told) -> int:
         identifier = self._identifiers.get(key(new.name))

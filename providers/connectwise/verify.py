@@ -11,6 +11,7 @@ from connector.core.matching import closest, did_you_mean
 from mappings.truth import ContractRef, HeldContract, Missing
 from providers.connectwise.dates import day_in
 from providers.connectwise.models import Addition, Agreement, Company
+from providers.refs import pair_ref, parse_pair
 
 PSA = "ConnectWise"
 OPTIONS = "[customers.lines.connectwise]"
@@ -21,15 +22,12 @@ CLOSE_NAME = 85
 
 def psa_ref(agreement_id: int, addition_id: int) -> str:
     """How the engine, the outbox and the audit name a ConnectWise addition."""
-    return f"agreement {agreement_id}, addition {addition_id}"
+    return pair_ref("agreement", agreement_id, "addition", addition_id)
 
 
 def parse_ref(text: str) -> tuple[int, int] | None:
-    """(agreement id, addition id) of a `psa_ref`, or None when it names no addition."""
-    words = text.replace(",", " ").split()
-    if len(words) != 4 or (words[0], words[2]) != ("agreement", "addition"):
-        return None
-    return (int(words[1]), int(words[3])) if words[1].isdigit() and words[3].isdigit() else None
+    """(agreement id, addition id) of a `psa_ref`, or None when it names none."""
+    return parse_pair(text, "agreement", "addition")
 
 
 @dataclass(frozen=True)

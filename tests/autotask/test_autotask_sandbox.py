@@ -458,7 +458,7 @@ def test_an_adjustment_that_cannot_be_made_is_refused(
     at_api: httpx.Client, at_sandbox: AutotaskSandbox, body: dict[str, Any], why: str
 ) -> None:
     assert why in refusal(at_api.post("/V1.0/ContractServiceAdjustments", json=body))
-    assert at_sandbox.writes() == [] and len(at_sandbox.adjustments) == 3
+    assert at_sandbox.writes() == [] and len(at_sandbox.adjustments) == 4
 
 
 def test_a_unit_change_must_be_a_whole_number(at_loose_api: httpx.Client) -> None:
@@ -511,7 +511,7 @@ def test_the_invoicing_run_posts_the_period_and_invoices_each_company(
     at_api: httpx.Client, at_sandbox: AutotaskSandbox
 ) -> None:
     period = add_months(THIS_MONTH, -1)
-    at_sandbox.adjust(602, 333, period)  # Contoso's server backup: 333 GB at 0.12 = 39.96
+    at_sandbox.adjust(602, 333, period)  # Contoso's server backup: 560 + 333 GB at 0.12 = 107.16
     odd = at_sandbox.add_contract_service(501, 404, unit_price=0.333)
     at_sandbox.adjust(odd["id"], 3, period)  # 3 x 0.333 = 0.999: a line of 1.00
     at_sandbox.adjust(603, 2, period + timedelta(days=9))  # Fabrikam: 8 users, then 10 from the 10th
@@ -528,7 +528,7 @@ def test_the_invoicing_run_posts_the_period_and_invoices_each_company(
         ]
         assert sum(Decimal(str(item["extendedPrice"])) for item in lines) == Decimal(str(shown["invoiceTotal"]))
         totals[shown["companyID"]] = Decimal(str(shown["invoiceTotal"]))
-    assert totals == {251: Decimal("75.96"), 252: Decimal("63.00"), 253: Decimal("17.50")}
+    assert totals == {251: Decimal("143.16"), 252: Decimal("63.00"), 253: Decimal("17.50")}
 
     posted = query(
         at_api,
@@ -548,7 +548,7 @@ def test_the_invoicing_run_posts_the_period_and_invoices_each_company(
     ]
     server = query(at_api, "BillingItems", {"op": "eq", "field": "contractServiceID", "value": 602}).json()["items"]
     assert [(s["quantity"], s["extendedPrice"], s["companyID"], s["contractID"]) for s in server] == [
-        (333.0, 39.96, 251, 501)
+        (893.0, 107.16, 251, 501)
     ]
     assert {r["contractServiceID"] for r in posted} == {601, 602, 603, 604, odd["id"]}
     assert at_sandbox.invoice(period) == []  # a period is posted once
@@ -619,7 +619,7 @@ def test_the_demo_data_bills_the_demo_customers(at_api: httpx.Client, at_sandbox
         "BKP-WS-GB": ("Workstation backup (per GB)", 0.15),
         "BKP-ONLINE-GB": ("Online backup (per GB)", 0.1),
     }
-    assert [at_sandbox.units_on(cs, FROZEN_AT.date()) for cs in (601, 602, 603, 604)] == [10, 0, 8, 5]
+    assert [at_sandbox.units_on(cs, FROZEN_AT.date()) for cs in (601, 602, 603, 604)] == [10, 560, 8, 5]
 
 
 def test_an_empty_sandbox_is_seeded_by_its_helpers(at_contract: SwaggerContract) -> None:

@@ -32,7 +32,7 @@ def test_a_disabled_section_needs_nothing_and_has_the_documented_defaults() -> N
     found = AutotaskSettings()
     assert not found.enabled
     assert str(found.zone_lookup_url) == "https://webservices.autotask.net/ATServicesRest"
-    assert (found.page_size, found.threads, found.stop_pushes_at, found.rounding) == (500, 3, 0.8, "up")
+    assert (found.page_size, found.threads, found.stop_pushes_at) == (500, 3, 0.8)
     assert (found.company_type, found.contract_period_type, found.owner_resource_id) == ("Customer", "Monthly", None)
     assert found.username is None and found.secret is None and found.integration_code is None
 
@@ -48,8 +48,8 @@ def test_an_enabled_section_names_every_key_it_lacks_and_how_to_give_it() -> Non
 
 
 def test_a_complete_section_is_accepted() -> None:
-    found = section(owner_resource_id=29682885, company_type="Client", rounding="nearest")
-    assert (found.owner_resource_id, found.company_type, found.rounding) == (29682885, "Client", "nearest")
+    found = section(owner_resource_id=29682885, company_type="Client")
+    assert (found.owner_resource_id, found.company_type) == (29682885, "Client")
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,6 @@ def test_a_complete_section_is_accepted() -> None:
         ("threads", 4),
         ("stop_pushes_at", 0),
         ("stop_pushes_at", 1.01),
-        ("rounding", "down"),
         ("company_type", ""),
         ("owner_resource_id", -1),
     ],

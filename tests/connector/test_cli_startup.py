@@ -83,6 +83,7 @@ def test_help_lists_the_commands_in_their_order() -> None:
         "usage",
         "atera",
         "connectwise",
+        "autotask",
         "alerts",
     ]
 

@@ -71,7 +71,7 @@ def test_review_lists_held_and_failed_lines_with_why(store: Store) -> None:
     assert set(rows[0]) == {
         *("id", "status", "psa_customer", "contract", "period", "metric"),
         *("quantity", "pushed_before", "amount", "reason"),
-        *("unit", "rate", "psa_quantity", "pushed_at", "pushed_amount", "change"),
+        *("unit", "rate", "psa_quantity", "psa_amount", "pushed_at", "pushed_amount", "change"),
     }
 
 
@@ -101,6 +101,21 @@ def test_approve_needs_ids_and_refuses_what_is_not_held(store: Store) -> None:
     with pytest.raises(ParameterError, match=rf"no line {pending.id}, 99 is held \(those that are: none\)"):
         operations.approve(store, [pending.id, 99], "no")
     assert store.runs.audit_events() == []
+
+
+def test_approve_with_the_quantities_shown_refuses_the_whole_set_when_one_differs(store: Store) -> None:
+    first = stage(store, line("A"), held="changed")
+    second = stage(store, line("B"), held="changed")
+    shown = {first.id: Decimal(8), second.id: Decimal(8)}
+    stage(store, line("B", quantity="9"), held="changed again")  # a sync re-staged it after it was shown
+    with pytest.raises(operations.ChangedSinceShown, match=rf"line\(s\) {second.id} changed") as refused:
+        operations.approve(store, [first.id, second.id], "as shown", expected=shown)
+    assert refused.value.ids == [second.id]
+    assert {x.id for x in store.outbox.lines(LineStatus.HELD)} == {first.id, second.id}
+    assert store.runs.audit_events() == []
+    shown[second.id] = Decimal("9.0")  # the same quantity, however the page wrote it
+    approved = operations.approve(store, [first.id, second.id], "as shown", expected=shown)
+    assert [x.id for x in approved] == [first.id, second.id] and not store.outbox.lines(LineStatus.HELD)
 
 
 def test_approve_waits_for_no_sync(store: Store, tmp_path: Path) -> None:

@@ -107,7 +107,7 @@ def test_a_line_names_its_addition_by_product_or_id() -> None:
 
 def test_the_manifest_declares_a_psa_with_its_views_and_secrets() -> None:
     assert providers.REGISTRY["connectwise"] is PROVIDER
-    assert list(providers.REGISTRY)[-2:] == ["atera", "connectwise"]
+    assert [p.name for p in providers.psas()] == ["atera", "connectwise", "autotask"]
     assert (PROVIDER.role, PROVIDER.line_options) == ("psa", ConnectWiseLineOptions)
     assert [v.name for v in PROVIDER.views] == ["companies", "agreements", "additions", "invoices"]
     assert set(PROVIDER.secrets(settings())) == {"connectwise.public_key", "connectwise.private_key"}

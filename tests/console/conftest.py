@@ -36,6 +36,7 @@ HELD = ("Contoso Ltd", "axcient.server_gb")  # the line whose quantity is typed 
 INJECTED = "<script>alert('billing')</script> & Co"
 PASSWORDS = {"ada": "viewer-pass-Xq81", "bob": "approver-pass-Zk27"}
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+TEST_HOST = "testserver"  # the Host Starlette's TestClient sends
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,10 @@ class Console:
     def waiting(self) -> list[dict[str, Any]]:
         return operations.waiting(self.settings)
 
+    def shown(self, line_id: int) -> str:
+        """The quantity a line's card shows (its approve form sends it back)."""
+        return next(format(r["quantity"], "f") for r in self.waiting() if r["id"] == line_id)
+
     def held_id(self) -> int:
         return next(r["id"] for r in self.waiting() if r["psa_customer"] == HELD[0] and r["status"] == "held")
 
@@ -101,7 +106,8 @@ class Console:
 
 
 def console_settings(settings: Settings, directory: Path, **console: Any) -> Settings:
-    """The prepared configuration with a store copied into `directory` and two people who may sign in."""
+    """The prepared configuration with a store copied into `directory` and two people who may sign in; served under
+    the name Starlette's test client gives (its Host header, `testserver`), as a reverse proxy's name is."""
     secrets = directory / "console"
     secrets.mkdir(mode=0o700, exist_ok=True)
     users = []
@@ -113,7 +119,7 @@ def console_settings(settings: Settings, directory: Path, **console: Any) -> Set
     return settings.model_copy(
         update={
             "store": StoreSettings(path=directory / STORE_NAME),
-            "console": ConsoleSettings(users=users, **console),
+            "console": ConsoleSettings(users=users, **{"hosts": [TEST_HOST], **console}),
         }
     )
 

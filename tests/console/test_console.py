@@ -77,7 +77,8 @@ def test_a_viewer_reads_but_may_not_approve_or_discard(console: Console) -> None
 def test_an_approver_approves_a_held_line_in_their_name(console: Console) -> None:
     console.signin("bob")
     held = console.held_id()
-    answer = console.client.post(f"/review/{held}/approve", data={"csrf": console.csrf(), "note": "checked the NAS"})
+    form = {"csrf": console.csrf(), "note": "checked the NAS", "quantity": console.shown(held)}
+    answer = console.client.post(f"/review/{held}/approve", data=form)
     assert answer.status_code == 303 and answer.headers["location"] == "/review"
     assert f"approved line {held}" in console.client.get("/review").text  # told once, after the redirect
     assert held not in [r["id"] for r in console.waiting()]
@@ -111,7 +112,7 @@ def test_a_discard_needs_a_note(console: Console) -> None:
 def test_a_line_no_longer_waiting_is_said_and_nothing_changes(console: Console) -> None:
     console.signin("bob")
     csrf = console.csrf()
-    answer = console.client.post("/review/999999/approve", data={"csrf": csrf, "note": ""})
+    answer = console.client.post("/review/999999/approve", data={"csrf": csrf, "note": "", "quantity": "1"})
     assert answer.status_code == 409 and "no line 999999 is held" in answer.text
     assert console.audit() == []
 

@@ -9,6 +9,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from connector import operations
 from connector.store import Store
 from mappings.billing import price
@@ -60,10 +62,14 @@ def test_the_rows_carry_the_psa_figure_the_last_push_and_both_amounts(console: C
     contoso = rows[console.held_id()]
     assert contoso["pushed_before"] == Decimal(600) and contoso["pushed_at"]
     assert contoso["pushed_amount"] == price(contoso["pushed_before"], contoso["rate"]) == Decimal("72.00")
-    assert contoso["psa_quantity"] is None  # pushed before: the PSA's edit is named in the reason only
+    # Pushed, then someone typed 6007 in the PSA: the sync that held it recorded the PSA's figure, and the change and
+    # the amount before are against it, not against the last push.
+    assert contoso["psa_quantity"] == Decimal(6007) and contoso["change"] == Decimal(600 - 6007)
+    assert contoso["psa_amount"] == price(Decimal(6007), contoso["rate"]) == Decimal("720.84")
     fabrikam = rows[found]
     assert (fabrikam["psa_quantity"], fabrikam["pushed_before"], fabrikam["pushed_at"]) == (Decimal(9), None, None)
     assert fabrikam["change"] == Decimal(5) and fabrikam["pushed_amount"] is None
+    assert fabrikam["psa_amount"] == price(Decimal(9), Decimal("2.50")) == Decimal("22.50")
     assert fabrikam["amount"] == price(Decimal(14), Decimal("2.50"))
 
 
@@ -79,10 +85,18 @@ def test_cards_show_the_psa_figure_the_last_push_and_both_amounts(console: Conso
         if row["pushed_before"] is not None:
             assert dd("last pushed", format(row["pushed_before"], "f")) in card
             assert f"on {html.escape(row['pushed_at'])}" in card
-            assert dd("amount before", format(row["pushed_amount"], "f")) in card
+        # The amount before is what the PSA bills now when its figure is recorded, else what was last pushed.
+        before = row["psa_amount"] if row["psa_quantity"] is not None else row["pushed_amount"]
+        if before is not None:
+            assert dd("amount before", format(before, "f")) in card
         if row["id"] == found:
             assert dd("PSA holds", "9") in card and dd("last pushed", "never") in card
             assert dd("change", "+5") in card and dd("amount after", "35.00") in card
+            assert dd("amount before", "22.50") in card
+        if row["id"] == console.held_id():  # pushed 600, then 6007 typed in the PSA, then synced
+            assert dd("PSA holds", format(row["psa_quantity"], "f")) in card and "not recorded" not in card
+            assert dd("last pushed", "600") in card and dd("change", "-5407") in card
+            assert dd("amount before", "720.84") in card and dd("amount after", "72.00") in card
     assert "edited in PSA" in page and "6007.0" in page  # the held Contoso line: why, with the PSA's figure
 
 
@@ -163,3 +177,93 @@ def test_a_line_held_again_with_another_quantity_is_refused(console: Console) ->
     answer = post(console, ids, quantities)
     assert answer.status_code == 409 and "Nothing was approved" in answer.text
     assert ids[0] in [r["id"] for r in held_rows(console)] and console.audit() == []
+
+
+def _restage(console: Console, line_id: int, quantity: Decimal) -> None:
+    """What a sync does to a held line whose figure moved: staged again, held, with the new quantity."""
+    with Store.open(console.settings.store.path) as store:
+        stored = next(x for x in store.outbox.lines() if x.id == line_id)
+        line = Line(
+            stored.line.psa_customer, stored.line.contract, stored.line.period_key, stored.line.metric,
+            quantity=quantity, unit=stored.line.unit, rate=stored.line.rate,
+            amount=price(quantity, stored.line.rate), inputs=stored.line.inputs,
+        )  # fmt: skip
+        store.outbox.stage(line, "rose again", recheck=True)
+
+
+def test_a_sync_between_the_console_s_check_and_the_approval_is_caught_under_the_lock(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console.signin("bob")
+    _, ids, quantities = confirmation(console)
+    assert len(ids) == 2
+    approve_lines = operations.approve_lines
+
+    def after_a_sync(*args: Any, **kwargs: Any) -> Any:
+        # The console's own look found the set as shown; a sync changes one line before the approval runs.
+        _restage(console, ids[1], Decimal(str(quantities[f"quantity-{ids[1]}"])) + 1)
+        return approve_lines(*args, **kwargs)
+
+    monkeypatch.setattr(operations, "approve_lines", after_a_sync)
+    answer = post(console, ids, quantities)
+    assert answer.status_code == 409, answer.text
+    assert "Nothing was approved" in answer.text and f"line(s) {ids[1]} changed" in answer.text
+    assert sorted(r["id"] for r in held_rows(console)) == sorted(ids) and console.audit() == []
+
+
+def test_a_card_approves_only_the_quantity_it_showed(console: Console) -> None:
+    console.signin("bob")
+    held = console.held_id()
+    shown = console.shown(held)
+    page = console.client.get("/review").text
+    assert f'<input type="hidden" name="quantity" value="{shown}">' in page
+    _restage(console, held, Decimal(shown) + 1)  # a sync changed it after the card was shown
+    answer = console.client.post(f"/review/{held}/approve", data={"csrf": console.csrf(), "quantity": shown})
+    assert answer.status_code == 409 and f"line(s) {held} changed since they were shown" in answer.text
+    missing = console.client.post(f"/review/{held}/approve", data={"csrf": console.csrf()})
+    assert missing.status_code == 409 and "did not say which quantity" in missing.text
+    assert console.held_id() == held and console.audit() == []
+    now = console.shown(held)
+    done = console.client.post(f"/review/{held}/approve", data={"csrf": console.csrf(), "quantity": now})
+    assert done.status_code == 303 and [e["event"] for e in console.audit()] == ["approved"]
+
+
+def test_review_shows_50_cards_a_page_and_the_bulk_approve_still_takes_every_held_line_the_filter_picks(
+    console: Console,
+) -> None:
+    with Store.open(console.settings.store.path) as store:
+        for number in range(70):
+            quantity, rate = Decimal(number + 1), Decimal("1.25")
+            line = Line(
+                f"Paged Customer {number:02d}", "Paged backup", MONTH, "altaro.billed_users", quantity=quantity,
+                unit="user", rate=rate, amount=price(quantity, rate), inputs={"why": "many held lines"},
+            )  # fmt: skip
+            store.outbox.stage(line, "rose from 0")
+    console.signin("bob")
+    every = console.waiting()
+    held = held_rows(console)
+    paged = [row for row in held if row["contract"] == "Paged backup"]
+    assert len(paged) == 70 and len(every) > 70
+
+    cards = re.compile(r'<article class="card card-[a-z]+" id="line-(\d+)">')
+    first = console.client.get("/review").text
+    second = console.client.get("/review", params={"page": "2"}).text
+    shown = [int(i) for i in cards.findall(first)] + [int(i) for i in cards.findall(second)]
+    assert len(cards.findall(first)) == 50 and "Page 1 of 2" in first and 'rel="next"' in first
+    assert shown == [int(row["id"]) for row in every]  # the second page shows the rest, in Review's order
+    assert "Page 2 of 2" in second and 'rel="prev"' in second and 'rel="next"' not in second
+    # Every page offers the bulk approve of every held line, not the page's.
+    assert f"Approve these {len(held)} lines" in first and f"Approve these {len(held)} lines" in second
+    assert console.client.get("/review", params={"page": "99"}).text.count('class="card card-') == len(every) - 50
+
+    # The filter is kept from page to page; its bulk approve counts and totals all 70, confirmed, then approved.
+    picked = console.client.get("/review", params={"contract": "paged backup", "page": "2"}).text
+    assert [int(i) for i in cards.findall(picked)] == [int(row["id"]) for row in paged][50:]
+    assert "contract=paged+backup&amp;page=1" in picked and "Approve these 70 lines" in picked
+    page, ids, quantities = confirmation(console, contract="Paged backup")
+    assert ids == [int(row["id"]) for row in paged]
+    assert '<strong id="bulk-count">70</strong>' in page
+    total = format(sum(row["amount"] for row in paged), "f")
+    assert f'<strong id="bulk-total" class="number">{total}</strong>' in page
+    assert post(console, ids, quantities).status_code == 303
+    assert [row for row in held_rows(console) if row["contract"] == "Paged backup"] == []

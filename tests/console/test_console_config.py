@@ -12,7 +12,8 @@ import uvicorn
 
 from connector.cli import main
 from connector.console import address, create_app
-from connector.console.auth import People
+from connector.console import mapping as console_mapping
+from connector.console.auth import People, Person
 from connector.core.errors import ConfigError, ParameterError, exit_code_for
 from connector.wiring import settings_from_data
 
@@ -90,3 +91,10 @@ def test_connector_console_serves_the_configured_address(
     assert served == [("127.0.0.1", 18765), ("localhost", 18766)]
     assert main(["console", "--config", str(config), "--listen", "0.0.0.0:80"]) == exit_code_for(ParameterError)
     assert "allow_non_loopback" in capsys.readouterr().err and len(served) == 2
+
+
+def test_roles_name_what_they_may_do_and_mapping_checks_map() -> None:
+    viewer, approver = (Person(name, role, b"", b"") for name, role in (("Ada", "viewer"), ("Bob", "approver")))
+    assert [approver.may(action) for action in ("approve", "discard", "map")] == [True, True, True]
+    assert [viewer.may(action) for action in ("approve", "discard", "map")] == [False, False, False]
+    assert console_mapping.PERMISSION == "map"

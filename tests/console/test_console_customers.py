@@ -13,6 +13,7 @@ import pytest
 from markupsafe import escape
 
 from connector import operations
+from connector.operations.review import explain
 from connector.store import Store
 from mappings.billing import price
 from mappings.lines import Line
@@ -165,3 +166,23 @@ def test_an_unknown_customer_is_refused_with_the_nearest_names(console: Console)
     answer = console.client.get(customer_url("Contoso Ltdd"))
     assert answer.status_code == 404 and "no customer" in answer.text and "Contoso Ltd" in answer.text
     assert console.client.get("/customer").status_code == 303
+
+
+def test_the_customer_page_shows_exactly_that_customer_s_lines_whatever_the_case(console: Console) -> None:
+    """The lines are picked in the store by name as Python's casefold compares names (ß is ss, Ö is ö: not SQLite's
+    NOCASE, which folds ASCII only), and only theirs: another customer whose name holds it is not shown."""
+    for name, quantity in (("Straße Süd", 3), ("STRASSE SÜD", 4), ("Strasse Süd Nord", 5), ("Other", 6)):
+        stage(console, name, MONTH, quantity)
+    with Store.open(console.settings.store.path) as store:
+        every = store.outbox.lines()
+        explained = explain(store, "strasse süd")
+        in_period = explain(store, "STRASSE süd", MONTH)
+    wanted = [s.id for s in every if s.line.psa_customer.casefold() == "strasse süd"]
+    assert [item["id"] for item in explained] == [item["id"] for item in in_period] == wanted and len(wanted) == 2
+    assert all(item["history"] for item in explained)
+
+    console.signin("ada")
+    page = console.client.get(customer_url("strasse SÜD"))
+    assert page.status_code == 200, page.text
+    shown = [int(i) for i in re.findall(r'<article class="card card-[a-z]+" id="line-(\d+)">', page.text)]
+    assert shown == wanted

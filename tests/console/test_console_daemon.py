@@ -24,6 +24,7 @@ from connector.operations.demo import Sandboxes, running_sandboxes, write_config
 from connector.store import Store
 from connector.unattended.daemon import ConfigReload, run_forever
 from connector.wiring import load_settings
+from mappings.billing import price
 from tests.clock import MONTH
 from tests.e2e.psa_worlds import DRIVERS
 
@@ -68,7 +69,8 @@ def test_push_now_pushes_an_approved_line_and_reports_the_run(live: Live) -> Non
     assert typed != Decimal(str(live.line["quantity"]))
     console.signin("bob")
     held = console.held_id()
-    assert console.client.post(f"/review/{held}/approve", data={"csrf": console.csrf()}).status_code == 303
+    form = {"csrf": console.csrf(), "quantity": console.shown(held)}
+    assert console.client.post(f"/review/{held}/approve", data=form).status_code == 303
     assert live.in_psa() == typed  # approving pushes nothing by itself
     answer = console.client.post("/push", data={"csrf": console.csrf()})
     assert answer.status_code == 303 and answer.headers["location"] == "/review"
@@ -77,6 +79,45 @@ def test_push_now_pushes_an_approved_line_and_reports_the_run(live: Live) -> Non
     assert "sync run by Bob: ok (1 pushed" in page, page
     with Store.open(console.settings.store.path) as store:
         assert next(x for x in store.outbox.lines() if x.id == held).status.value == "pushed"
+
+
+def _history(live: Live, line_id: int) -> list[tuple[str, Decimal]]:
+    with Store.open(live.console.settings.store.path) as store:
+        (history,) = store.outbox.histories([line_id]).values()
+    return [(row["status"], row["quantity"]) for row in history]
+
+
+def test_the_review_shows_the_figure_typed_in_the_psa_after_a_push_and_prices_the_amount_before_from_it(
+    live: Live,
+) -> None:
+    console = live.console
+    pushed, typed = Decimal(str(live.line["quantity"])), live.in_psa()
+    held = console.held_id()
+    row = next(r for r in console.waiting() if r["id"] == held)
+    assert (row["psa_quantity"], row["pushed_before"], row["change"]) == (typed, pushed, pushed - typed)
+    assert row["psa_amount"] == price(typed, row["rate"]) and row["pushed_amount"] == price(pushed, row["rate"])
+    # The sync that held the line recorded the PSA's figure once, after the push; a sync finding it again adds none.
+    assert _history(live, held)[-3:] == [("pushed", pushed), ("in PSA", typed), ("held", pushed)]
+    assert operations.sync(console.settings).status == "held"
+    assert _history(live, held)[-3:] == [("pushed", pushed), ("in PSA", typed), ("held", pushed)]
+    console.signin("ada")
+    card = console.client.get("/review").text
+    card = card[card.index(f'id="line-{held}"') :]
+    card = card[: card.index("</article>")]
+    assert f'<dt>PSA holds</dt><dd class="number">{format(typed, "f")}</dd>' in card
+    assert f'<dt>amount before</dt><dd class="number">{format(price(typed, row["rate"]), "f")}</dd>' in card
+
+    # Typed again: the newest figure is the one shown; typed back to the connector's: recorded, and pushed again.
+    again = typed + 1
+    DRIVERS[live.sandboxes.psa].type_quantity(live.sandboxes[live.sandboxes.psa], live.line, again)
+    assert operations.sync(console.settings).status == "held"
+    row = next(r for r in console.waiting() if r["id"] == held)
+    assert (row["psa_quantity"], row["psa_amount"]) == (again, price(again, row["rate"]))
+    assert _history(live, held)[-3:] == [("in PSA", typed), ("held", pushed), ("in PSA", again)]
+    DRIVERS[live.sandboxes.psa].type_quantity(live.sandboxes[live.sandboxes.psa], live.line, pushed)
+    assert operations.sync(console.settings).status == "ok"
+    assert held not in [r["id"] for r in console.waiting()]
+    assert _history(live, held)[-3:] == [("in PSA", pushed), ("pending", pushed), ("pushed", pushed)]
 
 
 def test_push_now_is_refused_while_a_sync_holds_the_store(live: Live) -> None:
@@ -140,6 +181,9 @@ def test_the_daemon_serves_the_console_on_its_listen_address_and_stops_with_it(
         answer = httpx.get(url, timeout=5.0)
         assert answer.status_code == 200 and 'name="password"' in answer.text
         assert "default-src 'none'" in answer.headers["content-security-policy"]
+        rebound = httpx.get(url, headers={"host": f"rebound.evil.example:{port}"}, timeout=5.0)
+        assert rebound.status_code == 400 and "password" not in rebound.text  # not a name it serves
+        assert httpx.get(url, headers={"host": f"localhost:{port}"}, timeout=5.0).status_code == 200
         assert cycles  # the console is served beside the cycles, in the same process
     finally:
         stop.set()

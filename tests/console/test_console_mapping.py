@@ -2,7 +2,8 @@
 written as `connector map --write` writes it), and a new customer onboarded in the PSA sandbox after its plan was shown
 and confirmed; the next sync bills it. A viewer reads only; names that are markup are escaped.
 
-The sandboxes run for each test (the page reads the vendors and the PSA). The demo's configuration is changed so there
+The sandboxes run for each test (the page shows the vendor customers the store recorded, and reads the PSA; its
+"Refresh from vendors" reads the vendors live, as `connector map` does). The demo's configuration is changed so there
 is something to map: Fabrikam's block is gone and the portal calls it "Fabrikam Industries" (a suggestion of
 "Fabrikam Inc"; Altaro's "Fabrikam" matches it by exact name), and Tailspin Toys, the portal's prospect the demo
 ignores, is on a paid plan and no longer ignored (unmatched: no PSA customer is close)."""
@@ -13,6 +14,7 @@ import html
 import json
 import re
 import shutil
+import tomllib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from markupsafe import escape
 from connector import operations
 from connector.console import create_app
 from connector.core.config import Settings
+from connector.mapping import mapfile
 from connector.operations.demo import Sandboxes, running_sandboxes, write_config
 from connector.store import Store
 from connector.wiring import load_settings
@@ -65,6 +68,16 @@ class World:
         found = CSRF.search(self.client.get("/mapping").text)
         assert found is not None
         return found.group(1)
+
+    def refresh(self) -> str:
+        """Refresh from vendors, as the signed-in person; the page after it."""
+        answer = self.client.post("/mapping/refresh", data={"csrf": self.csrf()})
+        assert answer.status_code == 303 and answer.headers["location"] == "/mapping", answer.text
+        return self.client.get("/mapping").text
+
+    def vendor_calls(self) -> int:
+        """The requests the vendors' sandboxes answered (the PSA's not counted)."""
+        return sum(len(self.sandboxes[name].requests) for name in ("altaro", "axcient"))
 
     def settings(self) -> Settings:
         return load_settings(self.config)
@@ -144,8 +157,13 @@ def test_the_page_lists_what_map_lists_with_the_closest_psa_customers(world: Wor
     assert world.client.get("/mapping").status_code == 303  # signed out
     world.signin("bob")
     page = world.client.get("/mapping")
+    # Nothing synced yet: the store holds no vendor's customer list, and the page calls no vendor to show.
     assert page.status_code == 200, page.text
-    found = world.client.get("/mapping").text
+    assert "no customer list recorded yet: refresh from the vendors" in page.text and SUGGESTED not in page.text
+    assert 'action="/mapping/refresh"' in page.text and "Refresh from vendors" in page.text
+    assert world.vendor_calls() == 0
+    found = world.refresh()
+    assert "read from the vendors by a refresh" in found and "Read the vendors and the PSA live" in found
     # The same lists `connector map` gives.
     settings = world.settings()
     result = operations.classify(settings, *operations.vendor_reports(settings))
@@ -173,7 +191,7 @@ def test_using_a_suggestion_writes_what_connector_map_write_writes(
     assert 'axcient = { customer = "Fabrikam Industries", id = "2" }' in expected
 
     world.signin("bob")
-    page = world.client.get("/mapping").text
+    page = world.refresh()
     answer = world.client.post("/mapping/accept", data=form_for(page, "/mapping/accept", vendor=SUGGESTED))
     assert answer.status_code == 303 and answer.headers["location"] == "/mapping"
     assert world.mappings.read_text() == expected
@@ -196,17 +214,34 @@ def test_ignoring_needs_a_reason_and_writes_what_map_ignore_writes(
     assert 'customer = "Tailspin Toys"' in expected
 
     world.signin("bob")
-    form = form_for(world.client.get("/mapping").text, "/mapping/ignore", vendor=TAILSPIN)
+    form = form_for(world.refresh(), "/mapping/ignore", vendor=TAILSPIN)
     refused = world.client.post("/mapping/ignore", data={**form, "reason": "  "})
     assert refused.status_code == 400 and "say why" in refused.text
     assert world.mappings.read_text() == "" and world.audit(operations.mapping.WRITTEN) == []
 
     answer = world.client.post("/mapping/ignore", data={**form, "reason": "a prospect; not billed yet"})
     assert answer.status_code == 303
-    assert world.mappings.read_text() == expected
+    # What `map --ignore` writes, with the person's reason in place of the command's fixed one.
+    fixed = f"reason = {json.dumps(mapfile.IGNORE_REASON)}\n"
+    assert fixed in expected
+    assert world.mappings.read_text() == expected.replace(fixed, 'reason = "a prospect; not billed yet"\n')
     (event,) = world.audit(operations.mapping.WRITTEN)
     assert event["details"]["by"] == "Bob" and "a prospect; not billed yet" in event["details"]["note"]
     assert TAILSPIN not in world.client.get("/mapping").text
+
+
+def test_the_reason_is_written_as_a_toml_string_whatever_it_holds(world: World) -> None:
+    world.signin("bob")
+    form = form_for(world.refresh(), "/mapping/ignore", vendor=TAILSPIN)
+    reason = 'a "trial" prospect\r\n[[customers]]\npsa_customer = "x" \\ \x7f\u2028 not billed'
+    answer = world.client.post("/mapping/ignore", data={**form, "reason": reason})
+    assert answer.status_code == 303, answer.text
+    written = tomllib.loads(world.mappings.read_text())
+    assert written["ignored_customers"] == [{"source": "axcient", "customer": TAILSPIN, "reason": reason}]
+    assert [c["psa_customer"] for c in written["customers"]] == ["Fabrikam Inc"]  # the match written with it only
+    assert (TAILSPIN, reason) in [(i.customer, i.reason) for i in world.settings().ignored_customers]
+    (event,) = world.audit(operations.mapping.WRITTEN)
+    assert reason in event["details"]["note"]
 
 
 def test_onboarding_shows_the_plan_then_creates_it_and_the_next_sync_bills_it(world: World) -> None:
@@ -242,8 +277,10 @@ def test_onboarding_shows_the_plan_then_creates_it_and_the_next_sync_bills_it(wo
 
 def test_a_viewer_reads_and_every_post_is_refused(world: World) -> None:
     world.signin("ada")
-    page = world.client.get("/mapping").text
-    assert "Use Fabrikam Inc" not in page and 'action="/mapping/' not in page and "may read" in page
+    page = world.refresh()  # reading, live too, is for anyone signed in
+    assert SUGGESTED in page and "Use Fabrikam Inc" not in page and "may read" in page
+    assert {re.sub(r'"$', "", a) for a in re.findall(r'action="/mapping[^"]*"', page)} == {'action="/mapping/refresh'}
+    assert world.client.post("/mapping/refresh", data={"csrf": "forged"}).status_code == 403
     csrf = world.csrf()
     posts = {
         "/mapping/accept": {"source": "axcient", "vendor": SUGGESTED, "vendor_id": "2", "psa": "Fabrikam Inc"},
@@ -262,8 +299,47 @@ def test_a_viewer_reads_and_every_post_is_refused(world: World) -> None:
 def test_names_that_are_markup_are_escaped(tmp_path: Path) -> None:
     for world in _world(tmp_path, {TAILSPIN: INJECTED}):
         world.signin("bob")
-        page = world.client.get("/mapping").text
+        page = world.refresh()
         assert INJECTED not in page and str(escape(INJECTED)) in page
         assert form_for(page, "/mapping/ignore", vendor=INJECTED)["source"] == "axcient"
         plan = world.client.get("/mapping/onboard", params={"source": "axcient", "customer": INJECTED}).text
         assert INJECTED not in plan and str(escape(INJECTED)) in plan
+
+
+def test_after_a_sync_the_page_shows_what_it_recorded_and_calls_no_vendor(world: World) -> None:
+    operations.sync(world.settings())
+    world.signin("bob")
+    calls = world.vendor_calls()
+    page = world.client.get("/mapping").text
+    assert "as the last sync recorded them" in page and "no vendor is called" in page
+    # The same lists a live read gives, from the store alone.
+    assert form_for(page, "/mapping/accept", vendor=SUGGESTED)["psa"] == "Fabrikam Inc"
+    assert {f["vendor"] for f in forms(page, "/mapping/ignore")} == {"Fabrikam", SUGGESTED, TAILSPIN}
+    assert world.client.get("/mapping").status_code == 200
+    assert world.vendor_calls() == calls
+
+    # A vendor renames a customer after the sync: the page shows it once someone refreshes from the vendors.
+    _portal(world.sandboxes, {SUGGESTED: "Fabrikam Holdings"})
+    assert "Fabrikam Holdings" not in world.client.get("/mapping").text
+    refreshed = world.refresh()
+    assert world.vendor_calls() > calls
+    assert "Fabrikam Holdings" in refreshed and "read from the vendors by a refresh" in refreshed
+
+
+def test_a_choice_on_the_recorded_page_writes_what_connector_map_write_writes(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    operations.sync(world.settings())
+    copy = world.cli_copy(tmp_path / "cli")
+    code, _, err = cli(capsys, "map", "-c", str(copy), "--write", str(copy.parent / "mappings.toml"), "--accept",
+                       "suggested")  # fmt: skip
+    assert code == 0, err
+    expected = (copy.parent / "mappings.toml").read_text()
+    assert 'axcient = { customer = "Fabrikam Industries", id = "2" }' in expected  # the vendor's id, read live
+
+    world.signin("bob")
+    form = form_for(world.client.get("/mapping").text, "/mapping/accept", vendor=SUGGESTED)
+    assert form["vendor_id"] == ""  # the recorded lists know names, not the vendors' ids
+    answer = world.client.post("/mapping/accept", data=form)
+    assert answer.status_code == 303, answer.text
+    assert world.mappings.read_text() == expected

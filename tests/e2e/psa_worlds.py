@@ -17,9 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from providers.atera.sandbox import AteraSandbox
+from providers.autotask.sandbox import AutotaskSandbox
+from providers.autotask.verify import parse_ref as autotask_ref
 from providers.connectwise.sandbox import API_PREFIX, ConnectWiseSandbox
 from providers.connectwise.verify import parse_ref
-from providers.sandbox import Fault
+from providers.sandbox import Fault, SandboxRequest, SandboxResponse
 
 # Why the PSA refuses a write, in each PSA's own error body (Atera: ProblemDetails; ConnectWise: code and message).
 REFUSED = "refused by the test"
@@ -58,12 +60,19 @@ class PsaDriver(Protocol):
     def refuse_next_update(self, sandbox: Any) -> None:
         """The PSA answers the next write of a quantity onto an existing line with a 400 (a refused write)."""
 
+    @property
+    def next_period_outcome(self) -> str:
+        """What a sync says of a line whose quantity is the same in the next period: "pushed" where the PSA keeps
+        one figure with the connector's record of its period (rewritten for each period), "unchanged" where the
+        PSA carries the period's units forward itself."""
+
 
 @dataclass(frozen=True)
 class AteraDriver:
     """Atera: a line is a Retainer contract (`contract/<id>`) whose `Quantity` the invoicing run bills."""
 
     template_options: str = 'atera = { rate_sku = "BFF-GB" }'
+    next_period_outcome: str = "pushed"
 
     @staticmethod
     def _retainer(sandbox: AteraSandbox, line: Line) -> dict[str, Any]:
@@ -93,6 +102,7 @@ class ConnectWiseDriver:
     agreement, at what its additions hold."""
 
     template_options: str = 'connectwise = { agreement = "Managed Backup", product = "BKP-ONLINE-GB" }'
+    next_period_outcome: str = "pushed"
 
     @staticmethod
     def _addition(sandbox: ConnectWiseSandbox, line: Line) -> dict[str, Any]:
@@ -116,8 +126,52 @@ class ConnectWiseDriver:
         sandbox.inject(Fault(status=400, method="PATCH", path_prefix=where, body=body, headers=JSON))
 
 
+@dataclass(frozen=True)
+class AutotaskDriver:
+    """Autotask: a line is the units of a contract service (`contract <id>, service <id>`) in the line's period;
+    units change only by adjustments, and the invoicing run posts each period's units as billing items."""
+
+    template_options: str = 'autotask = { contract = "Managed Backup", service = "BKP-ONLINE-GB" }'
+    # An adjustment holds from its date on: the next period already bills the same units, so nothing is sent.
+    next_period_outcome: str = "unchanged"
+
+    @staticmethod
+    def _where(line: Line) -> tuple[int, date]:
+        ids = autotask_ref(str(line["psa_ref"]))
+        assert ids is not None, line["psa_ref"]
+        return ids[1], period_days(str(line["period_key"]))[0]
+
+    def type_quantity(self, sandbox: AutotaskSandbox, line: Line, quantity: Decimal) -> None:
+        service, first = self._where(line)
+        sandbox.adjust(service, int(quantity) - sandbox.units_on(service, first), first)
+
+    def quantity(self, sandbox: AutotaskSandbox, line: Line) -> Decimal:
+        service, first = self._where(line)
+        return Decimal(sandbox.units_on(service, first))
+
+    def invoice(self, sandbox: AutotaskSandbox, period: str) -> None:
+        first, last = period_days(period)
+        assert sandbox.invoice(first, on=last + timedelta(days=1))
+
+    def refuse_next_update(self, sandbox: AutotaskSandbox) -> None:
+        # The next adjustment, not the next POST: Autotask's queries are POSTs too.
+        refused = [False]
+
+        def refuse(request: SandboxRequest) -> SandboxResponse | None:
+            if refused[0] or not request.path.endswith("/ServiceAdjustments"):
+                return None
+            refused[0] = True
+            return SandboxResponse.of_json({"errors": [REFUSED]}, status=500)
+
+        sandbox.before_write = refuse
+
+
 # By registry name: a PSA registered in providers/__init__.py without a driver here fails the suite by name.
-DRIVERS: dict[str, PsaDriver] = {"atera": AteraDriver(), "connectwise": ConnectWiseDriver()}
+DRIVERS: dict[str, PsaDriver] = {
+    "atera": AteraDriver(),
+    "connectwise": ConnectWiseDriver(),
+    "autotask": AutotaskDriver(),
+}
 
 
 class Webhook:

@@ -120,4 +120,4 @@ def test_the_connectwise_demo_tables_name_connectwise_and_keep_its_keys_out_of_t
 def test_an_unknown_psa_is_refused_naming_the_known_ones(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = cli(capsys, "demo", "--psa", "nosuch", "--dir", str(tmp_path / "demo"))
     assert code == 2 and not out
-    assert "--psa nosuch" in err and "(known: atera, connectwise)" in err, err
+    assert "--psa nosuch" in err and "(known: atera, connectwise, autotask)" in err, err
