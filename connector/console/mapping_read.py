@@ -4,6 +4,7 @@ contracts, read once and kept a few minutes in the app (`app.state.mapping_sourc
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from connector import operations
 from connector.core.config import Settings
 from connector.interfaces.usage import CustomerUsage, UsageReport
 from connector.mapping.mapper import MapResult, PsaRef
+
+log = logging.getLogger(__name__)
 
 LIVE_SECONDS = 300  # a live read of the vendors (a refresh, or a choice's) is shown and used this long
 PSA_SECONDS = 300  # the PSA's customers and contracts, read for the page, are kept this long
@@ -49,6 +52,7 @@ class Sources:
         self._lock = threading.Lock()
         self._live: tuple[float, Read] | None = None
         self._psa: tuple[float, datetime, PsaLists] | None = None
+        self._refreshing: threading.Thread | None = None
 
     def live(self) -> Read | None:
         """The last live read of the vendors, if it is recent."""
@@ -58,12 +62,28 @@ class Sources:
             return None
 
     def psa(self, settings: Settings) -> tuple[PsaLists, datetime]:
-        """The PSA's customers and contracts, read now unless read in the last few minutes, and when they were."""
+        """The PSA's customers and contracts, and when they were read: read now the first time; after that the lists
+        kept are shown at once, and when they are older than a few minutes they are read again in the background
+        for the next page (the page says when they were read), so no page waits for the PSA but the first."""
         with self._lock:
-            if self._psa is not None and self._clock() - self._psa[0] < PSA_SECONDS:
-                return self._psa[2], self._psa[1]
+            kept = self._psa
+            stale = kept is not None and self._clock() - kept[0] >= PSA_SECONDS
+            if stale and self._refreshing is None:
+                self._refreshing = threading.Thread(target=self._refresh, args=(settings,), daemon=True)
+                self._refreshing.start()
+        if kept is not None:
+            return kept[2], kept[1]
         lists = operations.psa_lists(settings)
         return lists, self.keep_psa(lists)
+
+    def _refresh(self, settings: Settings) -> None:
+        try:
+            self.keep_psa(operations.psa_lists(settings))
+        except Exception as error:  # a background read: what failed is logged, the page keeps the older lists
+            log.warning("could not read the PSA's customers and contracts for the Mapping page: %s", error)
+        finally:
+            with self._lock:
+                self._refreshing = None
 
     def keep_psa(self, lists: PsaLists) -> datetime:
         at = datetime.now(UTC)

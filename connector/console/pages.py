@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+import providers
 from connector import operations
 from connector.console import bulk
 from connector.console.auth import Session
@@ -46,7 +47,14 @@ async def month(request: Request) -> Response:
     if console.session(request) is None:
         return _signin()
     summary = await run_in_threadpool(operations.status, console.settings)
-    context = {"summary": summary, "data": summary.to_data(), "progress": summary.progress_notes()}
+    psa = providers.psa(console.settings)
+    context = {
+        "summary": summary,
+        "data": summary.to_data(),
+        "progress": summary.progress_notes(),
+        "psa": psa.title if psa is not None else "the PSA",
+        "mode": f"billed in {console.settings.billing.mode.value}",
+    }
     return console.render(request, "month.html", context)
 
 

@@ -4,18 +4,21 @@ syncing."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from connector.core.config import Settings
 from connector.core.errors import Status
 from connector.operations.review import known_customer
 from connector.store import Store
-from connector.store.activity import last_calls, line_history, push_progress, recent_runs
+from connector.store.activity import last_calls, latest_periods, line_history, push_progress, recent_runs
 from connector.store.database import from_iso, utcnow
 from mappings.lines import LineStatus
+from mappings.periods import CALENDAR_KINDS, period_containing
 
 # A run in these states means the last attempt did not bill everything: someone should look.
 _UNHEALTHY_RUNS = {"failed", "incomplete", "invalid", "crashed", "abandoned"}
@@ -39,6 +42,12 @@ class StatusSummary:
     corrections: int = 0
     # The last sync's contracts the connector pushed that no mapping names any more and the PSA still bills.
     strays: list[dict[str, str]] = field(default_factory=list)
+    # Per billing period of the mapped contracts: the period under way, and the periods the contracts carry.
+    periods: list[dict[str, Any]] = field(default_factory=list)
+    # Each source as the last sync found it: status, customers, problems.
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    # Lines staged and waiting for a push (the next cycle sends them: a rate limit, a request budget).
+    pending: int = 0
 
     @property
     def last_run(self) -> dict[str, Any] | None:
@@ -98,6 +107,9 @@ class StatusSummary:
             "attention": self.attention(),
             "links": self.links,
             "progress": self.progress,
+            "periods": self.periods,
+            "sources": self.sources,
+            "pending": self.pending,
         }
 
 
@@ -129,6 +141,33 @@ def _links(store: Store, settings: Settings, now: datetime) -> list[dict[str, An
     return links
 
 
+def open_periods(settings: Settings, store: Store, now: datetime) -> list[dict[str, Any]]:
+    """Per billing period the mappings bill (monthly, quarterly...): the period under way in the MSP's zone, and how
+    many mapped contracts carry each period (a contract keeps an ended period until the PSA invoices it), or have no
+    line yet."""
+    latest = latest_periods(store.database)
+    today = now.astimezone(ZoneInfo(settings.billing.timezone)).date()
+    kinds: dict[str, dict[str, Any]] = {}
+    for customer in settings.customers:
+        for line in customer.lines:
+            kind = kinds.setdefault(
+                line.billing_period, {"billing_period": line.billing_period, "carried": Counter(), "no_line_yet": 0}
+            )
+            carried = latest.get((customer.psa_customer, line.contract, line.metric))
+            if carried is None:
+                kind["no_line_yet"] += 1
+            else:
+                kind["carried"][carried] += 1
+    found = []
+    for kind in kinds.values():
+        under_way = (
+            period_containing(kind["billing_period"], today).key if kind["billing_period"] in CALENDAR_KINDS else None
+        )
+        counted = [{"period": key, "contracts": n} for key, n in sorted(kind["carried"].items(), reverse=True)]
+        found.append({**kind, "under_way": under_way, "carried": counted})
+    return found
+
+
 def summarise(settings: Settings, store: Store, *, runs: int = 5, now: datetime | None = None) -> StatusSummary:
     """The store's state, read without taking the sync lock (a daemon may be syncing meanwhile)."""
     recent = recent_runs(store.database, runs)
@@ -145,6 +184,9 @@ def summarise(settings: Settings, store: Store, *, runs: int = 5, now: datetime 
         unmapped=list(last_sync["unmapped"]) if last_sync else [],
         problems=list(last_sync["problems"]) if last_sync else [],
         links=_links(store, settings, now or utcnow()),
+        periods=open_periods(settings, store, now or utcnow()),
+        sources=list(last_sync.get("sources") or []) if last_sync else [],
+        pending=counts.get(LineStatus.PENDING, 0),
         progress=push_progress(store.database),
         corrections=counts.get(LineStatus.CORRECTION, 0),
         # Runs recorded before strays were reported have none.

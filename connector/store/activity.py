@@ -29,6 +29,7 @@ def recent_runs(database: Database, limit: int = 10) -> list[dict[str, Any]]:
                 "unmapped": data.get("unmapped", []),
                 "problems": data.get("problems", []),
                 "strays": data.get("strays", []),
+                "sources": data.get("sources", []),
             }
         )
     return runs
@@ -49,6 +50,15 @@ def push_progress(database: Database) -> list[dict[str, Any]]:
         {"period": period, "planned": planned, "pushed": pushed, "pending": pending, "failed": failed, "held": held}
         for period, planned, pushed, pending, failed, held in rows
     ]
+
+
+def latest_periods(database: Database) -> dict[tuple[str, str, str], str]:
+    """Per (customer, contract, metric), the latest period a line was staged for: the period its contract carries
+    now, as far as the store knows (the PSA's invoice moves it on)."""
+    rows = database.execute(
+        "SELECT psa_customer, contract, metric, MAX(period_key) FROM line_items GROUP BY psa_customer, contract, metric"
+    ).fetchall()
+    return {(customer, contract, metric): period for customer, contract, metric, period in rows}
 
 
 def last_calls(database: Database) -> list[tuple[str, str, str, str | None]]:

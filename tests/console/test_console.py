@@ -11,6 +11,7 @@ from connector import operations
 from connector.console.web import CONTENT_SECURITY_POLICY
 from connector.store import Store
 from mappings.lines import LineStatus
+from tests.clock import MONTH
 
 from .conftest import INJECTED, PASSWORDS, Console, Prepared
 
@@ -201,3 +202,20 @@ def test_the_month_counts_what_the_status_command_counts(console: Console) -> No
         assert note.replace("`", "&#96;") in page or note in page, note
     for run in summary.runs:
         assert f"<td>{run['run_id']}</td>" in page
+
+
+def test_the_month_shows_the_open_period_of_each_billing_period_and_each_sources_last_sync(console: Console) -> None:
+    console.signin("ada")
+    page = console.client.get("/").text
+    summary = operations.status(console.settings)
+    mapped = sum(len(customer.lines) for customer in console.settings.customers)
+    (monthly,) = summary.periods
+    # Every mapped contract is counted once: under the period it carries, or as having no line yet.
+    assert sum(c["contracts"] for c in monthly["carried"]) + monthly["no_line_yet"] == mapped
+    assert monthly["under_way"] == MONTH and monthly["carried"][0]["period"] == MONTH
+    assert f"<td>{monthly['under_way']}</td>" in page
+    assert f"{MONTH}: {monthly['carried'][0]['contracts']} contract(s)" in page
+    assert "a contract carries a period until" in page
+    assert {source["name"] for source in summary.sources} == {"altaro", "axcient"}
+    for source in summary.sources:
+        assert f"<tr><td>{source['name']}</td><td>{source['status']}</td>" in page, source
