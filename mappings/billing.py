@@ -6,6 +6,7 @@ Rate each billing period; the amount is rounded to cents once, on the line total
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,9 @@ from mappings.lines import Line
 from mappings.measure import RULES, Measured
 from mappings.money import exact_product, round_money
 from mappings.periods import Period
+
+# How a PSA that bills whole units turns a measured quantity into them: the units, and the words that explain it.
+WholeUnits = Callable[[Mapping[str, Any], Decimal], tuple[Decimal, str]]
 
 
 def price(quantity: Decimal, rate: Decimal) -> Decimal:
@@ -38,23 +42,32 @@ def bill_line(
     psa: dict[str, Any],
     inputs: dict[str, Any],
     contract_rate: Decimal | None = None,
+    whole_units: WholeUnits | None = None,
 ) -> Line:
     """The line a mapping bills for a period, given the usage measured for it.
 
-    The mapping's rate is the price; without one, the PSA contract's own rate (`contract_rate`) is.
+    The mapping's rate is the price; without one, the PSA contract's own rate (`contract_rate`) is. A PSA that bills
+    whole units only gives `whole_units`: the quantity becomes the units billed before it is priced, and the line's
+    inputs say how (`billed_as`, and `measured_quantity` when rounding changed it).
     """
     rate = mapping.rate if mapping.rate is not None else contract_rate
     if rate is None:
         raise ValueError(f"{mapping.contract}: the mapping has no rate and the PSA contract none to bill at")
+    quantity = measured.quantity
+    if whole_units is not None:
+        quantity, how = whole_units(psa, measured.quantity)
+        inputs = {**inputs, "billed_as": how}
+        if quantity != measured.quantity:
+            inputs["measured_quantity"] = str(measured.quantity)
     return Line(
         psa_customer=customer.psa_customer,
         contract=mapping.contract,
         period_key=period.key,
         metric=mapping.metric,
-        quantity=measured.quantity,
+        quantity=quantity,
         unit=unit,
         rate=rate,
-        amount=price(measured.quantity, rate),
+        amount=price(quantity, rate),
         billing_period=mapping.billing_period,
         period_start=period.start,
         period_end=period.end,

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the sync stack loads only when a command runs; the demo's s
     from connector.operations.demo import DemoResult
     from connector.sync.report import RunReport
     from connector.unattended.daemon import CycleObserver
+    from mappings.lines import LineResult
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,12 @@ def _quantity(line: dict[str, Any]) -> str:
     held = line["psa_quantity"]
     before = f"{held} -> " if held is not None and held != line["quantity"] else ""
     return f"{before}{line['quantity']} {line['unit']}"
+
+
+def _rounded(result: LineResult) -> str:
+    """How a line's quantity became whole units, when rounding changed it (a PSA that bills whole units)."""
+    inputs = result.line.inputs if result.line is not None else {}
+    return str(inputs.get("billed_as", "")) if "measured_quantity" in inputs else ""
 
 
 def print_run_report(report: RunReport) -> None:
@@ -66,9 +73,9 @@ def print_run_report(report: RunReport) -> None:
                 o["rate"],
                 o["amount"],
                 o["outcome"],
-                o["reason"],
+                o["reason"] or _rounded(result),
             )
-            for o in (line.to_data() for line in report.lines)
+            for result, o in ((line, line.to_data()) for line in report.lines)
         ],
         numeric=("quantity", "rate", "amount"),
     )

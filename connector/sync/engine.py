@@ -370,11 +370,6 @@ class SyncEngine:
         spec = providers.metric(mapping.metric)
         assert spec is not None  # the configuration checks every metric against the registry
         psa = providers.psa(self.settings)
-        options = mapping.psa.get(psa.name, {}) if psa is not None else {}
-        inputs = {"source": source, "vendor_customer": usage.vendor_customer, "product": product or "all"}
-        if psa is not None and psa.billed_quantity is not None:  # whole units: the line says how they came
-            measured_units, inputs["billed_as"] = psa.billed_quantity(options, measured.quantity)
-            measured = Measured(measured_units, measured.explanation)
         try:
             return bill_line(
                 customer,
@@ -382,9 +377,10 @@ class SyncEngine:
                 period,
                 measured,
                 unit=spec.unit,
-                psa=options,
-                inputs=inputs,
+                psa=mapping.psa.get(psa.name, {}) if psa is not None else {},
+                inputs={"source": source, "vendor_customer": usage.vendor_customer, "product": product or "all"},
                 contract_rate=rate,
+                whole_units=psa.billed_quantity if psa is not None else None,
             )
         except ValueError as error:
             raise Blocked(f"{error}: set the mapping's rate, or create the contract in the PSA") from None

@@ -8,6 +8,12 @@ adjustment, after Autotask took it, before the store heard) ends the same way on
 first, already equal to the target, and nothing is sent. The units never go past the target, because every change
 sent is computed from units read just before it.
 
+An adjustment holds from its date on. For the period under way that is what is wanted: the next period starts
+from the same units. For a period that has ended (its final usage pushed after the month turned, before the PSA
+invoiced it), the opposite change follows from the day after it, so the periods after it bill what they billed; a
+crash between the two leaves the next period off by the change, which the next run reports as edited in Autotask for
+a person to settle, never as fine.
+
 What each adjustment moved (its id, the line, the period, the units before and after) is told to the caller's
 `events`, which keep the audit trail in the store.
 """
@@ -18,7 +24,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +48,10 @@ log = logging.getLogger(__name__)
 Written = Callable[[int], None]
 # Requests a changed line costs: the units read before the adjustment, the adjustment, the read that confirms it.
 PUSH_COST = 3
+# Requests adding a contract service costs before the push: the contract's services read again, the creation, the
+# services read after it, and the new service's units read. All are afforded before the creation, so a deferral never
+# leaves a service added and its units unset.
+ADD_COST = 4
 
 
 @dataclass(frozen=True)
@@ -192,7 +202,7 @@ class AutotaskSink:
         if isinstance(found, Located) and found.contract_service is None and found.target.create_if_missing:
             # Added only on positive evidence that it is absent: the run's list may be older than a service
             # someone added since, so the contract's services are read again just before the POST.
-            self._afford(2 + PUSH_COST)
+            self._afford(ADD_COST + PUSH_COST)
             self.listing.reread_services(found.contract.id)
             found = self.listing.locate(ref)
             if isinstance(found, Located) and found.contract_service is None:
@@ -213,7 +223,8 @@ class AutotaskSink:
         result = _result(found.contract.id, service.id)
         if _current(listed) == units:
             return result(wrote=False, previous=units)
-        self._afford(PUSH_COST)
+        # An ended period costs one read and one adjustment more (see `_later_units`).
+        self._afford(PUSH_COST + (2 if end < self.today() else 0))
         fresh = self.listing.units_in(service.id, start, end, fresh=True)
         self._refuse(held(found, service, fresh, start, end), line, start, end, since=True)
         before = _current(fresh)
@@ -230,6 +241,41 @@ class AutotaskSink:
         # The period's first day, or the contract's when it starts inside the period: Autotask refuses an adjustment
         # dated before the contract starts, and the contract's first period begins on its start date.
         effective = max(start, day(found.contract.startDate) or start)
+        later = self._later_units(found, end)
+        adjustment = self._adjust(found, line, change, effective, (before, units), told)
+        if later is not None:
+            # An ended period: the change holds from its date on, so the opposite change from the day after the
+            # period keeps the periods after it billing what they billed (the connector may have set them already).
+            self._adjust(found, line, -change, end + timedelta(days=1), (later + change, later), told)
+        after = _current(self.listing.units_in(service.id, start, end, fresh=True))
+        following = None if later is None else self._units_on(found, end + timedelta(days=1))
+        if after != units or following != later:
+            then = "" if later is None else f", and {following} from {end + timedelta(days=1)}, not {later}"
+            raise DataError(
+                f"{PSA} took adjustment {adjustment} ({change:+d} units from {effective}) of contract service "
+                f"{service.id}, but now bills {after} units for {start} to {end}, not {units}{then}; run the sync "
+                "again to read what it holds (it sends a change only when the units differ from the line's)"
+            )
+        return result(wrote=True, previous=before, adjustment=adjustment)
+
+    def _later_units(self, found: Located, end: date) -> Decimal | None:
+        """For a period that ended before today, the units the day after it (before the push changes them); None
+        for the period under way (the change is meant to carry on), or when the contract ends with the period."""
+        contract_end = day(found.contract.endDate)
+        if end >= self.today() or (contract_end is not None and contract_end <= end):
+            return None
+        return self._units_on(found, end + timedelta(days=1))
+
+    def _units_on(self, found: Located, when: date) -> Decimal:
+        assert found.contract_service is not None
+        return _current(self.listing.units_in(found.contract_service.id, when, when, fresh=True))
+
+    def _adjust(
+        self, found: Located, line: Line, change: int, effective: date, units: tuple[Decimal, Decimal], told: PsaEvents
+    ) -> int:
+        """One adjustment of `change` units from `effective`, told as it is taken (units before and after)."""
+        service = found.contract_service
+        assert service is not None
         body = {
             "contractID": found.contract.id,
             "contractServiceID": service.id,
@@ -249,21 +295,14 @@ class AutotaskSink:
                 "period": line.period_key,
                 "effective": effective.isoformat(),
                 "unit_change": change,
-                "units_before": str(before),
-                "units_after": str(units),
+                "units_before": str(units[0]),
+                "units_after": str(units[1]),
                 "psa_ref": psa_ref(found.contract.id, service.id),
             },
         )
         if self.after_adjustment is not None:
             self.after_adjustment(adjustment)
-        after = _current(self.listing.units_in(service.id, start, end, fresh=True))
-        if after != units:
-            raise DataError(
-                f"{PSA} took adjustment {adjustment} ({change:+d} units from {effective}) of contract service "
-                f"{service.id}, but now bills {after} units for {start} to {end}, not {units}; run the sync again to "
-                "read what it holds (it sends a change only when the units differ from the line's)"
-            )
-        return result(wrote=True, previous=before, adjustment=adjustment)
+        return adjustment
 
     def _period(self, line: Line) -> tuple[date, date]:
         if line.period_start is not None and line.period_end is not None:

@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 
 from connector.core.errors import Status, exit_code_for
+from connector.operations.demo import running_sandboxes, write_config
 from providers.autotask.sandbox import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME
 from providers.autotask.verify import parse_ref
+from providers.axcient.generate import demo_dataset
+from tests.clock import MONTH
 
 from .conftest import cli
 from .test_demo_connectwise import CREATED, FOUND, wanted
@@ -77,3 +80,27 @@ def test_explain_says_how_a_quantity_became_whole_units_and_the_keys_stay_out_of
     assert code == 0, err
     billed = {item["contract"]: item["inputs"]["billed_as"] for item in explained}
     assert billed["Online backup (per GB)"] == "375 whole units, as measured", billed
+
+
+def test_a_fractional_quantity_bills_whole_units_said_in_the_dry_run_and_in_explain(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with running_sandboxes(tmp_path, MONTH, "autotask") as sandboxes:
+        config = write_config(tmp_path, sandboxes)
+        data = demo_dataset()
+        for account in data["accounts"]:
+            account["used_mb_compressed"] += 300  # a few hundred MB more: no GB total is whole any more
+        sandboxes["axcient"].load(data)
+        code, dry, err = cli(capsys, "sync", "--config", str(config), "--dry-run")
+        assert code == 0, err
+        # The why of each GB line says how its units came (the table wraps the sentence over rows).
+        assert dry.count(" measured, rounded") == 3, dry
+        code, report, err = cli(capsys, "sync", "--config", str(config), "--format", "json")
+        assert code == 0, err
+        gb = [line for line in report["lines"] if line["unit"] == "GB"]
+        assert gb and all(Decimal(line["quantity"]) == Decimal(line["quantity"]).to_integral_value() for line in gb)
+        code, explained, err = cli(capsys, "explain", "Northwind Traders", "--config", str(config), "--format", "json")
+        online = next(item for item in explained if item["contract"] == "Online backup (per GB)")
+        measured = Decimal(online["inputs"]["measured_quantity"])
+        assert Decimal(online["quantity"]) == measured.to_integral_value(ROUND_CEILING) > measured
+        assert online["inputs"]["billed_as"].startswith(f"{measured} measured, rounded up to {online['quantity']}")
