@@ -97,9 +97,10 @@ def querying(entity_name: str) -> Handler:
 
 
 def _collected(entity_name: str, context: Context, read: query.Query) -> list[dict[str, Any]]:
-    """The records a query is answered from. Units records are derived on every read: a units query naming its
-    contract services (`in` or `eq` on contractServiceID) builds only theirs, not those of every contract service
-    (seconds each at thousands of them, the connector's read before and after each adjustment among them)."""
+    """The records a query is answered from. Units records are derived on every read (each page of a query
+    again): a units query naming its contract services (`in` or `eq` on contractServiceID) builds only theirs, not
+    those of every contract service (seconds at thousands of them, and the connector reads a contract service's
+    units before and after each adjustment)."""
     if entity_name == "ContractServiceUnits":
         return units.all_records(context.account, context.today, query.confined_to(read, "contractServiceID"))
     return COLLECT[entity_name](context)

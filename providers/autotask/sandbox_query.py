@@ -283,6 +283,22 @@ def _comparison(op: str, name: str, kind: str, operand: Any) -> Test:
     return test
 
 
+def confined_to(query: Query, field: str) -> set[int] | None:
+    """The ids a top-level `eq` or `in` filter on `field` (whole numbers) confines the query to, or None. Top-level
+    filters all hold, so no other record can be in the answer: a collection may build only those records."""
+    found: set[int] | None = None
+    for node in query.filters:
+        members = {str(key).lower(): value for key, value in node.items()} if isinstance(node, dict) else {}
+        if str(members.get("field", "")).lower() != field.lower() or members.get("udf"):
+            continue
+        op, value = str(members.get("op", "")).lower(), members.get("value")
+        values: list[Any] = [value] if op == "eq" else value if op == "in" and isinstance(value, list) else []
+        if not values or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            continue
+        found = set(values) if found is None else found & set(values)
+    return found
+
+
 # -- answers ------------------------------------------------------------------------------------------------------
 
 
