@@ -15,7 +15,14 @@ class PushDeferred(ConnectorError):
 
     Not a failure: a first sync of a large MSP takes several cycles under the PSA's rate limit, and each cycle picks
     up the lines still pending (the outbox makes that crash-safe). The push stage stops there and says how far it got.
+    `remedy` says what to change should no push fit in a run, cycle after cycle.
     """
+
+    def __init__(
+        self, message: str, remedy: str = "the run's reads spent it: raise that budget so a run reaches its pushes"
+    ) -> None:
+        super().__init__(message)
+        self.remedy = remedy
 
 
 class InvoicesCutShort(ConnectorError):

@@ -39,9 +39,14 @@ class Listing:
     def __init__(self, client: AutotaskClient, today: date) -> None:
         self.client = client
         self.since = window_start(today)
+        # The last day the run's read covers: the end of the month under way (later records are future periods,
+        # which no line bills yet: 12 of them a service, were they read).
+        self.until = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         self._companies: Companies | None = None
         self._services: list[Service] | None = None
         self.contracts: dict[int, Contract] = {}
+        # company id -> its contracts read, kept with `contracts` (`_keep`): each line's lookup reads its company's.
+        self.by_company: dict[int, list[Contract]] = {}
         self._listed_companies: set[int] = set()
         # contract id -> contract service id -> contract service, for every contract whose services were listed.
         self.contract_services: dict[int, dict[int, ContractService]] = {}
@@ -79,7 +84,7 @@ class Listing:
         for ref, company in owners.items():
             target = Target.of(ref)
             assert isinstance(target, Target)
-            contract = contract_of(target, company, self.contracts)
+            contract = contract_of(target, company, self.contracts, self.by_company)
             if isinstance(contract, Contract) and contract.id not in self.contract_services:
                 wanted.add(contract.id)
         self._services_of(wanted)
@@ -88,12 +93,12 @@ class Listing:
 
     def _contracts_of(self, company_ids: set[int]) -> None:
         for ids in chunks(company_ids):
-            self.contracts.update((c.id, c) for c in self.client.contracts([f.in_("companyID", ids)]))
+            self._keep(self.client.contracts([f.in_("companyID", ids)]))
         self._listed_companies |= company_ids
 
     def _contracts_by_id(self, contract_ids: set[int]) -> None:
         for ids in chunks(contract_ids):
-            self.contracts.update((c.id, c) for c in self.client.contracts([f.in_("id", ids)]))
+            self._keep(self.client.contracts([f.in_("id", ids)]))
 
     def _services_of(self, contract_ids: set[int]) -> None:
         for contract_id in contract_ids:
@@ -105,8 +110,8 @@ class Listing:
     def _units_of(self, contract_service_ids: set[int]) -> None:
         todo = contract_service_ids - self._units_read
         for ids in chunks(todo):
-            since = f.gte("endDate", self.since)
-            for record in self.client.contract_service_units([f.in_("contractServiceID", ids), since]):
+            within = [f.in_("contractServiceID", ids), f.gte("endDate", self.since), f.lte("startDate", self.until)]
+            for record in self.client.contract_service_units(within):
                 self.units.setdefault(record.contractServiceID or 0, {})[record.id] = record
         self._units_read |= todo
 
@@ -120,7 +125,7 @@ class Listing:
     ) -> list[ContractServiceUnit]:
         """The service's units records overlapping [start, end]: from the run's read, or read now when the run's
         read does not reach back to `start` or when `fresh` (just before a write, and just after it)."""
-        if fresh or start < self.since or contract_service_id not in self._units_read:
+        if fresh or start < self.since or end > self.until or contract_service_id not in self._units_read:
             within = [
                 f.eq("contractServiceID", contract_service_id),
                 f.lte("startDate", end),
@@ -140,7 +145,18 @@ class Listing:
 
     def locate(self, ref: ContractRef) -> Located | Missing:
         """The company, contract and contract service of a reference, from what was read (`read` it first)."""
-        return locate(ref, self.companies(), self.contracts, self.services(), _Listed(self.contract_services))
+        listed = _Listed(self.contract_services)
+        return locate(ref, self.companies(), self.contracts, self.services(), listed, self.by_company)
+
+    def _keep(self, contracts: Iterable[Contract]) -> None:
+        """Contracts read, into `contracts` and `by_company` (one read again replaces what was kept of it)."""
+        for contract in contracts:
+            kept = self.contracts.get(contract.id)
+            if kept is not None:
+                owner = kept.companyID or 0
+                self.by_company[owner] = [c for c in self.by_company.get(owner, []) if c.id != contract.id]
+            self.by_company.setdefault(contract.companyID or 0, []).append(contract)
+            self.contracts[contract.id] = contract
 
 
 class _Listed(Mapping[int, Sequence[ContractService]]):

@@ -187,7 +187,9 @@ class AutotaskSink:
             raise PushDeferred(
                 f"{PSA}'s database has taken about {used:,} requests this hour of its threshold of "
                 f"{budget.threshold:,}, shared with every integration on it; [autotask] stop_pushes_at = "
-                f"{budget.stop_at} stops pushes at {budget.limit:,}"
+                f"{budget.stop_at} stops pushes at {budget.limit:,}",
+                remedy="the lines go out once the database's hour clears; if other integrations keep it near its "
+                "threshold, raise [autotask] stop_pushes_at to let the connector use more of it",
             )
 
     # -- the push ----------------------------------------------------------------------------------------------

@@ -144,16 +144,25 @@ def company_of(ref: ContractRef, companies: Companies) -> Company | str:
     return named[0]
 
 
-def contract_of(target: Target, company: Company, contracts: Mapping[int, Contract]) -> Contract | str:
+def contract_of(
+    target: Target,
+    company: Company,
+    contracts: Mapping[int, Contract],
+    by_company: Mapping[int, Sequence[Contract]] | None = None,
+) -> Contract | str:
     """The contract a target names, or why there is none. One named by id may be another company's: the comparison
-    says so (`customer_matches`)."""
+    says so (`customer_matches`). `by_company` lists each company's contracts, when the caller keeps that index (a
+    run looks up thousands of lines among thousands of contracts)."""
     where = f"{PSA} company {company.companyName!r} ({company.id})"
     if target.contract_id is not None:
         found = contracts.get(target.contract_id)
         if found is None:
             return f"{PSA} has no contract {target.contract_id} (for {where}): check contract_id"
         return found
-    own = [c for c in contracts.values() if c.companyID == company.id]
+    if by_company is not None:
+        own = list(by_company.get(company.id, ()))
+    else:
+        own = [c for c in contracts.values() if c.companyID == company.id]
     named = [c for c in own if _key(c.contractName) == _key(target.contract)]
     if len(named) > 1:
         # A renewed contract often keeps its name beside the old one: the one in force is meant.
@@ -244,16 +253,17 @@ def locate(
     contracts: Mapping[int, Contract],
     services: Sequence[Service],
     contract_services: Mapping[int, Sequence[ContractService]],
+    by_company: Mapping[int, Sequence[Contract]] | None = None,
 ) -> Located | Missing:
     """Company, contract and contract service of a reference, from the run's lists (`contract_services` by
-    contract id)."""
+    contract id; `by_company`, each company's contracts, when kept)."""
     target = Target.of(ref)
     if isinstance(target, str):
         return Missing(target, customer_found=False)
     company = company_of(ref, companies)
     if isinstance(company, str):
         return Missing(company, customer_found=False)
-    contract = contract_of(target, company, contracts)
+    contract = contract_of(target, company, contracts, by_company)
     if isinstance(contract, str):
         return Missing(contract, customer_found=False)  # the connector adds services, never contracts
     service = service_of(target, services)

@@ -104,3 +104,20 @@ def test_a_fractional_quantity_bills_whole_units_said_in_the_dry_run_and_in_expl
         measured = Decimal(online["inputs"]["measured_quantity"])
         assert Decimal(online["quantity"]) == measured.to_integral_value(ROUND_CEILING) > measured
         assert online["inputs"]["billed_as"].startswith(f"{measured} measured, rounded up to {online['quantity']}")
+
+
+def test_a_database_near_its_hourly_threshold_gets_no_push_and_the_lines_go_out_next_cycle(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with running_sandboxes(tmp_path, MONTH, "autotask") as sandboxes:
+        config = write_config(tmp_path, sandboxes)
+        autotask = sandboxes["autotask"]
+        autotask.requests_this_hour = 8_500  # other integrations took most of the hour
+        code, report, err = cli(capsys, "sync", "--config", str(config), "--format", "json")
+        assert code != 0 and autotask.writes() == [], err
+        assert {line["outcome"] for line in report["lines"]} == {"pending"}
+        (problem,) = report["problems"]
+        assert "stop_pushes_at" in problem and "once the database's hour clears" in problem, problem
+        autotask.requests_this_hour = 0  # the hour cleared
+        code, report, err = cli(capsys, "sync", "--config", str(config), "--format", "json")
+        assert code == 0 and {line["outcome"] for line in report["lines"]} == {"pushed"}, err
