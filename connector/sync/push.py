@@ -122,9 +122,7 @@ def _defer(
 def _unreached(report: RunReport, waiting: int, deferred: PushDeferred) -> None:
     """No push at all fitted in the run's request budget: its reads spent it, and would again at every cycle, so
     the lines would wait for good. A problem of the run (not "ok"), which `status` and the alerts show."""
-    problem = (
-        f"none of the {waiting:,} waiting line(s) was pushed: {deferred} before the first push; {deferred.remedy}"
-    )
+    problem = f"none of the {waiting:,} waiting line(s) was pushed: {deferred} before the first push; {deferred.remedy}"
     log.error("%s", problem)
     report.problems.append(problem)
 

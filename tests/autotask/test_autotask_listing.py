@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from mappings.truth import ContractRef
 from providers.autotask.listing import Listing, window_start
 from providers.autotask.sandbox import AutotaskSandbox
-from mappings.truth import ContractRef
 from providers.autotask.verify import Located
 from tests.clock import FROZEN_AT
 
