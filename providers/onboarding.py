@@ -49,6 +49,33 @@ class ContractWanted:
 
 
 @dataclass(frozen=True)
+class Group:
+    """One container of contracts a new customer needs (an Autotask contract, a ConnectWise agreement): its name and
+    the template lines billed on it."""
+
+    name: str
+    lines: tuple[ContractWanted, ...]
+
+    @property
+    def first(self) -> ContractWanted:
+        """The line that starts first: the container starts with it."""
+        return min(self.lines, key=lambda line: line.start)
+
+
+def grouped(lines: Sequence[ContractWanted], name_of: Callable[[ContractWanted], str]) -> list[Group]:
+    """The lines by the container each is billed on (`name_of`), one group per distinct name (case and surrounding
+    spaces ignored), in the templates' order."""
+    groups: dict[str, list[ContractWanted]] = {}
+    names: dict[str, str] = {}
+    for wanted in lines:
+        name = name_of(wanted)
+        folded = name.strip().casefold()
+        groups.setdefault(folded, []).append(wanted)
+        names.setdefault(folded, name)
+    return [Group(names[k], tuple(found)) for k, found in groups.items()]
+
+
+@dataclass(frozen=True)
 class NewCustomer:
     """A PSA customer to onboard: its name, the vendor customers it is billed for, a contact and its contracts."""
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from providers.autotask.models import Company, Contact, Contract, ContractService, Service
 from providers.autotask.verify import ACTIVE, PSA, RECURRING_SERVICE, Target, service_of
-from providers.onboarding import ContractWanted, CustomerPlan, NewCustomer, Step
+from providers.onboarding import ContractWanted, CustomerPlan, Group, NewCustomer, Step, grouped
 
 # The longest texts Autotask takes (Company.companyName, Contract.contractName, Contact.firstName and lastName).
 NAME_LENGTH = 100
@@ -85,19 +85,6 @@ class Held:
         return found
 
 
-@dataclass(frozen=True)
-class ContractGroup:
-    """One contract a new customer needs: its name and the template lines billed on it."""
-
-    name: str
-    lines: tuple[ContractWanted, ...]
-
-    @property
-    def first(self) -> ContractWanted:
-        """The line that starts first: the contract starts with it."""
-        return min(self.lines, key=lambda line: line.start)
-
-
 def contract_name(wanted: ContractWanted) -> str:
     """The contract a template line is billed on, as the sync finds it: the option `contract`, else the template's."""
     return wanted.option("contract") or wanted.name
@@ -113,15 +100,9 @@ def service_step(contract: str, wanted: ContractWanted) -> str:
     return f"{contract} / {service_label(wanted)}"
 
 
-def contracts_wanted(new: NewCustomer) -> list[ContractGroup]:
+def contracts_wanted(new: NewCustomer) -> list[Group]:
     """One per distinct contract name (case ignored), in the templates' order."""
-    groups: dict[str, list[ContractWanted]] = {}
-    names: dict[str, str] = {}
-    for wanted in new.contracts:
-        name = contract_name(wanted)
-        groups.setdefault(key(name), []).append(wanted)
-        names.setdefault(key(name), name)
-    return [ContractGroup(names[k], tuple(lines)) for k, lines in groups.items()]
+    return grouped(new.contracts, contract_name)
 
 
 def catalogue_service(wanted: ContractWanted, services: Sequence[Service]) -> Service | str:
@@ -246,7 +227,7 @@ class CustomerPlanner:
 
     # -- contracts and their services --------------------------------------------------------------------------
 
-    def _contract(self, group: ContractGroup, company: Company | None) -> list[Step]:
+    def _contract(self, group: Group, company: Company | None) -> list[Step]:
         held = self._held_contract(group, company)
         if isinstance(held, str):
             self.problems.append(held)
@@ -282,7 +263,7 @@ class CustomerPlanner:
                 steps.append(step)
         return steps
 
-    def _held_contract(self, group: ContractGroup, company: Company | None) -> Contract | str | None:
+    def _held_contract(self, group: Group, company: Company | None) -> Contract | str | None:
         """The company's Recurring Service contract of this name in force, None when it has none of the name, or
         why the one it has cannot carry the lines."""
         if company is None:
@@ -305,7 +286,7 @@ class CustomerPlanner:
             )
         return None
 
-    def _new_contract(self, group: ContractGroup) -> Step | None:
+    def _new_contract(self, group: Group) -> Step | None:
         held = self.held
         assert held.period_type is not None  # read whenever a contract is to be created
         problems = [

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from providers.connectwise.models import Addition, Agreement, AgreementType, CatalogItem, Company, Contact, NamedRef
 from providers.connectwise.verify import PSA
-from providers.onboarding import ContractWanted, CustomerPlan, NewCustomer, Step
+from providers.onboarding import ContractWanted, CustomerPlan, Group, NewCustomer, Step, grouped
 
 # What ConnectWise's description allows (Company.identifier, Company.name, Agreement.name, CatalogItem.description).
 IDENTIFIER_LENGTH = 30
@@ -91,19 +91,6 @@ class Held:
         return next((t for t in self.types if key(t.name) == key(name) and not t.inactiveFlag), None)
 
 
-@dataclass(frozen=True)
-class AgreementWanted:
-    """One agreement a new customer needs: its name and the template lines billed on it."""
-
-    name: str
-    lines: tuple[ContractWanted, ...]
-
-    @property
-    def first(self) -> ContractWanted:
-        """The line that starts first: the agreement starts with it."""
-        return min(self.lines, key=lambda line: line.start)
-
-
 def agreement_name(wanted: ContractWanted) -> str:
     """The agreement a template line is billed on, as the sync finds it: the option `agreement`, else the contract."""
     return wanted.option("agreement") or wanted.name
@@ -114,15 +101,9 @@ def addition_name(agreement: str, product: str) -> str:
     return f"{agreement} / {product}"
 
 
-def agreements_wanted(new: NewCustomer) -> list[AgreementWanted]:
+def agreements_wanted(new: NewCustomer) -> list[Group]:
     """One per distinct agreement name (case ignored), in the templates' order."""
-    groups: dict[str, list[ContractWanted]] = {}
-    names: dict[str, str] = {}
-    for wanted in new.contracts:
-        name = agreement_name(wanted)
-        groups.setdefault(key(name), []).append(wanted)
-        names.setdefault(key(name), name)
-    return [AgreementWanted(names[k], tuple(lines)) for k, lines in groups.items()]
+    return grouped(new.contracts, agreement_name)
 
 
 def product_description(wanted: ContractWanted) -> str:
@@ -217,7 +198,7 @@ class CustomerPlanner:
 
     # -- agreements, their additions and the catalog items they bill ---------------------------------------------
 
-    def _agreement(self, group: AgreementWanted, company: Company | None) -> list[Step]:
+    def _agreement(self, group: Group, company: Company | None) -> list[Step]:
         held = self._held_agreement(group, company)
         if isinstance(held, str):
             self.problems.append(held)
@@ -245,7 +226,7 @@ class CustomerPlanner:
                 steps.append(step)
         return steps
 
-    def _held_agreement(self, group: AgreementWanted, company: Company | None) -> Agreement | str | None:
+    def _held_agreement(self, group: Group, company: Company | None) -> Agreement | str | None:
         """The company's agreement of this name in force, None when it has none, or why it cannot be told."""
         if company is None:
             return None
@@ -263,7 +244,7 @@ class CustomerPlanner:
             )
         return active[0] if active else None
 
-    def _new_agreement(self, group: AgreementWanted) -> Step | None:
+    def _new_agreement(self, group: Group) -> Step | None:
         kind = self.held.agreement_type(self.options.agreement_type)
         if kind is None:
             known = ", ".join(repr(t.name) for t in self.held.types if not t.inactiveFlag) or "none"
