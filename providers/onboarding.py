@@ -50,7 +50,7 @@ class ContractWanted:
 
 @dataclass(frozen=True)
 class Group:
-    """One container of contracts a new customer needs (an Autotask contract, a ConnectWise agreement): its name and
+    """One container of contracts a new customer needs (a contract, an agreement: as the PSA calls it): its name and
     the template lines billed on it."""
 
     name: str
