@@ -59,6 +59,16 @@ def parse_month(value: str) -> str | None:
         return None
 
 
+# Every user's products are one of a few combinations (most users are on one product): each combination is kept
+# once and shared, not once per user, which on a million-row report is most of what the users take.
+_PRODUCTS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def products_of(products: frozenset[str]) -> frozenset[str]:
+    """The one shared frozenset of these products."""
+    return _PRODUCTS.setdefault(products, products)
+
+
 @dataclass
 class Group:
     """Running totals of one customer and one Month value while rows stream past.
@@ -72,7 +82,7 @@ class Group:
     month: str
     exclusions: tuple[tuple[re.Pattern[str], str], ...]
     rows: int = 0
-    users: dict[str, set[str]] = field(default_factory=dict)
+    users: dict[str, frozenset[str]] = field(default_factory=dict)
     sample: dict[str, str] = field(default_factory=dict)  # the first users counted: key -> name as written
     not_users: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # type -> keys
     excluded: dict[str, set[str]] = field(default_factory=dict)
@@ -101,10 +111,11 @@ class Group:
         """Count a key under a product; the names of the first few keys are kept as written."""
         products = self.users.get(key)
         if products is None:
-            products = self.users[key] = set()
+            self.users[key] = products_of(frozenset((product,)))
             if len(self.sample) < self.sample_size:
                 self.sample[key] = raw_name.strip()
-        products.add(product)
+        elif product not in products:
+            self.users[key] = products_of(products | {product})
 
     def add_size(self, cell: str, product: str) -> bool:
         """Add a size cell to the product's sum. False, adding nothing, for a cell that is not a finite size from 0
@@ -139,7 +150,8 @@ class Group:
             new = [(key, name) for key, name in other.sample.items() if key not in self.users]
             self.sample.update(new[:room])
         for key, products in other.users.items():
-            self.users.setdefault(key, set()).update(products)  # a set of its own: `other` is still its tally's
+            held = self.users.get(key)
+            self.users[key] = products if held is None else products_of(held | products)
         for kind, keys in other.not_users.items():
             self.not_users[kind].update(keys)
         for reason, keys in other.excluded.items():
@@ -176,7 +188,7 @@ class CustomerCount:
     customer_id: str
     period_key: str
     rows: int
-    users: dict[str, set[str]]
+    users: dict[str, frozenset[str]]
     sample: list[str]
     not_users: dict[str, set[str]]
     excluded: dict[str, set[str]]

@@ -54,6 +54,13 @@ class ColumnIndex:
     month: int | None
     size_gb: int | None
 
+    @property
+    def repeated(self) -> tuple[int, ...]:
+        """The columns whose values repeat over a whole report's rows: Customer ID, Product, Month and Object Type
+        take a few values, and an object's name recurs on the rows of each of its types (mailbox, OneDrive...)."""
+        found = (self.customer_id, self.product, self.month, self.object_type, self.object_name)
+        return tuple(index for index in dict.fromkeys(found) if index is not None)
+
 
 def _find(header: list[str], wanted: str) -> int | None:
     """Index of a header, matching exactly-ignoring-case first, then by normalised spelling."""
