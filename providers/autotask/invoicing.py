@@ -22,8 +22,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from mappings.enums import BillingPeriod
 from mappings.lines import StoredLine
 from mappings.money import round_money
+from mappings.periods import period_containing
 from mappings.truth import ContractRef, Missing, compare
 from providers.autotask import filters as f
 from providers.autotask.client import AutotaskClient
@@ -68,7 +70,8 @@ class InvoicingAutotaskSink(AutotaskSink):
             assert where.contract_service is not None
             days = [d for item in items.get(where.contract_service.id, ()) if (d := day(item.itemDate)) is not None]
             for start in wanted[ref]:
-                end = _month_end(start)
+                # Recurring Service contracts here bill monthly, as backup does.
+                end = period_containing(BillingPeriod.MONTHLY, start).end
                 if any(start <= d <= end for d in days):
                     found[ref].add(start)
         return found
@@ -162,9 +165,3 @@ def _amount(item: BillingItem) -> Decimal:
     if item.extendedPrice is not None:
         return item.extendedPrice
     return (item.quantity or Decimal(0)) * (item.rate or Decimal(0))
-
-
-def _month_end(start: date) -> date:
-    """The last day of the month `start` begins: Recurring Service contracts here bill monthly, as backup does."""
-    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return following - timedelta(days=1)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 
+from mappings.enums import BillingPeriod
+from mappings.periods import period_containing
 from mappings.truth import ContractRef, Missing
 from providers.autotask import filters as f
 from providers.autotask.client import AutotaskClient
@@ -41,7 +43,7 @@ class Listing:
         self.since = window_start(today)
         # The last day the run's read covers: the end of the month under way (later records are future periods,
         # which no line bills yet: 12 of them a service, were they read).
-        self.until = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        self.until = period_containing(BillingPeriod.MONTHLY, today).end
         self._companies: Companies | None = None
         self._services: list[Service] | None = None
         self.contracts: dict[int, Contract] = {}
