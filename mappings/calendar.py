@@ -111,11 +111,8 @@ class BillingCalendar:
     def awaiting_invoice(self, kind: BillingPeriod, now: datetime) -> Period | None:
         """The ended period whose invoice only the PSA can tell of now (in arrears, before the fallback day), else
         None: then no invoice needs reading to know which period a contract of this kind carries."""
-        if self.mode is Mode.ADVANCE:
-            return None
-        current = period_containing(kind, self.today(now))
-        previous = period_containing(kind, current.start - timedelta(days=1))
-        return None if self.invoiced(previous, now) else previous
+        carried = self.open_period(kind, now)
+        return carried if carried.end < self.today(now) else None
 
     def moved_on(self, period_key: str, now: datetime, invoiced: Collection[date] = NO_INVOICES) -> bool:
         """Whether a period is invoiced and its contract carries a later one: a push now would overwrite the next
@@ -169,14 +166,11 @@ class Invoiced:
         return self.starts.get(self.key(psa_customer, contract), NO_INVOICES)
 
 
-def accepted_forms(kinds: set[BillingPeriod]) -> str:
-    """The key forms the mapped lines' periods take, for a message that refuses another."""
-    return ", ".join(KEY_FORMS[kind] for kind in KEY_FORMS if kind in kinds) or "none (no line is mapped)"
-
-
 def requested_period(key: str, kinds: set[BillingPeriod], today: date) -> Period:
     """The period a `--period` key names, if it is one the mapped lines bill and has started; ValueError if not."""
-    forms = f"accepted: {accepted_forms(kinds)}"
+    forms = "accepted: " + (
+        ", ".join(KEY_FORMS[kind] for kind in KEY_FORMS if kind in kinds) or "none (no line is mapped)"
+    )
     try:
         period = parse_period_key(key)
     except ValueError as error:

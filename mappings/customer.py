@@ -135,7 +135,8 @@ class CustomerMapping(StrictModel):
             # `altaro_customer = "X"` is how configurations wrote `[customers.altaro] customer = "X"` before.
             renamed: dict[Any, Any] = {}
             for key, value in data.items():
-                name = key.removesuffix(LEGACY_VENDOR_SUFFIX) if _legacy_vendor_key(key, cls.model_fields) else key
+                legacy = isinstance(key, str) and key not in cls.model_fields and key != LEGACY_VENDOR_SUFFIX
+                name = key.removesuffix(LEGACY_VENDOR_SUFFIX) if legacy else key
                 if name != key and name in data:
                     raise ValueError(f"{name} customer given twice (as {key} and as [customers.{name}]): keep one")
                 renamed[name] = value
@@ -160,12 +161,3 @@ class CustomerMapping(StrictModel):
         """What the customer is looked up by at `source` (its id when given), or None when not billed from there."""
         ref = self.vendors.get(source)
         return ref.ref if ref is not None else None
-
-
-def _legacy_vendor_key(key: object, fields: dict[str, Any]) -> bool:
-    return (
-        isinstance(key, str)
-        and key.endswith(LEGACY_VENDOR_SUFFIX)
-        and key not in fields
-        and key != LEGACY_VENDOR_SUFFIX
-    )

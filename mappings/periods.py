@@ -33,6 +33,14 @@ _KEY_PATTERNS: tuple[tuple[BillingPeriod, re.Pattern[str]], ...] = (
     ),
 )
 
+# Kinds made of whole months: the months in one period, and its key from the year and its number (n) in the year.
+_MONTH_RUNS: dict[BillingPeriod, tuple[int, str]] = {
+    BillingPeriod.MONTHLY: (1, "{year:04d}-{n:02d}"),
+    BillingPeriod.QUARTERLY: (3, "{year:04d}-Q{n}"),
+    BillingPeriod.TWICE_A_YEAR: (6, "{year:04d}-S{n}"),
+    BillingPeriod.YEARLY: (12, "{year:04d}"),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Period:
@@ -59,10 +67,6 @@ def _last_day_of_month(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _month_span(year: int, first_month: int, months: int) -> tuple[date, date]:
-    return date(year, first_month, 1), _last_day_of_month(year, first_month + months - 1)
-
-
 def on_demand_period(first_day: date, last_day: date) -> Period:
     """The OnDemand period the caller asks for: exactly [first_day, last_day]."""
     key = f"{first_day.isoformat()}..{last_day.isoformat()}"
@@ -73,9 +77,12 @@ def period_containing(kind: BillingPeriod, day: date) -> Period:
     """The period of `kind` that `day` falls in; only calendar kinds have one (CALENDAR_KINDS)."""
     kind = BillingPeriod(kind)
     year, month = day.year, day.month
-    if kind is BillingPeriod.MONTHLY:
-        start, end = _month_span(year, month, 1)
-        return Period(kind, f"{year:04d}-{month:02d}", start, end)
+    if kind in _MONTH_RUNS:
+        months, key = _MONTH_RUNS[kind]
+        n = (month - 1) // months + 1
+        first = months * (n - 1) + 1
+        start, end = date(year, first, 1), _last_day_of_month(year, first + months - 1)
+        return Period(kind, key.format(year=year, n=n), start, end)
     if kind is BillingPeriod.BI_WEEKLY:
         # Twice a month (the UI's "Bi-monthly"): the 1st-15th, then the 16th to the month's last day.
         if day.day <= 15:
@@ -91,16 +98,6 @@ def period_containing(kind: BillingPeriod, day: date) -> Period:
         except OverflowError:
             raise ValueError(f"the week of {day} ends after the last representable date") from None
         return Period(kind, f"{iso.year:04d}-W{iso.week:02d}", start, end)
-    if kind is BillingPeriod.QUARTERLY:
-        quarter = (month - 1) // 3 + 1
-        start, end = _month_span(year, 3 * quarter - 2, 3)
-        return Period(kind, f"{year:04d}-Q{quarter}", start, end)
-    if kind is BillingPeriod.TWICE_A_YEAR:
-        half = 1 if month <= 6 else 2
-        start, end = _month_span(year, 6 * half - 5, 6)
-        return Period(kind, f"{year:04d}-S{half}", start, end)
-    if kind is BillingPeriod.YEARLY:
-        return Period(kind, f"{year:04d}", date(year, 1, 1), date(year, 12, 31))
     # OnDemand and EndOfContractDuration: guessing a range from one day would bill a period nobody asked for.
     raise ValueError(
         f"{kind.value} has no calendar periods: ask for a range with on_demand_period(first_day, last_day) "
@@ -109,7 +106,6 @@ def period_containing(kind: BillingPeriod, day: date) -> Period:
 
 
 def parse_period_key(key: str) -> Period:
-    """The period a key names."""
     for kind, pattern in _KEY_PATTERNS:
         match = pattern.fullmatch(key)
         if match is None:
@@ -139,12 +135,8 @@ def _period_from_match(kind: BillingPeriod, match: re.Match[str]) -> Period:
     if kind is BillingPeriod.WEEKLY:
         # fromisocalendar refuses week 53 in a 52-week ISO year.
         return period_containing(kind, date.fromisocalendar(year, int(parts["week"]), 1))
-    if kind is BillingPeriod.MONTHLY:
-        return period_containing(kind, date(year, int(parts["month"]), 1))
     if kind is BillingPeriod.BI_WEEKLY:
         return period_containing(kind, date(year, int(parts["month"]), 1 if parts["half"] == "1" else 16))
-    if kind is BillingPeriod.QUARTERLY:
-        return period_containing(kind, date(year, 3 * int(parts["quarter"]) - 2, 1))
-    if kind is BillingPeriod.TWICE_A_YEAR:
-        return period_containing(kind, date(year, 1 if parts["half"] == "1" else 7, 1))
-    return period_containing(kind, date(year, 1, 1))
+    # A run of whole months, numbered in its year by its month, quarter or half (a year is its own first).
+    n = int(parts.get("month") or parts.get("quarter") or parts.get("half") or 1)
+    return period_containing(kind, date(year, _MONTH_RUNS[kind][0] * (n - 1) + 1, 1))

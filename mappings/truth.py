@@ -33,11 +33,9 @@ class ContractRef(NamedTuple):
 
     @classmethod
     def of_line(cls, line: Line) -> ContractRef:
-        """The contract a computed line is for."""
         return cls(line.psa_customer, line.psa_customer_id, line.contract, line.contract_id, psa_options(line.psa))
 
     def option(self, key: str) -> str | None:
-        """One of the PSA's options for the line, as text."""
         return dict(self.options).get(key)
 
 

@@ -70,8 +70,6 @@ class AttemptCounter(httpx.BaseTransport):
 
 @dataclass(frozen=True)
 class ReportResponse:
-    """A report as the link returned it."""
-
     status_code: int
     content_type: str | None
     body: bytes

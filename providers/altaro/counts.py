@@ -44,10 +44,7 @@ def shown_name(spellings: list[str]) -> str:
 def parse_month(value: str) -> str | None:
     """`YYYY-MM` for a Month cell (2026-10, 2026-10-01, 10/2026, Oct 2026, ...), or None when not understood."""
     text = value.strip()
-    if not text:
-        return None
-    candidates = [text, text[:7], text[:10]]
-    for candidate in candidates:
+    for candidate in (text, text[:7], text[:10]):
         for pattern in (*_MONTH_FORMATS, "%Y-%m-%d", "%Y/%m/%d"):
             try:
                 return datetime.strptime(candidate, pattern).strftime("%Y-%m")
@@ -65,7 +62,6 @@ _PRODUCTS: dict[frozenset[str], frozenset[str]] = {}
 
 
 def products_of(products: frozenset[str]) -> frozenset[str]:
-    """The one shared frozenset of these products."""
     return _PRODUCTS.setdefault(products, products)
 
 
@@ -238,13 +234,8 @@ class CustomerCount:
             summary.append({"reason": "row without an object name", "label": "no name", "objects": self.blank})
         return summary
 
-    @property
-    def excluded_objects(self) -> int:
-        return sum(item["objects"] for item in self.exclusion_summary())
-
     @classmethod
     def of(cls, merged: Merged, *, has_size: bool) -> CustomerCount:
-        """The count a customer's merged totals give."""
         group = merged.group
         return cls(
             customer=group.customer,

@@ -82,24 +82,20 @@ def resolve_columns(
     required = {"customer": columns.customer, "object_type": columns.object_type, "object_name": columns.object_name}
     if distinct_key_column:
         required["key"] = distinct_key_column
-    found: dict[str, int | None] = {field: _find(header, name) for field, name in required.items()}
-    missing = [required[field] for field, index in found.items() if index is None]
+    found = {field: index for field, name in required.items() if (index := _find(header, name)) is not None}
+    missing = [name for field, name in required.items() if field not in found]
     if missing:
         shown = ", ".join(repr(h.replace(BOM, "").strip()) for h in header) or "none"
         raise DataError(
             f"{where}: required column(s) {', '.join(repr(m) for m in missing)} not found; columns found: {shown}. "
             "Map other header names under [altaro.columns] (or distinct_key_column)"
         )
-    customer, object_type, object_name = found["customer"], found["object_type"], found["object_name"]
-    assert customer is not None and object_type is not None and object_name is not None
-    key = found.get("key", object_name)
-    assert key is not None
     return ColumnIndex(
         header=tuple(h.replace(BOM, "").strip() for h in header),
-        customer=customer,
-        object_type=object_type,
-        object_name=object_name,
-        key=key,
+        customer=found["customer"],
+        object_type=found["object_type"],
+        object_name=found["object_name"],
+        key=found.get("key", found["object_name"]),
         customer_id=_find(header, columns.customer_id),
         product=_find(header, columns.product),
         month=_find(header, columns.month),
@@ -137,7 +133,6 @@ class ReportRows:
         return self._rows
 
     def bad_row(self, row: list[str]) -> DataError:
-        """The error for a row whose field count does not match the header."""
         if len(row) < self.width:
             return DataError(
                 f"{self.where}: line {self.line} has {len(row)} of {self.width} fields: the report is truncated "
@@ -247,20 +242,16 @@ def _only_line(reader: Any) -> bool:
         return False
 
 
-def _reading(stream: TextIO) -> tuple[_Lines, Iterator[str], _Feed, Any]:
-    """A stream's lines, counted, and the csv reader fed from them (`_csv_rows` hands it the lines it needs)."""
-    lines = _Lines(stream)
-    physical = iter(lines)
-    feed = _Feed(physical)
-    # strict: a quote left open at the end of the body is an error, not a field that silently runs to EOF.
-    return lines, physical, feed, csv.reader(feed, strict=True)
-
-
 def read_csv(
     stream: TextIO, columns: AltaroColumns, distinct_key_column: str | None = None, *, where: str = "report"
 ) -> ReportRows:
     """Rows of a CSV report read from a text stream (opened with `newline=""`)."""
-    lines, physical, feed, reader = _reading(stream)
+    # The stream's lines, counted, and the csv reader fed from them (`_csv_rows` hands it the lines it needs).
+    lines = _Lines(stream)
+    physical = iter(lines)
+    feed = _Feed(physical)
+    # strict: a quote left open at the end of the body is an error, not a field that silently runs to EOF.
+    reader = csv.reader(feed, strict=True)
     try:
         header = next(reader, None)
         while header is not None and not any(cell.strip() for cell in header):
@@ -362,11 +353,6 @@ def sniff_format(head: bytes, content_type: str | None = None, declared: str = "
     return "json" if stripped[:1] in (b"[", b"{") else "csv"
 
 
-def text_stream(payload: bytes) -> TextIO:
-    """A text stream over a payload, decoding UTF-8 (with or without BOM) lazily."""
-    return io.TextIOWrapper(io.BytesIO(payload), encoding="utf-8-sig", newline="")
-
-
 def read_payload(
     payload: bytes,
     columns: AltaroColumns,
@@ -376,10 +362,11 @@ def read_payload(
     declared: str = "auto",
     where: str = "report",
 ) -> ReportRows:
-    """Rows of a body as the link returned it."""
     if sniff_format(payload[:64], content_type, declared) == "json":
         return read_json(payload, columns, distinct_key_column, where=where)
-    return read_csv(text_stream(payload), columns, distinct_key_column, where=where)
+    # Decoded lazily; "utf-8-sig": with or without a byte-order mark.
+    stream = io.TextIOWrapper(io.BytesIO(payload), encoding="utf-8-sig", newline="")
+    return read_csv(stream, columns, distinct_key_column, where=where)
 
 
 def report_format(path: Path) -> ReportFormat:

@@ -24,27 +24,11 @@ from dataclasses import dataclass
 from sys import intern
 
 from connector.core.errors import DataError
-from providers.altaro.counts import (
-    EXCLUDED_SAMPLE,
-    SAMPLE_SIZE,
-    CustomerCount,
-    Group,
-    customer_key,
-    merge_groups,
-    parse_month,
-)
+from providers.altaro.counts import SAMPLE_SIZE, CustomerCount, Group, customer_key, merge_groups, parse_month
 from providers.altaro.parser import ReportRows
 from providers.altaro.settings import DEFAULT_BILLABLE_TYPES, AltaroExclusion, AltaroSettings
 
-__all__ = [
-    "EXCLUDED_SAMPLE",
-    "SAMPLE_SIZE",
-    "BillingRules",
-    "CustomerCount",
-    "ReportTally",
-    "parse_month",
-    "tally_report",
-]
+__all__ = ["SAMPLE_SIZE", "BillingRules", "CustomerCount", "ReportTally", "parse_month"]
 
 
 @dataclass(frozen=True)
@@ -137,7 +121,9 @@ class ReportTally:
             rows += 1
             self._count(report, row)
         if rows == 0:
-            raise _no_rows(report)
+            raise DataError(
+                f"{report.where}: the report has a header but no rows where rows were expected; nothing is billed"
+            )
         self.rows += rows
         return self
 
@@ -183,7 +169,9 @@ class ReportTally:
         if group is None:
             name = cells[0].strip()
             if not name:
-                raise _blank_customer(report)
+                raise DataError(
+                    f"{report.where}: line {report.line} has no customer name; nothing from the report is billed"
+                )
             group = self.groups[cells] = Group(
                 customer=name,
                 customer_id=customer_id.strip(),
@@ -220,16 +208,3 @@ class ReportTally:
         merged = merge_groups(self.groups.values(), default_period)
         counts = [CustomerCount.of(m, has_size=self.has_size) for m in merged]
         return sorted(counts, key=lambda c: (c.customer.casefold(), c.customer, c.period_key))
-
-
-def _blank_customer(report: ReportRows) -> DataError:
-    return DataError(f"{report.where}: line {report.line} has no customer name; nothing from the report is billed")
-
-
-def _no_rows(report: ReportRows) -> DataError:
-    return DataError(f"{report.where}: the report has a header but no rows where rows were expected; nothing is billed")
-
-
-def tally_report(report: ReportRows, rules: BillingRules) -> ReportTally:
-    """Counts of one report."""
-    return ReportTally(rules).add(report)

@@ -204,23 +204,15 @@ def write_report(
     return result
 
 
-def generate_report(**spec: Any) -> str:
-    """A generated report as text (CSV unless fmt="json"); see `write_report` for the options."""
-    buffer = io.StringIO(newline="")
-    write_report(buffer, **spec)
-    return buffer.getvalue()
-
-
 def generate_report_with_counts(**spec: Any) -> tuple[str, GeneratedReport]:
-    """The report text and the expected billed users per customer."""
+    """A generated report as text (CSV unless fmt="json"; see `write_report` for the options), and what it holds."""
     buffer = io.StringIO(newline="")
     result = write_report(buffer, **spec)
     return buffer.getvalue(), result
 
 
-def _content_type(body: bytes) -> str:
-    head = body.lstrip(b"\xef\xbb\xbf").lstrip()[:1]
-    return "application/json" if head in (b"[", b"{") else "text/csv; charset=utf-8"
+def generate_report(**spec: Any) -> str:
+    return generate_report_with_counts(**spec)[0]
 
 
 class AltaroSandbox(SandboxServer):
@@ -303,7 +295,10 @@ class AltaroSandbox(SandboxServer):
         if cut is not None:
             body = body[:cut]
         self.served += 1
-        return SandboxResponse(200, body, {"Content-Type": declared or _content_type(body)})
+        if not declared:
+            json_body = body.lstrip(b"\xef\xbb\xbf").lstrip()[:1] in (b"[", b"{")
+            declared = "application/json" if json_body else "text/csv; charset=utf-8"
+        return SandboxResponse(200, body, {"Content-Type": declared})
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -65,23 +65,18 @@ class AltaroSettings(_Section):
     def _each_link_once(self) -> AltaroSettings:
         """One link twice would count its rows twice and call it twice; two links with one name are one in the logs."""
         problems = []
-        urls: dict[str, int] = {}
-        names: dict[str, int] = {}
+        first_of: dict[tuple[str, str], int] = {}
         for index, link in enumerate(self.links):
             # The fragment is never sent: the same link. Host case and a default port are normalised by HttpUrl.
-            url = str(link.url).partition("#")[0]
-            first = urls.setdefault(url, index)
-            if first != index:
-                problems.append(
-                    f"links[{first}] ({self.links[first].name!r}) and links[{index}] ({link.name!r}) are the same "
-                    "report link: keep one"
-                )
-            first = names.setdefault(link.name.strip().casefold(), index)
-            if first != index:
-                problems.append(
-                    f"links[{first}] ({self.links[first].name!r}) and links[{index}] ({link.name!r}) share a name: "
-                    "name them apart"
-                )
+            for key, clash in (
+                (("url", str(link.url).partition("#")[0]), "are the same report link: keep one"),
+                (("name", link.name.strip().casefold()), "share a name: name them apart"),
+            ):
+                first = first_of.setdefault(key, index)
+                if first != index:
+                    problems.append(
+                        f"links[{first}] ({self.links[first].name!r}) and links[{index}] ({link.name!r}) {clash}"
+                    )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -101,17 +101,15 @@ class AltaroSource:
                 called_within_window=within,
                 window_seconds=self.settings.min_interval_seconds,
             )
-        except ConnectorError as error:
+        except Exception as error:
+            ours = isinstance(error, ConnectorError)
             self.ledger.complete(
                 outcome.fetch_id,
                 "error",
-                status_code=getattr(error, "status_code", None),
-                error=str(error),
+                status_code=getattr(error, "status_code", None) if ours else None,
+                error=str(error) if ours else f"{type(error).__name__}: {error}",
                 now=self._now(),
             )
-            raise
-        except Exception as error:
-            self.ledger.complete(outcome.fetch_id, "error", error=f"{type(error).__name__}: {error}", now=self._now())
             raise
         log.info("altaro link %s: %d bytes (HTTP %d)", link.name, len(response.body), response.status_code)
         return LinkPayload(response.body, response.content_type, outcome.fetch_id, started, False, response.status_code)

@@ -29,8 +29,12 @@ def count_file(path: Path, settings: AltaroSettings) -> list[CustomerCount]:
         tally = None
     if tally is None:
         # Raised here, past the handler: chained to the MemoryError, the new error would keep its traceback, and with
-        # it every frame and the partial count, alive while the message is printed with what memory is left.
-        raise _out_of_memory(path)
+        # it every frame and the partial count, alive while the message is printed with what memory is left. Exit 1,
+        # not a bug's 70.
+        raise ConnectorError(
+            f"{path}: memory ran out while counting this report file: free memory or raise the memory limit "
+            "(ulimit -v, the container's memory limit)"
+        )
     return tally.customers(datetime.now(UTC).strftime("%Y-%m"))
 
 
@@ -42,14 +46,6 @@ def _tally(path: Path, settings: AltaroSettings) -> ReportTally:
     # "utf-8-sig": a byte-order mark before the header is not part of its first column's name.
     with path.open(encoding="utf-8-sig", newline="") as stream:
         return tally.add(read_csv(stream, settings.columns, settings.distinct_key_column, where=str(path)))
-
-
-def _out_of_memory(path: Path) -> ConnectorError:
-    """What to do when counting a file needs more memory than the process may have (exit 1, not a bug's 70)."""
-    return ConnectorError(
-        f"{path}: memory ran out while counting this report file: free memory or raise the memory limit "
-        "(ulimit -v, the container's memory limit)"
-    )
 
 
 def summarise(counts: list[CustomerCount]) -> list[dict[str, Any]]:
@@ -83,10 +79,6 @@ def summarise(counts: list[CustomerCount]) -> list[dict[str, Any]]:
     return summary
 
 
-def _why(excluded: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{item['label']}: {item['objects']}" for item in excluded)
-
-
 def users(view: ViewInput) -> ViewResult:
     """`connector users FILE`: billed users per customer of a report file, its problems failing the count."""
     report_file: Path = view.args["report_file"]
@@ -101,7 +93,7 @@ def users(view: ViewInput) -> ViewResult:
                 s["billed_users"],
                 "" if s["backup_gb"] is None else s["backup_gb"],
                 s["excluded_objects"],
-                _why(s["excluded"]),
+                ", ".join(f"{item['label']}: {item['objects']}" for item in s["excluded"]),
             )
             for s in summary
         ],
@@ -119,7 +111,6 @@ def users(view: ViewInput) -> ViewResult:
 
 
 def usage_data(report: UsageReport) -> dict[str, Any]:
-    """A usage report as JSON-ready data."""
     customers = []
     for usage in report.customers:
         users = usage.inputs.get(BILLED_USERS, {})
