@@ -50,51 +50,44 @@ class UsageReport:
     from_cache: bool = False
     # Every payload came from the fetch ledger, none from the vendor: observations of it may be recorded already.
     replayed: bool = False
-    _customer_index: _CustomerIndex | None = field(default=None, init=False, repr=False, compare=False)
+    # The customers list and its size when indexed, its customers by casefolded name, and by vendor id.
+    _index: tuple[list[CustomerUsage], int, dict[str, list[CustomerUsage]], dict[str, CustomerUsage]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def complete(self) -> bool:
         return not self.problems and all(c.complete for c in self.customers)
 
     def customer(self, vendor_customer: str) -> CustomerUsage | None:
-        periods = self._index().by_name.get(vendor_customer.casefold())
+        by_name, _ = self._indexed()
+        periods = by_name.get(vendor_customer.casefold())
         return periods[0] if periods else None
 
     def find(self, ref: str) -> CustomerUsage | None:
         """The customer a mapping names: by the vendor's id first (it survives a rename), else by name."""
-        return self._index().by_id.get(ref.strip()) or self.customer(ref)
+        _, by_id = self._indexed()
+        return by_id.get(ref.strip()) or self.customer(ref)
 
     def customer_periods(self, vendor_customer: str) -> list[CustomerUsage]:
         """Every period of one customer in this report (a report with a Month column may carry several)."""
-        return list(self._index().by_name.get(vendor_customer.casefold(), ()))
+        by_name, _ = self._indexed()
+        return list(by_name.get(vendor_customer.casefold(), ()))
 
-    def _index(self) -> _CustomerIndex:
+    def _indexed(self) -> tuple[dict[str, list[CustomerUsage]], dict[str, CustomerUsage]]:
         """The customers by casefolded name and by vendor id, built once per report: the engine looks up every
         mapped line, and scanning every customer for each one made a run's cost grow with the square of its size.
         Rebuilt when `customers` is replaced or grows (sources append to it while collecting)."""
-        index = self._customer_index
-        if index is None or index.customers is not self.customers or index.size != len(self.customers):
-            index = self._customer_index = _CustomerIndex.of(self.customers)
-        return index
-
-
-@dataclass
-class _CustomerIndex:
-    customers: list[CustomerUsage]
-    size: int
-    by_name: dict[str, list[CustomerUsage]]
-    by_id: dict[str, CustomerUsage]
-
-    @classmethod
-    def of(cls, customers: list[CustomerUsage]) -> _CustomerIndex:
-        by_name: dict[str, list[CustomerUsage]] = {}
-        by_id: dict[str, CustomerUsage] = {}
-        for usage in customers:
-            by_name.setdefault(usage.vendor_customer.casefold(), []).append(usage)
-            if usage.vendor_id is not None:
-                # The first listed wins, as the linear scan it replaces did.
-                by_id.setdefault(usage.vendor_id, usage)
-        return cls(customers, len(customers), by_name, by_id)
+        index = self._index
+        if index is None or index[0] is not self.customers or index[1] != len(self.customers):
+            by_name: dict[str, list[CustomerUsage]] = {}
+            by_id: dict[str, CustomerUsage] = {}
+            for usage in self.customers:
+                by_name.setdefault(usage.vendor_customer.casefold(), []).append(usage)
+                if usage.vendor_id is not None:
+                    by_id.setdefault(usage.vendor_id, usage)  # the first listed wins, as the linear scan it replaced
+            index = self._index = (self.customers, len(self.customers), by_name, by_id)
+        return index[2], index[3]
 
 
 def quantity_problem(value: object) -> str | None:

@@ -11,27 +11,14 @@ from connector.store.database import Database
 
 def recent_runs(database: Database, limit: int = 10) -> list[dict[str, Any]]:
     """The last runs, newest first, each with the totals its report recorded."""
-    rows = database.execute(
-        "SELECT id, command, started_at, finished_at, status, summary FROM runs ORDER BY id DESC LIMIT ?", [limit]
-    ).fetchall()
-    runs = []
-    for run_id, command, started, finished, status, summary in rows:
-        data = json.loads(summary) if summary else {}
-        runs.append(
-            {
-                "run_id": run_id,
-                "command": command,
-                "started_at": started,
-                "finished_at": finished,
-                "status": status,
-                "dry_run": bool(data.get("dry_run", False)),
-                "totals": data.get("totals", {}),
-                "unmapped": data.get("unmapped", []),
-                "problems": data.get("problems", []),
-                "strays": data.get("strays", []),
-                "sources": data.get("sources", []),
-            }
-        )
+    runs = database.rows(
+        "SELECT id AS run_id, command, started_at, finished_at, status, summary FROM runs ORDER BY id DESC LIMIT ?",
+        [limit],
+    )
+    for run in runs:
+        data = json.loads(run.pop("summary") or "{}")
+        run |= {"dry_run": bool(data.get("dry_run", False)), "totals": data.get("totals", {})}
+        run |= {key: data.get(key, []) for key in ("unmapped", "problems", "strays", "sources")}
     return runs
 
 
@@ -63,13 +50,10 @@ def latest_periods(database: Database) -> dict[tuple[str, str, str], str]:
 
 def last_calls(database: Database) -> list[tuple[str, str, str, str | None]]:
     """Per (source, target), the last call's start and end: when the vendor last heard from us."""
-    return [
-        (source, target, requested, finished)
-        for source, target, requested, finished in database.execute(
-            "SELECT source, target, requested_at, finished_at FROM fetches WHERE id IN "
-            "(SELECT MAX(id) FROM fetches GROUP BY source, target) ORDER BY source, target"
-        ).fetchall()
-    ]
+    return database.execute(
+        "SELECT source, target, requested_at, finished_at FROM fetches WHERE id IN "
+        "(SELECT MAX(id) FROM fetches GROUP BY source, target) ORDER BY source, target"
+    ).fetchall()
 
 
 def line_history(database: Database, customer: str | None, period: str | None) -> list[dict[str, Any]]:
@@ -77,9 +61,11 @@ def line_history(database: Database, customer: str | None, period: str | None) -
 
     `previous_quantity` is the quantity the line's history held before this row, so a person sees old and new.
     """
+    # In the order each row says them; `previous_quantity` is filled in below.
     sql = (
-        "SELECT h.line_id, h.at, h.status, h.quantity, h.amount, h.note, l.psa_customer, l.contract, l.period_key, "
-        "l.metric, l.unit FROM line_item_history h JOIN line_items l ON l.id = h.line_id WHERE 1 = 1"
+        "SELECT h.line_id, h.at, l.psa_customer, l.contract, l.period_key AS period, l.metric, h.status, "
+        "NULL AS previous_quantity, h.quantity, l.unit, h.amount, h.note "
+        "FROM line_item_history h JOIN line_items l ON l.id = h.line_id WHERE 1 = 1"
     )
     params: list[Any] = []
     if customer is not None:
@@ -87,24 +73,8 @@ def line_history(database: Database, customer: str | None, period: str | None) -
     if period is not None:
         sql, params = sql + " AND l.period_key = ?", [*params, period]
     previous: dict[int, Decimal] = {}
-    found = []
-    for row in database.execute(sql + " ORDER BY h.id", params).fetchall():
-        line_id, at, status, quantity, amount, note, psa_customer, contract, period_key, metric, unit = row
-        found.append(
-            {
-                "line_id": line_id,
-                "at": at,
-                "psa_customer": psa_customer,
-                "contract": contract,
-                "period": period_key,
-                "metric": metric,
-                "status": status,
-                "previous_quantity": previous.get(line_id),
-                "quantity": Decimal(quantity),
-                "unit": unit,
-                "amount": Decimal(amount),
-                "note": note,
-            }
-        )
-        previous[line_id] = Decimal(quantity)
+    found = database.rows(sql + " ORDER BY h.id", params)
+    for row in found:
+        row |= {"previous_quantity": previous.get(row["line_id"]), "amount": Decimal(row["amount"])}
+        row["quantity"] = previous[row["line_id"]] = Decimal(row["quantity"])
     return found

@@ -76,6 +76,17 @@ def damaged(error: sqlite3.DatabaseError, path: Path | str | None) -> StoreError
     return StoreError(f"state store {path} is damaged ({error}): {RESTORE.format(path=path)}")
 
 
+# Values per `IN (...)`: well under SQLite's limit on bound parameters (32,766 since 3.32; 999 before).
+CHUNK = 500
+
+
+def chunks(values: Sequence[Any]) -> Iterator[tuple[list[Any], str]]:
+    """The values a chunk at a time, each with its placeholders (`?, ?, ...`)."""
+    for start in range(0, len(values), CHUNK):
+        chunk = list(values[start : start + CHUNK])
+        yield chunk, ", ".join("?" * len(chunk))
+
+
 def connect(file: Path) -> sqlite3.Connection:
     """A connection to an existing store file, in autocommit mode (the store opens its own transactions)."""
     return sqlite3.connect(file, timeout=30, isolation_level=None, check_same_thread=False)
@@ -128,33 +139,22 @@ def _create(file: Path, migrations: Sequence[Migration]) -> None:
             database.migrate(migrations)
         finally:
             database.close()
-        _put_in_place(fresh, file)
+        # Given its name unless another process created the store meanwhile (then that one is used): a link refuses,
+        # rather than replaces, a file that appeared meanwhile.
+        try:
+            os.link(fresh, file)
+        except FileExistsError:
+            pass
+        except OSError as error:
+            # A file system without hard links: a rename, checked first (only two first runs at one instant could race).
+            try:
+                if not file.exists():
+                    os.replace(fresh, file)
+            except OSError:
+                raise os_problem(error, file) from error
     finally:
         for leftover in (fresh, *(fresh.with_name(fresh.name + end) for end in ("-wal", "-shm"))):
             leftover.unlink(missing_ok=True)
-
-
-def _put_in_place(fresh: Path, file: Path) -> None:
-    """Give the new store its name, unless another process created the store meanwhile (then that one is used)."""
-    try:
-        os.link(fresh, file)  # refuses, rather than replaces, a file that appeared meanwhile
-    except FileExistsError:
-        pass
-    except OSError as error:
-        # A file system without hard links: a rename, checked first (only two first runs at one instant could race).
-        try:
-            if not file.exists():
-                os.replace(fresh, file)
-        except OSError:
-            raise os_problem(error, file) from error
-
-
-def _not_a_directory(path: Path) -> Path | None:
-    """The nearest existing ancestor of `path` that is not a directory (a file where a folder must be), if any."""
-    for parent in path.parents:
-        if parent.exists():
-            return None if parent.is_dir() else parent
-    return None
 
 
 def os_problem(error: OSError, path: Path, what: str = "state store") -> StoreError:
@@ -166,8 +166,9 @@ def os_problem(error: OSError, path: Path, what: str = "state store") -> StoreEr
             else f"set store.path to a file, for example {path / 'connector-state.db'}"
         )
         return StoreError(f"{what} {path} is a directory: {fix}")
-    blocker = _not_a_directory(path)
-    if blocker is not None:
+    # The nearest existing ancestor: a file where a folder must be?
+    blocker = next((parent for parent in path.parents if parent.exists()), None)
+    if blocker is not None and not blocker.is_dir():
         return StoreError(f"{what} {path}: {blocker} is not a directory: set store.path to a file in a directory")
     if isinstance(error, PermissionError):
         return StoreError(
@@ -228,6 +229,10 @@ class Database:
     def row(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         """The query's first row by column name, or None when it gives none."""
         return next(iter(self.db.query(sql, list(params))), None)
+
+    def rows_in(self, sql: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+        """`rows` of a query whose `IN ({marks})` takes these values, a chunk at a time."""
+        return [row for chunk, marks in chunks(values) for row in self.rows(sql.format(marks=marks), chunk)]
 
     @property
     def schema_version(self) -> int:

@@ -18,30 +18,6 @@ from typing import Any
 from connector.core.redact import json_may_hold_secret
 from connector.store.database import Database, to_json
 
-# Parameters per statement stay well under SQLite's limit (32,766 since 3.32; 999 before).
-_CHUNK = 500
-
-
-def canonical(values: Sequence[Any]) -> list[str]:
-    """Each value's JSON as stored, secrets masked.
-
-    Searching each text for secrets is most of the cost of recording a large run; one search of them all together
-    says when none could hold one (the usual case), and only then is each masked on its own.
-    """
-    texts = [json.dumps(value, sort_keys=True, default=str) for value in values]
-    if json_may_hold_secret("\n".join(texts)):
-        texts = [to_json(value) for value in values]
-    return texts
-
-
-def digest(text: str) -> bytes:
-    """What finds an explanation again: 16 bytes of its JSON's SHA-256.
-
-    Half the hash tells explanations apart (among 2^32 of them, the chance that two share a digest is about 2^-65),
-    and a month of a large MSP stores a few hundred thousand digests, each twice (the table and its unique index).
-    """
-    return hashlib.sha256(text.encode()).digest()[:16]
-
 
 class Explanations:
     """The `explanations` table: write within the caller's transaction; read any time."""
@@ -54,9 +30,17 @@ class Explanations:
 
         Call inside a transaction: the ids are only meaningful with the rows that refer to them.
         """
-        texts = canonical(values)
-        digests = [digest(text) for text in texts]
-        known = self._ids(digests)
+        texts = [json.dumps(value, sort_keys=True, default=str) for value in values]
+        # Searching each text for secrets is most of the cost of recording a large run; one search of them all
+        # together says when none could hold one (the usual case), and only then is each masked on its own.
+        if json_may_hold_secret("\n".join(texts)):
+            texts = [to_json(value) for value in values]
+        # What finds an explanation again: 16 bytes of its JSON's SHA-256. Half the hash tells explanations apart
+        # (among 2^32 of them, the chance that two share a digest is about 2^-65), and a month of a large MSP stores
+        # a few hundred thousand digests, each twice (the table and its unique index).
+        digests = [hashlib.sha256(text.encode()).digest()[:16] for text in texts]
+        sql = "SELECT digest, id FROM explanations WHERE digest IN ({marks})"
+        known = {bytes(row["digest"]): int(row["id"]) for row in self._db.rows_in(sql, sorted(set(digests)))}
         for key, text in zip(digests, texts, strict=True):
             if key not in known:
                 cursor = self._db.execute(
@@ -65,28 +49,10 @@ class Explanations:
                 known[key] = int(cursor.lastrowid or 0)
         return [known[key] for key in digests]
 
-    def _ids(self, digests: list[bytes]) -> dict[bytes, int]:
-        found: dict[bytes, int] = {}
-        wanted = sorted(set(digests))
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            for row in self._db.rows(
-                f"SELECT digest, id FROM explanations WHERE digest IN ({', '.join('?' * len(chunk))})", chunk
-            ):
-                found[bytes(row["digest"])] = int(row["id"])
-        return found
-
     def texts(self, ids: Iterable[int]) -> dict[int, str]:
         """The JSON of each of these explanations, by id."""
-        found: dict[int, str] = {}
-        wanted = sorted(set(ids))
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            for row in self._db.rows(
-                f"SELECT id, body FROM explanations WHERE id IN ({', '.join('?' * len(chunk))})", chunk
-            ):
-                found[int(row["id"])] = zlib.decompress(row["body"]).decode()
-        return found
+        rows = self._db.rows_in("SELECT id, body FROM explanations WHERE id IN ({marks})", sorted(set(ids)))
+        return {int(row["id"]): zlib.decompress(row["body"]).decode() for row in rows}
 
     def forget_unused(self) -> int:
         """Delete the explanations no observation refers to any more (after retention deleted some); how many."""

@@ -9,10 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connector.core.redact import redact_bytes
-from connector.interfaces.ledger import FetchLedger, FetchRecord, FetchReserved, FetchTooSoon
+from connector.interfaces.ledger import FetchRecord, FetchReserved, FetchTooSoon
 from connector.store.database import Database, from_iso, iso, masked, utcnow
-
-__all__ = ["FetchLedger", "FetchRecord", "FetchReserved", "FetchTooSoon", "Ledger"]
 
 # Told after each reservation: source, target, and when that target may next be called (the daemon's metrics
 # show the wait). Reserve is where the window is known; a call that ends late (retries) moves it a little later.
@@ -35,21 +33,20 @@ _COLUMNS = (
 
 # Bodies smaller than this are kept as they are: compressing them would save little.
 _COMPRESS_FROM = 4096
-_HAS_PAYLOAD = "(payload IS NOT NULL OR payload_kept = 1)"
+HAS_PAYLOAD = "(payload IS NOT NULL OR payload_kept = 1)"
+# Drops the bodies no call keeps any more.
+FORGET_UNKEPT = (
+    "DELETE FROM payloads WHERE NOT EXISTS "
+    "(SELECT 1 FROM fetches WHERE payload_kept = 1 AND payload_hash = payloads.hash)"
+)
 
 
 def _record(row: dict[str, Any]) -> FetchRecord:
+    keys = ("id", "source", "target", "outcome", "status_code", "content_type", "payload_hash", "error")
     return FetchRecord(
-        id=row["id"],
-        source=row["source"],
-        target=row["target"],
+        **{key: row[key] for key in keys},
         requested_at=from_iso(row["requested_at"]),
-        outcome=row["outcome"],
-        status_code=row["status_code"],
-        content_type=row["content_type"],
-        payload_hash=row["payload_hash"],
         payload=zlib.decompress(row["body"]) if row["compressed"] else row["body"],
-        error=row["error"],
         finished_at=from_iso(row["finished_at"]) if row["finished_at"] else None,
     )
 
@@ -72,7 +69,7 @@ class Ledger:
         """The most recent call that returned a usable payload."""
         row = self._db.row(
             f"SELECT {_COLUMNS} FROM fetches WHERE source = ? AND target = ? AND outcome = 'ok' "
-            f"AND {_HAS_PAYLOAD} ORDER BY id DESC LIMIT 1",
+            f"AND {HAS_PAYLOAD} ORDER BY id DESC LIMIT 1",
             [masked(source), masked(target)],
         )
         return _record(row) if row else None
@@ -182,10 +179,7 @@ class Ledger:
         self._db.execute(
             "UPDATE fetches SET payload = NULL, payload_kept = 0 WHERE id IN ("
             "SELECT id FROM fetches WHERE (source, target) = (SELECT source, target FROM fetches WHERE id = ?) "
-            f"AND {_HAS_PAYLOAD} ORDER BY id DESC LIMIT -1 OFFSET ?)",
+            f"AND {HAS_PAYLOAD} ORDER BY id DESC LIMIT -1 OFFSET ?)",
             [fetch_id, keep],
         )
-        self._db.execute(
-            "DELETE FROM payloads WHERE NOT EXISTS "
-            "(SELECT 1 FROM fetches WHERE payload_kept = 1 AND payload_hash = payloads.hash)"
-        )
+        self._db.execute(FORGET_UNKEPT)

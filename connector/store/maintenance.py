@@ -69,7 +69,13 @@ def backup(path: Path, target: Path) -> int:
         finally:
             for leftover in (copy_path, *(copy_path.with_name(copy_path.name + end) for end in ("-wal", "-shm"))):
                 leftover.unlink(missing_ok=True)
-    _sync_directory(target.parent)
+    # Put the rename itself on disk, so a crash right after cannot bring the old backup back.
+    with contextlib.suppress(OSError):
+        descriptor = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
     return version
 
 
@@ -88,13 +94,3 @@ def _copy(source: sqlite3.Connection, copy_path: Path, path: Path) -> None:
         )
     with open(copy_path, "rb") as file:
         os.fsync(file.fileno())
-
-
-def _sync_directory(directory: Path) -> None:
-    """Put the rename itself on disk, so a crash right after cannot bring the old backup back."""
-    with contextlib.suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)

@@ -33,9 +33,6 @@ class _Last:
     complete: bool
     seen: datetime
 
-    def same_day(self, observation: Observation) -> bool:
-        return self.seen.date() == observation.observed_at.astimezone(UTC).date()
-
 
 def _keys(*names: str) -> list[str | None]:
     """Names a vendor sent, masked alike when written and when looked up, so a masked name still finds its rows."""
@@ -68,12 +65,19 @@ class Observations:
                     last = lasts.setdefault(last.id, last)  # one row repeated twice in a call keeps both
                 if last is None or last.quantity != observation.quantity or last.complete != observation.complete:
                     news.append(observation)
-                elif not last.same_day(observation):
+                elif last.seen.date() != observation.observed_at.astimezone(UTC).date():
                     repeats.append((last.id, observation))
                     last.seen = observation.observed_at.astimezone(UTC)
             explained = self.explanations.keep([o.inputs for o in news] + [o.inputs for _, o in repeats])
             batches: dict[BatchKey, int] = {}
-            self._insert(news, explained[: len(news)], batches)
+            self._db.db.conn.executemany(
+                "INSERT INTO observation_rows (series_id, batch_id, quantity, complete, explanation_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (serie, self._batch(o, batches), str(o.quantity), int(o.complete), explanation)
+                    for o, explanation, serie in zip(news, explained[: len(news)], self._series(news), strict=True)
+                ],
+            )
             self._db.db.conn.executemany(
                 "INSERT INTO observation_repeats (row_id, batch_id, explanation_id) VALUES (?, ?, ?)",
                 [
@@ -92,24 +96,11 @@ class Observations:
             batches[key] = int(cursor.lastrowid or 0)
         return batches[key]
 
-    def _insert(self, news: list[Observation], explained: list[int], batches: dict[BatchKey, int]) -> None:
-        series = self._series(news)
-        self._db.db.conn.executemany(
-            "INSERT INTO observation_rows (series_id, batch_id, quantity, complete, explanation_id) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [
-                (serie, self._batch(o, batches), str(o.quantity), int(o.complete), explanation)
-                for o, explanation, serie in zip(news, explained, series, strict=True)
-            ],
-        )
-
     def _series(self, news: list[Observation]) -> list[int]:
         """Each observation's series (its identity, exactly as sent), added when it is the first of its series."""
+        keys = [(*_keys(o.source, o.vendor_customer, o.metric, o.product), o.period_key, masked(o.unit)) for o in news]
         ids: dict[tuple[str | None, ...], int] = {}
-        for o in news:
-            key = (*_keys(o.source, o.vendor_customer, o.metric, o.product), o.period_key, masked(o.unit))
-            if key in ids:
-                continue
+        for key in dict.fromkeys(keys):
             # The index ignores a name's case; the series is the one spelled exactly so.
             found = self._db.row(
                 "SELECT id FROM observation_series WHERE source = ? AND vendor_customer = ? COLLATE NOCASE "
@@ -122,9 +113,7 @@ class Observations:
             )
             assert found is not None  # an INSERT ... RETURNING gives its row
             ids[key] = int(found["id"])
-        return [
-            ids[(*_keys(o.source, o.vendor_customer, o.metric, o.product), o.period_key, masked(o.unit))] for o in news
-        ]
+        return [ids[key] for key in keys]
 
     def _last(self, observation: Observation) -> _Last | None:
         """The series' last row, and when it was last seen (its own poll's time, or its last repeat's)."""
@@ -156,17 +145,17 @@ class Observations:
         the order they were recorded in.
         """
         where, params = ["source = ?"], [masked(source)]
-        for column, value in (
-            ("vendor_customer", vendor_customer),
-            ("metric", metric),
-            ("period_key", period_key),
-            ("product", product),
+        for condition, value in (
+            # Vendors change a customer name's capitalisation now and then; the engine matches names ignoring case,
+            # so the observation history must too, or a month's earlier peak would vanish.
+            ("vendor_customer = ? COLLATE NOCASE", masked(vendor_customer)),
+            ("metric = ?", masked(metric)),
+            ("period_key = ?", period_key),
+            ("product = ?", masked(product)),
         ):
             if value is not None:
-                # Vendors change a customer name's capitalisation now and then; the engine matches names ignoring
-                # case, so the observation history must too, or a month's earlier peak would vanish.
-                where.append(f"{column} = ? COLLATE NOCASE" if column == "vendor_customer" else f"{column} = ?")
-                params.append(value if column == "period_key" else masked(value))
+                where.append(condition)
+                params.append(value)
         rows = self._db.rows(
             f"SELECT * FROM observations WHERE {' AND '.join(where)} ORDER BY id, is_repeat, batch_id", params
         )
@@ -196,9 +185,14 @@ class Observations:
         and the time of that last observation; (None, []) when nothing of the source is recorded."""
         # The tables under the `observations` view, rows and repeats apart (the view would join every row first),
         # read once: each customer's last observation.
-        what = "s.vendor_customer AS name, b.observed_at AS at"
         rows = self._db.execute(
-            f"SELECT name, MAX(at) FROM ({_SEEN.format(what=what)}) GROUP BY name ORDER BY name", [masked(source)] * 2
+            "SELECT name, MAX(at) FROM (SELECT s.vendor_customer AS name, b.observed_at AS at "
+            "FROM observation_series s JOIN observation_rows r ON r.series_id = s.id "
+            "JOIN observation_batches b ON b.id = r.batch_id "
+            "WHERE s.source = ? UNION ALL SELECT s.vendor_customer, b.observed_at FROM observation_series s "
+            "JOIN observation_rows r ON r.series_id = s.id JOIN observation_repeats p ON p.row_id = r.id "
+            "JOIN observation_batches b ON b.id = p.batch_id WHERE s.source = ?) GROUP BY name ORDER BY name",
+            [masked(source)] * 2,
         ).fetchall()
         if not rows:
             return None, []
@@ -212,29 +206,12 @@ class Observations:
         return self._db.row("SELECT 1 FROM observation_batches WHERE fetch_id = ? LIMIT 1", [fetch_id]) is not None
 
 
-# A source's observations, from its rows and from their daily repeats (`what`: the columns of the series `s` and the
-# batch `b`); the source twice as parameters.
-_SEEN = (
-    "SELECT {what} FROM observation_series s JOIN observation_rows r ON r.series_id = s.id "
-    "JOIN observation_batches b ON b.id = r.batch_id WHERE s.source = ? UNION ALL "
-    "SELECT {what} FROM observation_series s JOIN observation_rows r ON r.series_id = s.id "
-    "JOIN observation_repeats p ON p.row_id = r.id JOIN observation_batches b ON b.id = p.batch_id "
-    "WHERE s.source = ?"
-)
-
-
 def _observation(row: dict[str, Any], inputs: dict[str, Any]) -> Observation:
+    keys = ("source", "vendor_customer", "metric", "period_key", "unit", "product", "fetch_id", "run_id")
     return Observation(
-        source=row["source"],
-        vendor_customer=row["vendor_customer"],
-        metric=row["metric"],
-        period_key=row["period_key"],
+        **{key: row[key] for key in keys},
         quantity=Decimal(row["quantity"]),
-        unit=row["unit"],
         observed_at=from_iso(row["observed_at"]),
         complete=bool(row["complete"]),
         inputs=inputs,
-        product=row["product"],
-        fetch_id=row["fetch_id"],
-        run_id=row["run_id"],
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,14 +18,19 @@ from mappings.lines import Line, LineIdentity, LineStatus, StoredLine, next_stat
 # A history row that is no status of the line: what the PSA held before the connector first pushed the contract, or
 # what a sync found it holding after a push (someone typed another figure there, or it holds the connector's again).
 IN_PSA = "in PSA"
-
-# Line ids per `IN (...)` query: well under SQLite's limit on bound parameters.
-_CHUNK = 500
 _COLUMNS = (
     "id, psa_customer, contract, period_key, metric, quantity, unit, rate, amount, status, psa_ref, attempts, "
     "last_error, inputs, pushed_quantity, hold_reason, approved_quantity, plan, updated_at"
 )
 _WHERE_IDENTITY = "psa_customer = ? AND contract = ? AND period_key = ? AND metric = ?"
+
+
+def _written(line: Line, status: LineStatus, reason: str | None, stamp: str) -> list[Any]:
+    """What a computed line writes, in the order `stage` and `_rewrite` name the columns."""
+    return [
+        *(str(line.quantity), line.unit, str(line.rate), str(line.amount), status.value),
+        *(to_json(line.inputs), to_json(line.to_record()), masked(reason), stamp),
+    ]
 
 
 def _decimal(text: str | None) -> Decimal | None:
@@ -106,19 +112,17 @@ class Outbox:
     def measured_from(self, customers: Sequence[str]) -> dict[tuple[str, str], str]:
         """Per (PSA customer, source), the vendor customer its latest line was measured from (the name a mapping by
         the vendor's id found at the last sync), for these PSA customers (names as stored)."""
-        found: dict[tuple[str, str], str] = {}
-        names = list(dict.fromkeys(customers))
-        for start in range(0, len(names), _CHUNK):
-            chunk = names[start : start + _CHUNK]
-            rows = self._db.execute(
-                "SELECT psa_customer, json_extract(inputs, '$.source'), json_extract(inputs, '$.vendor_customer') "
-                f"FROM line_items WHERE psa_customer IN ({', '.join('?' * len(chunk))}) ORDER BY id",
-                chunk,
-            ).fetchall()
-            for customer, source, vendor in rows:
-                if isinstance(source, str) and isinstance(vendor, str):
-                    found[(customer, source)] = vendor
-        return found
+        rows = self._db.rows_in(
+            "SELECT psa_customer, json_extract(inputs, '$.source') AS source, "
+            "json_extract(inputs, '$.vendor_customer') AS vendor FROM line_items WHERE psa_customer IN ({marks}) "
+            "ORDER BY id",
+            list(dict.fromkeys(customers)),
+        )
+        return {
+            (row["psa_customer"], row["source"]): row["vendor"]
+            for row in rows
+            if isinstance(row["source"], str) and isinstance(row["vendor"], str)
+        }
 
     def of_period(self, period_key: str, inputs: Sequence[str] | None = None) -> list[StoredLine]:
         """Every line of one period, by id (an export reads its period's lines, not every period's). With `inputs`,
@@ -166,16 +170,12 @@ class Outbox:
         with self._db.transaction():
             existing = self.get(line.identity)
             status, reason = next_status(line, existing, hold_reason, recheck=recheck)
-            values = [
-                *(str(line.quantity), line.unit, str(line.rate), str(line.amount), status.value),
-                *(to_json(line.inputs), to_json(line.to_record()), masked(reason), stamp),
-            ]
             if existing is None:
                 cursor = self._db.execute(
                     "INSERT INTO line_items (quantity, unit, rate, amount, status, inputs, plan, hold_reason, "
                     "updated_at, psa_customer, contract, period_key, metric, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [*values, *line.identity, stamp],
+                    [*_written(line, status, reason, stamp), *line.identity, stamp],
                 )
                 line_id = int(cursor.lastrowid or 0)
                 if found_in_psa is not None:
@@ -184,11 +184,7 @@ class Outbox:
                     self._history(line_id, IN_PSA, held, price(held, line.rate), note, stamp)
             else:
                 line_id = existing.id
-                self._db.execute(
-                    "UPDATE line_items SET quantity = ?, unit = ?, rate = ?, amount = ?, status = ?, inputs = ?, "
-                    "plan = ?, hold_reason = ?, updated_at = ? WHERE id = ?",
-                    [*values, line_id],
-                )
+                self._rewrite(line_id, line, status, reason, stamp)
             if in_psa is not None:
                 figure, why = in_psa
                 self._history(line_id, IN_PSA, figure, price(figure, line.rate), why, stamp)
@@ -232,9 +228,7 @@ class Outbox:
         now: datetime | None,
     ) -> StoredLine:
         """A person's decision on a waiting line: the new status, and its note in the line's history."""
-        stamp = iso(now or utcnow())
-        with self._db.transaction():
-            stored = self._require(identity)
+        with self._changing(identity, now) as (stored, stamp):
             if stored.status not in allowed:
                 raise StoreError(f"line {stored.id} is {stored.status}{refused}")
             self._db.execute(
@@ -246,9 +240,7 @@ class Outbox:
 
     def mark_pushed(self, identity: LineIdentity, psa_ref: str, now: datetime | None = None) -> None:
         """The PSA confirmed it holds the line: only now is it pushed."""
-        stamp = iso(now or utcnow())
-        with self._db.transaction():
-            stored = self._require(identity)
+        with self._changing(identity, now) as (stored, stamp):
             self._db.execute(
                 "UPDATE line_items SET status = ?, psa_ref = ?, pushed_quantity = quantity, pushed_at = ?, "
                 "attempts = attempts + 1, last_error = NULL, updated_at = ? WHERE id = ?",
@@ -259,9 +251,7 @@ class Outbox:
 
     def accept_pushed(self, identity: LineIdentity, quantity: Decimal, note: str, now: datetime | None = None) -> None:
         """The PSA's own quantity (edited there) is accepted by an operator: it counts as the one pushed."""
-        stamp = iso(now or utcnow())
-        with self._db.transaction():
-            stored = self._require(identity)
+        with self._changing(identity, now) as (stored, stamp):
             self._db.execute(
                 "UPDATE line_items SET pushed_quantity = ?, updated_at = ? WHERE id = ?",
                 [str(quantity), stamp, stored.id],
@@ -271,43 +261,23 @@ class Outbox:
     def mark_correction(self, line: Line, reason: str, now: datetime | None = None) -> StoredLine:
         """A line of an invoiced period the invoice missed: recorded once with its quantity now (status correction,
         `reason` saying what to bill by hand), never pushed; what was pushed, and so invoiced, stays as it was."""
-        stamp = iso(now or utcnow())
-        with self._db.transaction():
-            stored = self._require(line.identity)
-            self._db.execute(
-                "UPDATE line_items SET quantity = ?, unit = ?, rate = ?, amount = ?, status = ?, inputs = ?, plan = ?, "
-                "hold_reason = ?, updated_at = ? WHERE id = ?",
-                [
-                    *(str(line.quantity), line.unit, str(line.rate), str(line.amount), LineStatus.CORRECTION.value),
-                    *(to_json(line.inputs), to_json(line.to_record()), masked(reason), stamp, stored.id),
-                ],
-            )
+        with self._changing(line.identity, now) as (stored, stamp):
+            self._rewrite(stored.id, line, LineStatus.CORRECTION, reason, stamp)
             self._history(stored.id, LineStatus.CORRECTION, line.quantity, line.amount, reason, stamp)
         return self._require(line.identity)
 
     def clear_correction(self, line: Line, note: str, now: datetime | None = None) -> StoredLine:
         """A correction whose usage is back at the quantity pushed (and so invoiced): nothing is owed, so the line is
         pushed again as it was before the correction, with `line` as computed now; the history says it cleared."""
-        stamp = iso(now or utcnow())
-        with self._db.transaction():
-            stored = self._require(line.identity)
+        with self._changing(line.identity, now) as (stored, stamp):
             if stored.status is not LineStatus.CORRECTION or stored.pushed_quantity != line.quantity:
                 raise StoreError(f"line {stored.id} is {stored.status}, pushed {stored.pushed_quantity}: not cleared")
-            self._db.execute(
-                "UPDATE line_items SET quantity = ?, unit = ?, rate = ?, amount = ?, status = ?, inputs = ?, plan = ?, "
-                "hold_reason = NULL, updated_at = ? WHERE id = ?",
-                [
-                    *(str(line.quantity), line.unit, str(line.rate), str(line.amount), LineStatus.PUSHED.value),
-                    *(to_json(line.inputs), to_json(line.to_record()), stamp, stored.id),
-                ],
-            )
+            self._rewrite(stored.id, line, LineStatus.PUSHED, None, stamp)
             self._history(stored.id, LineStatus.PUSHED, line.quantity, line.amount, note, stamp)
         return self._require(line.identity)
 
     def mark_failed(self, identity: LineIdentity, error: str, now: datetime | None = None) -> None:
-        stamp = iso(now or utcnow())
-        with self._db.transaction():
-            stored = self._require(identity)
+        with self._changing(identity, now) as (stored, stamp):
             self._db.execute(
                 "UPDATE line_items SET status = ?, attempts = attempts + 1, last_error = ?, updated_at = ? "
                 "WHERE id = ?",
@@ -337,34 +307,42 @@ class Outbox:
 
     def history(self, identity: LineIdentity) -> list[dict[str, Any]]:
         """Every status and value the line has had, oldest first."""
-        stored = self._require(identity)
-        rows = self._db.rows(
-            "SELECT at, status, quantity, amount, note FROM line_item_history WHERE line_id = ? ORDER BY id",
-            [stored.id],
-        )
-        return [row | {"quantity": Decimal(row["quantity"]), "amount": Decimal(row["amount"])} for row in rows]
+        line_id = self._require(identity).id
+        return self.histories([line_id])[line_id]
 
     def histories(self, line_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         """`history` of many lines by id, in a few queries (the review of hundreds of held lines reads them all)."""
         found: dict[int, list[dict[str, Any]]] = {line_id: [] for line_id in line_ids}
-        for start in range(0, len(line_ids), _CHUNK):
-            chunk = list(line_ids[start : start + _CHUNK])
-            marks = ", ".join("?" * len(chunk))
-            rows = self._db.rows(
-                "SELECT line_id, at, status, quantity, amount, note FROM line_item_history "
-                f"WHERE line_id IN ({marks}) ORDER BY id",
-                chunk,
+        for row in self._db.rows_in(
+            "SELECT line_id, at, status, quantity, amount, note FROM line_item_history WHERE line_id IN ({marks}) "
+            "ORDER BY id",
+            line_ids,
+        ):
+            found[row.pop("line_id")].append(
+                row | {"quantity": Decimal(row["quantity"]), "amount": Decimal(row["amount"])}
             )
-            for row in rows:
-                line_id = row.pop("line_id")
-                found[line_id].append(row | {"quantity": Decimal(row["quantity"]), "amount": Decimal(row["amount"])})
         return found
+
+    @contextmanager
+    def _changing(self, identity: LineIdentity, now: datetime | None) -> Iterator[tuple[StoredLine, str]]:
+        """A staged line and the time of its change, in one transaction (StoreError for a line never staged)."""
+        stamp = iso(now or utcnow())
+        with self._db.transaction():
+            yield self._require(identity), stamp
 
     def _require(self, identity: LineIdentity) -> StoredLine:
         stored = self.get(identity)
         if stored is None:
             raise StoreError(f"no staged line item {tuple(identity)}")
         return stored
+
+    def _rewrite(self, line_id: int, line: Line, status: LineStatus, reason: str | None, stamp: str) -> None:
+        """Write what was computed for a line, its status and why it is held."""
+        self._db.execute(
+            "UPDATE line_items SET quantity = ?, unit = ?, rate = ?, amount = ?, status = ?, inputs = ?, plan = ?, "
+            "hold_reason = ?, updated_at = ? WHERE id = ?",
+            [*_written(line, status, reason, stamp), line_id],
+        )
 
     def _history(self, line_id: int, status: str, quantity: Decimal, amount: Decimal, note: str, at: str) -> None:
         self._db.execute(

@@ -12,20 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from connector.store.database import Database, iso
+from connector.store.database import Database, chunks, iso
 from connector.store.explanations import Explanations
+from connector.store.ledger import FORGET_UNKEPT, HAS_PAYLOAD
 from mappings.calendar import BillingCalendar
 from mappings.enums import BillingPeriod
 from mappings.lines import LineStatus
 from mappings.periods import CALENDAR_KINDS, parse_period_key, period_containing
 
-_WAITING = (LineStatus.PENDING.value, LineStatus.HELD.value, LineStatus.FAILED.value)
-
 # A vendor's month (YYYY-MM) is a period key SQLite can compare as text.
 _MONTH_KEY = "period_key GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]'"
-
-# Parameters per statement stay well under SQLite's limit.
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -76,9 +72,7 @@ def prune(database: Database, first_kept: date) -> Pruned:
     moment = datetime.combine(first_kept - timedelta(days=1), time(), tzinfo=UTC)
     with database.transaction():
         doomed = _rows_before(database, first_kept.strftime("%Y-%m"), iso(moment))
-        for start in range(0, len(doomed), _CHUNK):
-            chunk = doomed[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
+        for chunk, marks in chunks(doomed):
             database.execute(f"DELETE FROM observation_repeats WHERE row_id IN ({marks})", chunk)
             database.execute(f"DELETE FROM observation_rows WHERE id IN ({marks})", chunk)
         if doomed:  # what only those rows used; checked only then, as it reads every row and repeat
@@ -88,14 +82,10 @@ def prune(database: Database, first_kept: date) -> Pruned:
             )
             Explanations(database).forget_unused()
         payloads = database.execute(
-            "UPDATE fetches SET payload = NULL, payload_kept = 0 "
-            "WHERE requested_at < ? AND (payload IS NOT NULL OR payload_kept = 1)",
+            f"UPDATE fetches SET payload = NULL, payload_kept = 0 WHERE requested_at < ? AND {HAS_PAYLOAD}",
             [iso(moment)],
         ).rowcount
-        database.execute(
-            "DELETE FROM payloads WHERE NOT EXISTS "
-            "(SELECT 1 FROM fetches WHERE payload_kept = 1 AND payload_hash = payloads.hash)"
-        )
+        database.execute(FORGET_UNKEPT)
     return Pruned(first_kept, len(doomed), payloads)
 
 
@@ -114,6 +104,6 @@ def _rows_before(database: Database, month: str, moment: str) -> list[int]:
 
 def waiting_periods(database: Database) -> list[str]:
     """The period keys of lines not yet settled (pending, held, failed): their inputs must stay."""
-    marks = ", ".join("?" * len(_WAITING))
-    rows = database.execute(f"SELECT DISTINCT period_key FROM line_items WHERE status IN ({marks})", _WAITING)
+    waiting = (LineStatus.PENDING.value, LineStatus.HELD.value, LineStatus.FAILED.value)
+    rows = database.execute("SELECT DISTINCT period_key FROM line_items WHERE status IN (?, ?, ?)", waiting)
     return [key for (key,) in rows]

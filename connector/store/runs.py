@@ -64,7 +64,12 @@ class Runs:
         """
         moment = now or utcnow()
         with self._db.transaction():
-            self._refuse_a_clock_set_back(moment)
+            latest = self._db.execute("SELECT MAX(started_at) FROM runs").fetchone()[0]
+            if latest is not None and moment < from_iso(latest) - CLOCK_SKEW:
+                raise ClockError(
+                    f"this machine's clock reads {iso(moment)}, earlier than the last run's start {latest}: "
+                    "set the clock right (check NTP and the time zone) and run again; nothing was recorded"
+                )
             cursor = self._db.execute(
                 "INSERT INTO runs (command, started_at, status, pid, host) VALUES (?, ?, 'running', ?, ?)",
                 [redact(command), iso(moment), os.getpid(), redact(socket.gethostname())],
@@ -72,14 +77,6 @@ class Runs:
         run_id = int(cursor.lastrowid or 0)
         current_run_id.set(run_id)  # every log line from here on names this run
         return run_id
-
-    def _refuse_a_clock_set_back(self, moment: datetime) -> None:
-        latest = self._db.execute("SELECT MAX(started_at) FROM runs").fetchone()[0]
-        if latest is not None and moment < from_iso(latest) - CLOCK_SKEW:
-            raise ClockError(
-                f"this machine's clock reads {iso(moment)}, earlier than the last run's start {latest}: "
-                "set the clock right (check NTP and the time zone) and run again; nothing was recorded"
-            )
 
     def abandon_running(self, found_by: int) -> list[AbandonedRun]:
         """Mark every run before `found_by` still `running` as abandoned, with a note naming its pid.
@@ -117,11 +114,7 @@ class Runs:
         sql, params = "SELECT at, event, subject, details FROM audit", []
         if subject is not None:
             sql, params = sql + " WHERE subject = ?", [subject]
-        rows = self._db.execute(sql + " ORDER BY id", params).fetchall()
-        return [{"at": r[0], "event": r[1], "subject": r[2], "details": json.loads(r[3])} for r in rows]
-
-
-ALERT_TABLE = "alert_state"
+        return [row | {"details": json.loads(row["details"])} for row in self._db.rows(sql + " ORDER BY id", params)]
 
 
 class AlertState:
@@ -133,14 +126,13 @@ class AlertState:
 
     def told(self) -> dict[str, str]:
         """The conditions told and not cleared since, by key (the table is the store's since schema v10)."""
-        row = self.database.execute(f"SELECT told FROM {ALERT_TABLE} WHERE id = 1").fetchone()
+        row = self.database.execute("SELECT told FROM alert_state WHERE id = 1").fetchone()
         return dict(json.loads(row[0])) if row else {}
 
     def save(self, told: Mapping[str, str]) -> None:
         """Replace what was told, in one transaction."""
         with self.database.transaction():
             self.database.execute(
-                f"INSERT INTO {ALERT_TABLE} (id, told) VALUES (1, ?) "
-                "ON CONFLICT(id) DO UPDATE SET told = excluded.told",
+                "INSERT INTO alert_state (id, told) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET told = excluded.told",
                 [json.dumps(dict(told), sort_keys=True)],
             )

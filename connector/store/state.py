@@ -6,17 +6,20 @@ exactly-once and numbers explainable. The schema is versioned with `PRAGMA user_
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import TextIO
 
 import sqlite_utils
 
-from connector.store.database import Database, damaged
+from connector.core.errors import StoreBusyError
+from connector.store.database import Database, damaged, iso, os_problem, utcnow
 from connector.store.ledger import Ledger
-from connector.store.lock import SyncLock
 from connector.store.observations import Observations
 from connector.store.outbox import Outbox
 from connector.store.retention import Pruned, prune
@@ -34,12 +37,12 @@ class Store:
         self.observations = Observations(database)
         self.outbox = Outbox(database)
         self.alerts = AlertState(database)
-        self._lock = SyncLock(database.path)
+        self._lock: TextIO | None = None  # the sync lock's file, while this process holds it
 
     @classmethod
-    def open(cls, path: Path | str, *, migrations: Sequence[Migration] | None = None) -> Store:
+    def open(cls, path: Path | str, *, migrations: Sequence[Migration] = MIGRATIONS) -> Store:
         """Open (creating with mode 0600) and migrate the store; `":memory:"` gives a throwaway store."""
-        return cls(Database.open(path, MIGRATIONS if migrations is None else migrations))
+        return cls(Database.open(path, migrations))
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -85,7 +88,9 @@ class Store:
         """
         with self.transaction():
             run_id = self.runs.start(command, now)
-            abandoned = self.runs.abandon_running(run_id) if self._lock.held else []
+            # A store in memory has no other process to exclude: it always holds the lock.
+            held = self.path is None or self._lock is not None
+            abandoned = self.runs.abandon_running(run_id) if held else []
             for run in abandoned:
                 self.ledger.abandon(run.id, run.note)
         return run_id, abandoned
@@ -99,14 +104,43 @@ class Store:
                 self.runs.audit("prune", "store", pruned.to_data(), now)
         return pruned
 
-    # -- one sync at a time -------------------------------------------------------------------------------------
+    # -- one sync at a time: an exclusive `flock` on a file beside the store, naming the process that holds it -----
 
     def acquire_sync_lock(self, activity: str = "a sync") -> None:
-        """Claim the store for a sync; a second process gets StoreBusyError instead of interleaved writes."""
-        self._lock.acquire(activity)
+        """Claim the store for a sync (or another `activity` that must not interleave with one, such as onboarding);
+        a second process gets StoreBusyError, naming what holds it, instead of interleaved writes."""
+        if self.path is None or self._lock is not None:
+            return
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the life of the sync
+        except OSError as error:
+            raise os_problem(error, lock_path, "sync lock") from error
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} since {iso(utcnow())}\n{activity}")
+            handle.flush()
+        except BlockingIOError:
+            handle.seek(0)
+            # The holder wrote "pid N since T" and, on the next line, what it does (a file without it: a sync).
+            lines = handle.read().splitlines() or [""]
+            handle.close()
+            holder, running = lines[0].strip() or "another process", " ".join(lines[1:2]).strip() or "a sync"
+            raise StoreBusyError(
+                f"{running} is already running on {self.path} ({holder}); wait for it to finish"
+            ) from None
+        except OSError as error:  # e.g. a file system without locks: no sync may run unexcluded
+            handle.close()
+            raise os_problem(error, lock_path, "sync lock") from error
+        self._lock = handle
 
     def release_sync_lock(self) -> None:
-        self._lock.release()
+        if self._lock is not None:
+            fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
 
     @contextmanager
     def sync_lock(self, activity: str = "a sync") -> Iterator[None]:
