@@ -106,18 +106,18 @@ class AutotaskHttp(VendorHttp):
         self, response: httpx.Response, *, where: str | None = None, errors: Rules | None = None
     ) -> None:
         reasons = _reasons(response) if response.status_code >= 400 else None
-        if reasons is not None and any(word in reasons.casefold() for word in _SPENT):
+        if reasons is not None:
             where = where or f"{response.request.method} {safe_url(response.request.url)}"
-            raise RateLimitedError(
-                VENDOR,
-                f"{where}: refused ({response.status_code}): {reasons}; the database's request threshold or the "
-                "integration's thread limit is spent; try again later",
-                status_code=response.status_code,
-            )
-        if reasons is not None and response.status_code == 500:
-            # Autotask's refusal of this request (a bad filter, a field it will not take), not an outage.
-            where = where or f"{response.request.method} {safe_url(response.request.url)}"
-            raise VendorRefused(VENDOR, f"{where}: refused (500): {reasons}", status_code=500)
+            if any(word in reasons.casefold() for word in _SPENT):
+                raise RateLimitedError(
+                    VENDOR,
+                    f"{where}: refused ({response.status_code}): {reasons}; the database's request threshold or the "
+                    "integration's thread limit is spent; try again later",
+                    status_code=response.status_code,
+                )
+            if response.status_code == 500:
+                # Autotask's refusal of this request (a bad filter, a field it will not take), not an outage.
+                raise VendorRefused(VENDOR, f"{where}: refused (500): {reasons}", status_code=500)
         super().raise_for_status(response, where=where, errors=errors)
 
 
@@ -136,6 +136,12 @@ class AutotaskClient:
 
     def close(self) -> None:
         self._http.close()
+
+    def __enter__(self) -> AutotaskClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     @property
     def base_url(self) -> httpx.URL:

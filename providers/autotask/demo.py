@@ -51,8 +51,7 @@ def contract_services(settings: Settings, month: str) -> list[dict[str, Any]]:
     """Every service of every Recurring Service contract, with its units in the demo month, read back through the
     connector's own Autotask client."""
     first = datetime.strptime(f"{month}-01", "%Y-%m-%d").replace(tzinfo=UTC).date()
-    client = build_autotask_client(PROVIDER.section(settings), settings.http)
-    try:
+    with build_autotask_client(PROVIDER.section(settings), settings.http) as client:
         companies = {c.id: c.companyName for c in client.companies()}
         services = {s.id: s for s in client.services()}
         contracts = {c.id: c for c in client.contracts()}
@@ -76,8 +75,6 @@ def contract_services(settings: Settings, month: str) -> list[dict[str, Any]]:
                     "rate": held.unitPrice,
                 }
             )
-    finally:
-        client.close()
     return sorted(rows, key=lambda row: (row["customer"] or "", row["contract"], row["contract_service_id"]))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from providers.autotask.wire import wire_day, wire_moment, wire_problem
@@ -59,28 +60,12 @@ def compare(op: str, field: str, value: Any, *, udf: bool = False) -> Filter:
     return found
 
 
-def eq(field: str, value: Any, *, udf: bool = False) -> Filter:
-    return compare("eq", field, value, udf=udf)
-
-
-def noteq(field: str, value: Any, *, udf: bool = False) -> Filter:
-    return compare("noteq", field, value, udf=udf)
-
-
-def gt(field: str, value: Any, *, udf: bool = False) -> Filter:
-    return compare("gt", field, value, udf=udf)
-
-
-def gte(field: str, value: Any, *, udf: bool = False) -> Filter:
-    return compare("gte", field, value, udf=udf)
-
-
-def lt(field: str, value: Any, *, udf: bool = False) -> Filter:
-    return compare("lt", field, value, udf=udf)
-
-
-def lte(field: str, value: Any, *, udf: bool = False) -> Filter:
-    return compare("lte", field, value, udf=udf)
+eq = partial(compare, "eq")
+noteq = partial(compare, "noteq")
+gt = partial(compare, "gt")
+gte = partial(compare, "gte")
+lt = partial(compare, "lt")
+lte = partial(compare, "lte")
 
 
 def exist(field: str, *, udf: bool = False) -> Filter:

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from mappings.enums import BillingPeriod
 from mappings.lines import StoredLine
@@ -28,7 +27,6 @@ from mappings.money import round_money
 from mappings.periods import period_containing
 from mappings.truth import ContractRef, Missing, compare
 from providers.autotask import filters as f
-from providers.autotask.client import AutotaskClient
 from providers.autotask.connect import build_autotask_client
 from providers.autotask.listing import chunks
 from providers.autotask.models import BillingItem, Invoice
@@ -42,9 +40,6 @@ log = logging.getLogger(__name__)
 
 class InvoicingAutotaskSink(AutotaskSink):
     """AutotaskSink, plus the invoiced periods of the waiting contracts (an InvoicingSink) and `reconcile`."""
-
-    def __init__(self, open_client: Callable[[], AutotaskClient], **options: Any) -> None:
-        super().__init__(open_client, **options)
 
     @classmethod
     def build(cls, settings: AutotaskSettings, context: BuildContext) -> InvoicingAutotaskSink:

@@ -79,9 +79,11 @@ class Listing:
                 owners[ref] = company
                 if target.contract_id is not None:
                     by_id.add(target.contract_id)
-        self._contracts_of({c.id for c in owners.values()} - self._listed_companies)
+        unlisted = {c.id for c in owners.values()} - self._listed_companies
+        self._contracts("companyID", unlisted)
+        self._listed_companies |= unlisted
         # A contract named by id may be another company's: read too, so the comparison can say whose it is.
-        self._contracts_by_id(by_id - set(self.contracts))
+        self._contracts("id", by_id - set(self.contracts))
         wanted: set[int] = set()
         for ref, company in owners.items():
             target = Target.of(ref)
@@ -93,14 +95,9 @@ class Listing:
         located = [found for ref in refs if isinstance(found := self.locate(ref), Located)]
         self._units_of({found.contract_service.id for found in located if found.contract_service is not None})
 
-    def _contracts_of(self, company_ids: set[int]) -> None:
-        for ids in chunks(company_ids):
-            self._keep(self.client.contracts([f.in_("companyID", ids)]))
-        self._listed_companies |= company_ids
-
-    def _contracts_by_id(self, contract_ids: set[int]) -> None:
-        for ids in chunks(contract_ids):
-            self._keep(self.client.contracts([f.in_("id", ids)]))
+    def _contracts(self, field: str, values: set[int]) -> None:
+        for ids in chunks(values):
+            self._keep(self.client.contracts([f.in_(field, ids)]))
 
     def _services_of(self, contract_ids: set[int]) -> None:
         for contract_id in contract_ids:
@@ -141,9 +138,6 @@ class Listing:
                     del held[number]
             held.update((r.id, r) for r in read)
         return units_in(self.units.get(contract_service_id, {}).values(), start, end)
-
-    def put_service(self, contract_id: int, service: ContractService) -> None:
-        self.contract_services.setdefault(contract_id, {})[service.id] = service
 
     def locate(self, ref: ContractRef) -> Located | Missing:
         """The company, contract and contract service of a reference, from what was read (`read` it first)."""

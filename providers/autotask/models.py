@@ -55,20 +55,7 @@ class Entity(Dto):
 
 class Company(Entity):
     companyName: str | None = None
-    companyNumber: str | None = None
-    companyType: int | None = None
     isActive: bool | None = None
-    ownerResourceID: int | None = None
-    parentCompanyID: int | None = None
-    phone: str | None = None
-    webAddress: str | None = None
-    currencyID: int | None = None
-    taxRegionID: int | None = None
-    isTaxExempt: bool | None = None
-    createDate: Moment | None = None
-    lastActivityDate: Moment | None = None
-    lastTrackedModifiedDateTime: Moment | None = None
-    userDefinedFields: list[UserDefinedField] = Field(default_factory=list)
 
 
 class Contact(Entity):
@@ -80,12 +67,6 @@ class Contact(Entity):
     emailAddress3: str | None = None
     # An int32 in the API (1 active, 0 inactive), unlike the booleans of other entities.
     isActive: int | None = None
-    primaryContact: bool | None = None
-    billingContact: bool | None = None
-    phone: str | None = None
-    title: str | None = None
-    createDate: Moment | None = None
-    lastModifiedDate: Moment | None = None
 
     @property
     def name(self) -> str:
@@ -125,25 +106,12 @@ class Contract(Entity):
 
 
 class Service(Entity):
-    """A catalogue service: its list price and cost, billed per unit and period."""
+    """A catalogue service: its list price, billed per unit and period."""
 
     name: str | None = None
-    description: str | None = None
-    invoiceDescription: str | None = None
     isActive: bool | None = None
-    periodType: int | None = None
     unitPrice: Number | None = None
-    unitCost: Number | None = None
-    markupRate: Number | None = None
-    billingCodeID: int | None = None
-    vendorCompanyID: int | None = None
     sku: str | None = None
-    externalID: str | None = None
-    internalID: str | None = None
-    catalogNumberPartNumber: str | None = None
-    createDate: Moment | None = None
-    lastModifiedDate: Moment | None = None
-    userDefinedFields: list[UserDefinedField] = Field(default_factory=list)
 
 
 class ContractService(Entity):
@@ -170,12 +138,6 @@ class ContractServiceUnit(Entity):
     units: int | None = None
     startDate: Moment | None = None
     endDate: Moment | None = None
-    price: Number | None = None
-    cost: Number | None = None
-    internalCurrencyPrice: Number | None = None
-    approveAndPostDate: Moment | None = None
-    vendorCompanyID: int | None = None
-    organizationalLevelAssociationID: int | None = None
 
 
 class Invoice(Entity):
@@ -206,43 +168,22 @@ class Invoice(Entity):
 class BillingItem(Entity):
     """An approved and posted charge; invoiced once invoiceID is set."""
 
-    billingItemType: int | None = None
-    subType: int | None = None
     companyID: int | None = None
     contractID: int | None = None
     contractServiceID: int | None = None
-    contractServicePeriodID: int | None = None
-    contractServiceAdjustmentID: int | None = None
-    contractServiceBundleID: int | None = None
-    contractServiceBundlePeriodID: int | None = None
-    contractServiceBundleAdjustmentID: int | None = None
     serviceID: int | None = None
-    serviceBundleID: int | None = None
     invoiceID: int | None = None
-    billingCodeID: int | None = None
-    itemName: str | None = None
-    description: str | None = None
     itemDate: Moment | None = None
     postedDate: Moment | None = None
     webServiceDate: Moment | None = None
     quantity: Number | None = None
     rate: Number | None = None
     extendedPrice: Number | None = None
-    totalAmount: Number | None = None
-    taxDollars: Number | None = None
-    ourCost: Number | None = None
-    internalCurrencyRate: Number | None = None
-    internalCurrencyExtendedPrice: Number | None = None
-    internalCurrencyTotalAmount: Number | None = None
-    nonBillable: int | None = None
-    purchaseOrderNumber: str | None = None
 
 
 class ZoneInformation(Dto):
     zoneName: str | None = None
     url: str
-    webUrl: str | None = None
-    ci: int | None = None
 
 
 class Threshold(Dto):
@@ -271,24 +212,15 @@ class PicklistValue(Dto):
     value: str
     label: str | None = None
     isDefaultValue: bool | None = None
-    sortOrder: int | None = None
-    parentValue: str | None = None
     isActive: bool | None = None
-    isSystem: bool | None = None
 
 
 class FieldInformation(Dto):
     name: str
-    dataType: str | None = None
-    length: int | None = None
     isRequired: bool | None = None
     isReadOnly: bool | None = None
-    isQueryable: bool | None = None
-    isReference: bool | None = None
-    referenceEntityType: str | None = None
     isPickList: bool | None = None
     picklistValues: list[PicklistValue] | None = None
-    picklistParentValueField: str | None = None
 
 
 class FieldInformationResult(Dto):
@@ -297,8 +229,6 @@ class FieldInformationResult(Dto):
 
 class PageDetails(Dto):
     count: int = Field(ge=0)
-    requestCount: int | None = None
-    prevPageUrl: str | None = None
     nextPageUrl: str | None = None
 
 

@@ -198,12 +198,11 @@ class CustomerPlanner:
                 "to the id of the resource that owns the companies onboarding creates"
             )
         assert held.company_type is not None  # read whenever a company is to be created
-        for problem in (
+        problems = (
             _picked_problem("company_type", held.company_type, "company type"),
             _unfilled_problem("company", held.company_fields),
-        ):
-            if problem is not None:
-                self.problems.append(problem)
+        )
+        self.problems += [p for p in problems if p is not None]
         sources = ", ".join(f"{s} {n!r}" + (f" (id {i})" if i else "") for s, n, i in self.new.vendors)
         given = "".join(f", {shown}" for shown in held.company_fields.shown)
         owner = f", owner resource {options.owner_resource_id}" if options.owner_resource_id is not None else ""

@@ -1,16 +1,20 @@
 """Autotask PSA as the registry knows it: settings, per-line options, secrets, how a quantity becomes whole units,
-and the module that builds its sink and checks (`factories.py`)."""
+and the module that builds its sink and checks (`factories.py`).
+
+An adjustment's change is a whole number, so a quantity in GB is rounded once, by the line's `round` option, before
+it is priced (the amount is what Autotask invoices), and `explain` says how (`billed_units`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Literal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connector.core.secrets import SecretRef
 from providers.autotask.settings import AutotaskSettings
-from providers.autotask.units import billed_units
 from providers.spec import CONFIG, FORMAT, Param, Provider, View
 
 
@@ -48,6 +52,19 @@ class AutotaskLineOptions(BaseModel):
         if self.create_if_missing and self.service is None and self.service_id is None:
             raise ValueError("create_if_missing needs service or service_id: the catalogue service to add")
         return self
+
+
+ROUNDINGS = {"up": ROUND_CEILING, "nearest": ROUND_HALF_UP}
+
+
+def billed_units(options: Mapping[str, Any], quantity: Decimal) -> tuple[Decimal, str]:
+    """The whole units a measured quantity bills ("up", the default, or "nearest": half a unit goes up), and the
+    words `explain` shows for it."""
+    how = str(options.get("round") or "up")
+    units = quantity.to_integral_value(ROUNDINGS.get(how, ROUND_CEILING))
+    if units == quantity:
+        return units, f"{units} whole units, as measured"
+    return units, f"{quantity} measured, rounded {how} to {units} whole units (Autotask bills whole units)"
 
 
 def _secrets(settings: AutotaskSettings) -> dict[str, SecretRef]:

@@ -3,8 +3,7 @@ contract service looked up among Autotask's own (each miss with the nearest name
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -15,7 +14,6 @@ from mappings.enums import BillingPeriod
 from mappings.periods import period_containing
 from mappings.truth import ContractRef, Missing, psa_options
 from providers.autotask import filters as f
-from providers.autotask.client import AutotaskClient
 from providers.autotask.connect import build_autotask_client
 from providers.autotask.listing import Listing
 from providers.autotask.settings import AutotaskSettings
@@ -34,21 +32,12 @@ from providers.spec import BuildContext, Finding
 __all__ = ["contracts", "customers", "probe", "resolve"]
 
 
-@contextmanager
-def opened(settings: AutotaskSettings, context: BuildContext) -> Iterator[AutotaskClient]:
-    client = build_autotask_client(settings, context.http)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
 def probe(settings: AutotaskSettings, context: BuildContext) -> list[Finding]:
     """The credentials tested with the least Autotask allows: the zone asked, then the request threshold read (which
     also says how much of the hour's budget other integrations have taken)."""
     check = "autotask credentials"
     try:
-        with opened(settings, context) as client:
+        with build_autotask_client(settings, context.http) as client:
             threshold = client.threshold()
     except ConnectorError as error:
         return [Finding.failed(check, error)]
@@ -67,7 +56,7 @@ def resolve(settings: AutotaskSettings, context: BuildContext, mappings: Sequenc
     resolved against them."""
     refs = [ref_of(m, line) for m in mappings for line in m.lines]
     try:
-        with opened(settings, context) as client:
+        with build_autotask_client(settings, context.http) as client:
             listing = Listing(client, _today(context))
             listing.read(refs)
             return _findings(mappings, listing, context)
@@ -158,13 +147,13 @@ def _nearest(name: str, known: Sequence[str]) -> str | None:
 
 def customers(settings: AutotaskSettings, context: BuildContext) -> list[tuple[int, str]]:
     """Every active Autotask company as (id, name), for `connector map`."""
-    with opened(settings, context) as client:
+    with build_autotask_client(settings, context.http) as client:
         return [(c.id, c.companyName or str(c.id)) for c in client.companies() if c.isActive is not False]
 
 
 def contracts(settings: AutotaskSettings, context: BuildContext) -> list[tuple[int, str, str]]:
     """Every active Recurring Service contract as (company id, company name, contract name), for `connector map`."""
-    with opened(settings, context) as client:
+    with build_autotask_client(settings, context.http) as client:
         names = {c.id: c.companyName or str(c.id) for c in client.companies()}
         recurring = [f.eq("contractType", RECURRING_SERVICE), f.eq("status", ACTIVE)]
         return [

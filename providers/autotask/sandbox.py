@@ -127,6 +127,16 @@ class AutotaskSandbox(SandboxServer):
     ) -> None:
         super().__init__(host, port, latency_ms=latency_ms)
         self.account = AutotaskAccount(data if data is not None else demo_data())
+        # The live data, which tests read and change directly (`adjustments`: every one made, in order; the API
+        # cannot read them back).
+        self.companies = self.account.companies
+        self.contacts = self.account.contacts
+        self.contracts = self.account.contracts
+        self.services = self.account.services
+        self.contract_services = self.account.contract_services
+        self.adjustments = self.account.adjustments
+        self.invoices = self.account.invoices
+        self.billing_items = self.account.billing_items
         self.username = username
         self.secret = secret
         self.integration_code = integration_code
@@ -147,41 +157,6 @@ class AutotaskSandbox(SandboxServer):
     def auth_headers(self) -> dict[str, str]:
         """The headers a well-behaved client sends (for tests and the demo's own calls)."""
         return {"ApiIntegrationCode": self.integration_code, "UserName": self.username, "Secret": self.secret}
-
-    # -- the data ---------------------------------------------------------------------------------------------------
-
-    @property
-    def companies(self) -> dict[int, dict[str, Any]]:
-        return self.account.companies
-
-    @property
-    def contacts(self) -> dict[int, dict[str, Any]]:
-        return self.account.contacts
-
-    @property
-    def contracts(self) -> dict[int, dict[str, Any]]:
-        return self.account.contracts
-
-    @property
-    def services(self) -> dict[int, dict[str, Any]]:
-        return self.account.services
-
-    @property
-    def contract_services(self) -> dict[int, dict[str, Any]]:
-        return self.account.contract_services
-
-    @property
-    def adjustments(self) -> list[dict[str, Any]]:
-        """Every adjustment made, in order (the API cannot read them back; tests can)."""
-        return self.account.adjustments
-
-    @property
-    def invoices(self) -> dict[int, dict[str, Any]]:
-        return self.account.invoices
-
-    @property
-    def billing_items(self) -> dict[int, dict[str, Any]]:
-        return self.account.billing_items
 
     def units_on(self, contract_service_id: int, on: date) -> int:
         """The units a contract service has on a day: its adjustments effective on or before it, summed."""
@@ -321,7 +296,10 @@ class AutotaskSandbox(SandboxServer):
                     username=self.username,
                     requests_this_hour=self.requests_this_hour,
                 )
-                response = handler(context, request, groups)
+                try:
+                    response = handler(context, request, groups)
+                except query.Refused as refusal:
+                    response = refusal.response
             if self.is_write(request) and response.status < 400:
                 with self._lock:
                     self._applied.append(request)

@@ -101,6 +101,12 @@ class AutotaskAccount:
         self._next_id += 1
         return self._next_id
 
+    def stored(self, records: dict[int, dict[str, Any]], record: dict[str, Any]) -> dict[str, Any]:
+        """`record` kept in `records` under a new id; returns it."""
+        number = self.new_id()
+        records[number] = {"id": number, **record}
+        return records[number]
+
     def units_id(self, contract_service_id: int, start: date) -> int:
         key = (contract_service_id, start)
         if key not in self.unit_ids:
@@ -149,9 +155,7 @@ class AutotaskAccount:
     # -- seeding (tests and the demo): each returns the stored record ------------------------------------------------
 
     def add_company(self, name: str, company_type: int = 1, **fields: Any) -> dict[str, Any]:
-        number = self.new_id()
         record = {
-            "id": number,
             "companyName": name,
             "companyType": company_type,
             "isActive": True,
@@ -160,15 +164,12 @@ class AutotaskAccount:
             "createDate": wire(now()),
             **fields,
         }
-        self.companies[number] = record
-        return record
+        return self.stored(self.companies, record)
 
     def add_contact(self, company_id: int, first_name: str, last_name: str, **fields: Any) -> dict[str, Any]:
         if company_id not in self.companies:
             raise KeyError(f"no company {company_id}")
-        number = self.new_id()
         record = {
-            "id": number,
             "companyID": company_id,
             "firstName": first_name,
             "lastName": last_name,
@@ -176,8 +177,7 @@ class AutotaskAccount:
             "createDate": wire(now()),
             **fields,
         }
-        self.contacts[number] = record
-        return record
+        return self.stored(self.contacts, record)
 
     def add_contract(
         self,
@@ -191,9 +191,7 @@ class AutotaskAccount:
     ) -> dict[str, Any]:
         if company_id not in self.companies:
             raise KeyError(f"no company {company_id}")
-        number = self.new_id()
         record = {
-            "id": number,
             "companyID": company_id,
             "contractName": name,
             "contractType": contract_type,
@@ -207,15 +205,12 @@ class AutotaskAccount:
             record["endDate"] = midnight(end)
         if contract_type == RECURRING_SERVICE:
             record.setdefault("contractPeriodType", MONTHLY)
-        self.contracts[number] = record
-        return record
+        return self.stored(self.contracts, record)
 
     def add_service(
         self, name: str, sku: str, unit_price: float, unit_cost: float = 0.0, **fields: Any
     ) -> dict[str, Any]:
-        number = self.new_id()
         record = {
-            "id": number,
             "name": name,
             "sku": sku,
             "unitPrice": unit_price,
@@ -225,8 +220,7 @@ class AutotaskAccount:
             "createDate": wire(now()),
             **fields,
         }
-        self.services[number] = record
-        return record
+        return self.stored(self.services, record)
 
     def new_contract_service(
         self, contract_id: int, service_id: int, unit_price: float | None = None, **fields: Any
@@ -234,17 +228,14 @@ class AutotaskAccount:
         """A contract service of a catalogue service, priced as the catalogue says unless told (no checks: the
         callers check the contract's type)."""
         service = self.services[service_id]
-        number = self.new_id()
         record = {
-            "id": number,
             "contractID": contract_id,
             "serviceID": service_id,
             "unitPrice": service.get("unitPrice", 0) if unit_price is None else unit_price,
             "unitCost": service.get("unitCost", 0),
             **fields,
         }
-        self.contract_services[number] = record
-        return record
+        return self.stored(self.contract_services, record)
 
 
 def _by_id(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:

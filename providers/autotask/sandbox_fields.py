@@ -13,6 +13,7 @@ use the models' camelCase spelling.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,9 +48,6 @@ class Entity:
 
     def canonical(self, name: str) -> str | None:
         return self.lookup.get(name.lower())
-
-    def has_udfs(self) -> bool:
-        return "userDefinedFields" in self.fields
 
 
 COMPANY_TYPES = {1: "Customer", 2: "Lead", 3: "Prospect", 4: "Dead", 6: "Cancellation", 7: "Vendor", 8: "Partner"}
@@ -240,19 +238,13 @@ def _integer_problem(kind: str, value: Any, name: str) -> str | None:
     return None
 
 
-_FITS = {
-    "dbl": lambda value: not isinstance(value, bool) and isinstance(value, int | float),
-    "str": lambda value: isinstance(value, str),
-    "bool": lambda value: isinstance(value, bool),
-    "dt": lambda value: parse_moment(value) is not None,
-    "udf": lambda value: isinstance(value, list),
-}
-_NOT = {
-    "dbl": "a number",
-    "str": "a string",
-    "bool": "true or false",
-    "dt": "a date-time",
-    "udf": "a list of user-defined fields",
+# What a value of each type must be, and how a refusal words it.
+_FITS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "dbl": (lambda value: not isinstance(value, bool) and isinstance(value, int | float), "a number"),
+    "str": (lambda value: isinstance(value, str), "a string"),
+    "bool": (lambda value: isinstance(value, bool), "true or false"),
+    "dt": (lambda value: parse_moment(value) is not None, "a date-time"),
+    "udf": (lambda value: isinstance(value, list), "a list of user-defined fields"),
 }
 
 
@@ -262,7 +254,8 @@ def value_problem(kind: str, value: Any, name: str) -> str | None:
         return None
     if kind in ("i32", "i64"):
         return _integer_problem(kind, value, name)
-    return None if _FITS[kind](value) else f"{name}: {value!r} is not {_NOT[kind]}"
+    fits, words = _FITS[kind]
+    return None if fits(value) else f"{name}: {value!r} is not {words}"
 
 
 def normalised(entity: Entity, body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

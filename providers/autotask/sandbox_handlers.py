@@ -161,61 +161,52 @@ def _json(request: SandboxRequest) -> Any:
         raise ValueError("the body is not JSON") from None
 
 
-def _record(entity: Entity, request: SandboxRequest) -> tuple[dict[str, Any], dict[str, Any]] | SandboxResponse:
-    """A body read as the entity's fields: (the writable fields given, the server-owned ones given); or a 500."""
+def _refuse_any(problems: list[str]) -> None:
+    if problems:
+        raise query.Refused(*problems)
+
+
+def _record(entity: Entity, request: SandboxRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A body read as the entity's fields: (the writable fields given, the server-owned ones given)."""
     try:
         body = _json(request)
     except ValueError as why:
-        return query.refused(str(why))
+        raise query.Refused(str(why)) from None
     if not isinstance(body, dict):
-        return query.refused(f"the body must be a {entity.name} object")
+        raise query.Refused(f"the body must be a {entity.name} object")
     record, problems = normalised(entity, body)
-    if problems:
-        return query.refused(*problems)
+    _refuse_any(problems)
     owned = {name: record.pop(name) for name in list(record) if name in entity.read_only}
     return record, owned
 
 
-def _created(number: int) -> SandboxResponse:
-    return query.ok({"itemId": number})
+def _created(made: dict[str, Any]) -> SandboxResponse:
+    return query.ok({"itemId": made["id"]})
 
 
 def create_company(context: Context, request: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
-    read = _record(COMPANIES, request)
-    if isinstance(read, SandboxResponse):
-        return read
-    record, _owned = read
+    record, _owned = _record(COMPANIES, request)
     account = context.account
     problems = missing(COMPANIES, record)
     if record.get("ownerResourceID") is not None and record["ownerResourceID"] not in account.resources:
         problems.append(f"ownerResourceID: no resource {record['ownerResourceID']}")
     if record.get("parentCompanyID") is not None and record["parentCompanyID"] not in account.companies:
         problems.append(f"parentCompanyID: no company {record['parentCompanyID']}")
-    if problems:
-        return query.refused(*problems)
-    number = account.new_id()
+    _refuse_any(problems)
     defaults = {"isActive": True, "createDate": wire(now()), "createdByResourceID": DEFAULT_RESOURCE_ID}
-    account.companies[number] = {"id": number, **defaults, **record}
-    return _created(number)
+    return _created(account.stored(account.companies, {**defaults, **record}))
 
 
 def create_contact(context: Context, request: SandboxRequest, groups: dict[str, str]) -> SandboxResponse:
     parent = int(groups["parentId"])
     if parent not in context.account.companies:
-        return query.refused(f"Company {parent} does not exist")
-    read = _record(CONTACTS, request)
-    if isinstance(read, SandboxResponse):
-        return read
-    record, _owned = read
+        raise query.Refused(f"Company {parent} does not exist")
+    record, _owned = _record(CONTACTS, request)
     if record.get("companyID") not in (None, parent):
-        return query.refused(f"companyID {record['companyID']} is not the parent company {parent}")
-    problems = missing(CONTACTS, record)
-    if problems:
-        return query.refused(*problems)
-    number = context.account.new_id()
-    stored = {"id": number, "isActive": 1, "createDate": wire(now()), **record, "companyID": parent}
-    context.account.contacts[number] = stored
-    return _created(number)
+        raise query.Refused(f"companyID {record['companyID']} is not the parent company {parent}")
+    _refuse_any(missing(CONTACTS, record))
+    stored = {"isActive": 1, "createDate": wire(now()), **record, "companyID": parent}
+    return _created(context.account.stored(context.account.contacts, stored))
 
 
 def _contract_problems(account: AutotaskAccount, record: dict[str, Any]) -> list[str]:
@@ -232,31 +223,22 @@ def _contract_problems(account: AutotaskAccount, record: dict[str, Any]) -> list
 
 
 def create_contract(context: Context, request: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
-    read = _record(CONTRACTS, request)
-    if isinstance(read, SandboxResponse):
-        return read
-    record, _owned = read
-    problems = _contract_problems(context.account, record)
-    if problems:
-        return query.refused(*problems)
+    record, _owned = _record(CONTRACTS, request)
+    _refuse_any(_contract_problems(context.account, record))
     if context.account.is_recurring(record):
         record.setdefault("contractPeriodType", MONTHLY)  # the sandbox bills monthly unless told otherwise
-    number = context.account.new_id()
-    context.account.contracts[number] = {"id": number, **record, "lastModifiedDateTime": wire(now())}
-    return _created(number)
+    stored = {**record, "lastModifiedDateTime": wire(now())}
+    return _created(context.account.stored(context.account.contracts, stored))
 
 
 def update_contract(context: Context, request: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
     """PUT (every writable field replaced: what the body leaves out is cleared) or PATCH (only what it names);
     the contract's id is in the body. Its company and type cannot change."""
-    read = _record(CONTRACTS, request)
-    if isinstance(read, SandboxResponse):
-        return read
-    record, owned = read
+    record, owned = _record(CONTRACTS, request)
     number = owned.get("id")
     current = context.account.contracts.get(number) if isinstance(number, int) else None
     if current is None:
-        return query.refused(f"the body's id names no contract: {number!r}")
+        raise query.Refused(f"the body's id names no contract: {number!r}")
     problems = [
         f"{name}: cannot be changed ({current.get(name)} to {record[name]})"
         for name in ("companyID", "contractType")
@@ -264,28 +246,21 @@ def update_contract(context: Context, request: SandboxRequest, _: dict[str, str]
     ]
     kept = {name: current.get(name) for name in ("companyID", "contractType")}
     updated = {**current, **record} if request.method == "PATCH" else {**kept, **record}
-    problems += _contract_problems(context.account, updated)
-    if problems:
-        return query.refused(*problems)
+    _refuse_any(problems + _contract_problems(context.account, updated))
     if context.account.is_recurring(updated):
         updated.setdefault("contractPeriodType", current.get("contractPeriodType") or MONTHLY)
     current.clear()
     current.update({**updated, "id": number, "lastModifiedDateTime": wire(now())})
-    return _created(current["id"])
+    return _created(current)
 
 
 def create_service(context: Context, request: SandboxRequest, _: dict[str, str]) -> SandboxResponse:
-    read = _record(SERVICES, request)
-    if isinstance(read, SandboxResponse):
-        return read
-    record, _owned = read
+    record, _owned = _record(SERVICES, request)
     problems = missing(SERVICES, record)
     name = str(record.get("name") or "").casefold()
     if name and any(str(s.get("name", "")).casefold() == name for s in context.account.services.values()):
         problems.append(f"name: a service named {record['name']!r} exists already")
-    if problems:
-        return query.refused(*problems)
-    number = context.account.new_id()
+    _refuse_any(problems)
     stamp = wire(now())
     defaults = {
         "isActive": True,
@@ -293,28 +268,22 @@ def create_service(context: Context, request: SandboxRequest, _: dict[str, str])
         "lastModifiedDate": stamp,
         "creatorResourceID": DEFAULT_RESOURCE_ID,
     }
-    context.account.services[number] = {"id": number, **defaults, **record}
-    return _created(number)
+    return _created(context.account.stored(context.account.services, {**defaults, **record}))
 
 
-def _recurring_parent(context: Context, contract_id: Any) -> dict[str, Any] | SandboxResponse:
+def _recurring_parent(context: Context, contract_id: Any) -> dict[str, Any]:
     contract = context.account.contracts.get(contract_id) if isinstance(contract_id, int) else None
     if contract is None:
-        return query.refused(f"contractID: no contract {contract_id}")
+        raise query.Refused(f"contractID: no contract {contract_id}")
     if not context.account.is_recurring(contract):
-        return query.refused(f"contractID must reference a Recurring Service contract (contractType 7): {contract_id}")
+        raise query.Refused(f"contractID must reference a Recurring Service contract (contractType 7): {contract_id}")
     return contract
 
 
 def create_contract_service(context: Context, request: SandboxRequest, groups: dict[str, str]) -> SandboxResponse:
     parent = int(groups["parentId"])
-    contract = _recurring_parent(context, parent)
-    if isinstance(contract, SandboxResponse):
-        return contract
-    read = _record(CONTRACT_SERVICES, request)
-    if isinstance(read, SandboxResponse):
-        return read
-    record, _owned = read
+    _recurring_parent(context, parent)
+    record, _owned = _record(CONTRACT_SERVICES, request)
     problems = missing(CONTRACT_SERVICES, record)
     if record.get("contractID") not in (None, parent):
         problems.append(f"contractID {record['contractID']} is not the parent contract {parent}")
@@ -323,11 +292,10 @@ def create_contract_service(context: Context, request: SandboxRequest, groups: d
         problems.append(f"serviceID: no service {service_id}")
     elif service_id is not None and context.account.contract_service_for(parent, service_id) is not None:
         problems.append(f"serviceID: service {service_id} is on contract {parent} already")
-    if problems:
-        return query.refused(*problems)
+    _refuse_any(problems)
     fields = {k: v for k, v in record.items() if k not in ("contractID", "serviceID", "unitPrice")}
     made = context.account.new_contract_service(parent, record["serviceID"], record.get("unitPrice"), **fields)
-    return _created(made["id"])
+    return _created(made)
 
 
 def create_adjustment(context: Context, request: SandboxRequest, groups: dict[str, str]) -> SandboxResponse:
@@ -335,54 +303,43 @@ def create_adjustment(context: Context, request: SandboxRequest, groups: dict[st
     removed from a contract service from a date on. The contract service may be named by id, or by its service,
     in which case it is made when the contract has none (as Autotask's help says). `adjustedUnitPrice`, when
     given, becomes the contract service's unit price (an inference: the help calls it the adjusted price)."""
-    read = _record(ADJUSTMENTS, request)
-    if isinstance(read, SandboxResponse):
-        return read
-    record, _owned = read
+    record, _owned = _record(ADJUSTMENTS, request)
     account = context.account
     parent = int(groups["parentId"]) if "parentId" in groups else None
     if parent is not None and record.get("contractID") not in (None, parent):
-        return query.refused(f"contractID {record['contractID']} is not the parent contract {parent}")
+        raise query.Refused(f"contractID {record['contractID']} is not the parent contract {parent}")
     contract = _recurring_parent(context, parent if parent is not None else record.get("contractID"))
-    if isinstance(contract, SandboxResponse):
-        return contract
-    problems = missing(ADJUSTMENTS, record)
-    if problems:
-        return query.refused(*problems)
+    _refuse_any(missing(ADJUSTMENTS, record))
     found = _adjusted_service(account, contract, record)
-    if isinstance(found, SandboxResponse):
-        return found
     effective = day(record["effectiveDate"])
     assert effective is not None  # normalised() checked it is a date-time
     change = record["unitChange"]
     problem = units.adjustment_problem(account, found, change, effective, context.today)
     if problem is not None:
-        return query.refused(problem)
+        raise query.Refused(problem)
     if found["id"] is None:  # the contract had no contract service for the service: make it now
         found = account.new_contract_service(contract["id"], found["serviceID"], record.get("adjustedUnitPrice"))
     elif record.get("adjustedUnitPrice") is not None:
         found["unitPrice"] = record["adjustedUnitPrice"]
-    extra = {k: v for k, v in record.items() if k not in ("contractID", "contractServiceID", "serviceID")}
-    extra = {k: v for k, v in extra.items() if k not in ("unitChange", "effectiveDate")}
+    named = ("contractID", "contractServiceID", "serviceID", "unitChange", "effectiveDate")
+    extra = {k: v for k, v in record.items() if k not in named}
     made = units.record_adjustment(account, found, change, effective, **extra)
-    return _created(made["id"])
+    return _created(made)
 
 
-def _adjusted_service(
-    account: AutotaskAccount, contract: dict[str, Any], record: dict[str, Any]
-) -> dict[str, Any] | SandboxResponse:
+def _adjusted_service(account: AutotaskAccount, contract: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
     """The contract service an adjustment names; one with id None stands for the one to make."""
     contract_service_id, service_id = record.get("contractServiceID"), record.get("serviceID")
     if contract_service_id is not None:
         found = account.contract_services.get(contract_service_id)
         if found is None or found.get("contractID") != contract["id"]:
-            return query.refused(f"contractServiceID: no contract service {contract_service_id} on this contract")
+            raise query.Refused(f"contractServiceID: no contract service {contract_service_id} on this contract")
         if service_id is not None and service_id != found["serviceID"]:
-            return query.refused(f"serviceID {service_id} is not contract service {contract_service_id}'s service")
+            raise query.Refused(f"serviceID {service_id} is not contract service {contract_service_id}'s service")
         return found
     if service_id is None:
-        return query.refused("contractServiceID or serviceID is required")
+        raise query.Refused("contractServiceID or serviceID is required")
     if service_id not in account.services:
-        return query.refused(f"serviceID: no service {service_id}")
+        raise query.Refused(f"serviceID: no service {service_id}")
     existing = account.contract_service_for(contract["id"], service_id)
     return existing or {"id": None, "contractID": contract["id"], "serviceID": service_id}

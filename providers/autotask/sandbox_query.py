@@ -17,6 +17,7 @@ QueryModel. `prevPageUrl` is always null (an id cursor only runs forward). `id` 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +52,14 @@ def refused(*messages: str) -> SandboxResponse:
 
 def not_found(message: str) -> SandboxResponse:
     return error(404, message)
+
+
+class Refused(Exception):
+    """Raised by a handler for a request it cannot carry out; the front door answers it with `refused`."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__(*messages)
+        self.response = refused(*messages)
 
 
 class QueryError(ValueError):
@@ -246,17 +255,23 @@ def _comparable(kind: str, value: Any) -> Any:
     return value
 
 
+_TEXT: dict[str, Callable[[str, str], bool]] = {
+    "beginswith": str.startswith,
+    "endswith": str.endswith,
+    "contains": lambda text, operand: operand in text,
+}
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
 def _text_test(op: str, name: str, operand: str) -> Test:
     def test(record: dict[str, Any]) -> bool:
         value = record.get(name)
-        if not isinstance(value, str):
-            return False
-        text = value.casefold()
-        if op == "beginswith":
-            return text.startswith(operand)
-        if op == "endswith":
-            return text.endswith(operand)
-        return bool(operand in text)
+        return isinstance(value, str) and _TEXT[op](value.casefold(), operand)
 
     return test
 
@@ -272,13 +287,7 @@ def _comparison(op: str, name: str, kind: str, operand: Any) -> Test:
             return bool(value == operand)
         if isinstance(value, datetime) != isinstance(operand, datetime):
             return False
-        if op == "gt":
-            return bool(value > operand)
-        if op == "gte":
-            return bool(value >= operand)
-        if op == "lt":
-            return bool(value < operand)
-        return bool(value <= operand)
+        return bool(_ORDER[op](value, operand))
 
     return test
 

@@ -222,7 +222,11 @@ class AutotaskSink:
         listed = self.listing.units_in(service.id, start, end)
         # What the run read must bill this line as computed; then, before a write, what Autotask holds now too.
         self._refuse(held(found, service, listed, start, end), line, start, end)
-        result = _result(found.contract.id, service.id)
+        ref = psa_ref(found.contract.id, service.id)
+
+        def result(*, wrote: bool, previous: Decimal, adjustment: int = 0) -> AutotaskPushResult:
+            return AutotaskPushResult(ref, wrote, previous, found.contract.id, service.id, adjustment)
+
         if _current(listed) == units:
             return result(wrote=False, previous=units)
         # An ended period costs one read and one adjustment more (see `_later_units`).
@@ -367,15 +371,6 @@ def _current(records: Sequence[ContractServiceUnit]) -> Decimal:
     """The units a period bills now: its last record's (one record a period, unless changed inside it); none yet is
     0 (the service has never been adjusted)."""
     return Decimal(records[-1].units or 0) if records else Decimal(0)
-
-
-def _result(contract_id: int, service_id: int) -> Callable[..., AutotaskPushResult]:
-    def make(*, wrote: bool, previous: Decimal | None, adjustment: int = 0) -> AutotaskPushResult:
-        return AutotaskPushResult(
-            psa_ref(contract_id, service_id), wrote, previous, contract_id, service_id, adjustment
-        )
-
-    return make
 
 
 def _unheard(event: str, details: dict[str, Any]) -> None:

@@ -3,8 +3,6 @@ contracts, a contract's services with their units, and invoices with their billi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,14 +17,9 @@ from providers.autotask.verify import RECURRING_SERVICE, day
 from providers.spec import Table, ViewInput, ViewResult
 
 
-@contextmanager
-def _client(view: ViewInput) -> Iterator[AutotaskClient]:
+def _client(view: ViewInput) -> AutotaskClient:
     settings = view.settings()
-    client = build_autotask_client(PROVIDER.enabled_section(settings), settings.http)
-    try:
-        yield client
-    finally:
-        client.close()
+    return build_autotask_client(PROVIDER.enabled_section(settings), settings.http)
 
 
 def _shown(value: object) -> object:

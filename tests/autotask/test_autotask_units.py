@@ -7,8 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from providers.autotask.provider import PROVIDER, AutotaskLineOptions
-from providers.autotask.units import billed_units
+from providers.autotask.provider import PROVIDER, AutotaskLineOptions, billed_units
 
 
 @pytest.mark.parametrize(
