@@ -153,10 +153,8 @@ class View:
 
     def collector(self) -> Collect | None:
         """What a usage view collects from the built source, when not just the report."""
-        if isinstance(self.collect, str):
-            collect: Collect = _function(self.collect)
-            return collect
-        return self.collect
+        collect: Collect | None = _function(self.collect) if isinstance(self.collect, str) else self.collect
+        return collect
 
 
 # What a PSA's invoices say of a pushed line (`Reconciled.status`).
@@ -318,7 +316,7 @@ class Provider(Generic[S]):
         """What builds this provider's parts, its factories module imported on first use."""
         if isinstance(self.factories, Factories):
             return self.factories
-        return Factories.of(_module(self.factories))
+        return Factories.of(importlib.import_module(self.factories))
 
     def metric(self, name: str) -> MetricSpec | None:
         return next((m for m in self.metrics if m.name == name), None)
@@ -333,7 +331,10 @@ class Provider(Generic[S]):
     def view_section(self, view: ViewInput) -> S:
         """This provider's section for a view: its defaults when no file applies and no environment variable could
         override them (nothing else to read, so nothing of the configuration loads), else from the configuration."""
-        if view.defaults and not _environment_overrides():
+        # A `CONNECTOR_` variable other than the file's path may override any section's key (matched ignoring case,
+        # as the configuration reads the environment).
+        overrides = any(k.upper().startswith("CONNECTOR_") and k.upper() != "CONNECTOR_CONFIG" for k in os.environ)
+        if view.defaults and not overrides:
             return self.settings()
         return self.section(view.settings())
 
@@ -344,19 +345,8 @@ class Provider(Generic[S]):
         return self.section(settings)
 
 
-def _environment_overrides() -> bool:
-    """Whether a `CONNECTOR_` variable (other than the file's path) is set: it may override any section's key."""
-    # Matched ignoring case, as the configuration reads the environment.
-    return any(key.upper().startswith("CONNECTOR_") and key.upper() != "CONNECTOR_CONFIG" for key in os.environ)
-
-
-def _module(name: str) -> ModuleType:
-    """The one place a declaration's module is imported: when a command first needs what it builds (each vendor's
-    HTTP client, sandbox, parsers), never when the registry is read."""
-    return importlib.import_module(name)
-
-
 def _function(reference: str) -> Any:
-    """A function named `module:function`."""
+    """A function named `module:function`, its module imported when a command first needs it (each vendor's HTTP
+    client, sandbox, parsers), never when the registry is read."""
     module, _, name = reference.partition(":")
-    return getattr(_module(module), name)
+    return getattr(importlib.import_module(module), name)

@@ -150,10 +150,8 @@ class AteraClient:
 
     # -- reads -------------------------------------------------------------------------------------------------
 
-    def customers(self, *, modified_since: str | None = None) -> Iterator[CustomerDto]:
-        """All customers; `modified_since` is `yyyy-MM-ddTHH:mm:ss` in the account's time zone."""
-        params = {"FromLastModifiedDate": modified_since} if modified_since else None
-        return self._pages(CustomerDto, "/customers", params, kind="customer", id_of=lambda c: str(c.CustomerID))
+    def customers(self) -> Iterator[CustomerDto]:
+        return self._pages(CustomerDto, "/customers", kind="customer", id_of=lambda c: str(c.CustomerID))
 
     def customer(self, customer_id: int) -> CustomerDto:
         return self._get(CustomerDto, f"/customers/{customer_id}")

@@ -45,20 +45,17 @@ def retainer_contracts(settings: Settings) -> list[dict[str, Any]]:
         found = reader.contract_dtos()
     finally:
         reader.close()
-    rows = []
-    for contract in found:
-        retainer = contract.RetainerFlatFeeContract
-        if retainer is None:
-            continue
-        rows.append(
-            {
-                "customer": contract.CustomerName,
-                "contract_id": contract.ContractID,
-                "contract": contract.ContractName,
-                "quantity": retainer.Quantity,
-                "rate": retainer.Rate.Amount if retainer.Rate is not None else None,
-            }
-        )
+    rows = [
+        {
+            "customer": contract.CustomerName,
+            "contract_id": contract.ContractID,
+            "contract": contract.ContractName,
+            "quantity": retainer.Quantity,
+            "rate": retainer.Rate.Amount if retainer.Rate is not None else None,
+        }
+        for contract in found
+        if (retainer := contract.RetainerFlatFeeContract) is not None
+    ]
     return sorted(rows, key=lambda row: (row["customer"] or "", row["contract"] or ""))
 
 

@@ -15,20 +15,6 @@ from providers.atera.sink import AteraSink
 from providers.atera.verify import PSA
 
 
-class _Bounded:
-    """The invoice listing up to the client's read limit: iterating ends there, and `reached` tells it did."""
-
-    def __init__(self, invoices: Iterator[InvoiceDto]) -> None:
-        self.invoices = invoices
-        self.reached = False
-
-    def __iter__(self) -> Iterator[InvoiceDto]:
-        try:
-            yield from self.invoices
-        except ReadLimitReached:
-            self.reached = True
-
-
 class InvoicingAteraSink(AteraSink):
     """AteraSink, plus one bounded paged read of `GET /billing/invoices` per run for the invoiced periods (an
     InvoicingSink).
@@ -56,13 +42,22 @@ class InvoicingAteraSink(AteraSink):
             return {ref: set() for ref in wanted}
         names = {ref: atera_names(ref, self._held.get(ref)) for ref in wanted}
         start, limit = self.client.requests, self._read_limit()
-        listing = _Bounded(self.client.invoices(first, last))
+        invoices, reached = self.client.invoices(first, last), False
+
+        def bounded() -> Iterator[InvoiceDto]:
+            # The listing up to the client's read limit: iterating ends there, and `reached` tells it did.
+            nonlocal reached
+            try:
+                yield from invoices
+            except ReadLimitReached:
+                reached = True
+
         self.client.read_limit = limit
         try:
-            found = invoiced_starts(listing, wanted, zone=self.timezone, names=names)
+            found = invoiced_starts(bounded(), wanted, zone=self.timezone, names=names)
         finally:
             self.client.read_limit = None
-        if listing.reached:
+        if reached:
             raise InvoicesCutShort(self._cut_short(self.client.requests - start, first, last), found)
         return found
 

@@ -25,8 +25,8 @@ from providers.atera.models import (
     same_number,
 )
 from providers.atera.settings import AteraSettings
-from providers.atera.verify import psa_ref
-from providers.onboarding import ContractWanted, Created, CustomerPlan, NewCustomer, Step, Told
+from providers.atera.verify import key, psa_ref
+from providers.onboarding import ContractWanted, Created, CustomerPlan, NewCustomer, Progress, Step, Told, run_plan
 from providers.spec import BuildContext
 
 NOTE = "Created by the backup-billing connector (connector map --create-customers)"
@@ -47,10 +47,6 @@ class CreateContactRequest(Request):
     Firstname: str | None = None
     Lastname: str | None = None
     IsContactPerson: bool = True
-
-
-def _same(a: str | None, b: str) -> bool:
-    return (a or "").strip().casefold() == b.strip().casefold()
 
 
 def _names(full: str | None) -> tuple[str | None, str | None]:
@@ -79,8 +75,8 @@ class AteraOnboarder:
         customers = list(self.client.customers())
         contracts = list(self.client.contracts())
         rates = list(self.client.rates())
-        self._rate_ids = {(r.SKU or "").strip().casefold(): r.RateID for r in rates if r.SKU}
-        amounts = {(r.SKU or "").strip().casefold(): r.Amount for r in rates if r.SKU}
+        self._rate_ids = {key(r.SKU): r.RateID for r in rates if r.SKU}
+        amounts = {key(r.SKU): r.Amount for r in rates if r.SKU}
         plans = [self._plan(new, customers, contracts, amounts) for new in wanted]
         # A rate product two new customers need is created once, by the first one that will be created.
         planned: set[str] = set()
@@ -100,7 +96,7 @@ class AteraOnboarder:
         contracts: list[ContractDto],
         amounts: dict[str, Decimal],
     ) -> CustomerPlan:
-        named = [c for c in customers if _same(c.CustomerName, new.name)]
+        named = [c for c in customers if key(c.CustomerName) == key(new.name)]
         if len(named) > 1:
             ids = ", ".join(str(c.CustomerID) for c in named)
             problem = f"Atera has {len(named)} customers named {new.name!r} (IDs {ids}): map it by psa_customer_id"
@@ -120,7 +116,7 @@ class AteraOnboarder:
         problems: list[str] = []
         for wanted in new.contracts:
             held_contract = next(
-                (c for c in contracts if c.CustomerID == customer_id and _same(c.ContractName, wanted.name)), None
+                (c for c in contracts if c.CustomerID == customer_id and key(c.ContractName) == key(wanted.name)), None
             )
             if held_contract is not None:
                 steps.append(Step("contract", wanted.name, "held already", held_contract.ContractID))
@@ -134,7 +130,7 @@ class AteraOnboarder:
 
     def _contact_id(self, email: str, customer_id: int) -> int | None:
         for contact in self.client.contacts(email=email):
-            if contact.CustomerID == customer_id and _same(contact.Email, email):
+            if contact.CustomerID == customer_id and key(contact.Email) == key(email):
                 return contact.EndUserID or 0
         return None
 
@@ -168,29 +164,21 @@ class AteraOnboarder:
         """Create the plan's missing items in order; each is told as soon as Atera confirms it."""
         if plan.problems:
             raise ConfigError(f"{plan.customer.name}: {plan.problems[0]}")
-        created = Created()
-        for step in plan.steps:
-            if step.kind == "customer":
-                created.customer_id = step.existing or self._customer(plan.customer, told)
-                if step.existing is None:
-                    created.made.append(("customer", plan.customer.name, created.customer_id))
-            elif step.existing is None:
-                assert created.customer_id is not None  # the customer step comes first
-                made = self._create(step, plan.customer, created.customer_id, told)
-                created.made.append((step.kind, step.name, made))
-        return created
+        new = plan.customer
 
-    def _create(self, step: Step, new: NewCustomer, customer_id: int, told: Told) -> int:
-        if step.kind == "contact":
-            return self._contact(new, customer_id, told)
-        if step.kind == "rate":
-            return self._rate(step.name, new, told)
-        wanted = next(c for c in new.contracts if c.name == step.name)
-        return self._contract(wanted, customer_id, told)
+        def make(step: Step, progress: Progress) -> int:
+            if step.kind == "contact":
+                return self._contact(new, progress.customer_id, told)
+            if step.kind == "rate":
+                return self._rate(step.name, new, told)
+            wanted = next(c for c in new.contracts if c.name == step.name)
+            return self._contract(wanted, progress.customer_id, told)
+
+        return run_plan(plan, lambda: self._customer(new, told), make, container="contract")
 
     def _customer(self, new: NewCustomer, told: Told) -> int:
         # Read again just before: a customer someone made since the plan was shown is not made twice.
-        held = [c for c in self.client.customers() if _same(c.CustomerName, new.name)]
+        held = [c for c in self.client.customers() if key(c.CustomerName) == key(new.name)]
         if held:
             raise ConfigError(f"Atera has a customer named {new.name!r} since the plan was made: run again")
         body = CreateCustomerRequest(CustomerName=new.name, Notes=NOTE)

@@ -12,14 +12,10 @@ from mappings.lines import Line, StoredLine
 from mappings.truth import ContractRef, Held, HeldContract, compare, same
 from providers.atera.dates import day_in
 from providers.atera.models import InvoiceDto
-from providers.atera.verify import PSA
+from providers.atera.verify import PSA, key
 from providers.spec import DIFFERS, MATCHED, NOT_INVOICED, RATE_DIFFERS, Reconciled
 
 log = logging.getLogger(__name__)
-
-
-def _key(text: str | None) -> str:
-    return (text or "").strip().casefold()
 
 
 # (customer, contract): the names an invoice must carry to count for a mapped contract.
@@ -29,7 +25,7 @@ Names = tuple[str, str]
 def unattributed(invoice: InvoiceDto) -> str | None:
     """Why an invoice can be tied to no contract, else None: it counts only for the customer and the contract it
     names. One that names no customer is nobody's, never every customer's with a contract of that name."""
-    if not _key(invoice.ContractName):
+    if not key(invoice.ContractName):
         return "no contract"
     if not _company(invoice):
         return "no customer"
@@ -37,14 +33,7 @@ def unattributed(invoice: InvoiceDto) -> str | None:
 
 
 def _company(invoice: InvoiceDto) -> str:
-    return _key(invoice.To.CompanyName if invoice.To is not None else None)
-
-
-def _is_of(invoice: InvoiceDto, names: Names) -> bool:
-    customer, contract = names
-    if unattributed(invoice) is not None:
-        return False
-    return _company(invoice) == _key(customer) and _key(invoice.ContractName) == _key(contract)
+    return key(invoice.To.CompanyName if invoice.To is not None else None)
 
 
 def atera_names(ref: ContractRef, held: Held | None) -> Names:
@@ -57,7 +46,10 @@ def atera_names(ref: ContractRef, held: Held | None) -> Names:
 
 
 def _covers(invoice: InvoiceDto, names: Names, line: Line, zone: str) -> bool:
-    if invoice.IsAdhoc or not _is_of(invoice, names):
+    customer, contract = names
+    if invoice.IsAdhoc or unattributed(invoice) is not None:
+        return False
+    if _company(invoice) != key(customer) or key(invoice.ContractName) != key(contract):
         return False
     # Atera invoices a contract per billing period; the period's first day (in the MSP's zone) ties it to the line.
     start = line.period_start
@@ -81,7 +73,7 @@ def invoiced_starts(
     by_contract: dict[str, list[tuple[ContractRef, str]]] = defaultdict(list)
     for ref in wanted:
         customer, contract = (names or {}).get(ref) or (ref.psa_customer, ref.contract)
-        by_contract[_key(contract)].append((ref, _key(customer)))
+        by_contract[key(contract)].append((ref, key(customer)))
     found: dict[ContractRef, set[date]] = {ref: set() for ref in wanted}
     outstanding = {(ref, day) for ref, days in wanted.items() for day in days}
     ignored: dict[str, list[int]] = defaultdict(list)
@@ -93,7 +85,7 @@ def invoiced_starts(
             ignored[why].append(invoice.InvoiceNumber)
             continue
         day = day_in(invoice.PeriodStartDate, zone)
-        for ref, customer in by_contract.get(_key(invoice.ContractName), []):
+        for ref, customer in by_contract.get(key(invoice.ContractName), []):
             if customer == _company(invoice):
                 found[ref].add(day)
                 outstanding.discard((ref, day))

@@ -11,7 +11,7 @@ from mappings.customer import CustomerMapping, LineMapping
 from providers.atera.models import ContractDto, CustomerDto
 from providers.atera.settings import AteraSettings
 from providers.atera.source import AteraReader
-from providers.atera.verify import beside, creation_held, did_you_mean_contract
+from providers.atera.verify import beside, creation_held, did_you_mean_contract, key
 from providers.spec import BuildContext, Finding
 
 __all__ = ["did_you_mean", "probe", "resolve", "resolve_names"]
@@ -32,11 +32,6 @@ def did_you_mean(wanted: str, known: Iterable[tuple[int, str]]) -> str | None:
     return f"did you mean {name!r} (id {ident})?"
 
 
-def _same(a: str | None, b: str) -> bool:
-    # As the sink matches: case and surrounding spaces do not make another name.
-    return (a or "").strip().casefold() == b.strip().casefold()
-
-
 def _miss(check: str, problem: str, suggestion: str | None) -> Finding:
     return Finding(check, problem + (f"; {suggestion}" if suggestion else ""), Status.INVALID, suggestion)
 
@@ -49,7 +44,7 @@ def _customer(mapping: CustomerMapping, customers: Sequence[CustomerDto]) -> tup
             return Finding(check), mapping.psa_customer_id
         problem = f"Atera has no customer with id {mapping.psa_customer_id}: check psa_customer_id"
         return _miss(check, problem, did_you_mean(mapping.psa_customer, known)), None
-    found = [c for c in customers if _same(c.CustomerName, mapping.psa_customer)]
+    found = [c for c in customers if key(c.CustomerName) == key(mapping.psa_customer)]
     if len(found) > 1:
         ids = ", ".join(str(c.CustomerID) for c in found)
         problem = f"Atera has {len(found)} customers named {mapping.psa_customer!r} (IDs {ids}): set psa_customer_id"
@@ -75,7 +70,7 @@ def _contract(
             problem = f"Atera contract {line.contract_id} belongs to customer {held.CustomerID}, not {customer_id}"
             return _miss(check, problem + ": check contract_id", did_you_mean(line.contract, known))
         return Finding(check)
-    named = [c for c in own if _same(c.ContractName, line.contract)]
+    named = [c for c in own if key(c.ContractName) == key(line.contract)]
     if len(named) > 1:
         ids = ", ".join(str(c.ContractID) for c in named)
         return Finding(check, f"{len(named)} contracts have this name (IDs {ids}): set contract_id", Status.INVALID)

@@ -27,16 +27,7 @@ from providers.atera.sandbox_account import AteraAccount, default_data
 from providers.atera.sandbox_handlers import Handler, problem
 from providers.sandbox import SandboxRequest, SandboxResponse, SandboxServer
 
-__all__ = [
-    "API_PREFIX",
-    "DEFAULT_API_KEY",
-    "AteraAccount",
-    "AteraSandbox",
-    "Handler",
-    "default_data",
-    "main",
-    "problem",
-]
+__all__ = ["API_PREFIX", "DEFAULT_API_KEY", "AteraSandbox", "default_data", "main"]
 
 API_PREFIX = "/api/v3"
 DEFAULT_API_KEY = "sandbox-atera-key-0001"
@@ -77,8 +68,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
 class AteraSandbox(SandboxServer):
     """Behaves like Atera for the demo and the tests; `requests` and `writes()` show what a client did.
 
-    The account's data is `account`; `customers`, `contracts`, `rates` and the rest are its containers, which tests
-    read and change directly.
+    The account's data is `account`; `customers`, `contracts`, `rates` and the rest are its containers.
     """
 
     def __init__(
@@ -97,6 +87,15 @@ class AteraSandbox(SandboxServer):
     ) -> None:
         super().__init__(host, port, latency_ms=latency_ms)
         self.account = AteraAccount(data if data is not None else default_data())
+        # The account's containers, which tests read and change directly (each is changed in place, never replaced).
+        self.customers = self.account.customers
+        self.contacts = self.account.contacts
+        self.agents = self.account.agents
+        self.rates = self.account.rates
+        self.contracts = self.account.contracts
+        self.custom_fields = self.account.custom_fields
+        self.custom_values = self.account.custom_values
+        self.invoices = self.account.invoices
         self.api_key = api_key
         self.bearer_token = bearer_token
         self.rate_limit = rate_limit
@@ -117,40 +116,6 @@ class AteraSandbox(SandboxServer):
     def api_url(self) -> str:
         """What the connector's `[atera] base_url` should be."""
         return self.url + API_PREFIX
-
-    # -- the account's data --------------------------------------------------------------------------------------
-
-    @property
-    def customers(self) -> dict[int, dict[str, Any]]:
-        return self.account.customers
-
-    @property
-    def contacts(self) -> list[dict[str, Any]]:
-        return self.account.contacts
-
-    @property
-    def agents(self) -> list[dict[str, Any]]:
-        return self.account.agents
-
-    @property
-    def rates(self) -> dict[str, dict[int, dict[str, Any]]]:
-        return self.account.rates
-
-    @property
-    def contracts(self) -> dict[int, dict[str, Any]]:
-        return self.account.contracts
-
-    @property
-    def custom_fields(self) -> dict[str, list[str]]:
-        return self.account.custom_fields
-
-    @property
-    def custom_values(self) -> dict[tuple[str, int, str], str]:
-        return self.account.custom_values
-
-    @property
-    def invoices(self) -> list[dict[str, Any]]:
-        return self.account.invoices
 
     def custom_value(self, kind: str, item_id: int, field: str) -> str | None:
         """What a custom field holds now (for tests)."""

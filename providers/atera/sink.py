@@ -26,7 +26,7 @@ from providers.atera.models import (
     same_number,
 )
 from providers.atera.requests import day, quantity_update, rate_sku, refuse_unsendable
-from providers.atera.verify import PSA, creation_held, psa_ref, resolve
+from providers.atera.verify import PSA, creation_held, key, psa_ref, resolve
 from providers.atera.verify import held as held_contract
 from providers.record import is_later, parse_record, record_text
 
@@ -73,7 +73,7 @@ class AteraSink:
         # The MSP's billing zone: Atera's dates are read as its days before any comparison with a period.
         self.timezone = timezone
         # Tests hook in here to simulate a crash between the contract write and anything after it.
-        self.after_contract_write = after_contract_write
+        self.after_contract_write = after_contract_write or (lambda contract_id: None)
         self._customers: list[CustomerDto] | None = None
         self._contracts: dict[int, ContractDto] | None = None
         self._rates: list[RateDto] | None = None
@@ -183,7 +183,7 @@ class AteraSink:
         # The run's listing now says what Atera holds, for any later push of this contract in the run.
         held = retainer.model_copy(update={"Quantity": line.quantity})
         self._contract_list()[contract.ContractID] = contract.model_copy(update={"RetainerFlatFeeContract": held})
-        self._contract_written(contract.ContractID)
+        self.after_contract_write(contract.ContractID)
 
     def _current(self, listed: ContractDto, line: Line) -> ContractDto:
         """The contract as Atera holds it just before a write, into the run's listing; PushRefused when it would now
@@ -209,17 +209,12 @@ class AteraSink:
         self.client.set_contract_custom_value(contract_id, self.custom_field, record_text(line))
         self._recorded[contract_id] = (line.identity, line.quantity)
 
-    def _contract_written(self, contract_id: int) -> None:
-        if self.after_contract_write is not None:
-            self.after_contract_write(contract_id)
-
     # -- finding the customer and the contract -----------------------------------------------------------------
 
     def _customer_id(self, line: Line) -> int:
         if line.psa_customer_id is not None:
             return line.psa_customer_id
-        wanted = line.psa_customer.strip().casefold()
-        found = [c for c in self._customer_list() if c.CustomerName.strip().casefold() == wanted]
+        found = [c for c in self._customer_list() if key(c.CustomerName) == key(line.psa_customer)]
         if not found:
             raise ConfigError(
                 f"Atera has no customer named {line.psa_customer!r}: check psa_customer (or set psa_customer_id)"
@@ -248,11 +243,8 @@ class AteraSink:
                     "check contract_id"
                 )
             return self._usable(contract, line)
-        wanted = line.contract.strip().casefold()
         named = [
-            c
-            for c in contracts.values()
-            if c.CustomerID == customer_id and (c.ContractName or "").strip().casefold() == wanted
+            c for c in contracts.values() if c.CustomerID == customer_id and key(c.ContractName) == key(line.contract)
         ]
         if len(named) > 1:
             ids = ", ".join(str(c.ContractID) for c in named)
@@ -318,9 +310,8 @@ class AteraSink:
             )
         if self._rates is None:
             self._rates = list(self.client.rates())
-        wanted = sku.strip().casefold()
         for rate in self._rates:
-            if (rate.SKU or "").strip().casefold() == wanted:
+            if key(rate.SKU) == key(sku):
                 if not same_number(rate.Amount, line.rate):
                     raise ConfigError(
                         f"Atera rate product {rate.SKU!r} ({rate.RateID}) costs {rate.Amount}, the mapping says "
@@ -374,7 +365,7 @@ class AteraSink:
                 Rate=RateDto(RateID=rate_id, Amount=line.rate, SKU=rate_sku(line)),
             ),
         )
-        self._contract_written(contract_id)
+        self.after_contract_write(contract_id)
         return contract_id
 
 

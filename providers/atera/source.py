@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from connector.core.http import HttpSettings
 from providers.atera.agents import DeviceCounts, count_devices
 from providers.atera.client import AteraClient, build_atera_client
-from providers.atera.models import AgentDto, ContractDto, CustomerDto, InvoiceDto, RateDto
+from providers.atera.models import ContractDto, CustomerDto, InvoiceDto, RateDto
 from providers.atera.settings import AteraSettings
 
 
@@ -19,8 +18,8 @@ class AteraReader:
         self.client = client
 
     @classmethod
-    def from_settings(cls, settings: AteraSettings, http: HttpSettings, **client_options: Any) -> AteraReader:
-        return cls(build_atera_client(settings, http, **client_options))
+    def from_settings(cls, settings: AteraSettings, http: HttpSettings) -> AteraReader:
+        return cls(build_atera_client(settings, http))
 
     def close(self) -> None:
         self.client.close()
@@ -29,14 +28,10 @@ class AteraReader:
         return list(self.client.customers())
 
     def contract_dtos(self, customer_id: int | None = None) -> list[ContractDto]:
-        """Contracts as Atera sends them (all, or one customer's)."""
         return list(self.client.contracts(customer_id))
 
     def rates(self) -> list[RateDto]:
         return list(self.client.rates())
-
-    def agents(self, customer_id: int) -> list[AgentDto]:
-        return list(self.client.agents(customer_id))
 
     def devices(self, customer_id: int, *, monitored_only: bool = True) -> DeviceCounts:
         """A customer's agents counted as PCs, servers and other devices (for Remote monitoring counts)."""

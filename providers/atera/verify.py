@@ -17,6 +17,11 @@ PSA = "Atera"
 CLOSE_NAME = 85
 
 
+def key(text: str | None) -> str:
+    """A name as Atera's names are matched: case and surrounding spaces do not make another name."""
+    return (text or "").strip().casefold()
+
+
 def psa_ref(contract_id: int) -> str:
     """How the engine, the outbox and the audit name an Atera contract."""
     return f"contract/{contract_id}"
@@ -50,8 +55,8 @@ def customer_id(ref: ContractRef, customers: Sequence[CustomerDto]) -> int | str
         if any(c.CustomerID == ref.psa_customer_id for c in customers):
             return ref.psa_customer_id
         return f"{PSA} has no customer {ref.psa_customer_id}: check psa_customer_id"
-    wanted = _key(ref.psa_customer)
-    found = [c for c in customers if _key(c.CustomerName) == wanted]
+    wanted = key(ref.psa_customer)
+    found = [c for c in customers if key(c.CustomerName) == wanted]
     if not found:
         by_name = {c.CustomerName: str(c.CustomerID) for c in customers if c.CustomerName}
         hint = did_you_mean(ref.psa_customer, list(by_name), ids=by_name)
@@ -80,8 +85,8 @@ def resolve(
                 customer_found=False,  # an id that names nothing is never created under another id
             )
         return held(by_id, owner, zone)
-    wanted = _key(ref.contract)
-    named = [c for c in contracts if c.CustomerID == owner and _key(c.ContractName) == wanted]
+    wanted = key(ref.contract)
+    named = [c for c in contracts if c.CustomerID == owner and key(c.ContractName) == wanted]
     if len(named) > 1:
         ids = ", ".join(str(c.ContractID) for c in named)
         return Missing(f"{where} has {len(named)} contracts named {ref.contract!r} (IDs {ids}): set contract_id", False)
@@ -137,8 +142,4 @@ def _on(contract: ContractDto, sku: str | None) -> bool:
     """Whether the contract bills rate product `sku` (rate products are found by SKU, as the sink finds them)."""
     retainer = contract.RetainerFlatFeeContract
     held_sku = retainer.Rate.SKU if retainer is not None and retainer.Rate is not None else None
-    return bool(sku) and _key(held_sku) == _key(sku)
-
-
-def _key(text: str | None) -> str:
-    return (text or "").strip().casefold()
+    return bool(sku) and key(held_sku) == key(sku)

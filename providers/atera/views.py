@@ -24,7 +24,6 @@ def _reader(view: ViewInput) -> Iterator[AteraReader]:
 
 
 def customers(view: ViewInput) -> ViewResult:
-    """Customer ID and name, as psa_customer / psa_customer_id want them."""
     with _reader(view) as reader:
         found = reader.customers()
     return ViewResult(
@@ -34,7 +33,6 @@ def customers(view: ViewInput) -> ViewResult:
 
 
 def contracts(view: ViewInput) -> ViewResult:
-    """Contracts (all, or one customer's): type, billing period, quantity and rate of each."""
     with _reader(view) as reader:
         found = reader.contract_dtos(view.args.get("customer_id"))
     rows = []
@@ -60,7 +58,6 @@ def contracts(view: ViewInput) -> ViewResult:
 
 
 def devices(view: ViewInput) -> ViewResult:
-    """A customer's agents counted as PCs, servers and other devices."""
     customer_id: int = view.args["customer_id"]
     with _reader(view) as reader:
         counts = reader.devices(customer_id, monitored_only=not view.args.get("all_agents"))
@@ -75,7 +72,6 @@ def devices(view: ViewInput) -> ViewResult:
 
 
 def invoices(view: ViewInput) -> ViewResult:
-    """Invoices dated in a range, line by line."""
     start: date = view.args["date_from"]
     end: date = view.args["date_to"]
     if end < start:

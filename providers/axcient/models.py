@@ -33,8 +33,6 @@ Megabytes = Annotated[Decimal, Field(ge=0, le=MAX_ACCOUNT_MB, allow_inf_nan=Fals
 # A quota is never billed, only compared with the size: a huge one means as much as the default, infinite.
 QuotaMegabytes = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 
-TRIAL_PREFIX = "trial"
-
 
 class Dto(BaseModel):
     """A response payload: fields the portal adds later are ignored rather than failing a run."""
@@ -84,10 +82,6 @@ class Account(Dto):
         return value.strip().lower() if isinstance(value, str) else value
 
     @property
-    def is_parent(self) -> bool:
-        return self.parent_id is None
-
-    @property
     def effective_quota_mb(self) -> Decimal | None:
         """The smaller of the hard and user quotas; None when both are infinite."""
         quotas = [q for q in (self.hard_quota_mb, self.user_quota_mb) if q is not None]
@@ -99,7 +93,7 @@ class Account(Dto):
 
 def is_trial_plan(plan: str) -> bool:
     """Trial, Trial (Basic), Trial (ShadowProtect), ...: never billed."""
-    return plan.strip().lower().startswith(TRIAL_PREFIX)
+    return plan.strip().lower().startswith("trial")
 
 
 class Page(Dto):

@@ -39,14 +39,12 @@ class Collection:
     results: list[CustomerResult]
 
 
-def _customer_level(error: VendorError) -> bool:
-    """A plain 4xx on one customer's list (gone, refused for that id) spoils that customer, not the whole run."""
-    return type(error) is VendorError and error.status_code is not None and 400 <= error.status_code < 500
-
-
 def _fatal(error: ConnectorError) -> bool:
-    """Whether a customer's list failed on the portal as a whole (then the run stops) rather than on that customer."""
-    return not (isinstance(error, DataError) or (isinstance(error, VendorError) and _customer_level(error)))
+    """Whether a customer's list failed on the portal as a whole (then the run stops) rather than on that customer:
+    a DataError, or a plain 4xx on one customer's list (gone, refused for that id), spoils that customer only."""
+    if isinstance(error, DataError):
+        return False
+    return not (type(error) is VendorError and error.status_code is not None and 400 <= error.status_code < 500)
 
 
 class AxcientSource:

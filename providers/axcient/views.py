@@ -97,7 +97,7 @@ def _totals_table(collection: Collection, rules: UsageRules) -> Table:
         f"Axcient usage ({rules.storage}, {rules.mb_per_gb} MB per GB)",
         [*columns, "status"],
         rows,
-        numeric=("PC GB", "server GB", "total GB", "PCs", "servers", "not billed", "over quota"),
+        numeric=columns[1:],
     )
 
 
