@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from connector import __version__
-from connector.cli import check, console, export, reconcile, review, status, sync, upkeep
+from connector.cli import check, console, reconcile, review, status, sync, upkeep
 from connector.cli import map as map_command
 from connector.cli.options import DEFAULT_CONFIG_PATH, ConfigOption, State
 from connector.cli.output import stderr, stdout
@@ -77,10 +77,8 @@ def build_app() -> typer.Typer:
     views.add_views(app)
     app.command()(reconcile.reconcile)
     app.command("map")(map_command.map_customers)
-    for later in (status.status, status.history):
-        app.command()(later)
-    app.command()(export.export)
-    app.command()(console.console)
+    for command in (status.status, status.history, reconcile.export, console.console):
+        app.command()(command)
     app.add_typer(upkeep.alerts_app, name="alerts")
     return app
 

@@ -19,71 +19,61 @@ from connector.core.errors import ConfigError, Status
 if TYPE_CHECKING:
     from connector.core.config import Settings
     from connector.mapping import mapper, onboard
-    from connector.mapping.mapper import MapResult
-    from mappings.templates import MappingSettings
-
-WriteOption = Annotated[
-    Path | None,
-    typer.Option("--write", help="Write the accepted matches as [[customers]] blocks to this mapping file."),
-]
-AcceptOption = Annotated[
-    Literal["exact", "suggested"] | None,
-    typer.Option(
-        "--accept",
-        help="exact: only exact-name matches; suggested: also each best suggestion. "
-        "Not given: asks for each suggestion in a terminal, else exact.",
-    ),
-]
-IgnoreOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--ignore", metavar="<name or id>", help="With --write: list this vendor customer in ignored_customers; repeat."
-    ),
-]
-IgnoreUnmatchedOption = Annotated[
-    bool, typer.Option("--ignore-unmatched", help="With --write: ignore every vendor customer left unmatched.")
-]
-CreateOption = Annotated[
-    bool,
-    typer.Option(
-        "--create-customers",
-        help="Create each unmatched vendor customer in the PSA: the customer, its main contact and the contracts "
-        "[mapping.templates] name. Shows what it will create and asks (or --yes).",
-    ),
-]
-CustomerOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--customer", metavar="<name or id>", help="With --create-customers: only this vendor customer; repeat."
-    ),
-]
-YesOption = Annotated[bool, typer.Option("--yes", "-y", help="With --create-customers: create without asking.")]
-ForceOption = Annotated[
-    bool,
-    typer.Option(
-        "--force",
-        help="With --write: replace a file that is not a mapping file new blocks can be added to (a copy is kept as "
-        "FILE.bak). A mapping file is always merged into, never replaced.",
-    ),
-]
-DryRunOption = Annotated[
-    bool, typer.Option("--dry-run", help="Show what --create-customers and --write would do; change nothing.")
-]
 
 
 def map_customers(
     ctx: typer.Context,
     config: ConfigOption = None,
     output: FormatOption = "table",
-    write: WriteOption = None,
-    accept: AcceptOption = None,
-    ignore: IgnoreOption = None,
-    ignore_unmatched: IgnoreUnmatchedOption = False,
-    create_customers: CreateOption = False,
-    customer: CustomerOption = None,
-    yes: YesOption = False,
-    dry_run: DryRunOption = False,
-    force: ForceOption = False,
+    write: Annotated[
+        Path | None,
+        typer.Option("--write", help="Write the accepted matches as [[customers]] blocks to this mapping file."),
+    ] = None,
+    accept: Annotated[
+        Literal["exact", "suggested"] | None,
+        typer.Option(
+            "--accept",
+            help="exact: only exact-name matches; suggested: also each best suggestion. "
+            "Not given: asks for each suggestion in a terminal, else exact.",
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            metavar="<name or id>",
+            help="With --write: list this vendor customer in ignored_customers; repeat.",
+        ),
+    ] = None,
+    ignore_unmatched: Annotated[
+        bool, typer.Option("--ignore-unmatched", help="With --write: ignore every vendor customer left unmatched.")
+    ] = False,
+    create_customers: Annotated[
+        bool,
+        typer.Option(
+            "--create-customers",
+            help="Create each unmatched vendor customer in the PSA: the customer, its main contact and the contracts "
+            "[mapping.templates] name. Shows what it will create and asks (or --yes).",
+        ),
+    ] = False,
+    customer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--customer", metavar="<name or id>", help="With --create-customers: only this vendor customer; repeat."
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --create-customers: create without asking.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what --create-customers and --write would do; change nothing.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="With --write: replace a file that is not a mapping file new blocks can be added to (a copy is kept "
+            "as FILE.bak). A mapping file is always merged into, never replaced.",
+        ),
+    ] = False,
 ) -> Status:
     """Match every vendor customer to a PSA customer; reuses a stored Altaro report inside its 5 minutes."""
     from connector import operations
@@ -96,33 +86,27 @@ def map_customers(
         operations.writable(write, options.config_path, force=force)
     reports, problems = operations.vendor_reports(settings)
     result = operations.classify(settings, reports, problems)
+    if output == "table":
+        _print(result)
     onboarding = None
     if create_customers:
-        if output == "table":
-            _print(result)
-        picked = customer or []
-        onboarding = _onboard(settings, result, picked, yes=yes, dry_run=dry_run, as_json=output == "json")
+        onboarding = _onboard(settings, result, customer or [], yes=yes, dry_run=dry_run, as_json=output == "json")
         # The new PSA customers (this run's, or another's it found since its plan) now match their vendor customers
         # by name: what --write writes for them.
         result = operations.classify(settings, reports, problems) if onboarding.changed else result
     if output == "json":
         print_json({**result.to_data(), **({"onboarding": onboarding.to_data()} if onboarding else {})})
-    elif onboarding is None:
-        _print(result)
     for problem in result.problems:
         stderr.print(f"error: {problem}", markup=False)
     if write is not None and dry_run:
         stderr.print(f"note: --dry-run: {write} is not written", markup=False)
     elif write is not None:
         ignored = operations.ignored(result, ignore or [], ignore_unmatched)
-        taken = [c.psa_customer for c in settings.customers]
         chosen = [item for item in _chosen(result, accept) if item not in ignored]
         made = frozenset(c.customer_id for c in onboarding.created if c.customer_id) if onboarding else frozenset()
         # With JSON on stdout, what was written is said on stderr: stdout stays one JSON document.
         said = stderr if output == "json" else stdout
-        _write(
-            write, chosen, taken, ignored, settings.mapping, options.config_path, created=made, said=said, force=force
-        )
+        _write(write, chosen, ignored, settings, options.config_path, made, said, force=force)
     if onboarding is not None and onboarding.problems:
         return Status.INVALID
     return Status.INCOMPLETE if result.problems else Status.OK
@@ -156,8 +140,7 @@ def _print(result: mapper.MapResult) -> None:
             ["PSA customer", "id", "contracts"],
             [(p.name, p.id or "", ", ".join(held)) for p, held in result.psa_only],
         )
-    counts = ", ".join(f"{len(result.of(kind))} {kind}" for kind in mapper.KINDS)
-    stdout.print(counts)
+    stdout.print(", ".join(f"{len(result.of(kind))} {kind}" for kind in mapper.KINDS))
 
 
 def _in_terminal() -> bool:
@@ -192,19 +175,19 @@ def _ask(suggested: list[mapper.MapItem]) -> list[mapper.MapItem]:
 def _write(
     path: Path,
     chosen: list[mapper.MapItem],
-    taken: list[str],
     ignored: list[mapper.MapItem],
-    templates: MappingSettings,
+    settings: Settings,
     config_path: Path,
+    created: frozenset[int],
+    said: Console,
     *,
-    created: frozenset[int] = frozenset(),
-    said: Console = stdout,
-    force: bool = False,
+    force: bool,
 ) -> None:
     from connector import operations
 
+    taken = [c.psa_customer for c in settings.customers]
     planned = operations.plan_mapping_file(
-        path, chosen, taken, ignored, templates, config_path, created=created, force=force
+        path, chosen, taken, ignored, settings.mapping, config_path, created=created, force=force
     )
     for item, where in planned.skipped:
         assert item.psa is not None
@@ -229,7 +212,7 @@ def _write(
 
 
 def _onboard(
-    settings: Settings, result: MapResult, chosen: Sequence[str], *, yes: bool, dry_run: bool, as_json: bool
+    settings: Settings, result: mapper.MapResult, chosen: Sequence[str], *, yes: bool, dry_run: bool, as_json: bool
 ) -> onboard.Onboarding:
     """Plan, show, confirm and create; a refusal to create without a terminal is a ConfigError (exit 2)."""
     from connector import operations
@@ -247,37 +230,22 @@ def _onboard(
         stderr.print(f"note: {found}: not created again", markup=False)
     for problem in onboarding.stale:
         stderr.print(f"error: {problem}", markup=False)
-    if not as_json:
-        _show_created(onboarding)
+    if onboarding.created and not as_json:
+        rows = [(kind, name, made) for created in onboarding.created for kind, name, made in created.made]
+        print_table("Created (recorded in the audit log)", ["what", "name", "id"], rows)
     return onboarding
 
 
-def _decide(onboarding: onboard.Onboarding, result: MapResult, *, yes: bool, dry_run: bool, as_json: bool) -> bool:
+def _decide(
+    onboarding: onboard.Onboarding, result: mapper.MapResult, *, yes: bool, dry_run: bool, as_json: bool
+) -> bool:
     """Show the plan and its problems; whether to create it (never on a dry run; asked, unless --yes)."""
     if not as_json:
         _show(onboarding)
-    for customer_plan in onboarding.plans:
-        for problem in customer_plan.problems:
-            stderr.print(f"error: {customer_plan.customer.name}: {problem}", markup=False)
-    if dry_run:
-        return False
-    if onboarding.ready and not _confirmed(onboarding, yes=yes, as_json=as_json, result=result):
-        stderr.print("nothing was created", markup=False)
-        return False
-    return True
-
-
-def _stopped() -> None:
-    stderr.print(
-        "error: onboarding stopped; what it created is in the audit log, and running the same command "
-        "again finishes it without creating anything twice",
-        markup=False,
-    )
-
-
-def _confirmed(onboarding: onboard.Onboarding, *, yes: bool, as_json: bool, result: MapResult) -> bool:
-    if yes:
-        return True
+    for problem in onboarding.problems:
+        stderr.print(f"error: {problem}", markup=False)
+    if dry_run or yes or not onboarding.ready:
+        return not dry_run
     if not _in_terminal():
         if as_json:
             print_json({**result.to_data(), "onboarding": onboarding.to_data()})
@@ -286,7 +254,18 @@ def _confirmed(onboarding: onboard.Onboarding, *, yes: bool, as_json: bool, resu
             "only see the plan)"
         )
     count = sum(len(p.creates) for p in onboarding.ready)
-    return typer.confirm(f"Create these {count} item(s) in the PSA?", default=False, err=True)
+    if typer.confirm(f"Create these {count} item(s) in the PSA?", default=False, err=True):
+        return True
+    stderr.print("nothing was created", markup=False)
+    return False
+
+
+def _stopped() -> None:
+    stderr.print(
+        "error: onboarding stopped; what it created is in the audit log, and running the same command "
+        "again finishes it without creating anything twice",
+        markup=False,
+    )
 
 
 def _show(onboarding: onboard.Onboarding) -> None:
@@ -306,10 +285,3 @@ def _show(onboarding: onboard.Onboarding) -> None:
     for customer_plan in onboarding.plans:
         for note in customer_plan.notes:
             stdout.print(f"note: {customer_plan.customer.name}: {note}", markup=False)
-
-
-def _show_created(onboarding: onboard.Onboarding) -> None:
-    if not onboarding.created:
-        return
-    rows = [(kind, name, made) for created in onboarding.created for kind, name, made in created.made]
-    print_table("Created (recorded in the audit log)", ["what", "name", "id"], rows)

@@ -83,24 +83,22 @@ def explain(
         print_json(explained)
         return Status.OK
     for item in explained:
-        _print_explained(customer, item)
+        # Each line: a header sentence, a table of what explains its number, and its history.
+        stdout.print(
+            f"\n[bold]{customer} / {item['contract']} / {item['period']}[/bold] (line {item['id']}): "
+            f"{plain_number(item['quantity'])} {item['unit']} x {item['rate']} = {item['amount']} ({item['status']})",
+            markup=True,
+            highlight=False,
+        )
+        print_table("What explains it", ["input", "value"], _explanation_rows(item["inputs"]))
+        history = [
+            [e["at"], e["status"], plain_number(e["quantity"]), e.get("amount"), e["note"]] for e in item["history"]
+        ]
+        print_table("History", ["at", "status", "quantity", "amount", "note"], history, numeric=("quantity", "amount"))
     return Status.OK
 
 
 SHOWN = 5  # names listed per row; the count is always exact and `--format json` lists them all
-
-
-def _print_explained(customer: str, item: dict[str, Any]) -> None:
-    """One line as a header sentence, a table of what explains its number, and its history."""
-    stdout.print(
-        f"\n[bold]{customer} / {item['contract']} / {item['period']}[/bold] (line {item['id']}): "
-        f"{plain_number(item['quantity'])} {item['unit']} x {item['rate']} = {item['amount']} ({item['status']})",
-        markup=True,
-        highlight=False,
-    )
-    print_table("What explains it", ["input", "value"], _explanation_rows(item["inputs"]))
-    history = [[e["at"], e["status"], plain_number(e["quantity"]), e.get("amount"), e["note"]] for e in item["history"]]
-    print_table("History", ["at", "status", "quantity", "amount", "note"], history, numeric=("quantity", "amount"))
 
 
 def _explanation_rows(inputs: dict[str, Any]) -> list[list[str]]:

@@ -26,16 +26,6 @@ if TYPE_CHECKING:  # the sync stack loads only when a command runs; the demo's s
 log = logging.getLogger(__name__)
 
 
-def sync_with_status(settings: Settings, *, period: str | None, dry_run: bool, push: bool) -> RunReport:
-    """One sync, its current stage shown beside a spinner on stderr."""
-    from connector import operations
-
-    with Spinner("Syncing…", console=stderr) as status:
-        return operations.sync(
-            settings, period=period, dry_run=dry_run, push=push, progress=lambda s: status.update(f"Syncing: {s}…")
-        )
-
-
 def _quantity(line: dict[str, Any]) -> str:
     """`16 user`, or `10 -> 16 user` when the PSA holds another figure now (what a push would change)."""
     if line["quantity"] is None:
@@ -92,19 +82,10 @@ def print_run_report(report: RunReport) -> None:
     stdout.print(f"Run {report.run_id or '-'}: {report.status.upper()} — {totals}", markup=False)
     if report.count(Outcome.HELD) or report.count(Outcome.EDITED):
         stdout.print("Held lines wait for you: `connector review`, then `connector approve`.", markup=False)
-    print_corrections(report)
-
-
-def print_corrections(report: RunReport) -> None:
-    """The corrections the run found, each with the amount to bill by hand (in a dry run or the comparison of an
-    invoiced period: those a sync would record)."""
-    from mappings.lines import Outcome
-
-    found = [line for line in report.lines if line.outcome is Outcome.CORRECTION]
-    if not found:
-        return
-    told = "a sync would record" if report.dry_run else "recorded"
-    stdout.print(f"{len(found)} correction(s) to bill by hand ({told}; never pushed):", markup=False)
+    # Each correction with the amount to bill by hand (in a dry run: those a sync would record).
+    if found := [line for line in report.lines if line.outcome is Outcome.CORRECTION]:
+        told = "a sync would record" if report.dry_run else "recorded"
+        stdout.print(f"{len(found)} correction(s) to bill by hand ({told}; never pushed):", markup=False)
     for line in found:
         stdout.print(f"  {' / '.join(line.identity)}: {line.reason}", markup=False)
 
@@ -151,8 +132,13 @@ def sync(
     Exit 0 when everything is billed, 5 when lines wait for review, 3 when anything was not billed, 2 when what was not
     billed needs the configuration fixed (a missing key, a customer or contract the PSA does not have).
     """
-    state(ctx, config)
-    report = sync_with_status(state(ctx).settings(), period=period, dry_run=dry_run, push=not no_push)
+    from connector import operations
+
+    settings = state(ctx, config).settings()
+    with Spinner("Syncing…", console=stderr) as spin:  # the current stage beside a spinner on stderr
+        report = operations.sync(
+            settings, period=period, dry_run=dry_run, push=not no_push, progress=lambda s: spin.update(f"Syncing: {s}…")
+        )
     if report_file is not None:
         write_file(report_file, to_json(report.to_data()) + "\n", "--report")
     if output == "json":
@@ -192,11 +178,11 @@ def demo(
     return run_demo(directory, show=show, keep_running=keep_running, verbose=state(ctx).verbose, psa=psa).status
 
 
-def _endpoints(settings: Settings, interval: float) -> tuple[CycleObserver | None, Callable[[], None] | None]:
-    """/healthz and /metrics when `[daemon] listen` is set (the prometheus client loads only then)."""
+def _endpoints(settings: Settings, interval: float) -> tuple[CycleObserver | None, Callable[[], None]]:
+    """/healthz and /metrics when `[daemon] listen` is set (the prometheus client loads only then), and their close."""
     listen = settings.daemon.listen
     if listen is None:
-        return None, None
+        return None, lambda: None
     from connector.unattended.health import Health, address, serve
     from connector.unattended.metrics import Metrics
 
@@ -250,8 +236,7 @@ def daemon(
             config_path=options.config_path,
         )
     finally:
-        if close is not None:
-            close()
+        close()
     log.info("daemon stopped")
     # A bounded run (a cron job, a test) reports its failed cycles; an endless one was stopped on purpose.
     return Status.FAILED if failures and cycles is not None else Status.OK

@@ -24,7 +24,6 @@ USAGE_HELP = "Fetch usage from one vendor and print it per customer (nothing is 
 
 
 def psa_titles() -> str:
-    """The registered PSAs as `--help` names them, in the registry's order, joined by "or"."""
     return " or ".join(psa.title for psa in providers.psas())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from connector.core.config import Settings
 from connector.interfaces.usage import UsageReport
@@ -14,26 +14,29 @@ from mappings.customer import CustomerMapping, VendorCustomer
 log = logging.getLogger(__name__)
 
 
-def auto_mappings(items: list[mapper.MapItem], settings: Settings) -> list[CustomerMapping]:
-    """One mapping per PSA customer that vendor customers auto-match, billing its sources' template lines; a PSA
-    customer with a block of its own is left to that block (whose author chose its lines)."""
+def _unblocked(items: Iterable[mapper.MapItem], settings: Settings) -> Iterator[tuple[mapper.MapItem, mapper.PsaRef]]:
+    """The auto-matched vendor customers and their PSA customer, unless that customer has a block of its own (whose
+    author chose its lines)."""
     taken = {c.psa_customer.casefold() for c in settings.customers}
-    grouped: dict[str, list[mapper.MapItem]] = {}
     for item in items:
         if item.kind == "auto-matched" and item.psa is not None and item.psa.name.casefold() not in taken:
-            grouped.setdefault(item.psa.name, []).append(item)
-    mappings = []
-    for name, matched in grouped.items():
-        vendors = {i.vendor.source: VendorCustomer(customer=i.vendor.name, id=i.vendor.id) for i in matched}
-        mappings.append(
-            CustomerMapping(
-                psa_customer=name,
-                psa_customer_id=matched[0].psa.id if matched[0].psa is not None else None,
-                vendors=vendors,
-                lines=settings.mapping.lines_for(list(vendors), name),
-            )
+            yield item, item.psa
+
+
+def auto_mappings(items: list[mapper.MapItem], settings: Settings) -> list[CustomerMapping]:
+    """One mapping per PSA customer that vendor customers auto-match, billing its sources' template lines."""
+    grouped: dict[mapper.PsaRef, dict[str, VendorCustomer]] = {}
+    for item, psa in _unblocked(items, settings):
+        grouped.setdefault(psa, {})[item.vendor.source] = VendorCustomer(customer=item.vendor.name, id=item.vendor.id)
+    return [
+        CustomerMapping(
+            psa_customer=psa.name,
+            psa_customer_id=psa.id,
+            vendors=vendors,
+            lines=settings.mapping.lines_for(list(vendors), psa.name),
         )
-    return mappings
+        for psa, vendors in grouped.items()
+    ]
 
 
 def resolve(settings: Settings, reports: Mapping[str, UsageReport | str], store: Store) -> Settings:
@@ -57,8 +60,4 @@ def billed_by_auto_match(
     settings: Settings, reports: Mapping[str, UsageReport], psa: list[mapper.PsaRef]
 ) -> list[mapper.MapItem]:
     """The vendor customers a run bills by `auto_match` (no block of their own), for `check` to list."""
-    if settings.mapping.auto_match != "exact":
-        return []
-    taken = {c.psa_customer.casefold() for c in settings.customers}
-    items = mapper.map_customers(settings, reports, psa).of("auto-matched")
-    return [i for i in items if i.psa is not None and i.psa.name.casefold() not in taken]
+    return [item for item, _ in _unblocked(mapper.map_customers(settings, reports, psa).items, settings)]

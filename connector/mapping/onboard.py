@@ -48,7 +48,6 @@ class Onboarding:
 
     @property
     def ready(self) -> list[CustomerPlan]:
-        """The plans that create something and have no problem."""
         return [p for p in self.plans if p.creates and not p.problems]
 
     @property
@@ -81,12 +80,11 @@ def unfinished(store: Store) -> dict[tuple[str, str], str]:
     for event in store.runs.audit_events():
         if event["event"] not in (STARTED, COMPLETED):
             continue
-        keys = [_key(s, n, i) for s, n, i in event["details"].get("vendors", [])]
-        for key in keys:
+        for source, name, vendor_id in event["details"].get("vendors", []):
             if event["event"] == STARTED:
-                open_[key] = event["subject"]
+                open_[_key(source, name, vendor_id)] = event["subject"]
             else:
-                open_.pop(key, None)
+                open_.pop(_key(source, name, vendor_id), None)
     return open_
 
 
@@ -122,15 +120,12 @@ def new_customers(
 ) -> list[NewCustomer]:
     """One new PSA customer per normalised name (the same customer at two vendors is one customer), named as the
     first vendor names it (or as its interrupted onboarding named it), with its sources' template contracts."""
-    groups: dict[str, list[MapItem]] = {}
+    groups: dict[str, tuple[str, list[MapItem]]] = {}  # by normalised name: the name its first item gives, its items
     for item in items:
-        key = _key(item.vendor.source, item.vendor.name, item.vendor.id)
-        name = resumed.get(key) or item.vendor.name
-        groups.setdefault(normalise(name) or name, []).append(item)
+        name = resumed.get(_key(item.vendor.source, item.vendor.name, item.vendor.id)) or item.vendor.name
+        groups.setdefault(normalise(name) or name, (name, []))[1].append(item)
     found = []
-    for group in groups.values():
-        first = group[0]
-        name = resumed.get(_key(first.vendor.source, first.vendor.name, first.vendor.id)) or first.vendor.name
+    for name, group in groups.values():
         sources = list(dict.fromkeys(i.vendor.source for i in group))
         contact = next(
             (c for i in group if (c := contacts.get(_key(i.vendor.source, i.vendor.name, i.vendor.id))) and c.email),
@@ -227,12 +222,12 @@ def _create(onboarding: Onboarding, store: Store) -> list[Created]:
     for customer_plan in onboarding.plans:
         customer = customer_plan.customer
         vendors = [list(v) for v in customer.vendors]
-        if not customer_plan.problems and not customer_plan.creates:
+        if customer_plan.problems:
+            continue
+        if not customer_plan.creates:
             if any(_key(*v) in interrupted for v in customer.vendors):
                 # Stopped after its last create: everything is there, so its onboarding is complete.
                 store.runs.audit(COMPLETED, customer.name, {"vendors": vendors, "customer_id": None})
-            continue
-        if customer_plan.problems:
             continue
         store.runs.audit(STARTED, customer.name, {"vendors": vendors, "plan": customer_plan.to_data()["create"]})
 
