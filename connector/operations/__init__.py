@@ -3,10 +3,9 @@ typer, no printing. One module per group of commands; each function stays import
 
 from __future__ import annotations
 
-from connector.operations.check import CheckSummary, check, check_online, online_status
-from connector.operations.export_file import export_period
+from connector.operations.check import check
+from connector.operations.export_html import export_period
 from connector.operations.mapping import (
-    MappingFile,
     classify,
     ignored,
     inclusion,
@@ -30,26 +29,21 @@ from connector.operations.review import (
     discard_lines,
     explain,
     explain_customer,
-    known_customer,
     review,
     waiting,
 )
 from connector.operations.run import sync_once
-from connector.operations.status import StatusSummary, history, status, summarise
+from connector.operations.status import history, status
 from connector.operations.usage import fetch_usage
 
 __all__ = [
     "Actor",
     "ChangedSinceShown",
-    "CheckSummary",
-    "MappingFile",
     "PeriodCheck",
     "Reconciliation",
-    "StatusSummary",
     "approve",
     "approve_lines",
     "check",
-    "check_online",
     "classify",
     "correction_rows",
     "discard",
@@ -61,9 +55,7 @@ __all__ = [
     "history",
     "ignored",
     "inclusion",
-    "known_customer",
     "onboard_customers",
-    "online_status",
     "plan_mapping_file",
     "psa_customers",
     "psa_lists",
@@ -72,7 +64,6 @@ __all__ = [
     "recorded_reports",
     "review",
     "status",
-    "summarise",
     "sync",
     "vendor_reports",
     "waiting",

@@ -105,9 +105,9 @@ class Alerter:
         # A correction recorded again at another quantity is told as new; its older figure is dropped, not "recovered".
         superseded = {key for key in told if key not in now and _superseded(key, now)}
         cleared = {key: text for key, text in told.items() if key not in now and key not in superseded}
-        if new and not self.send(f"{TITLE}: {len(new)} new to look at", _body(new.values())):
+        if new and not self.send(f"{TITLE}: {len(new)} new to look at", "\n".join(new.values())):
             new, superseded = {}, set()
-        if cleared and not self.send(f"{TITLE}: recovered", _body(f"cleared: {text}" for text in cleared.values())):
+        if cleared and not self.send(f"{TITLE}: recovered", "\n".join(f"cleared: {text}" for text in cleared.values())):
             cleared = {}
         if new or cleared:
             dropped = cleared.keys() | superseded
@@ -120,7 +120,3 @@ def _superseded(key: str, now: Mapping[str, str]) -> bool:
         return False
     line = key.rsplit(":", 1)[0] + ":"
     return any(other.startswith(line) for other in now)
-
-
-def _body(texts: Iterable[str]) -> str:
-    return "\n".join(texts)

@@ -15,8 +15,6 @@ from connector.core.secrets import SecretRef, chmod_hint, open_to_others
 from connector.store import Store
 from providers.spec import BuildContext, Finding, Provider
 
-__all__ = ["CheckSummary", "check", "check_online", "online_status"]
-
 
 def check_online(settings: Settings, store: Store) -> list[Finding]:
     """Each enabled provider's probe, then the PSA's resolution of the mappings (when its credentials worked)."""
@@ -44,10 +42,11 @@ def check_online(settings: Settings, store: Store) -> list[Finding]:
 def online_status(findings: Sequence[Finding]) -> Status:
     """INVALID when any configuration is wrong (exit 2), else INCOMPLETE when a vendor could not be asked (3)."""
     statuses = {f.status for f in findings}
-    for status in (Status.INVALID, Status.INCOMPLETE):
-        if status in statuses:
-            return status
-    return Status.OK
+    return next((status for status in (Status.INVALID, Status.INCOMPLETE) if status in statuses), Status.OK)
+
+
+# What the JSON says of each online finding, in this order.
+_FINDING_KEYS = ("check", "status", "problem", "suggestion", "note")
 
 
 @dataclass(frozen=True)
@@ -79,17 +78,7 @@ class CheckSummary:
             "lines": sum(len(c.lines) for c in self.settings.customers),
             "psa": self.psa,
             "warnings": self.warnings,
-        } | ({"online": [_finding_data(f) for f in self.online]} if self.online else {})
-
-
-def _finding_data(finding: Finding) -> dict[str, Any]:
-    return {
-        "check": finding.check,
-        "status": finding.status,
-        "problem": finding.problem,
-        "suggestion": finding.suggestion,
-        "note": finding.note,
-    }
+        } | ({"online": [{key: getattr(f, key) for key in _FINDING_KEYS} for f in self.online]} if self.online else {})
 
 
 def _source_state(settings: Settings, name: str, provider: Provider[Any]) -> tuple[bool, str]:

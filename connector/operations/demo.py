@@ -170,22 +170,6 @@ def _add_console_person(config_path: Path) -> None:
         )
 
 
-def _fresh_store(directory: Path) -> None:
-    # Each demo starts from an empty store, so it shows a first push and then that nothing is pushed twice.
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        with suppress(FileNotFoundError):
-            (directory / (STORE_NAME + suffix)).unlink()
-
-
-def _steps(psa: str) -> tuple[tuple[str, bool], ...]:
-    """Each step's title and whether it is a dry run."""
-    return (
-        ("1. Dry run: fetch and compute, write nothing", True),
-        (f"2. Sync: push every line into {title(psa)}", False),
-        ("3. Sync again: nothing is billed twice", False),
-    )
-
-
 def run_demo(
     directory: Path,
     *,
@@ -199,26 +183,28 @@ def run_demo(
     registered)."""
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    _fresh_store(directory)
-    month = datetime.now(UTC).strftime("%Y-%m")
-    with running_sandboxes(directory, month, psa) as sandboxes:
+    # Each demo starts from an empty store, so it shows a first push and then that nothing is pushed twice.
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        (directory / (STORE_NAME + suffix)).unlink(missing_ok=True)
+    with running_sandboxes(directory, datetime.now(UTC).strftime("%Y-%m"), psa) as sandboxes:
         config_path = write_config(directory, sandboxes)
         _add_console_person(config_path)
         settings = load_settings(config_path)
         configure_logging(settings.log.level, verbose=verbose)
-        steps = []
-        for step_title, dry_run in _steps(sandboxes.psa):
+        steps: list[DemoStep] = []
+
+        def step(step_title: str, *, dry_run: bool = False) -> None:
             writes_before = sandboxes.psa_writes()
             report = sync_once(settings, dry_run=dry_run)
             steps.append(DemoStep(step_title, report, sandboxes.psa_writes() - writes_before))
+
+        step("1. Dry run: fetch and compute, write nothing", dry_run=True)
+        step(f"2. Sync: push every line into {title(sandboxes.psa)}")
+        step("3. Sync again: nothing is billed twice")
         edit = sandboxes.parts[sandboxes.psa].hand_edit
         if keep_running and edit is not None:
             # Something for the console's Review: a person's figure in the PSA, held by the next sync.
-            done = edit()
-            writes_before = sandboxes.psa_writes()
-            report = sync_once(settings)
-            title_ = f"4. {done}: the next sync holds the line for review"
-            steps.append(DemoStep(title_, report, sandboxes.psa_writes() - writes_before))
+            step(f"4. {edit()}: the next sync holds the line for review")
         result = DemoResult(
             config_path=config_path,
             store_path=settings.store.path,
@@ -230,12 +216,8 @@ def run_demo(
         )
         show(result)
         if keep_running:
-            _wait_for_interrupt(sandboxes)
+            running = ", ".join(f"{title(name)} {part.url}" for name, part in sandboxes.parts.items())
+            stderr.print(f"Sandboxes keep running ({running}); press Ctrl-C to stop.", markup=False)
+            with suppress(KeyboardInterrupt):
+                threading.Event().wait()
     return result
-
-
-def _wait_for_interrupt(sandboxes: Sandboxes) -> None:
-    running = ", ".join(f"{title(name)} {part.url}" for name, part in sandboxes.parts.items())
-    stderr.print(f"Sandboxes keep running ({running}); press Ctrl-C to stop.", markup=False)
-    with suppress(KeyboardInterrupt):
-        threading.Event().wait()

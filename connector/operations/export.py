@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from connector.core.errors import ParameterError
@@ -28,6 +29,8 @@ COLUMNS = (
 )  # fmt: skip
 # A spreadsheet runs a cell starting with one of these as a formula: a vendor name must never become one.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The statuses whose row is said without the line's history; the others (discarded, corrected) read it.
+_SAID_WITHOUT_HISTORY = (LineStatus.PUSHED, LineStatus.PENDING, LineStatus.FAILED, LineStatus.HELD)
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,6 @@ class ExportLine:
     source: str
     vendor_customer: str
     rule: str
-
-    def row(self, clean: Callable[[str], str] = redact) -> dict[str, str]:
-        """Every value as exact text: money and quantities as decimals, never floats; every other value through
-        `clean` (`redact`, or an export's cache of it)."""
-        return {name: _text(getattr(self, name), clean) for name in COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -108,26 +106,6 @@ class Export:
         return sum((customer.by_hand_total for customer in self.customers), Decimal(0))
 
 
-def _text(value: Any, clean: Callable[[str], str] = redact) -> str:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return clean(str(value))
-
-
-def redacting() -> Callable[[str], str]:
-    """`redact`, each distinct text redacted once (an export repeats the same names, units and outcomes thousands
-    of times): every cell still goes through it. For one export only: a secret registered later is not known here."""
-    seen: dict[str, str] = {}
-
-    def clean(text: str) -> str:
-        found = seen.get(text)
-        if found is None:
-            found = seen[text] = redact(text)
-        return found
-
-    return clean
-
-
 # What the export reads of a line's inputs (where its usage was measured, and the rule): not its explanation.
 _INPUTS = ("source", "vendor_customer", "product", "rule")
 # SQLite's NOCASE, which the observations' lookup by vendor customer uses: ASCII letters folded, nothing else.
@@ -147,21 +125,17 @@ def build_export(store: Store, period_key: str, generated_at: datetime, months: 
         have = f"periods in the store: {', '.join(known)}" if known else "the store has no line yet: run a sync first"
         raise ParameterError(f"no line of period {period_key} in the store ({have})", param="--period")
     window = month_window(period.end, months)
-    # The histories of the lines whose row reads them (discarded or corrected), and the period's observations, each
-    # in a few queries: a large MSP's period holds thousands of lines.
-    histories = store.outbox.histories(
-        [
-            s.id
-            for s in stored
-            if s.status not in (LineStatus.PUSHED, LineStatus.PENDING, LineStatus.FAILED, LineStatus.HELD)
-        ]
-    )
+    # The histories of the lines whose row reads them, and the period's observations, each in a few queries: a large
+    # MSP's period holds thousands of lines.
+    histories = store.outbox.histories([s.id for s in stored if s.status not in _SAID_WITHOUT_HISTORY])
     peaks = monthly_peaks(store, stored, window)
+    # Each series' key as the store keeps it, each distinct text masked once.
+    mask = cache(masked)
     grouped: dict[str, CustomerExport] = {}
     for item in sorted(stored, key=lambda s: (s.line.psa_customer.casefold(), s.line.contract, s.line.metric)):
         customer = grouped.setdefault(item.line.psa_customer, CustomerExport(item.line.psa_customer))
-        customer.lines.append(export_line(store, item, histories.get(item.id)))
-        series = usage_series(store, item, window, peaks)
+        customer.lines.append(export_line(item, histories.get(item.id, [])))
+        series = usage_series(item, window, peaks, mask)
         if series is not None and series not in customer.usage:
             customer.usage.append(series)
     return Export(period_key, generated_at, window, list(grouped.values()))
@@ -177,11 +151,7 @@ def month_window(last_day: date, months: int) -> list[str]:
     return keys[::-1]
 
 
-def _history(store: Store, stored: StoredLine, history: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    return history if history is not None else store.outbox.history(stored.identity)
-
-
-def _why(store: Store, stored: StoredLine, history: list[dict[str, Any]] | None = None) -> str:
+def _why(stored: StoredLine, history: list[dict[str, Any]]) -> str:
     """Where the line stands, in words a person acts on."""
     status = stored.status
     if status is LineStatus.PUSHED:
@@ -192,33 +162,29 @@ def _why(store: Store, stored: StoredLine, history: list[dict[str, Any]] | None 
         return f"push failed, tried again by the next sync: {stored.last_error or 'no cause recorded'}"
     if status is LineStatus.HELD:
         return f"held for review (connector review, then approve or discard): {stored.hold_reason or ''}".rstrip(": ")
-    notes = [entry["note"] for entry in _history(store, stored, history)]
+    notes = [entry["note"] for entry in history]
     return notes[-1] if notes else str(status)
 
 
-def _through_psa(stored: StoredLine) -> Decimal:
-    """The quantity the PSA bills for the line: the one pushed, else (never pushed) the one computed, unless a
-    person discarded it."""
-    if stored.pushed_quantity is not None:
-        return stored.pushed_quantity
-    return Decimal(0) if stored.status is LineStatus.DISCARDED else stored.line.quantity
-
-
-def _by_hand(store: Store, stored: StoredLine, history: list[dict[str, Any]] | None = None) -> Decimal:
+def _by_hand(stored: StoredLine, history: list[dict[str, Any]]) -> Decimal:
     """What a person billed by hand for the line: a correction they closed (the usage now, less what was invoiced)."""
     if stored.status is not LineStatus.DISCARDED:
         return Decimal(0)
-    was_correction = any(entry["status"] == LineStatus.CORRECTION for entry in _history(store, stored, history))
+    was_correction = any(entry["status"] == LineStatus.CORRECTION for entry in history)
     return corrections.to_bill(stored.line, corrections.invoiced_quantity(stored)) if was_correction else Decimal(0)
 
 
-def export_line(store: Store, stored: StoredLine, history: list[dict[str, Any]] | None = None) -> ExportLine:
-    """The line as finance reads it; `history` is the line's (read from the store when not given)."""
+def export_line(stored: StoredLine, history: list[dict[str, Any]]) -> ExportLine:
+    """The line as finance reads it; `history` is the line's (read for the lines `_why` and `_by_hand` read it of)."""
     line, inputs = stored.line, stored.line.inputs
-    quantity = _through_psa(stored)
-    by_hand = _by_hand(store, stored, history)
-    why = _why(store, stored, history)
-    if (quantity != line.quantity and stored.status is not LineStatus.DISCARDED) or by_hand:
+    discarded = stored.status is LineStatus.DISCARDED
+    # What the PSA bills: the quantity pushed, else (never pushed) the one computed, unless a person discarded it.
+    quantity = stored.pushed_quantity
+    if quantity is None:
+        quantity = Decimal(0) if discarded else line.quantity
+    by_hand = _by_hand(stored, history)
+    why = _why(stored, history)
+    if (quantity != line.quantity and not discarded) or by_hand:
         why = f"{why} (usage now {line.quantity} {line.unit}" + (f"; {by_hand:+} billed by hand)" if by_hand else ")")
     return ExportLine(
         psa_customer=line.psa_customer,
@@ -250,68 +216,57 @@ def _measured(stored: StoredLine) -> tuple[str, str, str] | None:
     return source, vendor_customer, "" if product in (None, "", "all") else str(product)
 
 
-@dataclass
-class Peaks:
-    """The peak observed in each month of the export's window, per series as `Observations.query` finds one: its
-    keys masked as stored, the vendor customer compared as SQLite's NOCASE compares it (ASCII letters folded)."""
-
-    by_series: dict[SeriesKey, dict[str, Decimal]] = field(default_factory=dict)
-    _masked: dict[str, str | None] = field(default_factory=dict, repr=False)
-
-    def key(self, source: str, vendor_customer: str, metric: str, product: str) -> SeriesKey:
-        source_, customer, metric_, product_ = (self._mask(v) for v in (source, vendor_customer, metric, product))
-        return (source_, (customer or "").translate(_NOCASE), metric_, product_)
-
-    def _mask(self, text: str) -> str | None:
-        if text not in self._masked:
-            self._masked[text] = masked(text)
-        return self._masked[text]
-
-    def of(self, source: str, vendor_customer: str, metric: str, product: str) -> dict[str, Decimal]:
-        return self.by_series.get(self.key(source, vendor_customer, metric, product), {})
-
-
-def monthly_peaks(store: Store, stored: Iterable[StoredLine], window: list[str]) -> Peaks:
+def monthly_peaks(store: Store, stored: Iterable[StoredLine], window: list[str]) -> dict[SeriesKey, dict[str, Decimal]]:
     """The peak observed in each month of `window` for every series the lines were measured from, read in one
-    query (the observations of the lines' sources, metrics and products in those months): what `usage_series`
-    draws."""
-    lines = list(stored)
-    series = sorted({(where[0], s.line.metric, where[2]) for s in lines if (where := _measured(s)) is not None})
-    peaks = Peaks()
+    query (the observations of the lines' sources, metrics and products in those months), by series as
+    `Observations.query` finds one: its keys masked as stored, the vendor customer compared as SQLite's NOCASE
+    compares it (ASCII letters folded)."""
+    series = sorted({(where[0], s.line.metric, where[2]) for s in stored if (where := _measured(s)) is not None})
+    peaks: dict[SeriesKey, dict[str, Decimal]] = {}
     for row in store.observations.quantities(series, window):
         month, quantity = row["period_key"][:7], Decimal(row["quantity"])
         key = (row["source"], row["vendor_customer"].translate(_NOCASE), row["metric"], row["product"])
-        found = peaks.by_series.setdefault(key, {})
+        found = peaks.setdefault(key, {})
         # As the series' observations are read in order: an equal later figure takes the place of an earlier one.
         found[month] = max(quantity, found.get(month, quantity))
     return peaks
 
 
-def usage_series(store: Store, stored: StoredLine, window: list[str], peaks: Peaks | None = None) -> Series | None:
+def usage_series(
+    stored: StoredLine,
+    window: list[str],
+    peaks: dict[SeriesKey, dict[str, Decimal]],
+    mask: Callable[[str], str | None],
+) -> Series | None:
     """The peak observed in each month for the line's vendor customer, metric and product (the observations of
-    product "" hold every product's total), or None when the line does not say where its usage came from.
-    `peaks` are `monthly_peaks` of the export's lines (read from the store for this line when not given)."""
+    product "" hold every product's total), or None when the line does not say where its usage came from."""
     measured = _measured(stored)
     if measured is None:
         return None
     source, vendor_customer, product = measured
-    if peaks is None:
-        peaks = monthly_peaks(store, [stored], window)
-    found = peaks.of(source, vendor_customer, stored.line.metric, product)
+    key = (mask(source), (mask(vendor_customer) or "").translate(_NOCASE), mask(stored.line.metric), mask(product))
+    found = peaks.get(key, {})
     points = [(month, found.get(month)) for month in window]
     return Series(stored.line.metric, stored.line.unit, source, vendor_customer, points)
 
 
 def to_csv(export: Export) -> str:
-    """One row per line, grouped by customer; text cells a spreadsheet would run as a formula are quoted with '."""
+    """One row per line, grouped by customer; text cells a spreadsheet would run as a formula are quoted with '.
+
+    Every value is exact text: money and quantities as decimals, never floats; every other value through `redact`
+    (each distinct text redacted once: an export repeats the same names, units and outcomes thousands of times)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     numbers = {"quantity", "rate", "amount"}
-    clean = redacting()
+    clean = cache(redact)
     for line in export.lines:
-        row = line.row(clean)
+        row = {name: _text(getattr(line, name), clean) for name in COLUMNS}
         writer.writerow(
             {k: v if k in numbers or not v.startswith(_FORMULA_STARTS) else f"'{v}" for k, v in row.items()}
         )
     return buffer.getvalue()
+
+
+def _text(value: Any, clean: Callable[[str], str]) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else clean(str(value))

@@ -1,12 +1,21 @@
-"""The export as one self-contained HTML page: a table per customer and an inline SVG chart of its monthly usage."""
+"""`connector export`: a period's lines per customer, read from the store alone (no vendor is called), as the text of a
+CSV file for a spreadsheet (`export.to_csv`) or of one self-contained HTML page: a table per customer and an inline SVG
+chart of its monthly usage."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cache
 from html import escape
+from pathlib import Path
+from typing import Literal
 
-from connector.operations.export import CustomerExport, Export, ExportLine, Series, redacting
+from connector.core.config import Settings
+from connector.core.errors import ConfigError
+from connector.core.redact import redact
+from connector.operations.export import CustomerExport, Export, ExportLine, Series, build_export, to_csv
+from connector.store import Store, utcnow
 
 # Above this many lines the page leaves out the usage charts (one per line and metric: 7 MiB for 4,000 lines) and
 # says where one customer's chart is.
@@ -35,31 +44,27 @@ svg .none { fill: #9aa3b2; }
 _CHART_WIDTH, _CHART_HEIGHT, _PLOT_TOP, _PLOT_BOTTOM = 380, 170, 18, 140
 
 
-def _escaping() -> Callable[[object], str]:
-    """For one page: any text a vendor, a person or the configuration wrote, masked (`redact`) and escaped for HTML
-    (attributes too), each distinct text once; every value still goes through it (a page of thousands of lines
-    repeats the same units, outcomes and names)."""
-    clean = redacting()
-    seen: dict[str, str] = {}
-
-    def e(value: object) -> str:
-        text = str(value)
-        found = seen.get(text)
-        if found is None:
-            found = seen[text] = escape(clean(text), quote=True)
-        return found
-
-    return e
-
-
 def _number(value: Decimal) -> str:
     return format(value, "f")
+
+
+def export_period(settings: Settings, period: str, output_format: Literal["csv", "html"]) -> tuple[Export, str]:
+    """The period's export and its text; a store that does not exist yet is refused (nothing to export, and an
+    export must not create one)."""
+    path = settings.store.path
+    if not Path(path).exists():
+        raise ConfigError(f"no state store at {path}: run `connector sync` first, or check [store] path")
+    with Store.open(path) as store:
+        data = build_export(store, period, utcnow())
+    return data, to_csv(data) if output_format == "csv" else to_html(data)
 
 
 def to_html(export: Export, *, charts_up_to: int = CHARTS_UP_TO_LINES) -> str:
     """The whole page as one string: open it in any browser, mail it, archive it; it fetches nothing. Above
     `charts_up_to` lines the usage charts are left out, and the page says so and where one customer's is."""
-    _e = _escaping()
+    # Any text a vendor, a person or the configuration wrote, masked and escaped for HTML (attributes too), each
+    # distinct text once: a page of thousands of lines repeats the same units, outcomes and names.
+    _e = cache(lambda text: escape(redact(text), quote=True))
     lines = len(export.lines)
     charts = lines <= charts_up_to
     generated = export.generated_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -97,7 +102,7 @@ discarded before a push); what was billed by hand (a correction closed) is count
 """
 
 
-def _summary(export: Export, _e: Callable[[object], str]) -> str:
+def _summary(export: Export, _e: Callable[[str], str]) -> str:
     rows = "\n".join(
         f'<tr><td><a href="#customer-{index}">{_e(c.psa_customer)}</a></td><td class="num">{len(c.lines)}</td>'
         f'<td class="num">{_number(c.total)}</td><td class="num">{_number(c.by_hand_total)}</td></tr>'
@@ -114,17 +119,10 @@ def _summary(export: Export, _e: Callable[[object], str]) -> str:
 </table>"""
 
 
-def _customer(index: int, customer: CustomerExport, _e: Callable[[object], str], with_charts: bool) -> str:
+def _customer(index: int, customer: CustomerExport, _e: Callable[[str], str], with_charts: bool) -> str:
     rows = "\n".join(_line_row(line, _e) for line in customer.lines)
     charts = "\n".join(_chart(series, _e) for series in customer.usage) if with_charts else ""
-    box = (
-        f"""<div class="charts">
-{charts}
-</div>
-"""
-        if with_charts
-        else ""
-    )
+    box = f'<div class="charts">\n{charts}\n</div>\n' if with_charts else ""
     return f"""<section class="customer" id="customer-{index}" data-customer="{_e(customer.psa_customer)}">
 <h2>{_e(customer.psa_customer)}</h2>
 <table class="lines">
@@ -141,7 +139,7 @@ def _customer(index: int, customer: CustomerExport, _e: Callable[[object], str],
 {box}</section>"""
 
 
-def _line_row(line: ExportLine, _e: Callable[[object], str]) -> str:
+def _line_row(line: ExportLine, _e: Callable[[str], str]) -> str:
     measured = f"{line.source}: {line.vendor_customer}" if line.source else ""
     rule = f' title="{_e(line.rule)}"' if line.rule else ""
     return (
@@ -152,7 +150,7 @@ def _line_row(line: ExportLine, _e: Callable[[object], str]) -> str:
     )
 
 
-def _chart(series: Series, _e: Callable[[object], str]) -> str:
+def _chart(series: Series, _e: Callable[[str], str]) -> str:
     """Bars of the monthly peaks; a month with no observation says so instead of drawing a zero."""
     values = [value for _, value in series.points if value is not None]
     top = max(values, default=Decimal(0))

@@ -23,21 +23,6 @@ from connector.operations.usage import fetch_usage
 from connector.store import Store
 from mappings.templates import MappingSettings
 
-__all__ = [
-    "MappingFile",
-    "classify",
-    "ignored",
-    "inclusion",
-    "onboard_customers",
-    "plan_mapping_file",
-    "psa_customers",
-    "psa_lists",
-    "recorded_reports",
-    "vendor_reports",
-    "writable",
-    "write_mapping_file",
-]
-
 CONFIRMED = "onboard_confirmed"  # audited when a person (the console's) confirms an onboarding plan
 WRITTEN = "mapping_file_written"  # audited when a person (the console's) writes the mapping file
 

@@ -16,8 +16,6 @@ from connector.sync import corrections
 from mappings.billing import price
 from providers.spec import BuildContext, Reconciled
 
-__all__ = ["PeriodCheck", "Reconciliation", "reconcile", "reconcile_period"]
-
 
 @dataclass(frozen=True)
 class Reconciliation:

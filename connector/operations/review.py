@@ -20,21 +20,6 @@ from connector.sync import corrections
 from mappings.billing import price
 from mappings.lines import LineStatus, StoredLine
 
-__all__ = [
-    "Actor",
-    "ChangedSinceShown",
-    "approve",
-    "approve_lines",
-    "correction_rows",
-    "discard",
-    "discard_lines",
-    "explain",
-    "explain_customer",
-    "known_customer",
-    "review",
-    "waiting",
-]
-
 
 @dataclass(frozen=True)
 class Actor:

@@ -113,18 +113,13 @@ class StatusSummary:
         }
 
 
-def _windows(settings: Settings) -> dict[str, timedelta]:
-    """Each enabled source's minimum interval between calls to one target, where its settings declare one."""
-    found = {}
+def _links(store: Store, settings: Settings, now: datetime) -> list[dict[str, Any]]:
+    # Each source's minimum interval between calls to one target, where its settings declare one.
+    windows = {}
     for name, value in settings:
         seconds = getattr(value, "min_interval_seconds", None)
         if isinstance(seconds, int | float):
-            found[name] = timedelta(seconds=seconds)
-    return found
-
-
-def _links(store: Store, settings: Settings, now: datetime) -> list[dict[str, Any]]:
-    windows = _windows(settings)
+            windows[name] = timedelta(seconds=seconds)
     links = []
     for source, target, requested, finished in last_calls(store.database):
         contact = max(from_iso(requested), from_iso(finished) if finished else from_iso(requested))

@@ -14,8 +14,6 @@ from connector.store import Store
 from connector.sync.observe import observe
 from providers.spec import BuildContext
 
-__all__ = ["fetch_usage"]
-
 T = TypeVar("T")
 
 

@@ -1,5 +1,6 @@
 """The long-running mode: a sync every interval, each cycle isolated, stopping cleanly on SIGTERM or SIGINT and
-reloading its configuration on SIGHUP."""
+reloading its configuration on SIGHUP; with `[console] listen` set, the billing console `connector console` serves,
+with uvicorn in a background thread of the daemon's process, stopped with the daemon."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from connector.console.server import server
 from connector.core.config import Settings
 from connector.core.errors import ConfigError, ConnectorError
 from connector.operations.alerts import TITLE, Alerter
 from connector.sync.report import RunReport
-from connector.unattended.console import serve_console
 from mappings.lines import Outcome
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,10 @@ CycleObserver = Callable[[RunReport | None, float, BaseException | None], None]
 # How often the wait between cycles looks for a SIGHUP: a signal handler cannot wake the wait itself, and an
 # operator who runs `systemctl reload` should read the outcome in the log now, not an interval later.
 RELOAD_CHECK_SECONDS = 1.0
+CONSOLE_START_SECONDS = 10.0  # how long the daemon waits for the console to listen before it says it could not
+CONSOLE_STOP_SECONDS = 10.0
+# The counts a cycle's log line gives, in its order.
+_LOGGED = (Outcome.PUSHED, Outcome.UNCHANGED, Outcome.HELD, Outcome.BLOCKED, Outcome.FAILED)
 
 
 class ConfigReload:
@@ -129,59 +134,40 @@ def run_forever(
     background thread of this process from the start, and stopped when the loop ends; one that cannot be served
     ends the daemon before its first cycle (ConfigError); `config_path` is where its Mapping page writes beside.
     """
-    console = serve_console(reload.settings, config_path) if reload is not None else None
+    console = None
+    if reload is not None and reload.settings.console.listen is not None:
+        console = ConsoleThread(reload.settings, config_path)
+        console.start()
+    failures = cycles = 0
     try:
-        return _loop(cycle, interval_seconds, stop, max_cycles=max_cycles, on_cycle=on_cycle, reload=reload)
+        while not stop.is_set():
+            if reload is not None:
+                reload.apply()
+            cycles += 1
+            began = time.monotonic()
+            report: RunReport | None = None
+            raised: BaseException | None = None
+            try:
+                report = cycle()
+            except ConnectorError as error:
+                failures, raised = failures + 1, error
+                log.error("sync cycle %d failed: %s", cycles, error)
+            except Exception as error:
+                failures, raised = failures + 1, error
+                log.exception("sync cycle %d failed unexpectedly", cycles)
+            else:
+                counts = [f"{report.count(outcome)} {outcome.value}" for outcome in _LOGGED]
+                counts.append(f"{len(report.unmapped)} unmapped")
+                level = logging.INFO if report.status == "ok" else logging.ERROR
+                log.log(level, "sync cycle %d: %s (%s)", cycles, report.status, ", ".join(counts))
+            if on_cycle is not None:
+                on_cycle(report, time.monotonic() - began, raised)
+            if max_cycles is not None and cycles >= max_cycles:
+                break
+            _wait(stop, interval_seconds, reload)
     finally:
         if console is not None:
             console.stop()
-
-
-def _loop(
-    cycle: Callable[[], RunReport],
-    interval_seconds: float,
-    stop: threading.Event,
-    *,
-    max_cycles: int | None,
-    on_cycle: CycleObserver | None,
-    reload: ConfigReload | None,
-) -> int:
-    failures = 0
-    cycles = 0
-    while not stop.is_set():
-        if reload is not None:
-            reload.apply()
-        cycles += 1
-        began = time.monotonic()
-        report: RunReport | None = None
-        raised: BaseException | None = None
-        try:
-            report = cycle()
-        except ConnectorError as error:
-            failures, raised = failures + 1, error
-            log.error("sync cycle %d failed: %s", cycles, error)
-        except Exception as error:
-            failures, raised = failures + 1, error
-            log.exception("sync cycle %d failed unexpectedly", cycles)
-        else:
-            level = logging.INFO if report.status == "ok" else logging.ERROR
-            log.log(
-                level,
-                "sync cycle %d: %s (%d pushed, %d unchanged, %d held, %d blocked, %d failed, %d unmapped)",
-                cycles,
-                report.status,
-                report.count(Outcome.PUSHED),
-                report.count(Outcome.UNCHANGED),
-                report.count(Outcome.HELD),
-                report.count(Outcome.BLOCKED),
-                report.count(Outcome.FAILED),
-                len(report.unmapped),
-            )
-        if on_cycle is not None:
-            on_cycle(report, time.monotonic() - began, raised)
-        if max_cycles is not None and cycles >= max_cycles:
-            break
-        _wait(stop, interval_seconds, reload)
     return failures
 
 
@@ -194,3 +180,40 @@ def _wait(stop: threading.Event, seconds: float, reload: ConfigReload | None) ->
     while not stop.is_set() and (left := end - time.monotonic()) > 0:
         stop.wait(min(left, RELOAD_CHECK_SECONDS))
         reload.apply()
+
+
+class ConsoleThread:
+    """The console on `[console] listen`, in a daemon thread: `start()` returns once it listens, `stop()` ends it."""
+
+    def __init__(self, settings: Settings, config_path: Path | None = None) -> None:
+        # The same server `connector console` runs; in a thread, uvicorn installs no signal handlers.
+        self.server = server(settings, config_path=config_path)
+        self.thread = threading.Thread(target=self._run, name="connector-console", daemon=True)
+        self.failed: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except BaseException as error:  # uvicorn exits (SystemExit) when it cannot bind: told by `start`
+            self.failed = error
+
+    def start(self, timeout: float = CONSOLE_START_SECONDS) -> None:
+        """Serve, and return once it listens; ConfigError when it could not start."""
+        self.thread.start()
+        end = time.monotonic() + timeout
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < end:
+            time.sleep(0.02)
+        if not self.server.started:
+            self.stop()
+            why = f" ({type(self.failed).__name__})" if self.failed is not None else ""
+            raise ConfigError(f"[console] listen: the console could not be served{why}; see the log above")
+        # The port chosen when `listen` gave 0.
+        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
+        served = f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+        log.info("console: serving on http://%s/ (sign in with a [[console.users]] name)", served)
+
+    def stop(self, timeout: float = CONSOLE_STOP_SECONDS) -> None:
+        self.server.should_exit = True
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+        log.info("console: stopped")

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -56,33 +57,21 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.last_run = Gauge(
-            "connector_last_run_timestamp_seconds", "When the last cycle finished", registry=self.registry
-        )
-        self.last_status = Gauge(
-            "connector_last_run_status", "1 for the last cycle's status", ["status"], registry=self.registry
-        )
-        self.cycles = Counter("connector_cycles", "Daemon cycles by how they ended", ["status"], registry=self.registry)
-        self.lines = Counter("connector_lines", "Line items by outcome", ["outcome"], registry=self.registry)
-        self.pushes = Counter("connector_pushes", "Lines pushed to the PSA", registry=self.registry)
-        self.sources = Counter(
-            "connector_source_runs", "Each source's outcome per cycle", ["source", "status"], registry=self.registry
-        )
+        gauge, counter = partial(Gauge, registry=self.registry), partial(Counter, registry=self.registry)
+        self.last_run = gauge("connector_last_run_timestamp_seconds", "When the last cycle finished")
+        self.last_status = gauge("connector_last_run_status", "1 for the last cycle's status", ["status"])
+        self.cycles = counter("connector_cycles", "Daemon cycles by how they ended", ["status"])
+        self.lines = counter("connector_lines", "Line items by outcome", ["outcome"])
+        self.pushes = counter("connector_pushes", "Lines pushed to the PSA")
+        self.sources = counter("connector_source_runs", "Each source's outcome per cycle", ["source", "status"])
         self.duration = Histogram(
             "connector_cycle_duration_seconds",
             "How long a cycle took",
             buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800),
             registry=self.registry,
         )
-        self.requests = Counter(
-            "connector_vendor_requests", "Vendor requests (after retries)", ["vendor"], registry=self.registry
-        )
-        self.errors = Counter(
-            "connector_vendor_errors",
-            "Vendor requests that failed, by error",
-            ["vendor", "error"],
-            registry=self.registry,
-        )
+        self.requests = counter("connector_vendor_requests", "Vendor requests (after retries)", ["vendor"])
+        self.errors = counter("connector_vendor_errors", "Vendor requests that failed, by error", ["vendor", "error"])
         self.wait = _LedgerWait()
         self.registry.register(self.wait)
         http.REQUEST_OBSERVERS.append(self.request)
