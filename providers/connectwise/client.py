@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Collection, Iterable, Iterator
+from datetime import date, datetime, timedelta
 from itertools import chain
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from connector.core.http import HttpSettings, Rule, VendorHttp, body_text, build
 from connector.core.paging import paginate
 from connector.core.redact import redact, register_secret
 from providers.connectwise import conditions as cond
+from providers.connectwise.dates import day_in, midnight
 from providers.connectwise.models import (
     Addition,
     Agreement,
@@ -86,6 +87,12 @@ class ConnectWiseClient:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> ConnectWiseClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- the one request path ----------------------------------------------------------------------------------
 
     def _send(
@@ -97,9 +104,6 @@ class ConnectWiseClient:
         self.requests += 1
         return self._api.send(method, path.lstrip("/"), params=params, content=content, headers=headers)
 
-    def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
-        return self._api.decode(self._send(method, path, params=params, body=body))
-
     def _model(self, model: type[M], data: Any, where: str) -> M:
         try:
             return model.model_validate(data)
@@ -109,8 +113,8 @@ class ConnectWiseClient:
             problem = f"unexpected payload at {location or '(top)'}: {first['msg']}"
             raise DataError(f"{VENDOR}: {where}: {problem}") from error
 
-    def _get(self, model: type[M], path: str) -> M:
-        return self._model(model, self._request("GET", path), f"GET {path}")
+    def _call(self, model: type[M], method: str, path: str, body: Any = None) -> M:
+        return self._model(model, self._api.decode(self._send(method, path, body=body)), f"{method} {path}")
 
     def _list(
         self, model: type[M], path: str, conditions: str | None = None, *, kind: str, id_of: IdOf[M] = _id
@@ -141,13 +145,13 @@ class ConnectWiseClient:
     # -- reads -------------------------------------------------------------------------------------------------
 
     def system_info(self) -> SystemInfo:
-        return self._get(SystemInfo, "/system/info")
+        return self._call(SystemInfo, "GET", "/system/info")
 
     def companies(self, conditions: str | None = None) -> Iterator[Company]:
         return self._list(Company, "/company/companies", conditions, kind="company")
 
     def company(self, company_id: int) -> Company:
-        return self._get(Company, f"/company/companies/{company_id}")
+        return self._call(Company, "GET", f"/company/companies/{company_id}")
 
     def agreements(self, conditions: str | None = None) -> Iterator[Agreement]:
         return self._list(Agreement, "/finance/agreements", conditions, kind="agreement")
@@ -160,20 +164,20 @@ class ConnectWiseClient:
         return self._in_chunks(Agreement, "/finance/agreements", "id", agreement_ids, kind="agreement")
 
     def agreement(self, agreement_id: int) -> Agreement:
-        return self._get(Agreement, f"/finance/agreements/{agreement_id}")
+        return self._call(Agreement, "GET", f"/finance/agreements/{agreement_id}")
 
     def additions(self, agreement_id: int) -> Iterator[Addition]:
         """An agreement's additions (the API lists them per agreement only)."""
         return self._list(Addition, f"/finance/agreements/{agreement_id}/additions", kind="addition")
 
     def addition(self, agreement_id: int, addition_id: int) -> Addition:
-        return self._get(Addition, f"/finance/agreements/{agreement_id}/additions/{addition_id}")
+        return self._call(Addition, "GET", f"/finance/agreements/{agreement_id}/additions/{addition_id}")
 
     def catalog(self, conditions: str | None = None) -> Iterator[CatalogItem]:
         return self._list(CatalogItem, "/procurement/catalog", conditions, kind="catalog item")
 
     def catalog_item(self, item_id: int) -> CatalogItem:
-        return self._get(CatalogItem, f"/procurement/catalog/{item_id}")
+        return self._call(CatalogItem, "GET", f"/procurement/catalog/{item_id}")
 
     def contacts_of(self, company_ids: Iterable[int]) -> Iterator[Contact]:
         """The contacts of these companies (`company/id in (...)`, in chunks)."""
@@ -182,52 +186,54 @@ class ConnectWiseClient:
     def agreement_types(self) -> Iterator[AgreementType]:
         return self._list(AgreementType, "/finance/agreements/types", kind="agreement type")
 
-    def invoices(self, start: datetime, end: datetime) -> Iterator[Invoice]:
-        """Invoices dated from `start` (included) to `end` (excluded), two instants."""
+    def invoices(self, start: datetime, end: datetime, agreement_ids: Iterable[int] | None = None) -> Iterator[Invoice]:
+        """Invoices dated from `start` (included) to `end` (excluded), two instants. With `agreement_ids`, only the
+        Agreement invoices of those agreements: one verified list per chunk of them (`agreement/id in (...)`) that
+        keeps the URL short."""
         if end <= start:
             raise ValueError(f"invoice range ends ({end}) before it starts ({start})")
-        window = cond.both(cond.compare("date", ">=", start), cond.compare("date", "<", end))
-        return self._list(Invoice, "/finance/invoices", window, kind="invoice")
+        window = [cond.compare("date", ">=", start), cond.compare("date", "<", end)]
+        conditions: Iterable[str] = [cond.both(*window)]
+        if agreement_ids is not None:
+            window.append(cond.equals("type", "Agreement"))
+            # Room for the window beside each chunk of ids, within the one limit on a condition's length.
+            room = cond.MAX_CONDITION_LENGTH - len(cond.both(*window, ""))
+            conditions = (cond.both(*window, chunk) for chunk in cond.one_of("agreement/id", agreement_ids, limit=room))
+        return chain.from_iterable(self._list(Invoice, "/finance/invoices", c, kind="invoice") for c in conditions)
 
-    def agreement_invoices(self, start: datetime, end: datetime, agreement_ids: Iterable[int]) -> Iterator[Invoice]:
-        """Invoices of type Agreement of these agreements, dated from `start` (included) to `end` (excluded): one
-        verified list per chunk of agreements (`agreement/id in (...)`) that keeps the URL short; none for none."""
-        if end <= start:
-            raise ValueError(f"invoice range ends ({end}) before it starts ({start})")
-        window = [cond.compare("date", ">=", start), cond.compare("date", "<", end), cond.equals("type", "Agreement")]
-        # Room for the window beside each chunk of ids, within the one limit on a condition's length.
-        room = cond.MAX_CONDITION_LENGTH - len(cond.both(*window, ""))
-        chunks = cond.one_of("agreement/id", agreement_ids, limit=room)
-        return chain.from_iterable(
-            self._list(Invoice, "/finance/invoices", cond.both(*window, chunk), kind="invoice") for chunk in chunks
-        )
+    def invoices_dated(
+        self, first: date, last: date, zone: str, agreement_ids: Collection[int] | None = None
+    ) -> Iterator[Invoice]:
+        """`invoices` dated from `first` to `last`, days of `zone` (with `agreement_ids`, none for none)."""
+        if agreement_ids is not None and not agreement_ids:
+            return iter(())
+        # A day wider on each side, since a date at midnight UTC is that date in every zone (`dates.day_in`); the days
+        # asked for are kept here.
+        start, end = midnight(first - timedelta(days=1), zone), midnight(last + timedelta(days=2), zone)
+        listed = self.invoices(start, end, agreement_ids)
+        return (i for i in listed if i.date is not None and first <= day_in(i.date, zone) <= last)
 
     # -- writes ------------------------------------------------------------------------------------------------
 
     def patch_addition(self, agreement_id: int, addition_id: int, operations: list[dict[str, Any]]) -> Addition:
         """One PATCH of an addition (the operations are checked before it goes); the addition as ConnectWise holds
         it after."""
-        path = f"/finance/agreements/{agreement_id}/additions/{addition_id}"
-        return self._model(Addition, self._request("PATCH", path, body=operations), f"PATCH {path}")
+        return self._call(Addition, "PATCH", f"/finance/agreements/{agreement_id}/additions/{addition_id}", operations)
 
     def create_addition(self, agreement_id: int, body: dict[str, Any]) -> Addition:
-        path = f"/finance/agreements/{agreement_id}/additions"
-        return self._model(Addition, self._request("POST", path, body=body), f"POST {path}")
-
-    def _create(self, model: type[M], path: str, body: dict[str, Any]) -> M:
-        return self._model(model, self._request("POST", path, body=body), f"POST {path}")
+        return self._call(Addition, "POST", f"/finance/agreements/{agreement_id}/additions", body)
 
     def create_company(self, body: dict[str, Any]) -> Company:
-        return self._create(Company, "/company/companies", body)
+        return self._call(Company, "POST", "/company/companies", body)
 
     def create_contact(self, body: dict[str, Any]) -> Contact:
-        return self._create(Contact, "/company/contacts", body)
+        return self._call(Contact, "POST", "/company/contacts", body)
 
     def create_agreement(self, body: dict[str, Any]) -> Agreement:
-        return self._create(Agreement, "/finance/agreements", body)
+        return self._call(Agreement, "POST", "/finance/agreements", body)
 
     def create_catalog_item(self, body: dict[str, Any]) -> CatalogItem:
-        return self._create(CatalogItem, "/procurement/catalog", body)
+        return self._call(CatalogItem, "POST", "/procurement/catalog", body)
 
 
 def build_connectwise_client(

@@ -45,8 +45,7 @@ client_id = "{sandbox.client_id}"
 def agreement_additions(settings: Settings) -> list[dict[str, Any]]:
     """Every addition of every agreement ConnectWise holds, read back through the connector's own ConnectWise
     client: customer, agreement / product, quantity and unit price."""
-    client = build_connectwise_client(PROVIDER.section(settings), settings.http)
-    try:
+    with build_connectwise_client(PROVIDER.section(settings), settings.http) as client:
         rows = [
             {
                 "customer": agreement.company.name,
@@ -61,8 +60,6 @@ def agreement_additions(settings: Settings) -> list[dict[str, Any]]:
             for agreement in client.agreements()
             for addition in client.additions(agreement.id)
         ]
-    finally:
-        client.close()
     return sorted(rows, key=lambda row: (row["customer"] or "", row["contract"], row["addition_id"]))
 
 

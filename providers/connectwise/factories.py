@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from connector.interfaces.psa import Sink
 from mappings.lines import StoredLine
 from providers.connectwise.demo import demo_part as demo
 from providers.connectwise.invoicing import InvoicingConnectWiseSink
@@ -18,10 +17,9 @@ from providers.spec import BuildContext, Reconciled
 __all__ = ["build_sink", "contracts", "customers", "demo", "onboarder", "probe", "reconcile", "resolve"]
 
 
-def build_sink(settings: ConnectWiseSettings, context: BuildContext) -> Sink:
-    """The sink lines are pushed to: one run's read of ConnectWise, and a PATCH per changed line; it also tells the
-    billing calendar which periods ConnectWise's agreement invoices bill (one read per run)."""
-    return InvoicingConnectWiseSink.build(settings, context)
+# The sink lines are pushed to: one run's read of ConnectWise, and a PATCH per changed line; it also tells the billing
+# calendar which periods ConnectWise's agreement invoices bill (one read per run).
+build_sink = InvoicingConnectWiseSink.build
 
 
 def reconcile(

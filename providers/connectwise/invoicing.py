@@ -1,19 +1,11 @@
 """The ConnectWise sink that also tells which periods ConnectWise has invoiced for the contracts waiting on an
 invoice (an InvoicingSink), and reads what `connector reconcile` compares.
 
-**Which period an agreement invoice bills.** ConnectWise invoices an agreement's additions on one invoice of type
-`Agreement`, which names the agreement and its company and has a `date`, but no line items and no period. So the
-period comes from the date and the connector's `[billing] mode`, in the agreement's billing cycle
-(`reconcile.billed_period`): in arrears (the default) an invoice dated D bills the last period that ended before D
-(the agreement invoices dated 1 or 5 December bill November, as the quantity pushed for November is what they read;
-one dated 30 November bills October); in advance, the period containing D. D is the invoice's `date` read with its
-offset as a day of the MSP's zone (`[billing] timezone`); one at exactly midnight UTC is the date it names, as
-ConnectWise writes dates (`dates.day_in`). The cycle is the agreement's `billingCycle`: Monthly (what backup lines
-bill, and the default when the agreement names none), Weekly, Quarterly, Semi-Annual or Yearly; a cycle that is none
-of the connector's periods (Bi-Weekly, Bi-Monthly) ties its invoices to no period. A line whose billing period is
-not its agreement's cycle is billed once per cycle by ConnectWise, whatever it pushes in between: the invoices move
-it on for none of its periods (it waits for `[billing] invoice_day`), a warning says why, and `connector reconcile`
-lists each such line with the reason.
+**Which period an agreement invoice bills** is said in `reconcile`: by its date, in the agreement's billing cycle,
+as `[billing] mode` says (`reconcile.billed_period`). A line whose billing period is not its agreement's cycle is
+billed once per cycle by ConnectWise, whatever it pushes in between: the invoices move it on for none of its periods
+(it waits for `[billing] invoice_day`), a warning says why, and `connector reconcile` lists each such line with the
+reason.
 
 **What counts.** An invoice counts for a contract only by its agreement's id and company, as the mapping's
 agreement is found in ConnectWise (`verify.locate`): one with no agreement, with no company, or of another company
@@ -36,8 +28,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from datetime import date, timedelta
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from mappings.calendar import Mode
@@ -46,7 +38,7 @@ from mappings.lines import StoredLine
 from mappings.periods import period_containing
 from mappings.truth import ContractRef, Missing
 from providers.connectwise.client import ConnectWiseClient, build_connectwise_client
-from providers.connectwise.dates import day_in, midnight
+from providers.connectwise.dates import day_in
 from providers.connectwise.models import Agreement, Invoice
 from providers.connectwise.reconcile import billed_period, cycle_kind, cycle_problem, number, owner
 from providers.connectwise.reconcile import reconcile as reconcile_lines
@@ -88,7 +80,7 @@ class InvoicingConnectWiseSink(ConnectWiseSink):
             return {ref: set() for ref in wanted}
         located = {ref: where for ref, where in self._located(wanted).items() if isinstance(where, Located)}
         agreements = sorted({where.agreement.id for where in located.values()})
-        listing = self._invoices(agreements, first, last)
+        listing = self.client.invoices_dated(first, last, self.timezone, agreements)
         return invoiced_starts(listing, wanted, located, zone=self.timezone, mode=self.mode)
 
     def reconcile(self, lines: Sequence[StoredLine], first: date, last: date) -> list[Reconciled]:
@@ -96,7 +88,7 @@ class InvoicingConnectWiseSink(ConnectWiseSink):
         every one of them read, with what ConnectWise holds now for each line (`reconcile.reconcile`)."""
         located = self._located([ContractRef.of_line(stored.line) for stored in lines])
         agreements = sorted({where.agreement.id for where in located.values() if isinstance(where, Located)})
-        invoices = list(self._invoices(agreements, first, last))
+        invoices = list(self.client.invoices_dated(first, last, self.timezone, agreements))
         additions = {agreement: self.listing.additions_of(agreement) for agreement in agreements}
         return reconcile_lines(
             lines, invoices, located, additions, zone=self.timezone, mode=self.mode, today=self.today()
@@ -107,18 +99,6 @@ class InvoicingConnectWiseSink(ConnectWiseSink):
         refs = list(dict.fromkeys(refs))
         self.listing.read(refs)
         return {ref: self.listing.locate(ref) for ref in refs}
-
-    def _invoices(self, agreements: Sequence[int], first: date, last: date) -> Iterator[Invoice]:
-        """The agreement invoices of `agreements` dated from `first` to `last`, days of the MSP's zone."""
-        if not agreements:
-            return iter(())
-        # A day wider on each side: a date at midnight UTC is that date in every zone (see `dates.day_in`).
-        start, end = (
-            midnight(first - timedelta(days=1), self.timezone),
-            midnight(last + timedelta(days=2), self.timezone),
-        )
-        listed = self.client.agreement_invoices(start, end, agreements)
-        return (i for i in listed if i.date is not None and first <= day_in(i.date, self.timezone) <= last)
 
 
 def _shown(numbers: Sequence[int]) -> str:

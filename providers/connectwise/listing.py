@@ -34,34 +34,24 @@ class Listing:
 
     def read(self, refs: Iterable[ContractRef]) -> None:
         """Everything the references need that the run has not read yet (nothing, once it has)."""
-        refs = list(refs)
         companies = self.companies()
-        owners: dict[ContractRef, Company] = {}
-        by_id: set[int] = set()
+        owners: dict[ContractRef, tuple[Company, Target]] = {}
         for ref in refs:
             company, target = company_of(ref, companies), Target.of(ref)
             if isinstance(company, Company) and isinstance(target, Target):
-                owners[ref] = company
-                if target.agreement_id is not None:
-                    by_id.add(target.agreement_id)
-        self._agreements_of({c.id for c in owners.values()} - self._listed_companies)
+                owners[ref] = company, target
+        unlisted = {company.id for company, _ in owners.values()} - self._listed_companies
+        if unlisted:
+            self.agreements.update((a.id, a) for a in self.client.agreements_of(sorted(unlisted)))
+            self._listed_companies |= unlisted
         # An agreement named by id may be another company's: read too, so the comparison can say whose it is.
-        self._agreements_by_id(by_id - set(self.agreements))
-        for ref, company in owners.items():
-            target = Target.of(ref)
-            assert isinstance(target, Target)
+        by_id = {t.agreement_id for _, t in owners.values() if t.agreement_id is not None} - set(self.agreements)
+        if by_id:
+            self.agreements.update((a.id, a) for a in self.client.agreements_by_id(sorted(by_id)))
+        for company, target in owners.values():
             agreement = agreement_of(target, company, self.agreements)
             if isinstance(agreement, Agreement) and agreement.id not in self.additions:
                 self.reread_additions(agreement.id)
-
-    def _agreements_of(self, company_ids: set[int]) -> None:
-        if company_ids:
-            self.agreements.update((a.id, a) for a in self.client.agreements_of(sorted(company_ids)))
-            self._listed_companies |= company_ids
-
-    def _agreements_by_id(self, agreement_ids: set[int]) -> None:
-        if agreement_ids:
-            self.agreements.update((a.id, a) for a in self.client.agreements_by_id(sorted(agreement_ids)))
 
     def reread_additions(self, agreement_id: int) -> None:
         """The agreement's additions as ConnectWise holds them now, in place of what the run read of them."""

@@ -33,7 +33,6 @@ from providers.connectwise.onboard_plan import (
     addition_name,
     agreement_name,
     agreements_wanted,
-    key,
     once_each_product,
     plan_customer,
     product_description,
@@ -41,7 +40,7 @@ from providers.connectwise.onboard_plan import (
 )
 from providers.connectwise.requests import new_addition
 from providers.connectwise.settings import ConnectWiseSettings
-from providers.connectwise.verify import PSA, psa_ref
+from providers.connectwise.verify import PSA, key, psa_ref
 from providers.onboarding import ContractWanted, Created, CustomerPlan, NewCustomer, Progress, Step, Told, run_plan
 from providers.spec import BuildContext
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from providers.connectwise.models import Addition, Agreement, AgreementType, CatalogItem, Company, Contact, NamedRef
-from providers.connectwise.verify import PSA
+from providers.connectwise.verify import PSA, key, of_product
 from providers.onboarding import ContractWanted, CustomerPlan, Group, NewCustomer, Step, grouped
 
 # What ConnectWise's description allows (Company.identifier, Company.name, Agreement.name, CatalogItem.description).
@@ -28,10 +28,6 @@ NAME_LENGTH = 50
 AGREEMENT_NAME_LENGTH = 100
 DESCRIPTION_LENGTH = 60
 _WORD = re.compile(r"[A-Za-z0-9]+")
-
-
-def key(text: str | None) -> str:
-    return (text or "").strip().casefold()
 
 
 def derive_identifier(name: str, taken: set[str]) -> str:
@@ -267,9 +263,7 @@ class CustomerPlanner:
     def _addition(self, agreement: str, wanted: ContractWanted, additions: Sequence[Addition]) -> Step | None:
         product = wanted.option("product")
         name = addition_name(agreement, product)
-        named = [a for a in additions if key(a.product.identifier) == key(product)]
-        if len(named) > 1:
-            named = [a for a in named if a.cancelledDate is None] or named
+        named = of_product(additions, product)
         if len(named) > 1:
             ids = ", ".join(str(a.id) for a in named)
             self.problems.append(f"{PSA} agreement {agreement!r} has {len(named)} additions of {product!r} ({ids})")

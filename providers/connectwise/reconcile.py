@@ -33,7 +33,7 @@ from mappings.periods import Period, period_containing
 from mappings.truth import ContractRef, Held, Missing, compare, same
 from providers.connectwise.dates import day_in
 from providers.connectwise.models import Addition, Agreement, Invoice
-from providers.connectwise.verify import PSA, Located, held, parse_ref
+from providers.connectwise.verify import PSA, Located, held_of, parse_ref
 from providers.spec import DIFFERS, MATCHED, NOT_INVOICED, Reconciled
 
 log = logging.getLogger(__name__)
@@ -112,15 +112,6 @@ def cycle_problem(agreement: Agreement, kind: BillingPeriod | None, line_kind: B
 
 
 # -- reconcile ------------------------------------------------------------------------------------------------------
-
-
-def held_of(found: Located | Missing, zone: str, today: date | None) -> Held:
-    """What the comparison sees of a located line (as the sink's snapshot makes it)."""
-    if isinstance(found, Missing):
-        return found
-    if found.addition is None:
-        return found.absent or Missing(f"{PSA} agreement {found.agreement.id} has no such addition", False)
-    return held(found.company, found.agreement, found.addition, zone, today)
 
 
 def _contract_now(line: Line, contract: Held | None) -> str:

@@ -3,15 +3,14 @@ addition looked up among ConnectWise's own (each miss with the nearest name), an
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from connector.core.errors import ConnectorError, Status
 from connector.core.matching import closest
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.truth import ContractRef, Missing, psa_options
 from providers.connectwise import conditions as cond
-from providers.connectwise.client import ConnectWiseClient, build_connectwise_client
+from providers.connectwise.client import build_connectwise_client
 from providers.connectwise.listing import Listing
 from providers.connectwise.settings import ConnectWiseSettings
 from providers.connectwise.verify import PSA, Located, Target, agreement_of, company_of, held
@@ -20,20 +19,11 @@ from providers.spec import BuildContext, Finding
 __all__ = ["contracts", "customers", "probe", "resolve", "resolve_names"]
 
 
-@contextmanager
-def opened(settings: ConnectWiseSettings, context: BuildContext) -> Iterator[ConnectWiseClient]:
-    client = build_connectwise_client(settings, context.http)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
 def probe(settings: ConnectWiseSettings, context: BuildContext) -> list[Finding]:
     """The credentials tested with the least ConnectWise allows: `GET /system/info`."""
     check = "connectwise credentials"
     try:
-        with opened(settings, context) as client:
+        with build_connectwise_client(settings, context.http) as client:
             info = client.system_info()
     except ConnectorError as error:
         return [Finding.failed(check, error)]
@@ -51,7 +41,7 @@ def resolve(settings: ConnectWiseSettings, context: BuildContext, mappings: Sequ
     resolved against them."""
     refs = [ref_of(m, line) for m in mappings for line in m.lines]
     try:
-        with opened(settings, context) as client:
+        with build_connectwise_client(settings, context.http) as client:
             listing = Listing(client)
             listing.companies()
             listing.read(refs)
@@ -139,13 +129,13 @@ def _nearest(name: str, known: Sequence[str]) -> str | None:
 
 def customers(settings: ConnectWiseSettings, context: BuildContext) -> list[tuple[int, str]]:
     """Every ConnectWise company (not deleted) as (id, name), for `connector map`."""
-    with opened(settings, context) as client:
+    with build_connectwise_client(settings, context.http) as client:
         return [(c.id, c.name) for c in client.companies() if not c.deletedFlag]
 
 
 def contracts(settings: ConnectWiseSettings, context: BuildContext) -> list[tuple[int, str, str]]:
     """Every active agreement as (company id, company name, agreement name), for `connector map`."""
-    with opened(settings, context) as client:
+    with build_connectwise_client(settings, context.http) as client:
         return [
             (a.company.id, a.company.name or str(a.company.id), a.name)
             for a in client.agreements(cond.equals("cancelledFlag", False))

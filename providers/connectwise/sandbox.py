@@ -32,20 +32,6 @@ from providers.connectwise.sandbox_invoices import invoice_agreements
 from providers.connectwise.sandbox_query import API_VERSION, MEDIA_TYPE
 from providers.sandbox import WRITE_METHODS, SandboxRequest, SandboxResponse, SandboxServer
 
-__all__ = [
-    "API_PREFIX",
-    "API_VERSION",
-    "DEFAULT_CLIENT_ID",
-    "DEFAULT_COMPANY_ID",
-    "DEFAULT_PRIVATE_KEY",
-    "DEFAULT_PUBLIC_KEY",
-    "MEDIA_TYPE",
-    "ConnectWiseAccount",
-    "ConnectWiseSandbox",
-    "demo_data",
-    "main",
-]
-
 API_PREFIX = "/v4_6_release/apis/3.0"
 DEFAULT_COMPANY_ID = "examplemsp"
 DEFAULT_PUBLIC_KEY = "SandboxPublicKey01"
@@ -89,8 +75,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
 class ConnectWiseSandbox(SandboxServer):
     """Behaves like ConnectWise PSA for the demo and the tests; `requests` and `writes()` show what a client did.
 
-    `data` is shaped like `sandbox_data.json` (default: the demo's data; `{}` starts empty). The containers
-    (`companies`, `agreements`, `additions`, ...) are the live data, which tests read and change directly.
+    `data` is shaped like `sandbox_data.json` (default: the demo's data; `{}` starts empty).
     """
 
     def __init__(
@@ -115,6 +100,14 @@ class ConnectWiseSandbox(SandboxServer):
         self._state_lock = threading.Lock()
         self._applied: list[SandboxRequest] = []
         self.unpinned: list[SandboxRequest] = []  # answered requests whose Accept did not pin version 2025.8
+        # The live data, which tests read and change directly (additions by agreement id, then by addition id).
+        self.companies = self.account.companies
+        self.contacts = self.account.contacts
+        self.agreement_types = self.account.agreement_types
+        self.agreements = self.account.agreements
+        self.additions = self.account.additions
+        self.catalog = self.account.catalog
+        self.invoices = self.account.invoices
 
     @classmethod
     def from_file(cls, path: Path, **options: Any) -> ConnectWiseSandbox:
@@ -134,42 +127,6 @@ class ConnectWiseSandbox(SandboxServer):
         """The headers a well-behaved client sends (for tests and the demo's own calls)."""
         token = base64.b64encode(f"{self.username}:{self.private_key}".encode()).decode()
         return {"Authorization": f"Basic {token}", "clientId": self.client_id, "Accept": MEDIA_TYPE}
-
-    # -- the data ---------------------------------------------------------------------------------------------------
-
-    @property
-    def companies(self) -> dict[int, dict[str, Any]]:
-        return self.account.companies
-
-    @property
-    def contacts(self) -> dict[int, dict[str, Any]]:
-        return self.account.contacts
-
-    @property
-    def agreement_types(self) -> dict[int, dict[str, Any]]:
-        return self.account.agreement_types
-
-    @property
-    def agreements(self) -> dict[int, dict[str, Any]]:
-        return self.account.agreements
-
-    @property
-    def additions(self) -> dict[int, dict[int, dict[str, Any]]]:
-        """Additions by agreement id, then by addition id (stored fields; `addition_view` adds the derived ones)."""
-        return self.account.additions
-
-    @property
-    def catalog(self) -> dict[int, dict[str, Any]]:
-        return self.account.catalog
-
-    @property
-    def invoices(self) -> dict[int, dict[str, Any]]:
-        return self.account.invoices
-
-    @property
-    def custom_fields(self) -> list[dict[str, Any]]:
-        """The custom field definitions every addition carries."""
-        return self.account.custom_fields
 
     def addition_view(self, addition_id: int) -> dict[str, Any]:
         """An addition as the API shows it (derived fields and custom fields included)."""
@@ -194,14 +151,6 @@ class ConnectWiseSandbox(SandboxServer):
     def add_company(self, name: str, identifier: str | None = None, **fields: Any) -> dict[str, Any]:
         with self._state_lock:
             return self.account.add_company(name, identifier, **fields)
-
-    def add_contact(self, company_id: int, first_name: str, last_name: str = "", **fields: Any) -> dict[str, Any]:
-        with self._state_lock:
-            return self.account.add_contact(company_id, first_name, last_name, **fields)
-
-    def add_agreement_type(self, name: str, **fields: Any) -> dict[str, Any]:
-        with self._state_lock:
-            return self.account.add_agreement_type(name, **fields)
 
     def add_agreement(
         self, company_id: int, name: str, type_name: str = "Managed Services", **fields: Any
@@ -274,19 +223,13 @@ class ConnectWiseSandbox(SandboxServer):
         def answer() -> SandboxResponse:
             with self._state_lock:
                 reply = handler(self.account, request, groups)
-                response = self._listed(request, reply) if isinstance(reply, list) else reply
+                response = query.page(reply, request, self.url) if isinstance(reply, list) else reply
             if request.method in WRITE_METHODS and response.status < 400:
                 with self._lock:
                     self._applied.append(request)
             return response
 
         return self.hooked(request, answer)
-
-    def _listed(self, request: SandboxRequest, items: list[dict[str, Any]]) -> SandboxResponse:
-        selected = query.select(items, request)
-        if isinstance(selected, SandboxResponse):
-            return selected
-        return query.page(selected, request, self.url)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -106,22 +106,13 @@ class ConnectWiseAccount:
 
     def catalog_item(self, reference: dict[str, Any]) -> dict[str, Any] | None:
         """The catalog item a product reference names, by id or else by identifier (ignoring case)."""
-        if isinstance(reference.get("id"), int):
-            return self.catalog.get(reference["id"])
-        wanted = str(reference.get("identifier") or "").casefold()
-        return next((i for i in self.catalog.values() if wanted and i["identifier"].casefold() == wanted), None)
+        return _find(self.catalog, reference, "identifier")
 
     def company(self, reference: dict[str, Any]) -> dict[str, Any] | None:
-        if isinstance(reference.get("id"), int):
-            return self.companies.get(reference["id"])
-        wanted = str(reference.get("identifier") or "").casefold()
-        return next((c for c in self.companies.values() if wanted and c["identifier"].casefold() == wanted), None)
+        return _find(self.companies, reference, "identifier")
 
     def agreement_type(self, reference: dict[str, Any]) -> dict[str, Any] | None:
-        if isinstance(reference.get("id"), int):
-            return self.agreement_types.get(reference["id"])
-        wanted = str(reference.get("name") or "").casefold()
-        return next((t for t in self.agreement_types.values() if wanted and t["name"].casefold() == wanted), None)
+        return _find(self.agreement_types, reference, "name")
 
     # -- what the API shows: stored fields plus derived ones ------------------------------------------------------
 
@@ -259,3 +250,11 @@ class ConnectWiseAccount:
 
 def _by_id(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return {record["id"]: record for record in records}
+
+
+def _find(records: dict[int, dict[str, Any]], reference: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The record a reference names: by id, or else by `name` (ignoring case)."""
+    if isinstance(reference.get("id"), int):
+        return records.get(reference["id"])
+    wanted = str(reference.get(name) or "").casefold()
+    return next((r for r in records.values() if wanted and r[name].casefold() == wanted), None)

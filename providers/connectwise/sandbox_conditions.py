@@ -22,13 +22,13 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from operator import ge, gt, le, lt
 from typing import Any
 
 Condition = Callable[[Mapping[str, Any]], bool]
 Literal = str | bool | int | Decimal | datetime | None
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "like", "contains", "true", "false", "null"})
-COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 TOKEN = re.compile(
     r"""(?P<string>"(?:[^"\\]|\\.)*")
       | (?P<date>\[[^\]]*\])
@@ -237,12 +237,7 @@ def _equal(actual: Any, expected: Literal) -> bool:
     return pair is not None and pair[0] == pair[1]
 
 
-ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
+ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {"<": lt, "<=": le, ">": gt, ">=": ge}
 
 
 def _ordered(actual: Any, operator: str, expected: Literal) -> bool:

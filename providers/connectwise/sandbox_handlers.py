@@ -7,6 +7,7 @@ records that the front door (`providers.connectwise.sandbox`) filters, orders an
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from providers.connectwise import sandbox_query as query
@@ -17,6 +18,7 @@ from providers.connectwise.sandbox_records import (
     CATALOG_ITEM,
     COMPANY,
     CONTACT,
+    Shape,
     apply_patch,
     body_object,
     check,
@@ -77,11 +79,7 @@ def invoices(account: ConnectWiseAccount, _: dict[str, str]) -> Reply:
 
 def listing(collect: Collect) -> Handler:
     """GET of a collection: its records, which the front door selects and pages."""
-
-    def handle(account: ConnectWiseAccount, _: SandboxRequest, groups: dict[str, str]) -> Reply:
-        return collect(account, groups)
-
-    return handle
+    return lambda account, _, groups: collect(account, groups)
 
 
 def counting(collect: Collect) -> Handler:
@@ -126,7 +124,7 @@ def _body(request: SandboxRequest) -> Any:
         return query.error(400, "InvalidObject", "the body is not JSON")
 
 
-def _reference_problems(account: ConnectWiseAccount, record: dict[str, Any], resource: str) -> list[dict[str, str]]:
+def _references(account: ConnectWiseAccount, resource: str, record: dict[str, Any]) -> list[dict[str, str]]:
     """Resolve a record's company, contact and agreement type references in place; a problem for each that names
     nothing (ConnectWise fills in a reference's name and identifier from its id, so the sandbox does too)."""
     found: list[dict[str, str]] = []
@@ -152,64 +150,58 @@ def _reference_problems(account: ConnectWiseAccount, record: dict[str, Any], res
     return found
 
 
-def create_company(account: ConnectWiseAccount, request: SandboxRequest, _: dict[str, str]) -> Reply:
-    body = body_object(_body(request), "company")
+def _new(
+    account: ConnectWiseAccount,
+    request: SandboxRequest,
+    shape: Shape,
+    into: dict[int, dict[str, Any]],
+    more: Callable[[dict[str, Any]], list[dict[str, str]]],
+    **defaults: Any,
+) -> dict[str, Any] | SandboxResponse:
+    """The record a POST body states, stored `into` its collection once `shape` and `more` find no problem."""
+    body = body_object(_body(request), shape.resource)
     if isinstance(body, SandboxResponse):
         return body
-    record = writable(COMPANY, body)
-    problems = check(COMPANY, record)
-    taken = {c["identifier"].casefold() for c in account.companies.values()}
-    if not problems and record["identifier"].casefold() in taken:
-        message = f"The identifier {record['identifier']} is already in use."
-        problems.append(problem("company", "identifier", message, "Duplicate"))
+    record = writable(shape, body)
+    problems = check(shape, record) or more(record)
     if problems:
-        return invalid("company", problems)
+        return invalid(shape.resource, problems)
     number = account.new_id()
-    account.companies[number] = {"id": number, "status": {"id": 1, "name": "Active"}, **record, "_info": account.info()}
-    return query.ok(account.companies[number], 201)
+    into[number] = {"id": number, **defaults, **record, "_info": account.info()}
+    return into[number]
+
+
+def _created(made: dict[str, Any] | SandboxResponse) -> Reply:
+    return made if isinstance(made, SandboxResponse) else query.ok(made, 201)
+
+
+def _taken(resource: str, record: dict[str, Any], find: Callable[[dict[str, Any]], Any]) -> list[dict[str, str]]:
+    """A problem when another record holds the identifier already."""
+    if find({"identifier": record["identifier"]}) is None:
+        return []
+    return [problem(resource, "identifier", f"The identifier {record['identifier']} is already in use.", "Duplicate")]
+
+
+def create_company(account: ConnectWiseAccount, request: SandboxRequest, _: dict[str, str]) -> Reply:
+    taken = partial(_taken, "company", find=account.company)
+    return _created(_new(account, request, COMPANY, account.companies, taken, status={"id": 1, "name": "Active"}))
 
 
 def create_contact(account: ConnectWiseAccount, request: SandboxRequest, _: dict[str, str]) -> Reply:
-    body = body_object(_body(request), "contact")
-    if isinstance(body, SandboxResponse):
-        return body
-    record = writable(CONTACT, body)
-    problems = check(CONTACT, record) or _reference_problems(account, record, "contact")
-    if problems:
-        return invalid("contact", problems)
-    number = account.new_id()
-    account.contacts[number] = {"id": number, **record, "_info": account.info()}
-    return query.ok(account.contacts[number], 201)
+    return _created(_new(account, request, CONTACT, account.contacts, partial(_references, account, "contact")))
 
 
 def create_catalog_item(account: ConnectWiseAccount, request: SandboxRequest, _: dict[str, str]) -> Reply:
-    body = body_object(_body(request), "catalogItem")
-    if isinstance(body, SandboxResponse):
-        return body
-    record = writable(CATALOG_ITEM, body)
-    problems = check(CATALOG_ITEM, record)
-    if not problems and account.catalog_item({"identifier": record["identifier"]}) is not None:
-        message = f"The identifier {record['identifier']} is already in use."
-        problems.append(problem("catalogItem", "identifier", message, "Duplicate"))
-    if problems:
-        return invalid("catalogItem", problems)
-    number = account.new_id()
-    account.catalog[number] = {"id": number, **record, "_info": account.info()}
-    return query.ok(account.catalog[number], 201)
+    taken = partial(_taken, "catalogItem", find=account.catalog_item)
+    return _created(_new(account, request, CATALOG_ITEM, account.catalog, taken))
 
 
 def create_agreement(account: ConnectWiseAccount, request: SandboxRequest, _: dict[str, str]) -> Reply:
-    body = body_object(_body(request), "agreement")
-    if isinstance(body, SandboxResponse):
-        return body
-    record = writable(AGREEMENT, body)
-    problems = check(AGREEMENT, record) or _reference_problems(account, record, "agreement")
-    if problems:
-        return invalid("agreement", problems)
-    number = account.new_id()
-    account.agreements[number] = {"id": number, **record, "_info": account.info()}
-    account.additions[number] = {}
-    return query.ok(account.agreement_view(account.agreements[number]), 201)
+    made = _new(account, request, AGREEMENT, account.agreements, partial(_references, account, "agreement"))
+    if isinstance(made, SandboxResponse):
+        return made
+    account.additions[made["id"]] = {}
+    return query.ok(account.agreement_view(made), 201)
 
 
 def patch_agreement(account: ConnectWiseAccount, request: SandboxRequest, groups: dict[str, str]) -> Reply:
@@ -223,7 +215,7 @@ def patch_agreement(account: ConnectWiseAccount, request: SandboxRequest, groups
         refused = custom_values([], given, "agreement")
         if isinstance(refused, SandboxResponse):
             return refused
-    problems = check(AGREEMENT, patched.record) or _reference_problems(account, patched.record, "agreement")
+    problems = check(AGREEMENT, patched.record) or _references(account, "agreement", patched.record)
     if problems:
         return invalid("agreement", problems)
     agreement.clear()
@@ -240,12 +232,9 @@ def _addition_from(
     """An addition as a POST or PUT body states it, its product resolved from the catalog and what it leaves out
     (description, unit of measure, prices) copied from the catalog item; and the custom field values it sets."""
     record = writable(ADDITION, body)
-    problems = check(ADDITION, record)
-    if problems:
-        return invalid("addition", problems)
-    item = account.catalog_item(record["product"])
-    if item is None:
-        return invalid("addition", [_unknown_product(record["product"])])
+    item = _product(account, record)
+    if isinstance(item, SandboxResponse):
+        return item
     values = custom_values(account.custom_fields, body.get("customFields", []))
     if isinstance(values, SandboxResponse):
         return values
@@ -263,8 +252,16 @@ def _addition_from(
     return {**{k: v for k, v in defaults.items() if v is not None}, **record, "agreementId": agreement_id}, values
 
 
-def _unknown_product(reference: dict[str, Any]) -> dict[str, str]:
-    return problem("addition", "product", f"product {reference} is not in the catalog")
+def _product(account: ConnectWiseAccount, record: dict[str, Any]) -> dict[str, Any] | SandboxResponse:
+    """The catalog item an addition bills, once the addition is checked; or a 400 saying what is wrong."""
+    problems = check(ADDITION, record)
+    if problems:
+        return invalid("addition", problems)
+    item = account.catalog_item(record["product"])
+    if item is None:
+        message = f"product {record['product']} is not in the catalog"
+        return invalid("addition", [problem("addition", "product", message)])
+    return item
 
 
 def _set_custom_values(account: ConnectWiseAccount, addition_id: int, values: dict[int, Any]) -> None:
@@ -333,12 +330,9 @@ def patch_addition(account: ConnectWiseAccount, request: SandboxRequest, groups:
         if isinstance(found, SandboxResponse):
             return found
         values |= found
-    problems = check(ADDITION, patched.record)
-    if problems:
-        return invalid("addition", problems)
-    item = account.catalog_item(patched.record["product"])
-    if item is None:
-        return invalid("addition", [_unknown_product(patched.record["product"])])
+    item = _product(account, patched.record)
+    if isinstance(item, SandboxResponse):
+        return item
     addition.clear()
     addition.update(patched.record, product={"id": item["id"], "identifier": item["identifier"]}, _info=account.info())
     _set_custom_values(account, addition["id"], values)

@@ -109,7 +109,12 @@ def _integer(request: SandboxRequest, name: str) -> int | SandboxResponse | None
         return bad_request(f"{name} must be an integer, not {text!r}")
 
 
-def _page_and_size(request: SandboxRequest) -> tuple[int, int] | SandboxResponse:
+def page(items: list[dict[str, Any]], request: SandboxRequest, base_url: str) -> SandboxResponse:
+    """One page of the items the request selects, with a `Link` header naming the first, previous, next and last
+    pages that exist."""
+    selected = select(items, request)
+    if isinstance(selected, SandboxResponse):
+        return selected
     number, size = _integer(request, "page"), _integer(request, "pageSize")
     if isinstance(number, SandboxResponse):
         return number
@@ -121,17 +126,8 @@ def _page_and_size(request: SandboxRequest) -> tuple[int, int] | SandboxResponse
         return bad_request(f"page starts at 1, not {number}")
     if size < 1 or size > MAX_PAGE_SIZE:
         return bad_request(f"pageSize must be between 1 and {MAX_PAGE_SIZE}, not {size}")
-    return number, size
-
-
-def page(items: list[dict[str, Any]], request: SandboxRequest, base_url: str) -> SandboxResponse:
-    """One page of a list, with a `Link` header naming the first, previous, next and last pages that exist."""
-    paging = _page_and_size(request)
-    if isinstance(paging, SandboxResponse):
-        return paging
-    number, size = paging
-    last = max(1, math.ceil(len(items) / size))
-    shown = [pick(item, request) for item in items[(number - 1) * size : number * size]]
+    last = max(1, math.ceil(len(selected) / size))
+    shown = [pick(item, request) for item in selected[(number - 1) * size : number * size]]
     links = _links(request, base_url, number, size, last)
     return ok(shown, headers={"Link": links} if links else None)
 

@@ -194,7 +194,8 @@ def apply_patch(shape: Shape, record: dict[str, Any], operations: Any) -> Patche
         op = str(operation.get("op") or "").lower()
         name = names.get(operation["path"].strip().lstrip("/").lower())
         if name is None:
-            return invalid(shape.resource, [_unknown_path(shape, operation["path"])])
+            message = f"{operation['path']!r} is not a field of {shape.resource} that can be patched"
+            return invalid(shape.resource, [problem(shape.resource, operation["path"], message)])
         refused = _refused(shape, op, name)
         if refused is not None:
             return invalid(shape.resource, [refused])
@@ -216,10 +217,6 @@ def _refused(shape: Shape, op: str, name: str) -> dict[str, str] | None:
     if name == "customFields" and op == "remove":
         return problem(shape.resource, name, "customFields cannot be removed; replace a field's value with null")
     return None
-
-
-def _unknown_path(shape: Shape, path: str) -> dict[str, str]:
-    return problem(shape.resource, path, f"{path!r} is not a field of {shape.resource} that can be patched")
 
 
 def custom_values(

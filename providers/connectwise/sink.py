@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,11 +23,11 @@ from mappings.lines import Line, LineIdentity, Outcome
 from mappings.truth import ContractRef, Held, HeldContract, Missing, compare
 from providers.connectwise import conditions as cond
 from providers.connectwise.client import ConnectWiseClient
-from providers.connectwise.dates import midnight, wire_moment
+from providers.connectwise.dates import midnight
 from providers.connectwise.listing import Listing
 from providers.connectwise.models import Addition, CustomFieldValue
-from providers.connectwise.requests import quantity_patch, refuse_unsendable, same_number
-from providers.connectwise.verify import PSA, Located, held, psa_ref
+from providers.connectwise.requests import new_addition, quantity_patch, refuse_unsendable, same_number
+from providers.connectwise.verify import PSA, Located, held, held_of, psa_ref
 from providers.record import is_later, parse_record, record_text
 
 __all__ = ["ConnectWisePushResult", "ConnectWiseSink"]
@@ -43,6 +44,10 @@ class ConnectWisePushResult(PushResult):
 
     agreement_id: int = 0
     addition_id: int = 0
+
+    @classmethod
+    def of(cls, agreement_id: int, addition_id: int, *, wrote: bool, previous: Decimal | None) -> ConnectWisePushResult:
+        return cls(psa_ref(agreement_id, addition_id), wrote, previous, agreement_id, addition_id)
 
 
 class ConnectWiseSink:
@@ -87,15 +92,7 @@ class ConnectWiseSink:
         if not refs:
             return {}
         self.listing.read(refs)
-        return {ref: self._held(self.listing.locate(ref)) for ref in refs}
-
-    def _held(self, found: Located | Missing) -> Held:
-        if isinstance(found, Missing):
-            return found
-        if found.addition is None:
-            assert found.absent is not None
-            return found.absent
-        return held(found.company, found.agreement, found.addition, self.timezone, self.today())
+        return {ref: held_of(self.listing.locate(ref), self.timezone, self.today()) for ref in refs}
 
     # -- the push ----------------------------------------------------------------------------------------------
 
@@ -119,7 +116,7 @@ class ConnectWiseSink:
 
     def _set(self, line: Line, found: Located, listed: Addition) -> ConnectWisePushResult:
         agreement = found.agreement
-        result = _result(agreement.id, listed.id)
+        result = partial(ConnectWisePushResult.of, agreement.id, listed.id)
         # What the run read must bill this line as computed; then, before a write, what ConnectWise holds now too.
         self._refuse(held(found.company, agreement, listed, self.timezone, self.today()), line)
         recorded = self._recorded(listed, found, line)
@@ -246,37 +243,28 @@ class ConnectWiseSink:
                 f"product; fix product in [customers.lines.connectwise] or create it in {PSA}"
             )
         effective = midnight(line.period_start or self.today(), self.timezone)
-        body: dict[str, Any] = {
-            "product": {"identifier": item.identifier},
-            "quantity": line.quantity,
-            "unitPrice": line.rate,
-            "billCustomer": "Billable",
-            "effectiveDate": wire_moment(effective),
-        }
         field_id = self.listing.field_id(self.custom_field)
-        if field_id is not None:
-            body["customFields"] = [{"id": field_id, "value": record_text(line)}]
-        created = self.client.create_addition(agreement.id, body)
-        _tell(
-            events,
-            "connectwise.addition_created",
-            line,
-            {
-                "agreement_id": agreement.id,
-                "addition_id": created.id,
-                "product": item.identifier,
-                "quantity": str(line.quantity),
-                "unit_price": str(line.rate),
-                "psa_ref": psa_ref(agreement.id, created.id),
-            },
+        fields = [{"id": field_id, "value": record_text(line)}] if field_id is not None else None
+        created = self.client.create_addition(
+            agreement.id, new_addition(item.identifier, line.quantity, line.rate, effective, fields)
         )
+        details = {
+            "agreement_id": agreement.id,
+            "addition_id": created.id,
+            "product": item.identifier,
+            "quantity": str(line.quantity),
+            "unit_price": str(line.rate),
+            "psa_ref": psa_ref(agreement.id, created.id),
+        }
+        log.info("connectwise.addition_created for %s / %s: %s", line.psa_customer, line.contract, details)
+        events("connectwise.addition_created", details)
         self.listing.put(agreement.id, created)
         self._written(created.id)
         if field_id is None:
             # No addition of the run showed the field's id: the record follows in the one PATCH of a push.
             recorded = self._set(line, found, created)
             return replace(recorded, wrote=True, previous_quantity=None)
-        return ConnectWisePushResult(psa_ref(agreement.id, created.id), True, None, agreement.id, created.id)
+        return ConnectWisePushResult.of(agreement.id, created.id, wrote=True, previous=None)
 
 
 def _check_record(recorded: Recorded, addition: Addition, found: Located, line: Line) -> None:
@@ -295,17 +283,5 @@ def _check_record(recorded: Recorded, addition: Addition, found: Located, line: 
         )
 
 
-def _result(agreement_id: int, addition_id: int) -> Callable[..., ConnectWisePushResult]:
-    def make(*, wrote: bool, previous: Decimal | None) -> ConnectWisePushResult:
-        return ConnectWisePushResult(psa_ref(agreement_id, addition_id), wrote, previous, agreement_id, addition_id)
-
-    return make
-
-
 def _unheard(event: str, details: dict[str, Any]) -> None:
     """No caller listens to this push's events (a test, a benchmark): the log line is all they leave."""
-
-
-def _tell(events: PsaEvents, event: str, line: Line, details: dict[str, Any]) -> None:
-    log.info("%s for %s / %s: %s", event, line.psa_customer, line.contract, details)
-    events(event, details)

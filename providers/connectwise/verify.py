@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from connector.core.matching import closest, did_you_mean
-from mappings.truth import ContractRef, HeldContract, Missing
+from mappings.truth import ContractRef, Held, HeldContract, Missing
 from providers.connectwise.dates import day_in
 from providers.connectwise.models import Addition, Agreement, Company
 from providers.refs import pair_ref, parse_pair
@@ -96,7 +96,7 @@ class Companies(tuple[Company, ...]):
         made.by_key = {}
         for company in made:
             if not company.deletedFlag:
-                made.by_key.setdefault(_key(company.name), []).append(company)
+                made.by_key.setdefault(key(company.name), []).append(company)
         return made
 
 
@@ -110,7 +110,7 @@ def company_of(ref: ContractRef, companies: Sequence[Company]) -> Company | str:
         if found.deletedFlag:
             return f"{PSA} company {found.name!r} ({found.id}) is deleted: check psa_customer_id"
         return found
-    named = index.by_key.get(_key(ref.psa_customer), [])
+    named = index.by_key.get(key(ref.psa_customer), [])
     if len(named) > 1:
         ids = ", ".join(str(c.id) for c in named)
         return f"{PSA} has {len(named)} companies named {ref.psa_customer!r} (IDs {ids}): set psa_customer_id"
@@ -131,7 +131,7 @@ def agreement_of(target: Target, company: Company, agreements: Mapping[int, Agre
             return f"{PSA} has no agreement {target.agreement_id} (for {where}): check agreement_id (or contract_id)"
         return found
     own = [a for a in agreements.values() if a.company.id == company.id]
-    named = [a for a in own if _key(a.name) == _key(target.agreement)]
+    named = [a for a in own if key(a.name) == key(target.agreement)]
     if len(named) > 1:
         # A renewed agreement often keeps its name beside the cancelled one: the one in force is meant.
         named = [a for a in named if a.status == "Active"] or named
@@ -158,9 +158,7 @@ def addition_of(target: Target, agreement: Agreement, additions: Sequence[Additi
             return Missing(f"{where} has no addition {target.addition_id}: check addition_id", customer_found=False)
         return found
     assert target.product is not None
-    named = [a for a in additions if _key(a.product.identifier) == _key(target.product)]
-    if len(named) > 1:
-        named = [a for a in named if a.cancelledDate is None] or named
+    named = of_product(additions, target.product)
     if len(named) > 1:
         ids = ", ".join(str(a.id) for a in named)
         return Missing(
@@ -245,6 +243,15 @@ def held(
     )
 
 
+def held_of(found: Located | Missing, zone: str, today: date | None) -> Held:
+    """What the comparison sees of a located reference (the addition, or why it is missing)."""
+    if isinstance(found, Missing):
+        return found
+    if found.addition is None:
+        return found.absent or Missing(f"{PSA} agreement {found.agreement.id} has no such addition", False)
+    return held(found.company, found.agreement, found.addition, zone, today)
+
+
 def _inactive(agreement: Agreement, addition: Addition, cancelled: date | None, today: date | None) -> str | None:
     """Why ConnectWise does not bill the addition (the first reason), or None when it does."""
     # The addition names its agreement's status as of its own read (the fresher, just before a write); the
@@ -260,5 +267,14 @@ def _inactive(agreement: Agreement, addition: Addition, cancelled: date | None, 
     return None
 
 
-def _key(text: str | None) -> str:
+def key(text: str | None) -> str:
+    """A name as ConnectWise compares it: case and surrounding spaces ignored."""
     return (text or "").strip().casefold()
+
+
+def of_product(additions: Sequence[Addition], product: str) -> list[Addition]:
+    """The additions of a product; of several, those not cancelled (when any is)."""
+    named = [a for a in additions if key(a.product.identifier) == key(product)]
+    if len(named) > 1:
+        named = [a for a in named if a.cancelledDate is None] or named
+    return named

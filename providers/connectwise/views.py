@@ -3,25 +3,18 @@ agreement's additions, and invoices."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from connector.core.errors import ParameterError
 from providers.connectwise.client import ConnectWiseClient, build_connectwise_client
-from providers.connectwise.dates import day_in, midnight
+from providers.connectwise.dates import day_in
 from providers.connectwise.provider import PROVIDER
 from providers.spec import Table, ViewInput, ViewResult
 
 
-@contextmanager
-def _client(view: ViewInput) -> Iterator[ConnectWiseClient]:
+def _client(view: ViewInput) -> ConnectWiseClient:
     settings = view.settings()
-    client = build_connectwise_client(PROVIDER.enabled_section(settings), settings.http)
-    try:
-        yield client
-    finally:
-        client.close()
+    return build_connectwise_client(PROVIDER.enabled_section(settings), settings.http)
 
 
 def _day(view: ViewInput, moment: datetime | None) -> str:
@@ -30,7 +23,6 @@ def _day(view: ViewInput, moment: datetime | None) -> str:
 
 
 def companies(view: ViewInput) -> ViewResult:
-    """Company ID, identifier and name, as psa_customer / psa_customer_id want them."""
     with _client(view) as client:
         found = [c for c in client.companies() if not c.deletedFlag]
     return ViewResult(
@@ -42,7 +34,6 @@ def companies(view: ViewInput) -> ViewResult:
 
 
 def agreements(view: ViewInput) -> ViewResult:
-    """Agreements (all, or one company's): company, type, status and dates of each."""
     company_id = view.args.get("company_id")
     with _client(view) as client:
         found = list(client.agreements_of([company_id]) if company_id is not None else client.agreements())
@@ -66,7 +57,6 @@ def agreements(view: ViewInput) -> ViewResult:
 
 
 def additions(view: ViewInput) -> ViewResult:
-    """One agreement's additions: product, quantity, unit price, less included and billing of each."""
     agreement_id: int = view.args["agreement_id"]
     with _client(view) as client:
         found = list(client.additions(agreement_id))
@@ -99,19 +89,13 @@ def additions(view: ViewInput) -> ViewResult:
 
 
 def invoices(view: ViewInput) -> ViewResult:
-    """Invoices dated in a range (days of the MSP's zone): type, company, agreement and amounts."""
     start: date = view.args["date_from"]
     end: date = view.args["date_to"]
     if end < start:
         raise ParameterError(f"{end} is before --from {start}", param="--to")
     zone = view.settings().billing.timezone
-    # A day on each side: an invoice dated as a date (midnight UTC) is that date in any zone (see `dates`), so the
-    # instants asked for are wider than the days, and the days are kept here.
-    first, after = midnight(start - timedelta(days=1), zone), midnight(end + timedelta(days=2), zone)
     with _client(view) as client:
-        found = [
-            i for i in client.invoices(first, after) if i.date is not None and start <= day_in(i.date, zone) <= end
-        ]
+        found = list(client.invoices_dated(start, end, zone))
     rows = [
         (
             i.invoiceNumber or i.id,
