@@ -258,7 +258,7 @@ def to_csv(export: Export) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    numbers = {"quantity", "rate", "amount"}
+    numbers = {"quantity", "rate", "amount", "by_hand"}  # a negative figure is a number, not a formula
     clean = cache(redact)
     for line in export.lines:
         row = {name: _text(getattr(line, name), clean) for name in COLUMNS}

@@ -175,6 +175,7 @@ def explain(
     store: Store, customer: str, period: str | None = None, *, mapped: Iterable[str] = ()
 ) -> list[dict[str, Any]]:
     """Every line of a customer (any case), with the inputs behind its number and its history."""
+    mapped = list(mapped)  # read twice: a generator would be spent by the first
     known_customer(store, customer, mapped)
     lines = store.outbox.of_customer(customer, period)  # only theirs: a large MSP holds thousands of lines
     if not lines:

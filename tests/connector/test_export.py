@@ -69,6 +69,22 @@ def test_a_correction_closed_by_hand_shows_what_atera_invoiced_and_apart_what_wa
     assert ">84.00</td>" in page and ">6.00</td>" in page
 
 
+def test_a_credit_billed_by_hand_is_a_number_in_the_csv_not_a_quoted_formula() -> None:
+    with Store.open(":memory:") as store:
+        invoiced = _stage(store, "Server backup", "600", "0.12")
+        store.outbox.mark_pushed(invoiced, "contract/101")
+        risen = store.outbox.get(invoiced)
+        assert risen is not None
+        # After the invoice, usage fell to 550: a credit of -6.00, given by hand, then closed.
+        line = dataclasses.replace(risen.line, quantity=Decimal(550), amount=price(Decimal(550), Decimal("0.12")))
+        store.outbox.mark_correction(line, "credit -6.00 by hand")
+        store.outbox.discard(invoiced, "credited by hand on invoice 2041")
+        export = build_export(store, "2026-Q4", datetime(2027, 1, 2, tzinfo=UTC))
+    (server,) = export.lines
+    assert server.by_hand == Decimal("-6.00")
+    assert ",600,GB,0.12,72.00,-6.00,discarded," in to_csv(export)
+
+
 def test_a_line_discarded_after_a_push_still_counts_what_atera_holds() -> None:
     with Store.open(":memory:") as store:
         identity = _stage(store, "Server backup", "600", "0.12")

@@ -159,6 +159,9 @@ def test_explain_finds_a_customer_in_any_case_with_inputs_and_history(store: Sto
 def test_explain_without_lines_names_the_mapped_customers(store: Store) -> None:
     with pytest.raises(ConnectorError, match=r"no line items for 'A' in 2026-11; mapped customers: A, B$"):
         operations.explain(store, "A", "2026-11", mapped=["B", "A", "B"])
+    # The CLI passes the mapping as a generator: still every name, not "none".
+    with pytest.raises(ConnectorError, match=r"no line items for 'A'; mapped customers: A, B$"):
+        operations.explain(store, "A", mapped=(name for name in ["B", "A"]))
     with pytest.raises(ParameterError, match=r"no customer 'Nobody' in the mapping or the store$"):
         operations.explain(store, "Nobody")
     with pytest.raises(ParameterError, match=r"no customer 'Contosso' .* \(did you mean 'Contoso Ltd'\?\)"):
