@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     @classmethod
     def _psa_options_under_the_psa(cls, data: Any) -> Any:
         # Configurations written before PSA options had their own table kept them on the line itself.
-        for psa in _psas(cls.registry):
+        for psa in _of_role(cls.registry, "psa"):
             customers = data.get("customers") if isinstance(data, dict) else None
             if not psa.legacy_line_keys or not isinstance(customers, list):
                 continue  # a customers field of another type: its own validation names the key and the type
@@ -164,7 +164,7 @@ class Settings(BaseSettings):
     def problems(self) -> list[str]:
         """What the registry refuses (unknown sources and metrics, PSA options the PSA does not take, two PSAs
         enabled), and mappings that name one customer or contract twice."""
-        enabled = [f"[{p.name}]" for p in _psas(self.registry) if self.enabled(p.name)]
+        enabled = [f"[{p.name}]" for p in _of_role(self.registry, "psa") if self.enabled(p.name)]
         one = "lines are billed into one PSA, set enabled = false in the others"
         found = [f"{' and '.join(enabled)} are all enabled: {one}"] if len(enabled) > 1 else []
         found += [
@@ -208,29 +208,23 @@ def _legacy_line_options(index: int, customer: Any, psa: str, keys: Iterable[str
     return {**customer, "lines": moved_lines}
 
 
-def _sources(registry: Registry) -> list[Section]:
-    return [p for p in registry if p.role == "source"]
-
-
-def _psas(registry: Registry) -> list[Section]:
-    return [p for p in registry if p.role == "psa"]
+def _of_role(registry: Registry, role: str) -> list[Section]:
+    return [p for p in registry if p.role == role]
 
 
 def _unknown_source(registry: Registry, name: str) -> str | None:
-    if name in {p.name for p in _sources(registry)}:
-        return None
-    known = ", ".join(p.name for p in _sources(registry))
-    return f"no source named {name!r} is registered (known: {known})"
+    sources = [p.name for p in _of_role(registry, "source")]
+    return None if name in sources else f"no source named {name!r} is registered (known: {', '.join(sources)})"
 
 
 def _line_problems(registry: Registry, where: str, line: LineMapping) -> list[str]:
     found = []
-    metrics = [m for p in _sources(registry) for m in p.metrics]
+    metrics = [m for p in _of_role(registry, "source") for m in p.metrics]
     if line.metric not in {m.name for m in metrics}:
         hint = did_you_mean(line.metric, [m.name for m in metrics])
         known = "; ".join(f"{m.name!r} ({m.unit}: {m.description})" for m in metrics)
         found.append(f"{where}.metric: {line.metric!r} is not a metric{hint}. The metrics: {known}")
-    psas = {p.name: p for p in _psas(registry)}
+    psas = {p.name: p for p in _of_role(registry, "psa")}
     for name, options in line.psa.items():
         psa = psas.get(name)
         if psa is None or psa.line_options is None:
@@ -249,11 +243,6 @@ def settings_model(registered: tuple[tuple[str, type[BaseModel]], ...]) -> type[
     fields: dict[str, Any] = {name: (model, Field(default_factory=model)) for name, model in registered}
     model: type[Settings] = create_model("Settings", __base__=Settings, **fields)
     return model
-
-
-def _bound(file_data: dict[str, Any], registry: Registry) -> type[Settings]:
-    registered = tuple((p.name, p.settings) for p in registry)
-    return type("BoundSettings", (settings_model(registered),), {"file_data": file_data, "registry": tuple(registry)})
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:
@@ -305,24 +294,28 @@ def load_settings(path: Path | None, registry: Registry, *, required: bool = Tru
     ConfigError that names file and key."""
     config_path = path or DEFAULT_CONFIG_PATH
     file_data: dict[str, Any] = {}
-    if not config_path.exists():
-        if required:
-            raise ConfigError(
-                f"{config_path}: configuration file not found; copy config.example.toml to {config_path} "
-                "or pass --config PATH"
-            )
-    else:
-        try:
-            # Bytes decoded as tomllib.load does: read_text would turn a bare CR into a line break TOML refuses.
-            file_data = tomllib.loads(config_path.read_bytes().decode("utf-8"))
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{config_path}: not valid TOML: {error}") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"{config_path}: cannot read: {error}") from None
-    file_data = _with_included_mappings(config_path, file_data)
-    settings = _validated(str(config_path), file_data, registry)
-    _resolve_relative_paths(settings, config_path)
+    if config_path.exists():
+        file_data = _read_toml(config_path, "cannot read")
+    elif required:
+        raise ConfigError(
+            f"{config_path}: configuration file not found; copy config.example.toml to {config_path} "
+            "or pass --config PATH"
+        )
+    settings = settings_from_data(_with_included_mappings(config_path, file_data), registry, str(config_path))
+    # A relative store path is relative to the configuration file, so a daemon started elsewhere finds the same store.
+    if not settings.store.path.is_absolute() and str(settings.store.path) != ":memory:":
+        object.__setattr__(settings.store, "path", (config_path.parent / settings.store.path).resolve())
     return settings
+
+
+def _read_toml(path: Path, cannot_read: str) -> dict[str, Any]:
+    try:
+        # Bytes decoded as tomllib.load does: read_text would turn a bare CR into a line break TOML refuses.
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: {cannot_read}: {error}") from None
 
 
 def _with_included_mappings(config_path: Path, file_data: dict[str, Any]) -> dict[str, Any]:
@@ -337,12 +330,7 @@ def _with_included_mappings(config_path: Path, file_data: dict[str, Any]) -> dic
     merged = {key: value for key, value in file_data.items() if key != "mappings"}
     for name in names:
         path = config_path.parent / str(name)
-        try:
-            data = tomllib.loads(path.read_bytes().decode("utf-8"))
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{path}: not valid TOML: {error}") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"{path}: cannot read (included by {config_path} [mappings]): {error}") from None
+        data = _read_toml(path, f"cannot read (included by {config_path} [mappings])")
         if extra := sorted(set(data) - {"customers", "ignored_customers"}):
             raise ConfigError(f"{path}: {extra[0]}: a mapping file holds only [[customers]] and [[ignored_customers]]")
         for key in ("customers", "ignored_customers"):
@@ -350,22 +338,15 @@ def _with_included_mappings(config_path: Path, file_data: dict[str, Any]) -> dic
     return merged
 
 
-def _resolve_relative_paths(settings: Settings, config_path: Path) -> None:
-    # A relative store path is relative to the configuration file, so a daemon started elsewhere finds the same store.
-    if not settings.store.path.is_absolute() and str(settings.store.path) != ":memory:":
-        object.__setattr__(settings.store, "path", (config_path.parent / settings.store.path).resolve())
-
-
 def settings_from_data(data: dict[str, Any], registry: Registry, source: str = "<data>") -> Settings:
-    """Validate configuration given as a dict (tests, the demo); environment overrides still apply."""
-    return _validated(source, data, registry)
-
-
-def _validated(source: str, file_data: dict[str, Any], registry: Registry) -> Settings:
+    """Validate configuration given as a dict (a file's, the tests', the demo's); environment overrides still apply."""
     # The data goes in as a file's would, not as keyword arguments: the environment overrides it, and keys such as
     # `_env_file` are unknown keys rather than pydantic-settings' own options.
-    bound = _bound(file_data, registry)
-    env = Overrides(ENV_PREFIX, file_data)
+    registered = tuple((p.name, p.settings) for p in registry)
+    bound: type[Settings] = type(
+        "BoundSettings", (settings_model(registered),), {"file_data": data, "registry": tuple(registry)}
+    )
+    env = Overrides(ENV_PREFIX, data)
     unknown = env.unknown(bound.model_fields)
     try:
         settings = bound()

@@ -10,7 +10,6 @@ class ConnectorError(Exception):
 
     @property
     def exit_code(self) -> int:
-        """This error's exit code, from the one table."""
         return exit_code_for(self)
 
 

@@ -33,13 +33,9 @@ def register_secret(value: str | None) -> None:
             _forms = None
 
 
-def _known() -> list[str]:
-    """Every registered secret as it may be written: as is, URL-encoded, JSON-escaped; longest first."""
-    return _cached_forms()[0]
-
-
 def _cached_forms() -> tuple[list[str], list[str]]:
-    """The known forms, and each of them as it reads inside a JSON string (what `to_json`'s text holds)."""
+    """Every registered secret as it may be written (as is, URL-encoded, JSON-escaped; longest first), and each of
+    those forms as it reads inside a JSON string (what `to_json`'s text holds)."""
     global _forms
     with _lock:
         if _forms is None:
@@ -66,7 +62,7 @@ def json_may_hold_secret(text: str) -> bool:
 
 def redact(text: str) -> str:
     """Mask registered secrets and credential headers in free text."""
-    for secret in _known():
+    for secret in _cached_forms()[0]:
         if secret in text:
             text = text.replace(secret, MASK)
     return _HEADER_PATTERN.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}{MASK}", text)
@@ -79,7 +75,7 @@ def redact_bytes(data: bytes) -> bytes:
     stored report still parses as the one received.
     """
     mask = MASK.encode()
-    for secret in _known():
+    for secret in _cached_forms()[0]:
         encoded = secret.encode()
         if encoded in data:
             data = data.replace(encoded, mask)
@@ -87,7 +83,6 @@ def redact_bytes(data: bytes) -> bytes:
 
 
 def redact_data(value: Any) -> Any:
-    """Redact every string inside a JSON-like structure."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):

@@ -24,9 +24,11 @@ from mappings.calendar import (
 )
 
 
-class StoreSettings(BaseModel):
+class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+class StoreSettings(_Section):
     path: Path = Field(default=Path("connector-state.db"), description="SQLite state store, created 0600")
     # 13: the open period and a year and a month before it, so the last invoiced period can still be compared with the
     # same month a year earlier (a customer's "why more than last year?"); waiting lines' periods are kept regardless.
@@ -37,18 +39,14 @@ class StoreSettings(BaseModel):
     )
 
 
-class LogSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: Path | None = None
     format: Literal["text", "json"] = Field(default="text", description="text for people, json: one object a line")
 
 
-class DaemonSettings(BaseModel):
+class DaemonSettings(_Section):
     """The daemon's /healthz and /metrics endpoints: off unless `listen` is set."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     listen: str | None = Field(default=None, description="host:port for /healthz and /metrics, e.g. 127.0.0.1:9464")
     allow_non_loopback: bool = Field(default=False, description="serve on an address other machines can reach")
@@ -56,18 +54,15 @@ class DaemonSettings(BaseModel):
     @model_validator(mode="after")
     def _loopback_unless_allowed(self) -> DaemonSettings:
         # Metrics name customers and vendors: reachable from the network only when someone decided so.
-        if self.listen is not None and not self.allow_non_loopback and not is_loopback(self.listen):
-            raise ValueError(f"listen = {self.listen!r} is not a loopback address; set allow_non_loopback = true")
+        _refuse_non_loopback(self.listen, self.allow_non_loopback)
         return self
 
 
 DEFAULT_CONSOLE_LISTEN = "127.0.0.1:8765"
 
 
-class ConsoleUser(BaseModel):
+class ConsoleUser(_Section):
     """A person who may sign in to the console: a viewer reads, an approver also approves and discards."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=100, description="the name the audit log records for each action")
     role: Literal["viewer", "approver"] = Field(description="viewer: read only; approver: approve, discard and map too")
@@ -75,10 +70,8 @@ class ConsoleUser(BaseModel):
     password: SecretRef = Field(description='{ env = "VARIABLE" } or { file = "/path" }, like any other secret')
 
 
-class ConsoleSettings(BaseModel):
+class ConsoleSettings(_Section):
     """`connector console`: the billing console, a web application for people; loopback only unless allowed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Unset, `connector console` serves on DEFAULT_CONSOLE_LISTEN; the daemon will serve the console only when set.
     listen: str | None = Field(default=None, description=f"host:port to serve on (default {DEFAULT_CONSOLE_LISTEN})")
@@ -94,8 +87,7 @@ class ConsoleSettings(BaseModel):
     @model_validator(mode="after")
     def _loopback_unless_allowed(self) -> ConsoleSettings:
         # The console shows and changes billing: reachable from the network only when someone decided so.
-        if self.listen is not None and not self.allow_non_loopback and not is_loopback(self.listen):
-            raise ValueError(f"listen = {self.listen!r} is not a loopback address; set allow_non_loopback = true")
+        _refuse_non_loopback(self.listen, self.allow_non_loopback)
         names = [user.name.casefold() for user in self.users]
         if twice := sorted({name for name in names if names.count(name) > 1}):
             raise ValueError(f"users: {twice[0]!r} is given twice (names are compared in any case)")
@@ -116,10 +108,8 @@ class ConsoleSettings(BaseModel):
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
 
-class AlertSettings(BaseModel):
+class AlertSettings(_Section):
     """Where alerts go: apprise URLs (mailto://, msteams://, slack://, json:// …); none configured, none sent."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # URLs carry tokens and passwords, so each may come from the environment or a file like any other secret.
     urls: list[SecretRef] = Field(default_factory=list, description="apprise notification URLs")
@@ -136,11 +126,14 @@ def is_loopback(listen: str) -> bool:
         return False
 
 
-class BillingSettings(BaseModel):
+def _refuse_non_loopback(listen: str | None, allowed: bool) -> None:
+    if listen is not None and not allowed and not is_loopback(listen):
+        raise ValueError(f"listen = {listen!r} is not a loopback address; set allow_non_loopback = true")
+
+
+class BillingSettings(_Section):
     """The billing calendar: arrears or advance, the MSP's time zone for period boundaries, and the day after which a
     period counts as invoiced when the PSA's invoices have not shown it yet (the fallback)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     mode: Mode = Field(default=Mode.ARREARS, description="arrears: final usage after the period; advance: running")
     timezone: str = Field(default="UTC", description="IANA zone whose midnight ends a period, e.g. Europe/London")

@@ -35,7 +35,8 @@ def to_bill(line: Line, invoiced: Decimal) -> Decimal:
     return line.amount - price(invoiced, line.rate)
 
 
-def _reason(line: Line, stored: StoredLine) -> str:
+def by_hand(line: Line, stored: StoredLine, joint: str = "; ") -> str:
+    """Why `line` of an invoiced period is billed by hand, and the amount: what the invoice read, what it missed."""
     invoiced = invoiced_quantity(stored)
     due = to_bill(line, invoiced)
     if stored.status in WAITING:
@@ -43,7 +44,7 @@ def _reason(line: Line, stored: StoredLine) -> str:
     else:
         what = f"its usage is now {line.quantity}"
     return (
-        f"{line.period_key} was invoiced with {invoiced} {line.unit}; {what}: bill {due:+} by hand "
+        f"{line.period_key} was invoiced with {invoiced} {line.unit}{joint}{what}: bill {due:+} by hand "
         "(not pushed: the contract has moved on)"
     )
 
@@ -64,7 +65,7 @@ def correct(store: Store, stored: StoredLine | None, line: Line, *, dry_run: boo
     # Recorded, or closed by an operator (billed by hand), at this very quantity: only a further change is news.
     if stored.status in (LineStatus.CORRECTION, LineStatus.DISCARDED) and line.quantity == stored.line.quantity:
         return None
-    reason = _reason(line, stored)
+    reason = by_hand(line, stored)
     log.warning("%s / %s: correction: %s", line.psa_customer, line.contract, reason)
     if not dry_run:
         _recorded(store, line, reason, "correction", store.outbox.mark_correction)

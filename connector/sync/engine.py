@@ -23,7 +23,7 @@ from connector.store import Store
 from connector.sync import corrections
 from connector.sync.invoiced import line_period, read_invoiced, requested_period_of
 from connector.sync.observe import observe
-from connector.sync.psa_truth import contract_rate, contract_ref, created_empty, judge, named, read_psa, unverified
+from connector.sync.psa_truth import contract_ref, created_empty, judge, named, read_psa, unverified
 from connector.sync.push import misconfigured, push_pending
 from connector.sync.report import RunReport, SourceOutcome
 from connector.sync.usable import Blocked, usable_usage
@@ -74,7 +74,8 @@ class SyncEngine:
     def run(self, *, period_key: str | None = None, dry_run: bool = False, push: bool = True) -> RunReport:
         """One sync. `period_key` picks the period to bill (default: the one containing today)."""
         started = self.now()
-        run_id, abandoned = (None, []) if dry_run else self.store.start_run(self._command(period_key))
+        command = "sync" + (f" --period {period_key}" if period_key else "")
+        run_id, abandoned = (None, []) if dry_run else self.store.start_run(command)
         report = RunReport(run_id=run_id, started_at=started, dry_run=dry_run)
         for run in abandoned:
             # Not this run's failure (it pushes what the killed one left pending), but never out of sight.
@@ -91,10 +92,6 @@ class SyncEngine:
         if run_id is not None:
             self.store.runs.finish(run_id, report.status, report.to_data())
         return report
-
-    @staticmethod
-    def _command(period_key: str | None) -> str:
-        return "sync" + (f" --period {period_key}" if period_key else "")
 
     def _run(
         self,
@@ -201,8 +198,9 @@ class SyncEngine:
         """A closed (invoiced) period whose quantity moved since its invoice: recorded once and reported to bill by
         hand, not pushed (the contract has moved on: pushing would bill the old usage under the new period).
         False when the store holds no line of that period to compare with."""
-        identity = LineIdentity(customer.psa_customer, mapping.contract, closed.key, mapping.metric)
-        stored = self.store.outbox.get(identity)
+        stored = self.store.outbox.get(
+            LineIdentity(customer.psa_customer, mapping.contract, closed.key, mapping.metric)
+        )
         if stored is None:
             return False
         try:
@@ -222,13 +220,11 @@ class SyncEngine:
         period: Period,
         reports: Mapping[str, UsageReport | str],
     ) -> None:
-        """An invoiced period asked for is only compared: what it would record is said, nothing written."""
-        if not self._correction(report, customer, mapping, period, reports, dry_run=True):
-            report.lines.append(self._nothing_recorded(customer, mapping, period))
-
-    def _nothing_recorded(self, customer: CustomerMapping, mapping: LineMapping, period: Period) -> LineResult:
-        """An invoiced period asked for that no run ever staged a line of: said, with what its source has, never an
-        "ok" with no line (nothing can be billed for it, and nothing says it was)."""
+        """An invoiced period asked for is only compared: what it would record is said, nothing written. One that no
+        run ever staged a line of is said, with what its source has, never an "ok" with no line (nothing can be billed
+        for it, and nothing says it was)."""
+        if self._correction(report, customer, mapping, period, reports, dry_run=True):
+            return
         identity = LineIdentity(customer.psa_customer, mapping.contract, period.key, mapping.metric)
         observed = sorted(
             {o.period_key[:7] for o in self.store.observations.query(mapping.source, metric=mapping.metric)}
@@ -238,7 +234,7 @@ class SyncEngine:
             f"no line of {period.key} was ever staged and {mapping.source} has no observation in it ({held}): "
             "vendors report only the current period, so a past one is billed only from what earlier runs observed"
         )
-        return LineResult(identity, Outcome.BLOCKED, reason=reason)
+        report.lines.append(LineResult(identity, Outcome.BLOCKED, reason=reason))
 
     # -- compute and review ------------------------------------------------------------------------------------
 
@@ -262,8 +258,9 @@ class SyncEngine:
                 unread = f"could not read what {self.sink.psa_title} holds for {period.key}: {error}"
                 log.error("%s / %s: not billed: %s", customer.psa_customer, mapping.contract, unread)
                 return LineResult(identity, Outcome.BLOCKED, reason=unread)
+        rate = held.rate if isinstance(held, HeldContract) else None  # the price of a line whose mapping gives none
         try:
-            line = self._price(customer, mapping, period, reports, contract_rate(held))
+            line = self._price(customer, mapping, period, reports, rate)
         except Blocked as blocked:
             # A failed source's cause was logged once when it failed; each line it blocks is news at INFO only.
             level = logging.INFO if isinstance(reports.get(mapping.source), str) else logging.ERROR
@@ -289,12 +286,12 @@ class SyncEngine:
         if previous is None and isinstance(held, HeldContract) and in_psa is not None:
             found = None if created_empty(self.store, line.psa_customer, held) else (psa, in_psa)
         reason = edited or partial or self._review(line, existing, previous, found)
+        recheck = edited is not None or partial is not None
         if dry_run:
             # What staging would decide, by the very rule staging uses, with nothing written.
-            decision = next_status(line, existing, reason, recheck=edited is not None or partial is not None)
+            decision = next_status(line, existing, reason, recheck=recheck)
             result = named(staged_result(line, decision, dry_run=True), edited)
         else:
-            recheck = edited is not None or partial is not None
             now_in_psa = self._psa_figure(existing, previous, in_psa, edited, psa)
             staged = self.store.outbox.stage(line, reason, recheck=recheck, found_in_psa=found, in_psa=now_in_psa)
             result = named(staged_result(line, _decided(staged), dry_run=False, psa_ref=staged.psa_ref), edited)
@@ -392,5 +389,4 @@ def _moved_on(calendar: BillingCalendar, invoiced: Invoiced, now: datetime) -> C
 
 
 def _decided(stored: StoredLine) -> Decision:
-    """The staging decision a stored line carries."""
     return Decision(stored.status, stored.hold_reason)

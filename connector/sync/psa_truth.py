@@ -16,7 +16,7 @@ from connector.sync.report import RunReport
 from mappings.customer import CustomerMapping, LineMapping
 from mappings.lines import Line, LineResult, LineStatus, Outcome, StoredLine
 from mappings.periods import Period
-from mappings.truth import ContractRef, Finding, Held, HeldContract, compare, psa_options
+from mappings.truth import ContractRef, Held, HeldContract, compare, psa_options
 from providers.spec import Provider
 
 log = logging.getLogger(__name__)
@@ -73,13 +73,9 @@ def pushed_unnamed(store: Store, mapped: list[ContractRef]) -> dict[ContractRef,
     """The contracts the connector pushed to that no mapping names now (a typo fixed, a line removed), each with
     the last line pushed to it."""
     named = set(mapped)
-    found: dict[ContractRef, StoredLine] = {}
-    for stored in store.outbox.lines(LineStatus.PUSHED):  # oldest first: the last one pushed stays
-        line = stored.line
-        ref = ContractRef.of_line(line)
-        if ref not in named:
-            found[ref] = stored
-    return found
+    # Oldest first: the last one pushed stays.
+    pushed = ((ContractRef.of_line(stored.line), stored) for stored in store.outbox.lines(LineStatus.PUSHED))
+    return {ref: stored for ref, stored in pushed if ref not in named}
 
 
 def report_strays(
@@ -108,11 +104,6 @@ def report_strays(
         report.strays.append({"contract": contract.ref, "quantity": str(contract.quantity), "reason": reason})
 
 
-def contract_rate(held: Held | None) -> Decimal | None:
-    """The contract's own rate, the price of a line whose mapping gives none."""
-    return held.rate if isinstance(held, HeldContract) else None
-
-
 def created_empty(store: Store, customer: str, held: HeldContract) -> bool:
     """The connector created what this line bills at 0 (onboarding does, with the audit's `psa_ref`): a 0 nobody billed.
 
@@ -125,38 +116,6 @@ def created_empty(store: Store, customer: str, held: HeldContract) -> bool:
         return True
     created = (e for e in store.runs.audit_events(customer) if e["event"].endswith("_created"))
     return any(event["details"].get("psa_ref") == held.ref for event in created)
-
-
-def check_line(
-    held: Held,
-    line: Line,
-    mapping: LineMapping,
-    period: Period,
-    existing: StoredLine | None,
-    pushed: Decimal | None,
-    psa: str,
-) -> Finding | None:
-    """The difference between the PSA and the connector for one computed line, or None when they agree.
-
-    An edit already decided by a person is no longer news: approved, the connector's figure is pushed again;
-    discarded, the PSA's figure was accepted (and recorded as pushed, see `accept_edit`).
-    """
-    waiting = existing is not None and existing.status in (LineStatus.PENDING, LineStatus.FAILED)
-    finding = compare(
-        held,
-        psa=psa,
-        period_start=period.start,
-        period_end=period.end,
-        rate=mapping.rate,
-        pushed=pushed,
-        staged=existing.line.quantity if existing is not None and waiting else None,
-        may_create=bool(line.psa.get("create_if_missing")),
-    )
-    if finding is None or finding.outcome is not Outcome.EDITED or existing is None:
-        return finding
-    if waiting and existing.approved_quantity == line.quantity:
-        return None
-    return finding
 
 
 def accept_edit(store: Store, existing: StoredLine | None, held: Held) -> str | None:
@@ -186,10 +145,24 @@ def judge(
     accepted = None if dry_run else accept_edit(store, existing, held)
     if accepted is not None:
         return LineResult(line.identity, Outcome.DISCARDED, line, accepted)
-    finding = check_line(held, line, mapping, period, existing, pushed, psa)
+    waiting = existing is not None and existing.status in (LineStatus.PENDING, LineStatus.FAILED)
+    finding = compare(
+        held,
+        psa=psa,
+        period_start=period.start,
+        period_end=period.end,
+        rate=mapping.rate,
+        pushed=pushed,
+        staged=existing.line.quantity if existing is not None and waiting else None,
+        may_create=bool(line.psa.get("create_if_missing")),
+    )
     if finding is None:
         return None
     if finding.outcome is Outcome.EDITED:
+        # An edit already decided by a person is no longer news: approved, the connector's figure is pushed again;
+        # discarded, the PSA's figure was accepted (and recorded as pushed, see `accept_edit`).
+        if waiting and existing is not None and existing.approved_quantity == line.quantity:
+            return None
         return f"{Outcome.EDITED.value}: {finding.reason}"
     # Pushing would bill other money than computed, or nothing at all: named, never staged.
     log.error("%s / %s: %s: %s", line.psa_customer, line.contract, finding.outcome, finding.reason)

@@ -17,12 +17,12 @@ from connector.core.errors import (
     VendorRefused,
 )
 from connector.interfaces.deferral import PushDeferred
-from connector.interfaces.psa import PsaEvents, PushRefused, Sink
+from connector.interfaces.psa import PushRefused, Sink
 from connector.store import Store
-from connector.sync.corrections import invoiced_quantity, to_bill
+from connector.sync.corrections import by_hand
 from connector.sync.report import RunReport
 from mappings.calendar import BillingCalendar
-from mappings.lines import Line, LineResult, LineStatus, Outcome, StoredLine
+from mappings.lines import LineResult, LineStatus, Outcome, StoredLine
 from mappings.truth import DIFFERENCES
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 # The errors the one exit-code table (connector.core.errors) ends with 2: configuration to fix, not a vendor or the PSA
 # being down. A push refused on the mapping (PushRefused) is a ConfigError.
 MISCONFIGURED = (ConfigError, ParameterError, VendorAuthError)
+# Staged by an earlier run, but what stops this run's computation stops the push too.
+STOPPED = (Outcome.BLOCKED, *DIFFERENCES)
 
 
 def misconfigured(error: BaseException) -> bool:
@@ -66,13 +68,9 @@ def push_pending(
     attempted = 0
     for number, stored in enumerate(pending, start=1):
         progress(f"pushing line {number} of {len(pending)} to the PSA")
-        result = results.get(stored.identity)
-        if result is not None and result.outcome in (Outcome.BLOCKED, *DIFFERENCES):
-            # Staged by an earlier run, but what stops this run's computation stops the push too.
+        result = _result_of(stored, report, results)
+        if result.outcome in STOPPED:
             continue
-        if result is None:  # approved or failed earlier, pushed now
-            result = results[stored.identity] = LineResult(stored.identity, Outcome.PENDING, stored.line)
-            report.lines.append(result)
         if down is not None:
             _not_attempted(store, stored, result, down)
             error: ConnectorError | None = down
@@ -86,6 +84,16 @@ def push_pending(
             down = error if error is not None and psa_unreachable(error) else None
         if error is not None and misconfigured(error):
             report.misconfigured.add(stored.identity)
+
+
+def _result_of(stored: StoredLine, report: RunReport, results: dict[Any, LineResult]) -> LineResult:
+    """This run's result for a waiting line; one the run did not compute (approved or failed earlier) is added to the
+    report as pending."""
+    result = results.get(stored.identity)
+    if result is None:
+        result = results[stored.identity] = LineResult(stored.identity, Outcome.PENDING, stored.line)
+        report.lines.append(result)
+    return result
 
 
 def _defer(
@@ -102,7 +110,13 @@ def _defer(
     earlier) too: nothing waits unseen. `done`: the pushes the run made before; none is a problem of the run.
     """
     if done == 0:
-        _unreached(report, total, deferred)
+        # No push at all fitted in the run's request budget: its reads spent it, and would again at every cycle, so
+        # the lines would wait for good. A problem of the run (not "ok"), which `status` and the alerts show.
+        problem = (
+            f"none of the {total:,} waiting line(s) was pushed: {deferred} before the first push; {deferred.remedy}"
+        )
+        log.error("%s", problem)
+        report.problems.append(problem)
     log.warning(
         "pushed %s of %s line(s); the other %s go out next cycle: %s",
         f"{done:,}",
@@ -111,20 +125,9 @@ def _defer(
         deferred,
     )
     for stored in rest:
-        result = results.get(stored.identity)
-        if result is None:
-            result = LineResult(stored.identity, Outcome.PENDING, stored.line)
-            report.lines.append(result)
-        if result.outcome not in (Outcome.BLOCKED, *DIFFERENCES):
+        result = _result_of(stored, report, results)
+        if result.outcome not in STOPPED:
             result.outcome, result.reason = Outcome.PENDING, f"next cycle: {deferred}"
-
-
-def _unreached(report: RunReport, waiting: int, deferred: PushDeferred) -> None:
-    """No push at all fitted in the run's request budget: its reads spent it, and would again at every cycle, so
-    the lines would wait for good. A problem of the run (not "ok"), which `status` and the alerts show."""
-    problem = f"none of the {waiting:,} waiting line(s) was pushed: {deferred} before the first push; {deferred.remedy}"
-    log.error("%s", problem)
-    report.problems.append(problem)
 
 
 def psa_unreachable(error: ConnectorError) -> bool:
@@ -157,18 +160,9 @@ def _invoiced_already(
     # A line staged without a push plan (schema v1) is never pushed anyway: _push reports it as it always has.
     if not stored.has_plan or not calendar.moved_on(stored.line.period_key, now):
         return False
-    line = stored.line
-    invoiced = invoiced_quantity(stored)
-    difference = to_bill(line, invoiced)
-    reason = (
-        f"{line.period_key} was invoiced with {invoiced} {line.unit} but {line.quantity} never reached it "
-        f"({stored.status.value} in the outbox): bill {difference:+} by hand (not pushed: the contract has moved on)"
-    )
-    result = results.get(stored.identity)
-    if result is None:
-        result = LineResult(stored.identity, Outcome.CORRECTION, line, reason)
-        report.lines.append(result)
-    elif result.outcome is not Outcome.CORRECTION:  # a correction the engine computed already says the amount
+    reason = by_hand(stored.line, stored, " but ")
+    result = _result_of(stored, report, results)
+    if result.outcome is not Outcome.CORRECTION:  # a correction the engine computed already says the amount
         result.outcome, result.reason = Outcome.CORRECTION, reason
     log.warning("push %s not attempted: %s", tuple(stored.identity), reason)
     return True
@@ -187,8 +181,13 @@ def _push(store: Store, sink: Sink, stored: StoredLine, result: LineResult) -> C
         result.reason = f"staged without a push plan; run `connector sync --period {stored.line.period_key}`"
         log.error("push %s not attempted: %s", where, result.reason)
         return None
+
+    def audit(event: str, details: dict[str, Any]) -> None:
+        # What the sink creates for a line goes to the audit trail the moment it is created.
+        store.runs.audit(event, stored.line.psa_customer, {"identity": list(where), **details})
+
     try:
-        pushed = sink.push(stored.line, _audit_events_of(store, stored.line))
+        pushed = sink.push(stored.line, audit)
     except PushDeferred:
         raise  # not the line's failure: the caller stops the run's pushes there
     except ConnectorError as error:
@@ -219,12 +218,3 @@ def _push(store: Store, sink: Sink, stored: StoredLine, result: LineResult) -> C
     if not pushed.wrote:
         result.reason = "the PSA already held this quantity"
     return None
-
-
-def _audit_events_of(store: Store, line: Line) -> PsaEvents:
-    """What the sink creates for a line goes to the audit trail the moment it is created."""
-
-    def audit(event: str, details: dict[str, Any]) -> None:
-        store.runs.audit(event, line.psa_customer, {"identity": list(line.identity), **details})
-
-    return audit
