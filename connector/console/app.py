@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from connector.console import bulk, customers, mapping, pages, periods, signin
 from connector.console.auth import Lockout, People, Sessions
-from connector.console.web import Console, SecurityHeaders, TrustedHosts, served_hosts, templates, unspecified
+from connector.console.web import Console, SecurityHeaders, TrustedHosts
 from connector.core.config import Settings
 
 FAILED_SIGNIN_DELAY = 1.0  # seconds a failed sign-in waits before its answer
@@ -28,13 +28,12 @@ def create_app(
     now: Callable[[], float] = time.time,
 ) -> Starlette:
     """The console for `settings`: its people's passwords read (from their secrets) and hashed now, sessions of
-    `[console] session_minutes`, served under the names `served_hosts` gives (`listen`: the address it is served
+    `[console] session_minutes`, served under the names `TrustedHosts` allows (`listen`: the address it is served
     on, when not `[console] listen`); `sleep` and `now` are injectable for tests."""
     console = Console(
         settings=settings,
         people=People(settings.console.users),
         sessions=Sessions(settings.console.session_minutes, now),
-        pages=templates(),
         signin_delay=signin_delay,
         sleep=sleep,
         lockout=Lockout(now),
@@ -50,8 +49,8 @@ def create_app(
         Route("/periods", periods.periods, methods=["GET"]),
         Route("/periods/{period}", periods.period, methods=["GET"]),
         Route("/periods/{period}/reconcile", periods.reconcile, methods=["POST"]),
-        Route("/periods/{period}/export.csv", periods.export_csv, methods=["GET"]),
-        Route("/periods/{period}/export.html", periods.export_html, methods=["GET"]),
+        Route("/periods/{period}/export.csv", periods.export, methods=["GET"]),
+        Route("/periods/{period}/export.html", periods.export, methods=["GET"]),
         Route("/customers", customers.customers, methods=["GET"]),
         Route("/customer", customers.customer, methods=["GET"]),
         Route("/mapping", mapping.mapping, methods=["GET"]),
@@ -66,7 +65,7 @@ def create_app(
         Mount("/static", StaticFiles(packages=[("connector.console", "static")]), name="static"),
     ]
     # The security headers wrap everything, the Host check's refusal included.
-    hosts = Middleware(TrustedHosts, hosts=served_hosts(settings, listen), any_address=unspecified(settings, listen))
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), hosts])
+    middleware = [Middleware(SecurityHeaders), Middleware(TrustedHosts, settings=settings, listen=listen)]
+    app = Starlette(routes=routes, middleware=middleware)
     app.state.console = console
     return app

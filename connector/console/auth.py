@@ -70,7 +70,7 @@ class People:
         person = self._by_name.get(name.strip().casefold())
         candidate = person or self._nobody
         matches = hmac.compare_digest(password_hash(password, candidate.salt), candidate.digest)
-        return person if matches and person is not None else None
+        return person if matches else None
 
 
 @dataclass
@@ -153,20 +153,17 @@ class Lockout:
     ) -> None:
         self.failures = failures
         self.seconds = seconds
-        self._now = now
+        self.now = now
         self._times: dict[tuple[str, str], list[float]] = {}
         self._lock = threading.Lock()
         self._swept = now()
-
-    def now(self) -> float:
-        return self._now()
 
     def attempt(self, name: str, address: str) -> Attempt | Locked:
         """Before a password is checked: Locked when the name or the address has had too many failures, else the
         attempt, counted as a failure already."""
         keys = (("name", name.strip().casefold()), ("address", address))
         with self._lock:
-            now = self._now()
+            now = self.now()
             self._sweep(now)
             for key in keys:
                 times = self._recent(key, now)

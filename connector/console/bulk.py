@@ -7,27 +7,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from connector import operations
 from connector.console.auth import Session
-from connector.console.web import Console, checked_form, console_of, plain
+from connector.console.web import Console, actor, console_of, plain, posted
 from connector.core.errors import ConnectorError, ParameterError, StoreBusyError
 from connector.core.redact import redact
-from connector.operations import Actor, ChangedSinceShown
-from connector.sync.report import RunReport
+from connector.operations import ChangedSinceShown
 from mappings.lines import LineStatus, Outcome
 
 log = logging.getLogger(__name__)
 
-VIA = "console"
 MAX_FILTER = 200  # characters of a filter's text kept
 BULK_NOTE = "approved in the console (bulk: {count} line(s), total {total})"
 
@@ -87,14 +87,10 @@ async def confirm(request: Request) -> Response:
     return console.render(request, "confirm.html", context)
 
 
-async def approve(request: Request) -> Response:
+@posted("approve", "approve")
+async def approve(request: Request, console: Console, session: Session, form: FormData) -> Response:
     """POST /review/bulk: approve the ids the confirmation showed, all or none: a line no longer held, or held with
     another quantity than shown, refuses the whole set."""
-    console = console_of(request)
-    checked = await checked_form(request, console, "approve", "approve")
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
     try:
         shown = {int(str(value)): shown_quantity(form.get(f"quantity-{value}")) for value in form.getlist("id")}
     except ConnectorError as error:
@@ -106,15 +102,16 @@ async def approve(request: Request) -> Response:
     # A first look, for the note's total and a quick refusal; approve_lines checks the quantities again under the
     # store's sync lock, in the transaction that approves them, so a sync in between cannot slip a change through.
     now = {int(row["id"]): row for row in await run_in_threadpool(operations.waiting, console.settings)}
-    stale = [i for i, quantity in shown.items() if not _still(now.get(i), quantity)]
+    held_now = {i: row["quantity"] for i, row in now.items() if row["status"] == LineStatus.HELD}
+    stale = [i for i, quantity in shown.items() if held_now.get(i) != quantity]
     if stale:
         return _stale(console, request, stale)
     lines = [now[i] for i in shown]
     note = BULK_NOTE.format(count=len(lines), total=format(total(lines), "f"))
-    actor = Actor(session.person.name, VIA)
+    by = actor(session)
     try:
         approved = await run_in_threadpool(
-            lambda: operations.approve_lines(console.settings, list(shown), note, actor=actor, expected=shown)
+            lambda: operations.approve_lines(console.settings, list(shown), note, actor=by, expected=shown)
         )
     except ChangedSinceShown as error:
         log.warning("console: bulk approve by %s refused: %s", session.person.name, error)
@@ -131,17 +128,11 @@ async def approve(request: Request) -> Response:
 
 def shown_quantity(value: object) -> Decimal:
     """The quantity a form says the person saw (a hidden field holding the figure as the page showed it)."""
-    try:
-        quantity = Decimal(str(value)) if value is not None else None
-    except ArithmeticError:
-        quantity = None
-    if quantity is None or not quantity.is_finite():
-        raise ParameterError("the form did not say which quantity was shown", param="quantity")
-    return quantity
-
-
-def _still(row: Mapping[str, Any] | None, quantity: Decimal) -> bool:
-    return row is not None and row["status"] == LineStatus.HELD and row["quantity"] == quantity
+    with suppress(ArithmeticError):  # no such field (None), or not a number
+        quantity = Decimal(str(value))
+        if quantity.is_finite():
+            return quantity
+    raise ParameterError("the form did not say which quantity was shown", param="quantity")
 
 
 def _stale(console: Console, request: Request, ids: list[int], detail: str = "") -> Response:
@@ -154,14 +145,10 @@ def _stale(console: Console, request: Request, ids: list[int], detail: str = "")
     return console.refuse(request, 409, why)
 
 
-async def push_now(request: Request) -> Response:
+@posted("approve", "push")
+async def push_now(request: Request, console: Console, session: Session, form: FormData) -> Response:
     """POST /push: one `connector sync` now (fetch, compute, push what is pending or approved), as an approver;
     refused while another sync holds the store's lock."""
-    console = console_of(request)
-    checked = await checked_form(request, console, "approve", "push")
-    if isinstance(checked, Response):
-        return checked
-    session, _ = checked
     log.info("console: %s asked for a sync now", session.person.name)
     try:
         report = await run_in_threadpool(operations.sync, console.settings)
@@ -169,15 +156,11 @@ async def push_now(request: Request) -> Response:
         return console.refuse(request, 409, f"Not pushed: {redact(str(error))}. Push again once it has finished.")
     except ConnectorError as error:
         return console.refuse(request, 502, f"The sync failed: {redact(str(error))}")
-    session.notices.append(_told(session, report))
-    return RedirectResponse("/review", status_code=303)
-
-
-def _told(session: Session, report: RunReport) -> str:
     counts = ", ".join(
         f"{report.count(outcome)} {outcome.value}"
         for outcome in (Outcome.PUSHED, Outcome.UNCHANGED, Outcome.HELD, Outcome.BLOCKED, Outcome.FAILED)
     )
     told = f"sync run by {session.person.name}: {plain(report.status)} ({counts})"
     log.info("console: %s", told)
-    return told
+    session.notices.append(told)
+    return RedirectResponse("/review", status_code=303)

@@ -13,27 +13,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from connector import operations
-from connector.console.web import console_of, plain
+from connector.console.web import Console, page, paged, period_order, plain
 from connector.core.errors import ConnectorError, ParameterError
 from connector.core.redact import redact
-from mappings.periods import parse_period_key
 
-PAGE_SIZE = 50  # customers listed a page
 MAX_QUERY = 200  # a longer search is cut to this
 CHART_PERIODS = 12  # periods a customer's chart shows, the last ones the store holds
 # The chart's drawing box, in SVG user units.
 WIDTH, HEIGHT, TOP, BOTTOM, LEFT = 480, 170, 14, 136, 8
-
-
-def _signin() -> Response:
-    return RedirectResponse("/signin", status_code=303)
-
-
-def _page_number(text: str | None) -> int:
-    try:
-        return max(1, int(text or "1"))
-    except ValueError:
-        return 1
 
 
 def known_customers(mapped: Iterable[str], history: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -55,36 +42,22 @@ def known_customers(mapped: Iterable[str], history: Iterable[dict[str, Any]]) ->
     ]
 
 
-async def customers(request: Request) -> Response:
+@page
+async def customers(request: Request, console: Console) -> Response:
     """GET /customers?q=&page=: the customers whose name contains the search (any case), a page at a time."""
-    console = console_of(request)
-    if console.session(request) is None:
-        return _signin()
     query = request.query_params.get("q", "").strip()[:MAX_QUERY]
     history = await run_in_threadpool(operations.history, console.settings)
     everyone = known_customers((c.psa_customer for c in console.settings.customers), history)
     matching = [c for c in everyone if query.casefold() in c["name"].casefold()]
-    pages = max(1, -(-len(matching) // PAGE_SIZE))
-    number = min(_page_number(request.query_params.get("page")), pages)
-    shown = matching[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
-    context = {
-        "query": query,
-        "customers": shown,
-        "matching": len(matching),
-        "total": len(everyone),
-        "page": number,
-        "pages": pages,
-        "first": (number - 1) * PAGE_SIZE + 1,
-    }
+    shown, pages = paged(matching, request.query_params.get("page"))
+    context = {"query": query, "customers": shown, "matching": len(matching), "total": len(everyone), **pages}
     return console.render(request, "customers.html", context)
 
 
-async def customer(request: Request) -> Response:
+@page
+async def customer(request: Request, console: Console) -> Response:
     """GET /customer?name=: every line of the customer with what explains it (`connector explain NAME`), and a
     chart of each line's quantity over the last periods (`connector history NAME`)."""
-    console = console_of(request)
-    if console.session(request) is None:
-        return _signin()
     name = request.query_params.get("name", "").strip()
     if not name:
         return RedirectResponse("/customers", status_code=303)
@@ -125,13 +98,9 @@ def explanation_rows(inputs: dict[str, Any]) -> list[dict[str, Any]]:
         *_excluded(detail),
         {"label": "duplicates ignored", "value": _flat(detail.pop("duplicate_rows_ignored", None))},
     ]
+    if not observed:  # a line staged without observations (so no detail): its inputs as they were recorded
+        detail = {k: v for k, v in inputs.items() if k not in ("source", "vendor_customer", "product", "rule")}
     rows += [{"label": key.replace("_", " "), "value": _flat(value)} for key, value in sorted(detail.items())]
-    if not observed:  # a line staged without observations: its inputs as they were recorded
-        rows += [
-            {"label": key.replace("_", " "), "value": _flat(value)}
-            for key, value in sorted(inputs.items())
-            if key not in ("source", "vendor_customer", "product", "rule")
-        ]
     return [{"names": [], **row} for row in rows if row["value"] or row.get("names")]
 
 
@@ -176,22 +145,13 @@ def _flat(value: Any) -> str:
     return plain(value)
 
 
-def _period_order(period: str) -> tuple[str, str]:
-    try:
-        return parse_period_key(period).start.isoformat(), period
-    except ValueError:
-        return "", period
-
-
 def usage_charts(history: Sequence[dict[str, Any]], limit: int = CHART_PERIODS) -> list[dict[str, Any]]:
     """One chart per contract and metric: the quantity each of the last `limit` periods' line holds now (its last
     history row), as bars of an SVG drawn here, and the same figures for a table."""
-    latest: dict[int, dict[str, Any]] = {}
-    for row in history:
-        latest[row["line_id"]] = row
-    periods = sorted({row["period"] for row in latest.values()}, key=_period_order)[-limit:]
+    latest = {row["line_id"]: row for row in history}.values()
+    periods = sorted({row["period"] for row in latest}, key=period_order)[-limit:]
     series: dict[tuple[str, str, str], dict[str, Decimal]] = {}
-    for row in latest.values():
+    for row in latest:
         if row["period"] in periods:
             series.setdefault((row["contract"], row["metric"], row["unit"]), {})[row["period"]] = row["quantity"]
     charts = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,25 +28,26 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from connector import operations
-from connector.console.mapping_read import Sources, current, shown, sources_of, when
-from connector.console.web import Console, checked_form, console_of
+from connector.console.auth import Session
+from connector.console.mapping_read import Sources, current, shown, when
+from connector.console.web import Console, Endpoint, actor, page, posted
 from connector.core.config import Settings
 from connector.core.errors import ConfigError, ConnectorError
 from connector.core.redact import redact
 from connector.mapping import mapfile
-from connector.mapping.mapper import MapItem, MapResult
+from connector.mapping.mapper import MapItem, MapResult, PsaRef
 from connector.mapping.onboard import Onboarding
 from connector.operations import Actor
 from connector.wiring import load_settings
 
 log = logging.getLogger(__name__)
 
-VIA = "console"
 # auth.py's roles: mapping (the mapping file written, customers onboarded) needs "map", which approvers have.
 PERMISSION = "map"
 MAX_REASON = 1000
 OPEN_KINDS = ("matched", "suggested", "unmatched")
 DEFAULT_FILE = "mappings.toml"
+NO_PATH = "The console was started without its configuration file's path: it cannot write the mapping file."
 
 
 class Refused(ConnectorError):
@@ -84,18 +86,18 @@ def _classify(settings: Settings) -> MapResult:
     return operations.classify(settings, reports, problems)
 
 
-def _key(item: MapItem) -> dict[str, str]:
-    return {"source": item.vendor.source, "vendor": item.vendor.name, "vendor_id": item.vendor.id or ""}
+def _choices(item: MapItem) -> list[tuple[PsaRef, float]]:
+    """The PSA customers a vendor customer may be mapped to: those suggested, else its exact-name match."""
+    return list(item.suggestions) or ([(item.psa, item.score or 100.0)] if item.psa is not None else [])
 
 
 def page_data(result: MapResult) -> dict[str, Any]:
     """The page's lists: the vendor customers still to map, per source, each with its closest PSA customers."""
     sources: dict[str, list[dict[str, Any]]] = {}
     for item in result.items:
-        if item.kind not in OPEN_KINDS:
-            continue
-        choices = list(item.suggestions) or ([(item.psa, item.score or 100.0)] if item.psa is not None else [])
-        sources.setdefault(item.vendor.source, []).append({**_key(item), "kind": item.kind, "choices": choices})
+        if item.kind in OPEN_KINDS:
+            vendor = {"source": item.vendor.source, "vendor": item.vendor.name, "vendor_id": item.vendor.id or ""}
+            sources.setdefault(item.vendor.source, []).append({**vendor, "kind": item.kind, "choices": _choices(item)})
     return {
         "sources": sources,
         "mapped": len(result.of("mapped")) + len(result.of("auto-matched")),
@@ -105,19 +107,16 @@ def page_data(result: MapResult) -> dict[str, Any]:
     }
 
 
-async def mapping(request: Request) -> Response:
+@page
+async def mapping(request: Request, console: Console) -> Response:
     """GET /mapping: `connector map`, with a form per choice for an approver."""
-    console = console_of(request)
-    if console.session(request) is None:
-        return RedirectResponse("/signin", status_code=303)
     return await _page(console, request)
 
 
 async def _page(console: Console, request: Request, *, error: str | None = None, status: int = 200) -> Response:
     where = _where(request)
-    sources = sources_of(request.app)
     try:
-        result, read, psa_at = await run_in_threadpool(lambda: shown(sources, _settings(console, where)))
+        result, read, psa_at = await run_in_threadpool(lambda: shown(console.sources, _settings(console, where)))
     except ConnectorError as failure:
         context: dict[str, Any] = {"error": redact(str(failure)), "where": where, "sources": {}, "mapped": 0}
         context |= {"vendors_at": "", "live": False, "psa_at": ""}
@@ -127,18 +126,13 @@ async def _page(console: Console, request: Request, *, error: str | None = None,
     return console.render(request, "mapping.html", context, status_code=status)
 
 
-async def refresh(request: Request) -> Response:
+@posted(None, "refresh from the vendors")
+async def refresh(request: Request, console: Console, session: Session, form: FormData) -> Response:
     """POST /mapping/refresh: read the vendors and the PSA live, as `connector map` does (any signed-in person may:
     it changes nothing but what the store records of the vendors' usage); the page then shows that read."""
-    console = console_of(request)
-    checked = await checked_form(request, console, None, "refresh from the vendors")
-    if isinstance(checked, Response):
-        return checked
-    session, _ = checked
-    sources = sources_of(request.app)
     settings = _settings(console, _where(request))
     try:
-        read = await run_in_threadpool(sources.read_live, settings)
+        read = await run_in_threadpool(console.sources.read_live, settings)
     except ConnectorError as failure:
         return await _page(console, request, error=redact(str(failure)), status=409)
     log.info("console: %s read the vendors and the PSA live", session.person.name)
@@ -191,24 +185,26 @@ def _write(
     return "; ".join([*told, wrote])
 
 
-async def _act(request: Request, what: str, act: Any) -> Response:
-    console = console_of(request)
-    checked = await checked_form(request, console, PERMISSION, what)
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
-    where = _where(request)
-    if where is None:
-        return await _page(console, request, error="The console was started without its configuration file's path: "
-                           "it cannot write the mapping file.", status=409)  # fmt: skip
-    actor = Actor(session.person.name, VIA)
-    try:
-        told = await run_in_threadpool(act, sources_of(request.app), _settings(console, where), where, form, actor)
-    except ConnectorError as failure:
-        return await _page(console, request, error=redact(str(failure)), status=_status(failure))
-    log.info("console: %s: %s", session.person.name, told)
-    session.notices.append(told)
-    return RedirectResponse("/mapping", status_code=303)
+Act = Callable[[Sources, Settings, Where, FormData, Actor], str]
+
+
+def _acting(what: str, act: Act) -> Endpoint:
+    """A mapping form's POST: `act`, as the signed-in person, then the page with what it did (or why not)."""
+
+    @posted(PERMISSION, what)
+    async def endpoint(request: Request, console: Console, session: Session, form: FormData) -> Response:
+        where = _where(request)
+        if where is None:
+            return await _page(console, request, error=NO_PATH, status=409)
+        try:
+            told = await run_in_threadpool(act, console.sources, _settings(console, where), where, form, actor(session))
+        except ConnectorError as failure:
+            return await _page(console, request, error=redact(str(failure)), status=_status(failure))
+        log.info("console: %s: %s", session.person.name, told)
+        session.notices.append(told)
+        return RedirectResponse("/mapping", status_code=303)
+
+    return endpoint
 
 
 def _status(failure: ConnectorError) -> int:
@@ -221,8 +217,7 @@ def _accept(sources: Sources, settings: Settings, where: Where, form: FormData, 
     result = current(sources, settings)
     item = _find(result, form)
     wanted = str(form.get("psa", ""))
-    choices = list(item.suggestions) or ([(item.psa, item.score or 100.0)] if item.psa is not None else [])
-    picked = next(((psa, score) for psa, score in choices if psa.name == wanted), None)
+    picked = next(((psa, score) for psa, score in _choices(item) if psa.name == wanted), None)
     if picked is None:
         raise Refused(f"{wanted!r} is not a PSA customer suggested for {item.vendor.name!r} (reload the page)")
     chosen = result.of("matched")
@@ -248,14 +243,8 @@ def _ignore(sources: Sources, settings: Settings, where: Where, form: FormData, 
     return _write(settings, where, chosen, ignored, actor, note, reason)
 
 
-async def accept(request: Request) -> Response:
-    """POST /mapping/accept: a suggestion used, written to the mapping file."""
-    return await _act(request, "map customers", _accept)
-
-
-async def ignore(request: Request) -> Response:
-    """POST /mapping/ignore: a vendor customer ignored, with why, written to the mapping file."""
-    return await _act(request, "ignore customers", _ignore)
+accept = _acting("map customers", _accept)  # POST /mapping/accept: a suggestion used, written to the mapping file
+ignore = _acting("ignore customers", _ignore)  # POST /mapping/ignore: a vendor customer ignored, with why
 
 
 # -- onboarding ---------------------------------------------------------------------------------------------------
@@ -271,8 +260,9 @@ def _plan(settings: Settings, customer: str) -> Onboarding:
     return operations.onboard_customers(settings, _classify(settings), [customer], decide=lambda _: False)
 
 
-def _rows(onboarding: Onboarding) -> list[dict[str, Any]]:
-    return [
+def _onboard_page(source: str, customer: str, onboarding: Onboarding, where: Where | None) -> dict[str, Any]:
+    """What onboard.html shows of a plan, before or after it was created."""
+    plans = [
         {
             "name": p.customer.name,
             "creates": [(s.kind, s.name, s.detail) for s in p.creates],
@@ -281,48 +271,41 @@ def _rows(onboarding: Onboarding) -> list[dict[str, Any]]:
         }
         for p in onboarding.plans
     ]
+    return {"source": source, "customer": customer, "plans": plans, "where": where, "shown": fingerprint(onboarding)}
 
 
-async def onboard_form(request: Request) -> Response:
+@page
+async def onboard_form(request: Request, console: Console) -> Response:
     """GET /mapping/onboard?source=..&customer=..: what onboarding would create in the PSA, and a confirm form."""
-    console = console_of(request)
-    if console.session(request) is None:
-        return RedirectResponse("/signin", status_code=303)
     source, customer = request.query_params.get("source", ""), request.query_params.get("customer", "")
     where = _where(request)
     try:
         onboarding = await run_in_threadpool(lambda: _plan(_settings(console, where), customer))
     except ConnectorError as failure:
         return await _page(console, request, error=redact(str(failure)), status=400)
-    context: dict[str, Any] = {"source": source, "customer": customer, "plans": _rows(onboarding), "where": where}
-    context |= {"shown": fingerprint(onboarding), "ready": bool(onboarding.ready), "created": None}
+    context = _onboard_page(source, customer, onboarding, where) | {"ready": bool(onboarding.ready), "created": None}
     return console.render(request, "onboard.html", context)
 
 
-async def onboard(request: Request) -> Response:
+@posted(PERMISSION, "onboard customers")
+async def onboard(request: Request, console: Console, session: Session, form: FormData) -> Response:
     """POST /mapping/onboard: `connector map --create-customers --customer X --yes --write FILE`, the plan created
     only when it is the one shown; what was made is shown."""
-    console = console_of(request)
-    checked = await checked_form(request, console, PERMISSION, "onboard customers")
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
     where = _where(request)
     if where is None:
-        return await _page(console, request, error="The console was started without its configuration file's path: "
-                           "it cannot write the mapping file.", status=409)  # fmt: skip
+        return await _page(console, request, error=NO_PATH, status=409)
     source, customer, shown = (str(form.get(k, "")) for k in ("source", "customer", "shown"))
-    actor = Actor(session.person.name, VIA)
     try:
-        onboarding, told = await run_in_threadpool(_create, _settings(console, where), where, customer, shown, actor)
+        onboarding, told = await run_in_threadpool(
+            _create, _settings(console, where), where, customer, shown, actor(session)
+        )
     except ConnectorError as failure:
         return await _page(console, request, error=redact(str(failure)), status=_status(failure))
     finally:
-        sources_of(request.app).forget()  # the PSA may hold what was created: read it again
+        console.sources.forget()  # the PSA may hold what was created: read it again
     log.info("console: %s onboarded %s: %s", session.person.name, customer, told)
     created = [(kind, name, made) for c in onboarding.created for kind, name, made in c.made]
-    context: dict[str, Any] = {"source": source, "customer": customer, "plans": _rows(onboarding), "where": where}
-    context |= {"shown": fingerprint(onboarding), "ready": False, "created": created, "told": told}
+    context = _onboard_page(source, customer, onboarding, where) | {"ready": False, "created": created, "told": told}
     context |= {"found": onboarding.found, "stale": onboarding.stale}
     status = 409 if onboarding.stale or (onboarding.problems and not created) else 200
     return console.render(request, "onboard.html", context, status_code=status)

@@ -1,6 +1,6 @@
 """What the Mapping page classifies, and when it was read: the vendor customers as the store recorded them (no vendor
 called), or as a live read of the vendors found them a few minutes ago at most; and the PSA's customers and
-contracts, read once and kept a few minutes in the app (`app.state.mapping_sources`)."""
+contracts, read once and kept a few minutes in the console (`Console.sources`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from starlette.applications import Starlette
 
 from connector import operations
 from connector.core.config import Settings
@@ -44,8 +42,8 @@ def _slim(report: UsageReport) -> UsageReport:
 
 
 class Sources:
-    """What the console read of the vendors and the PSA, kept in the app (`app.state.mapping_sources`) for a few
-    minutes: the last live read of the vendors, and the PSA's lists. `clock` is monotonic seconds."""
+    """What the console read of the vendors and the PSA, kept for a few minutes: the last live read of the vendors,
+    and the PSA's lists. `clock` is monotonic seconds."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -105,18 +103,6 @@ class Sources:
         """The PSA changed (a customer onboarded): read it again next time."""
         with self._lock:
             self._live = self._psa = None
-
-
-_SOURCES_LOCK = threading.Lock()
-
-
-def sources_of(app: Starlette) -> Sources:
-    """The app's `Sources`, made on first use."""
-    with _SOURCES_LOCK:
-        found: Sources | None = getattr(app.state, "mapping_sources", None)
-        if found is None:
-            found = app.state.mapping_sources = Sources()
-        return found
 
 
 def recorded(settings: Settings) -> Read:

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from connector import operations
-from connector.console.web import Console, checked_form, console_of
+from connector.console.auth import Session
+from connector.console.web import Console, page, period_order, posted
 from connector.core.errors import ConnectorError, Status, exit_code_for
 from connector.core.redact import redact
-from mappings.periods import parse_period_key
 
 log = logging.getLogger(__name__)
 
@@ -33,60 +35,38 @@ _MEDIA = {"csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8"}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
-def _signin() -> Response:
-    return RedirectResponse("/signin", status_code=303)
-
-
-def _sort_key(period: str) -> tuple[str, str]:
-    """Periods newest first by their first day; a key the calendar does not parse sorts by its text."""
-    try:
-        return parse_period_key(period).start.isoformat(), period
-    except ValueError:
-        return "", period
-
-
 def period_rows(history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per period in the store's line history: its lines, customers, and how many are in each status now
-    (a line's status is that of its last history row)."""
-    latest: dict[int, dict[str, Any]] = {}
-    for row in history:
-        latest[row["line_id"]] = row
-    periods: dict[str, dict[str, Any]] = {}
-    for row in latest.values():
-        found = periods.setdefault(row["period"], {"period": row["period"], "lines": 0, "customers": set(), "by": {}})
-        found["lines"] += 1
-        found["customers"].add(row["psa_customer"])
-        found["by"][str(row["status"])] = found["by"].get(str(row["status"]), 0) + 1
-    ordered = sorted(periods.values(), key=lambda p: _sort_key(p["period"]), reverse=True)
+    """One row per period in the store's line history, newest first: its lines, customers, and how many are in each
+    status now (a line's status is that of its last history row)."""
+    by_period: dict[str, list[dict[str, Any]]] = {}
+    for row in {row["line_id"]: row for row in history}.values():
+        by_period.setdefault(row["period"], []).append(row)
     return [
         {
-            "period": p["period"],
-            "lines": p["lines"],
-            "customers": len(p["customers"]),
-            "statuses": ", ".join(f"{count} {status}" for status, count in sorted(p["by"].items())),
+            "period": period,
+            "lines": len(rows),
+            "customers": len({row["psa_customer"] for row in rows}),
+            "statuses": ", ".join(
+                f"{n} {status}" for status, n in sorted(Counter(str(r["status"]) for r in rows).items())
+            ),
         }
-        for p in ordered
+        for period, rows in sorted(by_period.items(), key=lambda item: period_order(item[0]), reverse=True)
     ]
 
 
 async def _known(console: Console) -> list[dict[str, Any]]:
-    history = await run_in_threadpool(operations.history, console.settings)
-    return period_rows(history)
+    return period_rows(await run_in_threadpool(operations.history, console.settings))
 
 
-async def periods(request: Request) -> Response:
+@page
+async def periods(request: Request, console: Console) -> Response:
     """GET /periods: every period the store holds lines of, newest first."""
-    console = console_of(request)
-    if console.session(request) is None:
-        return _signin()
     return console.render(request, "periods.html", {"periods": await _known(console), "chosen": None})
 
 
-async def period(request: Request) -> Response:
+@page
+async def period(request: Request, console: Console) -> Response:
     """GET /periods/{period}: the period's lines by status, the reconcile form and the export downloads."""
-    console = console_of(request)
-    if console.session(request) is None:
-        return _signin()
     return await _period_page(console, request)
 
 
@@ -102,14 +82,10 @@ async def _period_page(
     return console.render(request, "periods.html", context, status_code=200 if error is None else 409)
 
 
-async def reconcile(request: Request) -> Response:
+@posted(None, "reconcile")
+async def reconcile(request: Request, console: Console, session: Session, form: FormData) -> Response:
     """POST /periods/{period}/reconcile: `connector reconcile --period P` (it reads the PSA's invoices; it changes
     nothing), for any signed-in person, with the form's CSRF token."""
-    console = console_of(request)
-    allowed = await checked_form(request, console, None, "reconcile")
-    if isinstance(allowed, Response):
-        return allowed
-    session, _ = allowed
     chosen = request.path_params["period"]
     log.info("console: %s reconciles %s", session.person.name, chosen)
     try:
@@ -138,10 +114,10 @@ def reconciled(checked: operations.PeriodCheck) -> dict[str, Any]:
     }
 
 
-async def _download(request: Request, output_format: Literal["csv", "html"]) -> Response:
-    console = console_of(request)
-    if console.session(request) is None:
-        return _signin()
+@page
+async def export(request: Request, console: Console) -> Response:
+    """GET /periods/{period}/export.csv or .html: what `connector export --period P --format csv` (or html) writes."""
+    output_format: Literal["csv", "html"] = "csv" if request.url.path.endswith(".csv") else "html"
     chosen = request.path_params["period"]
     try:
         _, text = await run_in_threadpool(operations.export_period, console.settings, chosen, output_format)
@@ -150,13 +126,3 @@ async def _download(request: Request, output_format: Literal["csv", "html"]) -> 
     filename = f"billing-{_SAFE_NAME.sub('_', chosen)}.{output_format}"
     headers = {"content-disposition": f'attachment; filename="{filename}"'}
     return Response(text, media_type=_MEDIA[output_format], headers=headers)
-
-
-async def export_csv(request: Request) -> Response:
-    """GET /periods/{period}/export.csv: what `connector export --period P --format csv` writes."""
-    return await _download(request, "csv")
-
-
-async def export_html(request: Request) -> Response:
-    """GET /periods/{period}/export.html: what `connector export --period P --format html` writes."""
-    return await _download(request, "html")
