@@ -45,16 +45,23 @@ def test_a_discarded_line_is_listed_but_not_in_the_total_and_money_stays_exact()
     assert ">75.06</td>" in page and "discarded" in page
 
 
+def _closed_correction(store: Store, usage_now: int, note: str) -> None:
+    """600 GB of server backup at 0.12 pushed and invoiced; usage since at `usage_now`, settled by hand and closed."""
+    invoiced = _stage(store, "Server backup", "600", "0.12")
+    store.outbox.mark_pushed(invoiced, "contract/101")
+    pushed = store.outbox.get(invoiced)
+    assert pushed is not None
+    now = Decimal(usage_now)
+    store.outbox.mark_correction(
+        dataclasses.replace(pushed.line, quantity=now, amount=price(now, Decimal("0.12"))), note
+    )
+    store.outbox.discard(invoiced, "settled by hand on invoice 2041")
+
+
 def test_a_correction_closed_by_hand_shows_what_atera_invoiced_and_apart_what_was_billed_by_hand() -> None:
     with Store.open(":memory:") as store:
-        invoiced = _stage(store, "Server backup", "600", "0.12")
-        store.outbox.mark_pushed(invoiced, "contract/101")
-        risen = store.outbox.get(invoiced)
-        assert risen is not None
         # After the invoice, usage rose to 650: a correction of +6.00, billed by hand, then closed.
-        line = dataclasses.replace(risen.line, quantity=Decimal(650), amount=price(Decimal(650), Decimal("0.12")))
-        store.outbox.mark_correction(line, "bill +6.00 by hand")
-        store.outbox.discard(invoiced, "billed by hand on invoice 2041")
+        _closed_correction(store, 650, "bill +6.00 by hand")
         pending = _stage(store, "Workstation backup", "3", "4")
         export = build_export(store, "2026-Q4", datetime(2027, 1, 2, tzinfo=UTC))
     by_contract = {line.contract: line for line in export.lines}
@@ -71,14 +78,8 @@ def test_a_correction_closed_by_hand_shows_what_atera_invoiced_and_apart_what_wa
 
 def test_a_credit_billed_by_hand_is_a_number_in_the_csv_not_a_quoted_formula() -> None:
     with Store.open(":memory:") as store:
-        invoiced = _stage(store, "Server backup", "600", "0.12")
-        store.outbox.mark_pushed(invoiced, "contract/101")
-        risen = store.outbox.get(invoiced)
-        assert risen is not None
         # After the invoice, usage fell to 550: a credit of -6.00, given by hand, then closed.
-        line = dataclasses.replace(risen.line, quantity=Decimal(550), amount=price(Decimal(550), Decimal("0.12")))
-        store.outbox.mark_correction(line, "credit -6.00 by hand")
-        store.outbox.discard(invoiced, "credited by hand on invoice 2041")
+        _closed_correction(store, 550, "credit -6.00 by hand")
         export = build_export(store, "2026-Q4", datetime(2027, 1, 2, tzinfo=UTC))
     (server,) = export.lines
     assert server.by_hand == Decimal("-6.00")
