@@ -1,8 +1,9 @@
 """Fixtures every test package shares: the frozen wall clock (tests/clock.py), a fake monotonic clock for throttles
-and backoffs, and secrets forgotten between tests."""
+and backoffs, and secrets and the command line's log handlers forgotten between tests."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,6 +77,17 @@ def secrets_are_forgotten_after_each_test() -> Iterator[None]:
     with redact._lock:
         redact._secrets.intersection_update(before)
         redact._forms = None
+
+
+@pytest.fixture(autouse=True)
+def cli_log_handlers_go_after_each_test() -> Iterator[None]:
+    """A command run in the test's process installs its log handler on the test's captured stderr, which is closed
+    after the test: a thread of the next test (a console's, a sandbox's) must not log to it."""
+    yield
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_connector", False)]:
+        root.removeHandler(handler)
+        handler.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ data shown as text, every control labelled and reached by Tab, and a screenshot 
 
 from __future__ import annotations
 
-import logging
 import re
 import struct
 from decimal import Decimal
@@ -71,17 +70,6 @@ def _forge(tab: Tab, origin: str, action: str, fields: dict[str, str]) -> Any:
     return posted.value
 
 
-def _connector_sync(capsys: pytest.CaptureFixture[str], world: World) -> tuple[int, dict[str, Any], str]:
-    """`connector sync` in this process; then the log handler it installed on this test's captured stderr goes, so
-    the console's thread does not log to a closed stream in the next test."""
-    try:
-        return sync(capsys, world.config)
-    finally:
-        root = logging.getLogger()
-        for handler in [h for h in root.handlers if getattr(h, "_connector", False)]:
-            root.removeHandler(handler)
-
-
 def test_an_approver_signs_in_approves_by_keyboard_and_the_next_sync_pushes_it(
     world: World, tab: Tab, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -109,7 +97,7 @@ def test_an_approver_signs_in_approves_by_keyboard_and_the_next_sync_pushes_it(
     assert event["details"]["note"] == "checked the NAS with the customer"
     assert world.psa_quantity(TO_APPROVE) == world.typed[TO_APPROVE]  # nothing pushed until the next sync
 
-    code, report, err = _connector_sync(capsys, world)
+    code, report, err = sync(capsys, world.config)
     line = next(x for x in report["lines"] if (x["psa_customer"], x["metric"]) == TO_APPROVE)
     assert line["outcome"] == "pushed", (code, line, err)
     assert world.psa_quantity(TO_APPROVE) == Decimal(str(world.first[TO_APPROVE]["quantity"]))
